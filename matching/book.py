@@ -1,0 +1,381 @@
+"""The order book of one instrument: price levels, queues and their events.
+
+Layout chosen for speed and memory in CPython (see docs/performance.md):
+
+* Each price level keeps its orders in an intrusive doubly-linked list, so a
+  cancel anywhere in the queue is O(1) and needs no container per order.
+* Each side keeps a dict price -> level and a sorted list of keys whose *last*
+  element is the best price: bids store prices ascending, asks store negated
+  prices ascending. Most inserts and removals happen at the touch, i.e. at the
+  end of the list, where ``list.pop()`` and ``bisect`` are cheapest.
+* Every open order of an account is also on that account's intrusive list, so
+  mass cancel and the kill switch never scan the book.
+
+Resting orders do not store their side or price: their level has both.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterator
+
+from matching.enums import SelfTradePrevention, Side, TimeInForce, TradingPhase
+from matching.events import Event, LevelChanged, TopOfBookChanged
+from matching.instrument import Instrument
+from matching.stops import StopBook
+
+_new = tuple.__new__
+BUY = Side.BUY
+SELL = Side.SELL
+
+
+class Order:
+    """A live order: resting on a level, or (in a call phase) a market order
+    waiting for the uncross."""
+
+    __slots__ = (
+        "account",
+        "account_next",
+        "account_prev",
+        "display",
+        "expire_time",
+        "level",
+        "next",
+        "order_id",
+        "peak",
+        "post_only",
+        "prev",
+        "quantity",
+        "remaining",
+        "self_trade_prevention",
+        "time_in_force",
+    )
+
+    level: PriceLevel
+    prev: Order | None
+    next: Order | None
+    account_prev: Order | None
+    account_next: Order | None
+
+    def __init__(
+        self,
+        order_id: int,
+        account: str,
+        quantity: int,
+        peak: int,
+        time_in_force: TimeInForce,
+        expire_time: int,
+        self_trade_prevention: SelfTradePrevention,
+        post_only: bool,
+    ) -> None:
+        self.order_id = order_id
+        self.account = account
+        self.quantity = quantity
+        """Total quantity, filled part included (FIX OrderQty)."""
+        self.remaining = quantity
+        self.display = peak if 0 < peak < quantity else quantity
+        """The visible part of ``remaining``; less than it only for icebergs."""
+        self.peak = peak
+        """Iceberg display size, 0 for a fully visible order."""
+        self.time_in_force = time_in_force
+        self.expire_time = expire_time
+        self.self_trade_prevention = self_trade_prevention
+        self.post_only = post_only
+        self.prev = None
+        self.next = None
+        self.account_prev = None
+        self.account_next = None
+
+    @property
+    def side(self) -> Side:
+        return self.level.side
+
+    @property
+    def price(self) -> int:
+        return self.level.price
+
+    @property
+    def cum_quantity(self) -> int:
+        return self.quantity - self.remaining
+
+
+class PriceLevel:
+    """Orders at one price in time priority; totals count visible quantity.
+
+    A level with price 0 is a side's queue of market orders in a call phase:
+    it is not part of the price ladder and never reported as Level 2.
+    """
+
+    __slots__ = ("book", "count", "head", "price", "quantity", "side", "tail")
+
+    def __init__(self, book: OrderBook, side: Side, price: int) -> None:
+        self.book = book
+        self.side = side
+        self.price = price
+        self.quantity = 0
+        self.count = 0
+        self.head: Order | None = None
+        self.tail: Order | None = None
+
+    def orders(self) -> Iterator[Order]:
+        order = self.head
+        while order is not None:
+            yield order
+            order = order.next
+
+
+class AccountOrders:
+    """Head of an account's intrusive list of open orders."""
+
+    __slots__ = ("count", "head")
+
+    def __init__(self) -> None:
+        self.head: Order | None = None
+        self.count = 0
+
+    def orders(self) -> Iterator[Order]:
+        order = self.head
+        while order is not None:
+            yield order
+            order = order.account_next
+
+
+class Counters:
+    """Engine-wide id sequences, shared by every book."""
+
+    __slots__ = ("order_id", "trade_id")
+
+    def __init__(self) -> None:
+        self.order_id = 0
+        self.trade_id = 0
+
+
+class OrderBook:
+    __slots__ = (
+        "accounts",
+        "ask_keys",
+        "asks",
+        "bid_prices",
+        "bids",
+        "counters",
+        "instrument",
+        "last_trade_price",
+        "market_buys",
+        "market_sells",
+        "orders",
+        "phase",
+        "stops",
+        "symbol",
+        "top",
+    )
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        phase: TradingPhase,
+        orders: dict[int, Order],
+        accounts: dict[str, AccountOrders],
+        counters: Counters,
+    ) -> None:
+        self.instrument = instrument
+        self.counters = counters
+        self.symbol = instrument.symbol
+        self.phase = phase
+        self.orders = orders
+        """The engine-wide order id index, shared by every book."""
+        self.accounts = accounts
+        self.bids: dict[int, PriceLevel] = {}
+        self.asks: dict[int, PriceLevel] = {}
+        self.bid_prices: list[int] = []
+        """Bid prices ascending: the best bid is last."""
+        self.ask_keys: list[int] = []
+        """Negated ask prices ascending: the best ask is last."""
+        self.market_buys = PriceLevel(self, BUY, 0)
+        """Market orders collected during a call phase, waiting for the uncross."""
+        self.market_sells = PriceLevel(self, SELL, 0)
+        self.last_trade_price = 0
+        self.stops = StopBook()
+        self.top = (0, 0, 0, 0)
+
+    # -- reading -------------------------------------------------------------
+
+    @property
+    def best_bid(self) -> int:
+        return self.bid_prices[-1] if self.bid_prices else 0
+
+    @property
+    def best_ask(self) -> int:
+        return -self.ask_keys[-1] if self.ask_keys else 0
+
+    @property
+    def reference_price(self) -> int:
+        return self.last_trade_price or self.instrument.reference_price
+
+    def levels(self, side: Side) -> Iterator[PriceLevel]:
+        """Levels of one side from the best price outwards."""
+        if side is BUY:
+            bids = self.bids
+            return (bids[price] for price in reversed(self.bid_prices))
+        asks = self.asks
+        return (asks[-key] for key in reversed(self.ask_keys))
+
+    def level_at(self, side: Side, price: int) -> PriceLevel | None:
+        return (self.bids if side is BUY else self.asks).get(price)
+
+    # -- changing ------------------------------------------------------------
+
+    def rest(self, order: Order, side: Side, price: int, out: list[Event]) -> None:
+        """Put ``order`` at the back of the queue at ``price`` and index it."""
+        if side is BUY:
+            level = self.bids.get(price)
+            if level is None:
+                level = self.bids[price] = PriceLevel(self, BUY, price)
+                prices = self.bid_prices
+                if not prices or price > prices[-1]:
+                    prices.append(price)
+                else:
+                    insort(prices, price)
+        else:
+            level = self.asks.get(price)
+            if level is None:
+                level = self.asks[price] = PriceLevel(self, SELL, price)
+                keys = self.ask_keys
+                if not keys or -price > keys[-1]:
+                    keys.append(-price)
+                else:
+                    insort(keys, -price)
+        self._append(level, order)
+        self.orders[order.order_id] = order
+        self._link_account(order)
+        out.append(_new(LevelChanged, (self.symbol, side, price, level.quantity, level.count)))
+
+    def rest_market(self, order: Order, side: Side) -> None:
+        """Queue a market order for the next uncross (call phases only)."""
+        self._append(self.market_buys if side is BUY else self.market_sells, order)
+        self.orders[order.order_id] = order
+        self._link_account(order)
+
+    def remove(self, order: Order, out: list[Event]) -> None:
+        """Take ``order`` off the book and every index, and report its level."""
+        level = order.level
+        self.detach(order)
+        if level.price:
+            self.level_changed(level, out)
+
+    def detach(self, order: Order) -> None:
+        """Take ``order`` off its queue and every index; the caller reports the
+        level (matching reports each level once, after its last fill)."""
+        self._unlink(order.level, order)
+        del self.orders[order.order_id]
+        self._unlink_account(order)
+
+    def move_to_back(self, order: Order) -> None:
+        """Lose time priority at the same price (iceberg refill, quantity up)."""
+        level = order.level
+        if level.tail is order:
+            return
+        self._unlink(level, order)
+        self._append(level, order)
+
+    def level_changed(self, level: PriceLevel, out: list[Event]) -> None:
+        """Report ``level``'s new totals, dropping the level once it is empty."""
+        out.append(
+            _new(
+                LevelChanged,
+                (self.symbol, level.side, level.price, level.quantity, level.count),
+            )
+        )
+        if level.count == 0:
+            self.drop_level(level)
+
+    def drop_level(self, level: PriceLevel) -> None:
+        price = level.price
+        if level.side is BUY:
+            del self.bids[price]
+            prices = self.bid_prices
+            if prices[-1] == price:
+                prices.pop()
+            else:
+                del prices[bisect_left(prices, price)]
+        else:
+            del self.asks[price]
+            keys = self.ask_keys
+            if keys[-1] == -price:
+                keys.pop()
+            else:
+                del keys[bisect_left(keys, -price)]
+
+    def emit_top_of_book(self, out: list[Event]) -> None:
+        """Report the best bid and ask if a command changed either."""
+        prices = self.bid_prices
+        keys = self.ask_keys
+        if prices:
+            bid = prices[-1]
+            bid_quantity = self.bids[bid].quantity
+        else:
+            bid = bid_quantity = 0
+        if keys:
+            ask = -keys[-1]
+            ask_quantity = self.asks[ask].quantity
+        else:
+            ask = ask_quantity = 0
+        top = (bid, bid_quantity, ask, ask_quantity)
+        if top != self.top:
+            self.top = top
+            out.append(_new(TopOfBookChanged, (self.symbol, *top)))
+
+    def _append(self, level: PriceLevel, order: Order) -> None:
+        order.level = level
+        tail = level.tail
+        order.next = None
+        if tail is None:
+            order.prev = None
+            level.head = order
+        else:
+            tail.next = order
+            order.prev = tail
+        level.tail = order
+        level.quantity += order.display
+        level.count += 1
+
+    @staticmethod
+    def _unlink(level: PriceLevel, order: Order) -> None:
+        prev = order.prev
+        nxt = order.next
+        if prev is None:
+            level.head = nxt
+        else:
+            prev.next = nxt
+        if nxt is None:
+            level.tail = prev
+        else:
+            nxt.prev = prev
+        order.prev = order.next = None
+        level.quantity -= order.display
+        level.count -= 1
+
+    def _link_account(self, order: Order) -> None:
+        account = self.accounts.get(order.account)
+        if account is None:
+            account = self.accounts[order.account] = AccountOrders()
+        head = account.head
+        order.account_next = head
+        if head is not None:
+            head.account_prev = order
+        account.head = order
+        account.count += 1
+
+    def _unlink_account(self, order: Order) -> None:
+        account = self.accounts[order.account]
+        prev = order.account_prev
+        nxt = order.account_next
+        if prev is None:
+            account.head = nxt
+        else:
+            prev.account_next = nxt
+        if nxt is not None:
+            nxt.account_prev = prev
+        order.account_prev = order.account_next = None
+        account.count -= 1
+        if account.count == 0:
+            del self.accounts[order.account]

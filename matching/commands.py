@@ -1,0 +1,103 @@
+"""Commands: the only way to change engine state.
+
+Every command carries the time at which the sequencer accepted it, in integer
+nanoseconds since the Unix epoch; the engine has no clock of its own, so a
+journal of commands replays to exactly the same events.
+"""
+
+from typing import NamedTuple
+
+from matching.enums import (
+    CancelReason,
+    OrderType,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+    TradingPhase,
+)
+from matching.instrument import Instrument
+
+
+class NewOrder(NamedTuple):
+    """Enter an order. The engine assigns the order id (see ``OrderAccepted``).
+
+    ``price`` is the limit price (LIMIT, STOP_LIMIT); ``stop_price`` the trigger
+    (STOP, STOP_LIMIT); ``display_quantity`` > 0 makes a limit order an iceberg
+    showing that much at a time; ``expire_time`` is used with GTD only.
+    """
+
+    timestamp: int
+    account: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: int
+    price: int = 0
+    time_in_force: TimeInForce = TimeInForce.DAY
+    stop_price: int = 0
+    display_quantity: int = 0
+    post_only: bool = False
+    self_trade_prevention: SelfTradePrevention = SelfTradePrevention.NONE
+    expire_time: int = 0
+
+
+class CancelOrder(NamedTuple):
+    timestamp: int
+    account: str
+    order_id: int
+
+
+class ReplaceOrder(NamedTuple):
+    """Change price and total quantity (FIX OrderQty: filled quantity included).
+
+    Reducing the quantity at the same price keeps time priority; a new price or
+    a larger quantity sends the order to the back of the queue. ``stop_price``
+    applies to orders still waiting for their trigger; 0 keeps it.
+    """
+
+    timestamp: int
+    account: str
+    order_id: int
+    price: int
+    quantity: int
+    stop_price: int = 0
+
+
+class MassCancel(NamedTuple):
+    """Cancel every open order of ``account``; only in ``symbol`` when it is set."""
+
+    timestamp: int
+    account: str
+    symbol: str = ""
+    reason: CancelReason = CancelReason.MASS_CANCEL
+
+
+class SetTradingPhase(NamedTuple):
+    """Move an instrument to another phase; leaving a call phase uncrosses it."""
+
+    timestamp: int
+    symbol: str
+    phase: TradingPhase
+
+
+class AddInstrument(NamedTuple):
+    timestamp: int
+    instrument: Instrument
+    phase: TradingPhase = TradingPhase.CONTINUOUS
+
+
+class AdvanceTime(NamedTuple):
+    """Let time pass with no other command, so GTD orders expire on time."""
+
+    timestamp: int
+
+
+Command = (
+    NewOrder
+    | CancelOrder
+    | ReplaceOrder
+    | MassCancel
+    | SetTradingPhase
+    | AddInstrument
+    | AdvanceTime
+)

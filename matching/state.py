@@ -1,0 +1,158 @@
+"""State hash and self-checks of the whole engine.
+
+The hash covers everything that decides future events: books in priority
+order with every order's fields, waiting stops, auction queues, account order
+lists (they decide mass-cancel order), id sequences and time. Two engines with
+equal hashes react identically to any command, which is what replay and
+recovery checks rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+from hashlib import blake2b
+from typing import TYPE_CHECKING
+
+from matching.book import Order, OrderBook, PriceLevel
+from matching.enums import Side, TradingPhase
+
+if TYPE_CHECKING:
+    from matching.engine import Engine
+
+
+class InvariantError(AssertionError):
+    """The engine's state is inconsistent: always a bug."""
+
+
+def state_hash(engine: Engine) -> str:
+    digest = blake2b(digest_size=16)
+
+    def put(*fields: object) -> None:
+        digest.update("|".join(map(str, fields)).encode())
+        digest.update(b"\n")
+
+    put("engine", engine.counters.order_id, engine.counters.trade_id, engine.now)
+    for symbol in sorted(engine.books):
+        book = engine.books[symbol]
+        put("book", *astuple(book.instrument), book.phase, book.last_trade_price, *book.top)
+        for queue in (book.market_buys, book.market_sells):
+            put("market", queue.side)
+            for order in queue.orders():
+                _put_order(put, order)
+        for side in (Side.BUY, Side.SELL):
+            for level in book.levels(side):
+                put("level", side, level.price, level.quantity, level.count)
+                for order in level.orders():
+                    _put_order(put, order)
+        for order_id in sorted(book.stops.by_id):
+            stop = book.stops.by_id[order_id]
+            put("stop", *(getattr(stop, name) for name in stop.__slots__))
+    for account in sorted(engine.accounts):
+        put("account", account, *(order.order_id for order in engine.accounts[account].orders()))
+    return digest.hexdigest()
+
+
+def _put_order(put: object, order: Order) -> None:
+    assert callable(put)
+    put(
+        order.order_id,
+        order.account,
+        order.quantity,
+        order.remaining,
+        order.display,
+        order.peak,
+        order.time_in_force,
+        order.expire_time,
+        order.self_trade_prevention,
+        order.post_only,
+    )
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise InvariantError(message)
+
+
+def check_invariants(engine: Engine) -> None:
+    """Raise ``InvariantError`` naming the first inconsistency found."""
+    seen: set[int] = set()
+    for symbol, book in engine.books.items():
+        _check(book.symbol == symbol, f"book {book.symbol} filed under {symbol}")
+        _check_book(engine, book, seen)
+    _check(seen == engine.orders.keys(), "order index differs from the orders in books")
+    for order_id in seen:
+        _check(order_id <= engine.counters.order_id, f"order id {order_id} not yet issued")
+    linked = 0
+    for name, account in engine.accounts.items():
+        previous: Order | None = None
+        count = 0
+        for order in account.orders():
+            _check(order.account == name, f"order {order.order_id} on account list {name}")
+            _check(order.account_prev is previous, f"account list of {name} broken")
+            previous = order
+            count += 1
+        _check(count == account.count and count > 0, f"account {name} count {account.count}")
+        linked += count
+    _check(linked == len(engine.orders), "account lists do not hold every open order")
+    stop_ids = [order_id for book in engine.books.values() for order_id in book.stops.by_id]
+    _check(sorted(stop_ids) == sorted(engine.stops), "stop index differs from the books' stops")
+
+
+def _check_book(engine: Engine, book: OrderBook, seen: set[int]) -> None:
+    symbol = book.symbol
+    tick = book.instrument.tick_size
+    _check(book.bid_prices == sorted(book.bids), f"{symbol}: bid prices out of order")
+    _check(
+        [-key for key in reversed(book.ask_keys)] == sorted(book.asks),
+        f"{symbol}: ask prices out of order",
+    )
+    _check(len(set(book.bid_prices)) == len(book.bid_prices), f"{symbol}: duplicate bid level")
+    _check(len(set(book.ask_keys)) == len(book.ask_keys), f"{symbol}: duplicate ask level")
+    for side in (Side.BUY, Side.SELL):
+        for level in book.levels(side):
+            _check(level.side is side and level.book is book, f"{symbol}: level misfiled")
+            _check(level.price > 0 and level.price % tick == 0, f"{symbol}: off-tick level")
+            _check(level.count > 0, f"{symbol}: empty level {level.price} kept")
+            _check_queue(engine, book, level, seen)
+    for queue in (book.market_buys, book.market_sells):
+        _check_queue(engine, book, queue, seen)
+    if book.phase in (TradingPhase.CONTINUOUS, TradingPhase.CLOSED):
+        crossed = bool(book.bid_prices and book.ask_keys) and book.best_bid >= book.best_ask
+        _check(not crossed, f"{symbol}: book crossed in {book.phase.name}")
+        _check(
+            book.market_buys.count == 0 and book.market_sells.count == 0,
+            f"{symbol}: market orders queued in {book.phase.name}",
+        )
+    stops = book.stops
+    _check(
+        sorted(stop.key() for stop in stops.by_id.values() if stop.side is Side.BUY) == stops.buys,
+        f"{symbol}: buy stops out of order",
+    )
+    _check(
+        sorted(stop.key() for stop in stops.by_id.values() if stop.side is Side.SELL)
+        == stops.sells,
+        f"{symbol}: sell stops out of order",
+    )
+
+
+def _check_queue(engine: Engine, book: OrderBook, level: PriceLevel, seen: set[int]) -> None:
+    where = f"{book.symbol} {level.side.name} {level.price}"
+    previous: Order | None = None
+    count = quantity = 0
+    for order in level.orders():
+        _check(order.level is level, f"{where}: order {order.order_id} points elsewhere")
+        _check(order.prev is previous, f"{where}: queue links broken at {order.order_id}")
+        _check(engine.orders.get(order.order_id) is order, f"{where}: {order.order_id} unindexed")
+        _check(order.order_id not in seen, f"{where}: order {order.order_id} twice")
+        _check(0 < order.remaining <= order.quantity, f"{where}: {order.order_id} quantities")
+        visible_ok = 0 < order.display <= order.remaining
+        if not order.peak:
+            visible_ok = order.display == order.remaining
+        _check(visible_ok, f"{where}: {order.order_id} display {order.display}")
+        seen.add(order.order_id)
+        previous = order
+        count += 1
+        quantity += order.display
+    _check(level.tail is previous, f"{where}: tail is not the last order")
+    _check(level.count == count, f"{where}: count {level.count} != {count}")
+    _check(level.quantity == quantity, f"{where}: quantity {level.quantity} != {quantity}")
