@@ -167,6 +167,7 @@ class OrderBook:
         "stops",
         "symbol",
         "top",
+        "top_dirty",
     )
 
     def __init__(
@@ -196,6 +197,8 @@ class OrderBook:
         self.last_trade_price = 0
         self.stops = StopBook()
         self.top = (0, 0, 0, 0)
+        self.top_dirty = False
+        """A best level changed since the top of book was last reported."""
 
     # -- reading -------------------------------------------------------------
 
@@ -225,7 +228,10 @@ class OrderBook:
     # -- changing ------------------------------------------------------------
 
     def rest(self, order: Order, side: Side, price: int, out: list[Event]) -> None:
-        """Put ``order`` at the back of the queue at ``price`` and index it."""
+        """Put ``order`` at the back of the queue at ``price`` and index it.
+
+        Queue and account links are inlined: this runs for most new orders.
+        """
         if side is BUY:
             level = self.bids.get(price)
             if level is None:
@@ -233,8 +239,11 @@ class OrderBook:
                 prices = self.bid_prices
                 if not prices or price > prices[-1]:
                     prices.append(price)
+                    self.top_dirty = True
                 else:
                     insort(prices, price)
+            elif price == self.bid_prices[-1]:
+                self.top_dirty = True
         else:
             level = self.asks.get(price)
             if level is None:
@@ -242,18 +251,48 @@ class OrderBook:
                 keys = self.ask_keys
                 if not keys or -price > keys[-1]:
                     keys.append(-price)
+                    self.top_dirty = True
                 else:
                     insort(keys, -price)
-        self._append(level, order)
+            elif -price == self.ask_keys[-1]:
+                self.top_dirty = True
+        order.level = level
+        tail = level.tail
+        if tail is None:
+            level.head = order
+        else:
+            tail.next = order
+            order.prev = tail
+        level.tail = order
+        quantity = level.quantity + order.display
+        level.quantity = quantity
+        count = level.count + 1
+        level.count = count
         self.orders[order.order_id] = order
-        self._link_account(order)
-        out.append(_new(LevelChanged, (self.symbol, side, price, level.quantity, level.count)))
+        account = self.accounts.get(order.account)
+        if account is None:
+            account = self.accounts[order.account] = AccountOrders()
+        head = account.head
+        order.account_next = head
+        if head is not None:
+            head.account_prev = order
+        account.head = order
+        account.count += 1
+        out.append(_new(LevelChanged, (self.symbol, side, price, quantity, count)))
 
     def rest_market(self, order: Order, side: Side) -> None:
         """Queue a market order for the next uncross (call phases only)."""
         self._append(self.market_buys if side is BUY else self.market_sells, order)
         self.orders[order.order_id] = order
-        self._link_account(order)
+        account = self.accounts.get(order.account)
+        if account is None:
+            account = self.accounts[order.account] = AccountOrders()
+        head = account.head
+        order.account_next = head
+        if head is not None:
+            head.account_prev = order
+        account.head = order
+        account.count += 1
 
     def remove(self, order: Order, out: list[Event]) -> None:
         """Take ``order`` off the book and every index, and report its level."""
@@ -265,9 +304,34 @@ class OrderBook:
     def detach(self, order: Order) -> None:
         """Take ``order`` off its queue and every index; the caller reports the
         level (matching reports each level once, after its last fill)."""
-        self._unlink(order.level, order)
+        level = order.level
+        prev = order.prev
+        nxt = order.next
+        if prev is None:
+            level.head = nxt
+        else:
+            prev.next = nxt
+            order.prev = None
+        if nxt is None:
+            level.tail = prev
+        else:
+            nxt.prev = prev
+            order.next = None
+        level.quantity -= order.display
+        level.count -= 1
         del self.orders[order.order_id]
-        self._unlink_account(order)
+        account = self.accounts[order.account]
+        prev = order.account_prev
+        nxt = order.account_next
+        if prev is None:
+            account.head = nxt
+        else:
+            prev.account_next = nxt
+            order.account_prev = None
+        if nxt is not None:
+            nxt.account_prev = prev
+            order.account_next = None
+        account.count -= 1
 
     def move_to_back(self, order: Order) -> None:
         """Lose time priority at the same price (iceberg refill, quantity up)."""
@@ -279,6 +343,12 @@ class OrderBook:
 
     def level_changed(self, level: PriceLevel, out: list[Event]) -> None:
         """Report ``level``'s new totals, dropping the level once it is empty."""
+        price = level.price
+        if level.side is BUY:
+            if price == self.bid_prices[-1]:
+                self.top_dirty = True
+        elif -price == self.ask_keys[-1]:
+            self.top_dirty = True
         out.append(
             _new(
                 LevelChanged,
@@ -306,7 +376,12 @@ class OrderBook:
                 del keys[bisect_left(keys, -price)]
 
     def emit_top_of_book(self, out: list[Event]) -> None:
-        """Report the best bid and ask if a command changed either."""
+        """Report the best bid and ask if a command changed either.
+
+        Callers on hot paths test ``top_dirty`` first: only a change at a best
+        level can change the top of the book.
+        """
+        self.top_dirty = False
         prices = self.bid_prices
         keys = self.ask_keys
         if prices:
@@ -353,29 +428,3 @@ class OrderBook:
         order.prev = order.next = None
         level.quantity -= order.display
         level.count -= 1
-
-    def _link_account(self, order: Order) -> None:
-        account = self.accounts.get(order.account)
-        if account is None:
-            account = self.accounts[order.account] = AccountOrders()
-        head = account.head
-        order.account_next = head
-        if head is not None:
-            head.account_prev = order
-        account.head = order
-        account.count += 1
-
-    def _unlink_account(self, order: Order) -> None:
-        account = self.accounts[order.account]
-        prev = order.account_prev
-        nxt = order.account_next
-        if prev is None:
-            account.head = nxt
-        else:
-            prev.account_next = nxt
-        if nxt is not None:
-            nxt.account_prev = prev
-        order.account_prev = order.account_next = None
-        account.count -= 1
-        if account.count == 0:
-            del self.accounts[order.account]

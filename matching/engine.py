@@ -46,12 +46,12 @@ from matching.validation import check_new_order
 
 _new = tuple.__new__
 _CONTINUOUS = TradingPhase.CONTINUOUS
+_BUY = Side.BUY
 _LIMIT = OrderType.LIMIT
 _MARKET = OrderType.MARKET
 _GTD = TimeInForce.GTD
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
-_CALL_PHASES = frozenset((TradingPhase.PRE_OPEN, TradingPhase.CLOSING_AUCTION))
 _TRANSITIONS: dict[TradingPhase, frozenset[TradingPhase]] = {
     TradingPhase.CLOSED: frozenset((TradingPhase.PRE_OPEN, TradingPhase.CONTINUOUS)),
     TradingPhase.PRE_OPEN: frozenset(
@@ -118,7 +118,14 @@ class Engine:
             expiries = self.expiries
             if expiries and expiries[0][0] <= timestamp:
                 self._expire(out)
-        self._handlers[type(command)](command, out)
+        kind = type(command)
+        # The two commonest kinds skip the table lookup.
+        if kind is NewOrder:
+            self._new_order(command, out)  # type: ignore[arg-type]
+        elif kind is CancelOrder:
+            self._cancel(command, out)  # type: ignore[arg-type]
+        else:
+            self._handlers[kind](command, out)
         return out
 
     def state_hash(self) -> str:
@@ -135,7 +142,8 @@ class Engine:
             out.append(OrderRejected(command.symbol, command.account, RejectReason.UNKNOWN_SYMBOL))
             return
         reason = check_new_order(book.instrument, command, book.reference_price)
-        if reason is None:
+        continuous = book.phase is _CONTINUOUS
+        if reason is None and not continuous:
             reason = _phase_rule(book, command)
         if reason is not None:
             out.append(OrderRejected(command.symbol, command.account, reason))
@@ -143,12 +151,10 @@ class Engine:
         side = command.side
         order_type = command.order_type
         price = command.price
+        crossing = True
         if order_type is _LIMIT:
-            if (
-                command.post_only
-                and book.phase is _CONTINUOUS
-                and crosses(book, side, limit_key(side, price))
-            ):
+            crossing = crosses(book, side, -price if side is _BUY else price)
+            if crossing and command.post_only and continuous:
                 out.append(
                     OrderRejected(
                         command.symbol, command.account, RejectReason.POST_ONLY_WOULD_TRADE
@@ -187,9 +193,15 @@ class Engine:
             command.self_trade_prevention,
             command.post_only,
         )
-        if self._enter(book, order, side, price, out) and book.stops:
+        if not crossing and continuous and tif is not _IOC and tif is not _FOK:
+            # Most orders join the book without trading: skip the general path.
+            book.rest(order, side, price, out)
+            if tif is _GTD:
+                heappush(self.expiries, (order.expire_time, order_id))
+        elif self._enter(book, order, side, price, out) and book.stops:
             self._fire_stops(book, out)
-        book.emit_top_of_book(out)
+        if book.top_dirty:
+            book.emit_top_of_book(out)
 
     def _enter(
         self, book: OrderBook, order: Order, side: Side, price: int, out: list[Event]
@@ -307,8 +319,21 @@ class Engine:
         order = self.orders.get(command.order_id)
         if order is not None and order.account == command.account:
             book = order.level.book
-            self._cancel_order(book, order, CancelReason.USER_REQUESTED, out)
-            book.emit_top_of_book(out)
+            out.append(
+                _new(
+                    OrderCancelled,
+                    (
+                        book.symbol,
+                        order.order_id,
+                        order.account,
+                        order.remaining,
+                        CancelReason.USER_REQUESTED,
+                    ),
+                )
+            )
+            book.remove(order, out)
+            if book.top_dirty:
+                book.emit_top_of_book(out)
             return
         stop = self.stops.get(command.order_id)
         if stop is not None and stop.account == command.account:
@@ -320,10 +345,7 @@ class Engine:
         self, book: OrderBook, order: Order, reason: CancelReason, out: list[Event]
     ) -> None:
         out.append(
-            _new(
-                OrderCancelled,
-                (book.symbol, order.order_id, order.account, order.remaining, reason),
-            )
+            OrderCancelled(book.symbol, order.order_id, order.account, order.remaining, reason)
         )
         book.remove(order, out)
 
@@ -338,7 +360,8 @@ class Engine:
             book = order.level.book
             if replace(book, order, command, out) and book.stops:
                 self._fire_stops(book, out)
-            book.emit_top_of_book(out)
+            if book.top_dirty:
+                book.emit_top_of_book(out)
             return
         stop = self.stops.get(command.order_id)
         if stop is not None and stop.account == command.account:

@@ -47,7 +47,7 @@ def state_hash(engine: Engine) -> str:
         for order_id in sorted(book.stops.by_id):
             stop = book.stops.by_id[order_id]
             put("stop", *(getattr(stop, name) for name in stop.__slots__))
-    for account in sorted(engine.accounts):
+    for account in sorted(name for name, orders in engine.accounts.items() if orders.count):
         put("account", account, *(order.order_id for order in engine.accounts[account].orders()))
     return digest.hexdigest()
 
@@ -91,11 +91,20 @@ def check_invariants(engine: Engine) -> None:
             _check(order.account_prev is previous, f"account list of {name} broken")
             previous = order
             count += 1
-        _check(count == account.count and count > 0, f"account {name} count {account.count}")
+        _check(count == account.count, f"account {name} count {account.count} != {count}")
         linked += count
     _check(linked == len(engine.orders), "account lists do not hold every open order")
     stop_ids = [order_id for book in engine.books.values() for order_id in book.stops.by_id]
     _check(sorted(stop_ids) == sorted(engine.stops), "stop index differs from the books' stops")
+    for book in engine.books.values():
+        _check(not book.top_dirty, f"{book.symbol}: top of book left unreported")
+        top = (book.best_bid, _visible(book, Side.BUY), book.best_ask, _visible(book, Side.SELL))
+        _check(book.top == top, f"{book.symbol}: reported top {book.top} != {top}")
+
+
+def _visible(book: OrderBook, side: Side) -> int:
+    best = next(book.levels(side), None)
+    return best.quantity if best is not None else 0
 
 
 def _check_book(engine: Engine, book: OrderBook, seen: set[int]) -> None:

@@ -3,16 +3,24 @@
 Phase rules and checks that need the book (post-only, stop triggers) live
 with the engine; everything here depends only on the order, the instrument,
 the reference price and the command's time.
+
+This runs for every order, so it compares enum members by identity: an
+``in`` test against a set of enum members would call ``Enum.__hash__``, a
+Python function, for each lookup.
 """
 
 from matching.commands import NewOrder
 from matching.enums import OrderType, RejectReason, SelfTradePrevention, Side, TimeInForce
 from matching.instrument import BASIS_POINTS, Instrument
 
-_IMMEDIATE = frozenset((TimeInForce.IOC, TimeInForce.FOK))
-_MARKET_TIFS = frozenset((TimeInForce.DAY, TimeInForce.IOC, TimeInForce.FOK))
-_PRICED = frozenset((OrderType.LIMIT, OrderType.STOP_LIMIT))
-_STOPS = frozenset((OrderType.STOP, OrderType.STOP_LIMIT))
+_LIMIT = OrderType.LIMIT
+_MARKET = OrderType.MARKET
+_STOP = OrderType.STOP
+_STOP_LIMIT = OrderType.STOP_LIMIT
+_DAY = TimeInForce.DAY
+_IOC = TimeInForce.IOC
+_FOK = TimeInForce.FOK
+_GTD = TimeInForce.GTD
 
 
 def check_quantity(instrument: Instrument, quantity: int) -> RejectReason | None:
@@ -36,26 +44,32 @@ def check_limit_price(instrument: Instrument, price: int, reference: int) -> Rej
     return None
 
 
-def check_new_order(instrument: Instrument, order: NewOrder, reference: int) -> RejectReason | None:
+def check_new_order(
+    instrument: Instrument, order: NewOrder, reference: int
+) -> RejectReason | None:
     """The first rule ``order`` breaks, or None."""
     # Enum members, not bare ints: the matching loop compares by identity.
     if type(order.side) is not Side:
         return RejectReason.INVALID_SIDE
-    if type(order.order_type) is not OrderType:
+    order_type = order.order_type
+    if type(order_type) is not OrderType:
         return RejectReason.INVALID_ORDER_TYPE
     if type(order.self_trade_prevention) is not SelfTradePrevention:
         return RejectReason.INVALID_SELF_TRADE_PREVENTION
-    order_type = order.order_type
-    reason = check_quantity(instrument, order.quantity)
-    if reason is not None:
-        return reason
-    if order_type in _PRICED:
-        reason = check_limit_price(instrument, order.price, reference)
-        if reason is not None:
-            return reason
-    elif order.price:
+    quantity = order.quantity
+    if quantity <= 0 or quantity % instrument.lot_size or quantity > instrument.max_order_quantity:
+        return check_quantity(instrument, quantity)
+    price = order.price
+    if order_type is _LIMIT or order_type is _STOP_LIMIT:
+        # The common case (on tick, no band) costs no call; otherwise the
+        # full check names the rule.
+        if price <= 0 or price % instrument.tick_size or instrument.price_band_bps:
+            reason = check_limit_price(instrument, price, reference)
+            if reason is not None:
+                return reason
+    elif price:
         return RejectReason.INVALID_PRICE
-    if order_type in _STOPS:
+    if order_type is _STOP or order_type is _STOP_LIMIT:
         stop = order.stop_price
         if stop <= 0 or stop % instrument.tick_size:
             return RejectReason.INVALID_STOP_PRICE
@@ -63,26 +77,24 @@ def check_new_order(instrument: Instrument, order: NewOrder, reference: int) -> 
         return RejectReason.INVALID_STOP_PRICE
     display = order.display_quantity
     if display and (
-        order_type is not OrderType.LIMIT
+        order_type is not _LIMIT
         or display < 0
         or display > order.quantity
         or display % instrument.lot_size
     ):
         return RejectReason.INVALID_DISPLAY_QUANTITY
-    if order.post_only and order_type is not OrderType.LIMIT:
+    post_only = order.post_only
+    if post_only and order_type is not _LIMIT:
         return RejectReason.INVALID_ORDER_TYPE
-    return _check_time_in_force(order)
-
-
-def _check_time_in_force(order: NewOrder) -> RejectReason | None:
     tif = order.time_in_force
     if type(tif) is not TimeInForce:
         return RejectReason.INVALID_TIME_IN_FORCE
-    if order.order_type is OrderType.MARKET and tif not in _MARKET_TIFS:
+    immediate = tif is _IOC or tif is _FOK
+    if order_type is _MARKET and not (immediate or tif is _DAY):
         return RejectReason.INVALID_TIME_IN_FORCE
-    if order.post_only and tif in _IMMEDIATE:
+    if post_only and immediate:
         return RejectReason.INVALID_TIME_IN_FORCE
-    if tif is TimeInForce.GTD:
+    if tif is _GTD:
         if order.expire_time <= order.timestamp:
             return RejectReason.INVALID_EXPIRE_TIME
     elif order.expire_time:

@@ -1,0 +1,1 @@
+"""The exchange process: composes the engine, feeds and gateways."""

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``stx bench``; figures are recorded in docs/performance.md."""

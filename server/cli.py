@@ -1,0 +1,69 @@
+"""The ``stx`` command.
+
+The server package is the composition root, so the command lives here: it
+can reach the engine benchmarks and (later) the server itself, while the
+client commands it mounts use only the generated API.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from server.bench.engine_bench import measure, measure_resting
+from server.demo import run_demo
+
+
+@click.group()
+@click.version_option(package_name="stocktraderx")
+def main() -> None:
+    """StockTraderX: a gRPC-first, low-latency stock exchange."""
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks; figures are recorded in docs/performance.md."""
+
+
+@bench.command("engine")
+@click.option("--commands", default=1_000_000, show_default=True, help="Commands to replay.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the order flow.")
+@click.option(
+    "--resting",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Instead: rest this many orders and report memory per order.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_engine(commands: int, seed: int, resting: int | None, as_json: bool) -> None:
+    """Matching engine throughput and latency on a mixed, seeded order flow."""
+    if commands < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--commands")
+    if resting is not None:
+        figures = measure_resting(resting)
+        if as_json:
+            click.echo(json.dumps(figures))
+        else:
+            for name, value in figures.items():
+                click.echo(f"{name:>28}: {value:,}")
+        return
+    if not as_json:
+        click.echo(f"generating {commands:,} commands (seed {seed}) ...", err=True)
+    result = measure(commands, seed)
+    if as_json:
+        click.echo(json.dumps(result.as_json()))
+        return
+    click.echo(f"commands      {result.commands:>12,}")
+    click.echo(f"events        {result.events:>12,}")
+    click.echo(f"commands/s    {result.commands_per_sec:>12,.0f}")
+    click.echo(f"latency p50   {result.p50_ns / 1000:>12.2f} us")
+    click.echo(f"latency p99   {result.p99_ns / 1000:>12.2f} us")
+    click.echo(f"latency p99.9 {result.p999_ns / 1000:>12.2f} us")
+    click.echo(f"latency max   {result.max_ns / 1000:>12.2f} us")
+
+
+@main.command()
+def demo() -> None:
+    """A trading day on the engine: pre-open, opening auction, continuous, close."""
+    run_demo(click.echo)
