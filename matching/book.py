@@ -38,7 +38,6 @@ class Order:
         "account_next",
         "account_prev",
         "display",
-        "expire_time",
         "level",
         "next",
         "order_id",
@@ -64,7 +63,6 @@ class Order:
         quantity: int,
         peak: int,
         time_in_force: TimeInForce,
-        expire_time: int,
         self_trade_prevention: SelfTradePrevention,
         post_only: bool,
     ) -> None:
@@ -78,7 +76,6 @@ class Order:
         self.peak = peak
         """Iceberg display size, 0 for a fully visible order."""
         self.time_in_force = time_in_force
-        self.expire_time = expire_time
         self.self_trade_prevention = self_trade_prevention
         self.post_only = post_only
         self.prev = None
@@ -125,11 +122,17 @@ class PriceLevel:
 
 
 class AccountOrders:
-    """Head of an account's intrusive list of open orders."""
+    """Head of an account's intrusive list of open orders.
 
-    __slots__ = ("count", "head")
+    ``name`` is the one string object every open order of the account points
+    to: gateways decode a new string per message, and a million resting orders
+    each holding their own copy would cost ~50 MB.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("count", "head", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.head: Order | None = None
         self.count = 0
 
@@ -271,7 +274,8 @@ class OrderBook:
         self.orders[order.order_id] = order
         account = self.accounts.get(order.account)
         if account is None:
-            account = self.accounts[order.account] = AccountOrders()
+            account = self.accounts[order.account] = AccountOrders(order.account)
+        order.account = account.name
         head = account.head
         order.account_next = head
         if head is not None:
@@ -286,7 +290,8 @@ class OrderBook:
         self.orders[order.order_id] = order
         account = self.accounts.get(order.account)
         if account is None:
-            account = self.accounts[order.account] = AccountOrders()
+            account = self.accounts[order.account] = AccountOrders(order.account)
+        order.account = account.name
         head = account.head
         order.account_next = head
         if head is not None:

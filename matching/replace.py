@@ -16,8 +16,12 @@ from matching.matcher import crosses, limit_key, match
 from matching.stops import PendingStop
 from matching.validation import check_limit_price, check_quantity
 
+_CONTINUOUS = TradingPhase.CONTINUOUS
+
 
 def _phase_rule(book: OrderBook) -> RejectReason | None:
+    if book.phase is _CONTINUOUS:
+        return None
     if book.phase is TradingPhase.CLOSED:
         return RejectReason.MARKET_CLOSED
     if book.phase is TradingPhase.HALTED:
@@ -42,7 +46,7 @@ def replace(book: OrderBook, order: Order, command: ReplaceOrder, out: list[Even
         reason = RejectReason.REPLACE_QUANTITY_TOO_LOW
     side = level.side
     key = limit_key(side, command.price)
-    continuous = book.phase is TradingPhase.CONTINUOUS
+    continuous = book.phase is _CONTINUOUS
     keeps_priority = command.price == level.price and command.quantity <= order.quantity
     if (
         reason is None

@@ -32,18 +32,19 @@ def state_hash(engine: Engine) -> str:
         digest.update(b"\n")
 
     put("engine", engine.counters.order_id, engine.counters.trade_id, engine.now)
+    expiry = {order_id: expire_time for expire_time, order_id in engine.expiries}
     for symbol in sorted(engine.books):
         book = engine.books[symbol]
         put("book", *astuple(book.instrument), book.phase, book.last_trade_price, *book.top)
         for queue in (book.market_buys, book.market_sells):
             put("market", queue.side)
             for order in queue.orders():
-                _put_order(put, order)
+                _put_order(put, order, expiry.get(order.order_id, 0))
         for side in (Side.BUY, Side.SELL):
             for level in book.levels(side):
                 put("level", side, level.price, level.quantity, level.count)
                 for order in level.orders():
-                    _put_order(put, order)
+                    _put_order(put, order, expiry.get(order.order_id, 0))
         for order_id in sorted(book.stops.by_id):
             stop = book.stops.by_id[order_id]
             put("stop", *(getattr(stop, name) for name in stop.__slots__))
@@ -52,7 +53,7 @@ def state_hash(engine: Engine) -> str:
     return digest.hexdigest()
 
 
-def _put_order(put: object, order: Order) -> None:
+def _put_order(put: object, order: Order, expire_time: int) -> None:
     assert callable(put)
     put(
         order.order_id,
@@ -62,7 +63,7 @@ def _put_order(put: object, order: Order) -> None:
         order.display,
         order.peak,
         order.time_in_force,
-        order.expire_time,
+        expire_time,
         order.self_trade_prevention,
         order.post_only,
     )

@@ -44,9 +44,7 @@ def check_limit_price(instrument: Instrument, price: int, reference: int) -> Rej
     return None
 
 
-def check_new_order(
-    instrument: Instrument, order: NewOrder, reference: int
-) -> RejectReason | None:
+def check_new_order(instrument: Instrument, order: NewOrder, reference: int) -> RejectReason | None:
     """The first rule ``order`` breaks, or None."""
     # Enum members, not bare ints: the matching loop compares by identity.
     if type(order.side) is not Side:

@@ -1,0 +1,46 @@
+# One entry point for every developer task. `make run` and `make test` do all
+# of their own set-up from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck protos check-protos bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/stx demo
+
+# Regenerate protos/gen/python (committed) from protos/stocktraderx/v1/*.proto.
+protos: $(STAMP)
+	$(BIN)/python protos/generate.py
+
+# Fail if the committed generated code is stale (what CI runs).
+check-protos: $(STAMP)
+	$(BIN)/python protos/generate.py --check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python protos/generate.py --vendor
+	$(BIN)/buf lint
+	$(BIN)/buf format --diff --exit-code --path protos/stocktraderx
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint check-protos typecheck
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/stx bench engine
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
