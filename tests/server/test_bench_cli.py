@@ -1,0 +1,54 @@
+"""``stx bench engine`` and ``stx demo`` as a user runs them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from server.bench.workload import generate
+from server.cli import main
+
+STX = Path(sys.executable).with_name("stx")
+
+
+def test_bench_engine_json_has_the_documented_keys() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "engine", "--commands", "3000", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(result.stdout)
+    for key in ("commands_per_sec", "p50_ns", "p99_ns", "p999_ns", "max_ns", "commands"):
+        assert key in figures
+    assert figures["commands"] == 3000
+    assert figures["commands_per_sec"] > 0
+    assert figures["p50_ns"] <= figures["p99_ns"] <= figures["p999_ns"] <= figures["max_ns"]
+
+
+def test_bench_engine_resting_reports_memory_per_order() -> None:
+    result = CliRunner().invoke(main, ["bench", "engine", "--resting", "5000", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["resting_orders"] == 5000
+    assert figures["rss_bytes_per_order"] > 0
+
+
+def test_bench_engine_rejects_a_bad_count() -> None:
+    result = CliRunner().invoke(main, ["bench", "engine", "--commands", "0"])
+    assert result.exit_code != 0
+    assert "--commands" in result.output
+
+
+def test_workload_is_reproducible_from_its_seed() -> None:
+    assert generate(2000, seed=5) == generate(2000, seed=5)
+    assert generate(2000, seed=5) != generate(2000, seed=6)
+
+
+def test_demo_runs_a_whole_day() -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "uncrossed" in result.output
+    assert "MARKET_CLOSED" in result.output
