@@ -39,7 +39,7 @@ from matching.events import (
     TradingPhaseChanged,
 )
 from matching.instrument import Instrument
-from matching.matcher import NO_LIMIT, crosses, fillable, limit_key, match
+from matching.matcher import NO_LIMIT, fillable, match
 from matching.replace import replace, replace_stop
 from matching.stops import PendingStop
 from matching.validation import check_new_order
@@ -144,7 +144,7 @@ class Engine:
         if book is None:
             out.append(OrderRejected(command.symbol, command.account, RejectReason.UNKNOWN_SYMBOL))
             return
-        reason = check_new_order(book.instrument, command, book.reference_price)
+        reason = check_new_order(book.instrument, command, book.last_trade_price)
         continuous = book.phase is _CONTINUOUS
         if reason is None and not continuous:
             reason = _phase_rule(book, command)
@@ -156,7 +156,12 @@ class Engine:
         price = command.price
         crossing = True
         if order_type is _LIMIT:
-            crossing = crosses(book, side, -price if side is _BUY else price)
+            if side is _BUY:
+                keys = book.ask_keys
+                crossing = bool(keys) and keys[-1] >= -price
+            else:
+                keys = book.bid_prices
+                crossing = bool(keys) and keys[-1] >= price
             if crossing and command.post_only and continuous:
                 out.append(
                     OrderRejected(
@@ -201,7 +206,7 @@ class Engine:
         if not crossing and continuous and tif is not _IOC and tif is not _FOK:
             # Most orders join the book without trading: skip the general path.
             book.rest(order, side, price, out)
-        elif self._enter(book, order, side, price, out) and book.stops:
+        elif self._enter(book, order, side, price, out) and book.stops.by_id:
             self._fire_stops(book, out)
         if book.top_dirty:
             book.emit_top_of_book(out)
@@ -219,7 +224,12 @@ class Engine:
             else:
                 book.rest_market(order, side)
             return False
-        key = limit_key(side, price) if price else NO_LIMIT
+        if side is _BUY:
+            keys = book.ask_keys
+            key = -price if price else NO_LIMIT
+        else:
+            keys = book.bid_prices
+            key = price or NO_LIMIT
         tif = order.time_in_force
         if tif is _FOK and not fillable(book, order, side, key):
             out.append(
@@ -233,7 +243,7 @@ class Engine:
             )
             return False
         traded = False
-        if crosses(book, side, key):
+        if keys and keys[-1] >= key:
             before = self.counters.trade_id
             match(book, order, side, key, out)
             traded = self.counters.trade_id != before
@@ -356,7 +366,7 @@ class Engine:
         order = self.orders.get(command.order_id)
         if order is not None and order.account == command.account:
             book = order.level.book
-            if replace(book, order, command, out) and book.stops:
+            if replace(book, order, command, out) and book.stops.by_id:
                 self._fire_stops(book, out)
             if book.top_dirty:
                 book.emit_top_of_book(out)
@@ -427,7 +437,7 @@ class Engine:
             self._expire_day_orders(book, out)
         book.phase = phase
         out.append(TradingPhaseChanged(book.symbol, phase))
-        if phase is _CONTINUOUS and book.stops:
+        if phase is _CONTINUOUS and book.stops.by_id:
             self._fire_stops(book, out)
         book.emit_top_of_book(out)
 

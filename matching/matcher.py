@@ -29,16 +29,6 @@ _NONE = SelfTradePrevention.NONE
 _STP = CancelReason.SELF_TRADE_PREVENTION
 
 
-def limit_key(side: Side, price: int) -> int:
-    """The opposite-side key a limit order at ``price`` may trade up to."""
-    return -price if side is _BUY else price
-
-
-def crosses(book: OrderBook, side: Side, key: int) -> bool:
-    keys = book.ask_keys if side is _BUY else book.bid_prices
-    return bool(keys) and keys[-1] >= key
-
-
 def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event]) -> None:
     """Trade ``order`` against the opposite side while prices cross.
 

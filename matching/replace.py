@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from matching.book import Order, OrderBook
 from matching.commands import ReplaceOrder
-from matching.enums import OrderType, RejectReason, TradingPhase
+from matching.enums import OrderType, RejectReason, Side, TradingPhase
 from matching.events import CancelRejected, Event, OrderReplaced
-from matching.matcher import crosses, limit_key, match
+from matching.matcher import match
 from matching.stops import PendingStop
 from matching.validation import check_limit_price, check_quantity
 
 _CONTINUOUS = TradingPhase.CONTINUOUS
+_BUY = Side.BUY
+_new = tuple.__new__
 
 
 def _phase_rule(book: OrderBook) -> RejectReason | None:
@@ -32,45 +34,39 @@ def _phase_rule(book: OrderBook) -> RejectReason | None:
 def replace(book: OrderBook, order: Order, command: ReplaceOrder, out: list[Event]) -> bool:
     """Apply ``command`` to a live order; True if it traded."""
     level = order.level
-    reason = _phase_rule(book)
-    if reason is None and not level.price:
-        reason = RejectReason.ORDER_NOT_REPLACEABLE
-    if reason is None:
-        reason = check_quantity(book.instrument, command.quantity)
-    if reason is None:
-        reason = check_limit_price(book.instrument, command.price, book.reference_price)
-    if reason is None and command.stop_price:
-        reason = RejectReason.INVALID_STOP_PRICE
-    filled = order.quantity - order.remaining
-    if reason is None and command.quantity <= filled:
-        reason = RejectReason.REPLACE_QUANTITY_TOO_LOW
+    reason = _check_replace(book, order, command)
     side = level.side
-    key = limit_key(side, command.price)
+    price = command.price
+    quantity = command.quantity
     continuous = book.phase is _CONTINUOUS
-    keeps_priority = command.price == level.price and command.quantity <= order.quantity
-    if (
-        reason is None
-        and not keeps_priority
-        and order.post_only
-        and continuous
-        and crosses(book, side, key)
-    ):
+    keeps_priority = price == level.price and quantity <= order.quantity
+    if side is _BUY:
+        keys = book.ask_keys
+        key = -price
+    else:
+        keys = book.bid_prices
+        key = price
+    crossing = bool(keys) and keys[-1] >= key
+    if reason is None and crossing and order.post_only and continuous and not keeps_priority:
         reason = RejectReason.POST_ONLY_WOULD_TRADE
     if reason is not None:
         out.append(CancelRejected(order.order_id, order.account, reason))
         return False
 
-    remaining = command.quantity - filled
+    remaining = quantity - (order.quantity - order.remaining)
     out.append(
-        OrderReplaced(
-            book.symbol,
-            order.order_id,
-            order.account,
-            command.price,
-            command.quantity,
-            remaining,
-            0,
-            keeps_priority,
+        _new(
+            OrderReplaced,
+            (
+                book.symbol,
+                order.order_id,
+                order.account,
+                price,
+                quantity,
+                remaining,
+                0,
+                keeps_priority,
+            ),
         )
     )
     if keeps_priority:
@@ -87,13 +83,28 @@ def replace(book: OrderBook, order: Order, command: ReplaceOrder, out: list[Even
     order.remaining = remaining
     order.display = min(order.peak, remaining) if order.peak else remaining
     traded = False
-    if continuous and crosses(book, side, key):
+    if continuous and crossing:
         before = book.counters.trade_id
         match(book, order, side, key, out)
         traded = book.counters.trade_id != before
     if order.remaining:
         book.rest(order, side, command.price, out)
     return traded
+
+
+def _check_replace(book: OrderBook, order: Order, command: ReplaceOrder) -> RejectReason | None:
+    reason = _phase_rule(book)
+    if reason is None and not order.level.price:
+        reason = RejectReason.ORDER_NOT_REPLACEABLE
+    if reason is None:
+        reason = check_quantity(book.instrument, command.quantity)
+    if reason is None:
+        reason = check_limit_price(book.instrument, command.price, book.last_trade_price)
+    if reason is None and command.stop_price:
+        reason = RejectReason.INVALID_STOP_PRICE
+    if reason is None and command.quantity <= order.quantity - order.remaining:
+        reason = RejectReason.REPLACE_QUANTITY_TOO_LOW
+    return reason
 
 
 def replace_stop(
@@ -131,7 +142,7 @@ def _check_stop_replace(
     if reason is not None:
         return reason
     if stop.order_type is OrderType.STOP_LIMIT:
-        reason = check_limit_price(book.instrument, command.price, book.reference_price)
+        reason = check_limit_price(book.instrument, command.price, book.last_trade_price)
         if reason is not None:
             return reason
     elif command.price:

@@ -33,18 +33,25 @@ def check_quantity(instrument: Instrument, quantity: int) -> RejectReason | None
     return None
 
 
-def check_limit_price(instrument: Instrument, price: int, reference: int) -> RejectReason | None:
+def check_limit_price(
+    instrument: Instrument, price: int, last_trade_price: int
+) -> RejectReason | None:
+    """Positive, on the tick grid, and inside the band around the reference
+    price: the last trade, else the instrument's previous close."""
     if price <= 0:
         return RejectReason.INVALID_PRICE
     if price % instrument.tick_size:
         return RejectReason.PRICE_NOT_ON_TICK
     band = instrument.price_band_bps
+    reference = last_trade_price or instrument.reference_price
     if band and reference and abs(price - reference) * BASIS_POINTS > reference * band:
         return RejectReason.PRICE_OUTSIDE_BAND
     return None
 
 
-def check_new_order(instrument: Instrument, order: NewOrder, reference: int) -> RejectReason | None:
+def check_new_order(
+    instrument: Instrument, order: NewOrder, last_trade_price: int
+) -> RejectReason | None:
     """The first rule ``order`` breaks, or None."""
     # Enum members, not bare ints: the matching loop compares by identity.
     if type(order.side) is not Side:
@@ -62,7 +69,7 @@ def check_new_order(instrument: Instrument, order: NewOrder, reference: int) -> 
         # The common case (on tick, no band) costs no call; otherwise the
         # full check names the rule.
         if price <= 0 or price % instrument.tick_size or instrument.price_band_bps:
-            reason = check_limit_price(instrument, price, reference)
+            reason = check_limit_price(instrument, price, last_trade_price)
             if reason is not None:
                 return reason
     elif price:
