@@ -110,7 +110,7 @@ class Engine:
             reason = instrument.validation_error()
             if reason is not None or instrument.symbol in self.books:
                 raise ValueError(f"bad instrument {instrument!r}: {reason or 'duplicate'}")
-            self._create_book(instrument, phase)
+            self.create_book(instrument, phase)
 
     def process(self, command: Command) -> list[Event]:
         """Apply one command and return what happened, in order."""
@@ -292,13 +292,12 @@ class Engine:
             command.price,
             command.quantity,
             command.time_in_force,
-            command.expire_time,
             command.self_trade_prevention,
         )
         book.stops.add(stop)
         self.stops[order_id] = stop
         if stop.time_in_force is _GTD:
-            heappush(self.expiries, (stop.expire_time, order_id))
+            heappush(self.expiries, (command.expire_time, order_id))
 
     def _fire_stops(self, book: OrderBook, out: list[Event]) -> None:
         """Enter every stop the last print fires, and those their prints fire."""
@@ -468,10 +467,11 @@ class Engine:
         if reason is not None:
             out.append(CommandRejected(instrument.symbol, reason))
             return
-        self._create_book(instrument, command.phase)
+        self.create_book(instrument, command.phase)
         out.append(InstrumentAdded(instrument.symbol, command.phase))
 
-    def _create_book(self, instrument: Instrument, phase: TradingPhase) -> None:
+    def create_book(self, instrument: Instrument, phase: TradingPhase) -> None:
+        """An empty book; outside ``process`` only while restoring a snapshot."""
         self.books[instrument.symbol] = OrderBook(
             instrument, phase, self.orders, self.accounts, self.counters
         )

@@ -48,6 +48,7 @@ def state_hash(engine: Engine) -> str:
         for order_id in sorted(book.stops.by_id):
             stop = book.stops.by_id[order_id]
             put("stop", *(getattr(stop, name) for name in stop.__slots__))
+            put("expires", expiry.get(order_id, 0))
     for account in sorted(name for name, orders in engine.accounts.items() if orders.count):
         put("account", account, *(order.order_id for order in engine.accounts[account].orders()))
     return digest.hexdigest()

@@ -16,7 +16,6 @@ from matching.enums import OrderType, SelfTradePrevention, Side, TimeInForce
 class PendingStop:
     __slots__ = (
         "account",
-        "expire_time",
         "order_id",
         "order_type",
         "price",
@@ -39,7 +38,6 @@ class PendingStop:
         price: int,
         quantity: int,
         time_in_force: TimeInForce,
-        expire_time: int,
         self_trade_prevention: SelfTradePrevention,
     ) -> None:
         self.order_id = order_id
@@ -52,7 +50,6 @@ class PendingStop:
         """The limit price once triggered (STOP_LIMIT); 0 for a plain STOP."""
         self.quantity = quantity
         self.time_in_force = time_in_force
-        self.expire_time = expire_time
         self.self_trade_prevention = self_trade_prevention
 
     def key(self) -> tuple[int, int]:
