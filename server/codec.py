@@ -1,0 +1,109 @@
+"""Engine commands as journal payloads, and back.
+
+Each command is one compact JSON array: a kind tag, then the command's fields
+in declaration order, enums as their numbers. JSON (through orjson) keeps the
+journal readable with ordinary tools, and decoding restores the exact
+NamedTuple, enums included, so a replay feeds the engine what it saw live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import astuple
+from typing import Any
+
+import orjson
+
+from matching import (
+    AddInstrument,
+    AdvanceTime,
+    CancelOrder,
+    CancelReason,
+    Command,
+    Instrument,
+    MassCancel,
+    NewOrder,
+    OrderType,
+    ReplaceOrder,
+    SelfTradePrevention,
+    SetTradingPhase,
+    Side,
+    TimeInForce,
+    TradingPhase,
+)
+
+
+class CodecError(ValueError):
+    """A payload that is not an encoded command: the journal is damaged."""
+
+
+_KINDS: dict[type[Any], str] = {
+    NewOrder: "N",
+    CancelOrder: "C",
+    ReplaceOrder: "R",
+    MassCancel: "M",
+    SetTradingPhase: "P",
+    AddInstrument: "I",
+    AdvanceTime: "T",
+}
+
+
+def encode(command: Command) -> bytes:
+    kind = _KINDS[type(command)]
+    if type(command) is AddInstrument:
+        return orjson.dumps([kind, command.timestamp, astuple(command.instrument), command.phase])
+    return orjson.dumps([kind, *command])
+
+
+def _new_order(fields: list[Any]) -> NewOrder:
+    (timestamp, account, symbol, side, order_type, quantity, price, tif, stop, display,
+     post_only, stp, expire) = fields  # fmt: skip
+    return NewOrder(
+        timestamp,
+        account,
+        symbol,
+        Side(side),
+        OrderType(order_type),
+        quantity,
+        price,
+        TimeInForce(tif),
+        stop,
+        display,
+        post_only,
+        SelfTradePrevention(stp),
+        expire,
+    )
+
+
+def _mass_cancel(fields: list[Any]) -> MassCancel:
+    timestamp, account, symbol, reason = fields
+    return MassCancel(timestamp, account, symbol, CancelReason(reason))
+
+
+def _set_phase(fields: list[Any]) -> SetTradingPhase:
+    timestamp, symbol, phase = fields
+    return SetTradingPhase(timestamp, symbol, TradingPhase(phase))
+
+
+def _add_instrument(fields: list[Any]) -> AddInstrument:
+    timestamp, instrument, phase = fields
+    return AddInstrument(timestamp, Instrument(*instrument), TradingPhase(phase))
+
+
+_DECODERS: dict[str, Callable[[list[Any]], Command]] = {
+    "N": _new_order,
+    "C": lambda fields: CancelOrder(*fields),
+    "R": lambda fields: ReplaceOrder(*fields),
+    "M": _mass_cancel,
+    "P": _set_phase,
+    "I": _add_instrument,
+    "T": lambda fields: AdvanceTime(*fields),
+}
+
+
+def decode(payload: bytes) -> Command:
+    try:
+        kind, *fields = orjson.loads(payload)
+        return _DECODERS[kind](fields)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise CodecError(f"not an encoded command: {payload[:80]!r}") from error
