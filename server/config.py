@@ -1,0 +1,154 @@
+"""Server settings: defaults, then a TOML file, then ``STX_*`` environment variables.
+
+Prices in the file are decimal strings ("190.00"); they become the engine's
+fixed-point integers (4 implied decimals) here, and a value that does not fit
+that grid is an error, never rounded.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from matching import Instrument
+
+PRICE_SCALE = 10_000
+DURABILITIES = ("always", "batch", "none")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    grpc_port: int = 50051
+    data_dir: Path = Path("./data")
+    durability: str = "batch"
+    fsync_interval_ms: int = 5
+    snapshot_every: int = 100_000
+    instruments: tuple[Instrument, ...] = field(default_factory=tuple)
+
+
+def parse_fixed(text: object, key: str, scale: int = PRICE_SCALE) -> int:
+    """A decimal string such as "190.05" as an integer count of 1/``scale``."""
+    if not isinstance(text, str | int) or isinstance(text, bool):
+        raise ConfigError(f"{key}: expected a decimal string such as '190.05', got {text!r}")
+    try:
+        value = Decimal(str(text))
+    except InvalidOperation:
+        raise ConfigError(f"{key}: {text!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise ConfigError(f"{key}: {text!r} is not a finite number")
+    scaled = value * scale
+    if scaled != scaled.to_integral_value():
+        raise ConfigError(f"{key}: {text!r} is finer than 1/{scale}")
+    return int(scaled)
+
+
+def _int(table: Mapping[str, Any], key: str, where: str, default: int) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{where}.{key}: expected an integer, got {value!r}")
+    return value
+
+
+def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
+    where = f"instruments[{index}]"
+    unknown = set(table) - {
+        "symbol",
+        "tick_size",
+        "lot_size",
+        "max_order_quantity",
+        "reference_price",
+        "price_band_percent",
+    }
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    symbol = table.get("symbol")
+    if not isinstance(symbol, str):
+        raise ConfigError(f"{where}.symbol: expected a string")
+    instrument = Instrument(
+        symbol=symbol,
+        tick_size=parse_fixed(table.get("tick_size"), f"{where}.tick_size"),
+        lot_size=_int(table, "lot_size", where, 1),
+        max_order_quantity=_int(table, "max_order_quantity", where, 1_000_000_000),
+        price_band_bps=parse_fixed(
+            table.get("price_band_percent", "0"), f"{where}.price_band_percent", 100
+        ),
+        reference_price=parse_fixed(table.get("reference_price", "0"), f"{where}.reference_price"),
+    )
+    reason = instrument.validation_error()
+    if reason is not None:
+        raise ConfigError(f"{where} ({symbol}): {reason.name.lower().replace('_', ' ')}")
+    return instrument
+
+
+def from_mapping(document: Mapping[str, Any]) -> Settings:
+    unknown = set(document) - {"server", "journal", "instruments"}
+    if unknown:
+        raise ConfigError(f"unknown sections {sorted(unknown)}")
+    server = document.get("server", {})
+    journal = document.get("journal", {})
+    instruments = tuple(
+        _instrument(table, index) for index, table in enumerate(document.get("instruments", []))
+    )
+    symbols = [instrument.symbol for instrument in instruments]
+    duplicates = sorted({symbol for symbol in symbols if symbols.count(symbol) > 1})
+    if duplicates:
+        raise ConfigError(f"instruments: duplicate symbols {duplicates}")
+    settings = Settings(
+        grpc_port=_int(server, "grpc_port", "server", Settings.grpc_port),
+        data_dir=Path(server.get("data_dir", str(Settings.data_dir))),
+        durability=str(journal.get("durability", Settings.durability)),
+        fsync_interval_ms=_int(journal, "fsync_interval_ms", "journal", 5),
+        snapshot_every=_int(journal, "snapshot_every", "journal", 100_000),
+        instruments=instruments,
+    )
+    return _checked(settings)
+
+
+def _checked(settings: Settings) -> Settings:
+    if not 0 < settings.grpc_port < 65536:
+        raise ConfigError(f"grpc_port: {settings.grpc_port} is not a TCP port")
+    if settings.durability not in DURABILITIES:
+        raise ConfigError(f"durability: {settings.durability!r} is not one of {DURABILITIES}")
+    if settings.fsync_interval_ms <= 0 or settings.snapshot_every <= 0:
+        raise ConfigError("fsync_interval_ms and snapshot_every must be positive")
+    return settings
+
+
+def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> Settings:
+    """Settings from ``path`` (the demo configuration if None) and ``environ``."""
+    try:
+        if path is None:
+            text = resources.files("server").joinpath("demo.toml").read_text()
+        else:
+            text = path.read_text()
+        document = tomllib.loads(text)
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path or 'demo.toml'}: {error}") from None
+    settings = from_mapping(document)
+    overrides: dict[str, Any] = {}
+    for name, convert in (
+        ("grpc_port", int),
+        ("data_dir", Path),
+        ("durability", str),
+        ("fsync_interval_ms", int),
+        ("snapshot_every", int),
+    ):
+        raw = environ.get(f"STX_{name.upper()}")
+        if raw is not None:
+            try:
+                overrides[name] = convert(raw)
+            except ValueError:
+                raise ConfigError(f"STX_{name.upper()}: {raw!r} is not valid") from None
+    return _checked(replace(settings, **overrides))

@@ -1,0 +1,85 @@
+"""Configuration: the demo set, files, environment overrides and clear errors."""
+
+from pathlib import Path
+
+import pytest
+
+from server.config import ConfigError, load, parse_fixed
+
+
+def test_demo_configuration_has_several_symbols_with_different_ticks() -> None:
+    settings = load(environ={})
+    assert settings.grpc_port == 50051
+    assert settings.data_dir == Path("./data")
+    assert settings.durability == "batch"
+    ticks = {instrument.symbol: instrument.tick_size for instrument in settings.instruments}
+    assert len(ticks) >= 5
+    assert len(set(ticks.values())) >= 3
+    assert ticks["AAPL"] == 100
+
+
+def test_environment_overrides_the_file() -> None:
+    settings = load(environ={"STX_GRPC_PORT": "6000", "STX_DATA_DIR": "/tmp/x"})
+    assert settings.grpc_port == 6000
+    assert settings.data_dir == Path("/tmp/x")
+
+
+def test_file_settings(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[server]\ngrpc_port = 7000\n[journal]\ndurability = "always"\n'
+        '[[instruments]]\nsymbol = "X"\ntick_size = "0.05"\nreference_price = "10.00"\n'
+        'price_band_percent = "2.5"\n'
+    )
+    settings = load(path, environ={})
+    assert settings.grpc_port == 7000
+    assert settings.durability == "always"
+    (instrument,) = settings.instruments
+    assert (instrument.tick_size, instrument.reference_price, instrument.price_band_bps) == (
+        500,
+        100_000,
+        250,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[server]\ngrpc_port = 70000\n", "not a TCP port"),
+        ('[journal]\ndurability = "sometimes"\n', "durability"),
+        ("[oops]\n", "unknown sections"),
+        ('[[instruments]]\nsymbol = "X"\ntick_size = "0.00001"\n', "finer than"),
+        ('[[instruments]]\nsymbol = "X"\ntick_size = 0.01\n', "decimal string"),
+        ('[[instruments]]\nsymbol = "X"\ntick_size = "abc"\n', "not a decimal"),
+        ('[[instruments]]\nsymbol = "X"\ntick_size = "0"\n', "invalid instrument"),
+        ('[[instruments]]\nsymbol = "X"\ntick_size = "0.01"\ncolour = 1\n', "unknown keys"),
+        (
+            '[[instruments]]\nsymbol = "X"\ntick_size = "0.01"\n'
+            '[[instruments]]\nsymbol = "X"\ntick_size = "0.01"\n',
+            "duplicate",
+        ),
+        ("not toml = = =", "c.toml"),
+    ],
+)
+def test_bad_configuration_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load(path, environ={})
+
+
+def test_missing_file_and_bad_environment() -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(Path("/nonexistent/stx.toml"), environ={})
+    with pytest.raises(ConfigError, match="STX_GRPC_PORT"):
+        load(environ={"STX_GRPC_PORT": "fifty"})
+
+
+def test_fixed_point_parsing_is_exact() -> None:
+    assert parse_fixed("190.05", "p") == 1_900_500
+    assert parse_fixed("0.0001", "p") == 1
+    assert parse_fixed(3, "p") == 30_000
+    with pytest.raises(ConfigError):
+        parse_fixed("1.00001", "p")
+    with pytest.raises(ConfigError):
+        parse_fixed("NaN", "p")
