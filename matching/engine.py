@@ -109,7 +109,8 @@ class Engine:
         for instrument in instruments:
             reason = instrument.validation_error()
             if reason is not None or instrument.symbol in self.books:
-                raise ValueError(f"bad instrument {instrument!r}: {reason or 'duplicate'}")
+                problem = reason.name if reason is not None else "DUPLICATE_SYMBOL"
+                raise ValueError(f"bad instrument {instrument!r}: {problem}")
             self.create_book(instrument, phase)
 
     def process(self, command: Command) -> list[Event]:
