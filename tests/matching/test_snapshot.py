@@ -6,6 +6,7 @@ import pytest
 
 from matching import (
     AdvanceTime,
+    Command,
     Engine,
     Instrument,
     NewOrder,
@@ -31,7 +32,7 @@ def _busy_engine(seed: int, count: int) -> tuple[Engine, OrderFlow]:
 def test_restored_engine_has_the_same_hash_and_future(seed: int) -> None:
     engine, flow = _busy_engine(seed, 3_000)
     clock = flow.timestamp
-    extra = [
+    extra: list[Command] = [
         NewOrder(clock + 1, "ACC001", "AAPL", Side.BUY, OrderType.STOP, 300, stop_price=2_500_000),
         NewOrder(
             clock + 2,
@@ -64,7 +65,7 @@ def test_restored_engine_has_the_same_hash_and_future(seed: int) -> None:
     restored.check_invariants()
     assert restored.state_hash() == engine.state_hash()
 
-    follow = [flow.next_command() for _ in range(2_000)]
+    follow: list[Command] = [flow.next_command() for _ in range(2_000)]
     follow += [
         SetTradingPhase(flow.timestamp + 1, "F", TradingPhase.CONTINUOUS),
         AdvanceTime(clock + 10_000_000),
