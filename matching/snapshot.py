@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from heapq import heapify
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matching.book import AccountOrders, Order, OrderBook, PriceLevel
-from matching.engine import Engine
 from matching.enums import OrderType, SelfTradePrevention, Side, TimeInForce, TradingPhase
 from matching.instrument import Instrument
 from matching.stops import PendingStop
+
+if TYPE_CHECKING:
+    from matching.engine import Engine
 
 FORMAT_VERSION = 1
 
@@ -90,6 +92,9 @@ def _queue(level: PriceLevel) -> list[list[Any]]:
 
 def restore_snapshot(snapshot: Snapshot) -> Engine:
     """Rebuild the engine ``snapshot`` was taken of."""
+    # Imported here: the engine imports this module (through its state hash).
+    from matching.engine import Engine  # noqa: PLC0415
+
     if snapshot.get("format") != FORMAT_VERSION:
         raise ValueError(f"unsupported snapshot format {snapshot.get('format')!r}")
     engine = Engine()

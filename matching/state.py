@@ -1,20 +1,23 @@
 """State hash and self-checks of the whole engine.
 
-The hash covers everything that decides future events: books in priority
-order with every order's fields, waiting stops, auction queues, account order
-lists (they decide mass-cancel order), id sequences and time. Two engines with
-equal hashes react identically to any command, which is what replay and
-recovery checks rely on.
+The hash is a digest of the engine's snapshot (``matching.snapshot``): books in
+priority order with every order's fields, waiting stops, auction queues,
+account order lists (they decide mass-cancel order), GTD expiries, id
+sequences and time. Hashing the snapshot means the hash covers exactly what
+recovery restores, so two engines with equal hashes react identically to any
+command. Derived totals (level sizes, top of book) are left to
+``check_invariants``.
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple
+import json
 from hashlib import blake2b
 from typing import TYPE_CHECKING
 
 from matching.book import Order, OrderBook, PriceLevel
 from matching.enums import Side, TradingPhase
+from matching.snapshot import take_snapshot
 
 if TYPE_CHECKING:
     from matching.engine import Engine
@@ -25,49 +28,8 @@ class InvariantError(AssertionError):
 
 
 def state_hash(engine: Engine) -> str:
-    digest = blake2b(digest_size=16)
-
-    def put(*fields: object) -> None:
-        digest.update("|".join(map(str, fields)).encode())
-        digest.update(b"\n")
-
-    put("engine", engine.counters.order_id, engine.counters.trade_id, engine.now)
-    expiry = {order_id: expire_time for expire_time, order_id in engine.expiries}
-    for symbol in sorted(engine.books):
-        book = engine.books[symbol]
-        put("book", *astuple(book.instrument), book.phase, book.last_trade_price, *book.top)
-        for queue in (book.market_buys, book.market_sells):
-            put("market", queue.side)
-            for order in queue.orders():
-                _put_order(put, order, expiry.get(order.order_id, 0))
-        for side in (Side.BUY, Side.SELL):
-            for level in book.levels(side):
-                put("level", side, level.price, level.quantity, level.count)
-                for order in level.orders():
-                    _put_order(put, order, expiry.get(order.order_id, 0))
-        for order_id in sorted(book.stops.by_id):
-            stop = book.stops.by_id[order_id]
-            put("stop", *(getattr(stop, name) for name in stop.__slots__))
-            put("expires", expiry.get(order_id, 0))
-    for account in sorted(name for name, orders in engine.accounts.items() if orders.count):
-        put("account", account, *(order.order_id for order in engine.accounts[account].orders()))
-    return digest.hexdigest()
-
-
-def _put_order(put: object, order: Order, expire_time: int) -> None:
-    assert callable(put)
-    put(
-        order.order_id,
-        order.account,
-        order.quantity,
-        order.remaining,
-        order.display,
-        order.peak,
-        order.time_in_force,
-        expire_time,
-        order.self_trade_prevention,
-        order.post_only,
-    )
+    canonical = json.dumps(take_snapshot(engine), sort_keys=True, separators=(",", ":"))
+    return blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
 def _check(condition: bool, message: str) -> None:

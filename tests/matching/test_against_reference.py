@@ -1,6 +1,8 @@
 """The engine and the simple reference book agree on every trade and every
 queue, command after command, over random continuous-trading streams."""
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -58,7 +60,11 @@ def _engine_book(engine: Engine) -> dict[str, list[tuple[int, list[tuple[int, in
     }
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("STX_PROPERTY_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(streams)
 def test_engine_matches_the_reference(stream: list[tuple[object, ...]]) -> None:
     engine = Engine([Instrument("X", 1)])
