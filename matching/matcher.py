@@ -12,6 +12,8 @@ lets a market order cross every level.
 
 from __future__ import annotations
 
+from collections import deque
+
 from matching.book import Order, OrderBook, PriceLevel
 from matching.enums import CancelReason, SelfTradePrevention, Side
 from matching.events import (
@@ -209,8 +211,9 @@ def _decrement_resting(book: OrderBook, resting: Order, quantity: int, out: list
 def fillable(book: OrderBook, order: Order, side: Side, key: int) -> bool:
     """Whether ``order`` would fill completely, by trades alone (FOK).
 
-    An own order on the way blocks the fill unless self-trade prevention
-    cancels the resting order and carries on.
+    Walks each level's queue as matching would, iceberg refills going to the
+    back: an own order that self-trade prevention would not simply cancel
+    blocks the fill, even when it sits behind an iceberg's next slice.
     """
     need = order.remaining
     account = order.account
@@ -218,14 +221,22 @@ def fillable(book: OrderBook, order: Order, side: Side, key: int) -> bool:
     for level in book.levels(Side.SELL if side is _BUY else _BUY):
         if limit_key_of(level) < key:
             break
-        for resting in level.orders():
-            if mode is not _NONE and resting.account == account:
+        queue = deque(
+            (resting.account, resting.remaining, resting.display, resting.peak)
+            for resting in level.orders()
+        )
+        while queue:
+            owner, remaining, display, peak = queue.popleft()
+            if mode is not _NONE and owner == account:
                 if mode is SelfTradePrevention.CANCEL_RESTING:
                     continue
                 return False
-            need -= resting.remaining
-            if need <= 0:
+            if need <= display:
                 return True
+            need -= display
+            remaining -= display
+            if remaining:
+                queue.append((owner, remaining, min(peak, remaining), peak))
     return False
 
 

@@ -10,6 +10,7 @@ does (a counter bumped on every accepted order). Priority is an explicit
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from matching import SelfTradePrevention, Side, TimeInForce
@@ -99,19 +100,11 @@ class ReferenceBook:
             self.orders.append(order)
 
     def _fillable(self, order: RefOrder, limit: int | None) -> bool:
-        need = order.remaining
-        other = Side.SELL if order.side is Side.BUY else Side.BUY
-        for resting in self.queue(other):
-            if not self._crosses(order.side, limit, resting):
-                break
-            if order.stp is not STP.NONE and resting.account == order.account:
-                if order.stp is STP.CANCEL_RESTING:
-                    continue
-                return False
-            need -= resting.remaining
-            if need <= 0:
-                return True
-        return False
+        """Try it on a copy: FOK fills only if matching alone would fill it all."""
+        trial = copy.deepcopy(self)
+        probe = copy.deepcopy(order)
+        trial._match(probe, limit)
+        return sum(trade[1] for trade in trial.trades) == order.remaining
 
     def _match(self, order: RefOrder, limit: int | None) -> None:
         other = Side.SELL if order.side is Side.BUY else Side.BUY

@@ -79,3 +79,15 @@ def test_fok_counts_only_what_can_really_trade() -> None:
     h2, _, other = _setup()
     passes = h2.order(BUY, 100, 10_000, account="a", tif=TimeInForce.FOK, stp=STP.CANCEL_RESTING)
     assert [trade.sell_order_id for trade in of(passes, Trade)] == [other]
+
+
+def test_fok_is_blocked_by_own_order_behind_an_iceberg_refill() -> None:
+    """Found by hypothesis: the iceberg's next slice goes behind the own order,
+    so only its first slice can trade before self-trade prevention stops the
+    FOK; it must not trade at all."""
+    h = Harness()
+    iceberg = h.place(BUY, 4, 9_600, display=3, account="a")
+    h.place(BUY, 1, 9_600, account="b")
+    events = h.order(SELL, 4, 9_500, account="b", tif=TimeInForce.FOK, stp=STP.CANCEL_INCOMING)
+    assert of(events, Trade) == []
+    assert h.book()["BUY"][0][1][0] == (iceberg, 4, 3)
