@@ -1,7 +1,9 @@
 """Engine commands as journal payloads, and back.
 
-Each command is one compact JSON array: a kind tag, then the command's fields
-in declaration order, enums as their numbers. JSON (through orjson) keeps the
+Each record is one compact JSON array: a kind tag, the client order id the
+gateway received with the command ("" if none: the engine never sees it, but
+execution reports and duplicate checks are rebuilt from the journal), then the
+command's fields in declaration order, enums as their numbers. JSON (through orjson) keeps the
 journal readable with ordinary tools, and decoding restores the exact
 NamedTuple, enums included, so a replay feeds the engine what it saw live.
 """
@@ -48,11 +50,13 @@ _KINDS: dict[type[Any], str] = {
 }
 
 
-def encode(command: Command) -> bytes:
+def encode(command: Command, client_order_id: str = "") -> bytes:
     kind = _KINDS[type(command)]
     if type(command) is AddInstrument:
-        return orjson.dumps([kind, command.timestamp, astuple(command.instrument), command.phase])
-    return orjson.dumps([kind, *command])
+        return orjson.dumps(
+            [kind, client_order_id, command.timestamp, astuple(command.instrument), command.phase]
+        )
+    return orjson.dumps([kind, client_order_id, *command])
 
 
 def _new_order(fields: list[Any]) -> NewOrder:
@@ -101,9 +105,12 @@ _DECODERS: dict[str, Callable[[list[Any]], Command]] = {
 }
 
 
-def decode(payload: bytes) -> Command:
+def decode(payload: bytes) -> tuple[Command, str]:
+    """The command and the client order id it came with."""
     try:
-        kind, *fields = orjson.loads(payload)
-        return _DECODERS[kind](fields)
+        kind, client_order_id, *fields = orjson.loads(payload)
+        if not isinstance(client_order_id, str):
+            raise TypeError(client_order_id)
+        return _DECODERS[kind](fields), client_order_id
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise CodecError(f"not an encoded command: {payload[:80]!r}") from error

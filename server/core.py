@@ -79,7 +79,7 @@ class ExchangeCore:
             engine = Engine()
             base = 0
         for _, payload in recovery.records:
-            engine.process(decode(payload))
+            engine.process(decode(payload)[0])
         writer = JournalWriter(
             directory,
             next_sequence=recovery.last_sequence + 1,

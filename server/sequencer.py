@@ -35,11 +35,12 @@ class Journal(Protocol):
 
 class Sequenced(NamedTuple):
     """A command as it was applied: its number, itself (timestamp included),
-    and the events it caused."""
+    the events it caused, and the client order id it came with."""
 
     sequence: int
     command: Command
     events: list[Event]
+    client_order_id: str = ""
 
 
 Listener = Callable[[list[Sequenced]], None]
@@ -83,7 +84,7 @@ class Sequencer:
         current = max(current, self._last_time)
         return current
 
-    def submit(self, command: Command) -> Sequenced:
+    def submit(self, command: Command, client_order_id: str = "") -> Sequenced:
         """Apply ``command`` now; its effects are durable once ``durable()`` returns.
 
         ``command.timestamp`` must come from ``now()`` with no ``await`` in
@@ -96,11 +97,11 @@ class Sequencer:
                 f"timestamp {command.timestamp} precedes the last one {self._last_time}"
             )
         sequence = self.sequence + 1
-        self._journal.append(sequence, encode(command))
+        self._journal.append(sequence, encode(command, client_order_id))
         events = self.engine.process(command)
         self.sequence = sequence
         self._last_time = command.timestamp
-        applied = Sequenced(sequence, command, events)
+        applied = Sequenced(sequence, command, events, client_order_id)
         self._pending.append(applied)
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())

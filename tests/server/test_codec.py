@@ -60,7 +60,8 @@ commands = st.one_of(
 
 @given(commands)
 def test_every_command_round_trips_with_its_enums(command: Command) -> None:
-    decoded = decode(encode(command))
+    decoded, client_order_id = decode(encode(command, "cl-1"))
+    assert client_order_id == "cl-1"
     assert decoded == command
     assert type(decoded) is type(command)
     assert [type(field) for field in decoded] == [type(field) for field in command]
@@ -68,12 +69,21 @@ def test_every_command_round_trips_with_its_enums(command: Command) -> None:
 
 def test_a_whole_workload_round_trips() -> None:
     workload = generate(2_000, seed=3)
-    assert [decode(encode(command)) for command in workload] == workload
+    assert [decode(encode(command))[0] for command in workload] == workload
 
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"not json", b"[]", b'["X", 1]', b'["C", 1]', b'["N", 1, "a", "S", 9, 1, 1]', b"{}"],
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'["X", "", 1]',
+        b'["C", "", 1]',
+        b'["C", 5, 1, "a", 1]',
+        b'["N", "", 1, "a", "S", 9, 1, 1]',
+        b"{}",
+    ],
 )
 def test_damaged_payloads_are_refused(payload: bytes) -> None:
     with pytest.raises(CodecError):

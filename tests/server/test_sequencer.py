@@ -57,7 +57,7 @@ def test_commands_are_numbered_journaled_and_applied_in_order() -> None:
         second = sequencer.submit(CancelOrder(sequencer.now(), "a", 1))
         assert (first.sequence, second.sequence) == (42, 43)
         assert [sequence for sequence, _ in journal.records] == [42, 43]
-        assert [decode(payload) for _, payload in journal.records] == [
+        assert [decode(payload)[0] for _, payload in journal.records] == [
             first.command,
             second.command,
         ]
