@@ -1,4 +1,4 @@
-"""The exchange core: engine, journal and sequencer, recovered and kept.
+"""The exchange core: engine, order registry, journal and sequencer.
 
 ``ExchangeCore.open`` rebuilds the engine from the newest snapshot plus the
 journal after it, checks that the restored engine has the hash recorded with
@@ -18,6 +18,7 @@ from matching import AddInstrument, Engine, Instrument, TradingPhase
 from matching.snapshot import restore_snapshot, take_snapshot
 from server.codec import decode
 from server.journal import Durability, JournalWriter, prune, recover, write_snapshot
+from server.registry import OrderRegistry
 from server.sequencer import Sequenced, Sequencer
 
 _log = logging.getLogger(__name__)
@@ -40,16 +41,19 @@ class ExchangeCore:
         self,
         directory: Path,
         sequencer: Sequencer,
+        registry: OrderRegistry,
         writer: JournalWriter,
         snapshot_every: int,
         recovered: Recovered,
     ) -> None:
         self.directory = directory
         self.sequencer = sequencer
+        self.registry = registry
         self.writer = writer
         self.snapshot_every = snapshot_every
         self.recovered = recovered
         self._since_snapshot = 0
+        sequencer.add_listener(registry.apply)
         sequencer.add_listener(self._count)
 
     @property
@@ -69,7 +73,9 @@ class ExchangeCore:
     ) -> ExchangeCore:
         recovery = recover(directory)
         if recovery.snapshot is not None:
-            engine = restore_snapshot(recovery.snapshot["data"])
+            data = recovery.snapshot["data"]
+            engine = restore_snapshot(data["engine"])
+            registry = OrderRegistry.restore(data["orders"])
             if engine.state_hash() != recovery.snapshot["state_hash"]:
                 raise RecoveryError(
                     f"snapshot {recovery.snapshot['sequence']} restores to a different state"
@@ -77,9 +83,11 @@ class ExchangeCore:
             base = recovery.snapshot["sequence"]
         else:
             engine = Engine()
+            registry = OrderRegistry()
             base = 0
-        for _, payload in recovery.records:
-            engine.process(decode(payload)[0])
+        for sequence, payload in recovery.records:
+            command, client_order_id = decode(payload)
+            registry.apply([Sequenced(sequence, command, engine.process(command), client_order_id)])
         writer = JournalWriter(
             directory,
             next_sequence=recovery.last_sequence + 1,
@@ -97,7 +105,7 @@ class ExchangeCore:
             len(recovery.records),
             recovery.last_sequence,
         )
-        core = cls(directory, sequencer, writer, snapshot_every, recovered)
+        core = cls(directory, sequencer, registry, writer, snapshot_every, recovered)
         core._add_missing_instruments(instruments)
         return core
 
@@ -124,9 +132,8 @@ class ExchangeCore:
         """
         sequence = self.sequencer.sequence
         self.writer.roll()
-        path = write_snapshot(
-            self.directory, sequence, self.engine.state_hash(), take_snapshot(self.engine)
-        )
+        data = {"engine": take_snapshot(self.engine), "orders": self.registry.snapshot()}
+        path = write_snapshot(self.directory, sequence, self.engine.state_hash(), data)
         prune(self.directory)
         self._since_snapshot = 0
         return path

@@ -43,7 +43,7 @@ class Sequenced(NamedTuple):
     client_order_id: str = ""
 
 
-Listener = Callable[[list[Sequenced]], None]
+Listener = Callable[[list[Sequenced]], object]
 
 
 class Sequencer:

@@ -9,6 +9,7 @@ import pytest
 from server.bench.workload import OrderFlow, instruments
 from server.core import ExchangeCore, RecoveryError
 from server.journal import Durability
+from server.registry import Report
 
 
 async def _trade(core: ExchangeCore, count: int, seed: int = 1) -> None:
@@ -27,34 +28,40 @@ def _crash(core: ExchangeCore) -> None:
     core.writer.flush()
 
 
+def _all_reports(core: ExchangeCore) -> dict[str, list[Report]]:
+    return {account: list(log) for account, log in core.registry.logs.items()}
+
+
 def test_reopen_after_a_crash_rebuilds_the_same_engine(tmp_path: Path) -> None:
-    async def scenario() -> tuple[str, int]:
+    async def scenario() -> tuple[str, int, dict[str, list[Report]]]:
         core = ExchangeCore.open(tmp_path, instruments(), durability=Durability.NONE)
         await _trade(core, 2_000)
         _crash(core)
-        return core.engine.state_hash(), core.sequencer.sequence
+        return core.engine.state_hash(), core.sequencer.sequence, _all_reports(core)
 
-    live_hash, last = asyncio.run(scenario())
+    live_hash, last, reports = asyncio.run(scenario())
     reopened = ExchangeCore.open(tmp_path, instruments(), durability=Durability.NONE)
     assert reopened.engine.state_hash() == live_hash
+    assert _all_reports(reopened) == reports
     assert reopened.recovered.last_sequence == last
     assert reopened.sequencer.sequence == last
     reopened.writer.close_sync()
 
 
 def test_snapshots_shorten_replay_and_old_segments_go(tmp_path: Path) -> None:
-    async def scenario() -> str:
+    async def scenario() -> tuple[str, dict[str, list[Report]]]:
         core = ExchangeCore.open(
             tmp_path, instruments(), durability=Durability.NONE, snapshot_every=500
         )
         await _trade(core, 2_100, seed=2)
         _crash(core)
-        return core.engine.state_hash()
+        return core.engine.state_hash(), _all_reports(core)
 
-    live_hash = asyncio.run(scenario())
+    live_hash, reports = asyncio.run(scenario())
     assert len(list(tmp_path.glob("snapshot-*.json"))) == 2
     reopened = ExchangeCore.open(tmp_path, instruments(), durability=Durability.NONE)
     assert reopened.engine.state_hash() == live_hash
+    assert _all_reports(reopened) == reports
     assert reopened.recovered.snapshot_sequence > 0
     assert reopened.recovered.replayed < 600
     reopened.writer.close_sync()
@@ -102,7 +109,7 @@ def test_a_snapshot_that_does_not_match_its_hash_stops_start_up(tmp_path: Path) 
     asyncio.run(scenario())
     (snapshot,) = tmp_path.glob("snapshot-*.json")
     body = json.loads(snapshot.read_text())
-    body["data"]["last_trade_id"] += 1
+    body["data"]["engine"]["last_trade_id"] += 1
     snapshot.write_text(json.dumps(body))
     with pytest.raises(RecoveryError, match="different state"):
         ExchangeCore.open(tmp_path, instruments())
