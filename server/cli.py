@@ -8,10 +8,14 @@ client commands it mounts use only the generated API.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import click
 
 from server.bench.engine_bench import measure, measure_resting
+from server.config import ConfigError
+from server.config import load as load_settings
 from server.demo import run_demo
 
 
@@ -61,6 +65,34 @@ def bench_engine(commands: int, seed: int, resting: int | None, as_json: bool) -
     click.echo(f"latency p99   {result.p99_ns / 1000:>12.2f} us")
     click.echo(f"latency p99.9 {result.p999_ns / 1000:>12.2f} us")
     click.echo(f"latency max   {result.max_ns / 1000:>12.2f} us")
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML configuration (default: the demo configuration).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Journal and snapshots (default ./data).",
+)
+@click.option("--grpc-port", type=click.IntRange(1, 65535), help="gRPC port (default 50051).")
+def serve(config_path: Path | None, data_dir: Path | None, grpc_port: int | None) -> None:
+    """Run the exchange: gRPC order entry over a journaled, deterministic engine."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if data_dir is not None:
+        settings = replace(settings, data_dir=data_dir)
+    if grpc_port is not None:
+        settings = replace(settings, grpc_port=grpc_port)
+    from server.app import run  # noqa: PLC0415 - grpc and uvloop load only for serve
+
+    run(settings)
 
 
 @main.command()

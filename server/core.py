@@ -18,7 +18,7 @@ from matching import AddInstrument, Engine, Instrument, TradingPhase
 from matching.snapshot import restore_snapshot, take_snapshot
 from server.codec import decode
 from server.journal import Durability, JournalWriter, prune, recover, write_snapshot
-from server.registry import OrderRegistry
+from server.registry import OrderRegistry, Report
 from server.sequencer import Sequenced, Sequencer
 
 _log = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ class ExchangeCore:
         self.snapshot_every = snapshot_every
         self.recovered = recovered
         self._since_snapshot = 0
-        sequencer.add_listener(registry.apply)
+        self.report_listeners: list[Callable[[list[Report]], None]] = []
+        """Called with each committed batch's reports (the order streams)."""
+        sequencer.add_listener(self._apply)
         sequencer.add_listener(self._count)
 
     @property
@@ -117,6 +119,12 @@ class ExchangeCore:
                 self.sequencer.submit(
                     AddInstrument(self.sequencer.now(), instrument, TradingPhase.CONTINUOUS)
                 )
+
+    def _apply(self, batch: list[Sequenced]) -> None:
+        reports = self.registry.apply(batch)
+        if reports:
+            for listener in self.report_listeners:
+                listener(reports)
 
     def _count(self, batch: list[Sequenced]) -> None:
         self._since_snapshot += len(batch)

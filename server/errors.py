@@ -140,3 +140,12 @@ def _rpc_code(code: grpc.StatusCode) -> int:
     number: int = code.value[0]
     assert code_pb2.Code.Name(number) == code.name
     return number
+
+
+def invalid_argument(field: str, message: str) -> status_pb2.Status:
+    """A request the gateway refuses before it reaches the sequencer."""
+    status = status_pb2.Status(code=_rpc_code(_INVALID), message=message)
+    _attach(status, error_details_pb2.ErrorInfo(reason="INVALID_ARGUMENT", domain=ERROR_DOMAIN))
+    violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
+    _attach(status, error_details_pb2.BadRequest(field_violations=[violation]))
+    return status

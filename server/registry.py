@@ -75,19 +75,28 @@ class Report(NamedTuple):
 class OrderRecord:
     __slots__ = (
         "account",
+        "cancel_reason",
         "client_order_id",
+        "create_time",
         "cum_quantity",
+        "display_quantity",
+        "expire_time",
+        "last_report_sequence",
         "leaves_quantity",
         "notional",
         "order_id",
         "order_type",
+        "post_only",
         "price",
         "quantity",
+        "reject_reason",
+        "self_trade_prevention",
         "side",
         "status",
         "stop_price",
         "symbol",
         "time_in_force",
+        "update_time",
     )
 
     def __init__(self, order_id: int, client_order_id: str, command: NewOrder) -> None:
@@ -105,6 +114,13 @@ class OrderRecord:
         self.cum_quantity = 0
         self.notional = 0
         """Sum of price x quantity over fills, for the average price."""
+        self.display_quantity = command.display_quantity
+        self.post_only = command.post_only
+        self.self_trade_prevention = int(command.self_trade_prevention)
+        self.expire_time = command.expire_time
+        self.create_time = self.update_time = command.timestamp
+        self.reject_reason = self.cancel_reason = 0
+        self.last_report_sequence = 0
         self.status = (
             pb.ORDER_STATUS_PENDING_TRIGGER
             if command.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
@@ -153,6 +169,17 @@ class OrderRegistry:
         if log and after + 1 < log[0].report_sequence:
             return None
         return [report for report in log if report.report_sequence > after]
+
+    def reports_of(self, account: str, sequence: int) -> list[Report]:
+        """The reports command ``sequence`` gave ``account`` (newest are last)."""
+        found: list[Report] = []
+        for report in reversed(self.logs.get(account, ())):
+            if report.sequence < sequence:
+                break
+            if report.sequence == sequence:
+                found.append(report)
+        found.reverse()
+        return found
 
     def open_orders(self, account: str, symbol: str = "") -> list[OrderRecord]:
         return [
@@ -331,6 +358,10 @@ class OrderRegistry:
         account = record.account
         number = self.last_report.get(account, 0) + 1
         self.last_report[account] = number
+        record.update_time = time
+        record.last_report_sequence = number
+        record.reject_reason = reject_reason or record.reject_reason
+        record.cancel_reason = cancel_reason or record.cancel_reason
         report = Report(
             number,
             exec_type,

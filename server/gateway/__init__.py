@@ -1,0 +1,1 @@
+"""Gateways: the ways into the exchange (gRPC today), all through the sequencer."""

@@ -1,0 +1,259 @@
+"""The gRPC order service: unary order entry and queries.
+
+Every command goes through the sequencer and is acknowledged only once the
+journal has it (``await durable()``). A refusal by the engine answers with
+the status the error table gives its reason; what the engine reported is
+also in the account's execution reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, NoReturn
+
+import grpc
+from google.rpc import status_pb2
+from grpc_status import rpc_status
+from stocktraderx.v1 import orders_pb2 as pb
+from stocktraderx.v1 import orders_pb2_grpc
+
+from matching import (
+    CancelOrder,
+    CancelReason,
+    CancelRejected,
+    Command,
+    MassCancel,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    RejectReason,
+    ReplaceOrder,
+)
+from server.core import ExchangeCore
+from server.errors import invalid_argument, rejection
+from server.gateway import convert
+from server.gateway.stream import BACKLOG_LIMIT, OrderStreamHandler
+from server.registry import OrderRecord
+from server.sequencer import Sequenced
+
+MAX_PAGE = 1_000
+DEFAULT_PAGE = 100
+
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def abort(context: Context, status: status_pb2.Status) -> NoReturn:
+    """End the call with ``status``, its google.rpc details in the trailers."""
+    converted = rpc_status.to_status(status)
+    await context.abort(converted.code, converted.details, converted.trailing_metadata)
+    raise AssertionError("abort returned")
+
+
+def describe(reason: RejectReason, subject: str) -> str:
+    return f"{subject}: {reason.name.lower().replace('_', ' ')}"
+
+
+class OrderService(orders_pb2_grpc.OrderServiceServicer):
+    def __init__(self, core: ExchangeCore, stream_backlog: int = BACKLOG_LIMIT) -> None:
+        self._core = core
+        self._sequencer = core.sequencer
+        self._registry = core.registry
+        self._in_flight: set[tuple[str, str]] = set()
+        """Client order ids submitted but not yet committed."""
+        self._stream = OrderStreamHandler(core, self._in_flight, stream_backlog)
+
+    async def OrderStream(  # noqa: N802 - the contract's name
+        self,
+        request_iterator: AsyncIterator[pb.OrderStreamRequest],
+        context: Context,
+    ) -> AsyncIterator[pb.OrderStreamResponse]:
+        # An async generator itself: grpc.aio picks the streaming mode by inspection.
+        async for response in self._stream.serve(request_iterator, context):
+            yield response
+
+    async def _submit(self, command: Command, client_order_id: str = "") -> Sequenced:
+        applied = self._sequencer.submit(command, client_order_id)
+        await self._sequencer.durable()
+        return applied
+
+    async def PlaceOrder(  # noqa: N802 - the contract's name
+        self,
+        request: pb.PlaceOrderRequest,
+        context: grpc.aio.ServicerContext[pb.PlaceOrderRequest, pb.PlaceOrderResponse],
+    ) -> pb.PlaceOrderResponse:
+        try:
+            command = convert.new_order(request, self._sequencer.now())
+        except convert.BadRequest as error:
+            await abort(context, invalid_argument(error.field, str(error)))
+        key = (command.account, request.client_order_id)
+        if key in self._in_flight or self._registry.is_duplicate(*key):
+            await abort(
+                context,
+                rejection(
+                    RejectReason.DUPLICATE_CLIENT_ORDER_ID,
+                    f"client_order_id {request.client_order_id!r} is already used by "
+                    f"account {command.account!r}",
+                ),
+            )
+        self._in_flight.add(key)
+        try:
+            applied = await self._submit(command, request.client_order_id)
+        finally:
+            self._in_flight.discard(key)
+        for event in applied.events:
+            if isinstance(event, OrderRejected):
+                await abort(
+                    context, rejection(event.reason, describe(event.reason, "order refused"))
+                )
+        order_id = next(e.order_id for e in applied.events if isinstance(e, OrderAccepted))
+        reports = self._registry.reports_of(command.account, applied.sequence)
+        return pb.PlaceOrderResponse(
+            order=convert.order_message(self._registry.orders[order_id]),
+            reports=[convert.report_message(report) for report in reports],
+        )
+
+    async def _owned(self, order_id: int, account: str, context: Context) -> OrderRecord:
+        record = self._registry.orders.get(order_id)
+        if record is None or (account and record.account != account):
+            await abort(
+                context,
+                rejection(RejectReason.UNKNOWN_ORDER, f"no order {order_id} for this account"),
+            )
+        return record
+
+    async def CancelOrder(  # noqa: N802
+        self,
+        request: pb.CancelOrderRequest,
+        context: grpc.aio.ServicerContext[pb.CancelOrderRequest, pb.CancelOrderResponse],
+    ) -> pb.CancelOrderResponse:
+        record = await self._owned(request.order_id, request.account_id, context)
+        applied = await self._submit(
+            CancelOrder(self._sequencer.now(), record.account, record.order_id)
+        )
+        await self._refuse_if_rejected(applied, context)
+        return pb.CancelOrderResponse(order=convert.order_message(record))
+
+    async def ReplaceOrder(  # noqa: N802
+        self,
+        request: pb.ReplaceOrderRequest,
+        context: grpc.aio.ServicerContext[pb.ReplaceOrderRequest, pb.ReplaceOrderResponse],
+    ) -> pb.ReplaceOrderResponse:
+        record = await self._owned(request.order_id, request.account_id, context)
+        applied = await self._submit(
+            ReplaceOrder(
+                self._sequencer.now(),
+                record.account,
+                record.order_id,
+                request.price,
+                request.quantity,
+                request.stop_price,
+            )
+        )
+        await self._refuse_if_rejected(applied, context)
+        return pb.ReplaceOrderResponse(order=convert.order_message(record))
+
+    async def _refuse_if_rejected(self, applied: Sequenced, context: Context) -> None:
+        for event in applied.events:
+            if isinstance(event, CancelRejected):
+                await abort(
+                    context,
+                    rejection(event.reason, describe(event.reason, f"order {event.order_id}")),
+                )
+
+    async def GetOrder(  # noqa: N802
+        self,
+        request: pb.GetOrderRequest,
+        context: grpc.aio.ServicerContext[pb.GetOrderRequest, pb.GetOrderResponse],
+    ) -> pb.GetOrderResponse:
+        record = await self._owned(request.order_id, request.account_id, context)
+        return pb.GetOrderResponse(order=convert.order_message(record))
+
+    async def ListOrders(  # noqa: N802
+        self,
+        request: pb.ListOrdersRequest,
+        context: grpc.aio.ServicerContext[pb.ListOrdersRequest, pb.ListOrdersResponse],
+    ) -> pb.ListOrdersResponse:
+        size = await _page_size(request.page_size, context)
+        after = await _page_token(request.page_token, context)
+        matches = [
+            record
+            for order_id, record in self._registry.orders.items()
+            if order_id > after
+            and (not request.account_id or record.account == request.account_id)
+            and (not request.symbol or record.symbol == request.symbol)
+            and (not request.open_only or record.is_open)
+            and (not request.client_order_id or record.client_order_id == request.client_order_id)
+        ]
+        page = matches[:size]
+        token = str(page[-1].order_id) if len(matches) > size else ""
+        return pb.ListOrdersResponse(
+            orders=[convert.order_message(record) for record in page], next_page_token=token
+        )
+
+    async def MassCancel(  # noqa: N802
+        self,
+        request: pb.MassCancelRequest,
+        context: grpc.aio.ServicerContext[pb.MassCancelRequest, pb.MassCancelResponse],
+    ) -> pb.MassCancelResponse:
+        try:
+            account = convert.require(request.account_id, "account_id")
+        except convert.BadRequest as error:
+            await abort(context, invalid_argument(error.field, str(error)))
+        applied = await self._submit(
+            MassCancel(self._sequencer.now(), account, request.symbol, CancelReason.MASS_CANCEL)
+        )
+        return pb.MassCancelResponse(
+            canceled_order_ids=[
+                event.order_id for event in applied.events if isinstance(event, OrderCancelled)
+            ]
+        )
+
+    async def ListExecutions(  # noqa: N802
+        self,
+        request: pb.ListExecutionsRequest,
+        context: grpc.aio.ServicerContext[pb.ListExecutionsRequest, pb.ListExecutionsResponse],
+    ) -> pb.ListExecutionsResponse:
+        try:
+            account = convert.require(request.account_id, "account_id")
+        except convert.BadRequest as error:
+            await abort(context, invalid_argument(error.field, str(error)))
+        size = await _page_size(request.page_size, context)
+        after = max(
+            request.after_report_sequence,
+            await _page_token(request.page_token, context),
+        )
+        reports = self._registry.reports_after(account, after)
+        if reports is None:
+            await abort(
+                context,
+                status_pb2.Status(
+                    code=grpc.StatusCode.OUT_OF_RANGE.value[0],
+                    message=f"reports after {after} are older than this server keeps",
+                ),
+            )
+        matches = [
+            report
+            for report in reports
+            if (not request.symbol or report.symbol == request.symbol)
+            and (not request.order_id or report.order_id == request.order_id)
+        ]
+        page = matches[:size]
+        token = str(page[-1].report_sequence) if len(matches) > size else ""
+        return pb.ListExecutionsResponse(
+            reports=[convert.report_message(report) for report in page], next_page_token=token
+        )
+
+
+async def _page_size(size: int, context: Context) -> int:
+    if size < 0:
+        await abort(context, invalid_argument("page_size", "page_size must not be negative"))
+    return min(size or DEFAULT_PAGE, MAX_PAGE)
+
+
+async def _page_token(token: str, context: Context) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
+    return int(token)
