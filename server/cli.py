@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from clients.cli import COMMANDS as CLIENT_COMMANDS
 from server.bench.engine_bench import measure, measure_resting
 from server.config import ConfigError
 from server.config import load as load_settings
@@ -23,6 +24,10 @@ from server.demo import run_demo
 @click.version_option(package_name="stocktraderx")
 def main() -> None:
     """StockTraderX: a gRPC-first, low-latency stock exchange."""
+
+
+for client_command in CLIENT_COMMANDS:
+    main.add_command(client_command)
 
 
 @main.group()

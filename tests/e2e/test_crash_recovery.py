@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,48 +20,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 
 from matching import Engine
 from server.codec import decode
 from server.journal.format import scan
-
-STX = Path(sys.executable).with_name("stx")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
-    log = data.parent / "serve.log"
-    with log.open("ab") as output:
-        # A file, not a pipe: nobody reads a pipe while the test runs, and a
-        # full one would block the server.
-        process = subprocess.Popen(
-            [str(STX), "serve", "--data-dir", str(data), "--grpc-port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    health = health_pb2_grpc.HealthStub(channel)
-    deadline = time.monotonic() + 30
-    try:
-        while time.monotonic() < deadline:
-            try:
-                answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                    return process
-            except grpc.RpcError:
-                time.sleep(0.1)
-    finally:
-        channel.close()
-    process.kill()
-    raise AssertionError(f"stx serve did not start: {log.read_text()}")
+from tests.e2e.serve import free_port, start_server
 
 
 def _orders(batch: int, size: int) -> orders_pb2.OrderStreamRequest:
@@ -154,13 +116,13 @@ def _all_records(data: Path) -> list[tuple[int, bytes]]:
 @pytest.mark.timeout(120)
 def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    port = _free_port()
-    first = _start(data, port)
+    port = free_port()
+    first = start_server(data, port)
     acknowledged = _stream_until_killed(port, first)
     assert first.returncode == -signal.SIGKILL
     assert len(acknowledged) >= 50
 
-    second = _start(data, port)
+    second = start_server(data, port)
     try:
         present = _client_order_ids(port)
     finally:

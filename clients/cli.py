@@ -1,0 +1,124 @@
+"""``stx order``, ``stx cancel`` and ``stx orders``: trading from a terminal."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+import grpc
+from stocktraderx.v1 import common_pb2, orders_pb2
+
+from clients.money import format_price, parse_price
+from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
+
+TIFS = ("day", "gtc", "ioc", "fok")
+
+target_option = click.option(
+    "--target",
+    default=lambda: os.environ.get("STX_TARGET", DEFAULT_TARGET),
+    show_default="STX_TARGET or 127.0.0.1:50051",
+    help="The exchange's gRPC address.",
+)
+account_option = click.option(
+    "--account",
+    default=lambda: os.environ.get("STX_ACCOUNT", "DEMO"),
+    show_default="STX_ACCOUNT or DEMO",
+    help="Trading account.",
+)
+
+
+@contextmanager
+def _client(target: str) -> Iterator[ExchangeClient]:
+    client = ExchangeClient(target)
+    try:
+        yield client
+    except ExchangeError as error:
+        if error.code is grpc.StatusCode.UNAVAILABLE:
+            raise click.ClickException(
+                f"cannot reach the exchange at {target}: is `stx serve` running?"
+            ) from None
+        reason = f" [{error.reason}]" if error.reason else ""
+        raise click.ClickException(f"refused{reason}: {error}") from None
+    finally:
+        client.close()
+
+
+def _describe(order: orders_pb2.Order) -> str:
+    side = common_pb2.Side.Name(order.side).removeprefix("SIDE_").lower()
+    price = format_price(order.price) if order.price else "market"
+    status = orders_pb2.OrderStatus.Name(order.status).removeprefix("ORDER_STATUS_").lower()
+    filled = f", filled {order.cum_quantity} @ {format_price(order.avg_price)}"
+    return (
+        f"#{order.order_id} {side} {order.quantity} {order.symbol} @ {price} "
+        f"[{order.client_order_id}] {status}{filled if order.cum_quantity else ''}"
+    )
+
+
+@click.command()
+@click.argument("side", type=click.Choice(["buy", "sell"]))
+@click.argument("symbol")
+@click.argument("quantity", type=click.IntRange(min=1))
+@click.argument("price", required=False)
+@click.option("--tif", type=click.Choice(TIFS), default="day", show_default=True)
+@click.option("--client-order-id", default=None, help="Default: a fresh unique id.")
+@account_option
+@target_option
+def order(
+    side: str,
+    symbol: str,
+    quantity: int,
+    price: str | None,
+    tif: str,
+    client_order_id: str | None,
+    account: str,
+    target: str,
+) -> None:
+    """Place an order: `stx order buy AAPL 100 @190.05`, no price for a market order."""
+    try:
+        units = parse_price(price) if price is not None else 0
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="PRICE") from None
+    if not units and tif == "gtc":
+        raise click.BadParameter("market orders cannot be GTC", param_hint="--tif")
+    request = place_request(
+        account,
+        client_order_id or uuid.uuid4().hex[:16],
+        symbol.upper(),
+        side,
+        quantity,
+        units,
+        tif,
+    )
+    with _client(target) as client:
+        response = client.place(request)
+    click.echo(_describe(response.order))
+
+
+@click.command()
+@click.argument("order_id", type=click.IntRange(min=1))
+@account_option
+@target_option
+def cancel(order_id: int, account: str, target: str) -> None:
+    """Cancel an open order by its id."""
+    with _client(target) as client:
+        click.echo(_describe(client.cancel(order_id, account)))
+
+
+@click.command()
+@click.option("--all", "everything", is_flag=True, help="Include filled and cancelled orders.")
+@account_option
+@target_option
+def orders(everything: bool, account: str, target: str) -> None:
+    """List the account's orders (open ones unless --all)."""
+    with _client(target) as client:
+        found = client.orders(account, open_only=not everything)
+    if not found:
+        click.echo("no orders")
+    for item in found:
+        click.echo(_describe(item))
+
+
+COMMANDS = (order, cancel, orders)

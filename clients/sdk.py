@@ -1,0 +1,159 @@
+"""Python clients of the exchange, async and sync, over the generated API.
+
+Both raise ``ExchangeError`` for a refused call, carrying the gRPC status,
+the refusal's reason (the contract's RejectReason name, from the
+google.rpc ErrorInfo detail) and the offending field when there is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+
+
+@dataclass
+class ExchangeError(Exception):
+    code: grpc.StatusCode
+    message: str
+    reason: str = ""
+    field: str = ""
+
+    def __str__(self) -> str:
+        where = f" ({self.field})" if self.field else ""
+        return f"{self.message}{where}"
+
+
+def _translate(error: grpc.RpcError) -> ExchangeError:
+    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
+    message = error.details() if isinstance(error, grpc.Call) else str(error)
+    result = ExchangeError(code, message or code.name)
+    status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    details: list[any_pb2.Any] = list(status.details) if status is not None else []
+    for detail in details:
+        info = error_details_pb2.ErrorInfo()
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(info):
+            result.reason = info.reason
+        elif detail.Unpack(bad) and bad.field_violations:
+            result.field = bad.field_violations[0].field
+    return result
+
+
+def place_request(
+    account: str,
+    client_order_id: str,
+    symbol: str,
+    side: str,
+    quantity: int,
+    price: int = 0,
+    time_in_force: str = "day",
+) -> orders_pb2.PlaceOrderRequest:
+    """A limit order if ``price`` is given, else a market order."""
+    return orders_pb2.PlaceOrderRequest(
+        account_id=account,
+        client_order_id=client_order_id,
+        symbol=symbol,
+        side=common_pb2.Side.Value(f"SIDE_{side.upper()}"),
+        order_type=common_pb2.ORDER_TYPE_LIMIT if price else common_pb2.ORDER_TYPE_MARKET,
+        time_in_force=common_pb2.TimeInForce.Value(f"TIME_IN_FORCE_{time_in_force.upper()}"),
+        quantity=quantity,
+        price=price,
+    )
+
+
+class ExchangeClient:
+    """Blocking client: for scripts and the command line."""
+
+    def __init__(self, target: str = DEFAULT_TARGET, timeout: float = 10.0) -> None:
+        self._channel = grpc.insecure_channel(target)
+        self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
+        self.timeout = timeout
+
+    def __enter__(self) -> ExchangeClient:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def place(self, request: orders_pb2.PlaceOrderRequest) -> orders_pb2.PlaceOrderResponse:
+        try:
+            return self._orders.PlaceOrder(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def cancel(self, order_id: int, account: str = "") -> orders_pb2.Order:
+        request = orders_pb2.CancelOrderRequest(order_id=order_id, account_id=account)
+        try:
+            return self._orders.CancelOrder(request, timeout=self.timeout).order
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def orders(self, account: str = "", open_only: bool = False) -> list[orders_pb2.Order]:
+        found: list[orders_pb2.Order] = []
+        token = ""
+        try:
+            while True:
+                page = self._orders.ListOrders(
+                    orders_pb2.ListOrdersRequest(
+                        account_id=account, open_only=open_only, page_size=1000, page_token=token
+                    ),
+                    timeout=self.timeout,
+                )
+                found.extend(page.orders)
+                token = page.next_page_token
+                if not token:
+                    return found
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+
+class AsyncExchangeClient:
+    """asyncio client: for programs that trade."""
+
+    def __init__(self, target: str = DEFAULT_TARGET, timeout: float = 10.0) -> None:
+        self._channel = grpc.aio.insecure_channel(target)
+        self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
+        self.timeout = timeout
+
+    async def __aenter__(self) -> AsyncExchangeClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close(None)
+
+    async def place(self, request: orders_pb2.PlaceOrderRequest) -> orders_pb2.PlaceOrderResponse:
+        try:
+            return await self._orders.PlaceOrder(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    async def cancel(self, order_id: int, account: str = "") -> orders_pb2.Order:
+        request = orders_pb2.CancelOrderRequest(order_id=order_id, account_id=account)
+        try:
+            return (await self._orders.CancelOrder(request, timeout=self.timeout)).order
+        except grpc.RpcError as error:
+            raise _translate(error) from None

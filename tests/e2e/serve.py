@@ -1,0 +1,48 @@
+"""Starting ``stx serve`` as a subprocess for end-to-end tests."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+STX = Path(sys.executable).with_name("stx")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_server(data: Path, port: int) -> subprocess.Popen[bytes]:
+    log = data.parent / "serve.log"
+    with log.open("ab") as output:
+        # A file, not a pipe: nobody reads a pipe while the test runs, and a
+        # full one would block the server.
+        process = subprocess.Popen(
+            [str(STX), "serve", "--data-dir", str(data), "--grpc-port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    health = health_pb2_grpc.HealthStub(channel)
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            try:
+                answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return process
+            except grpc.RpcError:
+                time.sleep(0.1)
+    finally:
+        channel.close()
+    process.kill()
+    raise AssertionError(f"stx serve did not start: {log.read_text()}")

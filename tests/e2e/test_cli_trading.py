@@ -1,0 +1,56 @@
+"""Trading with `stx order`, `stx cancel` and `stx orders` against `stx serve`."""
+
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.serve import STX, free_port, start_server
+
+
+def _stx(port: int, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(STX), *arguments, "--target", f"127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(120)
+def test_order_cancel_and_list_from_the_terminal(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path / "data", port)
+    try:
+        sold = _stx(port, "order", "sell", "AAPL", "300", "@190.00", "--account", "A")
+        assert sold.returncode == 0, sold.stderr
+        assert "sell 300 AAPL @ 190" in sold.stdout
+        assert "new" in sold.stdout
+        bought = _stx(port, "order", "buy", "aapl", "100", "190.00", "--account", "B")
+        assert "filled 100 @ 190" in bought.stdout
+        listed = _stx(port, "orders", "--account", "A")
+        assert "partially_filled" in listed.stdout
+        order_id = sold.stdout.split()[0].lstrip("#")
+        cancelled = _stx(port, "cancel", order_id, "--account", "A")
+        assert "canceled" in cancelled.stdout
+
+        unknown = _stx(port, "cancel", "999", "--account", "A")
+        assert unknown.returncode == 1
+        assert "UNKNOWN_ORDER" in unknown.stderr
+        off_tick = _stx(port, "order", "buy", "AAPL", "100", "190.005")
+        assert off_tick.returncode == 1
+        assert "PRICE_NOT_ON_TICK" in off_tick.stderr
+        bad_price = _stx(port, "order", "buy", "AAPL", "100", "@19x")
+        assert bad_price.returncode == 2
+        assert "not a price" in bad_price.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
+def test_a_clear_error_when_no_exchange_is_running() -> None:
+    result = _stx(free_port(), "orders")
+    assert result.returncode == 1
+    assert "is `stx serve` running?" in result.stderr
