@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck protos check-protos bench clean
+# `make run` starts the exchange with a simulated market; ^C stops it cleanly.
+.PHONY: run demo test lint typecheck protos check-protos bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/stx serve --simulate
+
+demo: $(STAMP)
 	$(BIN)/stx demo
 
 # Regenerate protos/gen/python (committed) from protos/stocktraderx/v1/*.proto.

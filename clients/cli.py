@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from stocktraderx.v1 import common_pb2, orders_pb2
 
 from clients.money import format_price, parse_price
 from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
+from clients.simulate import simulate as run_simulation
 
 TIFS = ("day", "gtc", "ioc", "fok")
 
@@ -121,4 +123,28 @@ def orders(everything: bool, account: str, target: str) -> None:
         click.echo(_describe(item))
 
 
-COMMANDS = (order, cancel, orders)
+@click.command()
+@click.option("--seed", default=1, show_default=True, help="Seed of the simulated flow.")
+@click.option("--rate", default=200.0, show_default=True, help="Orders per second, on average.")
+@click.option("--duration", type=float, default=None, help="Seconds to run (default: until ^C).")
+@target_option
+def simulate(seed: int, rate: float, duration: float | None, target: str) -> None:
+    """Keep a market moving: seeded market makers and takers."""
+    if rate <= 0:
+        raise click.BadParameter("must be positive", param_hint="--rate")
+    try:
+        tally = asyncio.run(
+            run_simulation(target, seed=seed, rate=rate, duration=duration, say=click.echo)
+        )
+    except ExchangeError as error:
+        if error.code is grpc.StatusCode.UNAVAILABLE:
+            raise click.ClickException(
+                f"cannot reach the exchange at {target}: is `stx serve` running?"
+            ) from None
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        return
+    click.echo(f"sent {tally.sent} orders, {tally.refused} refused, {tally.filled} fills")
+
+
+COMMANDS = (order, cancel, orders, simulate)

@@ -14,7 +14,13 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
+from stocktraderx.v1 import (
+    common_pb2,
+    orders_pb2,
+    orders_pb2_grpc,
+    reference_data_pb2,
+    reference_data_pb2_grpc,
+)
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
@@ -129,7 +135,17 @@ class AsyncExchangeClient:
     def __init__(self, target: str = DEFAULT_TARGET, timeout: float = 10.0) -> None:
         self._channel = grpc.aio.insecure_channel(target)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
+        self._reference = reference_data_pb2_grpc.ReferenceDataServiceStub(self._channel)
         self.timeout = timeout
+
+    async def instruments(self) -> list[reference_data_pb2.Instrument]:
+        try:
+            response = await self._reference.ListInstruments(
+                reference_data_pb2.ListInstrumentsRequest(page_size=1000), timeout=self.timeout
+            )
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+        return list(response.instruments)
 
     async def __aenter__(self) -> AsyncExchangeClient:
         return self

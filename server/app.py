@@ -9,6 +9,7 @@ was acknowledged (recovery replays the journal).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from pathlib import Path
@@ -18,11 +19,19 @@ import uvloop
 from grpc_health.v1 import _async as health_aio  # the package exposes it as health.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from stocktraderx.v1 import orders_pb2, orders_pb2_grpc
+from stocktraderx.v1 import (
+    orders_pb2,
+    orders_pb2_grpc,
+    reference_data_pb2,
+    reference_data_pb2_grpc,
+)
 
+from clients.sdk import ExchangeError
+from clients.simulate import simulate as run_simulation
 from server.config import Settings
 from server.core import ExchangeCore
 from server.gateway.orders import OrderService
+from server.gateway.reference import ReferenceDataService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.journal import Durability
 
@@ -56,9 +65,13 @@ class Exchange:
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
             OrderService(self.core, self.stream_backlog), server
         )
+        reference_data_pb2_grpc.add_ReferenceDataServiceServicer_to_server(
+            ReferenceDataService(self.core), server
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         services = (
             orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
+            reference_data_pb2.DESCRIPTOR.services_by_name["ReferenceDataService"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
@@ -68,7 +81,7 @@ class Exchange:
             raise OSError(f"cannot listen on gRPC port {settings.grpc_port}")
         await server.start()
         self.server = server
-        for name in ("", *services[:1]):
+        for name in ("", *services[:2]):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         recovered = self.core.recovered
         _log.info(
@@ -88,20 +101,28 @@ class Exchange:
         _log.info("stopped cleanly")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, simulate: bool = False) -> None:
     exchange = Exchange(settings)
     await exchange.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    simulation: asyncio.Task[object] | None = None
+    if simulate:
+        # A client like any other, over loopback gRPC: the market a newcomer sees.
+        simulation = loop.create_task(run_simulation(f"127.0.0.1:{exchange.port}", say=_log.info))
     await stopping.wait()
     _log.info("stop requested")
+    if simulation is not None:
+        simulation.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ExchangeError):
+            await simulation
     await exchange.stop()
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, simulate: bool = False) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvloop.run(serve(settings))
+    uvloop.run(serve(settings, simulate))

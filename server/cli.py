@@ -85,7 +85,10 @@ def bench_engine(commands: int, seed: int, resting: int | None, as_json: bool) -
     help="Journal and snapshots (default ./data).",
 )
 @click.option("--grpc-port", type=click.IntRange(1, 65535), help="gRPC port (default 50051).")
-def serve(config_path: Path | None, data_dir: Path | None, grpc_port: int | None) -> None:
+@click.option("--simulate", is_flag=True, help="Also run `stx simulate` against this server.")
+def serve(
+    config_path: Path | None, data_dir: Path | None, grpc_port: int | None, simulate: bool
+) -> None:
     """Run the exchange: gRPC order entry over a journaled, deterministic engine."""
     try:
         settings = load_settings(config_path)
@@ -97,7 +100,7 @@ def serve(config_path: Path | None, data_dir: Path | None, grpc_port: int | None
         settings = replace(settings, grpc_port=grpc_port)
     from server.app import run  # noqa: PLC0415 - grpc and uvloop load only for serve
 
-    run(settings)
+    run(settings, simulate)
 
 
 @main.command()

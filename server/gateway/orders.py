@@ -9,11 +9,9 @@ also in the account's execution reports.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, NoReturn
 
 import grpc
 from google.rpc import status_pb2
-from grpc_status import rpc_status
 from stocktraderx.v1 import orders_pb2 as pb
 from stocktraderx.v1 import orders_pb2_grpc
 
@@ -32,26 +30,10 @@ from matching import (
 from server.core import ExchangeCore
 from server.errors import invalid_argument, rejection
 from server.gateway import convert
+from server.gateway.calls import Context, abort, describe, page_size, page_token
 from server.gateway.stream import BACKLOG_LIMIT, OrderStreamHandler
 from server.registry import OrderRecord
 from server.sequencer import Sequenced
-
-MAX_PAGE = 1_000
-DEFAULT_PAGE = 100
-
-
-Context = grpc.aio.ServicerContext[Any, Any]
-
-
-async def abort(context: Context, status: status_pb2.Status) -> NoReturn:
-    """End the call with ``status``, its google.rpc details in the trailers."""
-    converted = rpc_status.to_status(status)
-    await context.abort(converted.code, converted.details, converted.trailing_metadata)
-    raise AssertionError("abort returned")
-
-
-def describe(reason: RejectReason, subject: str) -> str:
-    return f"{subject}: {reason.name.lower().replace('_', ' ')}"
 
 
 class OrderService(orders_pb2_grpc.OrderServiceServicer):
@@ -174,8 +156,8 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         request: pb.ListOrdersRequest,
         context: grpc.aio.ServicerContext[pb.ListOrdersRequest, pb.ListOrdersResponse],
     ) -> pb.ListOrdersResponse:
-        size = await _page_size(request.page_size, context)
-        after = await _page_token(request.page_token, context)
+        size = await page_size(request.page_size, context)
+        after = await page_token(request.page_token, context)
         matches = [
             record
             for order_id, record in self._registry.orders.items()
@@ -218,10 +200,10 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             account = convert.require(request.account_id, "account_id")
         except convert.BadRequest as error:
             await abort(context, invalid_argument(error.field, str(error)))
-        size = await _page_size(request.page_size, context)
+        size = await page_size(request.page_size, context)
         after = max(
             request.after_report_sequence,
-            await _page_token(request.page_token, context),
+            await page_token(request.page_token, context),
         )
         reports = self._registry.reports_after(account, after)
         if reports is None:
@@ -243,17 +225,3 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         return pb.ListExecutionsResponse(
             reports=[convert.report_message(report) for report in page], next_page_token=token
         )
-
-
-async def _page_size(size: int, context: Context) -> int:
-    if size < 0:
-        await abort(context, invalid_argument("page_size", "page_size must not be negative"))
-    return min(size or DEFAULT_PAGE, MAX_PAGE)
-
-
-async def _page_token(token: str, context: Context) -> int:
-    if not token:
-        return 0
-    if not token.isdigit():
-        await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
-    return int(token)

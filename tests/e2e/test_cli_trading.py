@@ -54,3 +54,19 @@ def test_a_clear_error_when_no_exchange_is_running() -> None:
     result = _stx(free_port(), "orders")
     assert result.returncode == 1
     assert "is `stx serve` running?" in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_simulate_keeps_a_market_trading(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path / "data", port)
+    try:
+        result = _stx(port, "simulate", "--duration", "2", "--rate", "300", "--seed", "3")
+        assert result.returncode == 0, result.stderr
+        numbers = [int(word) for word in result.stdout.split() if word.isdigit()]
+        sent, _refused, fills = numbers[-3:]
+        assert sent > 50
+        assert fills > 0
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)

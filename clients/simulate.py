@@ -1,0 +1,117 @@
+"""``stx simulate``: a seeded market that keeps books and trades alive.
+
+Market makers quote a few levels on both sides of a fair value that drifts
+by random ticks, cancelling and re-quoting; takers cross the spread with IOC
+orders. Everything goes through the public gRPC API, like any client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grpc
+
+from clients.money import format_price
+from clients.sdk import AsyncExchangeClient, ExchangeError, place_request
+
+
+@dataclass
+class Market:
+    symbol: str
+    tick: int
+    fair: int
+    quotes: deque[tuple[str, int]] = field(default_factory=deque)
+    """(account, order id) of resting quotes, oldest first."""
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    refused: int = 0
+    filled: int = 0
+
+
+async def simulate(
+    target: str,
+    *,
+    seed: int = 1,
+    rate: float = 200.0,
+    duration: float | None = None,
+    makers: int = 3,
+    takers: int = 2,
+    say: Callable[[str], None] = print,
+) -> Tally:
+    rng = random.Random(seed)
+    tally = Tally()
+    async with AsyncExchangeClient(target) as client:
+        markets = [
+            Market(item.symbol, item.tick_size, item.reference_price or 100 * item.tick_size)
+            for item in await client.instruments()
+            if item.lot_size == 1
+        ]
+        if not markets:
+            raise ExchangeError(grpc.StatusCode.FAILED_PRECONDITION, "no instruments to trade")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        next_report = started + 5
+        counter = 0
+        while duration is None or loop.time() - started < duration:
+            market = markets[rng.randrange(len(markets))]
+            counter += 1
+            await _act(client, rng, market, makers, takers, counter, tally)
+            if loop.time() >= next_report:
+                next_report += 5
+                prices = ", ".join(f"{m.symbol} {format_price(m.fair)}" for m in markets[:4])
+                say(f"simulate: {tally.sent} orders, {tally.filled} fills; fair {prices}")
+            await asyncio.sleep(rng.expovariate(rate))
+    return tally
+
+
+async def _act(
+    client: AsyncExchangeClient,
+    rng: random.Random,
+    market: Market,
+    makers: int,
+    takers: int,
+    counter: int,
+    tally: Tally,
+) -> None:
+    roll = rng.random()
+    if roll < 0.05:
+        market.fair = max(market.tick, market.fair + market.tick * rng.choice((-1, 1)))
+    if len(market.quotes) > 40 or (market.quotes and roll < 0.3):
+        account, order_id = market.quotes.popleft()
+        # The quote may have traded away already: nothing to cancel then.
+        with contextlib.suppress(ExchangeError):
+            await client.cancel(order_id, account)
+        return
+    if roll < 0.8:
+        account = f"MM{rng.randrange(makers)}"
+        side = "buy" if rng.random() < 0.5 else "sell"
+        offset = market.tick * rng.randint(1, 5)
+        price = market.fair - offset if side == "buy" else market.fair + offset
+        quantity = 100 * rng.randint(1, 5)
+    else:
+        account = f"TK{rng.randrange(takers)}"
+        side = "buy" if rng.random() < 0.5 else "sell"
+        offset = market.tick * rng.randint(1, 3)
+        price = market.fair + offset if side == "buy" else market.fair - offset
+        quantity = 100 * rng.randint(1, 3)
+    tif = "gtc" if account.startswith("MM") else "ioc"
+    request = place_request(
+        account, f"{account}-{counter}", market.symbol, side, quantity, max(price, market.tick), tif
+    )
+    tally.sent += 1
+    try:
+        response = await client.place(request)
+    except ExchangeError:
+        tally.refused += 1
+        return
+    tally.filled += sum(1 for report in response.reports if report.last_quantity)
+    if response.order.leaves_quantity and tif == "gtc":
+        market.quotes.append((account, response.order.order_id))

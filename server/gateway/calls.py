@@ -1,0 +1,43 @@
+"""What every gRPC service of the gateway does the same way: ending a call
+with a google.rpc status, and paging."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import grpc
+from google.rpc import status_pb2
+from grpc_status import rpc_status
+
+from matching import RejectReason
+from server.errors import invalid_argument
+
+MAX_PAGE = 1_000
+DEFAULT_PAGE = 100
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def abort(context: Context, status: status_pb2.Status) -> NoReturn:
+    """End the call with ``status``, its google.rpc details in the trailers."""
+    converted = rpc_status.to_status(status)
+    await context.abort(converted.code, converted.details, converted.trailing_metadata)
+    raise AssertionError("abort returned")
+
+
+def describe(reason: RejectReason, subject: str) -> str:
+    return f"{subject}: {reason.name.lower().replace('_', ' ')}"
+
+
+async def page_size(size: int, context: Context) -> int:
+    if size < 0:
+        await abort(context, invalid_argument("page_size", "page_size must not be negative"))
+    return min(size or DEFAULT_PAGE, MAX_PAGE)
+
+
+async def page_token(token: str, context: Context) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
+    return int(token)
