@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import click
 import grpc
 from stocktraderx.v1 import common_pb2, orders_pb2
 
+from clients.loadtest import LoadSpec, run_load
 from clients.money import format_price, parse_price
 from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
 from clients.simulate import simulate as run_simulation
@@ -147,4 +149,80 @@ def simulate(seed: int, rate: float, duration: float | None, target: str) -> Non
     click.echo(f"sent {tally.sent} orders, {tally.refused} refused, {tally.filled} fills")
 
 
-COMMANDS = (order, cancel, orders, simulate)
+@click.command()
+@target_option
+@click.option("--rate", type=float, required=True, help="Offered orders per second, in total.")
+@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds.")
+@click.option("--streams", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Orders per stream message.",
+)
+@click.option(
+    "--crossing",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="Share of orders that trade at once.",
+)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def loadtest(
+    target: str,
+    rate: float,
+    duration: float,
+    streams: int,
+    batch: int,
+    crossing: float,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Open-loop load on the order stream; ack latency from the scheduled send time."""
+    if rate <= 0 or duration <= 0:
+        raise click.BadParameter("--rate and --duration must be positive")
+    spec = LoadSpec(target, rate, duration, streams, batch, crossing, seed)
+
+    shown = [-1]
+
+    def show(fraction: float) -> None:
+        percent = int(fraction * 100)
+        if as_json or percent == shown[0]:
+            return
+        shown[0] = percent
+        bar = "#" * (percent * 30 // 100)
+        click.echo(f"\r[{bar:<30}] {percent:3d}%", nl=False, err=True)
+
+    try:
+        result = asyncio.run(run_load(spec, show))
+    except grpc.RpcError as error:
+        raise click.ClickException(
+            f"cannot load the exchange at {target}: {error.code().name}: {error.details()}"
+        ) from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(result.as_json()))
+        return
+    click.echo("", err=True)
+    figures = result.as_json()
+    click.echo(
+        f"offered {figures['offered']:,} orders at {rate:,.0f}/s over {streams} stream(s), "
+        f"batch {batch}: acknowledged {figures['acknowledged']:,} "
+        f"({figures['orders_per_sec']:,.0f}/s), errors {figures['errors']}"
+    )
+    click.echo(
+        "ack latency us: " + "  ".join(f"{name} {figures[key]:,}" for name, key in LATENCY_KEYS)
+    )
+
+
+LATENCY_KEYS = (
+    ("p50", "p50_us"),
+    ("p90", "p90_us"),
+    ("p99", "p99_us"),
+    ("p99.9", "p999_us"),
+    ("max", "max_us"),
+)
+COMMANDS = (order, cancel, orders, simulate, loadtest)

@@ -1,5 +1,6 @@
 """Trading with `stx order`, `stx cancel` and `stx orders` against `stx serve`."""
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -67,6 +68,28 @@ def test_simulate_keeps_a_market_trading(tmp_path: Path) -> None:
         sent, _refused, fills = numbers[-3:]
         assert sent > 50
         assert fills > 0
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
+@pytest.mark.timeout(120)
+def test_loadtest_reports_the_documented_figures(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path / "data", port)
+    try:
+        for _ in range(2):  # a second run on the same server must not collide
+            result = _stx(
+                port, "loadtest", "--rate", "400", "--duration", "1", "--streams", "2",
+                "--batch", "5", "--json",
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            figures = json.loads(result.stdout)
+            for key in ("orders_per_sec", "p50_us", "p99_us", "p999_us", "errors"):
+                assert key in figures
+            assert figures["errors"] == 0
+            assert figures["acknowledged"] == figures["offered"] == 400
+            assert 0 < figures["p50_us"] <= figures["p99_us"] <= figures["p999_us"]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
