@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from matching.book import Order, OrderBook, PriceLevel
 from matching.enums import Side, TradingPhase
-from matching.snapshot import take_snapshot
+from matching.snapshot import Snapshot, take_snapshot
 
 if TYPE_CHECKING:
     from matching.engine import Engine
@@ -28,7 +28,12 @@ class InvariantError(AssertionError):
 
 
 def state_hash(engine: Engine) -> str:
-    canonical = json.dumps(take_snapshot(engine), sort_keys=True, separators=(",", ":"))
+    return digest(take_snapshot(engine))
+
+
+def digest(snapshot: Snapshot) -> str:
+    """The state hash of an engine from a snapshot already taken of it."""
+    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"))
     return blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 

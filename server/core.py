@@ -16,6 +16,7 @@ from pathlib import Path
 
 from matching import AddInstrument, Engine, Instrument, TradingPhase
 from matching.snapshot import restore_snapshot, take_snapshot
+from matching.state import digest
 from server.codec import decode
 from server.journal import Durability, JournalWriter, prune, recover, write_snapshot
 from server.registry import OrderRegistry, Report
@@ -140,8 +141,9 @@ class ExchangeCore:
         """
         sequence = self.sequencer.sequence
         self.writer.roll()
-        data = {"engine": take_snapshot(self.engine), "orders": self.registry.snapshot()}
-        path = write_snapshot(self.directory, sequence, self.engine.state_hash(), data)
+        engine_state = take_snapshot(self.engine)
+        data = {"engine": engine_state, "orders": self.registry.snapshot()}
+        path = write_snapshot(self.directory, sequence, digest(engine_state), data)
         prune(self.directory)
         self._since_snapshot = 0
         return path
