@@ -9,7 +9,9 @@ segment there, and prunes what no recovery can need any more.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +56,7 @@ class ExchangeCore:
         self.snapshot_every = snapshot_every
         self.recovered = recovered
         self._since_snapshot = 0
+        self._snapshotter: asyncio.Task[None] | None = None
         self.report_listeners: list[Callable[[list[Report]], None]] = []
         """Called with each committed batch's reports (the order streams)."""
         sequencer.add_listener(self._apply)
@@ -129,30 +132,69 @@ class ExchangeCore:
 
     def _count(self, batch: list[Sequenced]) -> None:
         self._since_snapshot += len(batch)
-        if self._since_snapshot >= self.snapshot_every:
-            self.snapshot()
+        if self._since_snapshot >= self.snapshot_every and self._snapshotter is None:
+            self._since_snapshot = 0
+            self._snapshotter = asyncio.get_running_loop().create_task(self._snapshot_forked())
 
     def snapshot(self) -> Path:
-        """Write the engine's state as of the last applied command.
+        """Write the engine's state as of the last applied command, here and now.
 
         Runs between commands on the event loop, so the state cannot change
         under it; the journal is flushed and rolled first so the snapshot and
-        the segments after it line up.
+        the segments after it line up. Used at shutdown; while trading,
+        ``_snapshot_forked`` does the same work in a child process.
         """
         sequence = self.sequencer.sequence
         self.writer.roll()
-        engine_state = take_snapshot(self.engine)
-        data = {"engine": engine_state, "orders": self.registry.snapshot()}
-        path = write_snapshot(self.directory, sequence, digest(engine_state), data)
+        path = self._write_snapshot(sequence)
         prune(self.directory)
         self._since_snapshot = 0
         return path
+
+    def _write_snapshot(self, sequence: int) -> Path:
+        engine_state = take_snapshot(self.engine)
+        data = {"engine": engine_state, "orders": self.registry.snapshot()}
+        return write_snapshot(self.directory, sequence, digest(engine_state), data)
+
+    async def _snapshot_forked(self) -> None:
+        """Snapshot without stopping trading, the way Redis saves in the background.
+
+        The parent only rolls the journal (cheap) and forks; the child holds
+        a copy-on-write image of the state as of that command, serialises it,
+        writes it atomically and exits without touching anything else
+        (no gRPC, no event loop, no logging). The parent reaps it off the loop.
+        """
+        try:
+            sequence = self.sequencer.sequence
+            self.writer.roll()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child's exit status is what is tested
+                code = 1
+                try:
+                    self._write_snapshot(sequence)
+                    code = 0
+                finally:
+                    os._exit(code)
+            _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                _log.error("background snapshot at %d failed (status %d)", sequence, status)
+                return
+            prune(self.directory)
+            _log.info("snapshot at sequence %d written in the background", sequence)
+        finally:
+            self._snapshotter = None
+
+    async def settle(self) -> None:
+        """Wait for a background snapshot in progress, if any."""
+        if self._snapshotter is not None:
+            await self._snapshotter
 
     async def start(self) -> None:
         await self.writer.start()
 
     async def close(self, final_snapshot: bool = True) -> None:
         await self.sequencer.durable()
+        await self.settle()
         if final_snapshot:
             self.snapshot()
         await self.writer.close()

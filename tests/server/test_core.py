@@ -20,7 +20,9 @@ async def _trade(core: ExchangeCore, count: int, seed: int = 1) -> None:
         flow.observe(core.sequencer.submit(command).events)
         if index % 100 == 99:
             await core.sequencer.durable()
+            await core.settle()
     await core.sequencer.durable()
+    await core.settle()
 
 
 def _crash(core: ExchangeCore) -> None:
