@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import click
 import grpc
+import uvloop
 from stocktraderx.v1 import common_pb2, orders_pb2
 
 from clients.loadtest import LoadSpec, run_load
@@ -196,7 +197,7 @@ def loadtest(
         click.echo(f"\r[{bar:<30}] {percent:3d}%", nl=False, err=True)
 
     try:
-        result = asyncio.run(run_load(spec, show))
+        result = uvloop.run(run_load(spec, show))
     except grpc.RpcError as error:
         raise click.ClickException(
             f"cannot load the exchange at {target}: {error.code().name}: {error.details()}"
