@@ -169,6 +169,13 @@ def simulate(seed: int, rate: float, duration: float | None, target: str) -> Non
     show_default=True,
     help="Share of orders that trade at once.",
 )
+@click.option(
+    "--cancel",
+    type=click.FloatRange(0, 1),
+    default=0.2,
+    show_default=True,
+    help="Share of commands that cancel one of the stream's resting orders.",
+)
 @click.option("--seed", default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def loadtest(
@@ -178,13 +185,14 @@ def loadtest(
     streams: int,
     batch: int,
     crossing: float,
+    cancel: float,
     seed: int,
     as_json: bool,
 ) -> None:
     """Open-loop load on the order stream; ack latency from the scheduled send time."""
     if rate <= 0 or duration <= 0:
         raise click.BadParameter("--rate and --duration must be positive")
-    spec = LoadSpec(target, rate, duration, streams, batch, crossing, seed)
+    spec = LoadSpec(target, rate, duration, streams, batch, crossing, cancel, seed)
 
     shown = [-1]
 

@@ -15,6 +15,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -39,7 +40,9 @@ class LoadSpec:
     streams: int = 1
     batch: int = 1
     crossing: float = 0.1
-    """Share of orders priced to trade at once (the rest rest passively)."""
+    """Share of new orders priced to trade at once (the rest rest passively)."""
+    cancel: float = 0.0
+    """Share of commands that cancel one of the stream's resting orders."""
     seed: int = 1
 
 
@@ -137,8 +140,8 @@ async def run_load(spec: LoadSpec, progress: Callable[[float], None] | None = No
         counts = [0, 0]
         await asyncio.gather(
             *(
-                _stream(stub, plan, start, 1 / per_stream, histogram, counts, progress, spec)
-                for plan in plans
+                _stream(stub, plan, start, 1 / per_stream, histogram, counts, progress, spec, index)
+                for index, plan in enumerate(plans)
             )
         )
         elapsed = time.perf_counter() - start
@@ -151,6 +154,22 @@ async def run_load(spec: LoadSpec, progress: Callable[[float], None] | None = No
     )
 
 
+class _Resting:
+    """This stream's orders that may still rest, oldest first, for cancels."""
+
+    def __init__(self) -> None:
+        self.order: deque[int] = deque()
+        self.gone: set[int] = set()
+
+    def take(self) -> int | None:
+        while self.order:
+            order_id = self.order.popleft()
+            if order_id not in self.gone:
+                return order_id
+            self.gone.discard(order_id)
+        return None
+
+
 async def _stream(
     stub: orders_pb2_grpc.OrderServiceAsyncStub,
     plan: list[orders_pb2.OrderStreamRequest],
@@ -160,31 +179,61 @@ async def _stream(
     counts: list[int],
     progress: Callable[[float], None] | None,
     spec: LoadSpec,
+    stream: int,
 ) -> None:
     scheduled = [start + index * interval for index in range(len(plan))]
+    rng = random.Random(spec.seed * 7_919 + stream)
+    resting = _Resting()
+    cancels: dict[int, float] = {}
+    """Order id -> scheduled send time of the cancel sent for it."""
 
     async def requests() -> AsyncIterator[orders_pb2.OrderStreamRequest]:
         for index, message in enumerate(plan):
             delay = scheduled[index] - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            for command in message.commands:
+                if rng.random() >= spec.cancel:
+                    continue
+                order_id = resting.take()
+                if order_id is None:
+                    break
+                # The oneof switches this slot from a new order to a cancel.
+                command.cancel.CopyFrom(
+                    orders_pb2.CancelOrderRequest(order_id=order_id, account_id=f"LOAD{stream}")
+                )
+                cancels[order_id] = scheduled[index]
             yield message
+
+    def record(sent: float, now: float) -> None:
+        latency = int((now - sent) * 1_000_000)
+        histogram.record_value(min(max(latency, 1), MAX_LATENCY_US))
+        counts[0] += 1
 
     expected = len(plan) * spec.batch
     seen = 0
+    day = common_pb2.TIME_IN_FORCE_DAY
     async for response in stub.OrderStream(requests()):
         now = time.perf_counter()
         for report in response.reports:
-            if report.exec_type == orders_pb2.EXEC_TYPE_NEW:
-                message = int(report.client_order_id.split("-")[2])
-                latency = int((now - scheduled[message]) * 1_000_000)
-                histogram.record_value(min(max(latency, 1), MAX_LATENCY_US))
-                counts[0] += 1
+            kind = report.exec_type
+            if kind == orders_pb2.EXEC_TYPE_NEW:
+                record(scheduled[int(report.client_order_id.split("-")[2])], now)
                 seen += 1
-            elif report.exec_type == orders_pb2.EXEC_TYPE_REJECTED:
+                if report.time_in_force == day:
+                    resting.order.append(report.order_id)
+            elif report.order_id in cancels and kind in _CANCEL_ANSWERS:
+                record(cancels.pop(report.order_id), now)
+                seen += 1
+            elif kind == orders_pb2.EXEC_TYPE_REJECTED:
                 counts[1] += 1
                 seen += 1
+            elif kind == orders_pb2.EXEC_TYPE_FILL:
+                resting.gone.add(report.order_id)
         if progress is not None:
             progress(min(1.0, (now - start) / spec.duration))
         if seen >= expected:
             break
+
+
+_CANCEL_ANSWERS = frozenset((orders_pb2.EXEC_TYPE_CANCELED, orders_pb2.EXEC_TYPE_CANCEL_REJECTED))

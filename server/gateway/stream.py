@@ -19,6 +19,7 @@ stream only.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -36,6 +37,7 @@ BACKLOG_LIMIT = 50_000
 """Reports a stream may have queued before the client is cut off."""
 HEARTBEAT_SECONDS = 5.0
 MAX_COMMANDS_PER_MESSAGE = 10_000
+_log = logging.getLogger(__name__)
 
 
 class _Overflow(Exception):  # noqa: N818 - a signal between tasks, not an error type
@@ -48,6 +50,7 @@ class Session:
         self.backlog = 0
         self.queue: asyncio.Queue[list[Report] | None] = asyncio.Queue()
         self.overflowed = False
+        self.failed = False
 
     def deliver(self, reports: list[Report]) -> None:
         if self.overflowed:
@@ -130,6 +133,8 @@ class OrderStreamHandler:
                     yield pb.OrderStreamResponse(heartbeat=self._heartbeat())
                     continue
                 if first is None:
+                    if session.failed:
+                        await context.abort(grpc.StatusCode.INTERNAL, "order stream failed")
                     if session.overflowed:
                         await context.abort(
                             grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -181,6 +186,12 @@ class OrderStreamHandler:
                     keys.clear()
                 if refusals:
                     session.deliver(refusals)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug: say so loudly and end this stream with an error, not quietly.
+            _log.exception("order stream reader failed")
+            session.failed = True
         finally:
             # The client has finished sending: end the stream once its reports are out.
             await self._sequencer.durable()
@@ -216,12 +227,11 @@ class OrderStreamHandler:
         refusals: list[Report] = []
         for command in commands:
             which = command.WhichOneof("command")
+            client_order_id = ""
             try:
                 if which == "place":
-                    prepared, client_order_id = (
-                        self._place(command.place),
-                        command.place.client_order_id,
-                    )
+                    prepared = self._place(command.place)
+                    client_order_id = command.place.client_order_id
                 elif which == "cancel":
                     prepared = self._cancel(command.cancel)
                 elif which == "replace":

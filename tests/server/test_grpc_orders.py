@@ -220,3 +220,37 @@ def test_health_check_reports_serving(tmp_path: Path) -> None:
         assert response.status == health_pb2.HealthCheckResponse.SERVING
 
     _run(tmp_path, scenario)
+
+
+def test_stream_carries_cancels_replaces_and_mass_cancels(tmp_path: Path) -> None:
+    async def scenario(stub: Stub, _: grpc.aio.Channel) -> None:
+        placed = [
+            (await stub.PlaceOrder(_place("fay", f"f{i}", BUY, 100, 1_880_000))).order.order_id
+            for i in range(4)
+        ]
+        commands = [
+            orders_pb2.OrderCommand(
+                cancel=orders_pb2.CancelOrderRequest(order_id=placed[0], account_id="fay")
+            ),
+            orders_pb2.OrderCommand(
+                replace=orders_pb2.ReplaceOrderRequest(
+                    order_id=placed[1], account_id="fay", price=1_870_000, quantity=100
+                )
+            ),
+            orders_pb2.OrderCommand(
+                cancel=orders_pb2.CancelOrderRequest(order_id=999, account_id="fay")
+            ),
+            orders_pb2.OrderCommand(mass_cancel=orders_pb2.MassCancelRequest(account_id="fay")),
+            orders_pb2.OrderCommand(),
+        ]
+        call = stub.OrderStream(_requests(orders_pb2.OrderStreamRequest(commands=commands)))
+        reports = [report async for response in call for report in response.reports]
+        kinds = [(report.exec_type, report.order_id) for report in reports]
+        assert (orders_pb2.EXEC_TYPE_CANCELED, placed[0]) in kinds
+        assert (orders_pb2.EXEC_TYPE_REPLACED, placed[1]) in kinds
+        assert (orders_pb2.EXEC_TYPE_CANCEL_REJECTED, 999) in kinds
+        mass = {order for kind, order in kinds if kind == orders_pb2.EXEC_TYPE_CANCELED}
+        assert mass == set(placed)
+        assert any(report.exec_type == orders_pb2.EXEC_TYPE_REJECTED for report in reports)
+
+    _run(tmp_path, scenario)
