@@ -1,74 +1,185 @@
-"""On-disk framing of journal records.
+"""On-disk framing of journal records, and the reader that checks it.
 
-A segment file starts with a 6-byte header (magic ``STXJ``, format version as
-u16). Each record is ``u32 payload length | u32 CRC-32 | u64 sequence |
-payload``, little-endian; the CRC covers the sequence and the payload, so a
-record whose bytes were torn or flipped is recognised and never applied.
+A segment file starts with a 6-byte header: magic ``STXJ`` and the format
+version as u16. Each record is ``u32 payload length | u32 CRC-32 | u64
+sequence | payload``, little-endian. The CRC covers the sequence and the
+payload, so a record whose bytes were torn by a crash or flipped by the disk
+is recognised and never applied; the length comes first so a reader knows
+how much to read before it can check anything, and an absurd length is
+itself a sign of damage.
+
+The reader stops at the first record it cannot trust and says where the
+trustworthy bytes end and why. It does not decide what to do about it:
+a damaged tail is a normal crash artefact, damage elsewhere is not, and only
+recovery knows which segment it is reading.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 
 MAGIC = b"STXJ"
 VERSION = 1
 HEADER = MAGIC + struct.pack("<H", VERSION)
+HEADER_SIZE = len(HEADER)
 _PREFIX = struct.Struct("<IIQ")
 PREFIX_SIZE = _PREFIX.size
+_SEQUENCE = struct.Struct("<Q")
 MAX_PAYLOAD = 16 * 1024 * 1024
-"""A longer length field is corruption, not a record."""
+"""The largest payload a record may carry; a longer length field is damage."""
+
+
+def append_record(buffer: bytearray, sequence: int, payload: bytes) -> None:
+    """Frame one record onto ``buffer``: the writer's hot path, so two
+    in-place extends and no concatenated copy of the payload."""
+    crc = zlib.crc32(payload, zlib.crc32(_SEQUENCE.pack(sequence)))
+    buffer += _PREFIX.pack(len(payload), crc, sequence)
+    buffer += payload
 
 
 def encode_record(sequence: int, payload: bytes) -> bytes:
-    sequence_bytes = sequence.to_bytes(8, "little")
-    crc = zlib.crc32(payload, zlib.crc32(sequence_bytes))
-    return _PREFIX.pack(len(payload), crc, sequence) + payload
+    """One framed record, as ``append_record`` would add it."""
+    buffer = bytearray()
+    append_record(buffer, sequence, payload)
+    return bytes(buffer)
+
+
+class Problem(Enum):
+    """Why a reader stopped before the end of a segment."""
+
+    TORN_HEADER = "torn segment header"
+    BAD_HEADER = "not a journal segment of a known version"
+    TORN_LENGTH = "torn record length"
+    BAD_LENGTH = "impossible record length"
+    TORN_PAYLOAD = "torn record payload"
+    CRC_MISMATCH = "CRC mismatch"
+    SEQUENCE_GAP = "sequence not consecutive"
+
+    @property
+    def crash_artefact(self) -> bool:
+        """Whether a crash in the middle of a write can leave this at the end of
+        a file. A wrong header or a record with a valid CRC but the wrong
+        sequence cannot be torn bytes: they mean a bug or a foreign file."""
+        return self not in {Problem.BAD_HEADER, Problem.SEQUENCE_GAP}
+
+
+@dataclass(frozen=True)
+class Damage:
+    problem: Problem
+    offset: int
+    """Where the untrusted bytes start (the header, or the bad record's prefix)."""
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.problem.value} at offset {self.offset} ({self.detail})"
+
+
+class SegmentReader:
+    """Iterate over one segment's records, stopping at the first bad one.
+
+    Single pass. While and after iterating, ``valid_end`` is the offset just
+    past the last record yielded, ``next_sequence`` the sequence due next, and
+    ``damage`` says why reading stopped early (None if the data ended cleanly
+    on a record boundary). ``first_sequence`` is the sequence the segment's
+    name promises; without it the first record may carry any sequence.
+    """
+
+    def __init__(self, data: bytes, first_sequence: int | None = None) -> None:
+        self.data = data
+        self.valid_end = 0
+        self.next_sequence = first_sequence
+        self.count = 0
+        self.damage: Damage | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        data = self.data
+        size = len(data)
+        if size < HEADER_SIZE:
+            self.damage = Damage(Problem.TORN_HEADER, 0, f"{size} of {HEADER_SIZE} bytes")
+            return
+        if data[:HEADER_SIZE] != HEADER:
+            self.damage = Damage(Problem.BAD_HEADER, 0, f"found {bytes(data[:HEADER_SIZE])!r}")
+            return
+        offset = self.valid_end = HEADER_SIZE
+        expected = self.next_sequence
+        unpack = _PREFIX.unpack_from
+        crc32 = zlib.crc32
+        while offset < size:
+            if size - offset < PREFIX_SIZE:
+                self.damage = Damage(
+                    Problem.TORN_LENGTH, offset, f"{size - offset} of {PREFIX_SIZE} bytes"
+                )
+                return
+            length, crc, sequence = unpack(data, offset)
+            if length > MAX_PAYLOAD:
+                self.damage = Damage(Problem.BAD_LENGTH, offset, f"{length} > {MAX_PAYLOAD}")
+                return
+            start = offset + PREFIX_SIZE
+            end = start + length
+            if end > size:
+                self.damage = Damage(
+                    Problem.TORN_PAYLOAD, offset, f"{size - start} of {length} bytes"
+                )
+                return
+            payload = data[start:end]
+            if crc32(payload, crc32(data[offset + 8 : start])) != crc:
+                self.damage = Damage(Problem.CRC_MISMATCH, offset, f"record claims {sequence}")
+                return
+            if expected is not None and sequence != expected:
+                self.damage = Damage(
+                    Problem.SEQUENCE_GAP, offset, f"sequence {sequence} where {expected} was due"
+                )
+                return
+            offset = self.valid_end = end
+            expected = self.next_sequence = sequence + 1
+            self.count += 1
+            yield sequence, payload
+
+
+def intact_records_after(data: bytes, damage: Damage) -> int:
+    """How many records with a valid CRC follow a record that failed its CRC
+    check (taking its length field at its word). Zero is what a torn write
+    leaves; more means the cut throws away records that were whole on disk,
+    which recovery reports so that nobody mistakes it for a routine tear."""
+    if damage.problem is not Problem.CRC_MISMATCH:
+        return 0
+    length, _, _ = _PREFIX.unpack_from(data, damage.offset)
+    offset = damage.offset + PREFIX_SIZE + length
+    found = 0
+    while len(data) - offset >= PREFIX_SIZE:
+        length, crc, _ = _PREFIX.unpack_from(data, offset)
+        start = offset + PREFIX_SIZE
+        end = start + length
+        if length > MAX_PAYLOAD or end > len(data):
+            break
+        if zlib.crc32(data[start:end], zlib.crc32(data[offset + 8 : start])) != crc:
+            break
+        found += 1
+        offset = end
+    return found
 
 
 @dataclass
 class Scan:
-    """What a segment holds: its complete records, where they end, and why
-    reading stopped early (None when the file ended cleanly)."""
+    """A whole segment read at once: its records, where they end, and the
+    damage that stopped the reading (None when the file ended cleanly)."""
 
     records: list[tuple[int, bytes]] = field(default_factory=list)
-    valid_end: int = len(HEADER)
-    problem: str | None = None
+    valid_end: int = 0
+    damage: Damage | None = None
+    next_sequence: int | None = None
+
+    @property
+    def problem(self) -> str | None:
+        return None if self.damage is None else str(self.damage)
 
 
 def scan(data: bytes, first_sequence: int | None = None) -> Scan:
-    """Read records from a whole segment's bytes, stopping at the first bad one."""
-    result = Scan()
-    if data[: len(HEADER)] != HEADER:
-        result.valid_end = 0
-        result.problem = "missing or wrong segment header"
-        return result
-    offset = len(HEADER)
-    expected = first_sequence
-    size = len(data)
-    while offset < size:
-        if size - offset < PREFIX_SIZE:
-            result.problem = f"torn record header at offset {offset}"
-            break
-        length, crc, sequence = _PREFIX.unpack_from(data, offset)
-        if length > MAX_PAYLOAD:
-            result.problem = f"impossible record length {length} at offset {offset}"
-            break
-        start = offset + PREFIX_SIZE
-        end = start + length
-        if end > size:
-            result.problem = f"torn record payload at offset {offset}"
-            break
-        payload = data[start:end]
-        if zlib.crc32(payload, zlib.crc32(sequence.to_bytes(8, "little"))) != crc:
-            result.problem = f"CRC mismatch at offset {offset}"
-            break
-        if expected is not None and sequence != expected:
-            result.problem = f"sequence {sequence} where {expected} was due, offset {offset}"
-            break
-        result.records.append((sequence, payload))
-        expected = sequence + 1
-        offset = end
-        result.valid_end = end
-    return result
+    """Read every trustworthy record from a segment's bytes."""
+    reader = SegmentReader(data, first_sequence)
+    records = list(reader)
+    return Scan(records, reader.valid_end, reader.damage, reader.next_sequence)

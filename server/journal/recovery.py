@@ -1,23 +1,30 @@
 """Reading the journal back at start-up.
 
-Recovery = the newest snapshot + every record after it, in order. A torn or
-corrupt tail of the last segment is what a crash mid-write leaves: it is cut
-off (the file truncated and fsynced) and logged, never applied. Damage
-anywhere else, or a gap in the sequence, means records that were once
-acknowledged are unreadable: that stops the start-up with the file and
-offset, because guessing would trade on a state that never existed.
+Recovery = the newest complete snapshot + every record after it, in order.
+
+A crash in the middle of a write leaves a torn or corrupt tail on the last
+segment: the bytes of records that were never acknowledged under ``ALWAYS``,
+or (``BATCH``, power loss) at most an fsync interval's worth. That tail is
+cut off (the bytes copied aside first, then the file truncated and fsynced)
+and logged; it is never applied. Damage anywhere else, a valid record with
+the wrong sequence, or a gap in the sequence means history that was once
+acknowledged is unreadable or never was written: start-up stops with the
+file and offset, because guessing would trade on a state that never existed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from server.journal.format import scan
+from server.journal.files import list_segments, sync_directory
+from server.journal.format import HEADER_SIZE, Damage, SegmentReader, intact_records_after
 from server.journal.snapshots import load_latest_snapshot
+from server.journal.writer import Durability, JournalWriter
 
 _log = logging.getLogger(__name__)
 
@@ -26,56 +33,140 @@ class JournalCorruptError(RuntimeError):
     """Acknowledged history cannot be read back; start-up must stop."""
 
 
+@dataclass(frozen=True)
+class Truncation:
+    """What recovery cut off the last segment, and why."""
+
+    segment: Path
+    damage: Damage
+    bytes_cut: int
+    kept_as: Path
+    """Where the cut bytes were copied before the file was truncated."""
+    intact_after: int
+    """Records with a valid CRC that followed the damage (and were cut with it)."""
+
+    def __str__(self) -> str:
+        text = f"{self.segment.name}: {self.damage}; cut {self.bytes_cut} bytes"
+        if self.intact_after:
+            text += f", including {self.intact_after} intact records after the damage"
+        return f"{text} (kept as {self.kept_as.name})"
+
+
 @dataclass
 class Recovery:
+    directory: Path
     snapshot: dict[str, Any] | None
+    """The snapshot loaded: ``format``, ``sequence``, ``state_hash``, ``data``."""
     records: list[tuple[int, bytes]] = field(default_factory=list)
-    """Records after the snapshot's sequence, in order."""
+    """``(sequence, payload)`` of every record after the snapshot, in order."""
     last_sequence: int = 0
-    truncated: str | None = None
-    """What was cut off the tail, if anything."""
+    """The last sequence the journal (or the snapshot) holds; 0 when empty."""
+    truncation: Truncation | None = None
+
+    @property
+    def snapshot_sequence(self) -> int:
+        return 0 if self.snapshot is None else int(self.snapshot["sequence"])
+
+    @property
+    def truncated(self) -> str | None:
+        """What was cut off the tail, if anything, in words."""
+        return None if self.truncation is None else str(self.truncation)
+
+    def open_writer(
+        self,
+        durability: Durability = Durability.BATCH,
+        fsync_interval: float = 0.005,
+        fsync: Callable[[int], None] = os.fsync,
+    ) -> JournalWriter:
+        """A writer that appends ``last_sequence + 1`` onwards to the last segment."""
+        return JournalWriter(
+            self.directory, self.last_sequence + 1, durability, fsync_interval, fsync
+        )
 
 
 def recover(directory: Path) -> Recovery:
+    """Load the newest snapshot and the records after it, cutting a damaged
+    tail off the last segment; raise ``JournalCorruptError`` on anything else."""
     directory.mkdir(parents=True, exist_ok=True)
     snapshot = load_latest_snapshot(directory)
-    base = snapshot["sequence"] if snapshot is not None else 0
-    result = Recovery(snapshot=snapshot, last_sequence=base)
-    segments = sorted(directory.glob("journal-*.log"))
-    expected: int | None = None
-    for index, path in enumerate(segments):
-        first = int(path.stem.split("-")[1])
-        if expected is not None and first != expected:
-            raise JournalCorruptError(f"{path.name}: starts at {first}, expected {expected}")
-        data = path.read_bytes()
-        found = scan(data, first)
-        if found.problem is not None:
-            if index != len(segments) - 1:
-                raise JournalCorruptError(f"{path.name}: {found.problem}")
-            result.truncated = (
-                f"{path.name}: {found.problem}; cut {len(data) - found.valid_end} bytes"
+    result = Recovery(directory, snapshot)
+    base = result.snapshot_sequence
+    segments = list_segments(directory)
+    end: int | None = None
+    """The sequence due after the previous segment's last record."""
+    for index, (first, path) in enumerate(segments):
+        if end is not None and first != end:
+            raise JournalCorruptError(
+                f"{path}: starts at sequence {first}, but the segment before it ends at "
+                f"{end - 1}: the journal has a gap or an overlap"
             )
-            _log.warning("journal tail damaged, truncating: %s", result.truncated)
-            _truncate(path, found.valid_end)
-        expected = first + len(found.records)
-        for sequence, payload in found.records:
-            if sequence > base:
-                result.records.append((sequence, payload))
-    if result.records and result.records[0][0] != base + 1:
-        raise JournalCorruptError(
-            f"records {base + 1}..{result.records[0][0] - 1} after the snapshot are missing"
-        )
-    if expected is not None and expected - 1 < base:
-        raise JournalCorruptError(f"journal ends at {expected - 1}, before the snapshot {base}")
-    if result.records:
-        result.last_sequence = result.records[-1][0]
+        data = path.read_bytes()
+        reader = SegmentReader(data, first)
+        result.records.extend(record for record in reader if record[0] > base)
+        end = first if reader.next_sequence is None else reader.next_sequence
+        damage = reader.damage
+        is_last = index == len(segments) - 1
+        if damage is None or (is_last and not data):
+            continue  # an empty last segment: created just before a crash
+        if not (is_last and _torn(data, damage)):
+            raise JournalCorruptError(
+                f"{path}, offset {damage.offset}: {damage}. "
+                "Records there were acknowledged; restore the file rather than start without them"
+            )
+        result.truncation = _cut(path, data, damage)
+    if segments:
+        if segments[0][0] > base + 1:
+            raise JournalCorruptError(
+                f"records {base + 1}..{segments[0][0] - 1} are missing: the snapshot ends at "
+                f"{base} and the oldest segment, {segments[0][1]}, starts at {segments[0][0]}"
+            )
+        assert end is not None
+        result.last_sequence = end - 1
+        if result.last_sequence < base:
+            raise JournalCorruptError(
+                f"the journal ends at {result.last_sequence} ({segments[-1][1]}), "
+                f"before the snapshot at {base}"
+            )
+    else:
+        result.last_sequence = base
     return result
 
 
-def _truncate(path: Path, size: int) -> None:
+def _torn(data: bytes, damage: Damage) -> bool:
+    """Whether ``damage`` at the end of the last segment is what a crash can leave.
+    A damaged header is, when the file holds nothing else: the header is made
+    durable before any record is written after it."""
+    return damage.problem.crash_artefact or len(data) <= HEADER_SIZE
+
+
+def _cut(path: Path, data: bytes, damage: Damage) -> Truncation:
+    tail = data[damage.offset :]
+    kept = _keep(path, damage.offset, tail)
     fd = os.open(path, os.O_WRONLY)
     try:
-        os.ftruncate(fd, size)
+        os.ftruncate(fd, damage.offset)
         os.fsync(fd)
     finally:
         os.close(fd)
+    truncation = Truncation(path, damage, len(tail), kept, intact_records_after(data, damage))
+    _log.warning("journal tail damaged, not applied: %s", truncation)
+    return truncation
+
+
+def _keep(path: Path, offset: int, tail: bytes) -> Path:
+    """Copy cut bytes aside (durably) so that a cut never destroys evidence."""
+    kept = path.with_name(f"{path.name}.cut-{offset}")
+    attempt = 1
+    while kept.exists():
+        attempt += 1
+        kept = path.with_name(f"{path.name}.cut-{offset}-{attempt}")
+    fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(tail)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    sync_directory(path.parent)
+    return kept
