@@ -34,6 +34,7 @@ from server.gateway.orders import OrderService
 from server.gateway.reference import ReferenceDataService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.journal import Durability
+from server.runtime import settle_heap
 
 _log = logging.getLogger("stx.serve")
 GRACE_SECONDS = 5.0
@@ -104,6 +105,7 @@ class Exchange:
 async def serve(settings: Settings, simulate: bool = False) -> None:
     exchange = Exchange(settings)
     await exchange.start()
+    settle_heap()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from clients.cli import COMMANDS as CLIENT_COMMANDS
+from server.bench import transport_bench
 from server.bench.engine_bench import measure, measure_resting
 from server.config import ConfigError
 from server.config import load as load_settings
@@ -70,6 +71,17 @@ def bench_engine(commands: int, seed: int, resting: int | None, as_json: bool) -
     click.echo(f"latency p99   {result.p99_ns / 1000:>12.2f} us")
     click.echo(f"latency p99.9 {result.p999_ns / 1000:>12.2f} us")
     click.echo(f"latency max   {result.max_ns / 1000:>12.2f} us")
+
+
+@bench.command("transport")
+@click.option(
+    "--rate", type=click.FloatRange(min=1), default=5000, show_default=True,
+    help="Messages per second offered on one stream.",
+)  # fmt: skip
+@click.option("--duration", type=click.FloatRange(min=0.1), default=8, show_default=True)
+def bench_transport(rate: float, duration: float) -> None:
+    """Bare gRPC echo on one stream: the floor under order-entry latency."""
+    click.echo(json.dumps(transport_bench.measure(rate, duration)))
 
 
 @main.command()

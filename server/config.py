@@ -32,7 +32,7 @@ class Settings:
     data_dir: Path = Path("./data")
     durability: str = "batch"
     fsync_interval_ms: int = 5
-    snapshot_every: int = 100_000
+    snapshot_every: int = 1_000_000
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
 
 
@@ -108,7 +108,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         data_dir=Path(server.get("data_dir", str(Settings.data_dir))),
         durability=str(journal.get("durability", Settings.durability)),
         fsync_interval_ms=_int(journal, "fsync_interval_ms", "journal", 5),
-        snapshot_every=_int(journal, "snapshot_every", "journal", 100_000),
+        snapshot_every=_int(journal, "snapshot_every", "journal", 1_000_000),
         instruments=instruments,
     )
     return _checked(settings)

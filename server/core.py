@@ -22,6 +22,7 @@ from matching.state import digest
 from server.codec import decode
 from server.journal import Durability, JournalWriter, prune, recover, write_snapshot
 from server.registry import OrderRegistry, Report
+from server.runtime import quiet_child
 from server.sequencer import Sequenced, Sequencer
 
 _log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class ExchangeCore:
         *,
         durability: Durability = Durability.BATCH,
         fsync_interval: float = 0.005,
-        snapshot_every: int = 100_000,
+        snapshot_every: int = 1_000_000,
         clock: Callable[[], int] | None = None,
     ) -> ExchangeCore:
         recovery = recover(directory)
@@ -171,6 +172,7 @@ class ExchangeCore:
             if pid == 0:  # pragma: no cover - the child's exit status is what is tested
                 code = 1
                 try:
+                    quiet_child()
                     self._write_snapshot(sequence)
                     code = 0
                 finally:

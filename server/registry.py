@@ -39,8 +39,14 @@ from matching import (
 )
 from server.sequencer import Sequenced
 
-REPORT_WINDOW = 100_000
+REPORT_WINDOW = 20_000
 """Reports kept per account for resume; older ones come from the store."""
+FINISHED_KEPT = 100_000
+"""Finished orders (filled, cancelled, expired) kept in memory, newest first
+out last. Open orders are always kept; so is every client order id, since a
+duplicate must be refused however old the first use is. Without this bound
+the registry, and with it every snapshot, grows with every order ever sent
+(136 MB and a 14 s shutdown snapshot after a 500,000-order load test)."""
 
 
 class Report(NamedTuple):
@@ -70,6 +76,11 @@ class Report(NamedTuple):
     cancel_reason: int
     sequence: int
     transact_time: int
+
+
+_new_report = tuple.__new__
+"""Builds a ``Report`` from a tuple of its fields without the generated
+``__new__`` and its 24 keyword-capable parameters (99 against 226 ns)."""
 
 
 class OrderRecord:
@@ -148,17 +159,22 @@ _OPEN = frozenset(
 
 
 class OrderRegistry:
-    def __init__(self, window: int = REPORT_WINDOW) -> None:
+    def __init__(self, window: int = REPORT_WINDOW, finished_kept: int = FINISHED_KEPT) -> None:
         self.window = window
+        self.finished_kept = finished_kept
         self.orders: dict[int, OrderRecord] = {}
-        self.by_client_id: dict[tuple[str, str], int] = {}
+        self.client_ids: dict[str, set[str]] = {}
+        """Every client order id each account has used."""
+        self.finished: deque[int] = deque()
+        """Ids of the finished orders still in ``orders``, oldest first."""
         self.logs: dict[str, deque[Report]] = {}
         self.last_report: dict[str, int] = {}
 
     # -- reading -------------------------------------------------------------
 
     def is_duplicate(self, account: str, client_order_id: str) -> bool:
-        return bool(client_order_id) and (account, client_order_id) in self.by_client_id
+        used = self.client_ids.get(account)
+        return used is not None and client_order_id in used
 
     def reports_after(self, account: str, after: int) -> list[Report] | None:
         """Every report of ``account`` numbered above ``after``; None when some
@@ -221,7 +237,7 @@ class OrderRegistry:
         record = OrderRecord(event.order_id, item.client_order_id, command)
         self.orders[event.order_id] = record
         if item.client_order_id:
-            self.by_client_id[(record.account, item.client_order_id)] = event.order_id
+            self._use_client_id(record.account, item.client_order_id)
         self._report(record, pb.EXEC_TYPE_NEW, item.sequence, command.timestamp, reports)
 
     def _rejected(
@@ -282,10 +298,12 @@ class OrderRegistry:
                 record, pb.EXEC_TYPE_CANCELED, sequence, time, reports,
                 cancel_reason=int(event.reason),
             )  # fmt: skip
+            self._finish(record)
         elif kind is OrderExpired:
             record.status = pb.ORDER_STATUS_EXPIRED
             record.leaves_quantity = 0
             self._report(record, pb.EXEC_TYPE_EXPIRED, sequence, time, reports)
+            self._finish(record)
         elif kind is OrderReduced:
             assert isinstance(event, OrderReduced)
             record.quantity -= event.reduced_by
@@ -339,6 +357,22 @@ class OrderRegistry:
             trade_id=event.trade_id,
             liquidity=liquidity,
         )
+        if complete:
+            self._finish(record)
+
+    def _use_client_id(self, account: str, client_order_id: str) -> None:
+        used = self.client_ids.get(account)
+        if used is None:
+            used = self.client_ids[account] = set()
+        used.add(client_order_id)
+
+    def _finish(self, record: OrderRecord) -> None:
+        """Note that ``record`` can change no more; forget the oldest finished
+        order once more than ``finished_kept`` are held."""
+        finished = self.finished
+        finished.append(record.order_id)
+        if len(finished) > self.finished_kept:
+            del self.orders[finished.popleft()]
 
     def _report(
         self,
@@ -362,31 +396,34 @@ class OrderRegistry:
         record.last_report_sequence = number
         record.reject_reason = reject_reason or record.reject_reason
         record.cancel_reason = cancel_reason or record.cancel_reason
-        report = Report(
-            number,
-            exec_type,
-            record.status,
-            record.order_id,
-            record.client_order_id,
-            account,
-            record.symbol,
-            record.side,
-            record.order_type,
-            record.time_in_force,
-            record.price,
-            record.stop_price,
-            record.quantity,
-            record.leaves_quantity,
-            record.cum_quantity,
-            record.avg_price,
-            last_price,
-            last_quantity,
-            trade_id,
-            liquidity,
-            reject_reason,
-            cancel_reason,
-            sequence,
-            time,
+        report = _new_report(
+            Report,
+            (
+                number,
+                exec_type,
+                record.status,
+                record.order_id,
+                record.client_order_id,
+                account,
+                record.symbol,
+                record.side,
+                record.order_type,
+                record.time_in_force,
+                record.price,
+                record.stop_price,
+                record.quantity,
+                record.leaves_quantity,
+                record.cum_quantity,
+                record.avg_price,
+                last_price,
+                last_quantity,
+                trade_id,
+                liquidity,
+                reject_reason,
+                cancel_reason,
+                sequence,
+                time,
+            ),
         )
         log = self.logs.get(account)
         if log is None:
@@ -399,6 +436,8 @@ class OrderRegistry:
     def snapshot(self) -> dict[str, Any]:
         return {
             "orders": [record.as_state() for record in self.orders.values()],
+            "finished": list(self.finished),
+            "client_ids": {account: sorted(used) for account, used in self.client_ids.items()},
             "logs": {
                 account: [list(report) for report in log] for account, log in self.logs.items()
             },
@@ -406,15 +445,29 @@ class OrderRegistry:
         }
 
     @classmethod
-    def restore(cls, state: dict[str, Any], window: int = REPORT_WINDOW) -> OrderRegistry:
-        registry = cls(window)
+    def restore(
+        cls, state: dict[str, Any], window: int = REPORT_WINDOW, finished_kept: int = FINISHED_KEPT
+    ) -> OrderRegistry:
+        registry = cls(window, finished_kept)
         for fields in state["orders"]:
             record = OrderRecord.__new__(OrderRecord)
             for name, value in zip(OrderRecord.__slots__, fields, strict=True):
                 setattr(record, name, value)
             registry.orders[record.order_id] = record
             if record.client_order_id:
-                registry.by_client_id[(record.account, record.client_order_id)] = record.order_id
+                registry._use_client_id(record.account, record.client_order_id)
+        for account, used in state.get("client_ids", {}).items():
+            registry.client_ids.setdefault(account, set()).update(used)
+        if "finished" in state:
+            registry.finished.extend(state["finished"])
+        else:
+            # Snapshots from before the bound list no finished orders: they are
+            # the records no longer open, in the order they were created.
+            registry.finished.extend(
+                record.order_id for record in registry.orders.values() if not record.is_open
+            )
+        while len(registry.finished) > finished_kept:
+            del registry.orders[registry.finished.popleft()]
         for account, reports in state["logs"].items():
             registry.logs[account] = deque((Report(*fields) for fields in reports), maxlen=window)
         registry.last_report = dict(state["last_report"])

@@ -150,9 +150,9 @@ class OrderStreamHandler:
                         break
                     batch.extend(more)
                 session.backlog -= len(batch)
-                yield pb.OrderStreamResponse(
-                    reports=[convert.report_message(report) for report in batch]
-                )
+                response = pb.OrderStreamResponse()
+                convert.add_reports(response.reports, batch)
+                yield response
         finally:
             reader.cancel()
             self.fanout.forget(session)

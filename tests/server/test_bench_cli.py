@@ -52,3 +52,17 @@ def test_demo_runs_a_whole_day() -> None:
     assert result.exit_code == 0, result.output
     assert "uncrossed" in result.output
     assert "MARKET_CLOSED" in result.output
+
+
+def test_bench_transport_echoes_every_message_and_reports_percentiles() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "transport", "--rate", "400", "--duration", "0.5"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    figures = json.loads(result.stdout)
+    assert figures["offered_per_sec"] == 400
+    assert 0 < figures["messages_per_sec"] <= 1_000
+    assert 0 < figures["p50_us"] <= figures["p99_us"] <= figures["p999_us"] <= figures["max_us"]

@@ -135,3 +135,34 @@ def test_snapshot_round_trip() -> None:
     assert [record.as_state() for record in restored.orders.values()] == [
         record.as_state() for record in desk.registry.orders.values()
     ]
+
+
+def test_finished_orders_beyond_the_bound_are_forgotten_but_their_ids_stay_used() -> None:
+    desk = Desk()
+    desk.registry = OrderRegistry(window=50, finished_kept=2)
+    ids = [desk.send(_limit("a", Side.BUY, 100, 9_000), f"c{n}")[0].order_id for n in range(4)]
+    for when, order_id in enumerate(ids[:3], start=10):
+        desk.send(CancelOrder(when, "a", order_id))
+    # Two finished orders are kept, the open one always.
+    assert sorted(desk.registry.orders) == sorted(ids[1:])
+    assert list(desk.registry.finished) == ids[1:3]
+    assert all(desk.registry.is_duplicate("a", f"c{n}") for n in range(4))
+    restored = OrderRegistry.restore(desk.registry.snapshot(), window=50, finished_kept=2)
+    assert restored.snapshot() == desk.registry.snapshot()
+    # A filled order finishes too, and pushes out the oldest finished one.
+    desk.send(_limit("b", Side.SELL, 100, 9_000, when=20), "s")
+    assert ids[1] not in desk.registry.orders
+    assert ids[3] in desk.registry.finished
+
+
+def test_snapshots_from_before_the_bound_restore_their_finished_orders() -> None:
+    desk = Desk()
+    (first,) = desk.send(_limit("a", Side.BUY, 100, 9_000), "old")
+    desk.send(CancelOrder(2, "a", first.order_id))
+    desk.send(_limit("a", Side.BUY, 100, 9_000, when=3), "open")
+    legacy = desk.registry.snapshot()
+    del legacy["finished"], legacy["client_ids"]
+    restored = OrderRegistry.restore(legacy, window=50)
+    assert list(restored.finished) == [first.order_id]
+    assert restored.is_duplicate("a", "old")
+    assert restored.is_duplicate("a", "open")
