@@ -1,4 +1,4 @@
-"""``stx order``, ``stx cancel`` and ``stx orders``: trading from a terminal."""
+"""``stx order``, ``stx cancel``, ``stx orders`` and ``stx book``: trading from a terminal."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import grpc
 import uvloop
 from stocktraderx.v1 import common_pb2, orders_pb2
 
+from clients.book import watch
 from clients.loadtest import LoadSpec, run_load
 from clients.money import format_price, parse_price
 from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
@@ -127,6 +128,21 @@ def orders(everything: bool, account: str, target: str) -> None:
 
 
 @click.command()
+@click.argument("symbol")
+@click.option("--levels", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--interval", type=click.FloatRange(min=0.05), default=0.25, show_default=True)
+@click.option("--once", is_flag=True, help="Print the ladder once and exit.")
+@target_option
+def book(symbol: str, levels: int, interval: float, once: bool, target: str) -> None:
+    """Show SYMBOL's order book as a depth ladder, updating in place until ^C."""
+    with _client(target) as client:
+        try:
+            watch(client, symbol, levels, interval, once)
+        except KeyboardInterrupt:
+            click.echo()
+
+
+@click.command()
 @click.option("--seed", default=1, show_default=True, help="Seed of the simulated flow.")
 @click.option("--rate", default=200.0, show_default=True, help="Orders per second, on average.")
 @click.option("--duration", type=float, default=None, help="Seconds to run (default: until ^C).")
@@ -234,4 +250,4 @@ LATENCY_KEYS = (
     ("p99.9", "p999_us"),
     ("max", "max_us"),
 )
-COMMANDS = (order, cancel, orders, simulate, loadtest)
+COMMANDS = (order, cancel, orders, book, simulate, loadtest)

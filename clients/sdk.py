@@ -16,6 +16,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from stocktraderx.v1 import (
     common_pb2,
+    market_data_pb2,
+    market_data_pb2_grpc,
     orders_pb2,
     orders_pb2_grpc,
     reference_data_pb2,
@@ -81,6 +83,7 @@ class ExchangeClient:
     def __init__(self, target: str = DEFAULT_TARGET, timeout: float = 10.0) -> None:
         self._channel = grpc.insecure_channel(target)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
+        self._market_data = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
         self.timeout = timeout
 
     def __enter__(self) -> ExchangeClient:
@@ -100,6 +103,21 @@ class ExchangeClient:
     def place(self, request: orders_pb2.PlaceOrderRequest) -> orders_pb2.PlaceOrderResponse:
         try:
             return self._orders.PlaceOrder(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def depth(self, symbol: str, levels: int = 10) -> market_data_pb2.DepthSnapshot:
+        """The top ``levels`` price levels of each side of ``symbol``'s book."""
+        request = market_data_pb2.GetDepthRequest(symbol=symbol, depth=levels)
+        try:
+            return self._market_data.GetDepth(request, timeout=self.timeout).depth
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def quote(self, symbol: str) -> market_data_pb2.Quote:
+        request = market_data_pb2.GetQuoteRequest(symbol=symbol)
+        try:
+            return self._market_data.GetQuote(request, timeout=self.timeout).quote
         except grpc.RpcError as error:
             raise _translate(error) from None
 

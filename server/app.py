@@ -20,6 +20,8 @@ from grpc_health.v1 import _async as health_aio  # the package exposes it as hea
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from stocktraderx.v1 import (
+    market_data_pb2,
+    market_data_pb2_grpc,
     orders_pb2,
     orders_pb2_grpc,
     reference_data_pb2,
@@ -30,6 +32,7 @@ from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
 from server.config import Settings
 from server.core import ExchangeCore
+from server.gateway.market_data import MarketDataService
 from server.gateway.orders import OrderService
 from server.gateway.reference import ReferenceDataService
 from server.gateway.stream import BACKLOG_LIMIT
@@ -69,10 +72,17 @@ class Exchange:
         reference_data_pb2_grpc.add_ReferenceDataServiceServicer_to_server(
             ReferenceDataService(self.core), server
         )
+        # ListTrades, GetBars and the live subscription come with the market
+        # data feeds (issue 5); until then gRPC answers them UNIMPLEMENTED.
+        market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
+            MarketDataService(self.core),  # type: ignore[abstract]
+            server,
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         services = (
             orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
             reference_data_pb2.DESCRIPTOR.services_by_name["ReferenceDataService"].full_name,
+            market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
@@ -82,7 +92,7 @@ class Exchange:
             raise OSError(f"cannot listen on gRPC port {settings.grpc_port}")
         await server.start()
         self.server = server
-        for name in ("", *services[:2]):
+        for name in ("", *services[:3]):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         recovered = self.core.recovered
         _log.info(

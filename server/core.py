@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from feeds.market import MarketState
 from matching import AddInstrument, Engine, Instrument, TradingPhase
 from matching.snapshot import restore_snapshot, take_snapshot
 from matching.state import digest
@@ -46,6 +47,7 @@ class ExchangeCore:
         directory: Path,
         sequencer: Sequencer,
         registry: OrderRegistry,
+        market: MarketState,
         writer: JournalWriter,
         snapshot_every: int,
         recovered: Recovered,
@@ -53,6 +55,8 @@ class ExchangeCore:
         self.directory = directory
         self.sequencer = sequencer
         self.registry = registry
+        self.market = market
+        """Public market data as of the last committed command."""
         self.writer = writer
         self.snapshot_every = snapshot_every
         self.recovered = recovered
@@ -88,13 +92,24 @@ class ExchangeCore:
                     f"snapshot {recovery.snapshot['sequence']} restores to a different state"
                 )
             base = recovery.snapshot["sequence"]
+            # Snapshots from before market data have none: start it from the books.
+            market = (
+                MarketState.restore(data["market"])
+                if "market" in data
+                else MarketState.from_engine(engine)
+            )
         else:
             engine = Engine()
             registry = OrderRegistry()
+            market = MarketState()
             base = 0
         for sequence, payload in recovery.records:
             command, client_order_id = decode(payload)
-            registry.apply([Sequenced(sequence, command, engine.process(command), client_order_id)])
+            events = engine.process(command)
+            registry.apply([Sequenced(sequence, command, events, client_order_id)])
+            market.apply(sequence, command, events)
+        if not market.matches_engine(engine):
+            raise RecoveryError("the recovered market data differs from the recovered books")
         writer = JournalWriter(
             directory,
             next_sequence=recovery.last_sequence + 1,
@@ -112,7 +127,7 @@ class ExchangeCore:
             len(recovery.records),
             recovery.last_sequence,
         )
-        core = cls(directory, sequencer, registry, writer, snapshot_every, recovered)
+        core = cls(directory, sequencer, registry, market, writer, snapshot_every, recovered)
         core._add_missing_instruments(instruments)
         return core
 
@@ -126,6 +141,9 @@ class ExchangeCore:
                 )
 
     def _apply(self, batch: list[Sequenced]) -> None:
+        apply_market = self.market.apply
+        for item in batch:
+            apply_market(item.sequence, item.command, item.events)
         reports = self.registry.apply(batch)
         if reports:
             for listener in self.report_listeners:
@@ -154,7 +172,11 @@ class ExchangeCore:
 
     def _write_snapshot(self, sequence: int) -> Path:
         engine_state = take_snapshot(self.engine)
-        data = {"engine": engine_state, "orders": self.registry.snapshot()}
+        data = {
+            "engine": engine_state,
+            "orders": self.registry.snapshot(),
+            "market": self.market.snapshot(),
+        }
         return write_snapshot(self.directory, sequence, digest(engine_state), data)
 
     async def _snapshot_forked(self) -> None:

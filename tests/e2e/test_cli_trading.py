@@ -3,6 +3,7 @@
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,28 @@ def test_order_cancel_and_list_from_the_terminal(tmp_path: Path) -> None:
         assert "filled 100 @ 190" in bought.stdout
         listed = _stx(port, "orders", "--account", "A")
         assert "partially_filled" in listed.stdout
+        ladder = _stx(port, "book", "AAPL", "--once")
+        assert ladder.returncode == 0, ladder.stderr
+        assert "last 190 x 100" in ladder.stdout
+        assert [line.split() for line in ladder.stdout.splitlines() if "190" in line][-1] == [
+            "190", "200", "1",
+        ]  # fmt: skip
+        assert "one-sided" in ladder.stdout
+        live = subprocess.Popen(
+            [str(STX), "book", "AAPL", "--interval", "0.1", "--target", f"127.0.0.1:{port}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        live.send_signal(signal.SIGINT)
+        redrawn, _ = live.communicate(timeout=10)
+        assert live.returncode == 0
+        # Redrawn every interval (in place on a terminal; a pipe gets no escapes).
+        assert redrawn.count("AAPL  continuous") >= 3
+        assert "\x1b[" not in redrawn
+        unknown_symbol = _stx(port, "book", "NOPE", "--once")
+        assert unknown_symbol.returncode == 1
+        assert "UNKNOWN_SYMBOL" in unknown_symbol.stderr
         order_id = sold.stdout.split()[0].lstrip("#")
         cancelled = _stx(port, "cancel", order_id, "--account", "A")
         assert "canceled" in cancelled.stdout

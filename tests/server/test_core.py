@@ -35,35 +35,40 @@ def _all_reports(core: ExchangeCore) -> dict[str, list[Report]]:
 
 
 def test_reopen_after_a_crash_rebuilds_the_same_engine(tmp_path: Path) -> None:
-    async def scenario() -> tuple[str, int, dict[str, list[Report]]]:
+    async def scenario() -> tuple[str, int, dict[str, list[Report]], str]:
         core = ExchangeCore.open(tmp_path, instruments(), durability=Durability.NONE)
         await _trade(core, 2_000)
         _crash(core)
-        return core.engine.state_hash(), core.sequencer.sequence, _all_reports(core)
+        assert core.market.matches_engine(core.engine)
+        state = core.engine.state_hash(), core.sequencer.sequence, _all_reports(core)
+        return (*state, core.market.state_hash())
 
-    live_hash, last, reports = asyncio.run(scenario())
+    live_hash, last, reports, market_hash = asyncio.run(scenario())
     reopened = ExchangeCore.open(tmp_path, instruments(), durability=Durability.NONE)
     assert reopened.engine.state_hash() == live_hash
     assert _all_reports(reopened) == reports
+    assert reopened.market.state_hash() == market_hash
     assert reopened.recovered.last_sequence == last
     assert reopened.sequencer.sequence == last
     reopened.writer.close_sync()
 
 
 def test_snapshots_shorten_replay_and_old_segments_go(tmp_path: Path) -> None:
-    async def scenario() -> tuple[str, dict[str, list[Report]]]:
+    async def scenario() -> tuple[str, dict[str, list[Report]], str]:
         core = ExchangeCore.open(
             tmp_path, instruments(), durability=Durability.NONE, snapshot_every=500
         )
         await _trade(core, 2_100, seed=2)
         _crash(core)
-        return core.engine.state_hash(), _all_reports(core)
+        return core.engine.state_hash(), _all_reports(core), core.market.state_hash()
 
-    live_hash, reports = asyncio.run(scenario())
+    live_hash, reports, market_hash = asyncio.run(scenario())
     assert len(list(tmp_path.glob("snapshot-*.json"))) == 2
     reopened = ExchangeCore.open(tmp_path, instruments(), durability=Durability.NONE)
     assert reopened.engine.state_hash() == live_hash
     assert _all_reports(reopened) == reports
+    # Channel sequences and session statistics come back from the snapshot.
+    assert reopened.market.state_hash() == market_hash
     assert reopened.recovered.snapshot_sequence > 0
     assert reopened.recovered.replayed < 600
     reopened.writer.close_sync()

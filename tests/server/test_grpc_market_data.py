@@ -1,0 +1,115 @@
+"""Quotes and depth snapshots over a real gRPC socket."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from stocktraderx.v1 import (
+    common_pb2,
+    market_data_pb2,
+    market_data_pb2_grpc,
+    orders_pb2,
+    orders_pb2_grpc,
+)
+
+from server.app import Exchange
+from server.config import load
+
+Scenario = Callable[[grpc.aio.Channel], Awaitable[None]]
+
+
+def _run(tmp_path: Path, scenario: Scenario) -> None:
+    async def main() -> None:
+        settings = replace(load(environ={}), data_dir=tmp_path, grpc_port=0)
+        exchange = Exchange(settings)
+        await exchange.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{exchange.port}") as channel:
+                await scenario(channel)
+        finally:
+            await exchange.stop()
+
+    asyncio.run(main())
+
+
+async def _place(
+    channel: grpc.aio.Channel, client_id: str, side: int, qty: int, price: int
+) -> None:
+    await orders_pb2_grpc.OrderServiceStub(channel).PlaceOrder(
+        orders_pb2.PlaceOrderRequest(
+            account_id=client_id[0].upper(),
+            client_order_id=client_id,
+            symbol="AAPL",
+            side=side,  # type: ignore[arg-type]
+            order_type=common_pb2.ORDER_TYPE_LIMIT,
+            time_in_force=common_pb2.TIME_IN_FORCE_GTC,
+            quantity=qty,
+            price=price,
+        )
+    )
+
+
+BUY, SELL = common_pb2.SIDE_BUY, common_pb2.SIDE_SELL
+
+
+def test_depth_and_quote_follow_the_book(tmp_path: Path) -> None:
+    async def scenario(channel: grpc.aio.Channel) -> None:
+        market = market_data_pb2_grpc.MarketDataServiceStub(channel)
+        empty = (await market.GetDepth(market_data_pb2.GetDepthRequest(symbol="AAPL"))).depth
+        assert (list(empty.bids), list(empty.asks), empty.checksum) == ([], [], 0)
+        await _place(channel, "a1", SELL, 300, 1_901_000)
+        await _place(channel, "a2", SELL, 200, 1_901_000)
+        await _place(channel, "a3", SELL, 100, 1_902_000)
+        await _place(channel, "b1", BUY, 400, 1_899_000)
+        await _place(channel, "b2", BUY, 100, 1_901_000)  # trades 100 @ 190.10
+        depth = (await market.GetDepth(market_data_pb2.GetDepthRequest(symbol="AAPL"))).depth
+        assert [(lv.price, lv.quantity, lv.order_count) for lv in depth.asks] == [
+            (1_901_000, 400, 2),
+            (1_902_000, 100, 1),
+        ]
+        assert [(lv.price, lv.quantity, lv.order_count) for lv in depth.bids] == [
+            (1_899_000, 400, 1)
+        ]
+        assert depth.checksum == zlib.crc32(b"B1899000:400,S1901000:400,S1902000:100")
+        assert depth.channel_sequence == 5  # five commands changed the book
+        assert depth.trading_phase == common_pb2.TRADING_PHASE_CONTINUOUS
+        one = await market.GetDepth(market_data_pb2.GetDepthRequest(symbol="AAPL", depth=1))
+        assert len(one.depth.asks) == 1
+        assert one.depth.checksum == depth.checksum  # always over the top 10
+        quote = (await market.GetQuote(market_data_pb2.GetQuoteRequest(symbol="AAPL"))).quote
+        assert (quote.bid_price, quote.bid_quantity) == (1_899_000, 400)
+        assert (quote.ask_price, quote.ask_quantity) == (1_901_000, 400)
+        assert (quote.last_price, quote.last_quantity, quote.volume) == (1_901_000, 100, 100)
+        assert quote.vwap == quote.open_price == quote.high_price == 1_901_000
+        assert quote.sequence == depth.sequence
+
+    _run(tmp_path, scenario)
+
+
+def test_unknown_symbols_and_bad_depths_are_refused(tmp_path: Path) -> None:
+    async def scenario(channel: grpc.aio.Channel) -> None:
+        market = market_data_pb2_grpc.MarketDataServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await market.GetQuote(market_data_pb2.GetQuoteRequest(symbol="NOPE"))
+        assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await market.GetDepth(market_data_pb2.GetDepthRequest())
+        assert missing.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.aio.AioRpcError) as too_deep:
+            await market.GetDepth(market_data_pb2.GetDepthRequest(symbol="AAPL", depth=5000))
+        assert too_deep.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        status = rpc_status.from_call(too_deep.value)  # type: ignore[arg-type]
+        assert status is not None
+        request = error_details_pb2.BadRequest()
+        assert any(detail.Unpack(request) for detail in status.details)
+        assert request.field_violations[0].field == "depth"
+
+    _run(tmp_path, scenario)
