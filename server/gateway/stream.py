@@ -179,6 +179,7 @@ class OrderStreamHandler:
                     )
                 else:
                     refusals.extend(self._enter(request.commands, session, keys))
+                self._sequencer.commit_now()
                 try:
                     await self._sequencer.durable()
                 finally:

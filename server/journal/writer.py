@@ -173,6 +173,16 @@ class JournalWriter:
             self._failure = error
             raise
 
+    def commit_written(self) -> bool:
+        """Commit here and now if the policy acknowledges once the OS has the
+        bytes (``batch``, ``none``); False under ``always``, which must wait
+        for an fsync through ``commit``."""
+        if self.durability is Durability.ALWAYS:
+            return False
+        self._refuse_if_failed()
+        self.flush()
+        return True
+
     async def commit(self) -> None:
         """Return once every record appended before the call is durable as the
         policy defines: written to the OS, and for ``ALWAYS`` also fsynced."""

@@ -101,6 +101,24 @@ def test_a_commit_is_one_write_for_the_whole_batch(tmp_path: Path) -> None:
     assert writer.bytes_written == HEADER_SIZE + 100 * (PREFIX_SIZE + 100)
 
 
+def test_commit_written_commits_on_the_spot_unless_an_fsync_is_owed(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        for durability, on_the_spot in (
+            (Durability.BATCH, True),
+            (Durability.NONE, True),
+            (Durability.ALWAYS, False),
+        ):
+            writer = JournalWriter(tmp_path / durability.value, durability=durability)
+            writer.append(1, b"payload")
+            assert writer.commit_written() is on_the_spot
+            written = HEADER_SIZE + PREFIX_SIZE + len(b"payload")
+            assert writer.bytes_written == (written if on_the_spot else HEADER_SIZE)
+            await writer.close()
+            assert _records(tmp_path / durability.value) == [(1, b"payload")]
+
+    asyncio.run(scenario())
+
+
 def test_always_acknowledges_only_after_an_fsync(tmp_path: Path) -> None:
     fsync = FakeFsync()
 

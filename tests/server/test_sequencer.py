@@ -19,9 +19,20 @@ class MemoryJournal:
         self.gate = asyncio.Event()
         self.gate.set()
         self.fail = False
+        self.on_write = False
+        """Commit synchronously, like the real journal under batch or none."""
 
     def append(self, sequence: int, payload: bytes) -> None:
         self.records.append((sequence, payload))
+
+    def commit_written(self) -> bool:
+        if not self.on_write:
+            return False
+        if self.fail:
+            raise OSError(28, "No space left on device")
+        self.commits += 1
+        self.committed = len(self.records)
+        return True
 
     async def commit(self) -> None:
         await self.gate.wait()
@@ -129,5 +140,52 @@ def test_a_failed_journal_stops_acknowledgements_and_intake() -> None:
             await sequencer.durable()
         with pytest.raises(RuntimeError, match="accepts nothing"):
             _buy(sequencer, 2)
+
+    asyncio.run(scenario())
+
+
+def test_commit_now_publishes_in_this_step_and_in_order() -> None:
+    async def scenario() -> None:
+        journal = MemoryJournal()
+        sequencer = Sequencer(_engine(), journal)
+        seen: list[int] = []
+        sequencer.add_listener(lambda batch: seen.extend(item.sequence for item in batch))
+        # Under `always` the journal cannot commit on the spot: nothing happens.
+        _buy(sequencer, 5)
+        sequencer.commit_now()
+        assert (seen, sequencer.durable_sequence) == ([], 0)
+        await sequencer.durable()
+        assert seen == [1]
+        # A batch the flusher holds while it waits for the journal goes first.
+        journal.gate.clear()
+        _buy(sequencer, 6)
+        await asyncio.sleep(0)  # the flusher takes [2] and waits
+        journal.on_write = True
+        _buy(sequencer, 7)
+        sequencer.commit_now()
+        assert seen == [1]
+        journal.gate.set()
+        await sequencer.durable()
+        assert seen == [1, 2, 3]
+        # With nothing in flight, the commit and the listeners run right here.
+        _buy(sequencer, 8)
+        sequencer.commit_now()
+        assert (seen, sequencer.durable_sequence) == ([1, 2, 3, 4], 4)
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_commit_now_stops_the_sequencer() -> None:
+    async def scenario() -> None:
+        journal = MemoryJournal()
+        journal.on_write = True
+        journal.fail = True
+        sequencer = Sequencer(_engine(), journal)
+        _buy(sequencer, 5)
+        sequencer.commit_now()
+        with pytest.raises(RuntimeError, match="journal failed"):
+            await sequencer.durable()
+        with pytest.raises(RuntimeError, match="accepts nothing more"):
+            _buy(sequencer, 6)
 
     asyncio.run(scenario())
