@@ -37,10 +37,13 @@ from server.gateway.orders import OrderService
 from server.gateway.reference import ReferenceDataService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.journal import Durability
+from server.projector import Projector
 from server.runtime import settle_heap
+from server.store import Store, default_url, open_store
 
 _log = logging.getLogger("stx.serve")
 GRACE_SECONDS = 5.0
+PROJECTION_GRACE = 10.0
 
 
 class Exchange:
@@ -50,6 +53,8 @@ class Exchange:
         self.settings = settings
         self.stream_backlog = stream_backlog
         self.core: ExchangeCore | None = None
+        self.store: Store | None = None
+        self.projector: Projector | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
@@ -65,17 +70,18 @@ class Exchange:
         )
         await self.core.start()
         await self.core.sequencer.durable()
+        store = await self._start_store(self.core)
         server = grpc.aio.server()
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
-            OrderService(self.core, self.stream_backlog), server
+            OrderService(self.core, self.stream_backlog, store), server
         )
         reference_data_pb2_grpc.add_ReferenceDataServiceServicer_to_server(
             ReferenceDataService(self.core), server
         )
-        # ListTrades, GetBars and the live subscription come with the market
-        # data feeds (issue 5); until then gRPC answers them UNIMPLEMENTED.
+        # GetBars and the live subscription come with the market data feeds
+        # (issue 5); until then gRPC answers them UNIMPLEMENTED.
         market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
-            MarketDataService(self.core),  # type: ignore[abstract]
+            MarketDataService(self.core, store),  # type: ignore[abstract]
             server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -103,12 +109,36 @@ class Exchange:
             recovered.replayed,
         )
 
+    async def _start_store(self, core: ExchangeCore) -> Store:
+        url = self.settings.database_url or default_url(Path(self.settings.data_dir))
+        store = self.store = await open_store(url)
+        sequencer = core.sequencer
+        self.projector = Projector(
+            store, Path(self.settings.data_dir), committed=lambda: sequencer.durable_sequence
+        )
+        sequencer.add_listener(self.projector.notify)
+        core.needed_from = self.projector.needed_from
+        await self.projector.start()
+        _log.info("store: %s, projected to sequence %d", store.backend, self.projector.position)
+        return store
+
     async def stop(self) -> None:
         await self._health.enter_graceful_shutdown()
         if self.server is not None:
             await self.server.stop(GRACE_SECONDS)
         if self.core is not None:
             await self.core.close(final_snapshot=True)
+        if self.projector is not None and self.core is not None:
+            # Leave the store complete if it can be done quickly; if not (the
+            # database is away), the next start catches up from the journal.
+            try:
+                await self.projector.caught_up(self.core.sequencer.sequence, PROJECTION_GRACE)
+            except TimeoutError:
+                _log.warning("store left at sequence %d; it catches up at the next start",
+                             self.projector.position)  # fmt: skip
+            await self.projector.stop()
+        if self.store is not None:
+            await self.store.close()
         _log.info("stopped cleanly")
 
 

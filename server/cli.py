@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from clients.cli import COMMANDS as CLIENT_COMMANDS
-from server.bench import transport_bench
+from server.bench import projector_bench, transport_bench
 from server.bench.engine_bench import measure, measure_resting
 from server.config import ConfigError
 from server.config import load as load_settings
@@ -82,6 +82,21 @@ def bench_engine(commands: int, seed: int, resting: int | None, as_json: bool) -
 def bench_transport(rate: float, duration: float) -> None:
     """Bare gRPC echo on one stream: the floor under order-entry latency."""
     click.echo(json.dumps(transport_bench.measure(rate, duration)))
+
+
+@bench.command("projector")
+@click.option(
+    "--database-url", default="", help="The store to fill (default: a temporary SQLite file)."
+)
+@click.option("--commands", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+def bench_projector(database_url: str, commands: int, seed: int) -> None:
+    """Projection of a journal into the store: rows (events) per second."""
+    try:
+        figures = projector_bench.measure(database_url, commands, seed)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(figures))
 
 
 @main.command()

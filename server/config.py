@@ -33,6 +33,9 @@ class Settings:
     durability: str = "batch"
     fsync_interval_ms: int = 5
     snapshot_every: int = 1_000_000
+    database_url: str = ""
+    """The store: ``postgresql://...`` or ``sqlite:///path``; empty means a
+    SQLite file in the data directory."""
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
 
 
@@ -91,11 +94,15 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 
 
 def from_mapping(document: Mapping[str, Any]) -> Settings:
-    unknown = set(document) - {"server", "journal", "instruments"}
+    unknown = set(document) - {"server", "journal", "store", "instruments"}
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
     server = document.get("server", {})
     journal = document.get("journal", {})
+    store = document.get("store", {})
+    database_url = store.get("database_url", "")
+    if not isinstance(database_url, str):
+        raise ConfigError(f"store.database_url: expected a string, got {database_url!r}")
     instruments = tuple(
         _instrument(table, index) for index, table in enumerate(document.get("instruments", []))
     )
@@ -109,6 +116,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         durability=str(journal.get("durability", Settings.durability)),
         fsync_interval_ms=_int(journal, "fsync_interval_ms", "journal", 5),
         snapshot_every=_int(journal, "snapshot_every", "journal", 1_000_000),
+        database_url=database_url,
         instruments=instruments,
     )
     return _checked(settings)
@@ -121,6 +129,18 @@ def _checked(settings: Settings) -> Settings:
         raise ConfigError(f"durability: {settings.durability!r} is not one of {DURABILITIES}")
     if settings.fsync_interval_ms <= 0 or settings.snapshot_every <= 0:
         raise ConfigError("fsync_interval_ms and snapshot_every must be positive")
+    if settings.database_url and not settings.database_url.startswith(
+        (
+            "postgresql://",
+            "postgres://",
+            "postgresql+asyncpg://",
+            "sqlite://",
+            "sqlite+aiosqlite://",
+        )
+    ):
+        raise ConfigError(
+            f"database_url: {settings.database_url!r} is neither postgresql://... nor sqlite:///..."
+        )
     return settings
 
 
@@ -144,6 +164,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("durability", str),
         ("fsync_interval_ms", int),
         ("snapshot_every", int),
+        ("database_url", str),
     ):
         raw = environ.get(f"STX_{name.upper()}")
         if raw is not None:

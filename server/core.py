@@ -62,6 +62,9 @@ class ExchangeCore:
         self.recovered = recovered
         self._since_snapshot = 0
         self._snapshotter: asyncio.Task[None] | None = None
+        self.needed_from: Callable[[], int] | None = None
+        """The last record a reader behind the engine (the projector) has;
+        pruning keeps every record after it and a snapshot before it."""
         self.report_listeners: list[Callable[[list[Report]], None]] = []
         """Called with each committed batch's reports (the order streams)."""
         sequencer.add_listener(self._apply)
@@ -166,7 +169,7 @@ class ExchangeCore:
         sequence = self.sequencer.sequence
         self.writer.roll()
         path = self._write_snapshot(sequence)
-        prune(self.directory)
+        self._prune()
         self._since_snapshot = 0
         return path
 
@@ -178,6 +181,10 @@ class ExchangeCore:
             "market": self.market.snapshot(),
         }
         return write_snapshot(self.directory, sequence, digest(engine_state), data)
+
+    def _prune(self) -> None:
+        needed = None if self.needed_from is None else self.needed_from()
+        prune(self.directory, needed_from=needed)
 
     async def _snapshot_forked(self) -> None:
         """Snapshot without stopping trading, the way Redis saves in the background.
@@ -203,7 +210,7 @@ class ExchangeCore:
             if os.waitstatus_to_exitcode(status) != 0:
                 _log.error("background snapshot at %d failed (status %d)", sequence, status)
                 return
-            prune(self.directory)
+            self._prune()
             _log.info("snapshot at sequence %d written in the background", sequence)
         finally:
             self._snapshotter = None

@@ -7,7 +7,10 @@ commands, so a snapshot never shows a trade a crash could undo, and its
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import Row
 from stocktraderx.v1 import market_data_pb2 as pb
 from stocktraderx.v1 import market_data_pb2_grpc
 
@@ -15,7 +18,8 @@ from feeds.market import Level, SymbolMarket
 from matching import RejectReason, Side
 from server.core import ExchangeCore
 from server.errors import invalid_argument, rejection
-from server.gateway.calls import Context, abort
+from server.gateway.calls import Context, abort, page_size, page_token
+from server.store import Store
 
 DEFAULT_DEPTH = 10
 MAX_DEPTH = 1_000
@@ -71,9 +75,23 @@ def depth_message(market: SymbolMarket, depth: int) -> pb.DepthSnapshot:
     )
 
 
+def trade_message(row: Row[Any]) -> pb.Trade:
+    return pb.Trade(
+        trade_id=row.trade_id,
+        symbol=row.symbol,
+        price=row.price,
+        quantity=row.quantity,
+        aggressor_side=row.aggressor_side,
+        trade_time=_timestamp(row.trade_time),
+        sequence=row.sequence,
+        channel_sequence=row.channel_sequence,
+    )
+
+
 class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
-    def __init__(self, core: ExchangeCore) -> None:
+    def __init__(self, core: ExchangeCore, store: Store) -> None:
         self._core = core
+        self._store = store
 
     async def _market(self, symbol: str, context: Context) -> SymbolMarket:
         if not symbol:
@@ -100,3 +118,18 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             )
         market = await self._market(request.symbol, context)
         return pb.GetDepthResponse(depth=depth_message(market, request.depth or DEFAULT_DEPTH))
+
+    async def ListTrades(  # noqa: N802
+        self, request: pb.ListTradesRequest, context: Context
+    ) -> pb.ListTradesResponse:
+        """From the store: every print it holds, newest first (the last few
+        milliseconds of prints may still be on their way to it)."""
+        await self._market(request.symbol, context)
+        size = await page_size(request.page_size, context)
+        before = await page_token(request.page_token, context)
+        rows = await self._store.trades_page(symbol=request.symbol, before=before, limit=size + 1)
+        page = rows[:size]
+        token = str(page[-1].trade_id) if len(rows) > size else ""
+        return pb.ListTradesResponse(
+            trades=[trade_message(row) for row in page], next_page_token=token
+        )

@@ -31,16 +31,22 @@ from server.core import ExchangeCore
 from server.errors import invalid_argument, rejection
 from server.gateway import convert
 from server.gateway.calls import Context, abort, describe, page_size, page_token
+from server.gateway.history import History, HistoryBehind
 from server.gateway.stream import BACKLOG_LIMIT, OrderStreamHandler
 from server.registry import OrderRecord
 from server.sequencer import Sequenced
+from server.store import Store
 
 
 class OrderService(orders_pb2_grpc.OrderServiceServicer):
-    def __init__(self, core: ExchangeCore, stream_backlog: int = BACKLOG_LIMIT) -> None:
+    def __init__(
+        self, core: ExchangeCore, stream_backlog: int = BACKLOG_LIMIT, store: Store | None = None
+    ) -> None:
         self._core = core
         self._sequencer = core.sequencer
         self._registry = core.registry
+        self._history = History(core.registry, store)
+        self._has_store = store is not None
         self._in_flight: set[tuple[str, str]] = set()
         """Client order ids submitted but not yet committed."""
         self._stream = OrderStreamHandler(core, self._in_flight, stream_backlog)
@@ -148,7 +154,14 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         request: pb.GetOrderRequest,
         context: grpc.aio.ServicerContext[pb.GetOrderRequest, pb.GetOrderResponse],
     ) -> pb.GetOrderResponse:
-        record = await self._owned(request.order_id, request.account_id, context)
+        record = await self._history.order(request.order_id)
+        if record is None or (request.account_id and record.account != request.account_id):
+            await abort(
+                context,
+                rejection(
+                    RejectReason.UNKNOWN_ORDER, f"no order {request.order_id} for this account"
+                ),
+            )
         return pb.GetOrderResponse(order=convert.order_message(record))
 
     async def ListOrders(  # noqa: N802
@@ -158,17 +171,15 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     ) -> pb.ListOrdersResponse:
         size = await page_size(request.page_size, context)
         after = await page_token(request.page_token, context)
-        matches = [
-            record
-            for order_id, record in self._registry.orders.items()
-            if order_id > after
-            and (not request.account_id or record.account == request.account_id)
-            and (not request.symbol or record.symbol == request.symbol)
-            and (not request.open_only or record.is_open)
-            and (not request.client_order_id or record.client_order_id == request.client_order_id)
-        ]
-        page = matches[:size]
-        token = str(page[-1].order_id) if len(matches) > size else ""
+        page, more = await self._history.orders_page(
+            account=request.account_id,
+            symbol=request.symbol,
+            open_only=request.open_only,
+            client_order_id=request.client_order_id,
+            after=after,
+            limit=size,
+        )
+        token = str(page[-1].order_id) if more and page else ""
         return pb.ListOrdersResponse(
             orders=[convert.order_message(record) for record in page], next_page_token=token
         )
@@ -205,21 +216,17 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             request.after_report_sequence,
             await page_token(request.page_token, context),
         )
-        reports = self._registry.reports_after(account, after)
-        if reports is None:
-            await abort(
-                context,
-                status_pb2.Status(
-                    code=grpc.StatusCode.OUT_OF_RANGE.value[0],
-                    message=f"reports after {after} are older than this server keeps",
-                ),
+        try:
+            matches = await self._history.reports_after(
+                account=account,
+                after=after,
+                symbol=request.symbol,
+                order_id=request.order_id,
+                limit=size,
             )
-        matches = [
-            report
-            for report in reports
-            if (not request.symbol or report.symbol == request.symbol)
-            and (not request.order_id or report.order_id == request.order_id)
-        ]
+        except HistoryBehind as behind:
+            code = grpc.StatusCode.UNAVAILABLE if self._has_store else grpc.StatusCode.OUT_OF_RANGE
+            await abort(context, status_pb2.Status(code=code.value[0], message=str(behind)))
         page = matches[:size]
         token = str(page[-1].report_sequence) if len(matches) > size else ""
         return pb.ListExecutionsResponse(

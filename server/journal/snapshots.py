@@ -79,7 +79,19 @@ def load_latest_snapshot(directory: Path) -> dict[str, Any] | None:
     return None
 
 
-def prune(directory: Path, keep: int = 2) -> list[Path]:
+def load_snapshot_at_or_before(directory: Path, sequence: int) -> dict[str, Any] | None:
+    """The newest complete snapshot taken at or before ``sequence``, or None."""
+    for taken, path in reversed(list_snapshots(directory)):
+        if taken > sequence:
+            continue
+        try:
+            return _read(path, taken)
+        except (OSError, ValueError) as error:
+            _log.warning("skipping snapshot %s: %s", path.name, error)
+    return None
+
+
+def prune(directory: Path, keep: int = 2, needed_from: int | None = None) -> list[Path]:
     """Once there are more than ``keep`` snapshots, delete the older ones and
     the journal segments whose records all precede the oldest snapshot kept
     (with the tails recovery cut from them); also temporary files that no
@@ -92,6 +104,12 @@ def prune(directory: Path, keep: int = 2) -> list[Path]:
         raise ValueError("keep at least one snapshot")
     snapshots = list_snapshots(directory)
     removed: list[Path] = []
+    if needed_from is not None:
+        # A reader that is behind (the store's projector) restarts from the
+        # newest snapshot at or before its position, and reads every record after.
+        usable = [index for index, (taken, _) in enumerate(snapshots) if taken <= needed_from]
+        first_needed = usable[-1] if usable else 0
+        keep = max(keep, len(snapshots) - first_needed)
     if len(snapshots) > keep:
         for _, path in snapshots[:-keep]:
             removed.append(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -21,8 +22,14 @@ def free_port() -> int:
         return port
 
 
-def start_server(data: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data: Path, port: int, database_url: str | None = None) -> subprocess.Popen[bytes]:
+    """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
+    ``data`` if None)."""
     log = data.parent / "serve.log"
+    environ = dict(os.environ)
+    environ.pop("STX_DATABASE_URL", None)
+    if database_url is not None:
+        environ["STX_DATABASE_URL"] = database_url
     with log.open("ab") as output:
         # A file, not a pipe: nobody reads a pipe while the test runs, and a
         # full one would block the server.
@@ -30,6 +37,7 @@ def start_server(data: Path, port: int) -> subprocess.Popen[bytes]:
             [str(STX), "serve", "--data-dir", str(data), "--grpc-port", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
+            env=environ,
         )
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     health = health_pb2_grpc.HealthStub(channel)

@@ -83,3 +83,14 @@ def test_fixed_point_parsing_is_exact() -> None:
         parse_fixed("1.00001", "p")
     with pytest.raises(ConfigError):
         parse_fixed("NaN", "p")
+
+
+def test_the_store_is_chosen_by_file_or_environment(tmp_path: Path) -> None:
+    assert load(environ={}).database_url == ""  # SQLite in the data directory
+    url = "postgresql://stx@db.internal/stx"
+    assert load(environ={"STX_DATABASE_URL": url}).database_url == url
+    config = tmp_path / "stx.toml"
+    config.write_text('[store]\ndatabase_url = "sqlite:////var/lib/stx/stx.db"\n')
+    assert load(config, environ={}).database_url == "sqlite:////var/lib/stx/stx.db"
+    with pytest.raises(ConfigError, match="database_url"):
+        load(environ={"STX_DATABASE_URL": "mysql://x/y"})

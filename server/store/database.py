@@ -1,0 +1,242 @@
+"""Opening the store, migrating it, and the few statements it runs.
+
+SQLAlchemy Core builds every statement once for both backends; the only
+dialect-specific piece is which ``insert`` construct offers
+``ON CONFLICT`` (PostgreSQL's and SQLite's have the same interface).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Row, Table, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from server.store import schema
+from server.store.batch import ProjectionBatch
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+PROJECTION = "journal"
+
+
+def default_url(data_dir: Path) -> str:
+    """The embedded default: a SQLite file under the data directory."""
+    return f"sqlite:///{Path(data_dir).resolve() / 'stx.db'}"
+
+
+def _async_url(url: str) -> str:
+    """Accept the plain URLs people write and pick the asyncio driver."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return url
+    raise ValueError(f"unsupported database URL {url!r}: use postgresql://... or sqlite:///...")
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL lets readers (the query RPCs) run while the projector writes;
+    # NORMAL is durable across process crashes, and the journal covers the rest.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _migrate(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def open_store(url: str) -> Store:
+    """Connect, bring the schema to the newest revision, and return the store."""
+    engine = create_async_engine(_async_url(url), pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        path = engine.url.database
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Store(engine)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        module = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._insert = module.insert
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- the projector's side ------------------------------------------------
+
+    async def position(self) -> int:
+        """The sequence of the last command whose rows are in the store."""
+        async with self.engine.connect() as connection:
+            found = await connection.scalar(
+                select(schema.projection.c.last_sequence).where(
+                    schema.projection.c.name == PROJECTION
+                )
+            )
+        return int(found or 0)
+
+    async def write(self, batch: ProjectionBatch) -> None:
+        """Write ``batch`` and move the position to its last sequence, atomically:
+        a crash leaves either all of it or none, so resuming from the position
+        neither repeats nor skips a row."""
+        async with self.engine.begin() as connection:
+            await self._write(connection, batch)
+
+    async def _write(self, connection: AsyncConnection, batch: ProjectionBatch) -> None:
+        insert = self._insert
+        for table, rows in (
+            (schema.audit_log, batch.audit),
+            (schema.order_events, batch.order_events),
+            (schema.executions, batch.executions),
+            (schema.trades, batch.trades),
+        ):
+            if rows:
+                await connection.execute(insert(table), rows)
+        if batch.accounts:
+            await connection.execute(
+                insert(schema.accounts).on_conflict_do_nothing(index_elements=["account_id"]),
+                list(batch.accounts.values()),
+            )
+        for table, rows, keys in (
+            (schema.orders, list(batch.orders.values()), ["order_id"]),
+            (schema.instruments, list(batch.instruments.values()), ["symbol"]),
+            (schema.bars, list(batch.bars.values()), ["symbol", "interval", "start_time"]),
+        ):
+            if rows:
+                await connection.execute(self._upsert(table, keys), rows)
+        position = {
+            "name": PROJECTION,
+            "last_sequence": batch.last_sequence,
+            "updated_time": time.time_ns(),
+        }
+        await connection.execute(self._upsert(schema.projection, ["name"]), [position])
+
+    def _upsert(self, table: Table, keys: list[str]) -> Any:
+        statement = self._insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={
+                column.name: statement.excluded[column.name]
+                for column in table.columns
+                if column.name not in keys
+            },
+        )
+
+    async def latest_bars(self) -> list[Row[Any]]:
+        """The newest bar of every symbol and interval: where projection resumes."""
+        bars = schema.bars
+        newest = (
+            select(bars.c.symbol, bars.c.interval, func.max(bars.c.start_time).label("start"))
+            .group_by(bars.c.symbol, bars.c.interval)
+            .subquery()
+        )
+        query = select(bars).join(
+            newest,
+            (bars.c.symbol == newest.c.symbol)
+            & (bars.c.interval == newest.c.interval)
+            & (bars.c.start_time == newest.c.start),
+        )
+        return await self._all(query)
+
+    # -- queries -------------------------------------------------------------
+
+    async def _all(self, query: Any) -> list[Row[Any]]:
+        async with self.engine.connect() as connection:
+            result = await connection.execute(query)
+            return list(result.all())
+
+    async def order(self, order_id: int) -> Row[Any] | None:
+        rows = await self._all(select(schema.orders).where(schema.orders.c.order_id == order_id))
+        return rows[0] if rows else None
+
+    async def orders_page(
+        self,
+        *,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        after: int,
+        limit: int,
+    ) -> list[Row[Any]]:
+        """Orders with ids above ``after``, oldest first, filtered like ListOrders."""
+        orders = schema.orders
+        query = select(orders).where(orders.c.order_id > after)
+        if account:
+            query = query.where(orders.c.account_id == account)
+        if symbol:
+            query = query.where(orders.c.symbol == symbol)
+        if client_order_id:
+            query = query.where(orders.c.client_order_id == client_order_id)
+        return await self._all(query.order_by(orders.c.order_id).limit(limit))
+
+    async def reports_page(
+        self, *, account: str, after: int, symbol: str, order_id: int, limit: int
+    ) -> list[Row[Any]]:
+        """Execution reports of ``account`` numbered above ``after``, in order."""
+        events = schema.order_events
+        query = select(events).where(
+            (events.c.account_id == account) & (events.c.report_sequence > after)
+        )
+        if symbol:
+            query = query.where(events.c.symbol == symbol)
+        if order_id:
+            query = query.where(events.c.order_id == order_id)
+        return await self._all(query.order_by(events.c.report_sequence).limit(limit))
+
+    async def trades_page(self, *, symbol: str, before: int, limit: int) -> list[Row[Any]]:
+        """Trades of ``symbol`` with ids below ``before`` (0: none), newest first."""
+        trades = schema.trades
+        query = select(trades).where(trades.c.symbol == symbol)
+        if before:
+            query = query.where(trades.c.trade_id < before)
+        return await self._all(query.order_by(trades.c.trade_id.desc()).limit(limit))
+
+    async def count(self, table: Table) -> int:
+        async with self.engine.connect() as connection:
+            return int(await connection.scalar(select(func.count()).select_from(table)) or 0)
+
+    async def rows(self, table: Table, order_by: Iterable[str]) -> Sequence[Row[Any]]:
+        """Every row of ``table`` in a stable order: for checks and tests."""
+        query = select(table).order_by(*(table.c[name] for name in order_by))
+        return await self._all(query)
+
+
+async def wait_for(url: str, seconds: float) -> Store:
+    """``open_store``, retrying while the database is still starting."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return await open_store(url)
+        except (OSError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)

@@ -1,0 +1,190 @@
+"""The store's tables.
+
+Prices, quantities and money are fixed-point integers as everywhere inside;
+times are integer nanoseconds since the epoch (UTC), exactly as the journal
+has them. Every row written by the projector carries the engine sequence of
+the command that caused it, which is what makes projection idempotent: the
+``projection`` row holds the last sequence written, in the same transaction
+as the rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+
+def _big(name: str, **options: object) -> Column[int]:
+    return Column(name, BigInteger, nullable=False, **options)  # type: ignore[arg-type]
+
+
+projection = Table(
+    "projection",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    _big("last_sequence"),
+    _big("updated_time"),
+)
+
+instruments = Table(
+    "instruments",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    _big("tick_size"),
+    _big("lot_size"),
+    _big("max_order_quantity"),
+    Column("price_band_bps", Integer, nullable=False),
+    _big("reference_price"),
+    Column("trading_phase", Integer, nullable=False),
+    _big("sequence"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    _big("first_sequence"),
+    _big("first_time"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("client_order_id", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", Integer, nullable=False),
+    Column("order_type", Integer, nullable=False),
+    Column("time_in_force", Integer, nullable=False),
+    _big("price"),
+    _big("stop_price"),
+    _big("quantity"),
+    _big("display_quantity"),
+    Column("post_only", Boolean, nullable=False),
+    Column("self_trade_prevention", Integer, nullable=False),
+    _big("expire_time"),
+    Column("status", Integer, nullable=False),
+    _big("leaves_quantity"),
+    _big("cum_quantity"),
+    _big("avg_price"),
+    Column("reject_reason", Integer, nullable=False),
+    Column("cancel_reason", Integer, nullable=False),
+    _big("create_time"),
+    _big("update_time"),
+    _big("last_report_sequence"),
+    _big("sequence"),
+    Index("orders_by_account", "account_id", "order_id"),
+    Index("orders_by_client_id", "account_id", "client_order_id"),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("report_sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("exec_type", Integer, nullable=False),
+    Column("order_status", Integer, nullable=False),
+    _big("order_id"),
+    Column("client_order_id", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", Integer, nullable=False),
+    Column("order_type", Integer, nullable=False),
+    Column("time_in_force", Integer, nullable=False),
+    _big("price"),
+    _big("stop_price"),
+    _big("quantity"),
+    _big("leaves_quantity"),
+    _big("cum_quantity"),
+    _big("avg_price"),
+    _big("last_price"),
+    _big("last_quantity"),
+    _big("trade_id"),
+    Column("liquidity", Integer, nullable=False),
+    Column("reject_reason", Integer, nullable=False),
+    Column("cancel_reason", Integer, nullable=False),
+    _big("sequence"),
+    _big("transact_time"),
+    Index("order_events_by_order", "order_id"),
+    Index("order_events_by_sequence", "sequence"),
+)
+"""Every execution report: each change of each order's state."""
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("trade_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("side", Integer, primary_key=True, autoincrement=False),
+    _big("order_id"),
+    Column("account_id", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    _big("price"),
+    _big("quantity"),
+    Column("liquidity", Integer, nullable=False),
+    _big("report_sequence"),
+    _big("sequence"),
+    _big("transact_time"),
+    Index("executions_by_account", "account_id", "trade_id"),
+    Index("executions_by_order", "order_id"),
+)
+"""One fill of one order: a trade has a buy and a sell execution."""
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("trade_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("symbol", String(32), nullable=False),
+    _big("price"),
+    _big("quantity"),
+    Column("aggressor_side", Integer, nullable=False),
+    _big("buy_order_id"),
+    _big("sell_order_id"),
+    Column("buy_account_id", String(64), nullable=False),
+    Column("sell_account_id", String(64), nullable=False),
+    _big("channel_sequence"),
+    _big("sequence"),
+    _big("trade_time"),
+    Index("trades_by_symbol", "symbol", "trade_id"),
+)
+
+bars = Table(
+    "bars",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("interval", Integer, primary_key=True, autoincrement=False),
+    Column("start_time", BigInteger, primary_key=True, autoincrement=False),
+    _big("open_price"),
+    _big("high_price"),
+    _big("low_price"),
+    _big("close_price"),
+    _big("volume"),
+    # Sum of price x quantity, as decimal text: over a day it outgrows 64 bits.
+    Column("notional", Text, nullable=False),
+    _big("trade_count"),
+    _big("sequence"),
+)
+"""OHLCV bars by symbol, interval (the contract's BarInterval) and start."""
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    _big("time"),
+    Column("account_id", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("client_order_id", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("audit_by_account", "account_id", "sequence"),
+)
+"""Every journaled command: who asked for what, when, and its outcome."""

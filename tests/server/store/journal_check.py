@@ -1,0 +1,60 @@
+"""Comparing a store with an independent replay of the whole journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matching import Engine, Trade
+from server.codec import decode
+from server.journal.format import scan
+from server.registry import OrderRegistry, Report
+from server.sequencer import Sequenced
+from server.store import Store, schema
+from server.store.batch import REPORT_COLUMNS, Row, order_row
+
+
+def all_records(directory: Path) -> list[tuple[int, bytes]]:
+    """Every record of every segment, which must start at 1 and have no gap."""
+    records: list[tuple[int, bytes]] = []
+    for path in sorted(directory.glob("journal-*.log")):
+        found = scan(path.read_bytes(), int(path.stem.split("-")[1]))
+        assert found.problem is None, found.problem
+        records.extend(found.records)
+    assert [sequence for sequence, _ in records] == list(range(1, len(records) + 1))
+    return records
+
+
+def replay(directory: Path) -> tuple[int, list[Report], dict[int, Row], list[Trade]]:
+    """Last sequence, every report, final orders and every trade, from record 1."""
+    engine = Engine()
+    registry = OrderRegistry(finished_kept=10**9)
+    reports: list[Report] = []
+    trades: list[Trade] = []
+    records = all_records(directory)
+    for sequence, payload in records:
+        command, client_order_id = decode(payload)
+        events = engine.process(command)
+        trades.extend(event for event in events if isinstance(event, Trade))
+        reports.extend(registry.apply([Sequenced(sequence, command, events, client_order_id)]))
+    orders = {order_id: order_row(record, 0) for order_id, record in registry.orders.items()}
+    return len(records), reports, orders, trades
+
+
+async def check_store_matches_journal(store: Store, directory: Path) -> None:
+    last, reports, orders, trades = replay(directory)
+    assert await store.position() == last
+    assert await store.count(schema.audit_log) == last
+    stored_reports = await store.rows(schema.order_events, ["account_id", "report_sequence"])
+    assert sorted(
+        tuple(row._mapping[column] for column in REPORT_COLUMNS) for row in stored_reports
+    ) == sorted(tuple(report) for report in reports)
+    stored_orders = {
+        row.order_id: {**row._mapping, "sequence": 0}
+        for row in await store.rows(schema.orders, ["order_id"])
+    }
+    assert stored_orders == orders
+    stored_trades = await store.rows(schema.trades, ["trade_id"])
+    assert [(row.trade_id, row.price, row.quantity) for row in stored_trades] == [
+        (trade.trade_id, trade.price, trade.quantity) for trade in trades
+    ]
+    assert await store.count(schema.executions) == 2 * len(trades)
