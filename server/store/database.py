@@ -84,6 +84,7 @@ class Store:
         self.engine = engine
         module = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert = module.insert
+        self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     @property
     def backend(self) -> str:
@@ -112,7 +113,14 @@ class Store:
             await self._write(connection, batch)
 
     async def _write(self, connection: AsyncConnection, batch: ProjectionBatch) -> None:
-        insert = self._insert
+        # The position first: the driver opens the transaction at the first
+        # statement through SQLAlchemy, and the COPYs below must run inside it.
+        position = {
+            "name": PROJECTION,
+            "last_sequence": batch.last_sequence,
+            "updated_time": time.time_ns(),
+        }
+        await self._execute_many(connection, self._upsert(schema.projection, ["name"]), [position])
         for table, rows in (
             (schema.audit_log, batch.audit),
             (schema.order_events, batch.order_events),
@@ -120,25 +128,51 @@ class Store:
             (schema.trades, batch.trades),
         ):
             if rows:
-                await connection.execute(insert(table), rows)
+                await self._append(connection, table, rows)
         if batch.accounts:
-            await connection.execute(
-                insert(schema.accounts).on_conflict_do_nothing(index_elements=["account_id"]),
-                list(batch.accounts.values()),
+            statement = self._insert(schema.accounts).on_conflict_do_nothing(
+                index_elements=["account_id"]
             )
+            await self._execute_many(connection, statement, list(batch.accounts.values()))
         for table, rows, keys in (
             (schema.orders, list(batch.orders.values()), ["order_id"]),
             (schema.instruments, list(batch.instruments.values()), ["symbol"]),
             (schema.bars, list(batch.bars.values()), ["symbol", "interval", "start_time"]),
         ):
             if rows:
-                await connection.execute(self._upsert(table, keys), rows)
-        position = {
-            "name": PROJECTION,
-            "last_sequence": batch.last_sequence,
-            "updated_time": time.time_ns(),
-        }
-        await connection.execute(self._upsert(schema.projection, ["name"]), [position])
+                await self._execute_many(connection, self._upsert(table, keys), rows)
+
+    async def _append(
+        self, connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert rows that are new by construction. PostgreSQL takes them by
+        COPY, its bulk path; SQLite by one prepared statement, many times."""
+        if self.backend != "postgresql":
+            await self._execute_many(connection, self._insert(table), rows)
+            return
+        columns = [column.name for column in table.columns]
+        records = [tuple(row[name] for name in columns) for row in rows]
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table(table.name, records=records, columns=columns)
+
+    async def _execute_many(
+        self, connection: AsyncConnection, statement: Any, rows: list[dict[str, Any]]
+    ) -> None:
+        """Run ``statement`` once per row through the driver directly.
+
+        SQLAlchemy compiles the statement (once, cached here) for the
+        backend; the rows go to the driver's executemany as tuples, which
+        skips SQLAlchemy's per-row parameter processing: that processing was
+        the largest cost of projection into PostgreSQL (py-spy).
+        """
+        key = str(statement)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            result = statement.compile(dialect=self.engine.dialect)
+            compiled = self._compiled[key] = (str(result), tuple(result.positiontup or ()))
+        sql, names = compiled
+        await connection.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
 
     def _upsert(self, table: Table, keys: list[str]) -> Any:
         statement = self._insert(table)
