@@ -39,6 +39,7 @@ from server.gateway.stream import BACKLOG_LIMIT
 from server.journal import Durability
 from server.projector import Projector
 from server.runtime import settle_heap
+from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
 
 _log = logging.getLogger("stx.serve")
@@ -55,6 +56,8 @@ class Exchange:
         self.core: ExchangeCore | None = None
         self.store: Store | None = None
         self.projector: Projector | None = None
+        self.shared: SharedState | None = None
+        self.bus: EventBus | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
@@ -112,14 +115,23 @@ class Exchange:
     async def _start_store(self, core: ExchangeCore) -> Store:
         url = self.settings.database_url or default_url(Path(self.settings.data_dir))
         store = self.store = await open_store(url)
+        self.shared, self.bus = await open_shared(self.settings.redis_url)
         sequencer = core.sequencer
         self.projector = Projector(
-            store, Path(self.settings.data_dir), committed=lambda: sequencer.durable_sequence
+            store,
+            Path(self.settings.data_dir),
+            committed=lambda: sequencer.durable_sequence,
+            bus=self.bus,
+            shared=self.shared,
         )
         sequencer.add_listener(self.projector.notify)
         core.needed_from = self.projector.needed_from
         await self.projector.start()
-        _log.info("store: %s, projected to sequence %d", store.backend, self.projector.position)
+        _log.info(
+            "store: %s, projected to sequence %d; shared state: %s",
+            store.backend, self.projector.position,
+            "redis" if self.settings.redis_url else "in-process",
+        )  # fmt: skip
         return store
 
     async def stop(self) -> None:
@@ -139,6 +151,9 @@ class Exchange:
             await self.projector.stop()
         if self.store is not None:
             await self.store.close()
+        for closing in (self.shared, self.bus):
+            if closing is not None:
+                await closing.close()
         _log.info("stopped cleanly")
 
 

@@ -36,6 +36,8 @@ class Settings:
     database_url: str = ""
     """The store: ``postgresql://...`` or ``sqlite:///path``; empty means a
     SQLite file in the data directory."""
+    redis_url: str = ""
+    """Shared state and the event bus: ``redis://...``; empty means in-process."""
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
 
 
@@ -103,6 +105,12 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
     database_url = store.get("database_url", "")
     if not isinstance(database_url, str):
         raise ConfigError(f"store.database_url: expected a string, got {database_url!r}")
+    redis_url = store.get("redis_url", "")
+    if not isinstance(redis_url, str):
+        raise ConfigError(f"store.redis_url: expected a string, got {redis_url!r}")
+    unknown_store = set(store) - {"database_url", "redis_url"}
+    if unknown_store:
+        raise ConfigError(f"store: unknown keys {sorted(unknown_store)}")
     instruments = tuple(
         _instrument(table, index) for index, table in enumerate(document.get("instruments", []))
     )
@@ -117,6 +125,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         fsync_interval_ms=_int(journal, "fsync_interval_ms", "journal", 5),
         snapshot_every=_int(journal, "snapshot_every", "journal", 1_000_000),
         database_url=database_url,
+        redis_url=redis_url,
         instruments=instruments,
     )
     return _checked(settings)
@@ -141,6 +150,10 @@ def _checked(settings: Settings) -> Settings:
         raise ConfigError(
             f"database_url: {settings.database_url!r} is neither postgresql://... nor sqlite:///..."
         )
+    if settings.redis_url and not settings.redis_url.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise ConfigError(f"redis_url: {settings.redis_url!r} is not a redis:// URL")
     return settings
 
 
@@ -165,6 +178,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("fsync_interval_ms", int),
         ("snapshot_every", int),
         ("database_url", str),
+        ("redis_url", str),
     ):
         raw = environ.get(f"STX_{name.upper()}")
         if raw is not None:

@@ -26,13 +26,16 @@ from pathlib import Path
 from typing import TypeVar
 
 from feeds.market import MarketState
-from matching import Engine
+from matching import Engine, InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
 from matching.snapshot import restore_snapshot
 from server.codec import decode
+from server.gateway.market_data import quote_message
 from server.journal.snapshots import load_snapshot_at_or_before
 from server.journal.tail import JournalGapError, JournalTail
 from server.registry import OrderRegistry, Report
 from server.sequencer import Sequenced
+from server.shared import EventBus, SharedState
+from server.shared.events import bus_entries
 from server.store import Store
 from server.store.batch import BarBook, ProjectionBatch, add_command
 
@@ -105,8 +108,12 @@ class Projector:
         *,
         committed: Callable[[], int],
         batch_commands: int = BATCH_COMMANDS,
+        bus: EventBus | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.store = store
+        self.bus = bus
+        self.shared = shared
         self.directory = directory
         self._committed = committed
         """The last sequence the journal has committed: nothing beyond is projected."""
@@ -175,6 +182,11 @@ class Projector:
                 writing.cancel()
 
     async def _commit(self, batch: ProjectionBatch) -> None:
+        # The bus before the store: the store's position is where projection
+        # resumes, so the bus is never behind it, and the bus drops what it
+        # already has by entry id.
+        if self.bus is not None or self.shared is not None:
+            await self._retry(lambda: self._publish(batch))
         await self._write(batch)
         self.position = batch.last_sequence
         self.projected_rows += batch.events
@@ -185,6 +197,13 @@ class Projector:
                 "store at sequence %d, %d behind the journal; %d rows written",
                 self.position, self._committed() - self.position, self.projected_rows,
             )  # fmt: skip
+
+    async def _publish(self, batch: ProjectionBatch) -> None:
+        if self.bus is not None:
+            for stream, entries in bus_entries(batch).items():
+                await self.bus.publish(stream, entries)
+        if self.shared is not None:
+            await self.shared.put_quotes(batch.quotes)
 
     async def _write(self, batch: ProjectionBatch) -> None:
         """Write ``batch``, retrying with backoff while the database is away.
@@ -234,6 +253,7 @@ class Projector:
 def _project(shadow: Shadow, records: list[tuple[int, bytes]], bars: BarBook) -> ProjectionBatch:
     batch = ProjectionBatch()
     registry = shadow.registry
+    quoted: set[str] = set()
     for sequence, payload in records:
         applied, reports = shadow.apply(sequence, payload)
         add_command(
@@ -241,4 +261,15 @@ def _project(shadow: Shadow, records: list[tuple[int, bytes]], bars: BarBook) ->
             applied.events, reports, registry, shadow.engine, bars, shadow.market,
         )  # fmt: skip
         shadow.market.apply(sequence, applied.command, applied.events)
+        quoted.update(
+            event.symbol  # type: ignore[union-attr]
+            for event in applied.events
+            if type(event) in _QUOTED
+        )
+    markets = shadow.market.markets
+    batch.quotes = {symbol: quote_message(markets[symbol]).SerializeToString() for symbol in quoted}
     return batch
+
+
+_QUOTED = frozenset((TopOfBookChanged, Trade, TradingPhaseChanged, InstrumentAdded))
+"""Events that change a symbol's level 1 quote."""

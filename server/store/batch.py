@@ -45,6 +45,8 @@ class ProjectionBatch:
     orders: dict[int, Row] = field(default_factory=dict)
     instruments: dict[str, Row] = field(default_factory=dict)
     bars: dict[tuple[str, int, int], Row] = field(default_factory=dict)
+    quotes: dict[str, bytes] = field(default_factory=dict)
+    """Serialised level 1 quotes of the symbols the batch changed (for Redis)."""
 
     @property
     def events(self) -> int:

@@ -94,3 +94,18 @@ def test_the_store_is_chosen_by_file_or_environment(tmp_path: Path) -> None:
     assert load(config, environ={}).database_url == "sqlite:////var/lib/stx/stx.db"
     with pytest.raises(ConfigError, match="database_url"):
         load(environ={"STX_DATABASE_URL": "mysql://x/y"})
+
+
+def test_redis_is_chosen_by_file_or_environment(tmp_path: Path) -> None:
+    assert load(environ={}).redis_url == ""  # in-process shared state
+    assert load(environ={"STX_REDIS_URL": "redis://cache:6379/0"}).redis_url == (
+        "redis://cache:6379/0"
+    )
+    config = tmp_path / "stx.toml"
+    config.write_text('[store]\nredis_url = "redis://127.0.0.1:6380/1"\n')
+    assert load(config, environ={}).redis_url == "redis://127.0.0.1:6380/1"
+    config.write_text('[store]\nredis = "redis://x"\n')
+    with pytest.raises(ConfigError, match="unknown keys"):
+        load(config, environ={})
+    with pytest.raises(ConfigError, match="redis_url"):
+        load(environ={"STX_REDIS_URL": "http://cache"})
