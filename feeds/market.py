@@ -36,12 +36,69 @@ from matching import (
 )
 
 CHECKSUM_LEVELS = 10
+ADD, UPDATE, DELETE = 1, 2, 3
+"""Level actions, numbered as the contract's LevelAction."""
 
 
 class Level(NamedTuple):
     price: int
     quantity: int
     order_count: int
+
+
+class LevelChange(NamedTuple):
+    side: Side
+    price: int
+    quantity: int
+    order_count: int
+    action: int
+
+
+class QuoteUpdate(NamedTuple):
+    """Level 1 after a command: the contract's Quote, field for field."""
+
+    symbol: str
+    channel_sequence: int
+    sequence: int
+    time: int
+    bid_price: int
+    bid_quantity: int
+    ask_price: int
+    ask_quantity: int
+    last_price: int
+    last_quantity: int
+    volume: int
+    open_price: int
+    high_price: int
+    low_price: int
+    vwap: int
+    reference_price: int
+    phase: TradingPhase
+
+
+class DepthUpdate(NamedTuple):
+    """The level changes one command made to one book, and the checksum after."""
+
+    symbol: str
+    channel_sequence: int
+    sequence: int
+    time: int
+    changes: tuple[LevelChange, ...]
+    checksum: int
+
+
+class TradePrint(NamedTuple):
+    symbol: str
+    channel_sequence: int
+    sequence: int
+    time: int
+    trade_id: int
+    price: int
+    quantity: int
+    aggressor_side: Side | None
+
+
+Update = QuoteUpdate | DepthUpdate | TradePrint
 
 
 class SymbolMarket:
@@ -124,7 +181,8 @@ class SymbolMarket:
 
     # -- changing ------------------------------------------------------------
 
-    def set_level(self, side: Side, price: int, quantity: int, order_count: int) -> None:
+    def set_level(self, side: Side, price: int, quantity: int, order_count: int) -> int:
+        """Set one level; returns the action (ADD, UPDATE or DELETE) it was."""
         if side is Side.BUY:
             levels, keys, key = self.bids, self.bid_prices, price
         else:
@@ -132,10 +190,23 @@ class SymbolMarket:
         if quantity == 0:
             if levels.pop(price, None) is not None:
                 del keys[bisect_left(keys, key)]
-            return
+            return DELETE
+        action = UPDATE
         if price not in levels:
             insort(keys, key)
+            action = ADD
         levels[price] = (quantity, order_count)
+        return action
+
+    def quote(self) -> QuoteUpdate:
+        bid = self.best(Side.BUY)
+        ask = self.best(Side.SELL)
+        return QuoteUpdate(
+            self.symbol, self.l1_sequence, self.sequence, self.update_time,
+            bid.price, bid.quantity, ask.price, ask.quantity, self.last_price,
+            self.last_quantity, self.volume, self.open_price, self.high_price,
+            self.low_price, self.vwap, self.reference_price, self.phase,
+        )  # fmt: skip
 
     def trade(self, price: int, quantity: int) -> None:
         if not self.volume:
@@ -212,42 +283,74 @@ class MarketState:
             state.markets[symbol] = market
         return state
 
-    def apply(self, sequence: int, command: Command, events: Iterable[Event]) -> None:
+    def apply(self, sequence: int, command: Command, events: Iterable[Event]) -> list[Update]:
+        """Advance with one committed command; the updates it publishes, in
+        order: each symbol's trade prints, then its depth update, then its quote."""
         markets = self.markets
-        touched_l1: set[SymbolMarket] = set()
-        touched_l2: set[SymbolMarket] = set()
+        touched_l1: dict[str, SymbolMarket] = {}
+        changes: dict[str, list[LevelChange]] = {}
+        prints: list[tuple[SymbolMarket, Trade]] = []
         for event in events:
             kind = type(event)
             if kind is LevelChanged:
                 assert isinstance(event, LevelChanged)
                 market = markets[event.symbol]
-                market.set_level(event.side, event.price, event.quantity, event.order_count)
-                touched_l2.add(market)
+                action = market.set_level(
+                    event.side, event.price, event.quantity, event.order_count
+                )
+                changes.setdefault(event.symbol, []).append(
+                    LevelChange(event.side, event.price, event.quantity, event.order_count, action)
+                )
             elif kind is Trade:
                 assert isinstance(event, Trade)
                 market = markets[event.symbol]
                 market.trade(event.price, event.quantity)
-                touched_l1.add(market)
+                prints.append((market, event))
+                touched_l1[event.symbol] = market
             elif kind is TopOfBookChanged:
-                touched_l1.add(markets[event.symbol])  # type: ignore[union-attr]
+                touched_l1[event.symbol] = markets[event.symbol]  # type: ignore[union-attr]
             elif kind is TradingPhaseChanged:
                 assert isinstance(event, TradingPhaseChanged)
                 market = markets[event.symbol]
                 market.phase = event.phase
-                touched_l1.add(market)
+                touched_l1[event.symbol] = market
             elif kind is InstrumentAdded:
                 assert isinstance(event, InstrumentAdded)
                 assert isinstance(command, AddInstrument)
                 market = SymbolMarket(event.symbol, event.phase, command.instrument.reference_price)
                 markets[event.symbol] = market
-                touched_l1.add(market)
+                touched_l1[event.symbol] = market
+        if not (touched_l1 or changes):
+            return []
         timestamp = command.timestamp
-        for market in touched_l1:
-            market.l1_sequence += 1
-            market.sequence, market.update_time = sequence, timestamp
-        for market in touched_l2:
+        updates: list[Update] = []
+        # Each market counted this command's prints already; number them back.
+        first = {market.symbol: market.trades_sequence for market, _ in reversed(prints)}
+        for market, _ in prints:
+            first[market.symbol] -= 1
+        for market, trade in prints:
+            first[market.symbol] += 1
+            updates.append(
+                TradePrint(
+                    market.symbol, first[market.symbol], sequence, timestamp,
+                    trade.trade_id, trade.price, trade.quantity, trade.aggressor_side,
+                )
+            )  # fmt: skip
+        for symbol, made in changes.items():
+            market = markets[symbol]
             market.l2_sequence += 1
             market.sequence, market.update_time = sequence, timestamp
+            updates.append(
+                DepthUpdate(
+                    symbol, market.l2_sequence, sequence, timestamp, tuple(made),
+                    market.checksum(),
+                )
+            )  # fmt: skip
+        for market in touched_l1.values():
+            market.l1_sequence += 1
+            market.sequence, market.update_time = sequence, timestamp
+            updates.append(market.quote())
+        return updates
 
     # -- state ---------------------------------------------------------------
 

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from feeds.market import MarketState
+from feeds.wire import quote_message
 from matching import Engine, InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
 from matching.snapshot import restore_snapshot
 from server.codec import decode
-from server.gateway.market_data import quote_message
 from server.journal.snapshots import load_snapshot_at_or_before
 from server.journal.tail import JournalGapError, JournalTail
 from server.registry import OrderRegistry, Report
@@ -267,7 +267,9 @@ def _project(shadow: Shadow, records: list[tuple[int, bytes]], bars: BarBook) ->
             if type(event) in _QUOTED
         )
     markets = shadow.market.markets
-    batch.quotes = {symbol: quote_message(markets[symbol]).SerializeToString() for symbol in quoted}
+    batch.quotes = {
+        symbol: quote_message(markets[symbol].quote()).SerializeToString() for symbol in quoted
+    }
     return batch
 
 

@@ -14,8 +14,9 @@ from sqlalchemy import Row
 from stocktraderx.v1 import market_data_pb2 as pb
 from stocktraderx.v1 import market_data_pb2_grpc
 
-from feeds.market import Level, SymbolMarket
-from matching import RejectReason, Side
+from feeds.market import SymbolMarket
+from feeds.wire import depth_snapshot, quote_message
+from matching import RejectReason
 from server.core import ExchangeCore
 from server.errors import invalid_argument, rejection
 from server.gateway.calls import Context, abort, page_size, page_token
@@ -29,50 +30,6 @@ def _timestamp(nanos: int) -> Timestamp:
     stamp = Timestamp()
     stamp.seconds, stamp.nanos = divmod(nanos, 1_000_000_000)
     return stamp
-
-
-def _levels(levels: list[Level]) -> list[pb.PriceLevel]:
-    return [
-        pb.PriceLevel(price=level.price, quantity=level.quantity, order_count=level.order_count)
-        for level in levels
-    ]
-
-
-def quote_message(market: SymbolMarket) -> pb.Quote:
-    bid = market.best(Side.BUY)
-    ask = market.best(Side.SELL)
-    return pb.Quote(
-        symbol=market.symbol,
-        bid_price=bid.price,
-        bid_quantity=bid.quantity,
-        ask_price=ask.price,
-        ask_quantity=ask.quantity,
-        last_price=market.last_price,
-        last_quantity=market.last_quantity,
-        volume=market.volume,
-        open_price=market.open_price,
-        high_price=market.high_price,
-        low_price=market.low_price,
-        vwap=market.vwap,
-        reference_price=market.reference_price,
-        trading_phase=int(market.phase),  # type: ignore[arg-type]
-        sequence=market.sequence,
-        channel_sequence=market.l1_sequence,
-        update_time=_timestamp(market.update_time),
-    )
-
-
-def depth_message(market: SymbolMarket, depth: int) -> pb.DepthSnapshot:
-    return pb.DepthSnapshot(
-        symbol=market.symbol,
-        bids=_levels(market.top(Side.BUY, depth)),
-        asks=_levels(market.top(Side.SELL, depth)),
-        sequence=market.sequence,
-        channel_sequence=market.l2_sequence,
-        checksum=market.checksum(),
-        trading_phase=int(market.phase),  # type: ignore[arg-type]
-        update_time=_timestamp(market.update_time),
-    )
 
 
 def trade_message(row: Row[Any]) -> pb.Trade:
@@ -107,7 +64,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         self, request: pb.GetQuoteRequest, context: Context
     ) -> pb.GetQuoteResponse:
         market = await self._market(request.symbol, context)
-        return pb.GetQuoteResponse(quote=quote_message(market))
+        return pb.GetQuoteResponse(quote=quote_message(market.quote()))
 
     async def GetDepth(  # noqa: N802
         self, request: pb.GetDepthRequest, context: Context
@@ -117,7 +74,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                 context, invalid_argument("depth", f"depth must be between 0 and {MAX_DEPTH}")
             )
         market = await self._market(request.symbol, context)
-        return pb.GetDepthResponse(depth=depth_message(market, request.depth or DEFAULT_DEPTH))
+        return pb.GetDepthResponse(depth=depth_snapshot(market, request.depth or DEFAULT_DEPTH))
 
     async def ListTrades(  # noqa: N802
         self, request: pb.ListTradesRequest, context: Context

@@ -479,9 +479,15 @@ class Heartbeat(_message.Message):
 
     SERVER_TIME_FIELD_NUMBER: _builtins.int
     SEQUENCE_FIELD_NUMBER: _builtins.int
+    CHANNEL_SEQUENCE_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """The last engine `sequence` the server had published when it sent the
     heartbeat.
+    """
+    channel_sequence: _builtins.int
+    """On a feed of one channel of one symbol (the ZeroMQ market data feed): the
+    `channel_sequence` of that channel's last update, so that a subscriber
+    learns of a lost update while the channel is quiet. 0 elsewhere.
     """
     @_builtins.property
     def server_time(self) -> _timestamp_pb2.Timestamp:
@@ -492,10 +498,11 @@ class Heartbeat(_message.Message):
         *,
         server_time: _timestamp_pb2.Timestamp | None = ...,
         sequence: _builtins.int = ...,
+        channel_sequence: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["server_time", b"server_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["sequence", b"sequence", "server_time", b"server_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_sequence", b"channel_sequence", "sequence", b"sequence", "server_time", b"server_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
