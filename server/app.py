@@ -30,6 +30,7 @@ from stocktraderx.v1 import (
 
 from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
+from feeds.publisher import FeedPublisher
 from server.config import Settings
 from server.core import ExchangeCore
 from server.gateway.market_data import MarketDataService
@@ -58,6 +59,7 @@ class Exchange:
         self.projector: Projector | None = None
         self.shared: SharedState | None = None
         self.bus: EventBus | None = None
+        self.feed: FeedPublisher | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
@@ -74,6 +76,7 @@ class Exchange:
         await self.core.start()
         await self.core.sequencer.durable()
         store = await self._start_store(self.core)
+        self.feed = self._start_feed(self.core)
         server = grpc.aio.server()
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
             OrderService(self.core, self.stream_backlog, store), server
@@ -134,6 +137,18 @@ class Exchange:
         )  # fmt: skip
         return store
 
+    def _start_feed(self, core: ExchangeCore) -> FeedPublisher:
+        settings = self.settings
+        feed = FeedPublisher.for_market(
+            core.market, _endpoint(settings.feed_port), _endpoint(settings.snapshot_port)
+        )
+        core.market_listeners.append(feed.publish)
+        feed.start()
+        _log.info(
+            "market data on %s (snapshots on %s)", feed.publish_endpoint, feed.snapshot_endpoint
+        )
+        return feed
+
     async def stop(self) -> None:
         await self._health.enter_graceful_shutdown()
         if self.server is not None:
@@ -154,7 +169,14 @@ class Exchange:
         for closing in (self.shared, self.bus):
             if closing is not None:
                 await closing.close()
+        if self.feed is not None:
+            await self.feed.stop()
         _log.info("stopped cleanly")
+
+
+def _endpoint(port: int) -> str:
+    """Every interface on ``port``; port 0: a free port on loopback (tests)."""
+    return "tcp://127.0.0.1:*" if port == 0 else f"tcp://*:{port}"
 
 
 async def serve(settings: Settings, simulate: bool = False) -> None:

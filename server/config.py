@@ -29,6 +29,10 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     grpc_port: int = 50051
+    feed_port: int = 5556
+    """ZeroMQ PUB of market data; 0 picks a free port on 127.0.0.1 (tests)."""
+    snapshot_port: int = 5557
+    """ZeroMQ ROUTER answering snapshot requests; 0 as for ``feed_port``."""
     data_dir: Path = Path("./data")
     durability: str = "batch"
     fsync_interval_ms: int = 5
@@ -120,6 +124,8 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         raise ConfigError(f"instruments: duplicate symbols {duplicates}")
     settings = Settings(
         grpc_port=_int(server, "grpc_port", "server", Settings.grpc_port),
+        feed_port=_int(server, "feed_port", "server", Settings.feed_port),
+        snapshot_port=_int(server, "snapshot_port", "server", Settings.snapshot_port),
         data_dir=Path(server.get("data_dir", str(Settings.data_dir))),
         durability=str(journal.get("durability", Settings.durability)),
         fsync_interval_ms=_int(journal, "fsync_interval_ms", "journal", 5),
@@ -134,6 +140,9 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
 def _checked(settings: Settings) -> Settings:
     if not 0 < settings.grpc_port < 65536:
         raise ConfigError(f"grpc_port: {settings.grpc_port} is not a TCP port")
+    for name in ("feed_port", "snapshot_port"):
+        if not 0 <= getattr(settings, name) < 65536:
+            raise ConfigError(f"{name}: {getattr(settings, name)} is not a TCP port")
     if settings.durability not in DURABILITIES:
         raise ConfigError(f"durability: {settings.durability!r} is not one of {DURABILITIES}")
     if settings.fsync_interval_ms <= 0 or settings.snapshot_every <= 0:
@@ -173,6 +182,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
     overrides: dict[str, Any] = {}
     for name, convert in (
         ("grpc_port", int),
+        ("feed_port", int),
+        ("snapshot_port", int),
         ("data_dir", Path),
         ("durability", str),
         ("fsync_interval_ms", int),

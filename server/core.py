@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.market import MarketState
+from feeds.market import MarketState, Update
 from matching import AddInstrument, Engine, Instrument, TradingPhase
 from matching.snapshot import restore_snapshot, take_snapshot
 from matching.state import digest
@@ -66,6 +66,8 @@ class ExchangeCore:
         """The last record a reader behind the engine (the projector) has;
         pruning keeps every record after it and a snapshot before it."""
         self.report_listeners: list[Callable[[list[Report]], None]] = []
+        self.market_listeners: list[Callable[[list[Update]], None]] = []
+        """Called with each committed batch's market data updates (the feeds)."""
         """Called with each committed batch's reports (the order streams)."""
         sequencer.add_listener(self._apply)
         sequencer.add_listener(self._count)
@@ -145,8 +147,12 @@ class ExchangeCore:
 
     def _apply(self, batch: list[Sequenced]) -> None:
         apply_market = self.market.apply
+        updates: list[Update] = []
         for item in batch:
-            apply_market(item.sequence, item.command, item.events)
+            updates += apply_market(item.sequence, item.command, item.events)
+        if updates:
+            for publish in self.market_listeners:
+                publish(updates)
         reports = self.registry.apply(batch)
         if reports:
             for listener in self.report_listeners:

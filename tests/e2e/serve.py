@@ -30,6 +30,8 @@ def start_server(data: Path, port: int, database_url: str | None = None) -> subp
     environ.pop("STX_DATABASE_URL", None)
     if database_url is not None:
         environ["STX_DATABASE_URL"] = database_url
+    environ.setdefault("STX_FEED_PORT", str(free_port()))
+    environ.setdefault("STX_SNAPSHOT_PORT", str(free_port()))
     with log.open("ab") as output:
         # A file, not a pipe: nobody reads a pipe while the test runs, and a
         # full one would block the server.

@@ -32,7 +32,9 @@ def _run(
     backlog: int = 1000,
 ) -> None:
     async def main() -> None:
-        settings = replace(load(environ={}), data_dir=tmp_path, grpc_port=0)
+        settings = replace(
+            load(environ={}), data_dir=tmp_path, grpc_port=0, feed_port=0, snapshot_port=0
+        )
         exchange = Exchange(settings, stream_backlog=backlog)
         await exchange.start()
         try:

@@ -25,7 +25,12 @@ Scenario = Callable[[Exchange, grpc.aio.Channel], Awaitable[None]]
 def _run(tmp_path: Path, store_url: str, scenario: Scenario) -> None:
     async def main() -> None:
         settings = replace(
-            load(environ={}), data_dir=tmp_path / "data", grpc_port=0, database_url=store_url
+            load(environ={}),
+            data_dir=tmp_path / "data",
+            grpc_port=0,
+            feed_port=0,
+            snapshot_port=0,
+            database_url=store_url,
         )
         exchange = Exchange(settings)
         await exchange.start()

@@ -1,0 +1,205 @@
+"""Subscribing to the ZeroMQ feed and keeping a symbol's market whole.
+
+``SymbolFeed`` follows the clone pattern: it subscribes first, asks the
+snapshot service for the channel's state, applies only updates numbered
+after the snapshot, and checks every one: a channel sequence that skips a
+number (a message ZeroMQ dropped at a high-water mark, or the publisher
+shed) or a book whose checksum differs from the one the update carries
+means the local copy cannot be trusted, and it is rebuilt from a new
+snapshot. Heartbeats carry the channel's last sequence, so a loss is seen
+even when the channel goes quiet. Trade prints have no snapshot: a gap
+there is counted and reported (the missing prints are in ListTrades).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import zmq
+from stocktraderx.v1 import market_data_pb2 as pb
+
+from feeds import wire
+from feeds.market import SymbolMarket
+from matching import Side, TradingPhase
+
+SNAPSHOT_TIMEOUT_MS = 5_000
+RECEIVE_HWM = 100_000
+
+
+class FeedError(RuntimeError):
+    """The snapshot service refused or did not answer."""
+
+
+@dataclass
+class _Channel:
+    last: int | None = None
+    """The channel sequence applied last; None until synchronised."""
+    pending: list[tuple[int, pb.SubscribeMarketDataResponse]] = field(default_factory=list)
+
+
+def _sequence_of(message: pb.SubscribeMarketDataResponse) -> int:
+    kind = message.WhichOneof("event")
+    if kind == "depth_update":
+        return message.depth_update.channel_sequence
+    if kind == "quote":
+        return message.quote.channel_sequence
+    if kind == "trade":
+        return message.trade.channel_sequence
+    return 0
+
+
+class SymbolFeed:
+    def __init__(
+        self,
+        endpoint: str,
+        snapshot_endpoint: str,
+        symbol: str,
+        channels: tuple[str, ...] = (wire.L2,),
+        *,
+        context: zmq.Context[zmq.Socket[bytes]] | None = None,
+        receive_hwm: int = RECEIVE_HWM,
+    ) -> None:
+        for channel in channels:
+            if channel not in wire.CHANNELS:
+                raise ValueError(f"unknown channel {channel!r}")
+        self.symbol = symbol
+        self.channels = channels
+        self._context = context or zmq.Context.instance()
+        self._sub = self._context.socket(zmq.SUB)
+        self._sub.setsockopt(zmq.RCVHWM, receive_hwm)
+        self._sub.setsockopt(zmq.LINGER, 0)
+        self._sub.connect(endpoint)
+        for channel in channels:
+            self._sub.setsockopt(zmq.SUBSCRIBE, wire.topic(channel, symbol))
+        self._snapshot_endpoint = snapshot_endpoint
+        self._dealer = self._new_dealer()
+        self.book = SymbolMarket(symbol, TradingPhase.CLOSED, 0)
+        """The level 2 book as the feed describes it."""
+        self.quote: pb.Quote | None = None
+        self.state = {channel: _Channel() for channel in channels}
+        self.gaps = 0
+        self.checksum_failures = 0
+        self.snapshots = 0
+        self.heartbeats = 0
+
+    def _new_dealer(self) -> zmq.Socket[bytes]:
+        dealer = self._context.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.connect(self._snapshot_endpoint)
+        return dealer
+
+    def close(self) -> None:
+        self._sub.close()
+        self._dealer.close()
+
+    # -- reading -------------------------------------------------------------
+
+    def poll(self, timeout_ms: int) -> list[pb.SubscribeMarketDataResponse]:
+        """Wait up to ``timeout_ms`` for messages; return the updates applied,
+        in order (each channel's state already includes them)."""
+        for channel, state in self.state.items():
+            if state.last is None and channel != wire.TRADES:
+                self._synchronise(channel)
+        applied: list[pb.SubscribeMarketDataResponse] = []
+        if not self._sub.poll(timeout_ms):
+            return applied
+        while True:
+            try:
+                topic, body = self._sub.recv_multipart(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                return applied
+            channel, symbol = wire.parse_topic(topic)
+            if symbol != self.symbol or channel not in self.state:
+                continue  # a longer symbol sharing the prefix
+            self._handle(channel, pb.SubscribeMarketDataResponse.FromString(body), applied)
+
+    def _handle(
+        self,
+        channel: str,
+        message: pb.SubscribeMarketDataResponse,
+        applied: list[pb.SubscribeMarketDataResponse],
+    ) -> None:
+        state = self.state[channel]
+        if message.WhichOneof("event") == "heartbeat":
+            self.heartbeats += 1
+            behind = state.last is not None and message.heartbeat.channel_sequence > state.last
+            if behind:
+                self._lost(channel)
+            return
+        sequence = _sequence_of(message)
+        if state.last is None:
+            if channel == wire.TRADES:
+                state.last = sequence - 1
+            else:
+                state.pending.append((sequence, message))
+                return
+        if sequence <= state.last:
+            return  # already in the snapshot
+        if sequence != state.last + 1:
+            self._lost(channel)
+            if channel == wire.TRADES:
+                state.last = sequence - 1
+            elif sequence <= state.last:
+                return
+            elif sequence != state.last + 1:
+                # Newer than the fresh snapshot: resynchronise at the next poll.
+                state.last = None
+                state.pending = [(sequence, message)]
+                return
+        self._apply(channel, message)
+        state.last = sequence
+        applied.append(message)
+        if channel == wire.L2 and self.book.checksum() != message.depth_update.checksum:
+            self.checksum_failures += 1
+            self._lost(channel)
+
+    def _lost(self, channel: str) -> None:
+        """A gap (or a bad checksum): rebuild the channel from a snapshot."""
+        self.gaps += 1
+        if channel != wire.TRADES:
+            self._synchronise(channel)
+
+    def _apply(self, channel: str, message: pb.SubscribeMarketDataResponse) -> None:
+        if channel == wire.L2:
+            for change in message.depth_update.changes:
+                self.book.set_level(
+                    Side(change.side), change.price, change.quantity, change.order_count
+                )
+        elif channel == wire.L1:
+            self.quote = message.quote
+
+    # -- snapshots -----------------------------------------------------------
+
+    def _synchronise(self, channel: str) -> None:
+        state = self.state[channel]
+        snapshot = self._request(channel)
+        self.snapshots += 1
+        if channel == wire.L2:
+            depth = snapshot.depth_snapshot
+            book = SymbolMarket(self.symbol, TradingPhase(depth.trading_phase), 0)
+            for side, levels in ((Side.BUY, depth.bids), (Side.SELL, depth.asks)):
+                for level in levels:
+                    book.set_level(side, level.price, level.quantity, level.order_count)
+            if book.checksum() != depth.checksum:
+                raise FeedError(f"snapshot of {self.symbol} fails its own checksum")
+            self.book = book
+            state.last = depth.channel_sequence
+        else:
+            self.quote = snapshot.quote
+            state.last = snapshot.quote.channel_sequence
+        pending, state.pending = state.pending, []
+        applied: list[pb.SubscribeMarketDataResponse] = []
+        for _, message in sorted(pending, key=lambda item: item[0]):
+            self._handle(channel, message, applied)
+
+    def _request(self, channel: str) -> pb.SubscribeMarketDataResponse:
+        self._dealer.send_multipart([b"SNAPSHOT", channel.encode(), self.symbol.encode()])
+        if not self._dealer.poll(SNAPSHOT_TIMEOUT_MS):
+            # A fresh socket: a late answer to this request must not be read as the next one's.
+            self._dealer.close()
+            self._dealer = self._new_dealer()
+            raise FeedError(f"no snapshot from {self._snapshot_endpoint} within 5 s")
+        status, body = self._dealer.recv_multipart()
+        if status != b"OK":
+            raise FeedError(body.decode(errors="replace"))
+        return pb.SubscribeMarketDataResponse.FromString(body)
