@@ -84,11 +84,8 @@ class Exchange:
         reference_data_pb2_grpc.add_ReferenceDataServiceServicer_to_server(
             ReferenceDataService(self.core), server
         )
-        # GetBars and the live subscription come with the market data feeds
-        # (issue 5); until then gRPC answers them UNIMPLEMENTED.
         market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
-            MarketDataService(self.core, store),  # type: ignore[abstract]
-            server,
+            MarketDataService(self.core, store), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         services = (

@@ -254,6 +254,20 @@ class Store:
             query = query.where(trades.c.trade_id < before)
         return await self._all(query.order_by(trades.c.trade_id.desc()).limit(limit))
 
+    async def bars_page(
+        self, *, symbol: str, interval: int, start: int, end: int | None, after: int, limit: int
+    ) -> list[Row[Any]]:
+        """Bars of ``symbol`` starting in [start, end) and after ``after``, oldest first."""
+        bars = schema.bars
+        query = select(bars).where(
+            (bars.c.symbol == symbol)
+            & (bars.c.interval == interval)
+            & (bars.c.start_time >= max(start, after + 1 if after else start))
+        )
+        if end is not None:
+            query = query.where(bars.c.start_time < end)
+        return await self._all(query.order_by(bars.c.start_time).limit(limit))
+
     async def count(self, table: Table) -> int:
         async with self.engine.connect() as connection:
             return int(await connection.scalar(select(func.count()).select_from(table)) or 0)

@@ -115,3 +115,73 @@ def test_unknown_symbols_and_bad_depths_are_refused(tmp_path: Path) -> None:
         assert request.field_violations[0].field == "depth"
 
     _run(tmp_path, scenario)
+
+
+async def _read(stream: object) -> market_data_pb2.SubscribeMarketDataResponse:
+    message = await stream.read()  # type: ignore[attr-defined]
+    assert isinstance(message, market_data_pb2.SubscribeMarketDataResponse)
+    return message
+
+
+def test_a_subscription_starts_with_snapshots_and_follows_without_gaps(tmp_path: Path) -> None:
+    async def scenario(channel: grpc.aio.Channel) -> None:
+        market = market_data_pb2_grpc.MarketDataServiceStub(channel)
+        await _place(channel, "a1", SELL, 300, 1_901_000)
+        stream = market.SubscribeMarketData(
+            market_data_pb2.SubscribeMarketDataRequest(symbols=["AAPL"])
+        )
+        first = await _read(stream)
+        second = await _read(stream)
+        assert first.WhichOneof("event") == "quote"
+        assert second.WhichOneof("event") == "depth_snapshot"
+        book = {(lv.price, SELL): lv.quantity for lv in second.depth_snapshot.asks}
+        l2 = second.depth_snapshot.channel_sequence
+        await _place(channel, "b1", BUY, 100, 1_901_000)  # a trade
+        await _place(channel, "b2", BUY, 50, 1_899_000)  # a new bid level
+        kinds: list[str | None] = []
+        while len([kind for kind in kinds if kind == "depth_update"]) < 2:
+            message = await asyncio.wait_for(_read(stream), 5)
+            kind = message.WhichOneof("event")
+            kinds.append(kind)
+            if kind == "depth_update":
+                update = message.depth_update
+                assert update.channel_sequence == l2 + 1  # no gap after the snapshot
+                l2 = update.channel_sequence
+                for change in update.changes:
+                    book[(change.price, change.side)] = change.quantity
+            elif kind == "trade":
+                assert (message.trade.price, message.trade.quantity) == (1_901_000, 100)
+        assert "trade" in kinds
+        assert "quote" in kinds
+        depth = (await market.GetDepth(market_data_pb2.GetDepthRequest(symbol="AAPL"))).depth
+        assert {price: qty for (price, _), qty in book.items() if qty} == {
+            level.price: level.quantity for level in [*depth.bids, *depth.asks]
+        }
+        stream.cancel()
+
+    _run(tmp_path, scenario)
+
+
+def test_bars_come_from_the_store(tmp_path: Path) -> None:
+    async def scenario(channel: grpc.aio.Channel) -> None:
+        market = market_data_pb2_grpc.MarketDataServiceStub(channel)
+        await _place(channel, "a1", SELL, 300, 1_901_000)
+        await _place(channel, "b1", BUY, 100, 1_901_000)
+        await _place(channel, "b2", BUY, 200, 1_901_000)
+        request = market_data_pb2.GetBarsRequest(
+            symbol="AAPL", interval=market_data_pb2.BAR_INTERVAL_1D
+        )
+        for _ in range(200):  # written behind trading, within milliseconds
+            bars = (await market.GetBars(request)).bars
+            if bars and bars[-1].trade_count == 2:
+                break
+            await asyncio.sleep(0.01)
+        (bar,) = bars
+        assert (bar.open_price, bar.close_price, bar.volume, bar.vwap) == (
+            1_901_000, 1_901_000, 300, 1_901_000,
+        )  # fmt: skip
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await market.GetBars(market_data_pb2.GetBarsRequest(symbol="AAPL"))
+        assert missing.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+    _run(tmp_path, scenario)
