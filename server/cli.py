@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from clients.cli import COMMANDS as CLIENT_COMMANDS
-from server.bench import projector_bench, transport_bench
+from feeds.cli import feed
+from server.bench import feed_bench, projector_bench, transport_bench
 from server.bench.engine_bench import measure, measure_resting
 from server.config import ConfigError
 from server.config import load as load_settings
@@ -29,6 +30,7 @@ def main() -> None:
 
 for client_command in CLIENT_COMMANDS:
     main.add_command(client_command)
+main.add_command(feed)
 
 
 @main.group()
@@ -82,6 +84,22 @@ def bench_engine(commands: int, seed: int, resting: int | None, as_json: bool) -
 def bench_transport(rate: float, duration: float) -> None:
     """Bare gRPC echo on one stream: the floor under order-entry latency."""
     click.echo(json.dumps(transport_bench.measure(rate, duration)))
+
+
+@bench.command("feed")
+@click.option("--rate", type=click.FloatRange(min=1), default=10_000, show_default=True,
+              help="Level 2 updates per second to publish.")  # fmt: skip
+@click.option("--duration", type=click.FloatRange(min=0.5), default=10, show_default=True)
+@click.option("--subscribers", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_feed(rate: float, duration: float, subscribers: int, as_json: bool) -> None:
+    """ZeroMQ feed: order acceptance to subscriber, N subscriber processes."""
+    figures = feed_bench.measure(rate, duration, subscribers)
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    for name, value in figures.items():
+        click.echo(f"{name:>16}: {value:,}")
 
 
 @bench.command("projector")
