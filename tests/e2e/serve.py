@@ -22,7 +22,9 @@ def free_port() -> int:
         return port
 
 
-def start_server(data: Path, port: int, database_url: str | None = None) -> subprocess.Popen[bytes]:
+def start_server(
+    data: Path, port: int, database_url: str | None = None, feed_port: int | None = None
+) -> subprocess.Popen[bytes]:
     """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
     ``data`` if None)."""
     log = data.parent / "serve.log"
@@ -30,8 +32,8 @@ def start_server(data: Path, port: int, database_url: str | None = None) -> subp
     environ.pop("STX_DATABASE_URL", None)
     if database_url is not None:
         environ["STX_DATABASE_URL"] = database_url
-    environ.setdefault("STX_FEED_PORT", str(free_port()))
-    environ.setdefault("STX_SNAPSHOT_PORT", str(free_port()))
+    environ["STX_FEED_PORT"] = str(feed_port or free_port())
+    environ["STX_SNAPSHOT_PORT"] = str(feed_port + 1 if feed_port else free_port())
     with log.open("ab") as output:
         # A file, not a pipe: nobody reads a pipe while the test runs, and a
         # full one would block the server.

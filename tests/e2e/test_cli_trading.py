@@ -103,9 +103,18 @@ def test_loadtest_reports_the_documented_figures(tmp_path: Path) -> None:
     try:
         for _ in range(2):  # a second run on the same server must not collide
             result = _stx(
-                port, "loadtest", "--rate", "400", "--duration", "1", "--streams", "2",
-                "--batch", "5", "--json",
-            )  # fmt: skip
+                port,
+                "loadtest",
+                "--rate",
+                "400",
+                "--duration",
+                "1",
+                "--streams",
+                "2",
+                "--batch",
+                "5",
+                "--json",
+            )
             assert result.returncode == 0, result.stderr
             figures = json.loads(result.stdout)
             for key in ("orders_per_sec", "p50_us", "p99_us", "p999_us", "errors"):
@@ -116,3 +125,50 @@ def test_loadtest_reports_the_documented_figures(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+
+
+@pytest.mark.timeout(120)
+def test_feed_prints_live_level_2_and_trades(tmp_path: Path) -> None:
+    port = free_port()
+    feed_port = free_port()
+    server = start_server(tmp_path / "data", port, feed_port=feed_port)
+    endpoint = f"tcp://127.0.0.1:{feed_port}"
+    try:
+        watchers = [
+            subprocess.Popen(
+                [
+                    str(STX),
+                    "feed",
+                    "AAPL",
+                    "--level",
+                    level,
+                    "--count",
+                    "2",
+                    "--endpoint",
+                    endpoint,
+                    "--snapshot-endpoint",
+                    f"tcp://127.0.0.1:{feed_port + 1}",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for level in ("2", "trades")
+        ]
+        time.sleep(1.5)  # subscriptions reach the publisher
+        for side, client_id in (("sell", "s1"), ("buy", "b1"), ("sell", "s2"), ("buy", "b2")):
+            placed = _stx(port, "order", side, "AAPL", "100", "@190.00", "--account", client_id)
+            assert placed.returncode == 0, placed.stderr
+        (depth, _), (prints, _) = (watcher.communicate(timeout=30) for watcher in watchers)
+        assert [line.split()[:2] for line in depth.splitlines()] == [["AAPL", "L2"]] * 2
+        assert "S 190 100 (1)" in depth
+        assert prints.splitlines()[0].startswith("AAPL trade #1 100 @ 190")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    down = subprocess.run(
+        [str(STX), "feed", "AAPL", "--endpoint", f"tcp://127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert down.returncode == 1
+    assert "is `stx serve` running?" in down.stderr

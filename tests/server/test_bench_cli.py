@@ -66,3 +66,27 @@ def test_bench_transport_echoes_every_message_and_reports_percentiles() -> None:
     assert figures["offered_per_sec"] == 400
     assert 0 < figures["messages_per_sec"] <= 1_000
     assert 0 < figures["p50_us"] <= figures["p99_us"] <= figures["p999_us"] <= figures["max_us"]
+
+
+def test_bench_feed_json_has_the_documented_keys() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "feed", "--rate", "500", "--duration", "1", "--subscribers", "2",
+         "--json"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    figures = json.loads(result.stdout)
+    for key in ("updates_per_sec", "p50_us", "p99_us", "subscribers"):
+        assert key in figures
+    assert figures["subscribers"] == 2
+    assert figures["received"] == 2 * figures["published"] > 0
+
+
+def test_bench_projector_fills_a_store() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "projector", "--commands", "2000"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    figures = json.loads(result.stdout)
+    assert figures["backend"] == "sqlite"
+    assert figures["commands"] >= 2000
+    assert figures["events"] > figures["commands"]
