@@ -24,6 +24,7 @@ from feeds.publisher import FeedPublisher
 from server.bench.workload import OrderFlow, instruments
 from server.core import ExchangeCore
 from server.journal import Durability
+from server.runtime import settle_heap
 
 MAX_US = 60_000_000
 
@@ -102,6 +103,7 @@ async def _measure(rate: float, seconds: float, subscribers: int) -> dict[str, f
         for _ in children:
             await asyncio.to_thread(ready.get, True, 60)
         await asyncio.sleep(0.5)  # subscriptions travel to the publisher
+        settle_heap()  # the server's collector policy (server/runtime.py)
         published = await _drive(publisher, core, rate, seconds)
         merged = HdrHistogram(1, MAX_US, 3)
         received = 0
