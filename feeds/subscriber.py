@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import zmq
+from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import market_data_pb2 as pb
 
 from feeds import wire
@@ -94,9 +95,19 @@ class SymbolFeed:
 
     # -- reading -------------------------------------------------------------
 
-    def poll(self, timeout_ms: int) -> list[pb.SubscribeMarketDataResponse]:
+    def poll(
+        self, timeout_ms: int, *, conflate: bool = False
+    ) -> list[pb.SubscribeMarketDataResponse]:
         """Wait up to ``timeout_ms`` for messages; return the updates applied,
-        in order (each channel's state already includes them)."""
+        in order (each channel's state already includes them).
+
+        With ``conflate``, a consumer slower than the feed gets the net effect
+        instead: every trade print, then one depth update with the final
+        state of each level that changed, then the latest quote."""
+        applied = self._poll(timeout_ms)
+        return _conflated(applied, self.book) if conflate else applied
+
+    def _poll(self, timeout_ms: int) -> list[pb.SubscribeMarketDataResponse]:
         for channel, state in self.state.items():
             if state.last is None and channel != wire.TRADES:
                 self._synchronise(channel)
@@ -203,3 +214,42 @@ class SymbolFeed:
         if status != b"OK":
             raise FeedError(body.decode(errors="replace"))
         return pb.SubscribeMarketDataResponse.FromString(body)
+
+
+def _conflated(
+    applied: list[pb.SubscribeMarketDataResponse], book: SymbolMarket
+) -> list[pb.SubscribeMarketDataResponse]:
+    trades = [message for message in applied if message.WhichOneof("event") == "trade"]
+    depth = [message.depth_update for message in applied if message.HasField("depth_update")]
+    quotes = [message for message in applied if message.WhichOneof("event") == "quote"]
+    result = list(trades)
+    if depth:
+        touched = dict.fromkeys(
+            (change.side, change.price) for update in depth for change in update.changes
+        )
+        changes = []
+        for side, price in touched:
+            levels = book.bids if side == common_pb2.SIDE_BUY else book.asks
+            quantity, count = levels.get(price, (0, 0))
+            action = pb.LEVEL_ACTION_UPDATE if quantity else pb.LEVEL_ACTION_DELETE
+            changes.append(
+                pb.LevelChange(
+                    side=side, price=price, quantity=quantity, order_count=count, action=action
+                )
+            )
+        last = depth[-1]
+        result.append(
+            pb.SubscribeMarketDataResponse(
+                depth_update=pb.DepthUpdate(
+                    symbol=last.symbol,
+                    changes=changes,
+                    sequence=last.sequence,
+                    channel_sequence=last.channel_sequence,
+                    checksum=last.checksum,
+                    update_time=last.update_time,
+                )
+            )
+        )
+    if quotes:
+        result.append(quotes[-1])
+    return result

@@ -149,3 +149,57 @@ def test_unknown_symbols_and_channels_without_snapshots_are_refused(tmp_path: Pa
             SymbolFeed("tcp://127.0.0.1:1", "tcp://127.0.0.1:2", "X", ("L3",))
 
     asyncio.run(scenario())
+
+
+def test_a_conflating_consumer_gets_fewer_messages_and_the_same_book(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        core = ExchangeCore.open(tmp_path, instruments(), durability=Durability.NONE)
+        publisher = FeedPublisher.for_market(core.market, LOOPBACK, LOOPBACK)
+        core.market_listeners.append(publisher.publish)
+        publisher.start()
+        symbol = "AAPL"
+        feed = SymbolFeed(publisher.publish_endpoint, publisher.snapshot_endpoint, symbol)
+        mirror: dict[tuple[int, int], int] = {}
+        received = [0]
+        stop = threading.Event()
+
+        def consume() -> None:
+            first = True
+            while not stop.is_set():
+                messages = feed.poll(5, conflate=True)
+                if first and feed.state[wire.L2].last is not None:
+                    first = False
+                    for side in (Side.BUY, Side.SELL):
+                        for level in feed.book.top(side, 10**6):
+                            mirror[(int(side), level.price)] = level.quantity
+                for message in messages:
+                    received[0] += 1
+                    for change in message.depth_update.changes:
+                        mirror[(change.side, change.price)] = change.quantity
+                threading.Event().wait(0.05)  # a slow consumer
+
+        thread = threading.Thread(target=consume, daemon=True)
+        thread.start()
+        try:
+            await asyncio.sleep(0.3)
+            await _trade(core, OrderFlow(core.engine, 11), 3_000)
+            for _ in range(500):
+                if feed.state[wire.L2].last == core.market.markets[symbol].l2_sequence:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await asyncio.sleep(0.2)
+            stop.set()
+            thread.join(10)
+            feed.close()
+            await publisher.stop()
+        assert feed.gaps == 0
+        assert 0 < received[0] < core.market.markets[symbol].l2_sequence
+        bids, asks = _levels(core.market, symbol)
+        assert {key: qty for key, qty in mirror.items() if qty} == {
+            **{(int(Side.BUY), level.price): level.quantity for level in bids},
+            **{(int(Side.SELL), level.price): level.quantity for level in asks},
+        }
+        await core.close(final_snapshot=False)
+
+    asyncio.run(scenario())
