@@ -24,20 +24,46 @@ def all_records(directory: Path) -> list[tuple[int, bytes]]:
     return records
 
 
-def replay(directory: Path) -> tuple[int, list[Report], dict[int, Row], list[Trade]]:
-    """Last sequence, every report, final orders and every trade, from record 1."""
+def replay(
+    directory: Path,
+) -> tuple[int, list[Report], dict[int, Row], list[tuple[int, Trade]]]:
+    """Last sequence, every report, final orders and every trade with its
+    time, from record 1."""
     engine = Engine()
     registry = OrderRegistry(finished_kept=10**9)
     reports: list[Report] = []
-    trades: list[Trade] = []
+    trades: list[tuple[int, Trade]] = []
     records = all_records(directory)
     for sequence, payload in records:
         command, client_order_id = decode(payload)
         events = engine.process(command)
-        trades.extend(event for event in events if isinstance(event, Trade))
+        trades.extend((command.timestamp, event) for event in events if isinstance(event, Trade))
         reports.extend(registry.apply([Sequenced(sequence, command, events, client_order_id)]))
     orders = {order_id: order_row(record, 0) for order_id, record in registry.orders.items()}
     return len(records), reports, orders, trades
+
+
+def expected_bars(trades: list[tuple[int, Trade]]) -> dict[tuple[str, int, int], tuple[int, ...]]:
+    """OHLCV, notional and count per (symbol, interval, start), computed afresh."""
+    lengths = {1: 1, 2: 60, 3: 300, 4: 3_600, 5: 86_400}
+    bars: dict[tuple[str, int, int], list[int]] = {}
+    for when, trade in trades:
+        for interval, seconds in lengths.items():
+            start = when // (seconds * 10**9) * seconds * 10**9
+            bar = bars.get((trade.symbol, interval, start))
+            if bar is None:
+                bars[(trade.symbol, interval, start)] = [
+                    trade.price, trade.price, trade.price, trade.price,
+                    trade.quantity, trade.price * trade.quantity, 1,
+                ]  # fmt: skip
+                continue
+            bar[1] = max(bar[1], trade.price)
+            bar[2] = min(bar[2], trade.price)
+            bar[3] = trade.price
+            bar[4] += trade.quantity
+            bar[5] += trade.price * trade.quantity
+            bar[6] += 1
+    return {key: tuple(value) for key, value in bars.items()}
 
 
 async def check_store_matches_journal(store: Store, directory: Path) -> None:
@@ -55,6 +81,14 @@ async def check_store_matches_journal(store: Store, directory: Path) -> None:
     assert stored_orders == orders
     stored_trades = await store.rows(schema.trades, ["trade_id"])
     assert [(row.trade_id, row.price, row.quantity) for row in stored_trades] == [
-        (trade.trade_id, trade.price, trade.quantity) for trade in trades
+        (trade.trade_id, trade.price, trade.quantity) for _, trade in trades
     ]
     assert await store.count(schema.executions) == 2 * len(trades)
+    stored_bars = {
+        (row.symbol, row.interval, row.start_time): (
+            row.open_price, row.high_price, row.low_price, row.close_price, row.volume,
+            int(row.notional), row.trade_count,
+        )
+        for row in await store.rows(schema.bars, ["symbol", "interval", "start_time"])
+    }  # fmt: skip
+    assert stored_bars == expected_bars(trades)
