@@ -1,0 +1,127 @@
+"""The token-signing keys: ES256 (ECDSA P-256), each with a key id.
+
+Private keys live in ``<data dir>/keys/`` (PEM, mode 0600) so that tokens
+survive a restart. ``rotate`` makes a new key the signing key; older keys
+keep verifying until every token they signed has expired, then are retired.
+The JWK Set lists the public halves of the keys that still verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private: ec.EllipticCurvePrivateKey
+    created: float
+    retired_after: float | None = None
+    """Unix time after which the key verifies nothing (set when superseded)."""
+
+    def jwk(self) -> dict[str, str]:
+        numbers = self.private.public_key().public_numbers()
+        return {
+            "kty": "EC",
+            "crv": "P-256",
+            "kid": self.kid,
+            "x": _b64(numbers.x.to_bytes(32, "big")),
+            "y": _b64(numbers.y.to_bytes(32, "big")),
+            "alg": "ES256",
+            "use": "sig",
+        }
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class KeyRing:
+    def __init__(self, directory: Path | None, max_token_seconds: float) -> None:
+        self._directory = directory
+        self._max_token_seconds = max_token_seconds
+        self.keys: list[SigningKey] = []
+        if directory is not None:
+            self._load(directory)
+        if not self.keys:
+            self.rotate()
+
+    @property
+    def signing(self) -> SigningKey:
+        return self.keys[-1]
+
+    def verifying(self, kid: str, now: float | None = None) -> SigningKey | None:
+        moment = time.time() if now is None else now
+        for key in self.keys:
+            if key.kid == kid and (key.retired_after is None or moment <= key.retired_after):
+                return key
+        return None
+
+    def rotate(self, now: float | None = None) -> SigningKey:
+        """Sign with a new key from now on; the old ones verify what they signed."""
+        moment = time.time() if now is None else now
+        if self.keys:
+            current = self.keys[-1]
+            self.keys[-1] = SigningKey(
+                current.kid, current.private, current.created, moment + self._max_token_seconds
+            )
+        key = SigningKey(secrets.token_urlsafe(12), ec.generate_private_key(ec.SECP256R1()), moment)
+        self.keys.append(key)
+        self.keys = [k for k in self.keys if k.retired_after is None or k.retired_after >= moment]
+        if self._directory is not None:
+            self._save(self._directory)
+        return key
+
+    def jwks(self, now: float | None = None) -> list[dict[str, str]]:
+        moment = time.time() if now is None else now
+        return [
+            key.jwk()
+            for key in self.keys
+            if key.retired_after is None or moment <= key.retired_after
+        ]
+
+    def _save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        index = []
+        for key in self.keys:
+            pem = key.private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            path = directory / f"{key.kid}.pem"
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(pem)
+            index.append(
+                {"kid": key.kid, "created": key.created, "retired_after": key.retired_after}
+            )
+        temporary = directory / "keys.json.tmp"
+        temporary.write_text(json.dumps(index))
+        temporary.replace(directory / "keys.json")
+        kept = {f"{key.kid}.pem" for key in self.keys}
+        for stale in directory.glob("*.pem"):
+            if stale.name not in kept:
+                stale.unlink()
+
+    def _load(self, directory: Path) -> None:
+        index_path = directory / "keys.json"
+        if not index_path.exists():
+            return
+        for entry in json.loads(index_path.read_text()):
+            pem = (directory / f"{entry['kid']}.pem").read_bytes()
+            private = serialization.load_pem_private_key(pem, password=None)
+            if not isinstance(private, ec.EllipticCurvePrivateKey):
+                raise ValueError(f"key {entry['kid']} is not an EC key")
+            self.keys.append(
+                SigningKey(entry["kid"], private, entry["created"], entry["retired_after"])
+            )
