@@ -188,3 +188,53 @@ audit_log = Table(
     Index("audit_by_account", "account_id", "sequence"),
 )
 """Every journaled command: who asked for what, when, and its outcome."""
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    # Role numbers of the contract, comma-separated.
+    Column("roles", String(64), nullable=False),
+    _big("create_time"),
+)
+
+account_owners = Table(
+    "account_owners",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("user_id", String(32), nullable=False),
+    Index("account_owners_by_user", "user_id"),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    # SHA-256 of the token: the token itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    _big("expire_time"),
+    _big("used_time"),
+    Column("revoked", Boolean, nullable=False),
+    Index("refresh_tokens_by_family", "family_id"),
+)
+"""Rotating refresh tokens: each use spends one and issues the next of its
+family; a spent one presented again revokes the family."""
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("user_id", String(32), nullable=False),
+    Column("label", String(128), nullable=False),
+    Column("roles", String(64), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    _big("create_time"),
+    _big("expire_time"),
+    _big("last_use_time"),
+    _big("revoke_time"),
+    Index("api_keys_by_user", "user_id", "create_time"),
+)

@@ -3,6 +3,8 @@
 import asyncio
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from server.store import open_store, schema
@@ -114,3 +116,17 @@ def test_trade_pages_run_newest_first_per_symbol(store_url: str) -> None:
 def test_unsupported_urls_are_refused_clearly() -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         asyncio.run(open_store("mysql://nobody@localhost/stx"))
+
+
+def test_the_migrations_build_exactly_the_declared_schema(store_url: str) -> None:
+    async def scenario() -> list[object]:
+        store = await open_store(store_url)
+        try:
+            async with store.engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: compare_metadata(MigrationContext.configure(sync), schema.metadata)
+                )
+        finally:
+            await store.close()
+
+    assert asyncio.run(scenario()) == []
