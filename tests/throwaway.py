@@ -205,3 +205,12 @@ def fresh_redis_url(redis_server: RedisServer) -> str:
         connection.sendall(b"FLUSHALL\r\n")
         assert connection.recv(16).startswith(b"+OK")
     return redis_server.url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store's URL, once on SQLite and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'stx.db'}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url

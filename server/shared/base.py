@@ -27,6 +27,9 @@ class SharedState(Protocol):
     async def hit(self, key: str, window_seconds: int) -> int:
         """Count one more use of ``key`` in the current window; the count so far."""
 
+    async def count(self, key: str, window_seconds: int) -> int:
+        """The uses of ``key`` counted so far in the current window."""
+
     async def revoke(self, token_id: str, until: float) -> None:
         """Treat ``token_id`` as revoked until the Unix time ``until`` (its expiry)."""
 

@@ -34,6 +34,11 @@ class MemoryShared:
         self._windows[key] = (window, count)
         return count
 
+    async def count(self, key: str, window_seconds: int) -> int:
+        window = int(self._clock() // window_seconds)
+        current, counted = self._windows.get(key, (window, 0))
+        return counted if current == window else 0
+
     async def revoke(self, token_id: str, until: float) -> None:
         self._revoked[token_id] = until
 

@@ -44,6 +44,11 @@ class RedisShared:
             count, _ = await pipe.execute()
         return int(count)
 
+    async def count(self, key: str, window_seconds: int) -> int:
+        window = int(time.time() // window_seconds)
+        value = await self._redis.get(f"stx:rate:{key}:{window}")
+        return int(value or 0)
+
     async def revoke(self, token_id: str, until: float) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(REVOKED, {token_id: until})

@@ -51,6 +51,8 @@ def test_quotes_counters_and_revocations(shared_url: str) -> None:
         counts = [await shared.hit("login:alice", 3600) for _ in range(3)]
         assert counts == [1, 2, 3]
         assert await shared.hit("login:bob", 3600) == 1
+        assert await shared.count("login:alice", 3600) == 3
+        assert await shared.count("login:carol", 3600) == 0
         await shared.revoke("token-1", time.time() + 60)
         await shared.revoke("token-2", time.time() - 1)  # already expired
         assert await shared.is_revoked("token-1")

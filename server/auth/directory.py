@@ -1,0 +1,314 @@
+"""Users, their trading accounts, sessions and API keys, kept in the store.
+
+Refusals are values (``AuthRefusal`` with a code the error table maps to a
+gRPC status), raised out of this module's methods for the gateway to answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.auth.passwords import DUMMY_HASH, hash_password, policy_problem, verify_password
+from server.auth.tokens import TokenIssuer
+from server.shared import SharedState
+from server.store import Store
+from server.store.schema import account_owners, api_keys, refresh_tokens, users
+
+USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}")
+REFRESH_SECONDS = 14 * 24 * 3600
+LOGIN_FAILURES = 5
+"""Failed logins per user in one window before it is locked until the window ends."""
+LOGIN_WINDOW_SECONDS = 900
+SOURCE_LOGINS = 30
+"""Login attempts per source address per minute."""
+TRADER, ADMIN = 2, 5
+
+
+class Refusal(Enum):
+    INVALID = "invalid"
+    EXISTS = "exists"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    THROTTLED = "throttled"
+
+
+class AuthRefusal(Exception):  # noqa: N818 - a refusal value, raised to the gateway
+    def __init__(self, kind: Refusal, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.field = field
+
+
+@dataclass(frozen=True)
+class UserView:
+    user_id: str
+    username: str
+    email: str
+    roles: tuple[int, ...]
+    account_ids: tuple[str, ...]
+    create_time: int
+
+
+@dataclass(frozen=True)
+class Session:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+def _roles(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class UserDirectory:
+    def __init__(self, store: Store, shared: SharedState, tokens: TokenIssuer) -> None:
+        self._store = store
+        self._shared = shared
+        self.tokens = tokens
+
+    # -- users ---------------------------------------------------------------
+
+    async def register(
+        self, username: str, email: str, password: str, roles: tuple[int, ...] = (TRADER,)
+    ) -> UserView:
+        if not USERNAME.fullmatch(username):
+            raise AuthRefusal(Refusal.INVALID, "username must be 3-32 of a-z 0-9 _ . -", "username")
+        if not EMAIL.fullmatch(email):
+            raise AuthRefusal(Refusal.INVALID, "email is not an e-mail address", "email")
+        problem = policy_problem(password, username)
+        if problem is not None:
+            raise AuthRefusal(Refusal.INVALID, problem, "password")
+        user_id = secrets.token_hex(8)
+        now = time.time_ns()
+        try:
+            async with self._store.engine.begin() as connection:
+                await connection.execute(
+                    users.insert().values(
+                        user_id=user_id, username=username, email=email.lower(),
+                        password_hash=hash_password(password),
+                        roles=",".join(str(role) for role in sorted(set(roles))),
+                        create_time=now,
+                    )
+                )  # fmt: skip
+                # Every user starts with one trading account named after them.
+                await connection.execute(
+                    account_owners.insert().values(account_id=username.upper(), user_id=user_id)
+                )
+        except IntegrityError:
+            raise AuthRefusal(
+                Refusal.EXISTS, "username, e-mail or account is already taken"
+            ) from None
+        found = await self.user(user_id)
+        assert found is not None
+        return found
+
+    async def user(self, user_id: str) -> UserView | None:
+        async with self._store.engine.connect() as connection:
+            row = (
+                await connection.execute(select(users).where(users.c.user_id == user_id))
+            ).first()
+            if row is None:
+                return None
+            accounts = await connection.scalars(
+                select(account_owners.c.account_id)
+                .where(account_owners.c.user_id == user_id)
+                .order_by(account_owners.c.account_id)
+            )
+            return UserView(
+                row.user_id, row.username, row.email, _roles(row.roles), tuple(accounts),
+                row.create_time,
+            )  # fmt: skip
+
+    async def owner_of(self, account_id: str) -> str | None:
+        async with self._store.engine.connect() as connection:
+            owner = await connection.scalar(
+                select(account_owners.c.user_id).where(account_owners.c.account_id == account_id)
+            )
+        return None if owner is None else str(owner)
+
+    # -- sessions ------------------------------------------------------------
+
+    async def login(self, username: str, password: str, source: str) -> Session:
+        if await self._shared.hit(f"login-source:{source}", 60) > SOURCE_LOGINS:
+            raise AuthRefusal(Refusal.THROTTLED, "too many login attempts from this address")
+        failures_key = f"login-failures:{username}"
+        window = LOGIN_WINDOW_SECONDS
+        async with self._store.engine.connect() as connection:
+            row = (
+                await connection.execute(select(users).where(users.c.username == username))
+            ).first()
+        if await self._shared.count(failures_key, window) >= LOGIN_FAILURES:
+            raise AuthRefusal(
+                Refusal.THROTTLED,
+                f"too many failed logins: locked for up to {window // 60} minutes",
+            )
+        stored = row.password_hash if row is not None else DUMMY_HASH
+        if not verify_password(stored, password) or row is None:
+            await self._shared.hit(failures_key, window)
+            raise AuthRefusal(Refusal.UNAUTHENTICATED, "wrong username or password")
+        return await self._start_session(row, secrets.token_hex(8))
+
+    async def _start_session(self, row: Row[Any], family: str) -> Session:
+        token, _ = self.tokens.issue(row.user_id, _roles(row.roles))
+        refresh = secrets.token_urlsafe(32)
+        async with self._store.engine.begin() as connection:
+            await connection.execute(
+                refresh_tokens.insert().values(
+                    token_hash=_digest(refresh), family_id=family, user_id=row.user_id,
+                    expire_time=time.time_ns() + REFRESH_SECONDS * 10**9, used_time=0,
+                    revoked=False,
+                )
+            )  # fmt: skip
+        return Session(token, self.tokens.access_seconds, refresh, REFRESH_SECONDS)
+
+    async def refresh(self, refresh_token: str) -> Session:
+        now = time.time_ns()
+        async with self._store.engine.begin() as connection:
+            spent = (
+                await connection.execute(
+                    select(refresh_tokens).where(
+                        refresh_tokens.c.token_hash == _digest(refresh_token)
+                    )
+                )
+            ).first()
+            if spent is None or spent.revoked or spent.expire_time < now:
+                raise AuthRefusal(Refusal.UNAUTHENTICATED, "refresh token is not valid")
+            if spent.used_time:
+                # A spent token presented again: it was stolen or leaked. End the family.
+                await connection.execute(
+                    update(refresh_tokens)
+                    .where(refresh_tokens.c.family_id == spent.family_id)
+                    .values(revoked=True)
+                )
+                reused = True
+            else:
+                await connection.execute(
+                    update(refresh_tokens)
+                    .where(refresh_tokens.c.token_hash == spent.token_hash)
+                    .values(used_time=now)
+                )
+                reused = False
+            row = (
+                await connection.execute(select(users).where(users.c.user_id == spent.user_id))
+            ).first()
+        if reused:
+            raise AuthRefusal(
+                Refusal.UNAUTHENTICATED, "refresh token reused: every session token of it revoked"
+            )
+        assert row is not None
+        return await self._start_session(row, spent.family_id)
+
+    async def logout(self, refresh_token: str) -> None:
+        async with self._store.engine.begin() as connection:
+            spent = (
+                await connection.execute(
+                    select(refresh_tokens.c.family_id).where(
+                        refresh_tokens.c.token_hash == _digest(refresh_token)
+                    )
+                )
+            ).first()
+            if spent is None:
+                raise AuthRefusal(Refusal.UNAUTHENTICATED, "refresh token is not valid")
+            await connection.execute(
+                update(refresh_tokens)
+                .where(refresh_tokens.c.family_id == spent.family_id)
+                .values(revoked=True)
+            )
+
+    # -- API keys ------------------------------------------------------------
+
+    async def create_api_key(
+        self, user_id: str, label: str, roles: tuple[int, ...], expire_time: int
+    ) -> tuple[Row[Any], str]:
+        """A new key with at most the user's roles; its secret is returned once."""
+        owner = await self.user(user_id)
+        if owner is None:
+            raise AuthRefusal(Refusal.NOT_FOUND, "no such user")
+        wanted = tuple(sorted(set(roles))) or owner.roles
+        if not set(wanted) <= set(owner.roles):
+            raise AuthRefusal(Refusal.FORBIDDEN, "a key cannot have roles its owner lacks", "roles")
+        if len(label) > 128:
+            raise AuthRefusal(Refusal.INVALID, "label must be at most 128 characters", "label")
+        now = time.time_ns()
+        if expire_time and expire_time <= now:
+            raise AuthRefusal(Refusal.INVALID, "expire_time must be in the future", "expire_time")
+        key_id = "ak_" + secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        async with self._store.engine.begin() as connection:
+            await connection.execute(
+                api_keys.insert().values(
+                    key_id=key_id, user_id=user_id, label=label,
+                    roles=",".join(str(role) for role in wanted), secret_hash=_digest(secret),
+                    create_time=now, expire_time=expire_time, last_use_time=0, revoke_time=0,
+                )
+            )  # fmt: skip
+        return await self._key(key_id), secret
+
+    async def _key(self, key_id: str) -> Row[Any]:
+        async with self._store.engine.connect() as connection:
+            row = (
+                await connection.execute(select(api_keys).where(api_keys.c.key_id == key_id))
+            ).first()
+        if row is None:
+            raise AuthRefusal(Refusal.NOT_FOUND, f"no API key {key_id!r}", "key_id")
+        return row
+
+    async def api_keys_page(self, user_id: str, before: int, limit: int) -> list[Row[Any]]:
+        """The user's keys created before ``before`` (0: any), newest first."""
+        query = select(api_keys).where(api_keys.c.user_id == user_id)
+        if before:
+            query = query.where(api_keys.c.create_time < before)
+        async with self._store.engine.connect() as connection:
+            result = await connection.execute(
+                query.order_by(api_keys.c.create_time.desc()).limit(limit)
+            )
+            return list(result.all())
+
+    async def revoke_api_key(self, user_id: str, key_id: str) -> Row[Any]:
+        key = await self._key(key_id)
+        if key.user_id != user_id:
+            raise AuthRefusal(Refusal.NOT_FOUND, f"no API key {key_id!r}", "key_id")
+        if not key.revoke_time:
+            async with self._store.engine.begin() as connection:
+                await connection.execute(
+                    update(api_keys)
+                    .where(api_keys.c.key_id == key_id)
+                    .values(revoke_time=time.time_ns())
+                )
+        return await self._key(key_id)
+
+    async def exchange_api_key(self, key_id: str, secret: str, source: str) -> tuple[str, int]:
+        """An access token with the key's roles (client credentials)."""
+        if await self._shared.hit(f"login-source:{source}", 60) > SOURCE_LOGINS:
+            raise AuthRefusal(Refusal.THROTTLED, "too many login attempts from this address")
+        refused = AuthRefusal(Refusal.UNAUTHENTICATED, "unknown, revoked or expired API key")
+        try:
+            key = await self._key(key_id)
+        except AuthRefusal:
+            raise refused from None
+        now = time.time_ns()
+        valid = secrets.compare_digest(key.secret_hash, _digest(secret))
+        if not valid or key.revoke_time or (key.expire_time and key.expire_time <= now):
+            raise refused
+        async with self._store.engine.begin() as connection:
+            await connection.execute(
+                update(api_keys).where(api_keys.c.key_id == key_id).values(last_use_time=now)
+            )
+        token, _ = self.tokens.issue(key.user_id, _roles(key.roles), api_key=key_id)
+        return token, self.tokens.access_seconds
