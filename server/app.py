@@ -26,17 +26,24 @@ from stocktraderx.v1 import (
     orders_pb2_grpc,
     reference_data_pb2,
     reference_data_pb2_grpc,
+    users_pb2,
+    users_pb2_grpc,
 )
 
 from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
 from feeds.publisher import FeedPublisher
+from server.auth.directory import UserDirectory
+from server.auth.interceptor import AuthInterceptor
+from server.auth.keys import KeyRing
+from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
 from server.core import ExchangeCore
 from server.gateway.market_data import MarketDataService
 from server.gateway.orders import OrderService
 from server.gateway.reference import ReferenceDataService
 from server.gateway.stream import BACKLOG_LIMIT
+from server.gateway.users import UserService
 from server.journal import Durability
 from server.projector import Projector
 from server.runtime import settle_heap
@@ -60,6 +67,8 @@ class Exchange:
         self.shared: SharedState | None = None
         self.bus: EventBus | None = None
         self.feed: FeedPublisher | None = None
+        self.tokens: TokenIssuer | None = None
+        self.directory: UserDirectory | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
@@ -77,7 +86,13 @@ class Exchange:
         await self.core.sequencer.durable()
         store = await self._start_store(self.core)
         self.feed = self._start_feed(self.core)
-        server = grpc.aio.server()
+        assert self.shared is not None
+        keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
+        self.tokens = TokenIssuer(keys, settings.token_issuer, settings.token_audience)
+        self.directory = UserDirectory(store, self.shared, self.tokens)
+        interceptors = [AuthInterceptor(self.tokens, self.shared)] if settings.auth_required else []
+        server = grpc.aio.server(interceptors=interceptors)
+        users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
             OrderService(self.core, self.stream_backlog, store), server
         )
@@ -92,6 +107,7 @@ class Exchange:
             orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
             reference_data_pb2.DESCRIPTOR.services_by_name["ReferenceDataService"].full_name,
             market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name,
+            users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
@@ -101,7 +117,7 @@ class Exchange:
             raise OSError(f"cannot listen on gRPC port {settings.grpc_port}")
         await server.start()
         self.server = server
-        for name in ("", *services[:3]):
+        for name in ("", *services[:4]):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         recovered = self.core.recovered
         _log.info(

@@ -42,6 +42,10 @@ class Settings:
     SQLite file in the data directory."""
     redis_url: str = ""
     """Shared state and the event bus: ``redis://...``; empty means in-process."""
+    auth_required: bool = False
+    """Whether every non-public RPC needs an access token (see server/auth)."""
+    token_issuer: str = "stocktraderx"
+    token_audience: str = "stocktraderx-api"
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
 
 
@@ -100,7 +104,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 
 
 def from_mapping(document: Mapping[str, Any]) -> Settings:
-    unknown = set(document) - {"server", "journal", "store", "instruments"}
+    unknown = set(document) - {"server", "journal", "store", "auth", "instruments"}
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
     server = document.get("server", {})
@@ -115,6 +119,13 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
     unknown_store = set(store) - {"database_url", "redis_url"}
     if unknown_store:
         raise ConfigError(f"store: unknown keys {sorted(unknown_store)}")
+    auth = document.get("auth", {})
+    unknown_auth = set(auth) - {"required", "issuer", "audience"}
+    if unknown_auth:
+        raise ConfigError(f"auth: unknown keys {sorted(unknown_auth)}")
+    required = auth.get("required", Settings.auth_required)
+    if not isinstance(required, bool):
+        raise ConfigError(f"auth.required: expected true or false, got {required!r}")
     instruments = tuple(
         _instrument(table, index) for index, table in enumerate(document.get("instruments", []))
     )
@@ -132,6 +143,9 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         snapshot_every=_int(journal, "snapshot_every", "journal", 1_000_000),
         database_url=database_url,
         redis_url=redis_url,
+        auth_required=required,
+        token_issuer=str(auth.get("issuer", Settings.token_issuer)),
+        token_audience=str(auth.get("audience", Settings.token_audience)),
         instruments=instruments,
     )
     return _checked(settings)
@@ -166,6 +180,15 @@ def _checked(settings: Settings) -> Settings:
     return settings
 
 
+def _boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
 def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> Settings:
     """Settings from ``path`` (the demo configuration if None) and ``environ``."""
     try:
@@ -190,6 +213,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("snapshot_every", int),
         ("database_url", str),
         ("redis_url", str),
+        ("auth_required", _boolean),
     ):
         raw = environ.get(f"STX_{name.upper()}")
         if raw is not None:

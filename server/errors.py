@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from matching import RejectReason
+from server.auth.directory import Refusal
 
 ERROR_DOMAIN = "stocktraderx.io"
 
@@ -149,3 +150,29 @@ def invalid_argument(field: str, message: str) -> status_pb2.Status:
     violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
     _attach(status, error_details_pb2.BadRequest(field_violations=[violation]))
     return status
+
+
+STATUS_OF_REFUSAL: MappingProxyType[Refusal, grpc.StatusCode] = MappingProxyType(
+    {
+        Refusal.INVALID: grpc.StatusCode.INVALID_ARGUMENT,
+        Refusal.EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+        Refusal.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
+        Refusal.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,
+        Refusal.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+        Refusal.THROTTLED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
+"""Refusals of the user directory (sign-in, registration, API keys)."""
+
+
+def refusal_status(kind: Refusal, message: str, field: str = "") -> status_pb2.Status:
+    if kind is Refusal.INVALID and field:
+        return invalid_argument(field, message)
+    status = status_pb2.Status(code=_rpc_code(STATUS_OF_REFUSAL[kind]), message=message)
+    _attach(status, error_details_pb2.ErrorInfo(reason=kind.name, domain=ERROR_DOMAIN))
+    return status
+
+
+def forbidden(message: str) -> status_pb2.Status:
+    """An object the caller may not touch (another user's account or order)."""
+    return refusal_status(Refusal.FORBIDDEN, message)

@@ -5,6 +5,12 @@ installs them), on free ports, with their data in temporary directories,
 stopped at the end. PostgreSQL refuses to run as root, so under root its
 programs run as the ``postgres`` system user. A missing binary fails the
 tests that need it with the command that fixes it; it never skips them.
+
+A session that dies without its teardown (``timeout`` sends SIGTERM, the
+OOM killer SIGKILL) would leave the servers running: ``pg_ctl`` detaches
+the postmaster. Each server therefore has a watchdog process that waits on
+a pipe from the session and, if the pipe closes without a goodbye, stops
+the server and removes its directory.
 """
 
 from __future__ import annotations
@@ -12,13 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
+import pwd
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -34,16 +44,69 @@ def _free_port() -> int:
         return port
 
 
+def _version(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", name))
+
+
 def _postgres_bin() -> Path:
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name)
-    )
-    if candidates and (candidates[-1] / "initdb").exists():
-        return candidates[-1]
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
-    pytest.fail(f"PostgreSQL server binaries not found: {INSTALL_HINT}")
+    """``pg_config --bindir``, else the newest Debian cluster version, else PATH.
+
+    Only a directory with the server programs counts: ``pg_config`` (libpq-dev)
+    and the client packages have ``bin`` directories without them.
+    """
+    candidates: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        bindir = subprocess.run(
+            [pg_config, "--bindir"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if bindir:
+            candidates.append(Path(bindir))
+    debian = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(debian, key=lambda path: _version(path.parent.name), reverse=True)
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(Path(initdb).resolve().parent)
+    for candidate in candidates:
+        if all((candidate / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
+            return candidate
+    pytest.fail(f"PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: {INSTALL_HINT}")
+
+
+_WATCHDOG = """
+import json, shutil, subprocess, sys
+plan = json.loads(sys.stdin.readline())
+if sys.stdin.read() != "exit\\n":  # EOF without a goodbye: the session died
+    for command in plan["commands"]:
+        subprocess.run(command, capture_output=True, timeout=60, check=False)
+    shutil.rmtree(plan["remove"], ignore_errors=True)
+"""
+
+
+class _Watchdog:
+    """Runs ``commands`` and removes ``remove`` if this process dies first."""
+
+    def __init__(self, commands: Sequence[Sequence[str]], remove: Path) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,  # out of reach of ^C and `timeout`'s process group
+        )
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps({"commands": commands, "remove": str(remove)}))
+        self._process.stdin.write("\n")
+        self._process.stdin.flush()
+
+    def dismiss(self) -> None:
+        """The session cleaned up itself; the watchdog exits doing nothing."""
+        if self._process.stdin is not None and not self._process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self._process.stdin.write("exit\n")
+                self._process.stdin.close()
+        self._process.wait(30)
 
 
 class PostgresServer:
@@ -56,21 +119,44 @@ class PostgresServer:
         self.port = _free_port()
         self._as_postgres = os.geteuid() == 0
         if self._as_postgres:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                shutil.rmtree(self.root, ignore_errors=True)
+                pytest.fail(
+                    "PostgreSQL refuses to run as root and there is no `postgres` system user "
+                    f"to run it as: {INSTALL_HINT}"
+                )
             shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "stx", "--auth=trust", "-E", "UTF8",
-                  "--no-sync")  # fmt: skip
-        self.start()
-        asyncio.run(self._create("stx"))
+        stop = ["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+        self._watchdog = _Watchdog([self._command(*stop)], self.root)
+        try:
+            self._run("initdb", "-D", str(self.data), "-U", "stx", "--auth=trust", "-E", "UTF8",
+                      "--no-sync")  # fmt: skip
+            self.start()
+            asyncio.run(self._create("stx"))
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def url(self) -> str:
         return f"postgresql://stx@127.0.0.1:{self.port}/stx"
 
-    def _run(self, program: str, *arguments: str) -> None:
+    def _command(self, program: str, *arguments: str) -> list[str]:
         command = [str(self.bin / program), *arguments]
         if self._as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        return command
+
+    def _run(self, program: str, *arguments: str) -> None:
+        result = subprocess.run(
+            self._command(program, *arguments),
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=self.root,  # the postgres user may not be able to enter ours
+        )
         if result.returncode != 0:
             log = self.root / "postgres.log"
             detail = log.read_text() if log.exists() else ""
@@ -118,6 +204,7 @@ class PostgresServer:
         with contextlib.suppress(RuntimeError):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        self._watchdog.dismiss()
 
 
 class RedisServer:
@@ -133,10 +220,13 @@ class RedisServer:
             stdout=(self.root / "redis.log").open("wb"),
             stderr=subprocess.STDOUT,
         )  # fmt: skip
+        self._watchdog = _Watchdog([["kill", "-KILL", str(self.process.pid)]], self.root)
         deadline = time.monotonic() + 30
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start: {self._log()}")
+                log = self._log()
+                self.close()
+                raise RuntimeError(f"redis-server did not start: {log}")
             time.sleep(0.05)
 
     def _log(self) -> str:
@@ -156,12 +246,18 @@ class RedisServer:
 
     def close(self) -> None:
         self.process.terminate()
-        self.process.wait(10)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
         shutil.rmtree(self.root, ignore_errors=True)
+        self._watchdog.dismiss()
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL cluster; ``stop()`` and ``start()`` keep port and data."""
     server = PostgresServer()
     try:
         yield server
@@ -171,6 +267,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server: PostgresServer) -> str:
+    """``postgresql://stx@127.0.0.1:PORT/stx``: one database shared by the session."""
     return postgres_server.url
 
 
@@ -196,6 +293,12 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer) -> str:
+    """``redis://127.0.0.1:PORT/0``, shared by the session (``fresh_redis_url`` empties it)."""
+    return redis_server.url
 
 
 @pytest.fixture

@@ -164,8 +164,18 @@ class UserDirectory:
             raise AuthRefusal(Refusal.UNAUTHENTICATED, "wrong username or password")
         return await self._start_session(row, secrets.token_hex(8))
 
+    async def accounts_of(self, user_id: str) -> tuple[str, ...]:
+        async with self._store.engine.connect() as connection:
+            found = await connection.scalars(
+                select(account_owners.c.account_id)
+                .where(account_owners.c.user_id == user_id)
+                .order_by(account_owners.c.account_id)
+            )
+            return tuple(found)
+
     async def _start_session(self, row: Row[Any], family: str) -> Session:
-        token, _ = self.tokens.issue(row.user_id, _roles(row.roles))
+        accounts = await self.accounts_of(row.user_id)
+        token, _ = self.tokens.issue(row.user_id, _roles(row.roles), accounts=accounts)
         refresh = secrets.token_urlsafe(32)
         async with self._store.engine.begin() as connection:
             await connection.execute(
@@ -310,5 +320,8 @@ class UserDirectory:
             await connection.execute(
                 update(api_keys).where(api_keys.c.key_id == key_id).values(last_use_time=now)
             )
-        token, _ = self.tokens.issue(key.user_id, _roles(key.roles), api_key=key_id)
+        accounts = await self.accounts_of(key.user_id)
+        token, _ = self.tokens.issue(
+            key.user_id, _roles(key.roles), api_key=key_id, accounts=accounts
+        )
         return token, self.tokens.access_seconds

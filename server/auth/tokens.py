@@ -36,6 +36,8 @@ class Claims:
     token_id: str
     expires: int
     api_key: str = ""
+    accounts: tuple[str, ...] = ()
+    """The trading accounts the user owned when the token was issued."""
     """The API key the token was issued for, if any."""
 
 
@@ -54,10 +56,16 @@ class TokenIssuer:
         self.audience = audience
         self.access_seconds = access_seconds
 
-    def issue(self, subject: str, roles: tuple[int, ...], api_key: str = "") -> tuple[str, Claims]:
+    def issue(
+        self,
+        subject: str,
+        roles: tuple[int, ...],
+        api_key: str = "",
+        accounts: tuple[str, ...] = (),
+    ) -> tuple[str, Claims]:
         moment = int(self.clock())
         token_id = secrets.token_urlsafe(16)
-        claims = Claims(subject, roles, token_id, moment + self.access_seconds, api_key)
+        claims = Claims(subject, roles, token_id, moment + self.access_seconds, api_key, accounts)
         payload: dict[str, object] = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -67,6 +75,7 @@ class TokenIssuer:
             "exp": claims.expires,
             "jti": token_id,
             "roles": list(roles),
+            "accounts": list(accounts),
         }
         if api_key:
             payload["api_key"] = api_key
@@ -115,10 +124,14 @@ class TokenIssuer:
         roles = payload.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(role, int) for role in roles):
             raise TokenError("roles claim is not a list of role numbers")
+        accounts = payload.get("accounts", [])
+        if not isinstance(accounts, list) or not all(isinstance(a, str) for a in accounts):
+            raise TokenError("accounts claim is not a list of account ids")
         return Claims(
             str(payload["sub"]),
             tuple(roles),
             str(payload["jti"]),
             expires,
             str(payload.get("api_key", "")),
+            tuple(accounts),
         )

@@ -27,8 +27,9 @@ from matching import (
     RejectReason,
     ReplaceOrder,
 )
+from server.auth.access import current_principal
 from server.core import ExchangeCore
-from server.errors import invalid_argument, rejection
+from server.errors import forbidden, invalid_argument, rejection
 from server.gateway import convert
 from server.gateway.calls import Context, abort, describe, page_size, page_token
 from server.gateway.history import History, HistoryBehind
@@ -60,6 +61,12 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         async for response in self._stream.serve(request_iterator, context):
             yield response
 
+    async def _may_use(self, account: str, context: Context) -> None:
+        """Refuse an account the caller does not own (when sign-in is required)."""
+        principal = current_principal()
+        if principal is not None and not principal.may_use(account):
+            await abort(context, forbidden(f"account {account!r} is not one of yours"))
+
     async def _submit(self, command: Command, client_order_id: str = "") -> Sequenced:
         applied = self._sequencer.submit(command, client_order_id)
         await self._sequencer.durable()
@@ -74,6 +81,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             command = convert.new_order(request, self._sequencer.now())
         except convert.BadRequest as error:
             await abort(context, invalid_argument(error.field, str(error)))
+        await self._may_use(command.account, context)
         key = (command.account, request.client_order_id)
         if key in self._in_flight or self._registry.is_duplicate(*key):
             await abort(
@@ -103,7 +111,12 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
 
     async def _owned(self, order_id: int, account: str, context: Context) -> OrderRecord:
         record = self._registry.orders.get(order_id)
-        if record is None or (account and record.account != account):
+        principal = current_principal()
+        foreign = (
+            principal is not None and record is not None and not principal.may_use(record.account)
+        )
+        # Another user's order is answered like a missing one: ids leak nothing.
+        if record is None or foreign or (account and record.account != account):
             await abort(
                 context,
                 rejection(RejectReason.UNKNOWN_ORDER, f"no order {order_id} for this account"),
@@ -155,7 +168,15 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         context: grpc.aio.ServicerContext[pb.GetOrderRequest, pb.GetOrderResponse],
     ) -> pb.GetOrderResponse:
         record = await self._history.order(request.order_id)
-        if record is None or (request.account_id and record.account != request.account_id):
+        principal = current_principal()
+        foreign = (
+            principal is not None and record is not None and not principal.may_use(record.account)
+        )
+        if (
+            record is None
+            or foreign
+            or (request.account_id and record.account != request.account_id)
+        ):
             await abort(
                 context,
                 rejection(
@@ -171,8 +192,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     ) -> pb.ListOrdersResponse:
         size = await page_size(request.page_size, context)
         after = await page_token(request.page_token, context)
+        account = await self._listed_account(request.account_id, context)
         page, more = await self._history.orders_page(
-            account=request.account_id,
+            account=account,
             symbol=request.symbol,
             open_only=request.open_only,
             client_order_id=request.client_order_id,
@@ -184,6 +206,22 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             orders=[convert.order_message(record) for record in page], next_page_token=token
         )
 
+    async def _listed_account(self, account: str, context: Context) -> str:
+        """The account a listing covers: the caller's own when none is named
+        and they own exactly one; every account only for privileged roles."""
+        principal = current_principal()
+        if principal is None or principal.privileged:
+            return account
+        if account:
+            await self._may_use(account, context)
+            return account
+        if len(principal.accounts) != 1:
+            await abort(
+                context, invalid_argument("account_id", "name one of your accounts: account_id")
+            )
+        (only,) = principal.accounts
+        return only
+
     async def MassCancel(  # noqa: N802
         self,
         request: pb.MassCancelRequest,
@@ -193,6 +231,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             account = convert.require(request.account_id, "account_id")
         except convert.BadRequest as error:
             await abort(context, invalid_argument(error.field, str(error)))
+        await self._may_use(account, context)
         applied = await self._submit(
             MassCancel(self._sequencer.now(), account, request.symbol, CancelReason.MASS_CANCEL)
         )
@@ -211,6 +250,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             account = convert.require(request.account_id, "account_id")
         except convert.BadRequest as error:
             await abort(context, invalid_argument(error.field, str(error)))
+        await self._may_use(account, context)
         size = await page_size(request.page_size, context)
         after = max(
             request.after_report_sequence,

@@ -29,6 +29,7 @@ from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import orders_pb2 as pb
 
 from matching import CancelOrder, CancelReason, Command, MassCancel, ReplaceOrder
+from server.auth.access import current_principal
 from server.core import ExchangeCore
 from server.gateway import convert
 from server.registry import Report
@@ -207,6 +208,9 @@ class OrderStreamHandler:
                     refusal(pb.EXEC_TYPE_REJECTED, "", 0, "subscription without account_id")
                 )
                 continue
+            if not _may_use(account):
+                refusals.append(refusal(pb.EXEC_TYPE_REJECTED, account, 0, _NOT_YOURS))
+                continue
             if subscription.HasField("after_report_sequence"):
                 missed = self._registry.reports_after(account, subscription.after_report_sequence)
                 if missed is None:
@@ -238,9 +242,9 @@ class OrderStreamHandler:
                 elif which == "replace":
                     prepared = self._replace(command.replace)
                 elif which == "mass_cancel":
-                    account = convert.require(command.mass_cancel.account_id, "account_id")
+                    named = convert.require(command.mass_cancel.account_id, "account_id")
                     prepared = MassCancel(
-                        self._sequencer.now(), account, command.mass_cancel.symbol,
+                        self._sequencer.now(), named, command.mass_cancel.symbol,
                         CancelReason.MASS_CANCEL,
                     )  # fmt: skip
                 else:
@@ -251,7 +255,13 @@ class OrderStreamHandler:
             except convert.BadRequest as error:
                 refusals.append(_bad_request(which, command, error))
                 continue
-            self.fanout.follow(prepared.account, session)  # type: ignore[union-attr]
+            account = prepared.account  # type: ignore[union-attr]
+            if not _may_use(account):
+                refusals.append(
+                    refusal(pb.EXEC_TYPE_REJECTED, account, 0, _NOT_YOURS, client_order_id)
+                )
+                continue
+            self.fanout.follow(account, session)
             if client_order_id:
                 key = (prepared.account, client_order_id)  # type: ignore[union-attr]
                 self._in_flight.add(key)
@@ -277,7 +287,11 @@ class OrderStreamHandler:
 
     def _owned_account(self, order_id: int, account: str, exec_type: int) -> str:
         record = self._registry.orders.get(order_id)
-        if record is None or (account and record.account != account):
+        if (
+            record is None
+            or (account and record.account != account)
+            or not _may_use(record.account)
+        ):
             raise _Refused(
                 refusal(exec_type, account, 17, "no such order for this account", order_id=order_id)
             )
@@ -297,6 +311,14 @@ class OrderStreamHandler:
             self._sequencer.now(), account, request.order_id, request.price, request.quantity,
             request.stop_price,
         )  # fmt: skip
+
+
+_NOT_YOURS = "account is not one of yours"
+
+
+def _may_use(account: str) -> bool:
+    principal = current_principal()
+    return principal is None or principal.may_use(account)
 
 
 class _Refused(Exception):  # noqa: N818 - carries a refusal report out of a helper
