@@ -14,8 +14,10 @@ import grpc
 import uvloop
 from stocktraderx.v1 import common_pb2, orders_pb2
 
+from clients import session
 from clients.book import watch
 from clients.loadtest import LoadSpec, run_load
+from clients.login import login, logout
 from clients.money import format_price, parse_price
 from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
 from clients.simulate import simulate as run_simulation
@@ -38,7 +40,11 @@ account_option = click.option(
 
 @contextmanager
 def _client(target: str) -> Iterator[ExchangeClient]:
-    client = ExchangeClient(target)
+    try:
+        token = session.access_token(target)
+    except grpc.RpcError:
+        token = None
+    client = ExchangeClient(target, token=token)
     try:
         yield client
     except ExchangeError as error:
@@ -46,6 +52,8 @@ def _client(target: str) -> Iterator[ExchangeClient]:
             raise click.ClickException(
                 f"cannot reach the exchange at {target}: is `stx serve` running?"
             ) from None
+        if error.code is grpc.StatusCode.UNAUTHENTICATED:
+            raise click.ClickException(f"{error}: sign in with `stx login`") from None
         reason = f" [{error.reason}]" if error.reason else ""
         raise click.ClickException(f"refused{reason}: {error}") from None
     finally:
@@ -152,8 +160,11 @@ def simulate(seed: int, rate: float, duration: float | None, target: str) -> Non
     if rate <= 0:
         raise click.BadParameter("must be positive", param_hint="--rate")
     try:
+        token = session.access_token(target)
         tally = asyncio.run(
-            run_simulation(target, seed=seed, rate=rate, duration=duration, say=click.echo)
+            run_simulation(
+                target, seed=seed, rate=rate, duration=duration, say=click.echo, token=token
+            )
         )
     except ExchangeError as error:
         if error.code is grpc.StatusCode.UNAVAILABLE:
@@ -208,7 +219,10 @@ def loadtest(
     """Open-loop load on the order stream; ack latency from the scheduled send time."""
     if rate <= 0 or duration <= 0:
         raise click.BadParameter("--rate and --duration must be positive")
-    spec = LoadSpec(target, rate, duration, streams, batch, crossing, cancel, seed)
+    spec = LoadSpec(
+        target, rate, duration, streams, batch, crossing, cancel, seed,
+        token=session.access_token(target),
+    )  # fmt: skip
 
     shown = [-1]
 
@@ -250,4 +264,4 @@ LATENCY_KEYS = (
     ("p99.9", "p999_us"),
     ("max", "max_us"),
 )
-COMMANDS = (order, cancel, orders, book, simulate, loadtest)
+COMMANDS = (login, logout, order, cancel, orders, book, simulate, loadtest)

@@ -29,6 +29,8 @@ from stocktraderx.v1 import (
     reference_data_pb2_grpc,
 )
 
+from clients.session import bearer
+
 MAX_LATENCY_US = 60_000_000
 
 
@@ -44,6 +46,8 @@ class LoadSpec:
     cancel: float = 0.0
     """Share of commands that cancel one of the stream's resting orders."""
     seed: int = 1
+    token: str | None = None
+    """An access token allowed to trade on LOAD0, LOAD1, ... (an administrator's)."""
 
 
 @dataclass
@@ -213,7 +217,7 @@ async def _stream(
     expected = len(plan) * spec.batch
     seen = 0
     day = common_pb2.TIME_IN_FORCE_DAY
-    async for response in stub.OrderStream(requests()):
+    async for response in stub.OrderStream(requests(), metadata=bearer(spec.token)):
         now = time.perf_counter()
         for report in response.reports:
             kind = report.exec_type

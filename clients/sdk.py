@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
@@ -23,6 +24,8 @@ from stocktraderx.v1 import (
     reference_data_pb2,
     reference_data_pb2_grpc,
 )
+
+from clients.session import bearer
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
@@ -80,11 +83,17 @@ def place_request(
 class ExchangeClient:
     """Blocking client: for scripts and the command line."""
 
-    def __init__(self, target: str = DEFAULT_TARGET, timeout: float = 10.0) -> None:
+    def __init__(
+        self, target: str = DEFAULT_TARGET, timeout: float = 10.0, token: str | None = None
+    ) -> None:
+        self._metadata = bearer(token)
         self._channel = grpc.insecure_channel(target)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._market_data = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
         self.timeout = timeout
+
+    def _options(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "metadata": self._metadata}
 
     def __enter__(self) -> ExchangeClient:
         return self
@@ -102,7 +111,7 @@ class ExchangeClient:
 
     def place(self, request: orders_pb2.PlaceOrderRequest) -> orders_pb2.PlaceOrderResponse:
         try:
-            return self._orders.PlaceOrder(request, timeout=self.timeout)
+            return self._orders.PlaceOrder(request, **self._options())
         except grpc.RpcError as error:
             raise _translate(error) from None
 
@@ -110,21 +119,21 @@ class ExchangeClient:
         """The top ``levels`` price levels of each side of ``symbol``'s book."""
         request = market_data_pb2.GetDepthRequest(symbol=symbol, depth=levels)
         try:
-            return self._market_data.GetDepth(request, timeout=self.timeout).depth
+            return self._market_data.GetDepth(request, **self._options()).depth
         except grpc.RpcError as error:
             raise _translate(error) from None
 
     def quote(self, symbol: str) -> market_data_pb2.Quote:
         request = market_data_pb2.GetQuoteRequest(symbol=symbol)
         try:
-            return self._market_data.GetQuote(request, timeout=self.timeout).quote
+            return self._market_data.GetQuote(request, **self._options()).quote
         except grpc.RpcError as error:
             raise _translate(error) from None
 
     def cancel(self, order_id: int, account: str = "") -> orders_pb2.Order:
         request = orders_pb2.CancelOrderRequest(order_id=order_id, account_id=account)
         try:
-            return self._orders.CancelOrder(request, timeout=self.timeout).order
+            return self._orders.CancelOrder(request, **self._options()).order
         except grpc.RpcError as error:
             raise _translate(error) from None
 
@@ -137,7 +146,7 @@ class ExchangeClient:
                     orders_pb2.ListOrdersRequest(
                         account_id=account, open_only=open_only, page_size=1000, page_token=token
                     ),
-                    timeout=self.timeout,
+                    **self._options(),
                 )
                 found.extend(page.orders)
                 token = page.next_page_token
@@ -150,16 +159,22 @@ class ExchangeClient:
 class AsyncExchangeClient:
     """asyncio client: for programs that trade."""
 
-    def __init__(self, target: str = DEFAULT_TARGET, timeout: float = 10.0) -> None:
+    def __init__(
+        self, target: str = DEFAULT_TARGET, timeout: float = 10.0, token: str | None = None
+    ) -> None:
+        self._metadata = bearer(token)
         self._channel = grpc.aio.insecure_channel(target)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._reference = reference_data_pb2_grpc.ReferenceDataServiceStub(self._channel)
         self.timeout = timeout
 
+    def _options(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "metadata": self._metadata}
+
     async def instruments(self) -> list[reference_data_pb2.Instrument]:
         try:
             response = await self._reference.ListInstruments(
-                reference_data_pb2.ListInstrumentsRequest(page_size=1000), timeout=self.timeout
+                reference_data_pb2.ListInstrumentsRequest(page_size=1000), **self._options()
             )
         except grpc.RpcError as error:
             raise _translate(error) from None
@@ -181,13 +196,13 @@ class AsyncExchangeClient:
 
     async def place(self, request: orders_pb2.PlaceOrderRequest) -> orders_pb2.PlaceOrderResponse:
         try:
-            return await self._orders.PlaceOrder(request, timeout=self.timeout)
+            return await self._orders.PlaceOrder(request, **self._options())
         except grpc.RpcError as error:
             raise _translate(error) from None
 
     async def cancel(self, order_id: int, account: str = "") -> orders_pb2.Order:
         request = orders_pb2.CancelOrderRequest(order_id=order_id, account_id=account)
         try:
-            return (await self._orders.CancelOrder(request, timeout=self.timeout)).order
+            return (await self._orders.CancelOrder(request, **self._options())).order
         except grpc.RpcError as error:
             raise _translate(error) from None

@@ -45,10 +45,13 @@ async def simulate(
     makers: int = 3,
     takers: int = 2,
     say: Callable[[str], None] = print,
+    token: str | None = None,
 ) -> Tally:
+    """``token`` must allow trading on the simulator's accounts (MM*, TAKER*):
+    an administrator's or a risk officer's when sign-in is required."""
     rng = random.Random(seed)
     tally = Tally()
-    async with AsyncExchangeClient(target) as client:
+    async with AsyncExchangeClient(target, token=token) as client:
         markets = [
             Market(item.symbol, item.tick_size, item.reference_price or 100 * item.tick_size)
             for item in await client.instruments()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from pathlib import Path
 
@@ -33,11 +34,12 @@ from stocktraderx.v1 import (
 from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
 from feeds.publisher import FeedPublisher
-from server.auth.directory import UserDirectory
+from server.auth.access import ADMIN, ROLES_BY_NAME
+from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
 from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
-from server.config import Settings
+from server.config import ConfigError, Settings
 from server.core import ExchangeCore
 from server.gateway.market_data import MarketDataService
 from server.gateway.orders import OrderService
@@ -90,6 +92,7 @@ class Exchange:
         keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
         self.tokens = TokenIssuer(keys, settings.token_issuer, settings.token_audience)
         self.directory = UserDirectory(store, self.shared, self.tokens)
+        await self._bootstrap_admin(self.directory)
         interceptors = [AuthInterceptor(self.tokens, self.shared)] if settings.auth_required else []
         server = grpc.aio.server(interceptors=interceptors)
         users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
@@ -150,6 +153,26 @@ class Exchange:
         )  # fmt: skip
         return store
 
+    async def _bootstrap_admin(self, directory: UserDirectory) -> None:
+        """The first administrator of a container, from STX_ADMIN_USERNAME and
+        STX_ADMIN_PASSWORD (created once; later starts leave it alone)."""
+        username = os.environ.get("STX_ADMIN_USERNAME")
+        password = os.environ.get("STX_ADMIN_PASSWORD")
+        if not username or not password:
+            return
+        email = os.environ.get("STX_ADMIN_EMAIL", f"{username}@localhost.localdomain")
+        names = os.environ.get("STX_ADMIN_ROLES", "admin").split(",")
+        unknown = [name for name in names if name.strip() not in ROLES_BY_NAME]
+        if unknown:
+            raise ConfigError(f"STX_ADMIN_ROLES: unknown roles {unknown}")
+        roles = tuple(ROLES_BY_NAME[name.strip()] for name in names)
+        try:
+            created = await directory.ensure_user(username, email, password, roles)
+        except AuthRefusal as refusal:
+            raise ConfigError(f"STX_ADMIN_USERNAME/STX_ADMIN_PASSWORD: {refusal}") from None
+        if created:
+            _log.info("administrator %s created", username)
+
     def _start_feed(self, core: ExchangeCore) -> FeedPublisher:
         settings = self.settings
         feed = FeedPublisher.for_market(
@@ -187,6 +210,22 @@ class Exchange:
         _log.info("stopped cleanly")
 
 
+SIMULATOR_TOKEN = 30 * 24 * 3600
+MARKET_MAKER = 3
+DEMO_USERS = (
+    ("demo", "demo-trader-password", (TRADER,)),
+    ("admin", "demo-operator-password", (ADMIN, TRADER)),
+)
+
+
+async def _demo_users(directory: UserDirectory) -> None:
+    """Known users for a demo (``make run``), printed so a newcomer can sign in."""
+    for username, password, roles in DEMO_USERS:
+        await directory.ensure_user(username, f"{username}@example.com", password, roles)
+        _log.info("demo user %s, password %s: stx login --username %s", username, password,
+                  username)  # fmt: skip
+
+
 def _endpoint(port: int) -> str:
     """Every interface on ``port``; port 0: a free port on loopback (tests)."""
     return "tcp://127.0.0.1:*" if port == 0 else f"tcp://*:{port}"
@@ -202,8 +241,18 @@ async def serve(settings: Settings, simulate: bool = False) -> None:
         loop.add_signal_handler(signum, stopping.set)
     simulation: asyncio.Task[object] | None = None
     if simulate:
-        # A client like any other, over loopback gRPC: the market a newcomer sees.
-        simulation = loop.create_task(run_simulation(f"127.0.0.1:{exchange.port}", say=_log.info))
+        # A client like any other, over loopback gRPC: the market a newcomer
+        # sees. It trades for many accounts, so it signs with an administrator
+        # token minted here, in the process, for as long as a demo runs.
+        assert exchange.tokens is not None
+        assert exchange.directory is not None
+        token, _ = exchange.tokens.issue(
+            "system:simulator", (ADMIN, MARKET_MAKER), lifetime=SIMULATOR_TOKEN
+        )
+        await _demo_users(exchange.directory)
+        simulation = loop.create_task(
+            run_simulation(f"127.0.0.1:{exchange.port}", say=_log.info, token=token)
+        )
     await stopping.wait()
     _log.info("stop requested")
     if simulation is not None:
@@ -217,4 +266,8 @@ def run(settings: Settings, simulate: bool = False) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvloop.run(serve(settings, simulate))
+    try:
+        uvloop.run(serve(settings, simulate))
+    except ConfigError as error:
+        _log.critical("%s", error)
+        raise SystemExit(2) from None

@@ -7,6 +7,7 @@ client commands it mounts use only the generated API.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,8 @@ import click
 
 from clients.cli import COMMANDS as CLIENT_COMMANDS
 from feeds.cli import feed
+from server import admin_tools
+from server.auth.access import ROLES_BY_NAME
 from server.bench import feed_bench, projector_bench, transport_bench
 from server.bench.engine_bench import measure, measure_resting
 from server.config import ConfigError
@@ -31,6 +34,48 @@ def main() -> None:
 for client_command in CLIENT_COMMANDS:
     main.add_command(client_command)
 main.add_command(feed)
+
+
+@main.group()
+def admin() -> None:
+    """Administration of the exchange's own data (run next to `stx serve`)."""
+
+
+@admin.command("create-user")
+@click.argument("username")
+@click.option("--email", required=True)
+@click.option(
+    "--role",
+    "roles",
+    type=click.Choice(sorted(ROLES_BY_NAME)),
+    multiple=True,
+    default=("admin",),
+    show_default=True,
+)
+@click.password_option(envvar="STX_PASSWORD", help="Prompted for unless STX_PASSWORD is set.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+def create_user(
+    username: str,
+    email: str,
+    roles: tuple[str, ...],
+    password: str,
+    config_path: Path | None,
+    data_dir: Path | None,
+) -> None:
+    """Create a user directly in the store: how the first administrator is made."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if data_dir is not None:
+        settings = replace(settings, data_dir=data_dir)
+    numbers = tuple(ROLES_BY_NAME[role] for role in roles)
+    try:
+        user = asyncio.run(admin_tools.create_user(settings, username, email, password, numbers))
+    except admin_tools.AdminError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created {user.username} ({', '.join(roles)}), account {user.account_ids[0]}")
 
 
 @main.group()

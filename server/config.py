@@ -42,7 +42,7 @@ class Settings:
     SQLite file in the data directory."""
     redis_url: str = ""
     """Shared state and the event bus: ``redis://...``; empty means in-process."""
-    auth_required: bool = False
+    auth_required: bool = True
     """Whether every non-public RPC needs an access token (see server/auth)."""
     token_issuer: str = "stocktraderx"
     token_audience: str = "stocktraderx-api"

@@ -21,6 +21,12 @@ from stocktraderx.v1 import (
     users_pb2,
 )
 
+ROLES_BY_NAME = {
+    name.removeprefix("ROLE_").lower(): number
+    for name, number in options_pb2.Role.items()
+    if number
+}
+"""viewer, trader, market_maker, risk_officer, admin -> the contract's numbers."""
 RISK_OFFICER = options_pb2.ROLE_RISK_OFFICER
 ADMIN = options_pb2.ROLE_ADMIN
 PRIVILEGED = frozenset((RISK_OFFICER, ADMIN))

@@ -118,6 +118,19 @@ class UserDirectory:
         assert found is not None
         return found
 
+    async def ensure_user(
+        self, username: str, email: str, password: str, roles: tuple[int, ...]
+    ) -> bool:
+        """Create the user unless the name is taken; whether it was created."""
+        async with self._store.engine.connect() as connection:
+            taken = await connection.scalar(
+                select(users.c.user_id).where(users.c.username == username)
+            )
+        if taken is not None:
+            return False
+        await self.register(username, email, password, roles)
+        return True
+
     async def user(self, user_id: str) -> UserView | None:
         async with self._store.engine.connect() as connection:
             row = (
@@ -223,6 +236,10 @@ class UserDirectory:
             )
         assert row is not None
         return await self._start_session(row, spent.family_id)
+
+    async def revoke_access(self, token_id: str, expires: int) -> None:
+        """Refuse an access token from now until it would have expired anyway."""
+        await self._shared.revoke(token_id, expires)
 
     async def logout(self, refresh_token: str) -> None:
         async with self._store.engine.begin() as connection:

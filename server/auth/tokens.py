@@ -62,10 +62,12 @@ class TokenIssuer:
         roles: tuple[int, ...],
         api_key: str = "",
         accounts: tuple[str, ...] = (),
+        lifetime: int | None = None,
     ) -> tuple[str, Claims]:
         moment = int(self.clock())
         token_id = secrets.token_urlsafe(16)
-        claims = Claims(subject, roles, token_id, moment + self.access_seconds, api_key, accounts)
+        seconds = self.access_seconds if lifetime is None else lifetime
+        claims = Claims(subject, roles, token_id, moment + seconds, api_key, accounts)
         payload: dict[str, object] = {
             "iss": self.issuer,
             "aud": self.audience,

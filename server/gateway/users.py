@@ -105,6 +105,10 @@ class UserService(users_pb2_grpc.UserServiceServicer):
             await self._directory.logout(request.refresh_token)
         except AuthRefusal as refusal:
             await _refuse(context, refusal)
+        principal = current_principal()
+        if principal is not None:
+            # The access token of the call ends with the session, not 15 minutes later.
+            await self._directory.revoke_access(principal.token_id, principal.expires)
         return pb.LogoutResponse()
 
     async def GetCurrentUser(  # noqa: N802

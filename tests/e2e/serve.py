@@ -11,8 +11,22 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from stocktraderx.v1 import users_pb2, users_pb2_grpc
 
 STX = Path(sys.executable).with_name("stx")
+ADMIN = "admin"
+ADMIN_PASSWORD = "end-to-end operator password"
+"""The first administrator every test server creates (STX_ADMIN_*)."""
+
+
+def admin_token(port: int) -> str:
+    """Sign in as the test server's administrator; the access token."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        answer = users_pb2_grpc.UserServiceStub(channel).Login(
+            users_pb2.LoginRequest(username=ADMIN, password=ADMIN_PASSWORD), timeout=10
+        )
+    token: str = answer.access_token
+    return token
 
 
 def free_port() -> int:
@@ -32,6 +46,9 @@ def start_server(
     environ.pop("STX_DATABASE_URL", None)
     if database_url is not None:
         environ["STX_DATABASE_URL"] = database_url
+    environ["STX_ADMIN_USERNAME"] = ADMIN
+    environ["STX_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+    environ["STX_ADMIN_ROLES"] = "admin,trader"  # may trade for every account
     environ["STX_FEED_PORT"] = str(feed_port or free_port())
     environ["STX_SNAPSHOT_PORT"] = str(feed_port + 1 if feed_port else free_port())
     with log.open("ab") as output:

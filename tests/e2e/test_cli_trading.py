@@ -1,14 +1,19 @@
 """Trading with `stx order`, `stx cancel` and `stx orders` against `stx serve`."""
 
 import json
+import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.serve import STX, free_port, start_server
+from tests.e2e.serve import ADMIN, ADMIN_PASSWORD, STX, free_port, start_server
+
+SESSION: dict[str, str] = {}
+"""Environment of the `stx` commands: the session file of the current test."""
 
 
 def _stx(port: int, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -18,7 +23,21 @@ def _stx(port: int, *arguments: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=30,
         check=False,
+        env={**os.environ, **SESSION},
     )
+
+
+@pytest.fixture(autouse=True)
+def _session_file(tmp_path: Path) -> Iterator[None]:
+    SESSION.update(STX_TOKEN_FILE=str(tmp_path / "session.json"), STX_PASSWORD=ADMIN_PASSWORD)
+    yield
+    SESSION.clear()
+
+
+def _sign_in(port: int) -> None:
+    signed = _stx(port, "login", "--username", ADMIN)
+    assert signed.returncode == 0, signed.stderr
+    assert "signed in as admin" in signed.stdout
 
 
 @pytest.mark.timeout(120)
@@ -26,6 +45,7 @@ def test_order_cancel_and_list_from_the_terminal(tmp_path: Path) -> None:
     port = free_port()
     server = start_server(tmp_path / "data", port)
     try:
+        _sign_in(port)
         sold = _stx(port, "order", "sell", "AAPL", "300", "@190.00", "--account", "A")
         assert sold.returncode == 0, sold.stderr
         assert "sell 300 AAPL @ 190" in sold.stdout
@@ -85,6 +105,7 @@ def test_simulate_keeps_a_market_trading(tmp_path: Path) -> None:
     port = free_port()
     server = start_server(tmp_path / "data", port)
     try:
+        _sign_in(port)
         result = _stx(port, "simulate", "--duration", "2", "--rate", "300", "--seed", "3")
         assert result.returncode == 0, result.stderr
         numbers = [int(word) for word in result.stdout.split() if word.isdigit()]
@@ -101,6 +122,7 @@ def test_loadtest_reports_the_documented_figures(tmp_path: Path) -> None:
     port = free_port()
     server = start_server(tmp_path / "data", port)
     try:
+        _sign_in(port)
         for _ in range(2):  # a second run on the same server must not collide
             result = _stx(
                 port,
@@ -134,6 +156,7 @@ def test_feed_prints_live_level_2_and_trades(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", port, feed_port=feed_port)
     endpoint = f"tcp://127.0.0.1:{feed_port}"
     try:
+        _sign_in(port)
         watchers = [
             subprocess.Popen(
                 [
@@ -172,3 +195,39 @@ def test_feed_prints_live_level_2_and_trades(tmp_path: Path) -> None:
     )  # fmt: skip
     assert down.returncode == 1
     assert "is `stx serve` running?" in down.stderr
+
+
+@pytest.mark.timeout(120)
+def test_users_sign_in_and_trade_only_their_own_accounts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_port()
+    server = start_server(data, port)
+    try:
+        created = subprocess.run(
+            [str(STX), "admin", "create-user", "zoe", "--email", "zoe@example.com",
+             "--role", "trader", "--data-dir", str(data)],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "STX_PASSWORD": "a long secret passphrase"},
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        assert "account ZOE" in created.stdout
+        unsigned = _stx(port, "order", "buy", "AAPL", "10", "@189.00", "--account", "ZOE")
+        assert unsigned.returncode == 1
+        assert "stx login" in unsigned.stderr
+        SESSION["STX_PASSWORD"] = "a long secret passphrase"
+        signed = _stx(port, "login", "--username", "zoe")
+        assert signed.returncode == 0, signed.stderr
+        assert oct(Path(SESSION["STX_TOKEN_FILE"]).stat().st_mode & 0o777) == "0o600"
+        mine = _stx(port, "order", "buy", "AAPL", "10", "@189.00", "--account", "ZOE")
+        assert mine.returncode == 0, mine.stderr
+        theirs = _stx(port, "order", "buy", "AAPL", "10", "@189.00", "--account", "ADMIN")
+        assert theirs.returncode == 1
+        assert "not one of yours" in theirs.stderr
+        wrong = _stx(port, "login", "--username", "zoe")
+        assert wrong.returncode == 0  # same password: a second session
+        assert _stx(port, "logout").stdout.strip() == "signed out"
+        after = _stx(port, "orders", "--account", "ZOE")
+        assert after.returncode == 1
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)

@@ -26,7 +26,7 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 from matching import Engine
 from server.codec import decode
 from server.store import open_store
-from tests.e2e.serve import free_port, start_server
+from tests.e2e.serve import admin_token, free_port, start_server
 from tests.server.store.journal_check import all_records, check_store_matches_journal
 
 
@@ -65,6 +65,8 @@ def _stream_until_killed(port: int, process: subprocess.Popen[bytes]) -> set[str
             sent.set()
             time.sleep(0.002)
 
+    token = admin_token(port)
+
     def killer() -> None:
         sent.wait()
         time.sleep(0.5)
@@ -72,7 +74,7 @@ def _stream_until_killed(port: int, process: subprocess.Popen[bytes]) -> set[str
 
     threading.Thread(target=killer, daemon=True).start()
     try:
-        for response in stub.OrderStream(requests()):
+        for response in stub.OrderStream(requests(), metadata=_bearer(token)):
             for report in response.reports:
                 if report.exec_type == orders_pb2.EXEC_TYPE_NEW:
                     acknowledged.add(report.client_order_id)
@@ -83,16 +85,24 @@ def _stream_until_killed(port: int, process: subprocess.Popen[bytes]) -> set[str
     return acknowledged
 
 
+def _bearer(token: str) -> tuple[tuple[str, str]]:
+    return (("authorization", f"Bearer {token}"),)
+
+
 def _client_order_ids(port: int) -> list[str]:
+    token = admin_token(port)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     stub = orders_pb2_grpc.OrderServiceStub(channel)
     found: list[str] = []
-    token = ""
+    next_page = ""
     while True:
-        page = stub.ListOrders(orders_pb2.ListOrdersRequest(page_size=1000, page_token=token))
+        page = stub.ListOrders(
+            orders_pb2.ListOrdersRequest(page_size=1000, page_token=next_page),
+            metadata=_bearer(token),
+        )
         found.extend(order.client_order_id for order in page.orders)
-        token = page.next_page_token
-        if not token:
+        next_page = page.next_page_token
+        if not next_page:
             channel.close()
             return found
 

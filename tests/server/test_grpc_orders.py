@@ -33,7 +33,12 @@ def _run(
 ) -> None:
     async def main() -> None:
         settings = replace(
-            load(environ={}), data_dir=tmp_path, grpc_port=0, feed_port=0, snapshot_port=0
+            load(environ={}),
+            data_dir=tmp_path,
+            grpc_port=0,
+            feed_port=0,
+            snapshot_port=0,
+            auth_required=False,
         )
         exchange = Exchange(settings, stream_backlog=backlog)
         await exchange.start()

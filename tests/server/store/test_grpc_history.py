@@ -31,6 +31,7 @@ def _run(tmp_path: Path, store_url: str, scenario: Scenario) -> None:
             feed_port=0,
             snapshot_port=0,
             database_url=store_url,
+            auth_required=False,
         )
         exchange = Exchange(settings)
         await exchange.start()
