@@ -213,8 +213,8 @@ class Exchange:
 SIMULATOR_TOKEN = 30 * 24 * 3600
 MARKET_MAKER = 3
 DEMO_USERS = (
-    ("demo", "demo-trader-password", (TRADER,)),
-    ("admin", "demo-operator-password", (ADMIN, TRADER)),
+    ("demo", "market-open-0930", (TRADER,)),
+    ("admin", "operations-desk-1600", (ADMIN, TRADER)),
 )
 
 

@@ -37,7 +37,11 @@ def free_port() -> int:
 
 
 def start_server(
-    data: Path, port: int, database_url: str | None = None, feed_port: int | None = None
+    data: Path,
+    port: int,
+    database_url: str | None = None,
+    feed_port: int | None = None,
+    simulate: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
     ``data`` if None)."""
@@ -55,7 +59,8 @@ def start_server(
         # A file, not a pipe: nobody reads a pipe while the test runs, and a
         # full one would block the server.
         process = subprocess.Popen(
-            [str(STX), "serve", "--data-dir", str(data), "--grpc-port", str(port)],
+            [str(STX), "serve", "--data-dir", str(data), "--grpc-port", str(port)]
+            + (["--simulate"] if simulate else []),
             stdout=output,
             stderr=subprocess.STDOUT,
             env=environ,

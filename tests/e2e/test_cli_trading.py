@@ -231,3 +231,26 @@ def test_users_sign_in_and_trade_only_their_own_accounts(tmp_path: Path) -> None
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+
+
+@pytest.mark.timeout(120)
+def test_serve_with_simulate_is_a_moving_market_with_demo_users(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path / "data", port, simulate=True)
+    try:
+        for _ in range(100):
+            ladder = _stx(port, "book", "AAPL", "--once")
+            if ladder.returncode == 0 and "no trade yet" not in ladder.stdout:
+                break
+            time.sleep(0.2)
+        assert "last " in ladder.stdout
+        SESSION["STX_PASSWORD"] = "market-open-0930"
+        signed = _stx(port, "login", "--username", "demo")
+        assert signed.returncode == 0, signed.stderr
+        placed = _stx(port, "order", "buy", "AAPL", "1", "@185.00", "--account", "DEMO")
+        assert placed.returncode == 0, placed.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    log = (tmp_path / "serve.log").read_text()
+    assert "demo user demo, password market-open-0930" in log
