@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from server.audit import AUDIT_FIELDS, AUTH_FIELDS, verify
 from server.auth.directory import AuthRefusal, UserDirectory, UserView
 from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
 from server.shared import MemoryShared
-from server.store import default_url, open_store
+from server.store import default_url, open_store, schema
 
 
 class AdminError(Exception):
@@ -30,3 +31,17 @@ async def create_user(
             raise AdminError(str(refusal)) from None
     finally:
         await store.close()
+
+
+async def verify_audit(settings: Settings) -> list[tuple[str, int, str | None]]:
+    """(log, entries checked, first problem or None) for both audit logs."""
+    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    try:
+        commands = await store.rows(schema.audit_log, ["sequence"])
+        events = await store.rows(schema.auth_log, ["entry_id"])
+    finally:
+        await store.close()
+    return [
+        ("audit_log", *verify((dict(row._mapping) for row in commands), AUDIT_FIELDS, "sequence")),
+        ("auth_log", *verify((dict(row._mapping) for row in events), AUTH_FIELDS, "entry_id")),
+    ]

@@ -79,6 +79,33 @@ def create_user(
 
 
 @main.group()
+def audit() -> None:
+    """The tamper-evident audit logs."""
+
+
+@audit.command("verify")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+def audit_verify(config_path: Path | None, data_dir: Path | None) -> None:
+    """Check every entry's hash and link; exit 1 at the first that does not hold."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if data_dir is not None:
+        settings = replace(settings, data_dir=data_dir)
+    broken = False
+    for log, checked, problem in asyncio.run(admin_tools.verify_audit(settings)):
+        if problem is None:
+            click.echo(f"{log}: {checked:,} entries, chain intact")
+        else:
+            broken = True
+            click.echo(f"{log}: BROKEN after {checked:,} good entries: {problem}")
+    if broken:
+        raise SystemExit(1)
+
+
+@main.group()
 def bench() -> None:
     """Benchmarks; figures are recorded in docs/performance.md."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import astuple
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -50,13 +50,25 @@ _KINDS: dict[type[Any], str] = {
 }
 
 
-def encode(command: Command, client_order_id: str = "") -> bytes:
+class Origin(NamedTuple):
+    """Who sent a command, from where, through which gateway (for the audit log)."""
+
+    user_id: str
+    source: str
+    gateway: str
+
+
+def encode(command: Command, client_order_id: str = "", origin: Origin | None = None) -> bytes:
+    """The journal payload. With an origin, the second slot is the list
+    ``[client_order_id, user_id, source, gateway]`` instead of the bare
+    client order id (payloads written before origins existed stay readable)."""
     kind = _KINDS[type(command)]
+    slot: str | list[str] = client_order_id if origin is None else [client_order_id, *origin]
     if type(command) is AddInstrument:
         return orjson.dumps(
-            [kind, client_order_id, command.timestamp, astuple(command.instrument), command.phase]
+            [kind, slot, command.timestamp, astuple(command.instrument), command.phase]
         )
-    return orjson.dumps([kind, client_order_id, *command])
+    return orjson.dumps([kind, slot, *command])
 
 
 def _new_order(fields: list[Any]) -> NewOrder:
@@ -107,10 +119,21 @@ _DECODERS: dict[str, Callable[[list[Any]], Command]] = {
 
 def decode(payload: bytes) -> tuple[Command, str]:
     """The command and the client order id it came with."""
+    command, client_order_id, _ = decode_with_origin(payload)
+    return command, client_order_id
+
+
+def decode_with_origin(payload: bytes) -> tuple[Command, str, Origin | None]:
     try:
-        kind, client_order_id, *fields = orjson.loads(payload)
+        kind, slot, *fields = orjson.loads(payload)
+        origin = None
+        if isinstance(slot, list):
+            client_order_id, user_id, source, gateway = slot
+            origin = Origin(user_id, source, gateway)
+        else:
+            client_order_id = slot
         if not isinstance(client_order_id, str):
             raise TypeError(client_order_id)
-        return _DECODERS[kind](fields), client_order_id
+        return _DECODERS[kind](fields), client_order_id, origin
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise CodecError(f"not an encoded command: {payload[:80]!r}") from error

@@ -29,7 +29,7 @@ from feeds.market import MarketState
 from feeds.wire import quote_message
 from matching import Engine, InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
 from matching.snapshot import restore_snapshot
-from server.codec import decode
+from server.codec import Origin, decode_with_origin
 from server.journal.snapshots import load_snapshot_at_or_before
 from server.journal.tail import JournalGapError, JournalTail
 from server.registry import OrderRegistry, Report
@@ -37,7 +37,7 @@ from server.sequencer import Sequenced
 from server.shared import EventBus, SharedState
 from server.shared.events import bus_entries
 from server.store import Store
-from server.store.batch import BarBook, ProjectionBatch, add_command
+from server.store.batch import AuditChain, BarBook, ProjectionBatch, add_command
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,16 +88,16 @@ class Shadow:
                     f"the store is at {position} but the journal ends at {shadow.sequence}"
                 )
             for sequence, payload in records:
-                applied, _ = shadow.apply(sequence, payload)
+                applied, _, _ = shadow.apply(sequence, payload)
                 shadow.market.apply(sequence, applied.command, applied.events)
         return shadow
 
-    def apply(self, sequence: int, payload: bytes) -> tuple[Sequenced, list[Report]]:
+    def apply(self, sequence: int, payload: bytes) -> tuple[Sequenced, list[Report], Origin | None]:
         """Apply one record to the engine and the registry, as the live server did."""
-        command, client_order_id = decode(payload)
+        command, client_order_id, origin = decode_with_origin(payload)
         applied = Sequenced(sequence, command, self.engine.process(command), client_order_id)
         self.sequence = sequence
-        return applied, self.registry.apply([applied])
+        return applied, self.registry.apply([applied]), origin
 
 
 class Projector:
@@ -159,6 +159,7 @@ class Projector:
     async def _run(self) -> None:
         shadow = await asyncio.to_thread(Shadow.at, self.directory, self.position)
         bars = BarBook([dict(row._mapping) for row in await self._retry(self.store.latest_bars)])
+        chain = AuditChain(await self._retry(lambda: self.store.audit_hash(self.position)))
         tail = JournalTail(self.directory, shadow.sequence)
         writing: asyncio.Task[None] | None = None
         try:
@@ -173,7 +174,7 @@ class Projector:
                 # of milliseconds of Python, which must not stall the event loop.
                 # It overlaps the previous batch's write (measured: 48k -> see
                 # docs/performance.md); writes still happen strictly in order.
-                batch = await asyncio.to_thread(_project, shadow, records, bars)
+                batch = await asyncio.to_thread(_project, shadow, records, bars, chain)
                 if writing is not None:
                     await writing
                 writing = asyncio.get_running_loop().create_task(self._commit(batch))
@@ -250,15 +251,17 @@ class Projector:
             )  # fmt: skip
 
 
-def _project(shadow: Shadow, records: list[tuple[int, bytes]], bars: BarBook) -> ProjectionBatch:
+def _project(
+    shadow: Shadow, records: list[tuple[int, bytes]], bars: BarBook, chain: AuditChain
+) -> ProjectionBatch:
     batch = ProjectionBatch()
     registry = shadow.registry
     quoted: set[str] = set()
     for sequence, payload in records:
-        applied, reports = shadow.apply(sequence, payload)
+        applied, reports, origin = shadow.apply(sequence, payload)
         add_command(
             batch, sequence, applied.command, applied.client_order_id, payload,
-            applied.events, reports, registry, shadow.engine, bars, shadow.market,
+            applied.events, reports, registry, shadow.engine, bars, shadow.market, chain, origin,
         )  # fmt: skip
         shadow.market.apply(sequence, applied.command, applied.events)
         quoted.update(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 from matching import Command, Engine, Event
-from server.codec import encode
+from server.codec import Origin, encode
 
 _log = logging.getLogger(__name__)
 
@@ -88,7 +88,9 @@ class Sequencer:
         current = max(current, self._last_time)
         return current
 
-    def submit(self, command: Command, client_order_id: str = "") -> Sequenced:
+    def submit(
+        self, command: Command, client_order_id: str = "", origin: Origin | None = None
+    ) -> Sequenced:
         """Apply ``command`` now; its effects are durable once ``durable()`` returns.
 
         ``command.timestamp`` must come from ``now()`` with no ``await`` in
@@ -101,7 +103,7 @@ class Sequencer:
                 f"timestamp {command.timestamp} precedes the last one {self._last_time}"
             )
         sequence = self.sequence + 1
-        self._journal.append(sequence, encode(command, client_order_id))
+        self._journal.append(sequence, encode(command, client_order_id, origin))
         events = self.engine.process(command)
         self.sequence = sequence
         self._last_time = command.timestamp

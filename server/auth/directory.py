@@ -6,6 +6,7 @@ gRPC status), raised out of this module's methods for the gateway to answer.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -17,11 +18,12 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 
+from server.audit import AUTH_FIELDS, GENESIS, entry_hash
 from server.auth.passwords import DUMMY_HASH, hash_password, policy_problem, verify_password
 from server.auth.tokens import TokenIssuer
 from server.shared import SharedState
 from server.store import Store
-from server.store.schema import account_owners, api_keys, refresh_tokens, users
+from server.store.schema import account_owners, api_keys, auth_log, refresh_tokens, users
 
 USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}")
@@ -81,6 +83,33 @@ class UserDirectory:
         self._store = store
         self._shared = shared
         self.tokens = tokens
+        self._log_lock = asyncio.Lock()
+
+    async def record(
+        self, event: str, user_id: str, username: str, source: str, detail: str = ""
+    ) -> None:
+        """Append an authentication event to the hash-chained ``auth_log``."""
+        async with self._log_lock, self._store.engine.begin() as connection:
+            last = (
+                await connection.execute(
+                    select(auth_log.c.entry_id, auth_log.c.hash)
+                    .order_by(auth_log.c.entry_id.desc())
+                    .limit(1)
+                )
+            ).first()
+            entry: dict[str, Any] = {
+                "entry_id": 1 if last is None else last.entry_id + 1,
+                "time": time.time_ns(),
+                "event": event,
+                "user_id": user_id,
+                "username": username,
+                "source": source,
+                "gateway": "grpc",
+                "detail": detail,
+                "previous_hash": GENESIS if last is None else last.hash,
+            }
+            entry["hash"] = entry_hash(entry["previous_hash"], entry, AUTH_FIELDS)
+            await connection.execute(auth_log.insert().values(**entry))
 
     # -- users ---------------------------------------------------------------
 
@@ -116,6 +145,7 @@ class UserDirectory:
             ) from None
         found = await self.user(user_id)
         assert found is not None
+        await self.record("register", user_id, username, "", ",".join(map(str, roles)))
         return found
 
     async def ensure_user(
@@ -167,6 +197,7 @@ class UserDirectory:
                 await connection.execute(select(users).where(users.c.username == username))
             ).first()
         if await self._shared.count(failures_key, window) >= LOGIN_FAILURES:
+            await self.record("login_locked", "", username, source)
             raise AuthRefusal(
                 Refusal.THROTTLED,
                 f"too many failed logins: locked for up to {window // 60} minutes",
@@ -174,7 +205,9 @@ class UserDirectory:
         stored = row.password_hash if row is not None else DUMMY_HASH
         if not verify_password(stored, password) or row is None:
             await self._shared.hit(failures_key, window)
+            await self.record("login_failed", row.user_id if row else "", username, source)
             raise AuthRefusal(Refusal.UNAUTHENTICATED, "wrong username or password")
+        await self.record("login", row.user_id, username, source)
         return await self._start_session(row, secrets.token_hex(8))
 
     async def accounts_of(self, user_id: str) -> tuple[str, ...]:
@@ -231,6 +264,7 @@ class UserDirectory:
                 await connection.execute(select(users).where(users.c.user_id == spent.user_id))
             ).first()
         if reused:
+            await self.record("refresh_reused", spent.user_id, "", "", spent.family_id)
             raise AuthRefusal(
                 Refusal.UNAUTHENTICATED, "refresh token reused: every session token of it revoked"
             )
@@ -241,7 +275,7 @@ class UserDirectory:
         """Refuse an access token from now until it would have expired anyway."""
         await self._shared.revoke(token_id, expires)
 
-    async def logout(self, refresh_token: str) -> None:
+    async def logout(self, refresh_token: str, source: str = "") -> None:
         async with self._store.engine.begin() as connection:
             spent = (
                 await connection.execute(
@@ -257,6 +291,7 @@ class UserDirectory:
                 .where(refresh_tokens.c.family_id == spent.family_id)
                 .values(revoked=True)
             )
+        await self.record("logout", "", "", source, spent.family_id)
 
     # -- API keys ------------------------------------------------------------
 
@@ -285,6 +320,7 @@ class UserDirectory:
                     create_time=now, expire_time=expire_time, last_use_time=0, revoke_time=0,
                 )
             )  # fmt: skip
+        await self.record("api_key_created", user_id, owner.username, "", key_id)
         return await self._key(key_id), secret
 
     async def _key(self, key_id: str) -> Row[Any]:
@@ -318,6 +354,7 @@ class UserDirectory:
                     .where(api_keys.c.key_id == key_id)
                     .values(revoke_time=time.time_ns())
                 )
+            await self.record("api_key_revoked", user_id, "", "", key_id)
         return await self._key(key_id)
 
     async def exchange_api_key(self, key_id: str, secret: str, source: str) -> tuple[str, int]:
@@ -341,4 +378,5 @@ class UserDirectory:
         token, _ = self.tokens.issue(
             key.user_id, _roles(key.roles), api_key=key_id, accounts=accounts
         )
+        await self.record("api_key_exchanged", key.user_id, "", source, key_id)
         return token, self.tokens.access_seconds

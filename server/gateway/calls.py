@@ -10,6 +10,8 @@ from google.rpc import status_pb2
 from grpc_status import rpc_status
 
 from matching import RejectReason
+from server.auth.access import current_principal
+from server.codec import Origin
 from server.errors import invalid_argument
 
 MAX_PAGE = 1_000
@@ -41,3 +43,12 @@ async def page_token(token: str, context: Context) -> int:
     if not token.isdigit():
         await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
     return int(token)
+
+
+def origin_of(context: Context, gateway: str = "grpc") -> Origin:
+    """Who is calling and from where, for the audit log of their commands."""
+    principal = current_principal()
+    peer = context.peer() or "unknown"
+    kind, _, rest = peer.partition(":")
+    address, _, _ = rest.rpartition(":")
+    return Origin(principal.user_id if principal else "", address or kind, gateway)

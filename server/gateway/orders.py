@@ -31,7 +31,7 @@ from server.auth.access import current_principal
 from server.core import ExchangeCore
 from server.errors import forbidden, invalid_argument, rejection
 from server.gateway import convert
-from server.gateway.calls import Context, abort, describe, page_size, page_token
+from server.gateway.calls import Context, abort, describe, origin_of, page_size, page_token
 from server.gateway.history import History, HistoryBehind
 from server.gateway.stream import BACKLOG_LIMIT, OrderStreamHandler
 from server.registry import OrderRecord
@@ -67,8 +67,10 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         if principal is not None and not principal.may_use(account):
             await abort(context, forbidden(f"account {account!r} is not one of yours"))
 
-    async def _submit(self, command: Command, client_order_id: str = "") -> Sequenced:
-        applied = self._sequencer.submit(command, client_order_id)
+    async def _submit(
+        self, command: Command, context: Context, client_order_id: str = ""
+    ) -> Sequenced:
+        applied = self._sequencer.submit(command, client_order_id, origin_of(context))
         await self._sequencer.durable()
         return applied
 
@@ -94,7 +96,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             )
         self._in_flight.add(key)
         try:
-            applied = await self._submit(command, request.client_order_id)
+            applied = await self._submit(command, context, request.client_order_id)
         finally:
             self._in_flight.discard(key)
         for event in applied.events:
@@ -130,7 +132,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     ) -> pb.CancelOrderResponse:
         record = await self._owned(request.order_id, request.account_id, context)
         applied = await self._submit(
-            CancelOrder(self._sequencer.now(), record.account, record.order_id)
+            CancelOrder(self._sequencer.now(), record.account, record.order_id), context
         )
         await self._refuse_if_rejected(applied, context)
         return pb.CancelOrderResponse(order=convert.order_message(record))
@@ -149,7 +151,8 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 request.price,
                 request.quantity,
                 request.stop_price,
-            )
+            ),
+            context,
         )
         await self._refuse_if_rejected(applied, context)
         return pb.ReplaceOrderResponse(order=convert.order_message(record))
@@ -233,7 +236,8 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             await abort(context, invalid_argument(error.field, str(error)))
         await self._may_use(account, context)
         applied = await self._submit(
-            MassCancel(self._sequencer.now(), account, request.symbol, CancelReason.MASS_CANCEL)
+            MassCancel(self._sequencer.now(), account, request.symbol, CancelReason.MASS_CANCEL),
+            context,
         )
         return pb.MassCancelResponse(
             canceled_order_ids=[

@@ -13,7 +13,7 @@ from matching import CommandRejected, RejectReason, SetTradingPhase, TradingPhas
 from matching.book import OrderBook
 from server.core import ExchangeCore
 from server.errors import invalid_argument, rejection
-from server.gateway.calls import Context, abort, describe, page_size
+from server.gateway.calls import Context, abort, describe, origin_of, page_size
 
 
 def instrument_message(book: OrderBook) -> pb.Instrument:
@@ -70,7 +70,9 @@ class ReferenceDataService(reference_data_pb2_grpc.ReferenceDataServiceServicer)
         except ValueError:
             await abort(context, invalid_argument("trading_phase", "trading_phase is required"))
         sequencer = self._core.sequencer
-        applied = sequencer.submit(SetTradingPhase(sequencer.now(), request.symbol, phase))
+        applied = sequencer.submit(
+            SetTradingPhase(sequencer.now(), request.symbol, phase), origin=origin_of(context)
+        )
         await sequencer.durable()
         for event in applied.events:
             if isinstance(event, CommandRejected):

@@ -30,8 +30,10 @@ from stocktraderx.v1 import orders_pb2 as pb
 
 from matching import CancelOrder, CancelReason, Command, MassCancel, ReplaceOrder
 from server.auth.access import current_principal
+from server.codec import Origin
 from server.core import ExchangeCore
 from server.gateway import convert
+from server.gateway.calls import origin_of
 from server.registry import Report
 
 BACKLOG_LIMIT = 50_000
@@ -46,8 +48,9 @@ class _Overflow(Exception):  # noqa: N818 - a signal between tasks, not an error
 
 
 class Session:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, origin: Origin | None = None) -> None:
         self.limit = limit
+        self.origin = origin
         self.backlog = 0
         self.queue: asyncio.Queue[list[Report] | None] = asyncio.Queue()
         self.overflowed = False
@@ -124,7 +127,7 @@ class OrderStreamHandler:
         heartbeat: float = HEARTBEAT_SECONDS,
     ) -> AsyncIterator[pb.OrderStreamResponse]:
         limit = self._backlog
-        session = Session(limit)
+        session = Session(limit, origin_of(context))
         reader = asyncio.ensure_future(self._read(requests, session))
         try:
             while True:
@@ -266,7 +269,7 @@ class OrderStreamHandler:
                 key = (prepared.account, client_order_id)  # type: ignore[union-attr]
                 self._in_flight.add(key)
                 keys.add(key)
-            self._sequencer.submit(prepared, client_order_id)
+            self._sequencer.submit(prepared, client_order_id, session.origin)
         return refusals
 
     def _place(self, request: pb.PlaceOrderRequest) -> Command:

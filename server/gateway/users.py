@@ -12,7 +12,7 @@ from stocktraderx.v1 import users_pb2_grpc
 from server.auth.access import Principal, current_principal
 from server.auth.directory import AuthRefusal, Refusal, Session, UserDirectory, UserView
 from server.errors import refusal_status
-from server.gateway.calls import Context, abort, page_size, page_token
+from server.gateway.calls import Context, abort, origin_of, page_size, page_token
 
 
 def _timestamp(nanos: int) -> Timestamp | None:
@@ -46,14 +46,6 @@ def api_key_message(row: Row[Any]) -> pb.ApiKey:
     )
 
 
-def source_of(context: Context) -> str:
-    """The caller's address without its port ("ipv4:10.0.0.1:5555" -> "10.0.0.1")."""
-    peer = context.peer() or "unknown"
-    kind, _, rest = peer.partition(":")
-    address, _, _ = rest.rpartition(":")
-    return address or kind
-
-
 async def _refuse(context: Context, refusal: AuthRefusal) -> NoReturn:
     await abort(context, refusal_status(refusal.kind, str(refusal), refusal.field))
 
@@ -83,7 +75,7 @@ class UserService(users_pb2_grpc.UserServiceServicer):
     ) -> pb.LoginResponse:
         try:
             session = await self._directory.login(
-                request.username, request.password, source_of(context)
+                request.username, request.password, origin_of(context).source
             )
         except AuthRefusal as refusal:
             await _refuse(context, refusal)
@@ -161,7 +153,7 @@ class UserService(users_pb2_grpc.UserServiceServicer):
     ) -> pb.ExchangeApiKeyResponse:
         try:
             token, seconds = await self._directory.exchange_api_key(
-                request.key_id, request.secret, source_of(context)
+                request.key_id, request.secret, origin_of(context).source
             )
         except AuthRefusal as refusal:
             await _refuse(context, refusal)

@@ -23,6 +23,8 @@ from matching import (
     Trade,
     TradingPhaseChanged,
 )
+from server.audit import AUDIT_FIELDS, GENESIS, entry_hash
+from server.codec import Origin
 from server.registry import OrderRecord, OrderRegistry, Report
 
 Row = dict[str, Any]
@@ -128,6 +130,13 @@ def order_row(record: OrderRecord, sequence: int) -> Row:
 REPORT_COLUMNS = tuple("account_id" if name == "account" else name for name in Report._fields)
 
 
+class AuditChain:
+    """The hash of the newest audit entry, which the next one links to."""
+
+    def __init__(self, last_hash: str = GENESIS) -> None:
+        self.last_hash = last_hash
+
+
 def add_command(
     batch: ProjectionBatch,
     sequence: int,
@@ -140,22 +149,28 @@ def add_command(
     engine: Engine,
     bar_book: BarBook,
     market: MarketState,
+    chain: AuditChain,
+    origin: Origin | None = None,
 ) -> None:
     """Add the rows of one applied command to ``batch``; ``market`` is the
     public market state before the command (for the trade channel's numbers)."""
     when = command.timestamp
     account = getattr(command, "account", "")
     batch.last_sequence = sequence
-    batch.audit.append(
-        {
-            "sequence": sequence,
-            "time": when,
-            "account_id": account,
-            "action": type(command).__name__,
-            "client_order_id": client_order_id,
-            "detail": payload.decode(),
-        }
-    )
+    entry: Row = {
+        "sequence": sequence,
+        "time": when,
+        "account_id": account,
+        "action": type(command).__name__,
+        "client_order_id": client_order_id,
+        "detail": payload.decode(),
+        "user_id": origin.user_id if origin else "",
+        "source": origin.source if origin else "",
+        "gateway": origin.gateway if origin else "",
+        "previous_hash": chain.last_hash,
+    }
+    entry["hash"] = chain.last_hash = entry_hash(chain.last_hash, entry, AUDIT_FIELDS)
+    batch.audit.append(entry)
     if account and account not in batch.accounts:
         batch.accounts[account] = {
             "account_id": account,

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Row, Table, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from server.audit import GENESIS
 from server.store import schema
 from server.store.batch import ProjectionBatch
 
@@ -184,6 +185,18 @@ class Store:
                 if column.name not in keys
             },
         )
+
+    async def audit_hash(self, sequence: int) -> str:
+        """The chain hash of audit entry ``sequence`` (the genesis value for 0)."""
+        if not sequence:
+            return GENESIS
+        async with self.engine.connect() as connection:
+            found = await connection.scalar(
+                select(schema.audit_log.c.hash).where(schema.audit_log.c.sequence == sequence)
+            )
+        if found is None:
+            raise ValueError(f"the store has no audit entry {sequence}")
+        return str(found)
 
     async def latest_bars(self) -> list[Row[Any]]:
         """The newest bar of every symbol and interval: where projection resumes."""

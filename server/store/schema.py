@@ -185,9 +185,15 @@ audit_log = Table(
     Column("action", String(32), nullable=False),
     Column("client_order_id", String(64), nullable=False),
     Column("detail", Text, nullable=False),
+    Column("user_id", String(64), nullable=False, server_default=""),
+    Column("source", String(64), nullable=False, server_default=""),
+    Column("gateway", String(16), nullable=False, server_default=""),
+    Column("previous_hash", String(64), nullable=False, server_default=""),
+    Column("hash", String(64), nullable=False, server_default=""),
     Index("audit_by_account", "account_id", "sequence"),
 )
-"""Every journaled command: who asked for what, when, and its outcome."""
+"""Every journaled command: who sent it (user, address, gateway), what it was,
+and when; each entry carries the hash of the one before (``server/audit.py``)."""
 
 users = Table(
     "users",
@@ -238,3 +244,19 @@ api_keys = Table(
     _big("revoke_time"),
     Index("api_keys_by_user", "user_id", "create_time"),
 )
+
+auth_log = Table(
+    "auth_log",
+    metadata,
+    Column("entry_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    _big("time"),
+    Column("event", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("username", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("gateway", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""Every authentication event, hash-chained like the audit log."""

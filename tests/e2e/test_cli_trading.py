@@ -223,6 +223,13 @@ def test_users_sign_in_and_trade_only_their_own_accounts(tmp_path: Path) -> None
         theirs = _stx(port, "order", "buy", "AAPL", "10", "@189.00", "--account", "ADMIN")
         assert theirs.returncode == 1
         assert "not one of yours" in theirs.stderr
+        verified = subprocess.run(
+            [str(STX), "audit", "verify", "--data-dir", str(data)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "auth_log" in verified.stdout
+        assert "chain intact" in verified.stdout
         wrong = _stx(port, "login", "--username", "zoe")
         assert wrong.returncode == 0  # same password: a second session
         assert _stx(port, "logout").stdout.strip() == "signed out"

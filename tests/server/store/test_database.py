@@ -19,6 +19,11 @@ def _audit(sequence: int) -> dict[str, object]:
         "action": "NewOrder",
         "client_order_id": f"c{sequence}",
         "detail": "[]",
+        "user_id": "u1",
+        "source": "10.0.0.1",
+        "gateway": "grpc",
+        "previous_hash": "",
+        "hash": "",
     }
 
 
