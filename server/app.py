@@ -38,6 +38,7 @@ from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
 from server.auth.keys import KeyRing
+from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import ConfigError, Settings
 from server.core import ExchangeCore
@@ -55,6 +56,7 @@ from server.store import Store, default_url, open_store
 _log = logging.getLogger("stx.serve")
 GRACE_SECONDS = 5.0
 PROJECTION_GRACE = 10.0
+KEY_ROTATION_SECONDS = 7 * 24 * 3600
 
 
 class Exchange:
@@ -71,6 +73,7 @@ class Exchange:
         self.feed: FeedPublisher | None = None
         self.tokens: TokenIssuer | None = None
         self.directory: UserDirectory | None = None
+        self._rotation: asyncio.Task[None] | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
@@ -93,7 +96,23 @@ class Exchange:
         self.tokens = TokenIssuer(keys, settings.token_issuer, settings.token_audience)
         self.directory = UserDirectory(store, self.shared, self.tokens)
         await self._bootstrap_admin(self.directory)
-        interceptors = [AuthInterceptor(self.tokens, self.shared)] if settings.auth_required else []
+        keys.rotate_if_due(KEY_ROTATION_SECONDS)
+        self._rotation = asyncio.get_running_loop().create_task(self._rotate_keys(keys))
+        oidc = (
+            OidcVerifier(
+                OidcSettings(
+                    settings.oidc_issuer,
+                    settings.oidc_jwks_url,
+                    settings.oidc_audience,
+                    settings.oidc_roles_claim,
+                )
+            )
+            if settings.oidc_issuer
+            else None
+        )
+        interceptors = (
+            [AuthInterceptor(self.tokens, self.shared, oidc)] if settings.auth_required else []
+        )
         server = grpc.aio.server(interceptors=interceptors)
         users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
@@ -153,6 +172,14 @@ class Exchange:
         )  # fmt: skip
         return store
 
+    async def _rotate_keys(self, keys: KeyRing) -> None:
+        """A new signing key every KEY_ROTATION_SECONDS; tokens of the old one
+        stay valid until they expire, so rotation needs no downtime."""
+        while True:
+            await asyncio.sleep(3_600)
+            if keys.rotate_if_due(KEY_ROTATION_SECONDS):
+                _log.info("token signing key rotated; new key id %s", keys.signing.kid)
+
     async def _bootstrap_admin(self, directory: UserDirectory) -> None:
         """The first administrator of a container, from STX_ADMIN_USERNAME and
         STX_ADMIN_PASSWORD (created once; later starts leave it alone)."""
@@ -186,6 +213,8 @@ class Exchange:
         return feed
 
     async def stop(self) -> None:
+        if self._rotation is not None:
+            self._rotation.cancel()
         await self._health.enter_graceful_shutdown()
         if self.server is not None:
             await self.server.stop(GRACE_SECONDS)

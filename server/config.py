@@ -46,6 +46,11 @@ class Settings:
     """Whether every non-public RPC needs an access token (see server/auth)."""
     token_issuer: str = "stocktraderx"
     token_audience: str = "stocktraderx-api"
+    oidc_issuer: str = ""
+    """An external OpenID Connect issuer whose tokens are accepted too; empty: none."""
+    oidc_jwks_url: str = ""
+    oidc_audience: str = ""
+    oidc_roles_claim: str = "roles"
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
 
 
@@ -120,7 +125,10 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
     if unknown_store:
         raise ConfigError(f"store: unknown keys {sorted(unknown_store)}")
     auth = document.get("auth", {})
-    unknown_auth = set(auth) - {"required", "issuer", "audience"}
+    unknown_auth = set(auth) - {
+        "required", "issuer", "audience", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
+        "oidc_roles_claim",
+    }  # fmt: skip
     if unknown_auth:
         raise ConfigError(f"auth: unknown keys {sorted(unknown_auth)}")
     required = auth.get("required", Settings.auth_required)
@@ -146,6 +154,10 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         auth_required=required,
         token_issuer=str(auth.get("issuer", Settings.token_issuer)),
         token_audience=str(auth.get("audience", Settings.token_audience)),
+        oidc_issuer=str(auth.get("oidc_issuer", "")),
+        oidc_jwks_url=str(auth.get("oidc_jwks_url", "")),
+        oidc_audience=str(auth.get("oidc_audience", "")),
+        oidc_roles_claim=str(auth.get("oidc_roles_claim", "roles")),
         instruments=instruments,
     )
     return _checked(settings)
@@ -173,6 +185,8 @@ def _checked(settings: Settings) -> Settings:
         raise ConfigError(
             f"database_url: {settings.database_url!r} is neither postgresql://... nor sqlite:///..."
         )
+    if settings.oidc_issuer and not (settings.oidc_jwks_url and settings.oidc_audience):
+        raise ConfigError("oidc_issuer needs oidc_jwks_url and oidc_audience as well")
     if settings.redis_url and not settings.redis_url.startswith(
         ("redis://", "rediss://", "unix://")
     ):
@@ -214,6 +228,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("database_url", str),
         ("redis_url", str),
         ("auth_required", _boolean),
+        ("oidc_issuer", str),
+        ("oidc_jwks_url", str),
+        ("oidc_audience", str),
     ):
         raw = environ.get(f"STX_{name.upper()}")
         if raw is not None:

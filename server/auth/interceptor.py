@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 
 from server.auth.access import Principal, Rule, reset_principal, rule_for, set_principal
+from server.auth.oidc import OidcVerifier, issuer_of
 from server.auth.tokens import TokenError, TokenIssuer
 from server.shared import SharedState
 
@@ -29,9 +30,12 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    def __init__(self, tokens: TokenIssuer, shared: SharedState) -> None:
+    def __init__(
+        self, tokens: TokenIssuer, shared: SharedState, oidc: OidcVerifier | None = None
+    ) -> None:
         self._tokens = tokens
         self._shared = shared
+        self._oidc = oidc
 
     async def intercept_service(
         self,
@@ -56,7 +60,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 grpc.StatusCode.UNAUTHENTICATED, "sign in: send 'authorization: Bearer <token>'"
             )
         try:
-            claims = self._tokens.verify(token)
+            oidc = self._oidc
+            if oidc is not None and issuer_of(token) == oidc.settings.issuer:
+                claims = await oidc.verify(token)
+            else:
+                claims = self._tokens.verify(token)
         except TokenError as error:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"invalid access token: {error}")
         if await self._shared.is_revoked(claims.token_id):

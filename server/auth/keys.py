@@ -81,6 +81,14 @@ class KeyRing:
             self._save(self._directory)
         return key
 
+    def rotate_if_due(self, max_age: float, now: float | None = None) -> bool:
+        """Rotate when the signing key is older than ``max_age`` seconds."""
+        moment = time.time() if now is None else now
+        if moment - self.signing.created < max_age:
+            return False
+        self.rotate(moment)
+        return True
+
     def jwks(self, now: float | None = None) -> list[dict[str, str]]:
         moment = time.time() if now is None else now
         return [

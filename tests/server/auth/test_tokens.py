@@ -126,3 +126,13 @@ def test_passwords_are_argon2id_and_the_policy_explains_itself() -> None:
     assert policy_problem("aaaaaaaaaaaaaaaa", "alice") is not None
     assert policy_problem("my-alice-password", "alice") == "password must not contain the username"
     assert policy_problem("correct horse battery", "alice") is None
+
+
+def test_keys_rotate_when_due(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys", 900)
+    first = ring.signing.kid
+    created = ring.signing.created
+    assert not ring.rotate_if_due(3_600, now=created + 3_599)
+    assert ring.rotate_if_due(3_600, now=created + 3_600)
+    assert ring.signing.kid != first
+    assert ring.verifying(first, now=created + 3_600 + 900) is not None  # until its tokens expire
