@@ -11,6 +11,7 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -29,8 +30,12 @@ USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}")
 REFRESH_SECONDS = 14 * 24 * 3600
 LOGIN_FAILURES = 5
-"""Failed logins per user in one window before it is locked until the window ends."""
+"""Failed logins in a row (within LOGIN_WINDOW_SECONDS) that lock the user."""
 LOGIN_WINDOW_SECONDS = 900
+LOCK_FIRST_SECONDS = 60
+LOCK_MAX_SECONDS = 3_600
+LOCK_MEMORY_SECONDS = 86_400
+"""How long earlier lockouts count towards a longer next one."""
 SOURCE_LOGINS = 30
 """Login attempts per source address per minute."""
 TRADER, ADMIN = 2, 5
@@ -79,10 +84,17 @@ def _digest(secret: str) -> str:
 
 
 class UserDirectory:
-    def __init__(self, store: Store, shared: SharedState, tokens: TokenIssuer) -> None:
+    def __init__(
+        self,
+        store: Store,
+        shared: SharedState,
+        tokens: TokenIssuer,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
         self._shared = shared
         self.tokens = tokens
+        self._clock = clock
         self._log_lock = asyncio.Lock()
 
     async def record(
@@ -190,25 +202,34 @@ class UserDirectory:
     async def login(self, username: str, password: str, source: str) -> Session:
         if await self._shared.hit(f"login-source:{source}", 60) > SOURCE_LOGINS:
             raise AuthRefusal(Refusal.THROTTLED, "too many login attempts from this address")
-        failures_key = f"login-failures:{username}"
-        window = LOGIN_WINDOW_SECONDS
         async with self._store.engine.connect() as connection:
             row = (
                 await connection.execute(select(users).where(users.c.username == username))
             ).first()
-        if await self._shared.count(failures_key, window) >= LOGIN_FAILURES:
+        if await self._shared.is_revoked(f"login-lock:{username}"):
             await self.record("login_locked", "", username, source)
             raise AuthRefusal(
-                Refusal.THROTTLED,
-                f"too many failed logins: locked for up to {window // 60} minutes",
+                Refusal.THROTTLED, "too many failed logins: this user is locked for a while"
             )
         stored = row.password_hash if row is not None else DUMMY_HASH
         if not verify_password(stored, password) or row is None:
-            await self._shared.hit(failures_key, window)
+            await self._failed_login(username)
             await self.record("login_failed", row.user_id if row else "", username, source)
             raise AuthRefusal(Refusal.UNAUTHENTICATED, "wrong username or password")
         await self.record("login", row.user_id, username, source)
         return await self._start_session(row, secrets.token_hex(8))
+
+    async def _failed_login(self, username: str) -> None:
+        """Count a failure; the LOGIN_FAILURES-th in a row locks the user, for a
+        minute the first time and twice as long each time after (up to an hour)."""
+        locks = await self._shared.count(f"login-locks:{username}", LOCK_MEMORY_SECONDS)
+        failures = await self._shared.hit(
+            f"login-failures:{username}:{locks}", LOGIN_WINDOW_SECONDS
+        )
+        if failures >= LOGIN_FAILURES:
+            locks = await self._shared.hit(f"login-locks:{username}", LOCK_MEMORY_SECONDS)
+            seconds = min(LOCK_FIRST_SECONDS * 2 ** (locks - 1), LOCK_MAX_SECONDS)
+            await self._shared.revoke(f"login-lock:{username}", self._clock() + seconds)
 
     async def accounts_of(self, user_id: str) -> tuple[str, ...]:
         async with self._store.engine.connect() as connection:

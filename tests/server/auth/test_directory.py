@@ -112,3 +112,38 @@ def test_api_keys_carry_at_most_their_owners_roles(store_url: str, tmp_path: Pat
         await _refused(Refusal.NOT_FOUND, directory.revoke_api_key(frank.user_id, key.key_id))
 
     _run(store_url, tmp_path, scenario)
+
+
+def test_each_lockout_lasts_twice_as_long_as_the_one_before(tmp_path: Path) -> None:
+    class Clock:
+        now = 1_800_000_000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    async def scenario() -> None:
+        clock = Clock()
+        store = await open_store(f"sqlite:///{tmp_path / 'stx.db'}")
+        tokens = TokenIssuer(KeyRing(tmp_path / "keys", 900), "https://stx.test", "stx")
+        directory = UserDirectory(store, MemoryShared(clock), tokens, clock)
+        try:
+            await directory.register("gus", "gus@example.com", PASSWORD)
+
+            async def fail_five_times() -> None:
+                for attempt in range(5):
+                    guess = directory.login("gus", f"guess {attempt}", "10.0.0.1")
+                    await _refused(Refusal.UNAUTHENTICATED, guess)
+
+            await fail_five_times()
+            await _refused(Refusal.THROTTLED, directory.login("gus", PASSWORD, "10.0.0.1"))
+            clock.now += 61  # the first lock lasts a minute
+            await directory.login("gus", PASSWORD, "10.0.0.1")
+            await fail_five_times()
+            clock.now += 61
+            await _refused(Refusal.THROTTLED, directory.login("gus", PASSWORD, "10.0.0.1"))
+            clock.now += 60  # the second one two
+            await directory.login("gus", PASSWORD, "10.0.0.1")
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
