@@ -25,6 +25,7 @@ from stocktraderx.v1 import (
     reference_data_pb2_grpc,
 )
 
+from clients.credentials import Credentials
 from clients.session import bearer
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -81,19 +82,30 @@ def place_request(
 
 
 class ExchangeClient:
-    """Blocking client: for scripts and the command line."""
+    """Blocking client: for scripts and the command line.
+
+    Signs its calls with ``token``, or with tokens ``credentials`` (a
+    password or an API key) obtain and renew as they expire."""
 
     def __init__(
-        self, target: str = DEFAULT_TARGET, timeout: float = 10.0, token: str | None = None
+        self,
+        target: str = DEFAULT_TARGET,
+        timeout: float = 10.0,
+        token: str | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
-        self._metadata = bearer(token)
+        self._token = token
+        self._credentials = credentials
         self._channel = grpc.insecure_channel(target)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._market_data = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
         self.timeout = timeout
 
     def _options(self) -> dict[str, Any]:
-        return {"timeout": self.timeout, "metadata": self._metadata}
+        token = self._token
+        if self._credentials is not None:
+            token = self._credentials.token(self._channel)
+        return {"timeout": self.timeout, "metadata": bearer(token)}
 
     def __enter__(self) -> ExchangeClient:
         return self
@@ -157,24 +169,32 @@ class ExchangeClient:
 
 
 class AsyncExchangeClient:
-    """asyncio client: for programs that trade."""
+    """asyncio client: for programs that trade. Signed like ``ExchangeClient``."""
 
     def __init__(
-        self, target: str = DEFAULT_TARGET, timeout: float = 10.0, token: str | None = None
+        self,
+        target: str = DEFAULT_TARGET,
+        timeout: float = 10.0,
+        token: str | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
-        self._metadata = bearer(token)
+        self._token = token
+        self._credentials = credentials
         self._channel = grpc.aio.insecure_channel(target)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._reference = reference_data_pb2_grpc.ReferenceDataServiceStub(self._channel)
         self.timeout = timeout
 
-    def _options(self) -> dict[str, Any]:
-        return {"timeout": self.timeout, "metadata": self._metadata}
+    async def _options(self) -> dict[str, Any]:
+        token = self._token
+        if self._credentials is not None:
+            token = await self._credentials.token_async(self._channel)
+        return {"timeout": self.timeout, "metadata": bearer(token)}
 
     async def instruments(self) -> list[reference_data_pb2.Instrument]:
         try:
             response = await self._reference.ListInstruments(
-                reference_data_pb2.ListInstrumentsRequest(page_size=1000), **self._options()
+                reference_data_pb2.ListInstrumentsRequest(page_size=1000), **(await self._options())
             )
         except grpc.RpcError as error:
             raise _translate(error) from None
@@ -196,13 +216,13 @@ class AsyncExchangeClient:
 
     async def place(self, request: orders_pb2.PlaceOrderRequest) -> orders_pb2.PlaceOrderResponse:
         try:
-            return await self._orders.PlaceOrder(request, **self._options())
+            return await self._orders.PlaceOrder(request, **(await self._options()))
         except grpc.RpcError as error:
             raise _translate(error) from None
 
     async def cancel(self, order_id: int, account: str = "") -> orders_pb2.Order:
         request = orders_pb2.CancelOrderRequest(order_id=order_id, account_id=account)
         try:
-            return (await self._orders.CancelOrder(request, **self._options())).order
+            return (await self._orders.CancelOrder(request, **(await self._options()))).order
         except grpc.RpcError as error:
             raise _translate(error) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,8 @@ from stocktraderx.v1 import (
     users_pb2_grpc,
 )
 
+from clients.credentials import ApiKeyCredentials, PasswordCredentials
+from clients.sdk import AsyncExchangeClient, ExchangeClient, place_request
 from server.app import Exchange
 from server.config import load
 
@@ -247,3 +250,35 @@ def test_a_stream_ends_when_its_token_expires(tmp_path: Path) -> None:
 async def _read_until_the_end(stream: Any) -> None:
     while True:
         await stream.read()
+
+
+def test_the_python_clients_sign_in_and_renew_tokens_themselves(tmp_path: Path) -> None:
+    async def scenario(exchange: Exchange, channel: grpc.aio.Channel) -> None:
+        assert exchange.tokens is not None
+        exchange.tokens.access_seconds = 31  # stale one second after issue (30 s margin)
+        await _sign_up(channel, "ola")
+        target = f"127.0.0.1:{exchange.port}"
+        credentials = PasswordCredentials("ola", PASSWORD)
+
+        def trade() -> list[str]:
+            seen = []
+            with ExchangeClient(target, credentials=credentials) as client:
+                for number in range(2):
+                    client.place(place_request("OLA", f"p{number}", "AAPL", "buy", 1, 1_890_000))
+                    seen.append(credentials._token.value)
+                    time.sleep(1.2)
+            return seen
+
+        first, second = await asyncio.to_thread(trade)
+        assert first != second  # renewed with the refresh token, without a new sign-in
+        users = users_pb2_grpc.UserServiceStub(channel)
+        token = await _sign_up(channel, "pia")
+        created = await users.CreateApiKey(
+            users_pb2.CreateApiKeyRequest(label="algo"), metadata=_bearer(token)
+        )
+        key = ApiKeyCredentials(created.api_key.key_id, created.secret)
+        async with AsyncExchangeClient(target, credentials=key) as client:
+            answer = await client.place(place_request("PIA", "k1", "AAPL", "sell", 1, 1_990_000))
+        assert answer.order.status == orders_pb2.ORDER_STATUS_NEW
+
+    _run(tmp_path, scenario)
