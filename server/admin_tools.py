@@ -17,14 +17,29 @@ class AdminError(Exception):
     """The administrative action was refused; the message says why."""
 
 
+async def add_account(settings: Settings, username: str, account_id: str) -> UserView:
+    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    try:
+        directory = UserDirectory(store, MemoryShared(), _tokens(settings))
+        try:
+            return await directory.add_account(username, account_id)
+        except AuthRefusal as refusal:
+            raise AdminError(str(refusal)) from None
+    finally:
+        await store.close()
+
+
+def _tokens(settings: Settings) -> TokenIssuer:
+    keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
+    return TokenIssuer(keys, settings.token_issuer, settings.token_audience)
+
+
 async def create_user(
     settings: Settings, username: str, email: str, password: str, roles: tuple[int, ...]
 ) -> UserView:
     store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
     try:
-        keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
-        tokens = TokenIssuer(keys, settings.token_issuer, settings.token_audience)
-        directory = UserDirectory(store, MemoryShared(), tokens)
+        directory = UserDirectory(store, MemoryShared(), _tokens(settings))
         try:
             return await directory.register(username, email, password, roles)
         except AuthRefusal as refusal:

@@ -78,6 +78,28 @@ def create_user(
     click.echo(f"created {user.username} ({', '.join(roles)}), account {user.account_ids[0]}")
 
 
+@admin.command("add-account")
+@click.argument("username")
+@click.argument("account_id")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+def add_account(
+    username: str, account_id: str, config_path: Path | None, data_dir: Path | None
+) -> None:
+    """Give a user another trading account (it shows in their next sign-in)."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if data_dir is not None:
+        settings = replace(settings, data_dir=data_dir)
+    try:
+        user = asyncio.run(admin_tools.add_account(settings, username, account_id))
+    except admin_tools.AdminError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{user.username} owns {', '.join(user.account_ids)}")
+
+
 @main.group()
 def audit() -> None:
     """The tamper-evident audit logs."""

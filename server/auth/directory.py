@@ -190,6 +190,32 @@ class UserDirectory:
                 row.create_time,
             )  # fmt: skip
 
+    async def add_account(self, username: str, account_id: str) -> UserView:
+        """Give ``username`` another trading account (an administrator's act)."""
+        if not re.fullmatch(r"[A-Z0-9_.-]{1,64}", account_id):
+            raise AuthRefusal(
+                Refusal.INVALID, "account ids are 1-64 of A-Z 0-9 _ . -", "account_id"
+            )
+        async with self._store.engine.connect() as connection:
+            user_id = await connection.scalar(
+                select(users.c.user_id).where(users.c.username == username)
+            )
+        if user_id is None:
+            raise AuthRefusal(Refusal.NOT_FOUND, f"no user {username!r}", "username")
+        try:
+            async with self._store.engine.begin() as connection:
+                await connection.execute(
+                    account_owners.insert().values(account_id=account_id, user_id=user_id)
+                )
+        except IntegrityError:
+            raise AuthRefusal(
+                Refusal.EXISTS, f"account {account_id} already has an owner"
+            ) from None
+        await self.record("account_added", str(user_id), username, "", account_id)
+        found = await self.user(str(user_id))
+        assert found is not None
+        return found
+
     async def owner_of(self, account_id: str) -> str | None:
         async with self._store.engine.connect() as connection:
             owner = await connection.scalar(

@@ -54,6 +54,13 @@ def test_register_and_login(store_url: str, tmp_path: Path) -> None:
         assert (claims.subject, claims.roles) == (alice.user_id, (2,))
         await _refused(Refusal.UNAUTHENTICATED, directory.login("alice", "wrong", "10.0.0.1"))
         await _refused(Refusal.UNAUTHENTICATED, directory.login("nobody", PASSWORD, "10.0.0.1"))
+        both = await directory.add_account("alice", "ALICE-2")
+        assert both.account_ids == ("ALICE", "ALICE-2")
+        again = await directory.login("alice", PASSWORD, "10.0.0.1")
+        assert directory.tokens.verify(again.access_token).accounts == ("ALICE", "ALICE-2")
+        await _refused(Refusal.EXISTS, directory.add_account("alice", "ALICE-2"))
+        await _refused(Refusal.INVALID, directory.add_account("alice", "bad id!"))
+        await _refused(Refusal.NOT_FOUND, directory.add_account("nobody", "X"))
 
     _run(store_url, tmp_path, scenario)
 
