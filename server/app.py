@@ -17,6 +17,7 @@ from pathlib import Path
 
 import grpc
 import uvloop
+from aiohttp import web
 from grpc_health.v1 import _async as health_aio  # the package exposes it as health.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -49,6 +50,7 @@ from server.gateway.stream import BACKLOG_LIMIT
 from server.gateway.users import UserService
 from server.journal import Durability
 from server.projector import Projector
+from server.rest.bridge import RestBridge
 from server.runtime import settle_heap
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
@@ -71,6 +73,9 @@ class Exchange:
         self.shared: SharedState | None = None
         self.bus: EventBus | None = None
         self.feed: FeedPublisher | None = None
+        self.rest_port = 0
+        self._rest: web.AppRunner | None = None
+        self._rest_channel: grpc.aio.Channel | None = None
         self.tokens: TokenIssuer | None = None
         self.directory: UserDirectory | None = None
         self._rotation: asyncio.Task[None] | None = None
@@ -139,6 +144,7 @@ class Exchange:
             raise OSError(f"cannot listen on gRPC port {settings.grpc_port}")
         await server.start()
         self.server = server
+        await self._start_rest()
         for name in ("", *services[:4]):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         recovered = self.core.recovered
@@ -171,6 +177,18 @@ class Exchange:
             "redis" if self.settings.redis_url else "in-process",
         )  # fmt: skip
         return store
+
+    async def _start_rest(self) -> None:
+        """The REST bridge, calling this process's gRPC server like any client."""
+        port = self.settings.rest_port
+        self._rest_channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
+        runner = web.AppRunner(RestBridge(self._rest_channel).app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1" if port == 0 else "0.0.0.0", port)
+        await site.start()
+        self._rest = runner
+        self.rest_port = runner.addresses[0][1]
+        _log.info("REST bridge on port %d", self.rest_port)
 
     async def _rotate_keys(self, keys: KeyRing) -> None:
         """A new signing key every KEY_ROTATION_SECONDS; tokens of the old one
@@ -216,6 +234,10 @@ class Exchange:
         if self._rotation is not None:
             self._rotation.cancel()
         await self._health.enter_graceful_shutdown()
+        if self._rest is not None:
+            await self._rest.cleanup()
+        if self._rest_channel is not None:
+            await self._rest_channel.close(None)
         if self.server is not None:
             await self.server.stop(GRACE_SECONDS)
         if self.core is not None:

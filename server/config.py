@@ -29,6 +29,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     grpc_port: int = 50051
+    rest_port: int = 8080
+    """The REST bridge (HTTP); 0 picks a free port on 127.0.0.1 (tests)."""
     feed_port: int = 5556
     """ZeroMQ PUB of market data; 0 picks a free port on 127.0.0.1 (tests)."""
     snapshot_port: int = 5557
@@ -143,6 +145,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         raise ConfigError(f"instruments: duplicate symbols {duplicates}")
     settings = Settings(
         grpc_port=_int(server, "grpc_port", "server", Settings.grpc_port),
+        rest_port=_int(server, "rest_port", "server", Settings.rest_port),
         feed_port=_int(server, "feed_port", "server", Settings.feed_port),
         snapshot_port=_int(server, "snapshot_port", "server", Settings.snapshot_port),
         data_dir=Path(server.get("data_dir", str(Settings.data_dir))),
@@ -166,7 +169,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
 def _checked(settings: Settings) -> Settings:
     if not 0 < settings.grpc_port < 65536:
         raise ConfigError(f"grpc_port: {settings.grpc_port} is not a TCP port")
-    for name in ("feed_port", "snapshot_port"):
+    for name in ("rest_port", "feed_port", "snapshot_port"):
         if not 0 <= getattr(settings, name) < 65536:
             raise ConfigError(f"{name}: {getattr(settings, name)} is not a TCP port")
     if settings.durability not in DURABILITIES:
@@ -219,6 +222,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
     overrides: dict[str, Any] = {}
     for name, convert in (
         ("grpc_port", int),
+        ("rest_port", int),
         ("feed_port", int),
         ("snapshot_port", int),
         ("data_dir", Path),

@@ -53,6 +53,7 @@ def start_server(
     environ["STX_ADMIN_USERNAME"] = ADMIN
     environ["STX_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     environ["STX_ADMIN_ROLES"] = "admin,trader"  # may trade for every account
+    environ["STX_REST_PORT"] = str(free_port())
     environ["STX_FEED_PORT"] = str(feed_port or free_port())
     environ["STX_SNAPSHOT_PORT"] = str(feed_port + 1 if feed_port else free_port())
     with log.open("ab") as output:

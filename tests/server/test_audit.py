@@ -48,7 +48,12 @@ def test_verify_names_the_first_entry_that_does_not_hold() -> None:
 def test_every_command_and_sign_in_is_logged_with_its_sender(tmp_path: Path) -> None:
     async def scenario() -> None:
         settings = replace(
-            load(environ={}), data_dir=tmp_path, grpc_port=0, feed_port=0, snapshot_port=0
+            load(environ={}),
+            data_dir=tmp_path,
+            grpc_port=0,
+            rest_port=0,
+            feed_port=0,
+            snapshot_port=0,
         )
         exchange = Exchange(settings)
         await exchange.start()

@@ -32,6 +32,7 @@ def _run(tmp_path: Path, scenario: Scenario) -> None:
             load(environ={}),
             data_dir=tmp_path,
             grpc_port=0,
+            rest_port=0,
             feed_port=0,
             snapshot_port=0,
             auth_required=False,

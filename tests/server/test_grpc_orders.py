@@ -36,6 +36,7 @@ def _run(
             load(environ={}),
             data_dir=tmp_path,
             grpc_port=0,
+            rest_port=0,
             feed_port=0,
             snapshot_port=0,
             auth_required=False,

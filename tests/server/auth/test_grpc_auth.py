@@ -33,9 +33,14 @@ Scenario = Callable[[Exchange, grpc.aio.Channel], Awaitable[None]]
 def _run(tmp_path: Path, scenario: Scenario) -> None:
     async def main() -> None:
         settings = replace(
-            load(environ={}), data_dir=tmp_path, grpc_port=0, feed_port=0, snapshot_port=0,
+            load(environ={}),
+            data_dir=tmp_path,
+            grpc_port=0,
+            rest_port=0,
+            feed_port=0,
+            snapshot_port=0,
             auth_required=True,
-        )  # fmt: skip
+        )
         exchange = Exchange(settings)
         await exchange.start()
         try:

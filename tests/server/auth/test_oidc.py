@@ -68,9 +68,16 @@ def test_tokens_of_the_configured_issuer_are_accepted_and_mapped(
 ) -> None:
     async def scenario() -> None:
         settings = replace(
-            load(environ={}), data_dir=tmp_path, grpc_port=0, feed_port=0, snapshot_port=0,
-            oidc_issuer=ISSUER, oidc_jwks_url=issuer.jwks_url, oidc_audience=AUDIENCE,
-        )  # fmt: skip
+            load(environ={}),
+            data_dir=tmp_path,
+            grpc_port=0,
+            rest_port=0,
+            feed_port=0,
+            snapshot_port=0,
+            oidc_issuer=ISSUER,
+            oidc_jwks_url=issuer.jwks_url,
+            oidc_audience=AUDIENCE,
+        )
         exchange = Exchange(settings)
         await exchange.start()
         try:

@@ -28,6 +28,7 @@ def _run(tmp_path: Path, store_url: str, scenario: Scenario) -> None:
             load(environ={}),
             data_dir=tmp_path / "data",
             grpc_port=0,
+            rest_port=0,
             feed_port=0,
             snapshot_port=0,
             database_url=store_url,

@@ -1,0 +1,172 @@
+"""The HTTP side of the bridge (aiohttp): routes in, gRPC calls out.
+
+Each request is matched against the routes read from the contract, turned
+into the RPC's request message (path variables, then the body, then the
+query string), and sent over a gRPC channel with the caller's
+``Authorization`` header and a request id as metadata, so the gRPC server's
+interceptor authorises it exactly as a gRPC call. gRPC statuses become HTTP
+codes through the one table in ``server/errors.py``; the body of an error is
+the ``google.rpc.Status`` as JSON, details included. Server-streaming RPCs
+answer with newline-delimited JSON, one ``{"result": ...}`` per message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import grpc
+import orjson
+from aiohttp import web
+from google.protobuf import json_format, message_factory
+from google.rpc import status_pb2
+
+from server.errors import http_status
+from server.rest.jsonmap import JsonError, coerce, parse, to_json
+from server.rest.routes import Route, match, routes
+
+MAX_BODY = 1024 * 1024
+TIMEOUT_SECONDS = 30.0
+_STATUS_DETAILS = "grpc-status-details-bin"
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _status_json(code: grpc.StatusCode, message: str, details: list[Any] | None = None) -> Any:
+    return {"code": code.value[0], "message": message, "details": details or []}
+
+
+def error_response(error: grpc.aio.AioRpcError) -> web.Response:
+    code = error.code()
+    body = _status_json(code, error.details() or code.name)
+    trailers: Any = error.trailing_metadata() or ()
+    for key, value in trailers:
+        if key == _STATUS_DETAILS and isinstance(value, bytes):
+            status = status_pb2.Status.FromString(value)
+            body = json_format.MessageToDict(status, preserving_proto_field_name=True)
+            body.setdefault("details", [])
+    return _json(body, http_status(code))
+
+
+def bad_request(message: str, status: int = 400) -> web.Response:
+    return _json(_status_json(grpc.StatusCode.INVALID_ARGUMENT, message), status)
+
+
+class RestBridge:
+    def __init__(self, channel: grpc.aio.Channel, table: list[Route] | None = None) -> None:
+        self._channel = channel
+        self._table = routes() if table is None else table
+        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app.router.add_get("/healthz", self._health)
+        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return _json({"status": "SERVING"})
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        found = match(self._table, request.method, request.path)
+        if found is None:
+            return _json(
+                _status_json(
+                    grpc.StatusCode.NOT_FOUND, f"no route {request.method} {request.path}"
+                ),
+                404,
+            )
+        route, variables = found
+        try:
+            message = await self._request_message(request, route, variables)
+        except JsonError as error:
+            return bad_request(str(error))
+        except web.HTTPRequestEntityTooLarge:
+            return bad_request(f"the body exceeds {MAX_BODY} bytes", 413)
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        metadata = [("x-request-id", request_id)]
+        authorization = request.headers.get("authorization")
+        if authorization:
+            metadata.append(("authorization", authorization))
+        output = message_factory.GetMessageClass(route.method.output_type)
+        if route.method.server_streaming:
+            return await self._stream(request, route, message, metadata, output)
+        call = self._channel.unary_unary(
+            route.grpc_path,
+            request_serializer=type(message).SerializeToString,
+            response_deserializer=output.FromString,
+        )
+        try:
+            response = await call(message, metadata=metadata, timeout=TIMEOUT_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            return error_response(error)
+        body = to_json(response)
+        if route.response_body:
+            body = body.get(route.response_body, {})
+        return _json(body, headers={"x-request-id": request_id})
+
+    async def _request_message(
+        self, request: web.Request, route: Route, variables: dict[str, str]
+    ) -> Any:
+        message = message_factory.GetMessageClass(route.method.input_type)()
+        descriptor = route.method.input_type
+        data: dict[str, Any] = {}
+        if route.body:
+            raw = await request.read()
+            try:
+                body = orjson.loads(raw) if raw else {}
+            except orjson.JSONDecodeError as error:
+                raise JsonError(f"the body is not JSON: {error}") from None
+            if route.body == "*":
+                if not isinstance(body, dict):
+                    raise JsonError("the body must be a JSON object")
+                data = body
+            else:
+                data[route.body] = body
+        if route.body != "*":
+            for name in set(request.query.keys()):
+                values = request.query.getall(name)
+                field = descriptor.fields_by_name.get(name)
+                if field is None:
+                    raise JsonError(f"unknown query parameter {name!r}")
+                if field.is_repeated:
+                    data[name] = [coerce(descriptor, name, value) for value in values]
+                elif len(values) > 1:
+                    raise JsonError(f"query parameter {name!r} given more than once")
+                else:
+                    data[name] = coerce(descriptor, name, values[0])
+        for name, value in variables.items():
+            data[name] = coerce(descriptor, name, value)
+        return parse(data, message)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        route: Route,
+        message: Any,
+        metadata: list[tuple[str, str]],
+        output: Any,
+    ) -> web.StreamResponse:
+        call = self._channel.unary_stream(
+            route.grpc_path,
+            request_serializer=type(message).SerializeToString,
+            response_deserializer=output.FromString,
+        )(message, metadata=metadata)
+        try:
+            first = await call.read()
+        except grpc.aio.AioRpcError as error:
+            return error_response(error)
+        response = web.StreamResponse(headers={"content-type": "application/x-ndjson"})
+        await response.prepare(request)
+        try:
+            item: Any = first
+            while item is not grpc.aio.EOF:  # type: ignore[attr-defined]
+                await response.write(orjson.dumps({"result": to_json(item)}) + b"\n")
+                item = await call.read()
+        except grpc.aio.AioRpcError as error:
+            status = _status_json(error.code(), error.details() or error.code().name)
+            await response.write(orjson.dumps({"error": status}) + b"\n")
+        except ConnectionResetError:
+            call.cancel()  # the browser went away
+        await response.write_eof()
+        return response

@@ -1,0 +1,108 @@
+"""Messages to and from JSON, the proto3 JSON mapping plus decimal prices.
+
+Field names stay as in the protos (snake_case); JSON input accepts the
+lowerCamelCase names too. 64-bit integers are strings, as proto3 JSON has
+them, and every field marked ``decimal_places`` (prices, money) is a
+decimal string ("190.05"), parsed exactly: a value finer than the field's
+places is refused, never rounded.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from stocktraderx.v1 import options_pb2
+
+
+class JsonError(ValueError):
+    """The JSON does not describe a valid request; the message says where."""
+
+
+def _places(field: FieldDescriptor) -> int:
+    options = field.GetOptions()
+    if options.HasExtension(options_pb2.decimal_places):
+        return int(options.Extensions[options_pb2.decimal_places])
+    return 0
+
+
+def _is_message(field: FieldDescriptor) -> bool:
+    message = field.message_type
+    return message is not None and not message.GetOptions().map_entry
+
+
+def _walk(data: Any, descriptor: Any, convert: Any, path: str) -> Any:
+    if not isinstance(data, dict):
+        return data
+    by_name = {**descriptor.fields_by_camelcase_name, **descriptor.fields_by_name}
+    for key, value in list(data.items()):
+        field = by_name.get(key)
+        if field is None:
+            continue
+        where = f"{path}{key}"
+        repeated = field.is_repeated
+        places = _places(field)
+        if places:
+            data[key] = (
+                [convert(item, places, where) for item in value]
+                if repeated and isinstance(value, list)
+                else convert(value, places, where)
+            )
+        elif _is_message(field) and field.message_type.full_name.startswith("stocktraderx."):
+            items = value if repeated and isinstance(value, list) else [value]
+            for item in items:
+                _walk(item, field.message_type, convert, f"{where}.")
+    return data
+
+
+def _to_decimal(value: Any, places: int, where: str) -> Any:
+    units = int(value)
+    text = str(Decimal(units).scaleb(-places))
+    return text
+
+
+def _from_decimal(value: Any, places: int, where: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise JsonError(f'{where}: expected a decimal string such as "190.05"')
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise JsonError(f"{where}: {value!r} is not a decimal number") from None
+    scaled = number.scaleb(places)
+    if not number.is_finite() or scaled != scaled.to_integral_value():
+        raise JsonError(f"{where}: {value!r} has more than {places} decimal places")
+    return str(int(scaled))
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    result: dict[str, Any] = _walk(data, message.DESCRIPTOR, _to_decimal, "")
+    return result
+
+
+def parse(data: Any, message: Message) -> Message:
+    """Fill ``message`` from JSON ``data``; ``JsonError`` names what is wrong."""
+    if not isinstance(data, dict):
+        raise JsonError("the body must be a JSON object")
+    _walk(data, message.DESCRIPTOR, _from_decimal, "")
+    try:
+        json_format.ParseDict(data, message)
+    except json_format.ParseError as error:
+        raise JsonError(str(error)) from None
+    return message
+
+
+def coerce(descriptor: Any, name: str, text: str) -> Any:
+    """A path or query value as the JSON ``parse`` expects: proto3 JSON takes
+    numbers and enum names as strings already; only booleans need converting."""
+    field = descriptor.fields_by_name.get(name)
+    if field is None:
+        raise JsonError(f"{name}: no such field")
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        if text not in ("true", "false"):
+            raise JsonError(f"{name}: expected true or false")
+        return text == "true"
+    return text

@@ -1,0 +1,144 @@
+"""The REST bridge over real HTTP, in front of a real gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from server.app import Exchange
+from server.config import load
+from server.rest.routes import match, routes
+
+PASSWORD = "correct horse battery"
+Scenario = Callable[[aiohttp.ClientSession, str], Awaitable[None]]
+
+
+def _run(tmp_path: Path, scenario: Scenario) -> None:
+    async def main() -> None:
+        settings = replace(
+            load(environ={}), data_dir=tmp_path, grpc_port=0, rest_port=0, feed_port=0,
+            snapshot_port=0,
+        )  # fmt: skip
+        exchange = Exchange(settings)
+        await exchange.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                await scenario(session, f"http://127.0.0.1:{exchange.rest_port}")
+        finally:
+            await exchange.stop()
+
+    asyncio.run(main())
+
+
+async def _sign_up(http: aiohttp.ClientSession, base: str, name: str) -> dict[str, str]:
+    user = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    async with http.post(f"{base}/users/register", json=user) as answer:
+        assert answer.status == 200, await answer.text()
+    login = {"username": name, "password": PASSWORD}
+    async with http.post(f"{base}/users/login", json=login) as answer:
+        token = (await answer.json())["access_token"]
+    return {"authorization": f"Bearer {token}"}
+
+
+def _order(account: str, client_id: str, price: str = "189.05") -> dict[str, Any]:
+    return {
+        "account_id": account, "client_order_id": client_id, "symbol": "AAPL",
+        "side": "SIDE_BUY", "order_type": "ORDER_TYPE_LIMIT",
+        "time_in_force": "TIME_IN_FORCE_GTC", "quantity": "100", "price": price,
+    }  # fmt: skip
+
+
+def test_literal_routes_win_over_templates() -> None:
+    table = routes()
+    found = match(table, "GET", "/market-data/historical")
+    assert found is not None
+    assert found[0].method.name == "GetBars"
+    quote = match(table, "GET", "/market-data/BRK.A")
+    assert quote is not None
+    assert (quote[0].method.name, quote[1]) == ("GetQuote", {"symbol": "BRK.A"})
+    replace_route = match(table, "POST", "/orders/42:replace")
+    assert replace_route is not None
+    assert (replace_route[0].method.name, replace_route[1]) == ("ReplaceOrder", {"order_id": "42"})
+    assert match(table, "PUT", "/orders") is None
+
+
+def test_orders_over_http_with_decimal_prices_and_statuses(tmp_path: Path) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+        alice = await _sign_up(http, base, "alice")
+        bob = await _sign_up(http, base, "bob")
+        async with http.post(f"{base}/orders", json=_order("ALICE", "a1"), headers=alice) as answer:
+            assert answer.status == 200, await answer.text()
+            placed = await answer.json()
+            assert answer.headers["x-request-id"]
+        order = placed["order"]
+        assert (order["price"], order["quantity"], order["status"]) == (
+            "189.0500", "100", "ORDER_STATUS_NEW",
+        )  # fmt: skip
+        order_id = order["order_id"]
+        async with http.get(f"{base}/orders/{order_id}", headers=alice) as answer:
+            assert (await answer.json())["order"]["client_order_id"] == "a1"
+        async with http.get(
+            f"{base}/orders", params={"account_id": "ALICE", "open_only": "true"}, headers=alice
+        ) as answer:
+            assert [item["order_id"] for item in (await answer.json())["orders"]] == [order_id]
+        checks: list[tuple[str, str, Any, dict[str, str], int, int]] = [
+            ("POST", "/orders", _order("ALICE", "x"), {}, 401, 16),
+            ("GET", f"/orders/{order_id}", None, bob, 404, 5),
+            ("POST", "/orders", _order("ALICE", "a1"), alice, 409, 6),
+            ("POST", "/orders", _order("ALICE", "a2", "189.00001"), alice, 400, 3),
+            ("POST", "/orders", {**_order("ALICE", "a3"), "colour": "red"}, alice, 400, 3),
+            ("GET", "/orders", None, {**alice, "x": "y"}, 200, 0),
+            ("GET", "/nowhere", None, alice, 404, 5),
+            ("POST", "/users/register",
+             {"username": "alice", "email": "a2@example.com", "password": PASSWORD}, {}, 409, 6),
+        ]  # fmt: skip
+        for method, path, body, headers, status, code in checks:
+            async with http.request(method, base + path, json=body, headers=headers) as answer:
+                assert answer.status == status, (method, path, await answer.text())
+                if status != 200:
+                    error = await answer.json()
+                    assert error["code"] == code, error
+                    assert error["message"]
+        async with http.post(
+            f"{base}/orders",
+            data=b"{not json",
+            headers={**alice, "content-type": "application/json"},
+        ) as answer:
+            assert answer.status == 400
+            assert "not JSON" in (await answer.json())["message"]
+        async with http.post(
+            f"{base}/orders", data=b"x" * (2 * 1024 * 1024), headers=alice
+        ) as answer:
+            assert answer.status == 413
+        async with http.delete(f"{base}/orders/{order_id}", headers=alice) as answer:
+            assert (await answer.json())["order"]["status"] == "ORDER_STATUS_CANCELED"
+
+    _run(tmp_path, scenario)
+
+
+def test_public_market_data_health_and_a_streaming_rpc(tmp_path: Path) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+        async with http.get(f"{base}/healthz") as answer:
+            assert (await answer.json()) == {"status": "SERVING"}
+        async with http.get(f"{base}/market-data/AAPL") as answer:
+            quote = (await answer.json())["quote"]
+            assert quote["symbol"] == "AAPL"
+            assert quote["reference_price"] == "190.0000"
+        async with http.get(f"{base}/market-data/NOPE") as answer:
+            assert answer.status == 404
+        async with http.get(
+            f"{base}/market-data:stream",
+            params={"symbols": "AAPL", "channels": "MARKET_DATA_CHANNEL_L2"},
+        ) as answer:
+            assert answer.headers["content-type"] == "application/x-ndjson"
+            first = await answer.content.readline()
+            assert b'"depth_snapshot"' in first
+        async with http.get(f"{base}/.well-known/jwks.json") as answer:
+            assert (await answer.json())["keys"][0]["alg"] == "ES256"
+
+    _run(tmp_path, scenario)
