@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # `make run` starts the exchange with a simulated market; ^C stops it cleanly.
-.PHONY: run demo test lint typecheck protos check-protos bench clean
+.PHONY: run demo test lint typecheck protos check-protos openapi bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 protos: $(STAMP)
 	$(BIN)/python protos/generate.py
 
+# Regenerate docs/openapi.yaml (committed) from the contract's HTTP annotations.
+openapi: $(STAMP)
+	$(BIN)/python -m server.rest.openapi --write
+
 # Fail if the committed generated code is stale (what CI runs).
 check-protos: $(STAMP)
 	$(BIN)/python protos/generate.py --check
@@ -36,6 +40,7 @@ lint: $(STAMP)
 	$(BIN)/python protos/generate.py --vendor
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code --path protos/stocktraderx
+	$(BIN)/python -m server.rest.openapi --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -224,9 +224,14 @@ def bench_projector(database_url: str, commands: int, seed: int) -> None:
     help="Journal and snapshots (default ./data).",
 )
 @click.option("--grpc-port", type=click.IntRange(1, 65535), help="gRPC port (default 50051).")
+@click.option("--rest-port", type=click.IntRange(1, 65535), help="REST bridge (default 8080).")
 @click.option("--simulate", is_flag=True, help="Also run `stx simulate` against this server.")
 def serve(
-    config_path: Path | None, data_dir: Path | None, grpc_port: int | None, simulate: bool
+    config_path: Path | None,
+    data_dir: Path | None,
+    grpc_port: int | None,
+    rest_port: int | None,
+    simulate: bool,
 ) -> None:
     """Run the exchange: gRPC order entry over a journaled, deterministic engine."""
     try:
@@ -237,9 +242,23 @@ def serve(
         settings = replace(settings, data_dir=data_dir)
     if grpc_port is not None:
         settings = replace(settings, grpc_port=grpc_port)
+    if rest_port is not None:
+        settings = replace(settings, rest_port=rest_port)
     from server.app import run  # noqa: PLC0415 - grpc and uvloop load only for serve
 
     run(settings, simulate)
+
+
+@main.command()
+@click.option("--grpc", "target", default="127.0.0.1:50051", show_default=True,
+              help="The exchange's gRPC address.")  # fmt: skip
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--host", default="0.0.0.0", show_default=True)
+def rest(target: str, port: int, host: str) -> None:
+    """Run the REST bridge as its own process, in front of a gRPC server."""
+    from server.rest.standalone import run_bridge  # noqa: PLC0415 - aiohttp only here
+
+    run_bridge(target, host, port)
 
 
 @main.command()

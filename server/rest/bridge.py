@@ -17,15 +17,28 @@ from typing import Any
 
 import grpc
 import orjson
+import swagger_ui_bundle
 from aiohttp import web
 from google.protobuf import json_format, message_factory
 from google.rpc import status_pb2
 
 from server.errors import http_status
+from server.rest import openapi
 from server.rest.jsonmap import JsonError, coerce, parse, to_json
 from server.rest.routes import Route, match, routes
 
 MAX_BODY = 1024 * 1024
+SWAGGER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>StockTraderX API</title>
+<link rel="stylesheet" href="/swagger-ui/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/swagger-ui/assets/swagger-ui-bundle.js"></script>
+<script src="/swagger-ui/assets/swagger-ui-standalone-preset.js"></script>
+<script>
+window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"});
+</script></body></html>
+"""
 TIMEOUT_SECONDS = 30.0
 _STATUS_DETAILS = "grpc-status-details-bin"
 
@@ -62,10 +75,25 @@ class RestBridge:
         self._table = routes() if table is None else table
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_get("/healthz", self._health)
+        self.app.router.add_get("/openapi.json", self._openapi)
+        self.app.router.add_get("/swagger-ui", self._swagger_index)
+        self.app.router.add_get("/swagger-ui/", self._swagger_index)
+        self.app.router.add_static("/swagger-ui/assets", swagger_ui_bundle.swagger_ui_path)
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._document: bytes | None = None
 
     async def _health(self, request: web.Request) -> web.Response:
         return _json({"status": "SERVING"})
+
+    async def _openapi(self, request: web.Request) -> web.Response:
+        if self._document is None:
+            self._document = orjson.dumps(openapi.document())
+        return web.Response(body=self._document, content_type="application/json")
+
+    async def _swagger_index(self, request: web.Request) -> web.Response:
+        # The UI's assets come from this server (swagger-ui-bundle), not a CDN:
+        # the machine that runs the exchange may be offline.
+        return web.Response(text=SWAGGER_PAGE, content_type="text/html")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         found = match(self._table, request.method, request.path)

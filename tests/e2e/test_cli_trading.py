@@ -5,6 +5,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -261,3 +263,36 @@ def test_serve_with_simulate_is_a_moving_market_with_demo_users(tmp_path: Path) 
         server.wait(30)
     log = (tmp_path / "serve.log").read_text()
     assert "demo user demo, password market-open-0930" in log
+
+
+@pytest.mark.timeout(120)
+def test_the_rest_bridge_runs_as_its_own_process(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path / "data", port)
+    rest_port = free_port()
+    bridge = subprocess.Popen(
+        [str(STX), "rest", "--grpc", f"127.0.0.1:{port}", "--port", str(rest_port),
+         "--host", "127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        quote = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{rest_port}/market-data/AAPL", timeout=2
+                ) as answer:
+                    quote = json.loads(answer.read())["quote"]
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert quote is not None
+        assert quote["symbol"] == "AAPL"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/orders", timeout=5)
+        assert refused.value.code == 401  # sign-in is enforced behind the bridge too
+    finally:
+        bridge.terminate()
+        bridge.wait(10)
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ import aiohttp
 
 from server.app import Exchange
 from server.config import load
+from server.rest import openapi
 from server.rest.routes import match, routes
 
 PASSWORD = "correct horse battery"
@@ -142,3 +144,32 @@ def test_public_market_data_health_and_a_streaming_rpc(tmp_path: Path) -> None:
             assert (await answer.json())["keys"][0]["alg"] == "ES256"
 
     _run(tmp_path, scenario)
+
+
+def test_openapi_and_swagger_ui_are_served_from_the_contract(tmp_path: Path) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+        async with http.get(f"{base}/openapi.json") as answer:
+            served = await answer.json()
+        assert served == json.loads(json.dumps(openapi.document()))
+        every = {(route.template, route.http_method.lower()) for route in routes()}
+        listed = {(path, verb) for path, verbs in served["paths"].items() for verb in verbs}
+        assert listed == every
+        place = served["paths"]["/orders"]["post"]
+        assert place["security"] == [{"bearer": []}]
+        assert "security" not in served["paths"]["/market-data/{symbol}"]["get"]
+        order = served["components"]["schemas"]["stocktraderx.v1.Order"]["properties"]
+        assert order["price"]["format"] == "decimal"
+        assert order["quantity"] == {"type": "string", "format": "int64"}
+        async with http.get(f"{base}/swagger-ui") as answer:
+            page = await answer.text()
+        assert "/openapi.json" in page
+        assert "cdn" not in page.lower()
+        async with http.get(f"{base}/swagger-ui/assets/swagger-ui-bundle.js") as answer:
+            assert answer.status == 200
+            assert len(await answer.read()) > 100_000
+
+    _run(tmp_path, scenario)
+
+
+def test_the_committed_openapi_document_is_fresh() -> None:
+    assert openapi.main(["--check"]) == 0
