@@ -182,7 +182,8 @@ class Exchange:
         """The REST bridge, calling this process's gRPC server like any client."""
         port = self.settings.rest_port
         self._rest_channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
-        runner = web.AppRunner(RestBridge(self._rest_channel).app, access_log=None)
+        bridge = RestBridge(self._rest_channel, origins=frozenset(self.settings.cors_origins))
+        runner = web.AppRunner(bridge.app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1" if port == 0 else "0.0.0.0", port)
         await site.start()

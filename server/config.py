@@ -31,6 +31,8 @@ class Settings:
     grpc_port: int = 50051
     rest_port: int = 8080
     """The REST bridge (HTTP); 0 picks a free port on 127.0.0.1 (tests)."""
+    cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    """Web origins allowed to call the REST bridge from a browser."""
     feed_port: int = 5556
     """ZeroMQ PUB of market data; 0 picks a free port on 127.0.0.1 (tests)."""
     snapshot_port: int = 5557
@@ -197,6 +199,10 @@ def _checked(settings: Settings) -> Settings:
     return settings
 
 
+def _origins(text: str) -> tuple[str, ...]:
+    return tuple(origin.strip() for origin in text.split(",") if origin.strip())
+
+
 def _boolean(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -235,6 +241,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("oidc_issuer", str),
         ("oidc_jwks_url", str),
         ("oidc_audience", str),
+        ("cors_origins", _origins),
     ):
         raw = environ.get(f"STX_{name.upper()}")
         if raw is not None:

@@ -26,6 +26,7 @@ from server.errors import http_status
 from server.rest import openapi
 from server.rest.jsonmap import JsonError, coerce, parse, to_json
 from server.rest.routes import Route, match, routes
+from server.rest.websocket import websocket_handler
 
 MAX_BODY = 1024 * 1024
 SWAGGER_PAGE = """<!doctype html>
@@ -69,13 +70,47 @@ def bad_request(message: str, status: int = 400) -> web.Response:
     return _json(_status_json(grpc.StatusCode.INVALID_ARGUMENT, message), status)
 
 
+def cors(origins: frozenset[str]) -> Any:
+    """CORS for the web frontend's origins: preflights answered here, and the
+    allow headers on every answer to an allowed origin (bearer tokens, no cookies)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        origin = request.headers.get("origin", "")
+        allowed = origin in origins
+        if request.method == "OPTIONS" and allowed:
+            response: web.StreamResponse = web.Response(status=204)
+        else:
+            response = await handler(request)
+        if allowed:
+            response.headers["access-control-allow-origin"] = origin
+            response.headers["vary"] = "origin"
+            response.headers["access-control-allow-methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+            response.headers["access-control-allow-headers"] = (
+                "authorization, content-type, x-request-id"
+            )
+            response.headers["access-control-expose-headers"] = "x-request-id"
+        return response
+
+    return middleware
+
+
+DEFAULT_ORIGINS = frozenset({"http://localhost:3000"})
+
+
 class RestBridge:
-    def __init__(self, channel: grpc.aio.Channel, table: list[Route] | None = None) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        table: list[Route] | None = None,
+        origins: frozenset[str] = DEFAULT_ORIGINS,
+    ) -> None:
         self._channel = channel
         self._table = routes() if table is None else table
-        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[cors(origins)])
         self.app.router.add_get("/healthz", self._health)
         self.app.router.add_get("/openapi.json", self._openapi)
+        self.app.router.add_get("/ws", self._websocket)
         self.app.router.add_get("/swagger-ui", self._swagger_index)
         self.app.router.add_get("/swagger-ui/", self._swagger_index)
         self.app.router.add_static("/swagger-ui/assets", swagger_ui_bundle.swagger_ui_path)
@@ -84,6 +119,9 @@ class RestBridge:
 
     async def _health(self, request: web.Request) -> web.Response:
         return _json({"status": "SERVING"})
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        return await websocket_handler(request, self._channel)
 
     async def _openapi(self, request: web.Request) -> web.Response:
         if self._document is None:

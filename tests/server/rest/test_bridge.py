@@ -173,3 +173,58 @@ def test_openapi_and_swagger_ui_are_served_from_the_contract(tmp_path: Path) -> 
 
 def test_the_committed_openapi_document_is_fresh() -> None:
     assert openapi.main(["--check"]) == 0
+
+
+def test_websocket_streams_market_data_and_own_reports_in_order(tmp_path: Path) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+        alice = await _sign_up(http, base, "alice")
+        token = alice["authorization"].removeprefix("Bearer ")
+        async with http.ws_connect(f"{base}/ws") as anonymous:
+            await anonymous.send_json(
+                {"op": "subscribe", "channel": "REPORTS", "account_id": "ALICE"}
+            )
+            await anonymous.send_json({"op": "dance"})
+            errors = [(await anonymous.receive_json())["type"] for _ in range(2)]
+            assert errors == ["error", "error"]
+        async with http.ws_connect(f"{base}/ws?access_token={token}") as socket:
+            await socket.send_json({"op": "subscribe", "channel": "L2", "symbol": "AAPL"})
+            await socket.send_json({"op": "subscribe", "channel": "TRADES", "symbol": "AAPL"})
+            await socket.send_json({"op": "subscribe", "channel": "REPORTS", "account_id": "ALICE"})
+            first = await socket.receive_json()
+            assert first["type"] == "depth_snapshot"
+            l2 = int(first["data"].get("channel_sequence", "0"))
+            await asyncio.sleep(0.3)  # the report subscription reaches the exchange
+            for client_id, side in (("s1", "SIDE_SELL"), ("b1", "SIDE_BUY")):
+                order = {**_order("ALICE", client_id), "side": side, "self_trade_prevention":
+                         "SELF_TRADE_PREVENTION_NONE"}  # fmt: skip
+                async with http.post(f"{base}/orders", json=order, headers=alice) as answer:
+                    assert answer.status == 200, await answer.text()
+            seen: dict[str, list[dict[str, Any]]] = {}
+            while len(seen.get("report", [])) < 4 or "trade" not in seen:
+                message = await asyncio.wait_for(socket.receive_json(), 10)
+                seen.setdefault(message["type"], []).append(message["data"])
+            for update in seen.get("depth_update", []):
+                assert int(update["channel_sequence"]) == l2 + 1  # in order, no gap
+                l2 += 1
+            assert seen["trade"][0]["price"] == "189.0500"
+            kinds = [report["exec_type"] for report in seen["report"]]
+            assert kinds[:2] == ["EXEC_TYPE_NEW", "EXEC_TYPE_NEW"]
+            assert set(kinds[2:]) == {"EXEC_TYPE_FILL"}
+
+    _run(tmp_path, scenario)
+
+
+def test_cors_admits_the_frontend_origin_only(tmp_path: Path) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+        frontend = {"origin": "http://localhost:3000", "access-control-request-method": "POST"}
+        async with http.options(f"{base}/orders", headers=frontend) as answer:
+            assert answer.status == 204
+            assert answer.headers["access-control-allow-origin"] == "http://localhost:3000"
+            assert "authorization" in answer.headers["access-control-allow-headers"]
+        async with http.get(f"{base}/market-data/AAPL", headers=frontend) as answer:
+            assert answer.headers["access-control-allow-origin"] == "http://localhost:3000"
+        stranger = {"origin": "https://evil.example"}
+        async with http.get(f"{base}/market-data/AAPL", headers=stranger) as answer:
+            assert "access-control-allow-origin" not in answer.headers
+
+    _run(tmp_path, scenario)
