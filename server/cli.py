@@ -196,6 +196,16 @@ def bench_feed(rate: float, duration: float, subscribers: int, as_json: bool) ->
         click.echo(f"{name:>16}: {value:,}")
 
 
+@bench.command("rest")
+@click.option("--concurrency", type=click.IntRange(1, 1000), default=32, show_default=True)
+@click.option("--duration", type=click.FloatRange(min=0.5), default=10, show_default=True)
+def bench_rest(concurrency: int, duration: float) -> None:
+    """POST /orders through the REST bridge of a fresh `stx serve`: requests/s, latency."""
+    from server.bench import rest_bench  # noqa: PLC0415 - aiohttp client only here
+
+    click.echo(json.dumps(rest_bench.measure(concurrency, duration)))
+
+
 @bench.command("projector")
 @click.option(
     "--database-url", default="", help="The store to fill (default: a temporary SQLite file)."

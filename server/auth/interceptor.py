@@ -20,10 +20,12 @@ import grpc
 
 from server.auth.access import Principal, Rule, reset_principal, rule_for, set_principal
 from server.auth.oidc import OidcVerifier, issuer_of
-from server.auth.tokens import TokenError, TokenIssuer
+from server.auth.tokens import Claims, TokenError, TokenIssuer
 from server.shared import SharedState
 
 RECHECK_SECONDS = 5.0
+VERIFIED_LIMIT = 10_000
+"""Verified tokens remembered; past this the memory starts over."""
 """How often a running stream looks its token up in the revocation set."""
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -36,6 +38,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self._tokens = tokens
         self._shared = shared
         self._oidc = oidc
+        self._verified: dict[str, Claims] = {}
+        """Tokens whose signature and claims were checked, until they expire:
+        ECDSA verification is the largest per-call cost of a REST request."""
 
     async def intercept_service(
         self,
@@ -60,11 +65,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 grpc.StatusCode.UNAUTHENTICATED, "sign in: send 'authorization: Bearer <token>'"
             )
         try:
-            oidc = self._oidc
-            if oidc is not None and issuer_of(token) == oidc.settings.issuer:
-                claims = await oidc.verify(token)
-            else:
-                claims = self._tokens.verify(token)
+            claims = await self._verify(token)
         except TokenError as error:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"invalid access token: {error}")
         if await self._shared.is_revoked(claims.token_id):
@@ -81,6 +82,20 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             claims.expires,
             claims.api_key,
         )
+
+    async def _verify(self, token: str) -> Claims:
+        claims = self._verified.get(token)
+        if claims is not None and time.time() <= claims.expires:
+            return claims
+        oidc = self._oidc
+        if oidc is not None and issuer_of(token) == oidc.settings.issuer:
+            claims = await oidc.verify(token)
+        else:
+            claims = self._tokens.verify(token)
+        if len(self._verified) >= VERIFIED_LIMIT:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
 
     async def _still_valid(
         self, principal: Principal, context: Context, checked: list[float]
