@@ -34,27 +34,53 @@ def _is_message(field: FieldDescriptor) -> bool:
     return message is not None and not message.GetOptions().map_entry
 
 
+_Plan = dict[str, tuple[bool, int, Any]]
+"""JSON key -> (repeated, decimal places, message descriptor to descend into)."""
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(descriptor: Any) -> _Plan:
+    """What ``_walk`` needs of a message type, worked out once per type: reading
+    field options on every request was a third of the bridge's JSON cost."""
+    plan = _PLANS.get(descriptor.full_name)
+    if plan is None:
+        plan = {}
+        for field in descriptor.fields:
+            places = _places(field)
+            nested = (
+                field.message_type
+                if _is_message(field) and field.message_type.full_name.startswith("stocktraderx.")
+                else None
+            )
+            if places or nested is not None:
+                entry = (field.is_repeated, places, nested)
+                plan[field.name] = plan[field.camelcase_name] = entry
+        _PLANS[descriptor.full_name] = plan
+    return plan
+
+
 def _walk(data: Any, descriptor: Any, convert: Any, path: str) -> Any:
     if not isinstance(data, dict):
         return data
-    by_name = {**descriptor.fields_by_camelcase_name, **descriptor.fields_by_name}
+    plan = _plan(descriptor)
+    if not plan:
+        return data
     for key, value in list(data.items()):
-        field = by_name.get(key)
-        if field is None:
+        entry = plan.get(key)
+        if entry is None:
             continue
+        repeated, places, nested = entry
         where = f"{path}{key}"
-        repeated = field.is_repeated
-        places = _places(field)
         if places:
             data[key] = (
                 [convert(item, places, where) for item in value]
                 if repeated and isinstance(value, list)
                 else convert(value, places, where)
             )
-        elif _is_message(field) and field.message_type.full_name.startswith("stocktraderx."):
+        else:
             items = value if repeated and isinstance(value, list) else [value]
             for item in items:
-                _walk(item, field.message_type, convert, f"{where}.")
+                _walk(item, nested, convert, f"{where}.")
     return data
 
 
