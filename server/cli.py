@@ -20,7 +20,7 @@ from server import admin_tools
 from server.auth.access import ROLES_BY_NAME
 from server.bench import feed_bench, projector_bench, transport_bench
 from server.bench.engine_bench import measure, measure_resting
-from server.config import ConfigError
+from server.config import ConfigError, Settings
 from server.config import load as load_settings
 from server.demo import run_demo
 
@@ -34,6 +34,15 @@ def main() -> None:
 for client_command in CLIENT_COMMANDS:
     main.add_command(client_command)
 main.add_command(feed)
+
+
+def _settings(config_path: Path | None, data_dir: Path | None) -> Settings:
+    """The configuration the server would use, with the data directory given."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    return settings if data_dir is None else replace(settings, data_dir=data_dir)
 
 
 @main.group()
@@ -64,12 +73,7 @@ def create_user(
     data_dir: Path | None,
 ) -> None:
     """Create a user directly in the store: how the first administrator is made."""
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    if data_dir is not None:
-        settings = replace(settings, data_dir=data_dir)
+    settings = _settings(config_path, data_dir)
     numbers = tuple(ROLES_BY_NAME[role] for role in roles)
     try:
         user = asyncio.run(admin_tools.create_user(settings, username, email, password, numbers))
@@ -87,12 +91,7 @@ def add_account(
     username: str, account_id: str, config_path: Path | None, data_dir: Path | None
 ) -> None:
     """Give a user another trading account (it shows in their next sign-in)."""
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    if data_dir is not None:
-        settings = replace(settings, data_dir=data_dir)
+    settings = _settings(config_path, data_dir)
     try:
         user = asyncio.run(admin_tools.add_account(settings, username, account_id))
     except admin_tools.AdminError as error:
@@ -110,12 +109,7 @@ def audit() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
 def audit_verify(config_path: Path | None, data_dir: Path | None) -> None:
     """Check every entry's hash and link; exit 1 at the first that does not hold."""
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    if data_dir is not None:
-        settings = replace(settings, data_dir=data_dir)
+    settings = _settings(config_path, data_dir)
     broken = False
     for log, checked, problem in asyncio.run(admin_tools.verify_audit(settings)):
         if problem is None:
@@ -244,12 +238,7 @@ def serve(
     simulate: bool,
 ) -> None:
     """Run the exchange: gRPC order entry over a journaled, deterministic engine."""
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    if data_dir is not None:
-        settings = replace(settings, data_dir=data_dir)
+    settings = _settings(config_path, data_dir)
     if grpc_port is not None:
         settings = replace(settings, grpc_port=grpc_port)
     if rest_port is not None:

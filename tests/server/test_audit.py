@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -13,8 +12,8 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, users_pb2, 
 from server import admin_tools
 from server.app import Exchange
 from server.audit import AUDIT_FIELDS, GENESIS, entry_hash, verify
-from server.config import load
 from server.store import schema
+from tests.server.local import local_settings
 
 PASSWORD = "correct horse battery"
 
@@ -47,14 +46,7 @@ def test_verify_names_the_first_entry_that_does_not_hold() -> None:
 
 def test_every_command_and_sign_in_is_logged_with_its_sender(tmp_path: Path) -> None:
     async def scenario() -> None:
-        settings = replace(
-            load(environ={}),
-            data_dir=tmp_path,
-            grpc_port=0,
-            rest_port=0,
-            feed_port=0,
-            snapshot_port=0,
-        )
+        settings = local_settings(tmp_path)
         exchange = Exchange(settings)
         await exchange.start()
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -21,22 +20,14 @@ from stocktraderx.v1 import (
 )
 
 from server.app import Exchange
-from server.config import load
+from tests.server.local import local_settings
 
 Scenario = Callable[[grpc.aio.Channel], Awaitable[None]]
 
 
 def _run(tmp_path: Path, scenario: Scenario) -> None:
     async def main() -> None:
-        settings = replace(
-            load(environ={}),
-            data_dir=tmp_path,
-            grpc_port=0,
-            rest_port=0,
-            feed_port=0,
-            snapshot_port=0,
-            auth_required=False,
-        )
+        settings = local_settings(tmp_path, auth_required=False)
         exchange = Exchange(settings)
         await exchange.start()
         try:

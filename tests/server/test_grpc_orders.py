@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from stocktraderx.v1.orders_pb2_grpc import OrderServiceAsyncStub as Stub
 
 from server.app import Exchange
-from server.config import load
+from tests.server.local import local_settings
 
 BUY = common_pb2.SIDE_BUY
 SELL = common_pb2.SIDE_SELL
@@ -32,15 +31,7 @@ def _run(
     backlog: int = 1000,
 ) -> None:
     async def main() -> None:
-        settings = replace(
-            load(environ={}),
-            data_dir=tmp_path,
-            grpc_port=0,
-            rest_port=0,
-            feed_port=0,
-            snapshot_port=0,
-            auth_required=False,
-        )
+        settings = local_settings(tmp_path, auth_required=False)
         exchange = Exchange(settings, stream_backlog=backlog)
         await exchange.start()
         try:

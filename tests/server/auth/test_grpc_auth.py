@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from stocktraderx.v1 import (
 from clients.credentials import ApiKeyCredentials, PasswordCredentials
 from clients.sdk import AsyncExchangeClient, ExchangeClient, place_request
 from server.app import Exchange
-from server.config import load
+from tests.server.local import local_settings
 
 PASSWORD = "correct horse battery"
 Scenario = Callable[[Exchange, grpc.aio.Channel], Awaitable[None]]
@@ -32,15 +31,7 @@ Scenario = Callable[[Exchange, grpc.aio.Channel], Awaitable[None]]
 
 def _run(tmp_path: Path, scenario: Scenario) -> None:
     async def main() -> None:
-        settings = replace(
-            load(environ={}),
-            data_dir=tmp_path,
-            grpc_port=0,
-            rest_port=0,
-            feed_port=0,
-            snapshot_port=0,
-            auth_required=True,
-        )
+        settings = local_settings(tmp_path, auth_required=True)
         exchange = Exchange(settings)
         await exchange.start()
         try:

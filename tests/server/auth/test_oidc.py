@@ -8,7 +8,6 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -18,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, users_pb2, users_pb2_grpc
 
 from server.app import Exchange
-from server.config import load
+from tests.server.local import local_settings
 
 ISSUER = "https://login.example-bank.test/realms/trading"
 AUDIENCE = "stocktraderx"
@@ -67,16 +66,8 @@ def test_tokens_of_the_configured_issuer_are_accepted_and_mapped(
     issuer: LocalIssuer, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        settings = replace(
-            load(environ={}),
-            data_dir=tmp_path,
-            grpc_port=0,
-            rest_port=0,
-            feed_port=0,
-            snapshot_port=0,
-            oidc_issuer=ISSUER,
-            oidc_jwks_url=issuer.jwks_url,
-            oidc_audience=AUDIENCE,
+        settings = local_settings(
+            tmp_path, oidc_issuer=ISSUER, oidc_jwks_url=issuer.jwks_url, oidc_audience=AUDIENCE
         )
         exchange = Exchange(settings)
         await exchange.start()

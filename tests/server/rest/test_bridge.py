@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from server.app import Exchange
-from server.config import load
 from server.rest import openapi
 from server.rest.routes import match, routes
+from tests.server.local import local_settings
 
 PASSWORD = "correct horse battery"
 Scenario = Callable[[aiohttp.ClientSession, str], Awaitable[None]]
@@ -22,10 +21,7 @@ Scenario = Callable[[aiohttp.ClientSession, str], Awaitable[None]]
 
 def _run(tmp_path: Path, scenario: Scenario) -> None:
     async def main() -> None:
-        settings = replace(
-            load(environ={}), data_dir=tmp_path, grpc_port=0, rest_port=0, feed_port=0,
-            snapshot_port=0,
-        )  # fmt: skip
+        settings = local_settings(tmp_path)
         exchange = Exchange(settings)
         await exchange.start()
         try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from server.app import Exchange
-from server.config import load
 from server.rest import openapi
+from tests.server.local import local_settings
 
 SKIPPED_TAGS = {"RiskService"}
 EXAMPLES = 4
@@ -37,10 +36,7 @@ def bridge(tmp_path: Path) -> Iterator[str]:
     stopping = asyncio.Event()
 
     async def run() -> None:
-        settings = replace(
-            load(environ={}), data_dir=tmp_path, grpc_port=0, rest_port=0, feed_port=0,
-            snapshot_port=0,
-        )  # fmt: skip
+        settings = local_settings(tmp_path)
         exchange = Exchange(settings)
         await exchange.start()
         assert exchange.directory is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -17,23 +16,14 @@ from stocktraderx.v1 import (
 )
 
 from server.app import Exchange
-from server.config import load
+from tests.server.local import local_settings
 
 Scenario = Callable[[Exchange, grpc.aio.Channel], Awaitable[None]]
 
 
 def _run(tmp_path: Path, store_url: str, scenario: Scenario) -> None:
     async def main() -> None:
-        settings = replace(
-            load(environ={}),
-            data_dir=tmp_path / "data",
-            grpc_port=0,
-            rest_port=0,
-            feed_port=0,
-            snapshot_port=0,
-            database_url=store_url,
-            auth_required=False,
-        )
+        settings = local_settings(tmp_path / "data", database_url=store_url, auth_required=False)
         exchange = Exchange(settings)
         await exchange.start()
         assert exchange.core is not None
