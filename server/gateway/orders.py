@@ -67,6 +67,15 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         if principal is not None and not principal.may_use(account):
             await abort(context, forbidden(f"account {account!r} is not one of yours"))
 
+    async def _required_account(self, account: str, context: Context) -> str:
+        """A named account the caller may use; refused if missing or foreign."""
+        try:
+            convert.require(account, "account_id")
+        except convert.BadRequest as error:
+            await abort(context, invalid_argument(error.field, str(error)))
+        await self._may_use(account, context)
+        return account
+
     async def _submit(
         self, command: Command, context: Context, client_order_id: str = ""
     ) -> Sequenced:
@@ -230,11 +239,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         request: pb.MassCancelRequest,
         context: grpc.aio.ServicerContext[pb.MassCancelRequest, pb.MassCancelResponse],
     ) -> pb.MassCancelResponse:
-        try:
-            account = convert.require(request.account_id, "account_id")
-        except convert.BadRequest as error:
-            await abort(context, invalid_argument(error.field, str(error)))
-        await self._may_use(account, context)
+        account = await self._required_account(request.account_id, context)
         applied = await self._submit(
             MassCancel(self._sequencer.now(), account, request.symbol, CancelReason.MASS_CANCEL),
             context,
@@ -250,11 +255,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         request: pb.ListExecutionsRequest,
         context: grpc.aio.ServicerContext[pb.ListExecutionsRequest, pb.ListExecutionsResponse],
     ) -> pb.ListExecutionsResponse:
-        try:
-            account = convert.require(request.account_id, "account_id")
-        except convert.BadRequest as error:
-            await abort(context, invalid_argument(error.field, str(error)))
-        await self._may_use(account, context)
+        account = await self._required_account(request.account_id, context)
         size = await page_size(request.page_size, context)
         after = max(
             request.after_report_sequence,
