@@ -9,9 +9,13 @@ from matching.commands import (
     AdvanceTime,
     CancelOrder,
     Command,
+    ConfigureControls,
+    FundAccount,
     MassCancel,
     NewOrder,
     ReplaceOrder,
+    SetKillSwitch,
+    SetRiskLimits,
     SetTradingPhase,
 )
 from matching.engine import Engine
@@ -25,11 +29,14 @@ from matching.enums import (
     TradingPhase,
 )
 from matching.events import (
+    AccountFunded,
     AuctionCompleted,
     CancelRejected,
     CommandRejected,
+    ControlsConfigured,
     Event,
     InstrumentAdded,
+    KillSwitchChanged,
     LevelChanged,
     OrderAccepted,
     OrderCancelled,
@@ -38,15 +45,20 @@ from matching.events import (
     OrderReduced,
     OrderRejected,
     OrderReplaced,
+    RiskLimitsChanged,
     StopTriggered,
     TopOfBookChanged,
     Trade,
+    TradingPaused,
     TradingPhaseChanged,
 )
 from matching.instrument import Instrument
-from matching.state import InvariantError
+from matching.risk_limits import NO_LIMITS, RiskLimits
+from matching.state_errors import InvariantError
 
 __all__ = [
+    "NO_LIMITS",
+    "AccountFunded",
     "AddInstrument",
     "AdvanceTime",
     "AuctionCompleted",
@@ -55,11 +67,15 @@ __all__ = [
     "CancelRejected",
     "Command",
     "CommandRejected",
+    "ConfigureControls",
+    "ControlsConfigured",
     "Engine",
     "Event",
+    "FundAccount",
     "Instrument",
     "InstrumentAdded",
     "InvariantError",
+    "KillSwitchChanged",
     "LevelChanged",
     "MassCancel",
     "NewOrder",
@@ -73,13 +89,18 @@ __all__ = [
     "OrderType",
     "RejectReason",
     "ReplaceOrder",
+    "RiskLimits",
+    "RiskLimitsChanged",
     "SelfTradePrevention",
+    "SetKillSwitch",
+    "SetRiskLimits",
     "SetTradingPhase",
     "Side",
     "StopTriggered",
     "TimeInForce",
     "TopOfBookChanged",
     "Trade",
+    "TradingPaused",
     "TradingPhase",
     "TradingPhaseChanged",
 ]

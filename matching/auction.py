@@ -60,6 +60,7 @@ def uncross(book: OrderBook, out: list[Event]) -> None:
         price, volume = result
         _execute(book, price, volume, out)
         book.last_trade_price = price
+        book.set_band_reference(price)
         out.append(AuctionCompleted(book.symbol, price, volume))
     for queue in (book.market_buys, book.market_sells):
         for order in list(queue.orders()):

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from matching.enums import SelfTradePrevention, Side, TimeInForce, TradingPhase
 from matching.events import Event, LevelChanged, TopOfBookChanged
-from matching.instrument import Instrument
+from matching.instrument import BASIS_POINTS, Instrument
 from matching.stops import StopBook
 
 _new = tuple.__new__
@@ -158,6 +158,9 @@ class OrderBook:
         "accounts",
         "ask_keys",
         "asks",
+        "band_high",
+        "band_low",
+        "band_reference",
         "bid_prices",
         "bids",
         "counters",
@@ -167,6 +170,9 @@ class OrderBook:
         "market_sells",
         "orders",
         "phase",
+        "previous_close",
+        "resume_at",
+        "resume_phase",
         "stops",
         "symbol",
         "top",
@@ -202,6 +208,29 @@ class OrderBook:
         self.top = (0, 0, 0, 0)
         self.top_dirty = False
         """A best level changed since the top of book was last reported."""
+        self.previous_close = instrument.reference_price
+        """The last close (the configured reference price until a close)."""
+        self.band_reference = 0
+        self.band_low = 0
+        self.band_high = 0
+        """The volatility band: trades print within [band_low, band_high]
+        (both 0: no band). See ``set_band_reference``."""
+        self.set_band_reference(instrument.reference_price)
+        self.resume_at = 0
+        """When market protection moves the book to ``resume_phase`` (0: never)."""
+        self.resume_phase = phase
+
+    def set_band_reference(self, price: int) -> None:
+        """Centre the volatility band on ``price``: the previous close, then the
+        price of each auction (a static range, as on Xetra)."""
+        self.band_reference = price
+        band = self.instrument.volatility_band_bps
+        if band and price:
+            width = price * band // BASIS_POINTS
+            self.band_low = max(price - width, 1)
+            self.band_high = price + width
+        else:
+            self.band_low = self.band_high = 0
 
     # -- reading -------------------------------------------------------------
 

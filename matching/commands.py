@@ -16,6 +16,7 @@ from matching.enums import (
     TradingPhase,
 )
 from matching.instrument import Instrument
+from matching.risk_limits import RiskLimits
 
 
 class NewOrder(NamedTuple):
@@ -92,6 +93,53 @@ class AdvanceTime(NamedTuple):
     timestamp: int
 
 
+class FundAccount(NamedTuple):
+    """Credit ``amount`` to an account's cash (a negative amount debits it, never
+    below what its open buy orders reserve)."""
+
+    timestamp: int
+    account: str
+    amount: int
+
+
+class SetRiskLimits(NamedTuple):
+    """Give an account its own limits; ``account`` empty sets the defaults of
+    every account without limits of its own. ``None`` limits drop the
+    account's own limits (it follows the defaults again)."""
+
+    timestamp: int
+    account: str
+    limits: RiskLimits | None
+
+
+class SetKillSwitch(NamedTuple):
+    """Block ``accounts`` (cancelling every open order of theirs) or unblock them."""
+
+    timestamp: int
+    accounts: tuple[str, ...]
+    active: bool
+    reason: str
+
+
+class ConfigureControls(NamedTuple):
+    """Market-wide controls.
+
+    ``enforce_limits`` turns the accounts' pre-trade limits on (the kill switch
+    applies regardless). A trade outside an instrument's volatility band
+    pauses it for ``pause_ns`` in a call phase, which ends in a reopening
+    auction. ``breaker_levels`` are ``(fall in basis points, halt in ns)``
+    pairs, ascending: when the market index falls that far below the previous
+    close every instrument halts for that long (0: for the rest of the day),
+    then reopens through a call phase of ``reopen_call_ns``.
+    """
+
+    timestamp: int
+    enforce_limits: bool
+    pause_ns: int = 300_000_000_000
+    reopen_call_ns: int = 60_000_000_000
+    breaker_levels: tuple[tuple[int, int], ...] = ()
+
+
 Command = (
     NewOrder
     | CancelOrder
@@ -100,4 +148,8 @@ Command = (
     | SetTradingPhase
     | AddInstrument
     | AdvanceTime
+    | FundAccount
+    | SetRiskLimits
+    | SetKillSwitch
+    | ConfigureControls
 )

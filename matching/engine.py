@@ -20,27 +20,44 @@ from matching.commands import (
     AdvanceTime,
     CancelOrder,
     Command,
+    ConfigureControls,
+    FundAccount,
     MassCancel,
     NewOrder,
     ReplaceOrder,
+    SetKillSwitch,
+    SetRiskLimits,
     SetTradingPhase,
 )
 from matching.enums import CancelReason, OrderType, RejectReason, Side, TimeInForce, TradingPhase
 from matching.events import (
+    AccountFunded,
     CancelRejected,
     CommandRejected,
+    ControlsConfigured,
     Event,
     InstrumentAdded,
+    KillSwitchChanged,
     OrderAccepted,
     OrderCancelled,
     OrderExpired,
     OrderRejected,
+    RiskLimitsChanged,
     StopTriggered,
+    TradingPaused,
     TradingPhaseChanged,
 )
 from matching.instrument import Instrument
 from matching.matcher import NO_LIMIT, fillable, match
+from matching.protection import (
+    DEFAULT_CONTROLS,
+    band_key,
+    controls_error,
+    index_fall_bps,
+    levels_reached,
+)
 from matching.replace import replace, replace_stop
+from matching.risk import RiskBook, reserve_price
 from matching.stops import PendingStop
 from matching.validation import check_new_order
 
@@ -97,6 +114,15 @@ class Engine:
         self.expiries: list[tuple[int, int]] = []
         """Heap of (expire_time, order_id) of GTD orders."""
         self.now = 0
+        self.risk = RiskBook()
+        """Accounts: cash, positions, reservations, limits, kill switches."""
+        self.controls = DEFAULT_CONTROLS
+        """Market-wide controls (the last ``ConfigureControls``)."""
+        self.breakers_tripped = 0
+        """Circuit-breaker levels tripped since every instrument last closed."""
+        self.schedule: list[tuple[int, str]] = []
+        """Heap of (time, symbol) of protection phase changes; an entry whose
+        time is no longer the book's ``resume_at`` is stale and skipped."""
         self._handlers: dict[type[Any], Callable[[Any, list[Event]], None]] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel,
@@ -105,6 +131,10 @@ class Engine:
             SetTradingPhase: self._set_phase,
             AddInstrument: self._add_instrument,
             AdvanceTime: _ignore,
+            FundAccount: self._fund,
+            SetRiskLimits: self._set_limits,
+            SetKillSwitch: self._set_kill_switch,
+            ConfigureControls: self._configure,
         }
         for instrument in instruments:
             reason = instrument.validation_error()
@@ -117,11 +147,20 @@ class Engine:
         """Apply one command and return what happened, in order."""
         out: list[Event] = []
         timestamp = command.timestamp
+        risk = self.risk
         if timestamp > self.now:
             self.now = timestamp
             expiries = self.expiries
             if expiries and expiries[0][0] <= timestamp:
                 self._expire(out)
+            schedule = self.schedule
+            if schedule and schedule[0][0] <= timestamp:
+                self._run_schedule(out)
+            if out:
+                # Reservations released by what time did come before the checks.
+                risk.apply(None, out)
+        start = len(out)
+        trades_before = self.counters.trade_id
         kind = type(command)
         # The two commonest kinds skip the table lookup.
         if kind is NewOrder:
@@ -130,6 +169,9 @@ class Engine:
             self._cancel(command, out)  # type: ignore[arg-type]
         else:
             self._handlers[kind](command, out)
+        if self.counters.trade_id != trades_before and self.controls.breaker_levels:
+            self._check_breaker(out)
+        risk.apply(command, out, start)
         return out
 
     def state_hash(self) -> str:
@@ -151,6 +193,10 @@ class Engine:
             reason = _phase_rule(book, command)
         if reason is not None:
             out.append(OrderRejected(command.symbol, command.account, reason))
+            return
+        refusal = self.risk.check_new(book, command)
+        if refusal is not None:
+            out.append(refusal)
             return
         side = command.side
         order_type = command.order_type
@@ -231,6 +277,9 @@ class Engine:
         else:
             keys = book.bid_prices
             key = price or NO_LIMIT
+        limit_key = key
+        if book.band_high:
+            key = band_key(book, side, key)
         tif = order.time_in_force
         if tif is _FOK and not fillable(book, order, side, key):
             out.append(
@@ -248,6 +297,24 @@ class Engine:
             before = self.counters.trade_id
             match(book, order, side, key, out)
             traded = self.counters.trade_id != before
+        if order.remaining and key != limit_key and keys and keys[-1] >= limit_key:
+            # Only the band stopped it: pause, and let the auction decide.
+            self._pause_for_band(book, abs(keys[-1]), out)
+            if tif is _IOC or tif is _FOK:
+                out.append(
+                    OrderCancelled(
+                        book.symbol,
+                        order.order_id,
+                        order.account,
+                        order.remaining,
+                        _IMMEDIATE_OR_CANCEL,
+                    )
+                )
+            elif price:
+                book.rest(order, side, price, out)
+            else:
+                book.rest_market(order, side)
+            return traded
         if order.remaining:
             if not price or tif is _IOC or tif is _FOK:
                 out.append(
@@ -364,16 +431,52 @@ class Engine:
 
     def _replace(self, command: ReplaceOrder, out: list[Event]) -> None:
         order = self.orders.get(command.order_id)
+        risk = self.risk
         if order is not None and order.account == command.account:
             book = order.level.book
-            if replace(book, order, command, out) and book.stops.by_id:
+            side = order.level.side
+            reserve = risk.open[order.order_id]
+            new_leaves = command.quantity - (order.quantity - order.remaining)
+            refusal = risk.check_replace(
+                book,
+                command,
+                side,
+                reserve,
+                order.remaining,
+                command.price if side is _BUY else reserve,
+                new_leaves,
+            )
+            if refusal is not None:
+                out.append(refusal)
+                return
+            traded = replace(book, order, command, out)
+            if book.band_high and order.remaining and order.level is not None:
+                self._pause_if_replace_breached(book, order, out)
+            if traded and book.stops.by_id:
                 self._fire_stops(book, out)
             if book.top_dirty:
                 book.emit_top_of_book(out)
             return
         stop = self.stops.get(command.order_id)
         if stop is not None and stop.account == command.account:
-            replace_stop(self.books[stop.symbol], stop, command, out)
+            book = self.books[stop.symbol]
+            reserve = risk.open[stop.order_id]
+            new_reserve = reserve_price(
+                stop.order_type, command.price, command.stop_price or stop.stop_price, 0
+            )
+            refusal = risk.check_replace(
+                book,
+                command,
+                stop.side,
+                reserve,
+                stop.quantity,
+                new_reserve if stop.side is _BUY else reserve,
+                command.quantity,
+            )
+            if refusal is not None:
+                out.append(refusal)
+                return
+            replace_stop(book, stop, command, out)
             return
         out.append(CancelRejected(command.order_id, command.account, RejectReason.UNKNOWN_ORDER))
 
@@ -430,16 +533,160 @@ class Engine:
         if type(phase) is not TradingPhase or phase not in _TRANSITIONS[book.phase]:
             out.append(CommandRejected(command.symbol, RejectReason.INVALID_PHASE_TRANSITION))
             return
+        # A person's decision overrides what market protection had scheduled.
+        book.resume_at = 0
+        self._change_phase(book, phase, out)
+
+    def _change_phase(self, book: OrderBook, phase: TradingPhase, out: list[Event]) -> None:
         was_continuous = book.phase is _CONTINUOUS
         if phase in (_CONTINUOUS, TradingPhase.CLOSED) and not was_continuous:
             uncross(book, out)
         if phase is TradingPhase.CLOSED:
             self._expire_day_orders(book, out)
+            book.previous_close = book.last_trade_price or book.previous_close
+            book.set_band_reference(book.previous_close)
         book.phase = phase
         out.append(TradingPhaseChanged(book.symbol, phase))
+        if phase is TradingPhase.CLOSED and all(
+            other.phase is TradingPhase.CLOSED for other in self.books.values()
+        ):
+            self.breakers_tripped = 0
         if phase is _CONTINUOUS and book.stops.by_id:
             self._fire_stops(book, out)
         book.emit_top_of_book(out)
+
+    # -- market protection ---------------------------------------------------
+
+    def _schedule(self, book: OrderBook, at: int, phase: TradingPhase) -> None:
+        book.resume_at = at
+        book.resume_phase = phase
+        heappush(self.schedule, (at, book.symbol))
+
+    def _pause_for_band(self, book: OrderBook, price: int, out: list[Event]) -> None:
+        """A trade would print at ``price``, outside the band: call phase, then
+        a reopening auction after the configured pause."""
+        resume = self.now + self.controls.pause_ns
+        out.append(
+            TradingPaused(
+                book.symbol, "price_band", 0, price, book.band_low, book.band_high, resume
+            )
+        )
+        book.phase = TradingPhase.PRE_OPEN
+        out.append(TradingPhaseChanged(book.symbol, TradingPhase.PRE_OPEN))
+        self._schedule(book, resume, _CONTINUOUS)
+
+    def _pause_if_replace_breached(self, book: OrderBook, order: Order, out: list[Event]) -> None:
+        """A replaced order rests crossed only when the band stopped it."""
+        if book.phase is not _CONTINUOUS or not (book.bid_prices and book.ask_keys):
+            return
+        if book.best_bid < book.best_ask:
+            return
+        side = order.level.side
+        self._pause_for_band(book, book.best_ask if side is _BUY else book.best_bid, out)
+
+    def _check_breaker(self, out: list[Event]) -> None:
+        levels = self.controls.breaker_levels
+        tripped = self.breakers_tripped
+        if tripped >= len(levels):
+            return
+        fall = index_fall_bps(self.books.values())
+        reached = levels_reached(levels, tripped, fall)
+        if reached == tripped:
+            return
+        self.breakers_tripped = reached
+        halt = levels[reached - 1][1]
+        resume = self.now + halt if halt else 0
+        halted = TradingPhase.HALTED
+        for book in self.books.values():
+            if halted not in _TRANSITIONS[book.phase]:
+                continue
+            out.append(TradingPaused(book.symbol, "circuit_breaker", reached, fall, 0, 0, resume))
+            book.phase = halted
+            book.resume_at = 0
+            out.append(TradingPhaseChanged(book.symbol, halted))
+            if resume:
+                self._schedule(book, resume, TradingPhase.PRE_OPEN)
+
+    def _run_schedule(self, out: list[Event]) -> None:
+        schedule = self.schedule
+        while schedule and schedule[0][0] <= self.now:
+            at, symbol = heappop(schedule)
+            book = self.books[symbol]
+            if book.resume_at != at:
+                continue
+            book.resume_at = 0
+            phase = book.resume_phase
+            if phase not in _TRANSITIONS[book.phase]:
+                continue
+            self._change_phase(book, phase, out)
+            if phase is TradingPhase.PRE_OPEN:
+                self._schedule(book, at + self.controls.reopen_call_ns, _CONTINUOUS)
+
+    # -- accounts ------------------------------------------------------------
+
+    def _fund(self, command: FundAccount, out: list[Event]) -> None:
+        if not command.account or type(command.amount) is not int or not command.amount:
+            out.append(CommandRejected("", RejectReason.INVALID_AMOUNT, "an account and an amount"))
+            return
+        problem = self.risk.fund(command.account, command.amount)
+        if problem is not None:
+            out.append(CommandRejected("", RejectReason.RISK_BUYING_POWER, problem))
+            return
+        ledger = self.risk.accounts[command.account]
+        out.append(AccountFunded(command.account, command.amount, ledger.cash))
+
+    def _set_limits(self, command: SetRiskLimits, out: list[Event]) -> None:
+        limits = command.limits
+        problem = None if limits is None else limits.validation_error()
+        if problem is None and limits is None and not command.account:
+            problem = "the defaults cannot be removed, only replaced"
+        if problem is not None:
+            out.append(CommandRejected("", RejectReason.INVALID_RISK_LIMITS, problem))
+            return
+        risk = self.risk
+        if not command.account:
+            assert limits is not None
+            risk.default_limits = limits
+        else:
+            risk.ledger(command.account).limits = limits
+        out.append(
+            RiskLimitsChanged(
+                command.account, limits if limits is not None else risk.default_limits
+            )
+        )
+
+    def _set_kill_switch(self, command: SetKillSwitch, out: list[Event]) -> None:
+        if not command.accounts or not all(command.accounts):
+            out.append(CommandRejected("", RejectReason.UNKNOWN_ACCOUNT, "no account named"))
+            return
+        for account in command.accounts:
+            ledger = self.risk.ledger(account)
+            cancelled = 0
+            if command.active:
+                before = len(out)
+                self._mass_cancel(
+                    MassCancel(command.timestamp, account, "", CancelReason.KILL_SWITCH), out
+                )
+                cancelled = sum(1 for event in out[before:] if type(event) is OrderCancelled)
+            ledger.killed = command.active
+            ledger.kill_reason = command.reason if command.active else ""
+            out.append(KillSwitchChanged(account, command.active, command.reason, cancelled))
+
+    def _configure(self, command: ConfigureControls, out: list[Event]) -> None:
+        problem = controls_error(command)
+        if problem is not None:
+            out.append(CommandRejected("", RejectReason.INVALID_RISK_LIMITS, problem))
+            return
+        self.controls = command
+        self.risk.enforced = command.enforce_limits
+        out.append(
+            ControlsConfigured(
+                command.enforce_limits,
+                command.pause_ns,
+                command.reopen_call_ns,
+                command.breaker_levels,
+            )
+        )
 
     def _expire_day_orders(self, book: OrderBook, out: list[Event]) -> None:
         day = TimeInForce.DAY

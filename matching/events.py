@@ -15,6 +15,7 @@ from matching.enums import (
     TimeInForce,
     TradingPhase,
 )
+from matching.risk_limits import RiskLimits
 
 
 class OrderAccepted(NamedTuple):
@@ -30,12 +31,14 @@ class OrderAccepted(NamedTuple):
 
 class OrderRejected(NamedTuple):
     """A new order that was refused; ``order_id`` is 0 unless it had one already
-    (a stop order refused when its trigger fired)."""
+    (a stop order refused when its trigger fired). ``text`` names the limit and
+    the value when a risk control refused it."""
 
     symbol: str
     account: str
     reason: RejectReason
     order_id: int = 0
+    text: str = ""
 
 
 class CancelRejected(NamedTuple):
@@ -44,13 +47,16 @@ class CancelRejected(NamedTuple):
     order_id: int
     account: str
     reason: RejectReason
+    text: str = ""
 
 
 class CommandRejected(NamedTuple):
-    """An administrative command (phase change, new instrument) that was refused."""
+    """An administrative command (phase change, new instrument, funding...)
+    that was refused; ``symbol`` is empty when it concerned none."""
 
     symbol: str
     reason: RejectReason
+    text: str = ""
 
 
 class Trade(NamedTuple):
@@ -172,6 +178,58 @@ class InstrumentAdded(NamedTuple):
     phase: TradingPhase
 
 
+class AccountFunded(NamedTuple):
+    """Cash credited (or debited, when negative) by an administrator."""
+
+    account: str
+    amount: int
+    cash_balance: int
+
+
+class RiskLimitsChanged(NamedTuple):
+    """An account's limits (``account`` empty: the defaults) are now ``limits``."""
+
+    account: str
+    limits: RiskLimits
+
+
+class KillSwitchChanged(NamedTuple):
+    """An account was blocked (its open orders were cancelled just before) or
+    unblocked."""
+
+    account: str
+    active: bool
+    reason: str
+    cancelled_orders: int
+
+
+class ControlsConfigured(NamedTuple):
+    """The market-wide controls now in force (see ``ConfigureControls``)."""
+
+    enforce_limits: bool
+    pause_ns: int
+    reopen_call_ns: int
+    breaker_levels: tuple[tuple[int, int], ...]
+
+
+class TradingPaused(NamedTuple):
+    """Market protection stopped trading in ``symbol``.
+
+    ``cause`` is ``"price_band"`` (a trade would have printed at ``price``,
+    outside ``[lower, upper]``) or ``"circuit_breaker"`` (the market index fell
+    ``level``'s threshold; ``price`` is the index's fall in basis points).
+    Trading resumes with a call auction at ``resume_time`` (0: not by itself).
+    """
+
+    symbol: str
+    cause: str
+    level: int
+    price: int
+    lower: int
+    upper: int
+    resume_time: int
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -189,4 +247,9 @@ Event = (
     | TradingPhaseChanged
     | AuctionCompleted
     | InstrumentAdded
+    | AccountFunded
+    | RiskLimitsChanged
+    | KillSwitchChanged
+    | ControlsConfigured
+    | TradingPaused
 )

@@ -24,6 +24,10 @@ class Instrument:
     ``reference_price`` (the previous close).
     """
     reference_price: int = 0
+    volatility_band_bps: int = 0
+    """A trade that would print further than this from the band's reference
+    (the previous close, then each auction's price) pauses trading in the
+    instrument; it reopens with a call auction. 0 disables it."""
 
     def validation_error(self) -> RejectReason | None:
         """The reason this definition cannot be traded, or None if it is sound."""
@@ -31,7 +35,7 @@ class Instrument:
             return RejectReason.INVALID_INSTRUMENT
         if self.tick_size <= 0 or self.lot_size <= 0 or self.max_order_quantity <= 0:
             return RejectReason.INVALID_INSTRUMENT
-        if self.price_band_bps < 0 or self.reference_price < 0:
+        if self.price_band_bps < 0 or self.reference_price < 0 or self.volatility_band_bps < 0:
             return RejectReason.INVALID_INSTRUMENT
         if self.reference_price % self.tick_size:
             return RejectReason.INVALID_INSTRUMENT

@@ -13,6 +13,7 @@ from matching.commands import ReplaceOrder
 from matching.enums import OrderType, RejectReason, Side, TradingPhase
 from matching.events import CancelRejected, Event, OrderReplaced
 from matching.matcher import match
+from matching.protection import band_key
 from matching.stops import PendingStop
 from matching.validation import check_limit_price, check_quantity
 
@@ -84,8 +85,12 @@ def replace(book: OrderBook, order: Order, command: ReplaceOrder, out: list[Even
     order.display = min(order.peak, remaining) if order.peak else remaining
     traded = False
     if continuous and crossing:
+        if book.band_high:
+            # Beyond the band the order rests crossed; the engine then pauses.
+            key = band_key(book, side, key)
         before = book.counters.trade_id
-        match(book, order, side, key, out)
+        if keys and keys[-1] >= key:
+            match(book, order, side, key, out)
         traded = book.counters.trade_id != before
     if order.remaining:
         book.rest(order, side, command.price, out)

@@ -15,20 +15,26 @@ from heapq import heapify
 from typing import TYPE_CHECKING, Any
 
 from matching.book import AccountOrders, Order, OrderBook, PriceLevel
+from matching.commands import ConfigureControls
 from matching.enums import OrderType, SelfTradePrevention, Side, TimeInForce, TradingPhase
 from matching.instrument import Instrument
+from matching.risk_snapshot import rebuild_open_orders, restore_risk, risk_snapshot
 from matching.stops import PendingStop
 
 if TYPE_CHECKING:
     from matching.engine import Engine
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2 added accounts (cash, positions, limits, kill switches), market controls
+and protection state; a version 1 snapshot restores with empty accounts whose
+open orders are rebuilt from the books."""
 
 Snapshot = dict[str, Any]
 
 
 def take_snapshot(engine: Engine) -> Snapshot:
     open_ids = engine.orders.keys() | engine.stops.keys()
+    controls = engine.controls
     return {
         "format": FORMAT_VERSION,
         "now": engine.now,
@@ -45,6 +51,17 @@ def take_snapshot(engine: Engine) -> Snapshot:
             for expire_time, order_id in engine.expiries
             if order_id in open_ids
         ),
+        "risk": risk_snapshot(engine.risk),
+        "controls": [
+            controls.enforce_limits,
+            controls.pause_ns,
+            controls.reopen_call_ns,
+            [list(level) for level in controls.breaker_levels],
+        ],
+        "breakers_tripped": engine.breakers_tripped,
+        "schedule": sorted(
+            [at, symbol] for at, symbol in engine.schedule if engine.books[symbol].resume_at == at
+        ),
     }
 
 
@@ -53,6 +70,12 @@ def _book(book: OrderBook) -> dict[str, Any]:
         "instrument": asdict(book.instrument),
         "phase": int(book.phase),
         "last_trade_price": book.last_trade_price,
+        "protection": [
+            book.previous_close,
+            book.band_reference,
+            book.resume_at,
+            int(book.resume_phase),
+        ],
         "market_orders": [_queue(book.market_buys), _queue(book.market_sells)],
         "bids": [[level.price, _queue(level)] for level in book.levels(Side.BUY)],
         "asks": [[level.price, _queue(level)] for level in book.levels(Side.SELL)],
@@ -95,8 +118,9 @@ def restore_snapshot(snapshot: Snapshot) -> Engine:
     # Imported here: the engine imports this module (through its state hash).
     from matching.engine import Engine  # noqa: PLC0415
 
-    if snapshot.get("format") != FORMAT_VERSION:
-        raise ValueError(f"unsupported snapshot format {snapshot.get('format')!r}")
+    version = snapshot.get("format")
+    if version not in (1, FORMAT_VERSION):
+        raise ValueError(f"unsupported snapshot format {version!r}")
     engine = Engine()
     engine.now = snapshot["now"]
     engine.counters.order_id = snapshot["last_order_id"]
@@ -107,6 +131,12 @@ def restore_snapshot(snapshot: Snapshot) -> Engine:
         engine.create_book(instrument, TradingPhase(data["phase"]))
         book = engine.books[instrument.symbol]
         book.last_trade_price = data["last_trade_price"]
+        if "protection" in data:
+            previous_close, band_reference, resume_at, resume_phase = data["protection"]
+            book.previous_close = previous_close
+            book.set_band_reference(band_reference)
+            book.resume_at = resume_at
+            book.resume_phase = TradingPhase(resume_phase)
         for side, queue in zip((Side.BUY, Side.SELL), data["market_orders"], strict=True):
             for fields in queue:
                 book.rest_market(_order(fields), side)
@@ -134,6 +164,17 @@ def restore_snapshot(snapshot: Snapshot) -> Engine:
     _relink_accounts(engine, snapshot["accounts"])
     engine.expiries = [(expire_time, order_id) for expire_time, order_id in snapshot["expiries"]]
     heapify(engine.expiries)
+    if version == 1:
+        rebuild_open_orders(engine)
+        return engine
+    restore_risk(engine.risk, snapshot["risk"])
+    enforce, pause, reopen, levels = snapshot["controls"]
+    engine.controls = ConfigureControls(
+        0, enforce, pause, reopen, tuple((fall, halt) for fall, halt in levels)
+    )
+    engine.breakers_tripped = snapshot["breakers_tripped"]
+    engine.schedule = [(at, symbol) for at, symbol in snapshot["schedule"]]
+    heapify(engine.schedule)
     return engine
 
 

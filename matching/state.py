@@ -17,14 +17,12 @@ from typing import TYPE_CHECKING
 
 from matching.book import Order, OrderBook, PriceLevel
 from matching.enums import Side, TradingPhase
+from matching.risk_snapshot import check_risk_invariants
 from matching.snapshot import Snapshot, take_snapshot
+from matching.state_errors import InvariantError
 
 if TYPE_CHECKING:
     from matching.engine import Engine
-
-
-class InvariantError(AssertionError):
-    """The engine's state is inconsistent: always a bug."""
 
 
 def state_hash(engine: Engine) -> str:
@@ -69,6 +67,12 @@ def check_invariants(engine: Engine) -> None:
         _check(not book.top_dirty, f"{book.symbol}: top of book left unreported")
         top = (book.best_bid, _visible(book, Side.BUY), book.best_ask, _visible(book, Side.SELL))
         _check(book.top == top, f"{book.symbol}: reported top {book.top} != {top}")
+        if book.resume_at:
+            _check(
+                (book.resume_at, book.symbol) in engine.schedule,
+                f"{book.symbol}: resumption at {book.resume_at} not scheduled",
+            )
+    check_risk_invariants(engine)
 
 
 def _visible(book: OrderBook, side: Side) -> int:

@@ -1,0 +1,508 @@
+"""Accounts inside the core: cash, positions, P&L, and the pre-trade controls.
+
+Modeled on the market-access controls of SEC Rule 15c3-5: every order is
+checked before it reaches a book, here in the deterministic core, so a
+journal replay makes exactly the same decisions. The ledger follows the
+engine's own events (acceptances, fills, cancels, replaces), so cash,
+positions and the cash reserved by open buy orders are always those of the
+committed state.
+
+Money and prices are integers in the contract's unit (0.0001 of the
+currency); a notional is ``price * quantity`` in that same unit.
+
+Rules, per account (an unset limit means no limit):
+
+- kill switch: a blocked account may not enter or replace orders (always on);
+- message rate: order messages (new, cancel, replace) counted per whole second
+  of command time; new orders and replaces over the limit are refused,
+  cancels never are (they only lower risk);
+- maximum order quantity and maximum order notional; market orders are valued
+  at the reference price (last trade, else previous close), stops at their
+  stop price;
+- price collar: a limit price within ``price_collar_bps`` of the reference;
+- maximum open orders;
+- position limit: the position plus every open order on the same side, as if
+  they all filled;
+- short selling: without ``allow_short_selling`` a sell needs a position that
+  is not already promised to open sells;
+- buying power: cash minus the cash reserved by open buy orders (limit price
+  times open quantity) must cover the new order.
+
+Profit and loss use the average-cost method: buying adds to the position's
+cost, a closing trade realizes ``(price - average cost) * quantity`` and
+takes that share of the cost away.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matching.commands import CancelOrder, NewOrder, ReplaceOrder
+from matching.enums import OrderType, RejectReason, Side
+from matching.events import (
+    CancelRejected,
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderReduced,
+    OrderRejected,
+    OrderReplaced,
+)
+from matching.instrument import BASIS_POINTS
+from matching.risk_limits import NO_LIMITS, RiskLimits, money
+
+if TYPE_CHECKING:
+    from matching.book import OrderBook
+
+_BUY = Side.BUY
+_MARKET = OrderType.MARKET
+_STOP = OrderType.STOP
+_SELL_MARK = -1
+"""The ledger's value for an open sell order (buys hold their reserve price)."""
+_SECOND = 1_000_000_000
+
+
+def _round_half_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded to the nearest integer, ties to even."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+class Holding:
+    """One account's position in one instrument, and its open orders there."""
+
+    __slots__ = ("cost", "open_buy", "open_sell", "quantity", "realized")
+
+    def __init__(self) -> None:
+        self.quantity = 0
+        """Shares held; negative when short."""
+        self.cost = 0
+        """What the open position cost (negative for a short: what it raised)."""
+        self.realized = 0
+        self.open_buy = 0
+        """Open quantity of the account's buy orders (stops included)."""
+        self.open_sell = 0
+
+    def trade(self, buy: bool, quantity: int, price: int) -> None:
+        """Book a fill by average cost."""
+        signed = quantity if buy else -quantity
+        held = self.quantity
+        if held and (held > 0) != buy:
+            closing = min(quantity, abs(held))
+            removed = _round_half_even(self.cost * closing, abs(held))
+            proceeds = closing * price if held > 0 else -closing * price
+            self.realized += proceeds - removed
+            self.cost -= removed
+            self.quantity = held + (-closing if held > 0 else closing)
+            opening = quantity - closing
+            if opening:
+                self.quantity += opening if buy else -opening
+                self.cost += (opening if buy else -opening) * price
+            if not self.quantity:
+                self.cost = 0
+            return
+        self.quantity = held + signed
+        self.cost += signed * price
+
+    @property
+    def average_cost(self) -> int:
+        return _round_half_even(self.cost, self.quantity) if self.quantity else 0
+
+    def unrealized(self, mark: int) -> int:
+        return self.quantity * mark - self.cost if self.quantity else 0
+
+    def is_empty(self) -> bool:
+        return not (self.quantity or self.realized or self.open_buy or self.open_sell)
+
+
+class AccountLedger:
+    """Cash, reservations, holdings, limits and the kill switch of one account."""
+
+    __slots__ = (
+        "cash",
+        "holdings",
+        "kill_reason",
+        "killed",
+        "limits",
+        "messages",
+        "name",
+        "open_orders",
+        "reserved",
+        "window",
+    )
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cash = 0
+        self.reserved = 0
+        """Cash promised to open buy orders: reserve price times open quantity."""
+        self.holdings: dict[str, Holding] = {}
+        self.limits: RiskLimits | None = None
+        """The account's own limits; None follows the exchange's defaults."""
+        self.open_orders = 0
+        self.killed = False
+        self.kill_reason = ""
+        self.window = -1
+        """The second of command time ``messages`` counts."""
+        self.messages = 0
+
+    @property
+    def buying_power(self) -> int:
+        return self.cash - self.reserved
+
+    def holding(self, symbol: str) -> Holding:
+        holding = self.holdings.get(symbol)
+        if holding is None:
+            holding = self.holdings[symbol] = Holding()
+        return holding
+
+    def count_message(self, timestamp: int) -> int:
+        """Count one order message; the number counted in its second."""
+        second = timestamp // _SECOND
+        if second != self.window:
+            self.window = second
+            self.messages = 0
+        self.messages += 1
+        return self.messages
+
+    def messages_in_second(self, now: int) -> int:
+        return self.messages if now // _SECOND == self.window else 0
+
+
+class RiskBook:
+    """Every account's ledger, the open orders' reservations and the checks."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, AccountLedger] = {}
+        self.default_limits = NO_LIMITS
+        """The limits of accounts that have none of their own."""
+        self.enforced = False
+        """Whether the limits are checked; the kill switch always is."""
+        self.open: dict[int, int] = {}
+        """Open orders (stops included) by id: a buy's reserve price per share,
+        or ``_SELL_MARK`` for a sell."""
+        self._pending_reserve = 0
+        """The reserve price of the order being entered, for its acceptance."""
+        self._replaced: tuple[int, int] = (0, 0)
+        """(old reserve price, old open quantity) of the order being replaced."""
+        self._handlers = {
+            OrderAccepted: self._accepted,
+            OrderFilled: self._filled,
+            OrderCancelled: self._closed,
+            OrderExpired: self._closed,
+            OrderReduced: self._reduced,
+            OrderReplaced: self._replaced_order,
+        }
+
+    def ledger(self, account: str) -> AccountLedger:
+        ledger = self.accounts.get(account)
+        if ledger is None:
+            ledger = self.accounts[account] = AccountLedger(account)
+        return ledger
+
+    def limits_of(self, ledger: AccountLedger) -> RiskLimits:
+        return ledger.limits if ledger.limits is not None else self.default_limits
+
+    # -- checks --------------------------------------------------------------
+
+    def check_new(self, book: OrderBook, command: NewOrder) -> OrderRejected | None:
+        """The refusal of a new order that passed the instrument's rules, or None.
+
+        Also remembers the order's reserve price for its acceptance.
+        """
+        ledger = self.ledger(command.account)
+        order_type = command.order_type
+        reference = book.last_trade_price or book.instrument.reference_price
+        if order_type is _MARKET:
+            value = reference
+        elif order_type is _STOP:
+            value = command.stop_price
+        else:
+            value = command.price
+        self._pending_reserve = value if command.side is _BUY else _SELL_MARK
+        if ledger.killed:
+            return _refuse(
+                command,
+                RejectReason.KILL_SWITCH_ACTIVE,
+                f"account {command.account} is blocked by a kill switch: {ledger.kill_reason}",
+            )
+        messages = ledger.count_message(command.timestamp)
+        if not self.enforced:
+            return None
+        limits = ledger.limits if ledger.limits is not None else self.default_limits
+        quantity = command.quantity
+        text = _order_limit_breach(
+            limits, messages, quantity, value, order_type, command, reference
+        )
+        if text is not None:
+            return _refuse(command, *text)
+        cap = limits.max_open_orders
+        if cap is not None and ledger.open_orders >= cap:
+            return _refuse(
+                command,
+                RejectReason.RISK_MAX_OPEN_ORDERS,
+                f"{ledger.open_orders} open orders already: max_open_orders is {cap}",
+            )
+        holding = ledger.holdings.get(command.symbol)
+        held = open_buy = open_sell = 0
+        if holding is not None:
+            held, open_buy, open_sell = holding.quantity, holding.open_buy, holding.open_sell
+        buy = command.side is _BUY
+        cap = limits.max_position_quantity
+        if cap is not None:
+            worst = abs(held + open_buy + quantity) if buy else abs(held - open_sell - quantity)
+            if worst > cap:
+                return _refuse(
+                    command,
+                    RejectReason.RISK_POSITION_LIMIT,
+                    f"position of {worst} with open orders would exceed "
+                    f"max_position_quantity {cap}",
+                )
+        if buy:
+            cost = value * quantity
+            if not value:
+                return _refuse(
+                    command,
+                    RejectReason.RISK_BUYING_POWER,
+                    f"no reference price for {command.symbol} to value a market order at",
+                )
+            if cost > ledger.cash - ledger.reserved:
+                return _refuse(
+                    command,
+                    RejectReason.RISK_BUYING_POWER,
+                    f"order costs {money(cost)}, buying power is "
+                    f"{money(ledger.cash - ledger.reserved)}",
+                )
+        elif not limits.allow_short_selling and held - open_sell < quantity:
+            return _refuse(
+                command,
+                RejectReason.RISK_INSUFFICIENT_POSITION,
+                f"selling {quantity} needs a position: {max(held - open_sell, 0)} "
+                f"{command.symbol} free to sell, short selling not allowed",
+            )
+        return None
+
+    def check_replace(
+        self,
+        book: OrderBook,
+        command: ReplaceOrder,
+        side: Side,
+        reserve: int,
+        leaves: int,
+        new_reserve: int,
+        new_leaves: int,
+    ) -> CancelRejected | None:
+        """The refusal of a replace that takes an order from ``leaves`` open at
+        ``reserve`` per share to ``new_leaves`` at ``new_reserve``; or None.
+        Remembers the old values for the replace's event."""
+        ledger = self.ledger(command.account)
+        self._replaced = (reserve, leaves)
+        if ledger.killed:
+            return CancelRejected(
+                command.order_id,
+                command.account,
+                RejectReason.KILL_SWITCH_ACTIVE,
+                f"account {command.account} is blocked by a kill switch: {ledger.kill_reason}",
+            )
+        messages = ledger.count_message(command.timestamp)
+        if not self.enforced:
+            return None
+        limits = self.limits_of(ledger)
+        reference = book.last_trade_price or book.instrument.reference_price
+        order_type = OrderType.LIMIT if command.price else OrderType.MARKET
+        text = _order_limit_breach(
+            limits, messages, command.quantity, new_reserve, order_type, command, reference
+        )
+        if text is None:
+            holding = ledger.holding(book.symbol)
+            cap = limits.max_position_quantity
+            delta = new_leaves - leaves
+            if side is _BUY:
+                worst = abs(holding.quantity + holding.open_buy + delta)
+                extra = new_reserve * new_leaves - reserve * leaves
+                if cap is not None and worst > cap:
+                    text = (
+                        RejectReason.RISK_POSITION_LIMIT,
+                        f"position of {worst} with open orders would exceed "
+                        f"max_position_quantity {cap}",
+                    )
+                elif extra > ledger.buying_power:
+                    text = (
+                        RejectReason.RISK_BUYING_POWER,
+                        f"replace needs {money(extra)} more, buying power is "
+                        f"{money(ledger.buying_power)}",
+                    )
+            else:
+                worst = abs(holding.quantity - holding.open_sell - delta)
+                free = holding.quantity - holding.open_sell
+                if cap is not None and worst > cap:
+                    text = (
+                        RejectReason.RISK_POSITION_LIMIT,
+                        f"position of {worst} with open orders would exceed "
+                        f"max_position_quantity {cap}",
+                    )
+                elif not limits.allow_short_selling and delta > free:
+                    text = (
+                        RejectReason.RISK_INSUFFICIENT_POSITION,
+                        f"selling {delta} more needs a position: {max(free, 0)} "
+                        f"{book.symbol} free to sell, short selling not allowed",
+                    )
+        if text is None:
+            return None
+        return CancelRejected(command.order_id, command.account, text[0], text[1])
+
+    # -- following the engine's events ---------------------------------------
+
+    def apply(self, command: object, events: list[Event], start: int = 0) -> None:
+        """Update the ledgers from what one command did (``events[start:]``)."""
+        if type(command) is CancelOrder:
+            self.ledger(command.account).count_message(command.timestamp)
+        handlers = self._handlers
+        for index in range(start, len(events)):
+            event = events[index]
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(event)  # type: ignore[operator]
+
+    def _accepted(self, event: OrderAccepted) -> None:
+        reserve = self._pending_reserve
+        self.open[event.order_id] = reserve
+        ledger = self.ledger(event.account)
+        ledger.open_orders += 1
+        holding = ledger.holding(event.symbol)
+        if reserve >= 0:
+            holding.open_buy += event.quantity
+            ledger.reserved += reserve * event.quantity
+        else:
+            holding.open_sell += event.quantity
+
+    def _filled(self, event: OrderFilled) -> None:
+        reserve = self.open[event.order_id]
+        ledger = self.accounts[event.account]
+        holding = ledger.holdings[event.symbol]
+        quantity = event.quantity
+        price = event.price
+        if reserve >= 0:
+            holding.open_buy -= quantity
+            ledger.reserved -= reserve * quantity
+            ledger.cash -= price * quantity
+            holding.trade(True, quantity, price)
+        else:
+            holding.open_sell -= quantity
+            ledger.cash += price * quantity
+            holding.trade(False, quantity, price)
+        if not event.leaves_quantity:
+            del self.open[event.order_id]
+            ledger.open_orders -= 1
+
+    def _release(self, order_id: int, account: str, symbol: str, quantity: int) -> None:
+        reserve = self.open[order_id]
+        ledger = self.accounts[account]
+        holding = ledger.holdings[symbol]
+        if reserve >= 0:
+            holding.open_buy -= quantity
+            ledger.reserved -= reserve * quantity
+        else:
+            holding.open_sell -= quantity
+
+    def _closed(self, event: OrderCancelled | OrderExpired) -> None:
+        quantity = (
+            event.cancelled_quantity if type(event) is OrderCancelled else event.expired_quantity  # type: ignore[union-attr]
+        )
+        self._release(event.order_id, event.account, event.symbol, quantity)
+        del self.open[event.order_id]
+        self.accounts[event.account].open_orders -= 1
+
+    def _reduced(self, event: OrderReduced) -> None:
+        self._release(event.order_id, event.account, event.symbol, event.reduced_by)
+
+    def _replaced_order(self, event: OrderReplaced) -> None:
+        old_reserve, old_leaves = self._replaced
+        ledger = self.accounts[event.account]
+        holding = ledger.holdings[event.symbol]
+        leaves = event.leaves_quantity
+        if old_reserve >= 0:
+            reserve = event.price or event.stop_price or old_reserve
+            ledger.reserved += reserve * leaves - old_reserve * old_leaves
+            holding.open_buy += leaves - old_leaves
+            self.open[event.order_id] = reserve
+        else:
+            holding.open_sell += leaves - old_leaves
+
+    # -- administration ------------------------------------------------------
+
+    def fund(self, account: str, amount: int) -> str | None:
+        """Credit (or debit) cash; why it cannot be done, or None."""
+        ledger = self.ledger(account)
+        if amount < 0 and ledger.buying_power + amount < 0:
+            return (
+                f"a debit of {money(-amount)} exceeds the buying power "
+                f"{money(ledger.buying_power)} of account {account}"
+            )
+        ledger.cash += amount
+        return None
+
+
+def reserve_price(order_type: OrderType, price: int, stop_price: int, reference: int) -> int:
+    """The per-share value a buy order reserves and a notional check uses."""
+    if order_type is _MARKET:
+        return reference
+    if order_type is _STOP:
+        return stop_price
+    return price
+
+
+def _order_limit_breach(
+    limits: RiskLimits,
+    messages: int,
+    quantity: int,
+    value: int,
+    order_type: OrderType,
+    command: NewOrder | ReplaceOrder,
+    reference: int,
+) -> tuple[RejectReason, str] | None:
+    """The first per-order limit the order breaks (rate, size, notional, collar)."""
+    cap = limits.max_messages_per_second
+    if cap is not None and messages > cap:
+        return (
+            RejectReason.RISK_MESSAGE_RATE,
+            f"{messages} order messages this second: max_messages_per_second is {cap}",
+        )
+    cap = limits.max_order_quantity
+    if cap is not None and quantity > cap:
+        return (
+            RejectReason.RISK_MAX_ORDER_QUANTITY,
+            f"quantity {quantity} exceeds max_order_quantity {cap}",
+        )
+    cap = limits.max_order_notional
+    if cap is not None and value * quantity > cap:
+        return (
+            RejectReason.RISK_MAX_ORDER_NOTIONAL,
+            f"notional {money(value * quantity)} exceeds max_order_notional {money(cap)}",
+        )
+    collar = limits.price_collar_bps
+    price = command.price
+    if (
+        collar is not None
+        and price
+        and reference
+        and order_type is not _MARKET
+        and abs(price - reference) * BASIS_POINTS > reference * collar
+    ):
+        return (
+            RejectReason.RISK_PRICE_COLLAR,
+            f"price {money(price)} is more than {collar} bps from the reference "
+            f"price {money(reference)}",
+        )
+    return None
+
+
+def _refuse(command: NewOrder, reason: RejectReason, text: str) -> OrderRejected:
+    return OrderRejected(command.symbol, command.account, reason, 0, text)
