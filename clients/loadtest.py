@@ -29,9 +29,12 @@ from stocktraderx.v1 import (
     reference_data_pb2_grpc,
 )
 
+from clients.sdk import AsyncExchangeClient
 from clients.session import bearer
 
 MAX_LATENCY_US = 60_000_000
+LOAD_CASH = 1_000_000_000_000_0000
+"""Each load account's cash: enough that buying power never refuses an order."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class LoadSpec:
     """Share of commands that cancel one of the stream's resting orders."""
     seed: int = 1
     token: str | None = None
-    """An access token allowed to trade on LOAD0, LOAD1, ... (an administrator's)."""
+    """An access token allowed to trade on LOAD0, LOAD1, ... and to prepare
+    them (limits, cash): an administrator's."""
 
 
 @dataclass
@@ -139,6 +143,9 @@ async def run_load(spec: LoadSpec, progress: Callable[[float], None] | None = No
                      instrument.reference_price)
             for stream in range(spec.streams)
         ]  # fmt: skip
+        async with AsyncExchangeClient(spec.target, token=spec.token) as client:
+            for stream in range(spec.streams):
+                await client.prepare_account(f"LOAD{stream}", LOAD_CASH, "load test")
         stub = orders_pb2_grpc.OrderServiceStub(channel)
         start = time.perf_counter() + 0.2
         counts = [0, 0]

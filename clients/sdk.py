@@ -7,6 +7,7 @@ google.rpc ErrorInfo detail) and the offending field when there is one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -23,6 +24,8 @@ from stocktraderx.v1 import (
     orders_pb2_grpc,
     reference_data_pb2,
     reference_data_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
 )
 
 from clients.credentials import Credentials
@@ -183,6 +186,7 @@ class AsyncExchangeClient:
         self._channel = grpc.aio.insecure_channel(target)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._reference = reference_data_pb2_grpc.ReferenceDataServiceStub(self._channel)
+        self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
         self.timeout = timeout
 
     async def _options(self) -> dict[str, Any]:
@@ -226,3 +230,47 @@ class AsyncExchangeClient:
             return (await self._orders.CancelOrder(request, **(await self._options()))).order
         except grpc.RpcError as error:
             raise _translate(error) from None
+
+    async def account(self, account: str) -> risk_pb2.Account:
+        try:
+            request = risk_pb2.GetAccountRequest(account_id=account)
+            return (await self._risk.GetAccount(request, **(await self._options()))).account
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    async def fund(self, account: str, amount: int, reason: str = "") -> risk_pb2.Account:
+        """Credit (negative: debit) an account's cash; an administrator's act."""
+        request = risk_pb2.FundAccountRequest(account_id=account, amount=amount, reason=reason)
+        try:
+            return (await self._risk.FundAccount(request, **(await self._options()))).account
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    async def update_limits(
+        self,
+        account: str,
+        limits: risk_pb2.RiskLimits,
+        fields: Sequence[str] = (),
+        reason: str = "",
+    ) -> risk_pb2.RiskLimits:
+        """Change the listed ``fields`` of an account's limits (all when empty)."""
+        request = risk_pb2.UpdateRiskLimitsRequest(account_id=account, limits=limits, reason=reason)
+        request.update_mask.paths.extend(fields)
+        try:
+            return (await self._risk.UpdateRiskLimits(request, **(await self._options()))).limits
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    async def prepare_account(self, account: str, cash: int, reason: str) -> None:
+        """Make ``account`` fit for a simulation or a load test: short selling
+        allowed, no message-rate or open-order cap, and at least ``cash``."""
+        await self.update_limits(
+            account,
+            risk_pb2.RiskLimits(allow_short_selling=True),
+            ("allow_short_selling", "max_messages_per_second", "max_open_orders",
+             "max_position_quantity", "max_order_notional"),
+            reason,
+        )  # fmt: skip
+        balance = (await self.account(account)).cash_balance
+        if balance < cash:
+            await self.fund(account, cash - balance, reason)

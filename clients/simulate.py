@@ -19,6 +19,9 @@ import grpc
 from clients.money import format_price
 from clients.sdk import AsyncExchangeClient, ExchangeError, place_request
 
+SIMULATOR_CASH = 100_000_000_0000
+"""Cash each simulated account is topped up to (in 0.0001 units): 100 million."""
+
 
 @dataclass
 class Market:
@@ -47,8 +50,9 @@ async def simulate(
     say: Callable[[str], None] = print,
     token: str | None = None,
 ) -> Tally:
-    """``token`` must allow trading on the simulator's accounts (MM*, TAKER*):
-    an administrator's or a risk officer's when sign-in is required."""
+    """``token`` must allow trading on the simulator's accounts (MM*, TK*) and
+    preparing them (limits and cash): an administrator's when sign-in is
+    required."""
     rng = random.Random(seed)
     tally = Tally()
     async with AsyncExchangeClient(target, token=token) as client:
@@ -59,6 +63,9 @@ async def simulate(
         ]
         if not markets:
             raise ExchangeError(grpc.StatusCode.FAILED_PRECONDITION, "no instruments to trade")
+        accounts = [f"MM{n}" for n in range(makers)] + [f"TK{n}" for n in range(takers)]
+        for account in accounts:
+            await client.prepare_account(account, SIMULATOR_CASH, "market simulator")
         loop = asyncio.get_running_loop()
         started = loop.time()
         next_report = started + 5

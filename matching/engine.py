@@ -628,7 +628,7 @@ class Engine:
         if not command.account or type(command.amount) is not int or not command.amount:
             out.append(CommandRejected("", RejectReason.INVALID_AMOUNT, "an account and an amount"))
             return
-        problem = self.risk.fund(command.account, command.amount)
+        problem = self.risk.fund(command.account, command.amount, command.timestamp)
         if problem is not None:
             out.append(CommandRejected("", RejectReason.RISK_BUYING_POWER, problem))
             return

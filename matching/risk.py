@@ -135,6 +135,7 @@ class AccountLedger:
         "name",
         "open_orders",
         "reserved",
+        "updated",
         "window",
     )
 
@@ -149,6 +150,8 @@ class AccountLedger:
         self.open_orders = 0
         self.killed = False
         self.kill_reason = ""
+        self.updated = 0
+        """Command time of the last change of cash or positions."""
         self.window = -1
         """The second of command time ``messages`` counts."""
         self.messages = 0
@@ -190,6 +193,7 @@ class RiskBook:
         or ``_SELL_MARK`` for a sell."""
         self._pending_reserve = 0
         """The reserve price of the order being entered, for its acceptance."""
+        self._now = 0
         self._replaced: tuple[int, int] = (0, 0)
         """(old reserve price, old open quantity) of the order being replaced."""
         self._handlers = {
@@ -362,6 +366,8 @@ class RiskBook:
 
     def apply(self, command: object, events: list[Event], start: int = 0) -> None:
         """Update the ledgers from what one command did (``events[start:]``)."""
+        if command is not None:
+            self._now = command.timestamp  # type: ignore[attr-defined]
         if type(command) is CancelOrder:
             self.ledger(command.account).count_message(command.timestamp)
         handlers = self._handlers
@@ -389,6 +395,7 @@ class RiskBook:
         holding = ledger.holdings[event.symbol]
         quantity = event.quantity
         price = event.price
+        ledger.updated = self._now
         if reserve >= 0:
             holding.open_buy -= quantity
             ledger.reserved -= reserve * quantity
@@ -438,7 +445,7 @@ class RiskBook:
 
     # -- administration ------------------------------------------------------
 
-    def fund(self, account: str, amount: int) -> str | None:
+    def fund(self, account: str, amount: int, timestamp: int) -> str | None:
         """Credit (or debit) cash; why it cannot be done, or None."""
         ledger = self.ledger(account)
         if amount < 0 and ledger.buying_power + amount < 0:
@@ -447,6 +454,7 @@ class RiskBook:
                 f"{money(ledger.buying_power)} of account {account}"
             )
         ledger.cash += amount
+        ledger.updated = timestamp
         return None
 
 

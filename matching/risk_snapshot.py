@@ -38,6 +38,7 @@ def risk_snapshot(risk: RiskBook) -> dict[str, Any]:
                 ledger.kill_reason,
                 ledger.window,
                 ledger.messages,
+                ledger.updated,
                 {
                     symbol: [
                         holding.quantity,
@@ -59,7 +60,7 @@ def restore_risk(risk: RiskBook, data: dict[str, Any]) -> None:
     risk.default_limits = RiskLimits(*data["default_limits"])
     risk.open = dict(data["open"])
     for name, fields in data["accounts"].items():
-        (cash, reserved, open_orders, limits, killed, reason, window, messages,
+        (cash, reserved, open_orders, limits, killed, reason, window, messages, updated,
          holdings) = fields  # fmt: skip
         ledger = risk.accounts[name] = AccountLedger(name)
         ledger.cash = cash
@@ -70,6 +71,7 @@ def restore_risk(risk: RiskBook, data: dict[str, Any]) -> None:
         ledger.kill_reason = reason
         ledger.window = window
         ledger.messages = messages
+        ledger.updated = updated
         for symbol, (quantity, cost, realized, open_buy, open_sell) in holdings.items():
             holding = ledger.holdings[symbol] = Holding()
             holding.quantity = quantity

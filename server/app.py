@@ -28,6 +28,8 @@ from stocktraderx.v1 import (
     orders_pb2_grpc,
     reference_data_pb2,
     reference_data_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
     users_pb2,
     users_pb2_grpc,
 )
@@ -35,6 +37,7 @@ from stocktraderx.v1 import (
 from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
 from feeds.publisher import FeedPublisher
+from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
@@ -46,11 +49,13 @@ from server.core import ExchangeCore
 from server.gateway.market_data import MarketDataService
 from server.gateway.orders import OrderService
 from server.gateway.reference import ReferenceDataService
+from server.gateway.risk import RiskService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.gateway.users import UserService
 from server.journal import Durability
 from server.projector import Projector
 from server.rest.bridge import RestBridge
+from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
@@ -79,6 +84,8 @@ class Exchange:
         self.tokens: TokenIssuer | None = None
         self.directory: UserDirectory | None = None
         self._rotation: asyncio.Task[None] | None = None
+        self.accounts: AccountSetup | None = None
+        self.alerts: AlertDesk | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
@@ -100,7 +107,13 @@ class Exchange:
         keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
         self.tokens = TokenIssuer(keys, settings.token_issuer, settings.token_audience)
         self.directory = UserDirectory(store, self.shared, self.tokens)
+        self.accounts = AccountSetup(self.core, settings.risk)
+        self.accounts.configure()
+        await self.accounts.sync(self.directory)
         await self._bootstrap_admin(self.directory)
+        self.alerts = AlertDesk(store, self.accounts.owners.get)
+        self.core.sequencer.add_listener(self.alerts.listen)
+        self.alerts.start()
         keys.rotate_if_due(KEY_ROTATION_SECONDS)
         self._rotation = asyncio.get_running_loop().create_task(self._rotate_keys(keys))
         oidc = (
@@ -129,12 +142,16 @@ class Exchange:
         market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
             MarketDataService(self.core, store), server
         )
+        risk_pb2_grpc.add_RiskServiceServicer_to_server(
+            RiskService(self.core, self.directory, self.alerts), server
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         services = (
             orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
             reference_data_pb2.DESCRIPTOR.services_by_name["ReferenceDataService"].full_name,
             market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name,
             users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+            risk_pb2.DESCRIPTOR.services_by_name["RiskService"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
@@ -145,7 +162,7 @@ class Exchange:
         await server.start()
         self.server = server
         await self._start_rest()
-        for name in ("", *services[:4]):
+        for name in ("", *services[:5]):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         recovered = self.core.recovered
         _log.info(
@@ -241,6 +258,8 @@ class Exchange:
             await self._rest_channel.close(None)
         if self.server is not None:
             await self.server.stop(GRACE_SECONDS)
+        if self.alerts is not None:
+            await self.alerts.stop()
         if self.core is not None:
             await self.core.close(final_snapshot=True)
         if self.projector is not None and self.core is not None:
@@ -302,6 +321,8 @@ async def serve(settings: Settings, simulate: bool = False) -> None:
             "system:simulator", (ADMIN, MARKET_MAKER), lifetime=SIMULATOR_TOKEN
         )
         await _demo_users(exchange.directory)
+        assert exchange.accounts is not None
+        await exchange.accounts.fund_demo(tuple(username.upper() for username, _, _ in DEMO_USERS))
         simulation = loop.create_task(
             run_simulation(f"127.0.0.1:{exchange.port}", say=_log.info, token=token)
         )

@@ -22,12 +22,17 @@ from matching import (
     CancelOrder,
     CancelReason,
     Command,
+    ConfigureControls,
+    FundAccount,
     Instrument,
     MassCancel,
     NewOrder,
     OrderType,
     ReplaceOrder,
+    RiskLimits,
     SelfTradePrevention,
+    SetKillSwitch,
+    SetRiskLimits,
     SetTradingPhase,
     Side,
     TimeInForce,
@@ -47,6 +52,10 @@ _KINDS: dict[type[Any], str] = {
     SetTradingPhase: "P",
     AddInstrument: "I",
     AdvanceTime: "T",
+    FundAccount: "F",
+    SetRiskLimits: "L",
+    SetKillSwitch: "K",
+    ConfigureControls: "G",
 }
 
 
@@ -68,6 +77,9 @@ def encode(command: Command, client_order_id: str = "", origin: Origin | None = 
         return orjson.dumps(
             [kind, slot, command.timestamp, astuple(command.instrument), command.phase]
         )
+    if type(command) is SetRiskLimits and command.limits is not None:
+        # orjson writes plain tuples as arrays, but not NamedTuples.
+        return orjson.dumps([kind, slot, command.timestamp, command.account, [*command.limits]])
     return orjson.dumps([kind, slot, *command])
 
 
@@ -106,6 +118,23 @@ def _add_instrument(fields: list[Any]) -> AddInstrument:
     return AddInstrument(timestamp, Instrument(*instrument), TradingPhase(phase))
 
 
+def _set_limits(fields: list[Any]) -> SetRiskLimits:
+    timestamp, account, limits = fields
+    return SetRiskLimits(timestamp, account, None if limits is None else RiskLimits(*limits))
+
+
+def _kill_switch(fields: list[Any]) -> SetKillSwitch:
+    timestamp, accounts, active, reason = fields
+    return SetKillSwitch(timestamp, tuple(accounts), active, reason)
+
+
+def _configure(fields: list[Any]) -> ConfigureControls:
+    timestamp, enforce, pause, reopen, levels = fields
+    return ConfigureControls(
+        timestamp, enforce, pause, reopen, tuple((fall, halt) for fall, halt in levels)
+    )
+
+
 _DECODERS: dict[str, Callable[[list[Any]], Command]] = {
     "N": _new_order,
     "C": lambda fields: CancelOrder(*fields),
@@ -114,6 +143,10 @@ _DECODERS: dict[str, Callable[[list[Any]], Command]] = {
     "P": _set_phase,
     "I": _add_instrument,
     "T": lambda fields: AdvanceTime(*fields),
+    "F": lambda fields: FundAccount(*fields),
+    "L": _set_limits,
+    "K": _kill_switch,
+    "G": _configure,
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from matching import Instrument
+from server.risk_config import RiskConfigError, RiskSettings, parse_risk
 
 PRICE_SCALE = 10_000
 DURABILITIES = ("always", "batch", "none")
@@ -56,6 +57,7 @@ class Settings:
     oidc_audience: str = ""
     oidc_roles_claim: str = "roles"
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
+    risk: RiskSettings = field(default_factory=RiskSettings)
 
 
 def parse_fixed(text: object, key: str, scale: int = PRICE_SCALE) -> int:
@@ -90,6 +92,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
         "max_order_quantity",
         "reference_price",
         "price_band_percent",
+        "volatility_band_percent",
     }
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
@@ -105,6 +108,9 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
             table.get("price_band_percent", "0"), f"{where}.price_band_percent", 100
         ),
         reference_price=parse_fixed(table.get("reference_price", "0"), f"{where}.reference_price"),
+        volatility_band_bps=parse_fixed(
+            table.get("volatility_band_percent", "0"), f"{where}.volatility_band_percent", 100
+        ),
     )
     reason = instrument.validation_error()
     if reason is not None:
@@ -113,7 +119,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 
 
 def from_mapping(document: Mapping[str, Any]) -> Settings:
-    unknown = set(document) - {"server", "journal", "store", "auth", "instruments"}
+    unknown = set(document) - {"server", "journal", "store", "auth", "instruments", "risk"}
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
     server = document.get("server", {})
@@ -145,6 +151,10 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
     duplicates = sorted({symbol for symbol in symbols if symbols.count(symbol) > 1})
     if duplicates:
         raise ConfigError(f"instruments: duplicate symbols {duplicates}")
+    try:
+        risk = parse_risk(document.get("risk", {}))
+    except RiskConfigError as error:
+        raise ConfigError(str(error)) from None
     settings = Settings(
         grpc_port=_int(server, "grpc_port", "server", Settings.grpc_port),
         rest_port=_int(server, "rest_port", "server", Settings.rest_port),
@@ -164,6 +174,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         oidc_audience=str(auth.get("oidc_audience", "")),
         oidc_roles_claim=str(auth.get("oidc_roles_claim", "roles")),
         instruments=instruments,
+        risk=risk,
     )
     return _checked(settings)
 
@@ -249,4 +260,10 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
                 overrides[name] = convert(raw)
             except ValueError:
                 raise ConfigError(f"STX_{name.upper()}: {raw!r} is not valid") from None
+    raw = environ.get("STX_RISK_ENFORCE_LIMITS")
+    if raw is not None:
+        try:
+            overrides["risk"] = replace(settings.risk, enforce_limits=_boolean(raw))
+        except ValueError:
+            raise ConfigError(f"STX_RISK_ENFORCE_LIMITS: {raw!r} is not valid") from None
     return _checked(replace(settings, **overrides))

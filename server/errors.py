@@ -54,6 +54,8 @@ STATUS_OF_REJECT: MappingProxyType[RejectReason, grpc.StatusCode] = MappingProxy
         R.UNKNOWN_ACCOUNT: grpc.StatusCode.NOT_FOUND,
         R.INVALID_SIDE: _INVALID,
         R.INVALID_SELF_TRADE_PREVENTION: _INVALID,
+        R.INVALID_RISK_LIMITS: _INVALID,
+        R.INVALID_AMOUNT: _INVALID,
         R.RISK_MAX_ORDER_QUANTITY: _PRECONDITION,
         R.RISK_MAX_ORDER_NOTIONAL: _PRECONDITION,
         R.RISK_PRICE_COLLAR: _PRECONDITION,
@@ -111,6 +113,8 @@ FIELD_OF_REJECT: MappingProxyType[RejectReason, str] = MappingProxyType(
         R.UNKNOWN_ACCOUNT: "account_id",
         R.INVALID_SIDE: "side",
         R.INVALID_SELF_TRADE_PREVENTION: "self_trade_prevention",
+        R.INVALID_RISK_LIMITS: "limits",
+        R.INVALID_AMOUNT: "amount",
     }
 )
 
@@ -176,3 +180,8 @@ def refusal_status(kind: Refusal, message: str, field: str = "") -> status_pb2.S
 def forbidden(message: str) -> status_pb2.Status:
     """An object the caller may not touch (another user's account or order)."""
     return refusal_status(Refusal.FORBIDDEN, message)
+
+
+def not_found(message: str) -> status_pb2.Status:
+    """A user, account or object the request names that does not exist."""
+    return refusal_status(Refusal.NOT_FOUND, message)

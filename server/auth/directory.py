@@ -96,6 +96,9 @@ class UserDirectory:
         self.tokens = tokens
         self._clock = clock
         self._log_lock = asyncio.Lock()
+        self.account_opened: Callable[[str, str, tuple[int, ...]], None] | None = None
+        """Told (account, owner's user id, owner's roles) of each new account:
+        the exchange gives it the limits of the owner's role."""
 
     async def record(
         self, event: str, user_id: str, username: str, source: str, detail: str = ""
@@ -158,6 +161,8 @@ class UserDirectory:
         found = await self.user(user_id)
         assert found is not None
         await self.record("register", user_id, username, "", ",".join(map(str, roles)))
+        if self.account_opened is not None:
+            self.account_opened(username.upper(), user_id, found.roles)
         return found
 
     async def ensure_user(
@@ -214,7 +219,19 @@ class UserDirectory:
         await self.record("account_added", str(user_id), username, "", account_id)
         found = await self.user(str(user_id))
         assert found is not None
+        if self.account_opened is not None:
+            self.account_opened(account_id, found.user_id, found.roles)
         return found
+
+    async def all_accounts(self) -> list[tuple[str, str, tuple[int, ...]]]:
+        """Every owned account: (account id, owner's user id, owner's roles)."""
+        async with self._store.engine.connect() as connection:
+            rows = await connection.execute(
+                select(account_owners.c.account_id, users.c.user_id, users.c.roles)
+                .join(users, users.c.user_id == account_owners.c.user_id)
+                .order_by(account_owners.c.account_id)
+            )
+            return [(row.account_id, row.user_id, _roles(row.roles)) for row in rows]
 
     async def owner_of(self, account_id: str) -> str | None:
         async with self._store.engine.connect() as connection:

@@ -27,8 +27,10 @@ async def abort(context: Context, status: status_pb2.Status) -> NoReturn:
     raise AssertionError("abort returned")
 
 
-def describe(reason: RejectReason, subject: str) -> str:
-    return f"{subject}: {reason.name.lower().replace('_', ' ')}"
+def describe(reason: RejectReason, subject: str, text: str = "") -> str:
+    """A refusal's message: the engine's own words (the limit and the value, for
+    a risk control) when it gave some."""
+    return f"{subject}: {reason.name.lower().replace('_', ' ')}" + (f": {text}" if text else "")
 
 
 async def page_size(size: int, context: Context) -> int:

@@ -111,7 +111,8 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         for event in applied.events:
             if isinstance(event, OrderRejected):
                 await abort(
-                    context, rejection(event.reason, describe(event.reason, "order refused"))
+                    context,
+                    rejection(event.reason, describe(event.reason, "order refused", event.text)),
                 )
         order_id = next(e.order_id for e in applied.events if isinstance(e, OrderAccepted))
         reports = self._registry.reports_of(command.account, applied.sequence)
@@ -171,7 +172,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             if isinstance(event, CancelRejected):
                 await abort(
                     context,
-                    rejection(event.reason, describe(event.reason, f"order {event.order_id}")),
+                    rejection(
+                        event.reason, describe(event.reason, f"order {event.order_id}", event.text)
+                    ),
                 )
 
     async def GetOrder(  # noqa: N802

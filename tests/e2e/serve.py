@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stocktraderx.v1 import users_pb2, users_pb2_grpc
+
+from clients.sdk import AsyncExchangeClient
 
 STX = Path(sys.executable).with_name("stx")
 ADMIN = "admin"
@@ -81,3 +84,15 @@ def start_server(
         channel.close()
     process.kill()
     raise AssertionError(f"stx serve did not start: {log.read_text()}")
+
+
+def prepare_accounts(port: int, token: str, *accounts: str) -> None:
+    """Fund ``accounts`` and let them sell short through the public API, as an
+    operator would before trading (the pre-trade risk controls stay on)."""
+
+    async def prepare() -> None:
+        async with AsyncExchangeClient(f"127.0.0.1:{port}", token=token) as client:
+            for account in accounts:
+                await client.prepare_account(account, 1_000_000_000_0000, "end-to-end test")
+
+    asyncio.run(prepare())

@@ -308,6 +308,10 @@ class _RejectReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RejectRe
     """The side is missing or not one of the defined values."""
     REJECT_REASON_INVALID_SELF_TRADE_PREVENTION: _RejectReason.ValueType  # 26
     """The self-trade prevention mode is not one of the defined values."""
+    REJECT_REASON_INVALID_RISK_LIMITS: _RejectReason.ValueType  # 27
+    """Risk limits or market controls that cannot be used (a negative limit...)."""
+    REJECT_REASON_INVALID_AMOUNT: _RejectReason.ValueType  # 28
+    """A funding amount that is zero or not a whole number of units."""
     REJECT_REASON_RISK_MAX_ORDER_QUANTITY: _RejectReason.ValueType  # 40
     """Risk: the quantity exceeds the account's maximum order quantity."""
     REJECT_REASON_RISK_MAX_ORDER_NOTIONAL: _RejectReason.ValueType  # 41
@@ -399,6 +403,10 @@ REJECT_REASON_INVALID_SIDE: RejectReason.ValueType  # 25
 """The side is missing or not one of the defined values."""
 REJECT_REASON_INVALID_SELF_TRADE_PREVENTION: RejectReason.ValueType  # 26
 """The self-trade prevention mode is not one of the defined values."""
+REJECT_REASON_INVALID_RISK_LIMITS: RejectReason.ValueType  # 27
+"""Risk limits or market controls that cannot be used (a negative limit...)."""
+REJECT_REASON_INVALID_AMOUNT: RejectReason.ValueType  # 28
+"""A funding amount that is zero or not a whole number of units."""
 REJECT_REASON_RISK_MAX_ORDER_QUANTITY: RejectReason.ValueType  # 40
 """Risk: the quantity exceeds the account's maximum order quantity."""
 REJECT_REASON_RISK_MAX_ORDER_NOTIONAL: RejectReason.ValueType  # 41
