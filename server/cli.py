@@ -135,8 +135,14 @@ def bench() -> None:
     default=None,
     help="Instead: rest this many orders and report memory per order.",
 )
+@click.option(
+    "--controls", is_flag=True,
+    help="Every risk control on: limits, volatility bands, circuit breaker.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench_engine(commands: int, seed: int, resting: int | None, as_json: bool) -> None:
+def bench_engine(
+    commands: int, seed: int, resting: int | None, controls: bool, as_json: bool
+) -> None:
     """Matching engine throughput and latency on a mixed, seeded order flow."""
     if commands < 1:
         raise click.BadParameter("must be at least 1", param_hint="--commands")
@@ -150,7 +156,7 @@ def bench_engine(commands: int, seed: int, resting: int | None, as_json: bool) -
         return
     if not as_json:
         click.echo(f"generating {commands:,} commands (seed {seed}) ...", err=True)
-    result = measure(commands, seed)
+    result = measure(commands, seed, controls=controls)
     if as_json:
         click.echo(json.dumps(result.as_json()))
         return

@@ -14,11 +14,52 @@ import gc
 import os
 import time
 from dataclasses import dataclass
+from dataclasses import replace as replaced
 
-from matching import Command, Engine, NewOrder, OrderType, Side, TimeInForce
-from server.bench.workload import Mix, generate, instruments
+from matching import (
+    Command,
+    ConfigureControls,
+    Engine,
+    FundAccount,
+    NewOrder,
+    OrderRejected,
+    OrderType,
+    RiskLimits,
+    SetRiskLimits,
+    Side,
+    TimeInForce,
+)
+from server.bench.workload import ACCOUNTS, Mix, generate, instruments
+from server.risk_config import DEFAULT_BREAKERS
 
 GC_THRESHOLDS = (50_000, 50, 1_000)
+BENCH_LIMITS = RiskLimits(
+    max_order_quantity=1_000_000,
+    max_order_notional=10**15,
+    price_collar_bps=5_000,
+    max_position_quantity=10**12,
+    max_open_orders=10**9,
+    max_messages_per_second=10**9,
+    allow_short_selling=True,
+)
+"""Every limit set, so every check runs, but wide enough that the seeded flow
+(generated without controls) is accepted as it was; short selling allowed
+because the flow sells without positions."""
+
+
+def _engine(controls: bool) -> Engine:
+    """A fresh engine; with ``controls``, every control on: limits enforced,
+    volatility bands of 10%, the circuit breaker, funded accounts."""
+    if not controls:
+        return Engine(instruments())
+    engine = Engine(
+        [replaced(instrument, volatility_band_bps=1_000) for instrument in instruments()]
+    )
+    engine.process(ConfigureControls(0, True, breaker_levels=DEFAULT_BREAKERS))
+    engine.process(SetRiskLimits(0, "", BENCH_LIMITS))
+    for account in ACCOUNTS:
+        engine.process(FundAccount(0, account, 10**18))
+    return engine
 
 
 @dataclass(frozen=True)
@@ -30,6 +71,8 @@ class EngineFigures:
     p999_ns: int
     max_ns: int
     events: int
+    rejected: int = 0
+    """Orders the engine refused (risk controls, when on)."""
 
     def as_json(self) -> dict[str, float | int]:
         return {
@@ -40,6 +83,7 @@ class EngineFigures:
             "p999_ns": self.p999_ns,
             "max_ns": self.max_ns,
             "events": self.events,
+            "rejected": self.rejected,
         }
 
 
@@ -49,15 +93,15 @@ def _quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def _warm(commands: list[Command]) -> None:
+def _warm(commands: list[Command], controls: bool = False) -> None:
     """Run a slice once so the interpreter's specialised bytecode is in place."""
-    engine = Engine(instruments())
+    engine = _engine(controls)
     for command in commands[: min(len(commands), 50_000)]:
         engine.process(command)
 
 
-def run_throughput(commands: list[Command]) -> tuple[float, int]:
-    engine = Engine(instruments())
+def run_throughput(commands: list[Command], controls: bool = False) -> tuple[float, int]:
+    engine = _engine(controls)
     process = engine.process
     events = 0
     _quiet_collector()
@@ -68,30 +112,37 @@ def run_throughput(commands: list[Command]) -> tuple[float, int]:
     return len(commands) * 1e9 / elapsed, events
 
 
-def run_latency(commands: list[Command]) -> list[int]:
-    engine = Engine(instruments())
+def run_latency(commands: list[Command], controls: bool = False) -> tuple[list[int], int]:
+    """Per-command latencies, and how many orders were refused."""
+    engine = _engine(controls)
     process = engine.process
     clock = time.perf_counter_ns
     samples = [0] * len(commands)
+    rejected = 0
     _quiet_collector()
     for index, command in enumerate(commands):
         start = clock()
-        process(command)
+        events = process(command)
         samples[index] = clock() - start
-    return samples
+        if events and type(events[0]) is OrderRejected:
+            rejected += 1
+    return samples, rejected
 
 
 def _percentile(ordered: list[int], fraction: float) -> int:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def measure(count: int, seed: int, mix: Mix | None = None, repeat: int = 3) -> EngineFigures:
+def measure(
+    count: int, seed: int, mix: Mix | None = None, repeat: int = 3, controls: bool = False
+) -> EngineFigures:
     """Best throughput of ``repeat`` passes (the machine is shared; the best
     pass is the one least disturbed), latency percentiles of one more pass."""
     commands = generate(count, seed, mix)
-    _warm(commands)
-    rate, events = max(run_throughput(commands) for _ in range(repeat))
-    samples = sorted(run_latency(commands))
+    _warm(commands, controls)
+    rate, events = max(run_throughput(commands, controls) for _ in range(repeat))
+    samples, rejected = run_latency(commands, controls)
+    samples.sort()
     return EngineFigures(
         commands=count,
         commands_per_sec=rate,
@@ -100,6 +151,7 @@ def measure(count: int, seed: int, mix: Mix | None = None, repeat: int = 3) -> E
         p999_ns=_percentile(samples, 0.999),
         max_ns=samples[-1],
         events=events,
+        rejected=rejected,
     )
 
 
