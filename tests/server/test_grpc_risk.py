@@ -38,7 +38,9 @@ async def _refused(call: Awaitable[object]) -> grpc.aio.AioRpcError:
     return caught.value
 
 
-def _buy(account: str, client_id: str, quantity: int = 100, price: int = PRICE) -> object:
+def _buy(
+    account: str, client_id: str, quantity: int = 100, price: int = PRICE
+) -> orders_pb2.PlaceOrderRequest:
     return orders_pb2.PlaceOrderRequest(
         account_id=account, client_order_id=client_id, symbol="AAPL",
         side=common_pb2.SIDE_BUY, order_type=common_pb2.ORDER_TYPE_LIMIT,
