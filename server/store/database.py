@@ -8,10 +8,13 @@ dialect-specific piece is which ``insert`` construct offers
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
@@ -22,9 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from server.audit import GENESIS
 from server.store import schema
 from server.store.batch import ProjectionBatch
+from server.surveillance.alerts import Alert, AlertKind, AlertSeverity
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 PROJECTION = "journal"
+_ALERT_CHUNK = 500
+"""Fingerprints per lookup after storing alerts: well inside every backend's
+limit on bound parameters."""
 
 
 def default_url(data_dir: Path) -> str:
@@ -281,6 +288,82 @@ class Store:
             query = query.where(bars.c.start_time < end)
         return await self._all(query.order_by(bars.c.start_time).limit(limit))
 
+    # -- surveillance alerts -------------------------------------------------
+
+    async def add_alerts(self, alerts: list[Alert]) -> list[Alert]:
+        """Store ``alerts`` and return them with their ids, in the same order.
+
+        Idempotent: an alert equal in every field to a stored one (the same
+        command replayed from the journal raises the same alert) is not
+        stored twice; it comes back with the stored one's id.
+        """
+        if not alerts:
+            return []
+        table = schema.alerts
+        rows = [_alert_row(alert) for alert in alerts]
+        fingerprints = list(dict.fromkeys(row["fingerprint"] for row in rows))
+        ids: dict[str, int] = {}
+        async with self.engine.begin() as connection:
+            insert = self._insert(table).on_conflict_do_nothing(index_elements=["fingerprint"])
+            await connection.execute(insert, rows)
+            for start in range(0, len(fingerprints), _ALERT_CHUNK):
+                chunk = fingerprints[start : start + _ALERT_CHUNK]
+                found = await connection.execute(
+                    select(table.c.fingerprint, table.c.alert_id).where(
+                        table.c.fingerprint.in_(chunk)
+                    )
+                )
+                ids.update((fingerprint, alert_id) for fingerprint, alert_id in found.all())
+        return [
+            replace(alert, alert_id=str(ids[row["fingerprint"]]))
+            for alert, row in zip(alerts, rows, strict=True)
+        ]
+
+    async def list_alerts(
+        self,
+        account: str = "",
+        symbol: str = "",
+        kinds: Iterable[AlertKind] = (),
+        min_severity: int = 0,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        limit: int = 100,
+        before: tuple[int, str] | None = None,
+    ) -> AlertPage:
+        """Alerts newest first (by ``create_time``, then id), filtered like
+        ListAlerts: raised in ``[start_time, end_time)``, at least
+        ``min_severity``, of ``kinds`` (empty: any). ``before`` is a previous
+        page's ``next_before``: keyset paging, so pages neither skip nor repeat
+        alerts stored meanwhile."""
+        if limit < 1:
+            raise ValueError(f"limit must be positive, not {limit}")
+        table = schema.alerts
+        query = select(table)
+        if account:
+            query = query.where(table.c.account_id == account)
+        if symbol:
+            query = query.where(table.c.symbol == symbol)
+        wanted = sorted({int(kind) for kind in kinds})
+        if wanted:
+            query = query.where(table.c.kind.in_(wanted))
+        if min_severity:
+            query = query.where(table.c.severity >= int(min_severity))
+        if start_time is not None:
+            query = query.where(table.c.create_time >= start_time)
+        if end_time is not None:
+            query = query.where(table.c.create_time < end_time)
+        if before is not None:
+            before_time, before_id = before[0], int(before[1])
+            query = query.where(
+                (table.c.create_time < before_time)
+                | ((table.c.create_time == before_time) & (table.c.alert_id < before_id))
+            )
+        query = query.order_by(table.c.create_time.desc(), table.c.alert_id.desc())
+        rows = await self._all(query.limit(limit + 1))
+        alerts = [_alert_from_row(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return AlertPage(alerts, (alerts[-1].create_time, alerts[-1].alert_id) if more else None)
+
     async def count(self, table: Table) -> int:
         async with self.engine.connect() as connection:
             return int(await connection.scalar(select(func.count()).select_from(table)) or 0)
@@ -289,6 +372,54 @@ class Store:
         """Every row of ``table`` in a stable order: for checks and tests."""
         query = select(table).order_by(*(table.c[name] for name in order_by))
         return await self._all(query)
+
+
+class AlertPage(NamedTuple):
+    """One page of ``Store.list_alerts``."""
+
+    alerts: list[Alert]
+    next_before: tuple[int, str] | None
+    """``(create_time, alert_id)`` of the page's last alert when more follow
+    (pass it as ``before`` for the next page; the page token), else None."""
+
+
+def _alert_row(alert: Alert) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "kind": int(alert.kind),
+        "severity": int(alert.severity),
+        "account_id": alert.account,
+        "symbol": alert.symbol,
+        "description": alert.description,
+        "order_ids": json.dumps(list(alert.order_ids), separators=(",", ":")),
+        "trade_ids": json.dumps(list(alert.trade_ids), separators=(",", ":")),
+        "details": json.dumps(dict(alert.details), separators=(",", ":"), sort_keys=True),
+        "start_time": alert.start_time,
+        "end_time": alert.end_time,
+        "create_time": alert.create_time,
+        "creator_user_id": alert.creator_user_id,
+    }
+    canonical = json.dumps(row, separators=(",", ":"), sort_keys=True).encode()
+    row["fingerprint"] = hashlib.sha256(canonical).hexdigest()
+    return row
+
+
+def _alert_from_row(row: Row[Any]) -> Alert:
+    found: dict[str, str] = json.loads(row.details)
+    return Alert(
+        kind=AlertKind(row.kind),
+        severity=AlertSeverity(row.severity),
+        account=row.account_id,
+        symbol=row.symbol,
+        description=row.description,
+        order_ids=tuple(json.loads(row.order_ids)),
+        trade_ids=tuple(json.loads(row.trade_ids)),
+        start_time=row.start_time,
+        end_time=row.end_time,
+        details=tuple(sorted(found.items())),
+        create_time=row.create_time,
+        creator_user_id=row.creator_user_id,
+        alert_id=str(row.alert_id),
+    )
 
 
 async def wait_for(url: str, seconds: float) -> Store:

@@ -260,3 +260,30 @@ auth_log = Table(
     Column("hash", String(64), nullable=False),
 )
 """Every authentication event, hash-chained like the audit log."""
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("alert_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    # SHA-256 of everything else: replaying the journal raises the same
+    # alerts again, and storing them again must not duplicate them.
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("kind", Integer, nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("description", Text, nullable=False),
+    # The evidence: JSON arrays of ids, and a JSON object of measurements.
+    Column("order_ids", Text, nullable=False),
+    Column("trade_ids", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    _big("start_time"),
+    _big("end_time"),
+    _big("create_time"),
+    Column("creator_user_id", String(32), nullable=False),
+    Index("alerts_by_time", "create_time", "alert_id"),
+    Index("alerts_by_account", "account_id", "create_time", "alert_id"),
+    Index("alerts_by_symbol", "symbol", "create_time", "alert_id"),
+)
+"""Surveillance alerts, automatic and manual, listed newest first by
+``(create_time, alert_id)``."""
