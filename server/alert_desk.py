@@ -29,10 +29,13 @@ class AlertDesk:
         self,
         store: Store,
         owner_of: Callable[[str], str | None],
+        tick_size_of: Callable[[str], int | None],
         config: SurveillanceConfig | None = None,
     ) -> None:
         self.store = store
-        self._surveillance = Surveillance(config or SurveillanceConfig(), owner_of)
+        self._surveillance = Surveillance(
+            config or SurveillanceConfig(), owner_of, tick_size_of=tick_size_of
+        )
         self._batches: asyncio.Queue[list[Sequenced]] = asyncio.Queue()
         self._subscribers: set[asyncio.Queue[Alert]] = set()
         self._task: asyncio.Task[None] | None = None

@@ -44,6 +44,7 @@ from server.auth.interceptor import AuthInterceptor
 from server.auth.keys import KeyRing
 from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
+from server.clock import run_clock
 from server.config import ConfigError, Settings
 from server.core import ExchangeCore
 from server.gateway.market_data import MarketDataService
@@ -86,6 +87,7 @@ class Exchange:
         self._rotation: asyncio.Task[None] | None = None
         self.accounts: AccountSetup | None = None
         self.alerts: AlertDesk | None = None
+        self._clock: asyncio.Task[None] | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
@@ -111,9 +113,15 @@ class Exchange:
         self.accounts.configure()
         await self.accounts.sync(self.directory)
         await self._bootstrap_admin(self.directory)
-        self.alerts = AlertDesk(store, self.accounts.owners.get)
+        books = self.core.engine.books
+        self.alerts = AlertDesk(
+            store,
+            self.accounts.owners.get,
+            lambda symbol: books[symbol].instrument.tick_size if symbol in books else None,
+        )
         self.core.sequencer.add_listener(self.alerts.listen)
         self.alerts.start()
+        self._clock = asyncio.get_running_loop().create_task(run_clock(self.core))
         keys.rotate_if_due(KEY_ROTATION_SECONDS)
         self._rotation = asyncio.get_running_loop().create_task(self._rotate_keys(keys))
         oidc = (
@@ -249,8 +257,9 @@ class Exchange:
         return feed
 
     async def stop(self) -> None:
-        if self._rotation is not None:
-            self._rotation.cancel()
+        for task in (self._rotation, self._clock):
+            if task is not None:
+                task.cancel()
         await self._health.enter_graceful_shutdown()
         if self._rest is not None:
             await self._rest.cleanup()
