@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
+from stocktraderx.v1 import common_pb2
 
 from clients.money import format_price
 from clients.sdk import AsyncExchangeClient, ExchangeError, place_request
@@ -116,6 +117,9 @@ async def _act(
     request = place_request(
         account, f"{account}-{counter}", market.symbol, side, quantity, max(price, market.tick), tif
     )
+    # As real market makers do: a quote never trades against the same firm's
+    # resting quote (surveillance would rightly call that a wash trade).
+    request.self_trade_prevention = common_pb2.SELF_TRADE_PREVENTION_CANCEL_RESTING
     tally.sent += 1
     try:
         response = await client.place(request)

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.serve import ADMIN, ADMIN_PASSWORD, STX, free_port, start_server
+from tests.e2e.serve import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    STX,
+    admin_token,
+    free_port,
+    prepare_accounts,
+    start_server,
+)
 
 SESSION: dict[str, str] = {}
 """Environment of the `stx` commands: the session file of the current test."""
@@ -47,6 +55,7 @@ def test_order_cancel_and_list_from_the_terminal(tmp_path: Path) -> None:
     port = free_port()
     server = start_server(tmp_path / "data", port)
     try:
+        prepare_accounts(port, admin_token(port), "A", "B")
         _sign_in(port)
         sold = _stx(port, "order", "sell", "AAPL", "300", "@190.00", "--account", "A")
         assert sold.returncode == 0, sold.stderr
@@ -158,6 +167,7 @@ def test_feed_prints_live_level_2_and_trades(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", port, feed_port=feed_port)
     endpoint = f"tcp://127.0.0.1:{feed_port}"
     try:
+        prepare_accounts(port, admin_token(port), "s1", "b1", "s2", "b2")
         _sign_in(port)
         watchers = [
             subprocess.Popen(
@@ -213,6 +223,7 @@ def test_users_sign_in_and_trade_only_their_own_accounts(tmp_path: Path) -> None
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
         assert "account ZOE" in created.stdout
+        prepare_accounts(port, admin_token(port), "ZOE")
         unsigned = _stx(port, "order", "buy", "AAPL", "10", "@189.00", "--account", "ZOE")
         assert unsigned.returncode == 1
         assert "stx login" in unsigned.stderr

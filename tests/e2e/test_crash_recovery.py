@@ -26,8 +26,11 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 from matching import Engine
 from server.codec import decode
 from server.store import open_store
-from tests.e2e.serve import admin_token, free_port, start_server
+from tests.e2e.serve import admin_token, free_port, prepare_accounts, start_server
 from tests.server.store.journal_check import all_records, check_store_matches_journal
+
+ACCOUNTS = tuple(f"acct{number}" for number in range(4))
+"""The accounts the stream trades with, in turn."""
 
 
 def _orders(batch: int, size: int) -> orders_pb2.OrderStreamRequest:
@@ -39,7 +42,7 @@ def _orders(batch: int, size: int) -> orders_pb2.OrderStreamRequest:
         commands.append(
             orders_pb2.OrderCommand(
                 place=orders_pb2.PlaceOrderRequest(
-                    account_id=f"acct{number % 4}",
+                    account_id=ACCOUNTS[number % len(ACCOUNTS)],
                     client_order_id=f"o{number}",
                     symbol="AAPL",
                     side=side,
@@ -130,6 +133,9 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(
     data = tmp_path / "data"
     port = free_port()
     first = start_server(data, port, database_url)
+    # Funded, short selling allowed and no message-rate cap (the stream sends
+    # thousands of orders a second), as an operator prepares a load account.
+    prepare_accounts(port, admin_token(port), *ACCOUNTS)
     acknowledged = _stream_until_killed(port, first)
     assert first.returncode == -signal.SIGKILL
     assert len(acknowledged) >= 50

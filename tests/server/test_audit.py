@@ -13,7 +13,7 @@ from server import admin_tools
 from server.app import Exchange
 from server.audit import AUDIT_FIELDS, GENESIS, entry_hash, verify
 from server.store import schema
-from tests.server.local import local_settings
+from tests.server.local import local_settings, prepare_accounts
 
 PASSWORD = "correct horse battery"
 
@@ -57,6 +57,7 @@ def test_every_command_and_sign_in_is_logged_with_its_sender(tmp_path: Path) -> 
                         username="ann", email="ann@example.com", password=PASSWORD
                     )
                 )
+                await prepare_accounts(exchange, "ANN")  # opened by the registration
                 session = await users.Login(
                     users_pb2.LoginRequest(username="ann", password=PASSWORD)
                 )
@@ -79,6 +80,18 @@ def test_every_command_and_sign_in_is_logged_with_its_sender(tmp_path: Path) -> 
                 "ANN", "grpc", "127.0.0.1",
             )  # fmt: skip
             assert mine[0].user_id == registered.user.user_id
+            # The risk configuration, journaled at first start and when the
+            # registration opened ANN, is attributed to the configuration.
+            configured = [
+                (row.action, row.account_id)
+                for row in entries
+                if row.user_id == "system:configuration"
+            ]
+            assert configured == [
+                ("ConfigureControls", ""),
+                ("SetRiskLimits", ""),
+                ("SetRiskLimits", "ANN"),
+            ]
             events = await store.rows(schema.auth_log, ["entry_id"])
             assert [row.event for row in events] == ["register", "login"]
             verdicts = await admin_tools.verify_audit(settings)

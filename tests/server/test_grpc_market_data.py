@@ -20,7 +20,7 @@ from stocktraderx.v1 import (
 )
 
 from server.app import Exchange
-from tests.server.local import local_settings
+from tests.server.local import local_settings, prepare_accounts
 
 Scenario = Callable[[grpc.aio.Channel], Awaitable[None]]
 
@@ -31,6 +31,9 @@ def _run(tmp_path: Path, scenario: Scenario) -> None:
         exchange = Exchange(settings)
         await exchange.start()
         try:
+            # ``_place`` trades for the account named by the client order id's
+            # first letter: "A" sells, "B" buys.
+            await prepare_accounts(exchange, "A", "B")
             async with grpc.aio.insecure_channel(f"127.0.0.1:{exchange.port}") as channel:
                 await scenario(channel)
         finally:

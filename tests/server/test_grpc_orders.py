@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from stocktraderx.v1.orders_pb2_grpc import OrderServiceAsyncStub as Stub
 
 from server.app import Exchange
-from tests.server.local import local_settings
+from tests.server.local import local_settings, prepare_accounts
 
 BUY = common_pb2.SIDE_BUY
 SELL = common_pb2.SIDE_SELL
@@ -29,12 +29,17 @@ def _run(
     tmp_path: Path,
     scenario: Callable[[Stub, grpc.aio.Channel], Awaitable[None]],
     backlog: int = 1000,
+    accounts: tuple[str, ...] = (),
 ) -> None:
+    """Run ``scenario`` against a fresh exchange whose ``accounts`` are funded
+    and may sell short (the pre-trade risk controls stay on)."""
+
     async def main() -> None:
         settings = local_settings(tmp_path, auth_required=False)
         exchange = Exchange(settings, stream_backlog=backlog)
         await exchange.start()
         try:
+            await prepare_accounts(exchange, *accounts)
             async with grpc.aio.insecure_channel(f"127.0.0.1:{exchange.port}") as channel:
                 await scenario(orders_pb2_grpc.OrderServiceStub(channel), channel)
         finally:
@@ -89,7 +94,7 @@ def test_place_trade_query_and_cancel(tmp_path: Path) -> None:
         listed = await stub.ListOrders(orders_pb2.ListOrdersRequest(account_id="alice"))
         assert [order.client_order_id for order in listed.orders] == ["a1"]
 
-    _run(tmp_path, scenario)
+    _run(tmp_path, scenario, accounts=("alice", "bob"))
 
 
 @pytest.mark.parametrize(
@@ -117,7 +122,7 @@ def test_bad_orders_get_the_right_status_and_details(
         assert found_reason == reason
         assert fields == ([field] if field else [])
 
-    _run(tmp_path, scenario)
+    _run(tmp_path, scenario, accounts=("alice",))
 
 
 def test_duplicate_client_order_id_is_refused_and_unknown_orders_are_not_found(
@@ -133,7 +138,7 @@ def test_duplicate_client_order_id_is_refused_and_unknown_orders_are_not_found(
             await stub.CancelOrder(orders_pb2.CancelOrderRequest(order_id=999))
         assert caught.value.code() is grpc.StatusCode.NOT_FOUND
 
-    _run(tmp_path, scenario)
+    _run(tmp_path, scenario, accounts=("alice", "bob"))
 
 
 async def _requests(
@@ -159,7 +164,7 @@ def test_stream_batches_commands_and_coalesces_reports(tmp_path: Path) -> None:
         (duplicate,) = [report for report in reports if not report.report_sequence]
         assert (duplicate.client_order_id, duplicate.reject_reason) == ("c0", 23)
 
-    _run(tmp_path, scenario)
+    _run(tmp_path, scenario, accounts=("carol",))
 
 
 def test_resume_returns_exactly_the_missed_reports(tmp_path: Path) -> None:
@@ -173,7 +178,7 @@ def test_resume_returns_exactly_the_missed_reports(tmp_path: Path) -> None:
         seen = [report.report_sequence async for response in call for report in response.reports]
         assert seen == [3, 4, 5]
 
-    _run(tmp_path, scenario)
+    _run(tmp_path, scenario, accounts=("dave",))
 
 
 async def _drain(call: AsyncIterable[orders_pb2.OrderStreamResponse]) -> None:
@@ -209,7 +214,7 @@ def test_a_stream_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
         assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
         await queue.put(None)
 
-    _run(tmp_path, scenario, backlog=10)
+    _run(tmp_path, scenario, backlog=10, accounts=("erin",))
 
 
 def test_health_check_reports_serving(tmp_path: Path) -> None:
@@ -252,4 +257,4 @@ def test_stream_carries_cancels_replaces_and_mass_cancels(tmp_path: Path) -> Non
         assert mass == set(placed)
         assert any(report.exec_type == orders_pb2.EXEC_TYPE_REJECTED for report in reports)
 
-    _run(tmp_path, scenario)
+    _run(tmp_path, scenario, accounts=("fay",))

@@ -187,7 +187,8 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel) -> None:
     everything = await risk.HaltTrading(
         risk_pb2.HaltTradingRequest(reason="market-wide"), metadata=officer
     )
-    assert "AAPL" in everything.symbols and len(everything.symbols) > 1
+    assert "AAPL" in everything.symbols
+    assert len(everything.symbols) > 1
     back = await risk.ResumeTrading(risk_pb2.ResumeTradingRequest(), metadata=officer)
     assert sorted(back.symbols) == sorted(everything.symbols)
     await orders.PlaceOrder(_buy("ALICE", "b9", quantity=1), metadata=alice)

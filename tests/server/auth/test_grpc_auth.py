@@ -23,7 +23,7 @@ from stocktraderx.v1 import (
 from clients.credentials import ApiKeyCredentials, PasswordCredentials
 from clients.sdk import AsyncExchangeClient, ExchangeClient, place_request
 from server.app import Exchange
-from tests.server.local import local_settings
+from tests.server.local import local_settings, prepare_accounts
 
 PASSWORD = "correct horse battery"
 Scenario = Callable[[Exchange, grpc.aio.Channel], Awaitable[None]]
@@ -76,6 +76,8 @@ def test_tokens_roles_and_ownership_are_enforced(tmp_path: Path) -> None:
         orders = orders_pb2_grpc.OrderServiceStub(channel)
         alice = await _sign_up(channel, "alice")
         bob = await _sign_up(channel, "bob")
+        # After sign-up, which opens the accounts with the default limits.
+        await prepare_accounts(exchange, "ALICE")
         unauthenticated = grpc.StatusCode.UNAUTHENTICATED
         denied = grpc.StatusCode.PERMISSION_DENIED
         missing = grpc.StatusCode.NOT_FOUND
@@ -176,6 +178,7 @@ def test_sessions_api_keys_and_the_key_set(tmp_path: Path) -> None:
             )
             is grpc.StatusCode.INVALID_ARGUMENT
         )
+        await prepare_accounts(exchange, "KIM")
         session = await users.Login(users_pb2.LoginRequest(username="kim", password=PASSWORD))
         me = await users.GetCurrentUser(
             users_pb2.GetCurrentUserRequest(), metadata=_bearer(session.access_token)
@@ -253,6 +256,7 @@ def test_the_python_clients_sign_in_and_renew_tokens_themselves(tmp_path: Path) 
         assert exchange.tokens is not None
         exchange.tokens.access_seconds = 31  # stale one second after issue (30 s margin)
         await _sign_up(channel, "ola")
+        await prepare_accounts(exchange, "OLA")
         target = f"127.0.0.1:{exchange.port}"
         credentials = PasswordCredentials("ola", PASSWORD)
 
@@ -269,6 +273,7 @@ def test_the_python_clients_sign_in_and_renew_tokens_themselves(tmp_path: Path) 
         assert first != second  # renewed with the refresh token, without a new sign-in
         users = users_pb2_grpc.UserServiceStub(channel)
         token = await _sign_up(channel, "pia")
+        await prepare_accounts(exchange, "PIA")
         created = await users.CreateApiKey(
             users_pb2.CreateApiKeyRequest(label="algo"), metadata=_bearer(token)
         )

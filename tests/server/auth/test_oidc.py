@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, users_pb2, users_pb2_grpc
 
 from server.app import Exchange
-from tests.server.local import local_settings
+from tests.server.local import local_settings, prepare_accounts
 
 ISSUER = "https://login.example-bank.test/realms/trading"
 AUDIENCE = "stocktraderx"
@@ -72,6 +72,7 @@ def test_tokens_of_the_configured_issuer_are_accepted_and_mapped(
         exchange = Exchange(settings)
         await exchange.start()
         try:
+            await prepare_accounts(exchange, "DESK7")  # the account the tokens grant
             async with grpc.aio.insecure_channel(f"127.0.0.1:{exchange.port}") as channel:
                 orders = orders_pb2_grpc.OrderServiceStub(channel)
 

@@ -13,10 +13,10 @@ import aiohttp
 from server.app import Exchange
 from server.rest import openapi
 from server.rest.routes import match, routes
-from tests.server.local import local_settings
+from tests.server.local import local_settings, prepare_accounts
 
 PASSWORD = "correct horse battery"
-Scenario = Callable[[aiohttp.ClientSession, str], Awaitable[None]]
+Scenario = Callable[[aiohttp.ClientSession, str, Exchange], Awaitable[None]]
 
 
 def _run(tmp_path: Path, scenario: Scenario) -> None:
@@ -26,7 +26,7 @@ def _run(tmp_path: Path, scenario: Scenario) -> None:
         await exchange.start()
         try:
             async with aiohttp.ClientSession() as session:
-                await scenario(session, f"http://127.0.0.1:{exchange.rest_port}")
+                await scenario(session, f"http://127.0.0.1:{exchange.rest_port}", exchange)
         finally:
             await exchange.stop()
 
@@ -66,9 +66,10 @@ def test_literal_routes_win_over_templates() -> None:
 
 
 def test_orders_over_http_with_decimal_prices_and_statuses(tmp_path: Path) -> None:
-    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str, exchange: Exchange) -> None:
         alice = await _sign_up(http, base, "alice")
         bob = await _sign_up(http, base, "bob")
+        await prepare_accounts(exchange, "ALICE")  # after sign-up opened it
         async with http.post(f"{base}/orders", json=_order("ALICE", "a1"), headers=alice) as answer:
             assert answer.status == 200, await answer.text()
             placed = await answer.json()
@@ -120,7 +121,7 @@ def test_orders_over_http_with_decimal_prices_and_statuses(tmp_path: Path) -> No
 
 
 def test_public_market_data_health_and_a_streaming_rpc(tmp_path: Path) -> None:
-    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str, _: Exchange) -> None:
         async with http.get(f"{base}/healthz") as answer:
             assert (await answer.json()) == {"status": "SERVING"}
         async with http.get(f"{base}/market-data/AAPL") as answer:
@@ -143,7 +144,7 @@ def test_public_market_data_health_and_a_streaming_rpc(tmp_path: Path) -> None:
 
 
 def test_openapi_and_swagger_ui_are_served_from_the_contract(tmp_path: Path) -> None:
-    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str, _: Exchange) -> None:
         async with http.get(f"{base}/openapi.json") as answer:
             served = await answer.json()
         assert served == json.loads(json.dumps(openapi.document()))
@@ -172,9 +173,10 @@ def test_the_committed_openapi_document_is_fresh() -> None:
 
 
 def test_websocket_streams_market_data_and_own_reports_in_order(tmp_path: Path) -> None:
-    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str, exchange: Exchange) -> None:
         alice = await _sign_up(http, base, "alice")
         token = alice["authorization"].removeprefix("Bearer ")
+        await prepare_accounts(exchange, "ALICE")  # after sign-up opened it
         async with http.ws_connect(f"{base}/ws") as anonymous:
             await anonymous.send_json(
                 {"op": "subscribe", "channel": "REPORTS", "account_id": "ALICE"}
@@ -211,7 +213,7 @@ def test_websocket_streams_market_data_and_own_reports_in_order(tmp_path: Path) 
 
 
 def test_cors_admits_the_frontend_origin_only(tmp_path: Path) -> None:
-    async def scenario(http: aiohttp.ClientSession, base: str) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str, _: Exchange) -> None:
         frontend = {"origin": "http://localhost:3000", "access-control-request-method": "POST"}
         async with http.options(f"{base}/orders", headers=frontend) as answer:
             assert answer.status == 204

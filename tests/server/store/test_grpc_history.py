@@ -16,7 +16,7 @@ from stocktraderx.v1 import (
 )
 
 from server.app import Exchange
-from tests.server.local import local_settings
+from tests.server.local import local_settings, prepare_accounts
 
 Scenario = Callable[[Exchange, grpc.aio.Channel], Awaitable[None]]
 
@@ -31,6 +31,7 @@ def _run(tmp_path: Path, store_url: str, scenario: Scenario) -> None:
         exchange.core.registry.finished_kept = 2
         exchange.core.registry.window = 3
         try:
+            await prepare_accounts(exchange, "A", "B")  # "A" buys, "B" sells
             async with grpc.aio.insecure_channel(f"127.0.0.1:{exchange.port}") as channel:
                 await scenario(exchange, channel)
         finally:
