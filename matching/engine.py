@@ -148,6 +148,8 @@ class Engine:
         out: list[Event] = []
         timestamp = command.timestamp
         risk = self.risk
+        risk.now = timestamp
+        trades_before = self.counters.trade_id
         if timestamp > self.now:
             self.now = timestamp
             expiries = self.expiries
@@ -158,20 +160,20 @@ class Engine:
                 self._run_schedule(out)
             if out:
                 # Reservations released by what time did come before the checks.
-                risk.apply(None, out)
+                risk.apply(out)
         start = len(out)
-        trades_before = self.counters.trade_id
         kind = type(command)
-        # The two commonest kinds skip the table lookup.
+        # The two commonest kinds skip the table lookup, and book their own
+        # effects on the accounts; every other kind's events are followed.
         if kind is NewOrder:
             self._new_order(command, out)  # type: ignore[arg-type]
         elif kind is CancelOrder:
             self._cancel(command, out)  # type: ignore[arg-type]
         else:
             self._handlers[kind](command, out)
+            risk.apply(out, start)
         if self.counters.trade_id != trades_before and self.controls.breaker_levels:
             self._check_breaker(out)
-        risk.apply(command, out, start)
         return out
 
     def state_hash(self) -> str:
@@ -193,10 +195,6 @@ class Engine:
             reason = _phase_rule(book, command)
         if reason is not None:
             out.append(OrderRejected(command.symbol, command.account, reason))
-            return
-        refusal = self.risk.check_new(book, command)
-        if refusal is not None:
-            out.append(refusal)
             return
         side = command.side
         order_type = command.order_type
@@ -221,6 +219,10 @@ class Engine:
             return
         counters = self.counters
         order_id = counters.order_id + 1
+        refusal = self.risk.admit(book, command, order_id)
+        if refusal is not None:
+            out.append(refusal)
+            return
         counters.order_id = order_id
         tif = command.time_in_force
         if tif is _GTD:
@@ -253,8 +255,11 @@ class Engine:
         if not crossing and continuous and tif is not _IOC and tif is not _FOK:
             # Most orders join the book without trading: skip the general path.
             book.rest(order, side, price, out)
-        elif self._enter(book, order, side, price, out) and book.stops.by_id:
-            self._fire_stops(book, out)
+        else:
+            entered = len(out)
+            if self._enter(book, order, side, price, out) and book.stops.by_id:
+                self._fire_stops(book, out)
+            self.risk.apply(out, entered)
         if book.top_dirty:
             book.emit_top_of_book(out)
 
@@ -336,8 +341,12 @@ class Engine:
                 OrderRejected(command.symbol, command.account, RejectReason.INVALID_STOP_PRICE)
             )
             return
-        self.counters.order_id += 1
-        order_id = self.counters.order_id
+        order_id = self.counters.order_id + 1
+        refusal = self.risk.admit(book, command, order_id)
+        if refusal is not None:
+            out.append(refusal)
+            return
+        self.counters.order_id = order_id
         out.append(
             OrderAccepted(
                 book.symbol,
@@ -394,6 +403,9 @@ class Engine:
         order = self.orders.get(command.order_id)
         if order is not None and order.account == command.account:
             book = order.level.book
+            self.risk.cancel(
+                order.account, command.timestamp, order.order_id, book.symbol, order.remaining
+            )
             out.append(
                 _new(
                     OrderCancelled,
@@ -412,8 +424,12 @@ class Engine:
             return
         stop = self.stops.get(command.order_id)
         if stop is not None and stop.account == command.account:
+            self.risk.cancel(
+                stop.account, command.timestamp, stop.order_id, stop.symbol, stop.quantity
+            )
             self._cancel_stop(stop, CancelReason.USER_REQUESTED, out)
             return
+        self.risk.cancel_message(command.account, command.timestamp)
         out.append(CancelRejected(command.order_id, command.account, RejectReason.UNKNOWN_ORDER))
 
     def _cancel_order(
@@ -443,7 +459,7 @@ class Engine:
                 side,
                 reserve,
                 order.remaining,
-                command.price if side is _BUY else reserve,
+                command.price,
                 new_leaves,
             )
             if refusal is not None:
@@ -461,7 +477,7 @@ class Engine:
         if stop is not None and stop.account == command.account:
             book = self.books[stop.symbol]
             reserve = risk.open[stop.order_id]
-            new_reserve = reserve_price(
+            value = reserve_price(
                 stop.order_type, command.price, command.stop_price or stop.stop_price, 0
             )
             refusal = risk.check_replace(
@@ -470,7 +486,7 @@ class Engine:
                 stop.side,
                 reserve,
                 stop.quantity,
-                new_reserve if stop.side is _BUY else reserve,
+                value,
                 command.quantity,
             )
             if refusal is not None:
@@ -598,12 +614,15 @@ class Engine:
         resume = self.now + halt if halt else 0
         halted = TradingPhase.HALTED
         for book in self.books.values():
-            if halted not in _TRANSITIONS[book.phase]:
+            already = book.phase is halted
+            if not already and halted not in _TRANSITIONS[book.phase]:
                 continue
+            # A book still halted by a lower level takes this level's duration.
             out.append(TradingPaused(book.symbol, "circuit_breaker", reached, fall, 0, 0, resume))
-            book.phase = halted
             book.resume_at = 0
-            out.append(TradingPhaseChanged(book.symbol, halted))
+            if not already:
+                book.phase = halted
+                out.append(TradingPhaseChanged(book.symbol, halted))
             if resume:
                 self._schedule(book, resume, TradingPhase.PRE_OPEN)
 
