@@ -55,6 +55,7 @@ from matching.protection import (
     controls_error,
     index_fall_bps,
     levels_reached,
+    outside_band,
 )
 from matching.replace import replace, replace_stop
 from matching.risk import RiskBook, reserve_price
@@ -161,6 +162,11 @@ class Engine:
             if out:
                 # Reservations released by what time did come before the checks.
                 risk.apply(out)
+                if self.counters.trade_id != trades_before and self.controls.breaker_levels:
+                    # A reopening auction that fell far enough halts the market
+                    # before this command is handled.
+                    self._check_breaker(out)
+                    trades_before = self.counters.trade_id
         start = len(out)
         kind = type(command)
         # The two commonest kinds skip the table lookup, and book their own
@@ -283,10 +289,12 @@ class Engine:
             keys = book.bid_prices
             key = price or NO_LIMIT
         limit_key = key
+        blocked = False
         if book.band_high:
             key = band_key(book, side, key)
+            blocked = bool(keys) and keys[-1] >= limit_key and outside_band(book, keys)
         tif = order.time_in_force
-        if tif is _FOK and not fillable(book, order, side, key):
+        if tif is _FOK and (blocked or not fillable(book, order, side, key)):
             out.append(
                 OrderCancelled(
                     book.symbol,
@@ -298,11 +306,11 @@ class Engine:
             )
             return False
         traded = False
-        if keys and keys[-1] >= key:
+        if keys and keys[-1] >= key and not blocked:
             before = self.counters.trade_id
             match(book, order, side, key, out)
             traded = self.counters.trade_id != before
-        if order.remaining and key != limit_key and keys and keys[-1] >= limit_key:
+        if order.remaining and (blocked or key != limit_key) and keys and keys[-1] >= limit_key:
             # Only the band stopped it: pause, and let the auction decide.
             self._pause_for_band(book, abs(keys[-1]), out)
             if tif is _IOC or tif is _FOK:
@@ -614,10 +622,13 @@ class Engine:
         resume = self.now + halt if halt else 0
         halted = TradingPhase.HALTED
         for book in self.books.values():
+            # A book still halted by a lower level (it has a reopening time)
+            # takes this level's duration; a person's halt stays theirs.
             already = book.phase is halted
+            if already and not book.resume_at:
+                continue
             if not already and halted not in _TRANSITIONS[book.phase]:
                 continue
-            # A book still halted by a lower level takes this level's duration.
             out.append(TradingPaused(book.symbol, "circuit_breaker", reached, fall, 0, 0, resume))
             book.resume_at = 0
             if not already:

@@ -52,7 +52,7 @@ def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event])
     account = order.account
     check_self_trade = order.self_trade_prevention is not _NONE
     remaining = order.remaining
-    price = 0
+    price = printed = 0
     while remaining and keys and keys[-1] >= key:
         level = levels[sign * keys[-1]]
         price = level.price
@@ -70,6 +70,7 @@ def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event])
             quantity = remaining if remaining < available else available
             trade_id = counters.trade_id + 1
             counters.trade_id = trade_id
+            printed = price
             remaining -= quantity
             resting_left = resting.remaining - quantity
             resting.remaining = resting_left
@@ -154,8 +155,10 @@ def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event])
     order.remaining = remaining
     peak = order.peak
     order.display = peak if 0 < peak < remaining else remaining
-    if price:
-        book.last_trade_price = price
+    # Only a trade sets the price: a level visited for nothing but self-trade
+    # prevention did not print.
+    if printed:
+        book.last_trade_price = printed
 
 
 def _refill(book: OrderBook, level: PriceLevel, order: Order, remaining: int) -> None:

@@ -37,6 +37,14 @@ def band_key(book: OrderBook, side: Side, key: int) -> int:
     return bound if bound > key else key
 
 
+def outside_band(book: OrderBook, keys: list[int]) -> bool:
+    """Whether the best opposite order (the last of ``keys``, the opposite
+    side's sorted keys) rests outside the band, so that any trade with it
+    would print outside: a bid above the band or an ask below it."""
+    best = abs(keys[-1])
+    return best > book.band_high or best < book.band_low
+
+
 def index_fall_bps(books: Iterable[OrderBook]) -> int:
     """How far the equal-weighted index is below the previous close (negative
     when above), in basis points."""

@@ -13,7 +13,7 @@ from matching.commands import ReplaceOrder
 from matching.enums import OrderType, RejectReason, Side, TradingPhase
 from matching.events import CancelRejected, Event, OrderReplaced
 from matching.matcher import match
-from matching.protection import band_key
+from matching.protection import band_key, outside_band
 from matching.stops import PendingStop
 from matching.validation import check_limit_price, check_quantity
 
@@ -85,11 +85,13 @@ def replace(book: OrderBook, order: Order, command: ReplaceOrder, out: list[Even
     order.display = min(order.peak, remaining) if order.peak else remaining
     traded = False
     if continuous and crossing:
+        blocked = False
         if book.band_high:
             # Beyond the band the order rests crossed; the engine then pauses.
             key = band_key(book, side, key)
+            blocked = outside_band(book, keys)
         before = book.counters.trade_id
-        if keys and keys[-1] >= key:
+        if keys and keys[-1] >= key and not blocked:
             match(book, order, side, key, out)
         traded = book.counters.trade_id != before
     if order.remaining:

@@ -59,7 +59,9 @@ def restore_risk(risk: RiskBook, data: dict[str, Any]) -> None:
     risk.enforced = data["enforced"]
     risk.default_limits = RiskLimits(*data["default_limits"])
     risk.open = dict(data["open"])
-    for name, fields in data["accounts"].items():
+    for name, stored in data["accounts"].items():
+        # Format 2 had no change time.
+        fields = stored if len(stored) == 10 else [*stored[:8], 0, stored[8]]
         (cash, reserved, open_orders, limits, killed, reason, window, messages, updated,
          holdings) = fields  # fmt: skip
         ledger = risk.accounts[name] = AccountLedger(name)

@@ -24,10 +24,11 @@ from matching.stops import PendingStop
 if TYPE_CHECKING:
     from matching.engine import Engine
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """2 added accounts (cash, positions, limits, kill switches), market controls
-and protection state; a version 1 snapshot restores with empty accounts whose
-open orders are rebuilt from the books."""
+and protection state; 3 the time each account last changed. A version 1
+snapshot restores with empty accounts whose open orders are rebuilt from the
+books; a version 2 one with no change times."""
 
 Snapshot = dict[str, Any]
 
@@ -119,7 +120,7 @@ def restore_snapshot(snapshot: Snapshot) -> Engine:
     from matching.engine import Engine  # noqa: PLC0415
 
     version = snapshot.get("format")
-    if version not in (1, FORMAT_VERSION):
+    if version not in (1, 2, FORMAT_VERSION):
         raise ValueError(f"unsupported snapshot format {version!r}")
     engine = Engine()
     engine.now = snapshot["now"]
