@@ -199,11 +199,19 @@ def bench_feed(rate: float, duration: float, subscribers: int, as_json: bool) ->
 @bench.command("rest")
 @click.option("--concurrency", type=click.IntRange(1, 1000), default=32, show_default=True)
 @click.option("--duration", type=click.FloatRange(min=0.5), default=10, show_default=True)
-def bench_rest(concurrency: int, duration: float) -> None:
+@click.option(
+    "--via",
+    type=click.Choice(["inside", "separate", "grpc"]),
+    default="inside",
+    show_default=True,
+    help="The bridge inside `stx serve`, `stx rest` in a process of its own, or no bridge: "
+    "the same orders as gRPC calls (what the bridge works under).",
+)
+def bench_rest(concurrency: int, duration: float, via: str) -> None:
     """POST /orders through the REST bridge of a fresh `stx serve`: requests/s, latency."""
-    from server.bench import rest_bench  # noqa: PLC0415 - aiohttp client only here
+    from server.bench import rest_bench  # noqa: PLC0415 - loaded only for this bench
 
-    click.echo(json.dumps(rest_bench.measure(concurrency, duration)))
+    click.echo(json.dumps(rest_bench.measure(concurrency, duration, via)))
 
 
 @bench.command("projector")

@@ -2,9 +2,17 @@
 
 Self-contained: starts ``stx serve`` as a subprocess on free ports with a
 temporary data directory and an administrator that trades (STX_ADMIN_*),
-signs in over HTTP, then runs ``concurrency`` clients that each send their
-next order as soon as the last one is answered, for ``duration`` seconds.
-Reports requests per second and the latency percentiles of the answers.
+signs in, prepares the accounts REST0, REST1, ... (cash and limits, as an
+operator would: the pre-trade risk controls stay on), then runs
+``concurrency`` clients that each send their next order as soon as the last
+one is answered, for ``duration`` seconds. Reports requests per second, the
+latency percentiles of the answers, and the CPU each process spent per
+request (which tells the exchange's cost apart from a busy machine's).
+
+The clients speak HTTP through the bridge inside ``stx serve`` (the
+default), through ``stx rest`` in a process of its own, or, to show what the
+bridge works under, gRPC straight to the server: the same PlaceOrder calls
+without HTTP, JSON or the bridge.
 """
 
 from __future__ import annotations
@@ -16,13 +24,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+import grpc
+import orjson
+import uvloop
 from hdrh.histogram import HdrHistogram
+from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
+
+from clients.sdk import AsyncExchangeClient
+from server.bench.http_client import Client, connect, request_bytes, wait_ready
 
 ADMIN, PASSWORD = "loader", "a long benchmark passphrase"
+CASH = 1_000_000_000_000_0000
+"""Each account's cash (0.0001 units): buying power never refuses an order."""
+MODES = ("inside", "separate", "grpc")
+"""Through the bridge inside stx serve, through stx rest, or gRPC directly."""
+Send = Callable[[int, int], Awaitable[bytes | None]]
+"""(client number, its order's sequence) -> None, or the refusal's words."""
+Close = Callable[[], Awaitable[None]]
 
 
 def _free_port() -> int:
@@ -32,53 +54,135 @@ def _free_port() -> int:
         return port
 
 
-async def _wait_ready(http: aiohttp.ClientSession, base: str) -> None:
-    for _ in range(300):
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) of process ``pid`` so far, from
+    /proc; None where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _sign_in(port: int, ready_port: int) -> str:
+    """Wait for the bridge (and for ``stx serve`` behind it), then sign in."""
+    if ready_port != port:
+        (await wait_ready(ready_port)).close()
+    probe = await wait_ready(port)
+    login = orjson.dumps({"username": ADMIN, "password": PASSWORD})
+    status, body = await probe.request(request_bytes("POST", "/users/login", login))
+    probe.close()
+    if status != 200:
+        raise RuntimeError(f"sign-in refused ({status}): {body[:200]!r}")
+    token: str = orjson.loads(body)["access_token"]
+    return token
+
+
+def _order(number: int, sequence: int) -> tuple[str, str, bool, int]:
+    """Client ``number``'s order ``sequence``: account, client order id, buy?,
+    price in 0.0001 units. Buys and sells alternate, apart, so that orders rest."""
+    buy = bool(sequence % 2)
+    return f"REST{number}", f"w{number}-{sequence}", buy, 1_890_000 if buy else 1_910_000
+
+
+async def _over_http(port: int, concurrency: int, token: str) -> tuple[Send, Close]:
+    clients: list[Client] = [await connect(port) for _ in range(concurrency)]
+
+    async def send(number: int, sequence: int) -> bytes | None:
+        account, client_order_id, buy, price = _order(number, sequence)
+        order = (
+            b'{"account_id":"%s","client_order_id":"%s","symbol":"AAPL","side":"%s",'
+            b'"order_type":"ORDER_TYPE_LIMIT","time_in_force":"TIME_IN_FORCE_DAY",'
+            b'"quantity":"100","price":"%d.%04d"}'
+            % (account.encode(), client_order_id.encode(), b"SIDE_BUY" if buy else b"SIDE_SELL",
+               price // 10_000, price % 10_000)
+        )  # fmt: skip
+        status, answer = await clients[number].request(
+            request_bytes("POST", "/orders", order, token)
+        )
+        return None if status == 200 else answer[:300]
+
+    async def close() -> None:
+        for client in clients:
+            client.close()
+
+    return send, close
+
+
+def _over_grpc(grpc_port: int, token: str) -> tuple[Send, Close]:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
+    stub = orders_pb2_grpc.OrderServiceStub(channel)
+    metadata = (("authorization", f"Bearer {token}"),)
+    limit, day = common_pb2.ORDER_TYPE_LIMIT, common_pb2.TIME_IN_FORCE_DAY
+
+    async def send(number: int, sequence: int) -> bytes | None:
+        account, client_order_id, buy, price = _order(number, sequence)
+        request = orders_pb2.PlaceOrderRequest(
+            account_id=account, client_order_id=client_order_id, symbol="AAPL",
+            side=common_pb2.SIDE_BUY if buy else common_pb2.SIDE_SELL, order_type=limit,
+            time_in_force=day, quantity=100, price=price,
+        )  # fmt: skip
         try:
-            async with http.get(f"{base}/healthz") as answer:
-                if answer.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("stx serve did not start")
+            await stub.PlaceOrder(request, metadata=metadata, timeout=30)
+        except grpc.aio.AioRpcError as error:
+            return f"{error.code().name}: {error.details()}".encode()
+        return None
+
+    async def close() -> None:
+        await channel.close(None)
+
+    return send, close
 
 
-async def _load(base: str, concurrency: int, duration: float) -> dict[str, Any]:
+async def _load(
+    port: int,
+    grpc_port: int,
+    concurrency: int,
+    duration: float,
+    processes: dict[str, int],
+    mode: str = "inside",
+    ready_port: int = 0,
+) -> dict[str, Any]:
+    """Drive the exchange: over HTTP on ``port`` or, in mode ``grpc``, over
+    gRPC. ``processes`` (name -> pid) are those whose CPU is reported."""
+    token = await _sign_in(port, ready_port or port)
+    async with AsyncExchangeClient(f"127.0.0.1:{grpc_port}", token=token) as exchange:
+        for number in range(concurrency):
+            await exchange.prepare_account(f"REST{number}", CASH, "REST benchmark")
+    if mode == "grpc":
+        send, close = _over_grpc(grpc_port, token)
+    else:
+        send, close = await _over_http(port, concurrency, token)
     histogram = HdrHistogram(1, 60_000_000, 3)
-    errors = [0]
-    sent = [0]
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        await _wait_ready(http, base)
-        login = {"username": ADMIN, "password": PASSWORD}
-        async with http.post(f"{base}/users/login", json=login) as answer:
-            token = (await answer.json())["access_token"]
-        headers = {"authorization": f"Bearer {token}"}
-        deadline = time.perf_counter() + duration
+    sent, errors, first_error = [0], [0], [b""]
+    deadline = time.perf_counter() + duration
 
-        async def worker(number: int) -> None:
-            sequence = 0
-            while time.perf_counter() < deadline:
-                sequence += 1
-                order = {
-                    "account_id": f"REST{number}", "client_order_id": f"w{number}-{sequence}",
-                    "symbol": "AAPL", "side": "SIDE_BUY" if sequence % 2 else "SIDE_SELL",
-                    "order_type": "ORDER_TYPE_LIMIT", "time_in_force": "TIME_IN_FORCE_DAY",
-                    "quantity": "100", "price": "189.00" if sequence % 2 else "191.00",
-                }  # fmt: skip
-                began = time.perf_counter()
-                async with http.post(f"{base}/orders", json=order, headers=headers) as answer:
-                    await answer.read()
-                    if answer.status != 200:
-                        errors[0] += 1
-                histogram.record_value(max(1, int((time.perf_counter() - began) * 1_000_000)))
-                sent[0] += 1
+    async def worker(number: int) -> None:
+        sequence = 0
+        clock = time.perf_counter
+        while clock() < deadline:
+            sequence += 1
+            began = clock()
+            refused = await send(number, sequence)
+            histogram.record_value(max(1, int((clock() - began) * 1_000_000)))
+            sent[0] += 1
+            if refused is not None:
+                errors[0] += 1
+                first_error[0] = first_error[0] or refused
 
-        started = time.perf_counter()
+    started = time.perf_counter()
+    cpu_before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
+    client_cpu = time.process_time()
+    try:
         await asyncio.gather(*(worker(number) for number in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return {
+    finally:
+        await close()
+    elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
+    cpu_after = {name: _cpu_seconds(pid) for name, pid in processes.items()}
+    count = max(1, sent[0])
+    figures: dict[str, Any] = {
+        "mode": mode,
         "requests_per_sec": round(sent[0] / elapsed, 1),
         "requests": sent[0],
         "concurrency": concurrency,
@@ -86,12 +190,23 @@ async def _load(base: str, concurrency: int, duration: float) -> dict[str, Any]:
         "p50_us": histogram.get_value_at_percentile(50),
         "p99_us": histogram.get_value_at_percentile(99),
         "max_us": histogram.get_max_value(),
+        "client_cpu_us_per_request": round(client_cpu / count * 1e6),
     }
+    for name, before in cpu_before.items():
+        after = cpu_after[name]
+        if before is not None and after is not None:
+            figures[f"{name}_cpu_us_per_request"] = round((after - before) / count * 1e6)
+    if first_error[0]:
+        figures["first_error"] = first_error[0].decode(errors="replace")
+    return figures
 
 
-def measure(concurrency: int, duration: float) -> dict[str, Any]:
-    stx = Path(sys.executable).with_name("stx")
-    rest_port = _free_port()
+def measure(concurrency: int, duration: float, mode: str = "inside") -> dict[str, Any]:
+    """Run the load against a fresh ``stx serve`` in ``mode`` (see ``MODES``)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    stx = str(Path(sys.executable).with_name("stx"))
+    rest_port, grpc_port = _free_port(), _free_port()
     with (
         tempfile.TemporaryDirectory(prefix="stx-bench-rest-") as scratch,
         tempfile.NamedTemporaryFile(suffix=".log") as log,
@@ -104,15 +219,32 @@ def measure(concurrency: int, duration: float) -> dict[str, Any]:
             "STX_FEED_PORT": str(_free_port()),
             "STX_SNAPSHOT_PORT": str(_free_port()),
         }
-        server = subprocess.Popen(
-            [str(stx), "serve", "--data-dir", f"{scratch}/data",
-             "--grpc-port", str(_free_port()), "--rest-port", str(rest_port)],
-            env=environ, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        started: list[subprocess.Popen[bytes]] = []
+
+        def start(*arguments: str) -> int:
+            process = subprocess.Popen(
+                [stx, *arguments], env=environ, stdout=log, stderr=subprocess.STDOUT
+            )
+            started.append(process)
+            return process.pid
+
+        processes = {
+            "server": start("serve", "--data-dir", f"{scratch}/data",
+                            "--grpc-port", str(grpc_port), "--rest-port", str(rest_port)),
+        }  # fmt: skip
+        port = rest_port
+        if mode == "separate":
+            port, target = _free_port(), f"127.0.0.1:{grpc_port}"
+            processes["bridge"] = start(
+                "rest", "--grpc", target, "--port", str(port), "--host", "127.0.0.1"
+            )
         try:
-            return asyncio.run(_load(f"http://127.0.0.1:{rest_port}", concurrency, duration))
+            return uvloop.run(
+                _load(port, grpc_port, concurrency, duration, processes, mode, rest_port)
+            )
         except RuntimeError as error:
             raise RuntimeError(f"{error}: {Path(log.name).read_text()[-2000:]}") from None
         finally:
-            server.terminate()
-            server.wait(60)
+            for process in reversed(started):
+                process.terminate()
+                process.wait(60)

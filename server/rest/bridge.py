@@ -12,7 +12,7 @@ answer with newline-delimited JSON, one ``{"result": ...}`` per message.
 
 from __future__ import annotations
 
-import uuid
+import random
 from typing import Any
 
 import grpc
@@ -20,12 +20,13 @@ import orjson
 import swagger_ui_bundle
 from aiohttp import web
 from google.protobuf import json_format, message_factory
+from google.protobuf.message import Message
 from google.rpc import status_pb2
 
 from server.errors import http_status
 from server.rest import openapi
 from server.rest.jsonmap import JsonError, coerce, parse, to_json
-from server.rest.routes import Route, match, routes
+from server.rest.routes import Route, Router, routes
 from server.rest.websocket import websocket_handler
 
 MAX_BODY = 1024 * 1024
@@ -98,6 +99,19 @@ def cors(origins: frozenset[str]) -> Any:
 DEFAULT_ORIGINS = frozenset({"http://localhost:3000"})
 
 
+class _Endpoint:
+    """What serving one route takes, worked out once at start-up rather than
+    per request: the request class and the gRPC multicallable."""
+
+    def __init__(self, route: Route, channel: grpc.aio.Channel) -> None:
+        self.route = route
+        self.input: type[Message] = message_factory.GetMessageClass(route.method.input_type)
+        output = message_factory.GetMessageClass(route.method.output_type)
+        serializer, deserializer = self.input.SerializeToString, output.FromString
+        self.call = channel.unary_unary(route.grpc_path, serializer, deserializer)
+        self.stream = channel.unary_stream(route.grpc_path, serializer, deserializer)
+
+
 class RestBridge:
     def __init__(
         self,
@@ -107,6 +121,10 @@ class RestBridge:
     ) -> None:
         self._channel = channel
         self._table = routes() if table is None else table
+        self._router = Router(self._table)
+        self._endpoints = {
+            (route.http_method, route.template): _Endpoint(route, channel) for route in self._table
+        }
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[cors(origins)])
         self.app.router.add_get("/healthz", self._health)
         self.app.router.add_get("/openapi.json", self._openapi)
@@ -134,7 +152,7 @@ class RestBridge:
         return web.Response(text=SWAGGER_PAGE, content_type="text/html")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        found = match(self._table, request.method, request.path)
+        found = self._router.match(request.method, request.path)
         if found is None:
             return _json(
                 _status_json(
@@ -143,38 +161,40 @@ class RestBridge:
                 404,
             )
         route, variables = found
+        endpoint = self._endpoints[route.http_method, route.template]
         try:
-            message = await self._request_message(request, route, variables)
+            message = await self._request_message(request, endpoint, variables)
         except JsonError as error:
             return bad_request(str(error))
         except web.HTTPRequestEntityTooLarge:
             return bad_request(f"the body exceeds {MAX_BODY} bytes", 413)
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        metadata = [("x-request-id", request_id)]
-        authorization = request.headers.get("authorization")
-        if authorization:
-            metadata.append(("authorization", authorization))
-        output = message_factory.GetMessageClass(route.method.output_type)
-        if route.method.server_streaming:
-            return await self._stream(request, route, message, metadata, output)
-        call = self._channel.unary_unary(
-            route.grpc_path,
-            request_serializer=type(message).SerializeToString,
-            response_deserializer=output.FromString,
+        headers = request.headers
+        # A correlation id, not a secret: uuid4 reads the OS's entropy on every call.
+        request_id = headers.get("x-request-id") or f"{random.getrandbits(128):032x}"
+        authorization = headers.get("authorization")
+        metadata: tuple[tuple[str, str], ...] = (
+            (("x-request-id", request_id), ("authorization", authorization))
+            if authorization
+            else (("x-request-id", request_id),)
         )
+        if route.method.server_streaming:
+            return await self._stream(request, endpoint, message, metadata)
         try:
-            response = await call(message, metadata=metadata, timeout=TIMEOUT_SECONDS)
+            response = await endpoint.call(message, metadata=metadata, timeout=TIMEOUT_SECONDS)
         except grpc.aio.AioRpcError as error:
             return error_response(error)
         body = to_json(response)
         if route.response_body:
             body = body.get(route.response_body, {})
-        return _json(body, headers={"x-request-id": request_id})
+        return web.Response(
+            body=orjson.dumps(body),
+            headers={"content-type": "application/json", "x-request-id": request_id},
+        )
 
     async def _request_message(
-        self, request: web.Request, route: Route, variables: dict[str, str]
-    ) -> Any:
-        message = message_factory.GetMessageClass(route.method.input_type)()
+        self, request: web.Request, endpoint: _Endpoint, variables: dict[str, str]
+    ) -> Message:
+        route = endpoint.route
         descriptor = route.method.input_type
         data: dict[str, Any] = {}
         if route.body:
@@ -189,9 +209,10 @@ class RestBridge:
                 data = body
             else:
                 data[route.body] = body
-        if route.body != "*":
-            for name in set(request.query.keys()):
-                values = request.query.getall(name)
+        if route.body != "*" and request.query_string:
+            query = request.query
+            for name in set(query.keys()):
+                values = query.getall(name)
                 field = descriptor.fields_by_name.get(name)
                 if field is None:
                     raise JsonError(f"unknown query parameter {name!r}")
@@ -203,21 +224,16 @@ class RestBridge:
                     data[name] = coerce(descriptor, name, values[0])
         for name, value in variables.items():
             data[name] = coerce(descriptor, name, value)
-        return parse(data, message)
+        return parse(data, endpoint.input)
 
     async def _stream(
         self,
         request: web.Request,
-        route: Route,
-        message: Any,
-        metadata: list[tuple[str, str]],
-        output: Any,
+        endpoint: _Endpoint,
+        message: Message,
+        metadata: tuple[tuple[str, str], ...],
     ) -> web.StreamResponse:
-        call = self._channel.unary_stream(
-            route.grpc_path,
-            request_serializer=type(message).SerializeToString,
-            response_deserializer=output.FromString,
-        )(message, metadata=metadata)
+        call = endpoint.stream(message, metadata=metadata)
         try:
             first = await call.read()
         except grpc.aio.AioRpcError as error:

@@ -5,6 +5,10 @@ lowerCamelCase names too. 64-bit integers are strings, as proto3 JSON has
 them, and every field marked ``decimal_places`` (prices, money) is a
 decimal string ("190.05"), parsed exactly: a value finer than the field's
 places is refused, never rounded.
+
+The exact definition is json_format plus the decimal walk below;
+``fastjson`` compiles the same mapping per message type for the common case
+and hands everything else (and every refusal) back to it.
 """
 
 from __future__ import annotations
@@ -15,18 +19,13 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from stocktraderx.v1 import options_pb2
+
+from server.rest import fastjson
+from server.rest.fastjson import places as _places
 
 
 class JsonError(ValueError):
     """The JSON does not describe a valid request; the message says where."""
-
-
-def _places(field: FieldDescriptor) -> int:
-    options = field.GetOptions()
-    if options.HasExtension(options_pb2.decimal_places):
-        return int(options.Extensions[options_pb2.decimal_places])
-    return 0
 
 
 def _is_message(field: FieldDescriptor) -> bool:
@@ -90,27 +89,67 @@ def _to_decimal(value: Any, places: int, where: str) -> Any:
     return text
 
 
+_LARGEST = 40
+"""Decimal exponents above this cannot be a price: refused before they are
+expanded (1e999999999 would be a billion-digit integer)."""
+
+
 def _from_decimal(value: Any, places: int, where: str) -> Any:
+    """A decimal string as its integer count of 10**-places, in exact integer
+    arithmetic: Decimal's own scaling rounds to the context's 28 digits and
+    raises on signalling NaNs and overflows."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise JsonError(f'{where}: expected a decimal string such as "190.05"')
     try:
         number = Decimal(str(value))
     except InvalidOperation:
         raise JsonError(f"{where}: {value!r} is not a decimal number") from None
-    scaled = number.scaleb(places)
-    if not number.is_finite() or scaled != scaled.to_integral_value():
+    if not number.is_finite():
+        raise JsonError(f"{where}: {value!r} is not a finite decimal number")
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    coefficient = int("".join(map(str, digits)))
+    shift = exponent + places
+    if not coefficient:
+        units = 0
+    elif shift >= 0:
+        if number.adjusted() > _LARGEST:
+            raise JsonError(f"{where}: {value!r} is out of range")
+        units = coefficient * 10**shift
+    elif -shift > len(digits):  # 0 < coefficient < 10**-shift: a remainder is certain
         raise JsonError(f"{where}: {value!r} has more than {places} decimal places")
-    return str(int(scaled))
+    else:
+        units, remainder = divmod(coefficient, 10**-shift)
+        if remainder:
+            raise JsonError(f"{where}: {value!r} has more than {places} decimal places")
+    return str(-units if sign else units)
 
 
 def to_json(message: Message) -> dict[str, Any]:
+    try:
+        return fastjson.printer(message.DESCRIPTOR)(message)
+    except fastjson.Fallback:
+        return exact_to_json(message)
+
+
+def exact_to_json(message: Message) -> dict[str, Any]:
+    """``to_json`` by its definition: json_format, then the decimal walk."""
     data = json_format.MessageToDict(message, preserving_proto_field_name=True)
     result: dict[str, Any] = _walk(data, message.DESCRIPTOR, _to_decimal, "")
     return result
 
 
-def parse(data: Any, message: Message) -> Message:
-    """Fill ``message`` from JSON ``data``; ``JsonError`` names what is wrong."""
+def parse(data: Any, cls: type[Message]) -> Message:
+    """A ``cls`` message from JSON ``data``; ``JsonError`` names what is wrong."""
+    try:
+        return cls(**fastjson.reader(cls.DESCRIPTOR)(data))
+    except (fastjson.Fallback, ValueError, TypeError):
+        return exact_parse(data, cls())
+
+
+def exact_parse(data: Any, message: Message) -> Message:
+    """``parse`` by its definition: the decimal walk, then json_format. It
+    fills ``message`` and changes ``data`` (decimal strings become units)."""
     if not isinstance(data, dict):
         raise JsonError("the body must be a JSON object")
     _walk(data, message.DESCRIPTOR, _from_decimal, "")

@@ -19,7 +19,7 @@ import yaml
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from server.auth.access import rule_for
-from server.rest.jsonmap import _places
+from server.rest.fastjson import places as _places
 from server.rest.routes import Route, routes
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"

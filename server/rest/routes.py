@@ -90,11 +90,34 @@ def routes(files: tuple[FileDescriptor, ...] = CONTRACT) -> list[Route]:
     return found
 
 
+class Router:
+    """Finds a request's route as a scan of ``table`` in order would (first
+    match wins), with literal paths looked up rather than scanned. The table
+    must list literal paths before templated ones, as ``routes`` does."""
+
+    def __init__(self, table: list[Route]) -> None:
+        self._literal: dict[tuple[str, str], Route] = {}
+        self._templated: dict[str, list[Route]] = {}
+        for route in table:
+            if route.variables:
+                self._templated.setdefault(route.http_method, []).append(route)
+            elif self._templated:
+                raise ValueError(f"literal route {route.template} after a templated one")
+            else:
+                self._literal.setdefault((route.http_method, route.template), route)
+
+    def match(self, http_method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        route = self._literal.get((http_method, path))
+        if route is not None:
+            return route, {}
+        for route in self._templated.get(http_method, ()):
+            found = route.pattern.match(path)
+            if found is not None:
+                return route, {
+                    name: found.group(name.replace(".", "__")) for name in route.variables
+                }
+        return None
+
+
 def match(table: list[Route], http_method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    for route in table:
-        if route.http_method != http_method:
-            continue
-        found = route.pattern.match(path)
-        if found is not None:
-            return route, {name: found.group(name.replace(".", "__")) for name in route.variables}
-    return None
+    return Router(table).match(http_method, path)
