@@ -51,9 +51,9 @@ from matching.instrument import Instrument
 from matching.matcher import NO_LIMIT, fillable, match
 from matching.protection import (
     DEFAULT_CONTROLS,
+    MarketIndex,
     band_key,
     controls_error,
-    index_fall_bps,
     levels_reached,
     outside_band,
 )
@@ -121,6 +121,8 @@ class Engine:
         """Market-wide controls (the last ``ConfigureControls``)."""
         self.breakers_tripped = 0
         """Circuit-breaker levels tripped since every instrument last closed."""
+        self.index = MarketIndex()
+        """The breaker's market index (derived from the books)."""
         self.schedule: list[tuple[int, str]] = []
         """Heap of (time, symbol) of protection phase changes; an entry whose
         time is no longer the book's ``resume_at`` is stale and skipped."""
@@ -179,7 +181,9 @@ class Engine:
             self._handlers[kind](command, out)
             risk.apply(out, start)
         if self.counters.trade_id != trades_before and self.controls.breaker_levels:
-            self._check_breaker(out)
+            # A new order trades in its own book only: one term of the index.
+            changed = self.books.get(command.symbol) if isinstance(command, NewOrder) else None
+            self._check_breaker(out, changed)
         return out
 
     def state_hash(self) -> str:
@@ -568,6 +572,7 @@ class Engine:
         if phase is TradingPhase.CLOSED:
             self._expire_day_orders(book, out)
             book.previous_close = book.last_trade_price or book.previous_close
+            self.index.invalidate()
             book.set_band_reference(book.previous_close)
         book.phase = phase
         out.append(TradingPhaseChanged(book.symbol, phase))
@@ -608,12 +613,12 @@ class Engine:
         side = order.level.side
         self._pause_for_band(book, book.best_ask if side is _BUY else book.best_bid, out)
 
-    def _check_breaker(self, out: list[Event]) -> None:
+    def _check_breaker(self, out: list[Event], changed: OrderBook | None = None) -> None:
         levels = self.controls.breaker_levels
         tripped = self.breakers_tripped
         if tripped >= len(levels):
             return
-        fall = index_fall_bps(self.books.values())
+        fall = self.index.fall(self.books, changed)
         reached = levels_reached(levels, tripped, fall)
         if reached == tripped:
             return
@@ -708,6 +713,7 @@ class Engine:
             out.append(CommandRejected("", RejectReason.INVALID_RISK_LIMITS, problem))
             return
         self.controls = command
+        self.index.invalidate()
         self.risk.enforced = command.enforce_limits
         out.append(
             ControlsConfigured(
@@ -753,6 +759,7 @@ class Engine:
         self.books[instrument.symbol] = OrderBook(
             instrument, phase, self.orders, self.accounts, self.counters
         )
+        self.index.invalidate()
 
 
 def _phase_rule(book: OrderBook, command: NewOrder) -> RejectReason | None:

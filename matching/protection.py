@@ -45,17 +45,42 @@ def outside_band(book: OrderBook, keys: list[int]) -> bool:
     return best > book.band_high or best < book.band_low
 
 
+def _fall_part(book: OrderBook) -> int:
+    close = book.previous_close
+    return (close - (book.last_trade_price or close)) * BASIS_POINTS // close
+
+
+class MarketIndex:
+    """``index_fall_bps`` kept as a running sum, so that a trade in one
+    instrument updates one term instead of visiting every book. Derived
+    state: rebuilt from the books whenever ``invalidate`` was called."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, int] | None = None
+        self.total = 0
+
+    def invalidate(self) -> None:
+        self.parts = None
+
+    def fall(self, books: dict[str, OrderBook], changed: OrderBook | None) -> int:
+        parts = self.parts
+        if parts is None or changed is None:
+            parts = self.parts = {
+                symbol: _fall_part(book) for symbol, book in books.items() if book.previous_close
+            }
+            self.total = sum(parts.values())
+        elif changed.symbol in parts:
+            part = _fall_part(changed)
+            self.total += part - parts[changed.symbol]
+            parts[changed.symbol] = part
+        return self.total // len(parts) if parts else 0
+
+
 def index_fall_bps(books: Iterable[OrderBook]) -> int:
     """How far the equal-weighted index is below the previous close (negative
     when above), in basis points."""
-    total = count = 0
-    for book in books:
-        close = book.previous_close
-        if close:
-            last = book.last_trade_price or close
-            total += (close - last) * BASIS_POINTS // close
-            count += 1
-    return total // count if count else 0
+    parts = [_fall_part(book) for book in books if book.previous_close]
+    return sum(parts) // len(parts) if parts else 0
 
 
 def levels_reached(levels: tuple[tuple[int, int], ...], tripped: int, fall: int) -> int:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from matching.book import Order, OrderBook, PriceLevel
 from matching.enums import Side, TradingPhase
+from matching.protection import index_fall_bps
 from matching.risk_snapshot import check_risk_invariants
 from matching.snapshot import Snapshot, take_snapshot
 from matching.state_errors import InvariantError
@@ -72,6 +73,12 @@ def check_invariants(engine: Engine) -> None:
                 (book.resume_at, book.symbol) in engine.schedule,
                 f"{book.symbol}: resumption at {book.resume_at} not scheduled",
             )
+    index = engine.index
+    if index.parts is not None and engine.breakers_tripped < len(engine.controls.breaker_levels):
+        _check(
+            index.total // max(len(index.parts), 1) == index_fall_bps(engine.books.values()),
+            f"market index {index.total} over {len(index.parts)} differs from the books",
+        )
     check_risk_invariants(engine)
 
 
