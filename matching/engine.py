@@ -52,10 +52,8 @@ from matching.matcher import NO_LIMIT, fillable, match
 from matching.protection import (
     DEFAULT_CONTROLS,
     MarketIndex,
-    band_key,
     controls_error,
     levels_reached,
-    outside_band,
 )
 from matching.replace import replace, replace_stop
 from matching.risk import RiskBook, reserve_price
@@ -182,8 +180,9 @@ class Engine:
             risk.apply(out, start)
         if self.counters.trade_id != trades_before and self.controls.breaker_levels:
             # A new order trades in its own book only: one term of the index.
-            changed = self.books.get(command.symbol) if isinstance(command, NewOrder) else None
-            self._check_breaker(out, changed)
+            self._check_breaker(
+                out, self.books[command.symbol] if isinstance(command, NewOrder) else None
+            )
         return out
 
     def state_hash(self) -> str:
@@ -294,9 +293,15 @@ class Engine:
             key = price or NO_LIMIT
         limit_key = key
         blocked = False
-        if book.band_high:
-            key = band_key(book, side, key)
-            blocked = bool(keys) and keys[-1] >= limit_key and outside_band(book, keys)
+        band_high = book.band_high
+        if band_high:
+            # protection.band_key and protection.outside_band, inlined: this
+            # runs for every order of a banded instrument.
+            bound = -band_high if side is _BUY else book.band_low
+            key = bound if bound > key else key
+            if keys and keys[-1] >= limit_key:
+                best = abs(keys[-1])
+                blocked = best > band_high or best < book.band_low
         tif = order.time_in_force
         if tif is _FOK and (blocked or not fillable(book, order, side, key)):
             out.append(
@@ -619,9 +624,9 @@ class Engine:
         if tripped >= len(levels):
             return
         fall = self.index.fall(self.books, changed)
-        reached = levels_reached(levels, tripped, fall)
-        if reached == tripped:
+        if fall < levels[tripped][0]:
             return
+        reached = levels_reached(levels, tripped, fall)
         self.breakers_tripped = reached
         halt = levels[reached - 1][1]
         resume = self.now + halt if halt else 0

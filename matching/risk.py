@@ -49,7 +49,7 @@ from matching.events import (
     OrderRejected,
     OrderReplaced,
 )
-from matching.instrument import BASIS_POINTS
+from matching.risk_checks import limit_breach
 from matching.risk_limits import NO_LIMITS, RiskLimits, money
 
 if TYPE_CHECKING:
@@ -190,8 +190,6 @@ class RiskBook:
         self.open: dict[int, int] = {}
         """Open orders (stops included) by id: a buy's reserve price per share,
         or ``_SELL_MARK`` for a sell."""
-        self._pending_reserve = 0
-        """The reserve price of the order being entered, for its acceptance."""
         self.now = 0
         """The time of the command being applied (the engine sets it)."""
         self._replaced: tuple[int, int] = (0, 0)
@@ -223,99 +221,56 @@ class RiskBook:
         ledger = self.accounts.get(account)
         if ledger is None:
             ledger = self.accounts[account] = AccountLedger(account)
-        refusal = self._check_new(ledger, book, command)
-        if refusal is not None:
-            return refusal
-        reserve = self._pending_reserve
-        self.open[order_id] = reserve
-        ledger.open_orders += 1
-        holding = ledger.holdings.get(command.symbol)
-        if holding is None:
-            holding = ledger.holdings[command.symbol] = Holding()
-        if reserve >= 0:
-            holding.open_buy += command.quantity
-            ledger.reserved += reserve * command.quantity
-        else:
-            holding.open_sell += command.quantity
-        return None
-
-    def _check_new(
-        self, ledger: AccountLedger, book: OrderBook, command: NewOrder
-    ) -> OrderRejected | None:
-        """The refusal of a new order, or None; remembers its reserve price."""
-        order_type = command.order_type
-        reference = book.last_trade_price or book.instrument.reference_price
-        if order_type is _MARKET:
-            value = reference
-        elif order_type is _STOP:
-            value = command.stop_price
-        else:
-            value = command.price
-        self._pending_reserve = value if command.side is _BUY else _SELL_MARK
         if ledger.killed:
             return _refuse(
                 command,
                 RejectReason.KILL_SWITCH_ACTIVE,
                 f"account {command.account} is blocked by a kill switch: {ledger.kill_reason}",
             )
+        order_type = command.order_type
+        if order_type is _MARKET:
+            value = book.last_trade_price or book.instrument.reference_price
+        elif order_type is _STOP:
+            value = command.stop_price
+        else:
+            value = command.price
         second = command.timestamp // _SECOND
         if second != ledger.window:
             ledger.window = second
             ledger.messages = 0
         messages = ledger.messages = ledger.messages + 1
-        if not self.enforced:
-            return None
-        limits = ledger.limits if ledger.limits is not None else self.default_limits
+        symbol = command.symbol
+        holding = ledger.holdings.get(symbol)
         quantity = command.quantity
-        text = _order_limit_breach(
-            limits, messages, quantity, value, order_type, command, reference
-        )
-        if text is not None:
-            return _refuse(command, *text)
-        cap = limits.max_open_orders
-        if cap is not None and ledger.open_orders >= cap:
-            return _refuse(
-                command,
-                RejectReason.RISK_MAX_OPEN_ORDERS,
-                f"{ledger.open_orders} open orders already: max_open_orders is {cap}",
-            )
-        holding = ledger.holdings.get(command.symbol)
-        held = open_buy = open_sell = 0
-        if holding is not None:
-            held, open_buy, open_sell = holding.quantity, holding.open_buy, holding.open_sell
         buy = command.side is _BUY
-        cap = limits.max_position_quantity
-        if cap is not None:
-            worst = abs(held + open_buy + quantity) if buy else abs(held - open_sell - quantity)
-            if worst > cap:
-                return _refuse(
-                    command,
-                    RejectReason.RISK_POSITION_LIMIT,
-                    f"position of {worst} with open orders would exceed "
-                    f"max_position_quantity {cap}",
-                )
-        if buy:
-            cost = value * quantity
-            if not value:
-                return _refuse(
-                    command,
-                    RejectReason.RISK_BUYING_POWER,
-                    f"no reference price for {command.symbol} to value a market order at",
-                )
-            if cost > ledger.cash - ledger.reserved:
-                return _refuse(
-                    command,
-                    RejectReason.RISK_BUYING_POWER,
-                    f"order costs {money(cost)}, buying power is "
-                    f"{money(ledger.cash - ledger.reserved)}",
-                )
-        elif not limits.allow_short_selling and held - open_sell < quantity:
-            return _refuse(
-                command,
-                RejectReason.RISK_INSUFFICIENT_POSITION,
-                f"selling {quantity} needs a position: {max(held - open_sell, 0)} "
-                f"{command.symbol} free to sell, short selling not allowed",
+        if self.enforced:
+            text = limit_breach(
+                ledger.limits if ledger.limits is not None else self.default_limits,
+                ledger,
+                holding,
+                symbol,
+                buy,
+                messages,
+                quantity,
+                value,
+                command.price,
+                book.last_trade_price or book.instrument.reference_price,
+                quantity,
+                value * quantity if buy else 0,
+                True,
             )
+            if text is not None:
+                return _refuse(command, *text)
+        if holding is None:
+            holding = ledger.holdings[symbol] = Holding()
+        ledger.open_orders += 1
+        if buy:
+            self.open[order_id] = value
+            holding.open_buy += quantity
+            ledger.reserved += value * quantity
+        else:
+            self.open[order_id] = _SELL_MARK
+            holding.open_sell += quantity
         return None
 
     def check_replace(
@@ -343,46 +298,23 @@ class RiskBook:
         messages = ledger.count_message(command.timestamp)
         if not self.enforced:
             return None
-        limits = self.limits_of(ledger)
-        reference = book.last_trade_price or book.instrument.reference_price
-        order_type = OrderType.LIMIT if command.price else OrderType.MARKET
-        text = _order_limit_breach(
-            limits, messages, command.quantity, value, order_type, command, reference
+        buy = side is _BUY
+        symbol = book.symbol
+        text = limit_breach(
+            self.limits_of(ledger),
+            ledger,
+            ledger.holdings.get(symbol),
+            symbol,
+            buy,
+            messages,
+            command.quantity,
+            value,
+            command.price,
+            book.last_trade_price or book.instrument.reference_price,
+            new_leaves - leaves,
+            value * new_leaves - reserve * leaves if buy else 0,
+            False,
         )
-        if text is None:
-            holding = ledger.holding(book.symbol)
-            cap = limits.max_position_quantity
-            delta = new_leaves - leaves
-            if side is _BUY:
-                worst = abs(holding.quantity + holding.open_buy + delta)
-                extra = value * new_leaves - reserve * leaves
-                if cap is not None and worst > cap:
-                    text = (
-                        RejectReason.RISK_POSITION_LIMIT,
-                        f"position of {worst} with open orders would exceed "
-                        f"max_position_quantity {cap}",
-                    )
-                elif extra > ledger.buying_power:
-                    text = (
-                        RejectReason.RISK_BUYING_POWER,
-                        f"replace needs {money(extra)} more, buying power is "
-                        f"{money(ledger.buying_power)}",
-                    )
-            else:
-                worst = abs(holding.quantity - holding.open_sell - delta)
-                free = holding.quantity - holding.open_sell
-                if cap is not None and worst > cap:
-                    text = (
-                        RejectReason.RISK_POSITION_LIMIT,
-                        f"position of {worst} with open orders would exceed "
-                        f"max_position_quantity {cap}",
-                    )
-                elif not limits.allow_short_selling and delta > free:
-                    text = (
-                        RejectReason.RISK_INSUFFICIENT_POSITION,
-                        f"selling {delta} more needs a position: {max(free, 0)} "
-                        f"{book.symbol} free to sell, short selling not allowed",
-                    )
         if text is None:
             return None
         return CancelRejected(command.order_id, command.account, text[0], text[1])
@@ -517,51 +449,6 @@ def reserve_price(order_type: OrderType, price: int, stop_price: int, reference:
     if order_type is _STOP:
         return stop_price
     return price
-
-
-def _order_limit_breach(
-    limits: RiskLimits,
-    messages: int,
-    quantity: int,
-    value: int,
-    order_type: OrderType,
-    command: NewOrder | ReplaceOrder,
-    reference: int,
-) -> tuple[RejectReason, str] | None:
-    """The first per-order limit the order breaks (rate, size, notional, collar)."""
-    cap = limits.max_messages_per_second
-    if cap is not None and messages > cap:
-        return (
-            RejectReason.RISK_MESSAGE_RATE,
-            f"{messages} order messages this second: max_messages_per_second is {cap}",
-        )
-    cap = limits.max_order_quantity
-    if cap is not None and quantity > cap:
-        return (
-            RejectReason.RISK_MAX_ORDER_QUANTITY,
-            f"quantity {quantity} exceeds max_order_quantity {cap}",
-        )
-    cap = limits.max_order_notional
-    if cap is not None and value * quantity > cap:
-        return (
-            RejectReason.RISK_MAX_ORDER_NOTIONAL,
-            f"notional {money(value * quantity)} exceeds max_order_notional {money(cap)}",
-        )
-    collar = limits.price_collar_bps
-    price = command.price
-    if (
-        collar is not None
-        and price
-        and reference
-        and order_type is not _MARKET
-        and abs(price - reference) * BASIS_POINTS > reference * collar
-    ):
-        return (
-            RejectReason.RISK_PRICE_COLLAR,
-            f"price {money(price)} is more than {collar} bps from the reference "
-            f"price {money(reference)}",
-        )
-    return None
 
 
 def _refuse(command: NewOrder, reason: RejectReason, text: str) -> OrderRejected:

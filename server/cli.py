@@ -2,7 +2,10 @@
 
 The server package is the composition root, so the command lives here: it
 can reach the engine benchmarks and (later) the server itself, while the
-client commands it mounts use only the generated API.
+client commands it mounts use only the generated API. Each command imports
+what it runs when it runs: the store, the benchmarks and the server weigh
+50 MB and most of a second, which neither ``stx --help`` nor the engine's
+memory benchmark should carry.
 """
 
 from __future__ import annotations
@@ -16,13 +19,9 @@ import click
 
 from clients.cli import COMMANDS as CLIENT_COMMANDS
 from feeds.cli import feed
-from server import admin_tools
 from server.auth.access import ROLES_BY_NAME
-from server.bench import feed_bench, projector_bench, transport_bench
-from server.bench.engine_bench import measure, measure_resting
 from server.config import ConfigError, Settings
 from server.config import load as load_settings
-from server.demo import run_demo
 
 
 @click.group()
@@ -73,6 +72,8 @@ def create_user(
     data_dir: Path | None,
 ) -> None:
     """Create a user directly in the store: how the first administrator is made."""
+    from server import admin_tools  # noqa: PLC0415 - the store loads only for admin
+
     settings = _settings(config_path, data_dir)
     numbers = tuple(ROLES_BY_NAME[role] for role in roles)
     try:
@@ -91,6 +92,8 @@ def add_account(
     username: str, account_id: str, config_path: Path | None, data_dir: Path | None
 ) -> None:
     """Give a user another trading account (it shows in their next sign-in)."""
+    from server import admin_tools  # noqa: PLC0415 - the store loads only for admin
+
     settings = _settings(config_path, data_dir)
     try:
         user = asyncio.run(admin_tools.add_account(settings, username, account_id))
@@ -109,6 +112,8 @@ def audit() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
 def audit_verify(config_path: Path | None, data_dir: Path | None) -> None:
     """Check every entry's hash and link; exit 1 at the first that does not hold."""
+    from server import admin_tools  # noqa: PLC0415 - the store loads only for admin
+
     settings = _settings(config_path, data_dir)
     broken = False
     for log, checked, problem in asyncio.run(admin_tools.verify_audit(settings)):
@@ -144,6 +149,8 @@ def bench_engine(
     commands: int, seed: int, resting: int | None, controls: bool, as_json: bool
 ) -> None:
     """Matching engine throughput and latency on a mixed, seeded order flow."""
+    from server.bench.engine_bench import measure, measure_resting  # noqa: PLC0415
+
     if commands < 1:
         raise click.BadParameter("must be at least 1", param_hint="--commands")
     if resting is not None:
@@ -177,6 +184,8 @@ def bench_engine(
 @click.option("--duration", type=click.FloatRange(min=0.1), default=8, show_default=True)
 def bench_transport(rate: float, duration: float) -> None:
     """Bare gRPC echo on one stream: the floor under order-entry latency."""
+    from server.bench import transport_bench  # noqa: PLC0415
+
     click.echo(json.dumps(transport_bench.measure(rate, duration)))
 
 
@@ -188,6 +197,8 @@ def bench_transport(rate: float, duration: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench_feed(rate: float, duration: float, subscribers: int, as_json: bool) -> None:
     """ZeroMQ feed: order acceptance to subscriber, N subscriber processes."""
+    from server.bench import feed_bench  # noqa: PLC0415
+
     figures = feed_bench.measure(rate, duration, subscribers)
     if as_json:
         click.echo(json.dumps(figures))
@@ -222,6 +233,8 @@ def bench_rest(concurrency: int, duration: float, via: str) -> None:
 @click.option("--seed", default=1, show_default=True)
 def bench_projector(database_url: str, commands: int, seed: int) -> None:
     """Projection of a journal into the store: rows (events) per second."""
+    from server.bench import projector_bench  # noqa: PLC0415
+
     try:
         figures = projector_bench.measure(database_url, commands, seed)
     except ValueError as error:
@@ -277,4 +290,6 @@ def rest(target: str, port: int, host: str) -> None:
 @main.command()
 def demo() -> None:
     """A trading day on the engine: pre-open, opening auction, continuous, close."""
+    from server.demo import run_demo  # noqa: PLC0415
+
     run_demo(click.echo)
