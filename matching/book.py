@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from matching.enums import SelfTradePrevention, Side, TimeInForce, TradingPhase
 from matching.events import Event, LevelChanged, TopOfBookChanged
 from matching.instrument import BASIS_POINTS, Instrument
-from matching.stops import StopBook
+from matching.stops import PendingStop, StopBook
 
 _new = tuple.__new__
 BUY = Side.BUY
@@ -46,6 +46,7 @@ class Order:
         "prev",
         "quantity",
         "remaining",
+        "reserve",
         "self_trade_prevention",
         "time_in_force",
     )
@@ -65,6 +66,7 @@ class Order:
         time_in_force: TimeInForce,
         self_trade_prevention: SelfTradePrevention,
         post_only: bool,
+        reserve: int,
     ) -> None:
         self.order_id = order_id
         self.account = account
@@ -78,6 +80,10 @@ class Order:
         self.time_in_force = time_in_force
         self.self_trade_prevention = self_trade_prevention
         self.post_only = post_only
+        self.reserve = reserve
+        """For the account ledger: the cash a buy reserves per open share
+        (its limit price, a stop's stop price, a market order's reference
+        price at entry); -1 for a sell."""
         self.prev = None
         self.next = None
         self.account_prev = None
@@ -164,6 +170,7 @@ class OrderBook:
         "bid_prices",
         "bids",
         "counters",
+        "departed",
         "instrument",
         "last_trade_price",
         "market_buys",
@@ -186,9 +193,13 @@ class OrderBook:
         orders: dict[int, Order],
         accounts: dict[str, AccountOrders],
         counters: Counters,
+        departed: dict[int, Order | PendingStop],
     ) -> None:
         self.instrument = instrument
         self.counters = counters
+        self.departed = departed
+        """Orders that left the index during the command being applied, shared
+        by every book: the account ledger still needs their reserve."""
         self.symbol = instrument.symbol
         self.phase = phase
         self.orders = orders
@@ -353,7 +364,9 @@ class OrderBook:
             order.next = None
         level.quantity -= order.display
         level.count -= 1
-        del self.orders[order.order_id]
+        order_id = order.order_id
+        del self.orders[order_id]
+        self.departed[order_id] = order
         account = self.accounts[order.account]
         prev = order.account_prev
         nxt = order.account_next

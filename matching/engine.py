@@ -108,12 +108,15 @@ class Engine:
         """Open orders in a book or an auction queue, by order id."""
         self.stops: dict[int, PendingStop] = {}
         """Stop orders waiting for their trigger, by order id."""
+        self.departed: dict[int, Order | PendingStop] = {}
+        """Orders that left ``orders`` or ``stops`` (or never rested) during
+        the command being applied, for the ledger to book their events."""
         self.accounts: dict[str, AccountOrders] = {}
         self.counters = Counters()
         self.expiries: list[tuple[int, int]] = []
         """Heap of (expire_time, order_id) of GTD orders."""
         self.now = 0
-        self.risk = RiskBook()
+        self.risk = RiskBook(self.orders, self.stops, self.departed)
         """Accounts: cash, positions, reservations, limits, kill switches."""
         self.controls = DEFAULT_CONTROLS
         """Market-wide controls (the last ``ConfigureControls``)."""
@@ -150,6 +153,9 @@ class Engine:
         timestamp = command.timestamp
         risk = self.risk
         risk.now = timestamp
+        departed = self.departed
+        if departed:
+            departed.clear()
         trades_before = self.counters.trade_id
         if timestamp > self.now:
             self.now = timestamp
@@ -226,13 +232,12 @@ class Engine:
         elif order_type is not _MARKET:
             self._new_stop(book, command, out)
             return
-        counters = self.counters
-        order_id = counters.order_id + 1
-        refusal = self.risk.admit(book, command, order_id)
-        if refusal is not None:
-            out.append(refusal)
+        reserve = self.risk.admit(book, command)
+        if isinstance(reserve, OrderRejected):
+            out.append(reserve)
             return
-        counters.order_id = order_id
+        counters = self.counters
+        order_id = counters.order_id = counters.order_id + 1
         tif = command.time_in_force
         if tif is _GTD:
             # Queued at acceptance; an entry whose order is gone by then is skipped.
@@ -260,12 +265,14 @@ class Engine:
             tif,
             command.self_trade_prevention,
             command.post_only,
+            reserve,
         )
         if not crossing and continuous and tif is not _IOC and tif is not _FOK:
             # Most orders join the book without trading: skip the general path.
             book.rest(order, side, price, out)
         else:
             entered = len(out)
+            self.departed[order_id] = order
             if self._enter(book, order, side, price, out) and book.stops.by_id:
                 self._fire_stops(book, out)
             self.risk.apply(out, entered)
@@ -358,12 +365,11 @@ class Engine:
                 OrderRejected(command.symbol, command.account, RejectReason.INVALID_STOP_PRICE)
             )
             return
-        order_id = self.counters.order_id + 1
-        refusal = self.risk.admit(book, command, order_id)
-        if refusal is not None:
-            out.append(refusal)
+        reserve = self.risk.admit(book, command)
+        if isinstance(reserve, OrderRejected):
+            out.append(reserve)
             return
-        self.counters.order_id = order_id
+        order_id = self.counters.order_id = self.counters.order_id + 1
         out.append(
             OrderAccepted(
                 book.symbol,
@@ -387,6 +393,7 @@ class Engine:
             command.quantity,
             command.time_in_force,
             command.self_trade_prevention,
+            reserve,
         )
         book.stops.add(stop)
         self.stops[order_id] = stop
@@ -411,7 +418,9 @@ class Engine:
                 stop.time_in_force,
                 stop.self_trade_prevention,
                 False,
+                stop.reserve,
             )
+            self.departed[order.order_id] = order
             self._enter(book, order, stop.side, stop.price, out)
 
     # -- cancel and replace --------------------------------------------------
@@ -421,7 +430,7 @@ class Engine:
         if order is not None and order.account == command.account:
             book = order.level.book
             self.risk.cancel(
-                order.account, command.timestamp, order.order_id, book.symbol, order.remaining
+                order.account, command.timestamp, order.reserve, book.symbol, order.remaining
             )
             out.append(
                 _new(
@@ -442,7 +451,7 @@ class Engine:
         stop = self.stops.get(command.order_id)
         if stop is not None and stop.account == command.account:
             self.risk.cancel(
-                stop.account, command.timestamp, stop.order_id, stop.symbol, stop.quantity
+                stop.account, command.timestamp, stop.reserve, stop.symbol, stop.quantity
             )
             self._cancel_stop(stop, CancelReason.USER_REQUESTED, out)
             return
@@ -457,9 +466,14 @@ class Engine:
         )
         book.remove(order, out)
 
-    def _cancel_stop(self, stop: PendingStop, reason: CancelReason, out: list[Event]) -> None:
+    def _drop_stop(self, stop: PendingStop) -> None:
+        """Take a stop out of its book and the index (not when it fires)."""
         self.books[stop.symbol].stops.remove(stop)
         del self.stops[stop.order_id]
+        self.departed[stop.order_id] = stop
+
+    def _cancel_stop(self, stop: PendingStop, reason: CancelReason, out: list[Event]) -> None:
+        self._drop_stop(stop)
         out.append(OrderCancelled(stop.symbol, stop.order_id, stop.account, stop.quantity, reason))
 
     def _replace(self, command: ReplaceOrder, out: list[Event]) -> None:
@@ -468,7 +482,7 @@ class Engine:
         if order is not None and order.account == command.account:
             book = order.level.book
             side = order.level.side
-            reserve = risk.open[order.order_id]
+            reserve = order.reserve
             new_leaves = command.quantity - (order.quantity - order.remaining)
             refusal = risk.check_replace(
                 book,
@@ -493,7 +507,7 @@ class Engine:
         stop = self.stops.get(command.order_id)
         if stop is not None and stop.account == command.account:
             book = self.books[stop.symbol]
-            reserve = risk.open[stop.order_id]
+            reserve = stop.reserve
             value = reserve_price(
                 stop.order_type, command.price, command.stop_price or stop.stop_price, 0
             )
@@ -551,8 +565,7 @@ class Engine:
                 continue
             stop = self.stops.get(order_id)
             if stop is not None:
-                self.books[stop.symbol].stops.remove(stop)
-                del self.stops[order_id]
+                self._drop_stop(stop)
                 out.append(OrderExpired(stop.symbol, order_id, stop.account, stop.quantity))
         for book in touched.values():
             book.emit_top_of_book(out)
@@ -742,8 +755,7 @@ class Engine:
                         )
                         book.remove(order, out)
         for stop in [stop for stop in book.stops.by_id.values() if stop.time_in_force is day]:
-            book.stops.remove(stop)
-            del self.stops[stop.order_id]
+            self._drop_stop(stop)
             out.append(OrderExpired(book.symbol, stop.order_id, stop.account, stop.quantity))
 
     def _add_instrument(self, command: AddInstrument, out: list[Event]) -> None:
@@ -762,7 +774,7 @@ class Engine:
     def create_book(self, instrument: Instrument, phase: TradingPhase) -> None:
         """An empty book; outside ``process`` only while restoring a snapshot."""
         self.books[instrument.symbol] = OrderBook(
-            instrument, phase, self.orders, self.accounts, self.counters
+            instrument, phase, self.orders, self.accounts, self.counters, self.departed
         )
         self.index.invalidate()
 

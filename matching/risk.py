@@ -53,7 +53,8 @@ from matching.risk_checks import limit_breach
 from matching.risk_limits import NO_LIMITS, RiskLimits, money
 
 if TYPE_CHECKING:
-    from matching.book import OrderBook
+    from matching.book import Order, OrderBook
+    from matching.stops import PendingStop
 
 _BUY = Side.BUY
 _MARKET = OrderType.MARKET
@@ -181,15 +182,23 @@ class AccountLedger:
 class RiskBook:
     """Every account's ledger, the open orders' reservations and the checks."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        orders: dict[int, Order],
+        stops: dict[int, PendingStop],
+        departed: dict[int, Order | PendingStop],
+    ) -> None:
+        self.orders = orders
+        self.stops = stops
+        self.departed = departed
+        """The engine's open orders, stops, and orders that left during the
+        current command: each carries its ``reserve``, which the events that
+        name it by id are booked with."""
         self.accounts: dict[str, AccountLedger] = {}
         self.default_limits = NO_LIMITS
         """The limits of accounts that have none of their own."""
         self.enforced = False
         """Whether the limits are checked; the kill switch always is."""
-        self.open: dict[int, int] = {}
-        """Open orders (stops included) by id: a buy's reserve price per share,
-        or ``_SELL_MARK`` for a sell."""
         self.now = 0
         """The time of the command being applied (the engine sets it)."""
         self._replaced: tuple[int, int] = (0, 0)
@@ -213,10 +222,10 @@ class RiskBook:
 
     # -- checks --------------------------------------------------------------
 
-    def admit(self, book: OrderBook, command: NewOrder, order_id: int) -> OrderRejected | None:
+    def admit(self, book: OrderBook, command: NewOrder) -> OrderRejected | int:
         """The refusal of a new order that passed every rule of the book, or
-        None: then the order, about to be accepted as ``order_id``, is booked
-        (its reservation and open quantity), so acceptances need no event walk."""
+        the reserve the order is to carry: then it is booked (its reservation
+        and open quantity), so acceptances need no event walk."""
         account = command.account
         ledger = self.accounts.get(account)
         if ledger is None:
@@ -265,13 +274,11 @@ class RiskBook:
             holding = ledger.holdings[symbol] = Holding()
         ledger.open_orders += 1
         if buy:
-            self.open[order_id] = value
             holding.open_buy += quantity
             ledger.reserved += value * quantity
-        else:
-            self.open[order_id] = _SELL_MARK
-            holding.open_sell += quantity
-        return None
+            return value
+        holding.open_sell += quantity
+        return _SELL_MARK
 
     def check_replace(
         self,
@@ -331,7 +338,7 @@ class RiskBook:
                 handler(event)  # type: ignore[operator]
 
     def cancel(
-        self, account: str, timestamp: int, order_id: int, symbol: str, quantity: int
+        self, account: str, timestamp: int, reserve: int, symbol: str, quantity: int
     ) -> None:
         """A cancel of an open order: counted as a message, its rest released."""
         ledger = self.accounts[account]
@@ -340,7 +347,6 @@ class RiskBook:
             ledger.window = second
             ledger.messages = 0
         ledger.messages += 1
-        reserve = self.open.pop(order_id)
         ledger.open_orders -= 1
         holding = ledger.holdings[symbol]
         if reserve >= 0:
@@ -356,9 +362,17 @@ class RiskBook:
             ledger = self.accounts[account] = AccountLedger(account)
         ledger.count_message(timestamp)
 
+    def _order(self, order_id: int) -> Order | PendingStop:
+        """The order an event names: one that left during this command (the
+        usual case for cancels and last fills), one in a book, or a stop."""
+        order = self.departed.get(order_id)
+        if order is None:
+            order = self.orders.get(order_id) or self.stops[order_id]
+        return order
+
     def close(self, order_id: int, account: str, symbol: str, quantity: int) -> None:
         """An open order left with ``quantity`` unfilled (cancel, expiry)."""
-        reserve = self.open.pop(order_id)
+        reserve = self._order(order_id).reserve
         ledger = self.accounts[account]
         ledger.open_orders -= 1
         holding = ledger.holdings[symbol]
@@ -371,7 +385,7 @@ class RiskBook:
     def _filled(self, event: OrderFilled) -> None:
         # Unpacked at once: one step instead of eight attribute lookups.
         symbol, order_id, account, _, price, quantity, leaves, _ = event
-        reserve = self.open[order_id]
+        reserve = self._order(order_id).reserve
         ledger = self.accounts[account]
         holding = ledger.holdings[symbol]
         ledger.updated = self.now
@@ -395,11 +409,10 @@ class RiskBook:
             else:
                 holding.trade(False, quantity, price)
         if not leaves:
-            del self.open[order_id]
             ledger.open_orders -= 1
 
     def _release(self, order_id: int, account: str, symbol: str, quantity: int) -> None:
-        reserve = self.open[order_id]
+        reserve = self._order(order_id).reserve
         ledger = self.accounts[account]
         holding = ledger.holdings[symbol]
         if reserve >= 0:
@@ -423,7 +436,7 @@ class RiskBook:
             reserve = event.price or event.stop_price or old_reserve
             ledger.reserved += reserve * leaves - old_reserve * old_leaves
             holding.open_buy += leaves - old_leaves
-            self.open[event.order_id] = reserve
+            self._order(event.order_id).reserve = reserve
         else:
             holding.open_sell += leaves - old_leaves
 

@@ -27,7 +27,11 @@ def risk_snapshot(risk: RiskBook) -> dict[str, Any]:
     return {
         "enforced": risk.enforced,
         "default_limits": list(risk.default_limits),
-        "open": sorted([order_id, reserve] for order_id, reserve in risk.open.items()),
+        "open": sorted(
+            [order_id, order.reserve]
+            for orders in (risk.orders, risk.stops)
+            for order_id, order in orders.items()
+        ),
         "accounts": {
             name: [
                 ledger.cash,
@@ -58,7 +62,16 @@ def risk_snapshot(risk: RiskBook) -> dict[str, Any]:
 def restore_risk(risk: RiskBook, data: dict[str, Any]) -> None:
     risk.enforced = data["enforced"]
     risk.default_limits = RiskLimits(*data["default_limits"])
-    risk.open = dict(data["open"])
+    if len(data["open"]) != len(risk.orders) + len(risk.stops):
+        raise InvariantError(
+            f"the snapshot's ledger books {len(data['open'])} open orders, its books hold "
+            f"{len(risk.orders) + len(risk.stops)}"
+        )
+    for order_id, reserve in data["open"]:
+        order = risk.orders.get(order_id) or risk.stops.get(order_id)
+        if order is None:
+            raise InvariantError(f"the snapshot's ledger books order {order_id}, which is not open")
+        order.reserve = reserve
     for name, stored in data["accounts"].items():
         # Format 2 had no change time.
         fields = stored if len(stored) == 10 else [*stored[:8], 0, stored[8]]
@@ -111,19 +124,19 @@ def rebuild_open_orders(engine: Engine) -> None:
         ledger = risk.ledger(account)
         holding = ledger.holding(symbol)
         ledger.open_orders += 1
+        order = engine.orders.get(order_id) or engine.stops[order_id]
         if side is Side.BUY:
-            risk.open[order_id] = price
+            order.reserve = price
             ledger.reserved += price * open_quantity
             holding.open_buy += open_quantity
         else:
-            risk.open[order_id] = -1
+            order.reserve = -1
             holding.open_sell += open_quantity
 
 
 def check_risk_invariants(engine: Engine) -> None:
     risk = engine.risk
     orders = _open_orders(engine)
-    _check(orders.keys() == risk.open.keys(), "ledger's open orders differ from the engine's")
     reserved: dict[str, int] = {}
     counts: dict[str, int] = {}
     open_quantity: dict[tuple[str, str, Side], int] = {}
@@ -131,7 +144,7 @@ def check_risk_invariants(engine: Engine) -> None:
         counts[account] = counts.get(account, 0) + 1
         key = (account, symbol, side)
         open_quantity[key] = open_quantity.get(key, 0) + quantity
-        reserve = risk.open[order_id]
+        reserve = (engine.orders.get(order_id) or engine.stops[order_id]).reserve
         _check((reserve >= 0) == (side is Side.BUY), f"order {order_id} booked on the wrong side")
         if side is Side.BUY:
             reserved[account] = reserved.get(account, 0) + reserve * quantity

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from matching.engine import Engine
 
 FORMAT_VERSION = 3
+_UNBOOKED = 0
+"""A restored order's reserve until the ledger's part of the snapshot (or,
+for a snapshot from before the ledger, ``rebuild_open_orders``) sets it."""
 """2 added accounts (cash, positions, limits, kill switches), market controls
 and protection state; 3 the time each account last changed. A version 1
 snapshot restores with empty accounts whose open orders are rebuilt from the
@@ -157,6 +160,7 @@ def restore_snapshot(snapshot: Snapshot) -> Engine:
                 fields[6],
                 TimeInForce(fields[7]),
                 SelfTradePrevention(fields[8]),
+                _UNBOOKED,
             )
             book.stops.add(stop)
             engine.stops[stop.order_id] = stop
@@ -188,6 +192,7 @@ def _order(fields: list[Any]) -> Order:
         TimeInForce(fields[6]),
         SelfTradePrevention(fields[7]),
         fields[8],
+        _UNBOOKED,
     )
     order.remaining = fields[3]
     order.display = fields[4]

@@ -20,6 +20,7 @@ class PendingStop:
         "order_type",
         "price",
         "quantity",
+        "reserve",
         "self_trade_prevention",
         "side",
         "stop_price",
@@ -39,6 +40,7 @@ class PendingStop:
         quantity: int,
         time_in_force: TimeInForce,
         self_trade_prevention: SelfTradePrevention,
+        reserve: int,
     ) -> None:
         self.order_id = order_id
         self.symbol = symbol
@@ -51,6 +53,8 @@ class PendingStop:
         self.quantity = quantity
         self.time_in_force = time_in_force
         self.self_trade_prevention = self_trade_prevention
+        self.reserve = reserve
+        """The account ledger's value of the order (see ``Order.reserve``)."""
 
     def key(self) -> tuple[int, int]:
         """Sort key: the stop that fires next sorts last."""

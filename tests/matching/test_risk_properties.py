@@ -371,8 +371,8 @@ class Target(NamedTuple):
 
 def _target(engine: Engine, command: ReplaceOrder) -> Target | None:
     order = engine.orders.get(command.order_id)
-    reserve = engine.risk.open.get(command.order_id, 0)
     if order is not None:
+        reserve = order.reserve
         level = order.level
         filled = order.quantity - order.remaining
         symbol = level.book.symbol
@@ -381,7 +381,7 @@ def _target(engine: Engine, command: ReplaceOrder) -> Target | None:
     if stop is None:
         return None
     value = command.stop_price or stop.stop_price if stop.order_type is STOP else command.price
-    return Target(stop.symbol, stop.side, stop.quantity, 0, value, reserve)
+    return Target(stop.symbol, stop.side, stop.quantity, 0, value, stop.reserve)
 
 
 def _replace_breaches(state: Before, target: Target, command: ReplaceOrder) -> list[str]:
