@@ -11,7 +11,10 @@ pure-Python books their 100 ms worst cases.
 from __future__ import annotations
 
 import gc
+import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from dataclasses import replace as replaced
@@ -161,6 +164,19 @@ def _rss_bytes() -> int:
 
 
 def measure_resting(count: int) -> dict[str, float | int]:
+    """Rest ``count`` orders in a fresh interpreter that imports the engine
+    and nothing else, as a matching process would; its memory per order."""
+    output = subprocess.run(
+        [sys.executable, "-m", "server.bench.engine_bench", str(count)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    figures: dict[str, float | int] = json.loads(output)
+    return figures
+
+
+def _measure_resting_here(count: int) -> dict[str, float | int]:
     """Rest ``count`` orders (none crossing) and report process memory per order."""
     gc.collect()
     before = _rss_bytes()
@@ -196,3 +212,7 @@ def measure_resting(count: int) -> dict[str, float | int]:
         "rss_bytes_per_order": round(after / resting, 1),
         "rss_growth_bytes_per_order": round((after - before) / resting, 1),
     }
+
+
+if __name__ == "__main__":
+    print(json.dumps(_measure_resting_here(int(sys.argv[1]))))
