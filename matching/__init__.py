@@ -5,6 +5,7 @@ commands in, events out. See docs/architecture.md.
 """
 
 from matching.commands import (
+    DEFAULT_MARKET_PROTECTION_BPS,
     AddInstrument,
     AdvanceTime,
     CancelOrder,
@@ -57,6 +58,7 @@ from matching.risk_limits import NO_LIMITS, RiskLimits
 from matching.state_errors import InvariantError
 
 __all__ = [
+    "DEFAULT_MARKET_PROTECTION_BPS",
     "NO_LIMITS",
     "AccountFunded",
     "AddInstrument",

@@ -6,6 +6,10 @@ reference price (the last trade, else the previous close); then the lowest,
 so the result is always unique. Auctions trade whole remaining quantities,
 hidden iceberg quantity included, and apply no self-trade prevention: the
 volume is decided before any pairing exists.
+
+With market order protection on, a buy market order takes part as a limit
+order at the price its cash is reserved at (``Order.reserve``), keeping the
+market orders' place ahead of limit orders.
 """
 
 from __future__ import annotations
@@ -17,11 +21,16 @@ from matching.enums import CancelReason, Side
 from matching.events import AuctionCompleted, Event, OrderCancelled, OrderFilled, Trade
 
 
-def equilibrium(book: OrderBook) -> tuple[int, int] | None:
+def equilibrium(book: OrderBook, protect: bool = False) -> tuple[int, int] | None:
     """``(price, volume)`` at which the book would uncross now, or None."""
-    market_buy = sum(order.remaining for order in book.market_buys.orders())
-    market_sell = sum(order.remaining for order in book.market_sells.orders())
+    market_buy = 0
     bid_depth = {price: _total(book.bids[price]) for price in book.bid_prices}
+    for order in book.market_buys.orders():
+        if protect and order.reserve:
+            bid_depth[order.reserve] = bid_depth.get(order.reserve, 0) + order.remaining
+        else:
+            market_buy += order.remaining
+    market_sell = sum(order.remaining for order in book.market_sells.orders())
     ask_depth = {-key: _total(book.asks[-key]) for key in book.ask_keys}
     reference = book.reference_price
     candidates = sorted(bid_depth.keys() | ask_depth.keys())
@@ -52,13 +61,14 @@ def equilibrium(book: OrderBook) -> tuple[int, int] | None:
     return best[3], -best[0]
 
 
-def uncross(book: OrderBook, out: list[Event]) -> None:
+def uncross(book: OrderBook, out: list[Event], protect: bool = False) -> None:
     """Execute the auction at the equilibrium price, then drop unexecuted
-    market orders. The book is left uncrossed."""
-    result = equilibrium(book)
+    market orders. The book is left uncrossed. ``protect``: market order
+    protection is on."""
+    result = equilibrium(book, protect)
     if result is not None:
         price, volume = result
-        _execute(book, price, volume, out)
+        _execute(book, price, volume, out, protect)
         book.last_trade_price = price
         book.set_band_reference(price)
         out.append(AuctionCompleted(book.symbol, price, volume))
@@ -80,9 +90,14 @@ def _total(level: PriceLevel) -> int:
     return sum(order.remaining for order in level.orders())
 
 
-def _eligible(book: OrderBook, side: Side, price: int) -> Iterator[Order]:
+def _eligible(book: OrderBook, side: Side, price: int, protect: bool) -> Iterator[Order]:
     """Orders of ``side`` that may trade at ``price``, in execution priority."""
-    yield from _queue(book.market_buys if side is Side.BUY else book.market_sells)
+    if side is Side.BUY:
+        for order in _queue(book.market_buys):
+            if not (protect and order.reserve) or order.reserve >= price:
+                yield order
+    else:
+        yield from _queue(book.market_sells)
     for level in book.levels(side):
         if (level.price < price) if side is Side.BUY else (level.price > price):
             return
@@ -97,11 +112,11 @@ def _queue(level: PriceLevel) -> Iterator[Order]:
         order = following
 
 
-def _execute(book: OrderBook, price: int, volume: int, out: list[Event]) -> None:
+def _execute(book: OrderBook, price: int, volume: int, out: list[Event], protect: bool) -> None:
     symbol = book.symbol
     counters = book.counters
-    buys = _eligible(book, Side.BUY, price)
-    sells = _eligible(book, Side.SELL, price)
+    buys = _eligible(book, Side.BUY, price, protect)
+    sells = _eligible(book, Side.SELL, price, protect)
     touched: dict[int, PriceLevel] = {}
     buy = next(buys)
     sell = next(sells)

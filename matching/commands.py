@@ -121,6 +121,10 @@ class SetKillSwitch(NamedTuple):
     reason: str
 
 
+DEFAULT_MARKET_PROTECTION_BPS = 500
+"""5%: wide enough for a market order to reach a normal book's depth."""
+
+
 class ConfigureControls(NamedTuple):
     """Market-wide controls.
 
@@ -130,7 +134,10 @@ class ConfigureControls(NamedTuple):
     auction. ``breaker_levels`` are ``(fall in basis points, halt in ns)``
     pairs, ascending: when the market index falls that far below the previous
     close every instrument halts for that long (0: for the rest of the day),
-    then reopens through a call phase of ``reopen_call_ns``.
+    then reopens through a call phase of ``reopen_call_ns``. While limits are
+    enforced a buy market order trades no higher than
+    ``market_protection_bps`` above its value (the reference price; a stop's
+    stop price), the price its cash is reserved at.
     """
 
     timestamp: int
@@ -138,6 +145,7 @@ class ConfigureControls(NamedTuple):
     pause_ns: int = 300_000_000_000
     reopen_call_ns: int = 60_000_000_000
     breaker_levels: tuple[tuple[int, int], ...] = ()
+    market_protection_bps: int = DEFAULT_MARKET_PROTECTION_BPS
 
 
 Command = (

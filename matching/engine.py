@@ -56,7 +56,7 @@ from matching.protection import (
     levels_reached,
 )
 from matching.replace import replace, replace_stop
-from matching.risk import RiskBook, reserve_price
+from matching.risk import RiskBook, protection_price
 from matching.stops import PendingStop
 from matching.validation import check_new_order
 
@@ -68,9 +68,11 @@ _USER_REQUESTED = CancelReason.USER_REQUESTED
 _IMMEDIATE_OR_CANCEL = CancelReason.IMMEDIATE_OR_CANCEL
 _LIMIT = OrderType.LIMIT
 _MARKET = OrderType.MARKET
+_STOP = OrderType.STOP
 _GTD = TimeInForce.GTD
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
+_MARKET_PROTECTION = CancelReason.MARKET_PROTECTION
 _TRANSITIONS: dict[TradingPhase, frozenset[TradingPhase]] = {
     TradingPhase.CLOSED: frozenset((TradingPhase.PRE_OPEN, TradingPhase.CONTINUOUS)),
     TradingPhase.PRE_OPEN: frozenset(
@@ -294,7 +296,13 @@ class Engine:
             return False
         if side is _BUY:
             keys = book.ask_keys
-            key = -price if price else NO_LIMIT
+            if price:
+                key = -price
+            elif self.risk.enforced and order.reserve:
+                # Market order protection: no dearer than the cash reserved.
+                key = -order.reserve
+            else:
+                key = NO_LIMIT
         else:
             keys = book.bid_prices
             key = price or NO_LIMIT
@@ -352,7 +360,9 @@ class Engine:
                         order.order_id,
                         order.account,
                         order.remaining,
-                        _IMMEDIATE_OR_CANCEL,
+                        _MARKET_PROTECTION
+                        if not price and key != NO_LIMIT and keys
+                        else _IMMEDIATE_OR_CANCEL,
                     )
                 )
             else:
@@ -491,6 +501,7 @@ class Engine:
                 reserve,
                 order.remaining,
                 command.price,
+                command.price,
                 new_leaves,
             )
             if refusal is not None:
@@ -507,17 +518,21 @@ class Engine:
         stop = self.stops.get(command.order_id)
         if stop is not None and stop.account == command.account:
             book = self.books[stop.symbol]
-            reserve = stop.reserve
-            value = reserve_price(
-                stop.order_type, command.price, command.stop_price or stop.stop_price, 0
-            )
+            if stop.order_type is _STOP:
+                value = command.stop_price or stop.stop_price
+                new_reserve = protection_price(
+                    value, risk.protection_bps, book.instrument.tick_size
+                )
+            else:
+                value = new_reserve = command.price
             refusal = risk.check_replace(
                 book,
                 command,
                 stop.side,
-                reserve,
+                stop.reserve,
                 stop.quantity,
                 value,
+                new_reserve,
                 command.quantity,
             )
             if refusal is not None:
@@ -586,7 +601,7 @@ class Engine:
     def _change_phase(self, book: OrderBook, phase: TradingPhase, out: list[Event]) -> None:
         was_continuous = book.phase is _CONTINUOUS
         if phase in (_CONTINUOUS, TradingPhase.CLOSED) and not was_continuous:
-            uncross(book, out)
+            uncross(book, out, self.risk.enforced)
         if phase is TradingPhase.CLOSED:
             self._expire_day_orders(book, out)
             book.previous_close = book.last_trade_price or book.previous_close
@@ -733,12 +748,14 @@ class Engine:
         self.controls = command
         self.index.invalidate()
         self.risk.enforced = command.enforce_limits
+        self.risk.protection_bps = command.market_protection_bps
         out.append(
             ControlsConfigured(
                 command.enforce_limits,
                 command.pause_ns,
                 command.reopen_call_ns,
                 command.breaker_levels,
+                command.market_protection_bps,
             )
         )
 

@@ -108,3 +108,5 @@ class CancelReason(IntEnum):
     """A market order left over after an auction uncrossed."""
     KILL_SWITCH = 7
     ADMIN = 8
+    MARKET_PROTECTION = 9
+    """What a buy market order could not trade within its protection price."""

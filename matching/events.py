@@ -210,6 +210,7 @@ class ControlsConfigured(NamedTuple):
     pause_ns: int
     reopen_call_ns: int
     breaker_levels: tuple[tuple[int, int], ...]
+    market_protection_bps: int
 
 
 class TradingPaused(NamedTuple):

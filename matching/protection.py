@@ -98,6 +98,9 @@ def controls_error(command: ConfigureControls) -> str | None:
         return "enforce_limits must be true or false"
     if command.pause_ns < 0 or command.reopen_call_ns < 0:
         return "pause and reopening call durations must not be negative"
+    protection = command.market_protection_bps
+    if type(protection) is not int or not 0 <= protection <= BASIS_POINTS:
+        return f"market_protection_bps must be a whole number within 0-10000, not {protection!r}"
     previous = 0
     for fall, halt in command.breaker_levels:
         if not previous < fall < BASIS_POINTS or halt < 0:

@@ -19,6 +19,11 @@ Rules, per account (an unset limit means no limit):
 - maximum order quantity and maximum order notional; market orders are valued
   at the reference price (last trade, else previous close), stops at their
   stop price;
+- market order protection: a buy market order (or a buy stop once it fires)
+  trades no higher than its protection price, ``market_protection_bps`` above
+  that value, and reserves cash at that price, so no fill can take more cash
+  than the buying power check allowed; while limits are enforced, what cannot
+  trade within it is cancelled;
 - price collar: a limit price within ``price_collar_bps`` of the reference;
 - maximum open orders;
 - position limit: the position plus every open order on the same side, as if
@@ -37,7 +42,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from matching.commands import NewOrder, ReplaceOrder
+from matching.commands import DEFAULT_MARKET_PROTECTION_BPS, NewOrder, ReplaceOrder
 from matching.enums import OrderType, RejectReason, Side
 from matching.events import (
     CancelRejected,
@@ -49,6 +54,7 @@ from matching.events import (
     OrderRejected,
     OrderReplaced,
 )
+from matching.instrument import BASIS_POINTS
 from matching.risk_checks import limit_breach
 from matching.risk_limits import NO_LIMITS, RiskLimits, money
 
@@ -199,10 +205,13 @@ class RiskBook:
         """The limits of accounts that have none of their own."""
         self.enforced = False
         """Whether the limits are checked; the kill switch always is."""
+        self.protection_bps = DEFAULT_MARKET_PROTECTION_BPS
+        """How far above its value a buy market order may trade."""
         self.now = 0
         """The time of the command being applied (the engine sets it)."""
-        self._replaced: tuple[int, int] = (0, 0)
-        """(old reserve price, old open quantity) of the order being replaced."""
+        self._replaced: tuple[int, int, int] = (0, 0, 0)
+        """(old reserve price, old open quantity, new reserve price) of the
+        order being replaced."""
         self._handlers = {
             OrderFilled: self._filled,
             OrderCancelled: self._closed,
@@ -239,10 +248,12 @@ class RiskBook:
         order_type = command.order_type
         if order_type is _MARKET:
             value = book.last_trade_price or book.instrument.reference_price
+            reserve = protection_price(value, self.protection_bps, book.instrument.tick_size)
         elif order_type is _STOP:
             value = command.stop_price
+            reserve = protection_price(value, self.protection_bps, book.instrument.tick_size)
         else:
-            value = command.price
+            value = reserve = command.price
         second = command.timestamp // _SECOND
         if second != ledger.window:
             ledger.window = second
@@ -265,7 +276,7 @@ class RiskBook:
                 command.price,
                 book.last_trade_price or book.instrument.reference_price,
                 quantity,
-                value * quantity if buy else 0,
+                reserve * quantity if buy else 0,
                 True,
             )
             if text is not None:
@@ -275,8 +286,8 @@ class RiskBook:
         ledger.open_orders += 1
         if buy:
             holding.open_buy += quantity
-            ledger.reserved += value * quantity
-            return value
+            ledger.reserved += reserve * quantity
+            return reserve
         holding.open_sell += quantity
         return _SELL_MARK
 
@@ -288,13 +299,15 @@ class RiskBook:
         reserve: int,
         leaves: int,
         value: int,
+        new_reserve: int,
         new_leaves: int,
     ) -> CancelRejected | None:
         """The refusal of a replace that takes an order from ``leaves`` open
         (a buy's ``reserve`` per share) to ``new_leaves`` valued at ``value``
-        per share; or None. Remembers the old values for the replace's event."""
+        per share and reserving ``new_reserve``; or None. Remembers the old
+        and new values for the replace's event."""
         ledger = self.ledger(command.account)
-        self._replaced = (reserve, leaves)
+        self._replaced = (reserve, leaves, new_reserve)
         if ledger.killed:
             return CancelRejected(
                 command.order_id,
@@ -319,7 +332,7 @@ class RiskBook:
             command.price,
             book.last_trade_price or book.instrument.reference_price,
             new_leaves - leaves,
-            value * new_leaves - reserve * leaves if buy else 0,
+            new_reserve * new_leaves - reserve * leaves if buy else 0,
             False,
         )
         if text is None:
@@ -428,12 +441,11 @@ class RiskBook:
         self._release(event.order_id, event.account, event.symbol, event.reduced_by)
 
     def _replaced_order(self, event: OrderReplaced) -> None:
-        old_reserve, old_leaves = self._replaced
+        old_reserve, old_leaves, reserve = self._replaced
         ledger = self.accounts[event.account]
         holding = ledger.holdings[event.symbol]
         leaves = event.leaves_quantity
         if old_reserve >= 0:
-            reserve = event.price or event.stop_price or old_reserve
             ledger.reserved += reserve * leaves - old_reserve * old_leaves
             holding.open_buy += leaves - old_leaves
             self._order(event.order_id).reserve = reserve
@@ -455,13 +467,10 @@ class RiskBook:
         return None
 
 
-def reserve_price(order_type: OrderType, price: int, stop_price: int, reference: int) -> int:
-    """The per-share value a buy order reserves and a notional check uses."""
-    if order_type is _MARKET:
-        return reference
-    if order_type is _STOP:
-        return stop_price
-    return price
+def protection_price(value: int, bps: int, tick: int) -> int:
+    """The highest price a buy market order valued at ``value`` may trade at
+    (``bps`` above it, down to the tick), which is also what it reserves."""
+    return (value + value * bps // BASIS_POINTS) // tick * tick
 
 
 def _refuse(command: NewOrder, reason: RejectReason, text: str) -> OrderRejected:

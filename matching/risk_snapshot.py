@@ -136,6 +136,12 @@ def rebuild_open_orders(engine: Engine) -> None:
 
 def check_risk_invariants(engine: Engine) -> None:
     risk = engine.risk
+    controls = engine.controls
+    _check(
+        (risk.enforced, risk.protection_bps)
+        == (controls.enforce_limits, controls.market_protection_bps),
+        "risk checks differ from the controls in force",
+    )
     orders = _open_orders(engine)
     reserved: dict[str, int] = {}
     counts: dict[str, int] = {}

@@ -24,14 +24,15 @@ from matching.stops import PendingStop
 if TYPE_CHECKING:
     from matching.engine import Engine
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _UNBOOKED = 0
 """A restored order's reserve until the ledger's part of the snapshot (or,
 for a snapshot from before the ledger, ``rebuild_open_orders``) sets it."""
 """2 added accounts (cash, positions, limits, kill switches), market controls
-and protection state; 3 the time each account last changed. A version 1
-snapshot restores with empty accounts whose open orders are rebuilt from the
-books; a version 2 one with no change times."""
+and protection state; 3 the time each account last changed; 4 market order
+protection. A version 1 snapshot restores with empty accounts whose open
+orders are rebuilt from the books; a version 2 one with no change times; up
+to version 3 with the default market order protection."""
 
 Snapshot = dict[str, Any]
 
@@ -61,6 +62,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
             controls.pause_ns,
             controls.reopen_call_ns,
             [list(level) for level in controls.breaker_levels],
+            controls.market_protection_bps,
         ],
         "breakers_tripped": engine.breakers_tripped,
         "schedule": sorted(
@@ -123,7 +125,7 @@ def restore_snapshot(snapshot: Snapshot) -> Engine:
     from matching.engine import Engine  # noqa: PLC0415
 
     version = snapshot.get("format")
-    if version not in (1, 2, FORMAT_VERSION):
+    if version not in (1, 2, 3, FORMAT_VERSION):
         raise ValueError(f"unsupported snapshot format {version!r}")
     engine = Engine()
     engine.now = snapshot["now"]
@@ -173,10 +175,16 @@ def restore_snapshot(snapshot: Snapshot) -> Engine:
         rebuild_open_orders(engine)
         return engine
     restore_risk(engine.risk, snapshot["risk"])
-    enforce, pause, reopen, levels = snapshot["controls"]
+    enforce, pause, reopen, levels, *protection = snapshot["controls"]
     engine.controls = ConfigureControls(
-        0, enforce, pause, reopen, tuple((fall, halt) for fall, halt in levels)
+        0,
+        enforce,
+        pause,
+        reopen,
+        tuple((fall, halt) for fall, halt in levels),
+        *protection,
     )
+    engine.risk.protection_bps = engine.controls.market_protection_bps
     engine.breakers_tripped = snapshot["breakers_tripped"]
     engine.schedule = [(at, symbol) for at, symbol in snapshot["schedule"]]
     heapify(engine.schedule)

@@ -129,9 +129,10 @@ def _kill_switch(fields: list[Any]) -> SetKillSwitch:
 
 
 def _configure(fields: list[Any]) -> ConfigureControls:
-    timestamp, enforce, pause, reopen, levels = fields
+    # Journals from before market order protection have no sixth field.
+    timestamp, enforce, pause, reopen, levels, *protection = fields
     return ConfigureControls(
-        timestamp, enforce, pause, reopen, tuple((fall, halt) for fall, halt in levels)
+        timestamp, enforce, pause, reopen, tuple((fall, halt) for fall, halt in levels), *protection
     )
 
 

@@ -5,6 +5,8 @@
 enforce_limits = true            # pre-trade limits on (the kill switch always is)
 pause_seconds = 300              # volatility-band pause before the reopening auction
 reopen_call_seconds = 60         # call phase after a circuit-breaker halt
+market_protection_percent = "5"  # a buy market order trades at most this far
+                                 # above the reference (a stop: its stop price)
 circuit_breakers = [             # market index fall below the previous close
   { fall_percent = "7", halt_minutes = 15 },
   { fall_percent = "13", halt_minutes = 15 },
@@ -36,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from matching import ConfigureControls, RiskLimits
+from matching import DEFAULT_MARKET_PROTECTION_BPS, ConfigureControls, RiskLimits
 
 _SECOND = 1_000_000_000
 ROLES = ("trader", "market_maker", "risk_officer", "admin")
@@ -88,12 +90,18 @@ class RiskSettings:
     pause_ns: int = 300 * _SECOND
     reopen_call_ns: int = 60 * _SECOND
     breaker_levels: tuple[tuple[int, int], ...] = DEFAULT_BREAKERS
+    market_protection_bps: int = DEFAULT_MARKET_PROTECTION_BPS
     defaults: RiskLimits = DEFAULT_LIMITS
     roles: Mapping[str, RiskLimits] = field(default_factory=lambda: dict(DEFAULT_ROLE_LIMITS))
 
     def controls(self, timestamp: int) -> ConfigureControls:
         return ConfigureControls(
-            timestamp, self.enforce_limits, self.pause_ns, self.reopen_call_ns, self.breaker_levels
+            timestamp,
+            self.enforce_limits,
+            self.pause_ns,
+            self.reopen_call_ns,
+            self.breaker_levels,
+            self.market_protection_bps,
         )
 
     def limits_for(self, roles: tuple[str, ...] | frozenset[str]) -> RiskLimits:
@@ -152,7 +160,7 @@ def _limits(table: object, where: str, base: RiskLimits) -> RiskLimits:
 def parse_risk(table: Mapping[str, Any]) -> RiskSettings:
     unknown = set(table) - {
         "enforce_limits", "pause_seconds", "reopen_call_seconds", "circuit_breakers",
-        "defaults", "roles",
+        "market_protection_percent", "defaults", "roles",
     }  # fmt: skip
     if unknown:
         raise RiskConfigError(f"risk: unknown keys {sorted(unknown)}")
@@ -176,6 +184,13 @@ def parse_risk(table: Mapping[str, Any]) -> RiskSettings:
         if falls != sorted(set(falls)) or any(not 0 < fall < 10_000 for fall in falls):
             raise RiskConfigError("risk.circuit_breakers: falls must rise strictly within 0-100%")
         levels = tuple(parsed)
+    protection = DEFAULT_MARKET_PROTECTION_BPS
+    if "market_protection_percent" in table:
+        protection = _fixed(
+            table["market_protection_percent"], "risk.market_protection_percent", 100
+        )
+        if not 0 <= protection <= 10_000:
+            raise RiskConfigError("risk.market_protection_percent: expected 0 to 100")
     defaults = _limits(table.get("defaults", {}), "risk.defaults", DEFAULT_LIMITS)
     roles_table = table.get("roles", {})
     if not isinstance(roles_table, Mapping):
@@ -194,6 +209,7 @@ def parse_risk(table: Mapping[str, Any]) -> RiskSettings:
         pause_ns=_whole(table, "pause_seconds", "risk", 300) * _SECOND,
         reopen_call_ns=_whole(table, "reopen_call_seconds", "risk", 60) * _SECOND,
         breaker_levels=levels,
+        market_protection_bps=protection,
         defaults=defaults,
         roles=roles,
     )

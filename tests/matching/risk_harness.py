@@ -8,6 +8,7 @@ Prices use a tick of 1 so that "one tick over" is one unit; the instrument
 from __future__ import annotations
 
 from matching import (
+    DEFAULT_MARKET_PROTECTION_BPS,
     AdvanceTime,
     CancelRejected,
     CommandRejected,
@@ -44,10 +45,18 @@ class RiskHarness(Harness):
         pause_ns: int = 10 * SECOND,
         reopen_call_ns: int = 5 * SECOND,
         breaker_levels: tuple[tuple[int, int], ...] = (),
+        market_protection_bps: int = DEFAULT_MARKET_PROTECTION_BPS,
     ) -> None:
         super().__init__(*(instruments or (instrument(),)), phase=phase)
         self.configured = self.run(
-            ConfigureControls(self.tick(), enforce, pause_ns, reopen_call_ns, breaker_levels)
+            ConfigureControls(
+                self.tick(),
+                enforce,
+                pause_ns,
+                reopen_call_ns,
+                breaker_levels,
+                market_protection_bps,
+            )
         )
 
     def fund(self, account: str, amount: int) -> list[Event]:

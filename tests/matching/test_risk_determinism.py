@@ -183,3 +183,19 @@ def test_mid_pause_snapshot_keeps_the_pause() -> None:
             ledger.open_orders,
         )
     assert engine.process(AdvanceTime(105 + 10 * S)) == restored.process(AdvanceTime(105 + 10 * S))
+
+
+def test_market_order_protection_survives_a_snapshot() -> None:
+    engine = Engine(INSTRUMENTS)
+    engine.process(ConfigureControls(1, True, market_protection_bps=123))
+    snapshot = json.loads(json.dumps(take_snapshot(engine)))
+    restored = restore_snapshot(snapshot)
+    restored.check_invariants()
+    assert restored.controls[1:] == engine.controls[1:]
+    assert restored.risk.protection_bps == 123
+    # A snapshot from before market order protection (format 3) gets the default.
+    snapshot["format"] = 3
+    del snapshot["controls"][-1]
+    older = restore_snapshot(snapshot)
+    older.check_invariants()
+    assert older.risk.protection_bps == older.controls.market_protection_bps == 500

@@ -138,7 +138,7 @@ def test_a_killed_account_cannot_trade_until_reset() -> None:
         RejectReason.UNKNOWN_ORDER
     )
     # Everyone else trades on, never against a killed account.
-    events = h.order(BUY, 2_000, account="acc00", symbol="X")
+    events = h.order(BUY, 2_000, 11_000, account="acc00", symbol="X")
     trades = of(events, Trade)
     assert trades
     assert not {t.sell_account for t in trades} & set(VICTIMS)

@@ -112,7 +112,8 @@ def test_expiry_releases_gtd_orders_and_day_orders_at_the_close() -> None:
     h.place(BUY, 10, order_type=OrderType.STOP, stop=11_000, tif=TimeInForce.GTD, expire=expiry)
     h.place(BUY, 50, 9_000)  # DAY
     h.place(BUY, 20, 8_000, tif=TimeInForce.GTC)
-    assert h.ledger("a").reserved == 1_000_000 + 110_000 + 450_000 + 160_000
+    # The stop reserves at its protection price, 5% over its stop price.
+    assert h.ledger("a").reserved == 1_000_000 + 115_500 + 450_000 + 160_000
     events = h.advance_to(expiry)
     assert len(of(events, OrderExpired)) == 2
     assert _open(h, "a") == (610_000, 2, 70, 0)
@@ -194,10 +195,11 @@ def test_ioc_fok_and_unexecuted_market_orders_release_everything() -> None:
     assert of(events, OrderCancelled)[0].reason is CancelReason.FILL_OR_KILL
     h.order(BUY, 50)  # market: nothing left to buy
     assert _open(h, "a") == (0, 0, 0, 0)
-    # In a call phase a market buy reserves the reference price until the uncross.
+    # In a call phase a market buy reserves its protection price (5% over the
+    # reference) until the uncross.
     h.phase(TradingPhase.PRE_OPEN)
     h.place(BUY, 50)
-    assert _open(h, "a") == (50 * 10_000, 1, 50, 0)  # last trade 10_000
+    assert _open(h, "a") == (50 * 10_500, 1, 50, 0)  # last trade 10_000
     h.place(SELL, 20, 10_000, account="b")
     events = h.phase(TradingPhase.CONTINUOUS)
     assert of(events, AuctionCompleted) == [AuctionCompleted("X", 10_000, 20)]

@@ -208,13 +208,15 @@ def test_buying_power_exactly_enough_then_one_unit_short() -> None:
 
 def test_buying_power_counts_stops_and_market_orders() -> None:
     h = RiskHarness()
-    h.fund("a", 2_000_000)
+    h.fund("a", 2_050_000)
+    # A stop buy reserves at its protection price, 5% over the stop price.
     h.place(BUY, 100, order_type=OrderType.STOP, stop=10_000)
-    assert h.ledger("a").reserved == 1_000_000
-    # A market buy is valued at the reference price 10_000: 101 shares cost
-    # 1_010_000, one share more than the 1_000_000 left.
-    refusal = rejected(h.order(BUY, 101))
-    assert refusal.text == "order costs 101.0000, buying power is 100.0000"
+    assert h.ledger("a").reserved == 1_050_000
+    # A market buy reserves 5% over the reference price 10_000: 96 shares cost
+    # 1_008_000, one share more than the 1_000_000 left can pay for.
+    refusal = rejected(h.order(BUY, 96))
+    assert refusal.text == "order costs 100.8000, buying power is 100.0000"
+    assert of(h.order(BUY, 95), OrderAccepted)
 
 
 def test_market_buy_without_any_reference_price_is_refused() -> None:
@@ -445,12 +447,14 @@ def test_replace_buying_power() -> None:
     assert h.ledger("a").buying_power == 100
 
 
-def test_replace_of_a_stop_buy_reserves_its_new_stop_price() -> None:
+def test_replace_of_a_stop_buy_reserves_its_new_protection_price() -> None:
     h = RiskHarness()
-    h.fund("a", 1_000_000)
+    h.fund("a", 1_050_000)
     stop = h.place(BUY, 100, order_type=OrderType.STOP, stop=9_000)
+    assert h.ledger("a").reserved == 945_000
     assert of(h.replace(stop, 0, 100, stop=10_000), OrderReplaced)
-    assert h.ledger("a").reserved == 1_000_000
+    assert h.ledger("a").reserved == 1_050_000
+    # 10_001 + 5% = 10_501.05, down to the tick: 10_501.
     refusal = cancel_rejected(h.replace(stop, 0, 100, stop=10_001))
     assert refusal.reason is RejectReason.RISK_BUYING_POWER
     assert refusal.text == "replace needs 0.0100 more, buying power is 0.0000"

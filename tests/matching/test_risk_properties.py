@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching import (
+    DEFAULT_MARKET_PROTECTION_BPS,
     AccountFunded,
     AdvanceTime,
     AuctionCompleted,
@@ -87,6 +88,13 @@ BUY = Side.BUY
 LIMIT = OrderType.LIMIT
 MARKET = OrderType.MARKET
 STOP = OrderType.STOP
+STOP_LIMIT = OrderType.STOP_LIMIT
+
+
+def _protected(value: int) -> int:
+    """A buy market order's (or stop's) reserve: market order protection's
+    default 5% over its value (the instruments' tick is 1)."""
+    return value + value * DEFAULT_MARKET_PROTECTION_BPS // 10_000
 
 
 # -- the stream ----------------------------------------------------------------
@@ -204,7 +212,9 @@ steps = st.lists(
 setup = st.tuples(
     limits_strategy,
     st.lists(
-        st.tuples(st.sampled_from([20_000, 0, 5_000, 60_000]), own_limits),
+        # Some accounts can pay for a few shares at the reference price only, so
+        # buying power binds.
+        st.tuples(st.sampled_from([20_000, 0, 5_000, 60_000, 800, 1_000, 2_000]), own_limits),
         min_size=len(ACCOUNTS),
         max_size=len(ACCOUNTS),
     ),
@@ -346,7 +356,8 @@ def _new_order_breaches(state: Before, command: NewOrder) -> list[str]:
     if command.side is BUY:
         if _over(limits.max_position_quantity, abs(state.held + state.open_buy + quantity)):
             found.append("position")
-        if not value or value * quantity > state.cash - state.reserved:
+        reserve = value if command.order_type in (LIMIT, STOP_LIMIT) else _protected(value)
+        if not value or reserve * quantity > state.cash - state.reserved:
             found.append("buying power")
     else:
         if _over(limits.max_position_quantity, abs(state.held - state.open_sell - quantity)):
@@ -367,6 +378,8 @@ class Target(NamedTuple):
     """What the replaced order is worth per share: its new limit price; a
     waiting stop's new stop price."""
     reserve: int
+    stop: bool
+    """A stop without a limit price: it reserves its protection price."""
 
 
 def _target(engine: Engine, command: ReplaceOrder) -> Target | None:
@@ -376,12 +389,13 @@ def _target(engine: Engine, command: ReplaceOrder) -> Target | None:
         level = order.level
         filled = order.quantity - order.remaining
         symbol = level.book.symbol
-        return Target(symbol, level.side, order.remaining, filled, command.price, reserve)
+        return Target(symbol, level.side, order.remaining, filled, command.price, reserve, False)
     stop = engine.stops.get(command.order_id)
     if stop is None:
         return None
-    value = command.stop_price or stop.stop_price if stop.order_type is STOP else command.price
-    return Target(stop.symbol, stop.side, stop.quantity, 0, value, stop.reserve)
+    market = stop.order_type is STOP
+    value = command.stop_price or stop.stop_price if market else command.price
+    return Target(stop.symbol, stop.side, stop.quantity, 0, value, stop.reserve, market)
 
 
 def _replace_breaches(state: Before, target: Target, command: ReplaceOrder) -> list[str]:
@@ -393,7 +407,8 @@ def _replace_breaches(state: Before, target: Target, command: ReplaceOrder) -> l
     if target.side is BUY:
         if _over(limits.max_position_quantity, abs(state.held + state.open_buy + delta)):
             found.append("position")
-        if value * new_leaves - target.reserve * target.leaves > state.cash - state.reserved:
+        reserve = _protected(value) if target.stop else value
+        if reserve * new_leaves - target.reserve * target.leaves > state.cash - state.reserved:
             found.append("buying power")
     else:
         if _over(limits.max_position_quantity, abs(state.held - state.open_sell - delta)):
@@ -451,6 +466,9 @@ class Model:
         for name, ledger in accounts.items():
             if ledger.killed:
                 assert ledger.open_orders == 0, name
+            # Limits are enforced throughout: no fill ever takes more cash than
+            # the buying power check let the order reserve.
+            assert ledger.cash >= ledger.reserved >= 0, (name, ledger.cash, ledger.reserved)
 
 
 # -- the volatility band ------------------------------------------------------

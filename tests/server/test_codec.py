@@ -5,11 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matching import (
+    DEFAULT_MARKET_PROTECTION_BPS,
     AddInstrument,
     AdvanceTime,
     CancelOrder,
     CancelReason,
     Command,
+    ConfigureControls,
     Instrument,
     MassCancel,
     NewOrder,
@@ -55,6 +57,15 @@ commands = st.one_of(
         st.sampled_from(TradingPhase),
     ),
     st.builds(AdvanceTime, ints),
+    st.builds(
+        ConfigureControls,
+        ints,
+        st.booleans(),
+        ints,
+        ints,
+        st.lists(st.tuples(ints, ints), max_size=3).map(tuple),
+        ints,
+    ),
 )
 
 
@@ -70,6 +81,14 @@ def test_every_command_round_trips_with_its_enums(command: Command) -> None:
 def test_a_whole_workload_round_trips() -> None:
     workload = generate(2_000, seed=3)
     assert [decode(encode(command))[0] for command in workload] == workload
+
+
+def test_controls_journaled_before_market_order_protection_get_the_default() -> None:
+    payload = b'["G", "", 7, true, 300, 60, [[700, 900]]]'
+    assert decode(payload) == (
+        ConfigureControls(7, True, 300, 60, ((700, 900),), DEFAULT_MARKET_PROTECTION_BPS),
+        "",
+    )
 
 
 @pytest.mark.parametrize(

@@ -453,6 +453,11 @@ class _CancelReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CancelRe
     """A kill switch canceled the order."""
     CANCEL_REASON_ADMIN: _CancelReason.ValueType  # 8
     """Exchange operations canceled the order."""
+    CANCEL_REASON_MARKET_PROTECTION: _CancelReason.ValueType  # 9
+    """The remainder of a buy market order that could not trade within its
+    protection price (the reference price plus the exchange's market order
+    protection), while pre-trade risk limits are enforced.
+    """
 
 class CancelReason(_CancelReason, metaclass=_CancelReasonEnumTypeWrapper):
     """Why an order, or part of it, left the book without trading."""
@@ -475,6 +480,11 @@ CANCEL_REASON_KILL_SWITCH: CancelReason.ValueType  # 7
 """A kill switch canceled the order."""
 CANCEL_REASON_ADMIN: CancelReason.ValueType  # 8
 """Exchange operations canceled the order."""
+CANCEL_REASON_MARKET_PROTECTION: CancelReason.ValueType  # 9
+"""The remainder of a buy market order that could not trade within its
+protection price (the reference price plus the exchange's market order
+protection), while pre-trade risk limits are enforced.
+"""
 Global___CancelReason: _TypeAlias = CancelReason  # noqa: Y015
 
 @_typing.final
