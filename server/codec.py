@@ -59,6 +59,11 @@ _KINDS: dict[type[Any], str] = {
 }
 
 
+FORWARDED_FOR = "x-forwarded-for"
+"""The gRPC metadata key by which the REST bridge names the HTTP client it
+calls for (an Origin's source), as grpc-gateway does."""
+
+
 class Origin(NamedTuple):
     """Who sent a command, from where, through which gateway (for the audit log)."""
 

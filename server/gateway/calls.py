@@ -3,6 +3,7 @@ with a google.rpc status, and paging."""
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from typing import Any, NoReturn
 
 import grpc
@@ -11,7 +12,7 @@ from grpc_status import rpc_status
 
 from matching import RejectReason
 from server.auth.access import current_principal
-from server.codec import Origin
+from server.codec import FORWARDED_FOR, Origin
 from server.errors import invalid_argument
 
 MAX_PAGE = 1_000
@@ -48,9 +49,32 @@ async def page_token(token: str, context: Context) -> int:
 
 
 def origin_of(context: Context, gateway: str = "grpc") -> Origin:
-    """Who is calling and from where, for the audit log of their commands."""
+    """Who is calling and from where: for the audit log of their commands and
+    the sign-in throttle per address.
+
+    The REST bridge calls on behalf of HTTP clients, so it passes each one's
+    address as ``x-forwarded-for`` (as grpc-gateway does). That is believed
+    only from a peer on this machine (loopback or a Unix socket, where the
+    bridge runs inside ``stx serve`` or as ``stx rest`` beside it): anyone
+    else could claim any address and slip past the throttle.
+    """
     principal = current_principal()
+    user_id = principal.user_id if principal else ""
     peer = context.peer() or "unknown"
     kind, _, rest = peer.partition(":")
     address, _, _ = rest.rpartition(":")
-    return Origin(principal.user_id if principal else "", address or kind, gateway)
+    if kind.startswith("unix") or address.startswith("127.") or address == "[::1]":
+        forwarded = _forwarded_for(context)
+        if forwarded is not None:
+            return Origin(user_id, forwarded, "rest")
+    return Origin(user_id, address or kind, gateway)
+
+
+def _forwarded_for(context: Context) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == FORWARDED_FOR and isinstance(value, str):
+            try:
+                return str(ip_address(value.strip()))
+            except ValueError:
+                return None
+    return None

@@ -23,6 +23,7 @@ from google.protobuf import json_format, message_factory
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
+from server.codec import FORWARDED_FOR
 from server.errors import http_status
 from server.rest import openapi
 from server.rest.jsonmap import JsonError, coerce, parse, to_json
@@ -173,10 +174,11 @@ class RestBridge:
         request_id = headers.get("x-request-id") or f"{random.getrandbits(128):032x}"
         authorization = headers.get("authorization")
         metadata: tuple[tuple[str, str], ...] = (
-            (("x-request-id", request_id), ("authorization", authorization))
-            if authorization
-            else (("x-request-id", request_id),)
+            ("x-request-id", request_id),
+            (FORWARDED_FOR, request.remote or ""),
         )
+        if authorization:
+            metadata += (("authorization", authorization),)
         if route.method.server_streaming:
             return await self._stream(request, endpoint, message, metadata)
         try:

@@ -30,6 +30,7 @@ import orjson
 from aiohttp import WSMsgType, web
 from stocktraderx.v1 import market_data_pb2, market_data_pb2_grpc, orders_pb2, orders_pb2_grpc
 
+from server.codec import FORWARDED_FOR
 from server.rest.jsonmap import to_json
 
 QUEUE_LIMIT = 1_000
@@ -47,16 +48,23 @@ class _Overflow(Exception):  # noqa: N818 - a signal between tasks
 
 class Connection:
     def __init__(
-        self, channel: grpc.aio.Channel, socket: web.WebSocketResponse, token: str
+        self,
+        channel: grpc.aio.Channel,
+        socket: web.WebSocketResponse,
+        token: str,
+        remote: str | None,
     ) -> None:
         self._channel = channel
         self._socket = socket
         self._token = token
+        self._forwarded = ((FORWARDED_FOR, remote or ""),)
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self._token}"),) if self._token else ()
+        if self._token:
+            return (*self._forwarded, ("authorization", f"Bearer {self._token}"))
+        return self._forwarded
 
     def _offer(self, message: dict[str, Any]) -> None:
         if self._queue.qsize() >= QUEUE_LIMIT:
@@ -176,5 +184,5 @@ async def websocket_handler(
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         token = header[7:]
-    await Connection(channel, socket, token).run()
+    await Connection(channel, socket, token, request.remote).run()
     return socket

@@ -11,8 +11,10 @@ from typing import Any
 import aiohttp
 
 from server.app import Exchange
+from server.auth.directory import SOURCE_LOGINS
 from server.rest import openapi
 from server.rest.routes import match, routes
+from server.store import schema
 from tests.server.local import local_settings, prepare_accounts
 
 PASSWORD = "correct horse battery"
@@ -224,5 +226,55 @@ def test_cors_admits_the_frontend_origin_only(tmp_path: Path) -> None:
         stranger = {"origin": "https://evil.example"}
         async with http.get(f"{base}/market-data/AAPL", headers=stranger) as answer:
             assert "access-control-allow-origin" not in answer.headers
+
+    _run(tmp_path, scenario)
+
+
+def test_each_http_client_is_known_by_its_own_address(tmp_path: Path) -> None:
+    """The bridge names its HTTP client to the gRPC server: the audit log shows
+    the browser's address and the REST gateway, and the sign-in throttle
+    counts each address on its own instead of every REST caller together."""
+
+    def client(address: str) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)))
+
+    async def scenario(_: aiohttp.ClientSession, base: str, exchange: Exchange) -> None:
+        async with client("127.0.0.2") as http:
+            alice = await _sign_up(http, base, "alice")
+            await prepare_accounts(exchange, "ALICE")
+            async with http.post(
+                f"{base}/orders", json=_order("ALICE", "from-2"), headers=alice
+            ) as answer:
+                assert answer.status == 200, await answer.text()
+            # A guesser tries many names (each name alone would lock after a
+            # few failures) until this address is throttled. The counter's
+            # window is the minute, which may turn during the loop.
+            statuses = []
+            for attempt in range(2 * SOURCE_LOGINS + 2):
+                wrong = {"username": f"guess{attempt}", "password": "wrong password!"}
+                async with http.post(f"{base}/users/login", json=wrong) as answer:
+                    statuses.append(answer.status)
+                    refusal = await answer.json()
+                if answer.status != 401:
+                    break
+            assert statuses[-1] == 429, statuses
+            assert len(statuses) >= SOURCE_LOGINS
+            assert "this address" in refusal["message"]
+        async with client("127.0.0.3") as http:
+            login = {"username": "alice", "password": PASSWORD}
+            async with http.post(f"{base}/users/login", json=login) as answer:
+                assert answer.status == 200, await answer.text()
+        assert exchange.projector is not None
+        assert exchange.core is not None
+        assert exchange.store is not None
+        await exchange.projector.caught_up(exchange.core.sequencer.sequence)
+        entries = await exchange.store.rows(schema.audit_log, ["sequence"])
+        (order,) = [row for row in entries if row.client_order_id == "from-2"]
+        assert (order.gateway, order.source) == ("rest", "127.0.0.2")
+        signs = await exchange.store.rows(schema.auth_log, ["entry_id"])
+        assert [(row.event, row.source) for row in signs if row.event == "login"] == [
+            ("login", "127.0.0.2"),
+            ("login", "127.0.0.3"),
+        ]
 
     _run(tmp_path, scenario)
