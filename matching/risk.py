@@ -27,7 +27,8 @@ Rules, per account (an unset limit means no limit):
 - price collar: a limit price within ``price_collar_bps`` of the reference;
 - maximum open orders;
 - position limit: the position plus every open order on the same side, as if
-  they all filled;
+  they all filled; an order that only brings that closer to flat passes even
+  over the limit (an account above a lowered limit can still reduce);
 - short selling: without ``allow_short_selling`` a sell needs a position that
   is not already promised to open sells;
 - buying power: cash minus the cash reserved by open buy orders (limit price

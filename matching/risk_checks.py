@@ -80,8 +80,13 @@ def limit_breach(
         open_buy = holding.open_buy
         open_sell = holding.open_sell
     if max_position is not None:
-        worst = abs(held + open_buy + added) if buy else abs(held - open_sell - added)
-        if worst > max_position:
+        # An order that only brings its side's worst case closer to flat
+        # passes even over the limit: an account above a lowered limit can
+        # reduce, but not turn round past it.
+        before = held + open_buy if buy else held - open_sell
+        after = before + added if buy else before - added
+        worst = abs(after)
+        if worst > max_position and not (0 <= after < before or before < after <= 0):
             return (
                 RejectReason.RISK_POSITION_LIMIT,
                 f"position of {worst} with open orders would exceed "

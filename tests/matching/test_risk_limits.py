@@ -292,6 +292,32 @@ def test_position_limit_counts_the_position_held() -> None:
     assert refusal.text == "position of 101 with open orders would exceed max_position_quantity 100"
 
 
+def test_an_account_over_a_lowered_position_limit_can_still_reduce() -> None:
+    h = _harness(allow_short_selling=True)
+    h.run(SetRiskLimits(h.tick(), "m", RiskLimits(allow_short_selling=True)))
+    _long(h, "a", 100)
+    h.limits(max_position_quantity=50, allow_short_selling=True)
+    # Long 100 over a limit of 50: buying more is refused, selling is not.
+    assert rejected(h.order(BUY, 1, 9_000)).reason is RejectReason.RISK_POSITION_LIMIT
+    h.place(SELL, 30, 11_000)
+    h.place(SELL, 70, 11_001)  # worst case flat
+    # Through flat to short 50 is at the limit; short 51 is over it.
+    h.place(SELL, 50, 11_002)
+    refusal = rejected(h.order(SELL, 1, 11_002))
+    assert refusal.text == "position of 51 with open orders would exceed max_position_quantity 50"
+
+
+def test_a_sell_that_turns_round_past_the_limit_is_refused() -> None:
+    h = _harness(allow_short_selling=True)
+    h.run(SetRiskLimits(h.tick(), "m", RiskLimits(allow_short_selling=True)))
+    _long(h, "a", 100)
+    h.limits(max_position_quantity=50, allow_short_selling=True)
+    # Long 100 to short 51: reduces, then goes past the limit the other way.
+    refusal = rejected(h.order(SELL, 151, 11_000))
+    assert refusal.text == "position of 51 with open orders would exceed max_position_quantity 50"
+    assert of(h.order(SELL, 150, 11_000), OrderAccepted)  # to short 50: at the limit
+
+
 # -- open orders, message rate -------------------------------------------------
 
 

@@ -317,6 +317,13 @@ def _over(cap: int | None, amount: int) -> bool:
     return cap is not None and amount > cap
 
 
+def _position_over(limits: RiskLimits, worst: int, change: int) -> bool:
+    """Over the position limit, unless it only brings ``worst`` closer to flat."""
+    after = worst + change
+    reduces = 0 <= after < worst or worst < after <= 0
+    return _over(limits.max_position_quantity, abs(after)) and not reduces
+
+
 def _order_breaches(state: Before, quantity: int, value: int, price: int) -> list[str]:
     """Limits of a single order (rate, size, notional, collar); ``value`` per share."""
     limits = state.limits
@@ -354,13 +361,13 @@ def _new_order_breaches(state: Before, command: NewOrder) -> list[str]:
     if _over(limits.max_open_orders, state.open_orders + 1):
         found.append("open orders")
     if command.side is BUY:
-        if _over(limits.max_position_quantity, abs(state.held + state.open_buy + quantity)):
+        if _position_over(limits, state.held + state.open_buy, quantity):
             found.append("position")
         reserve = value if command.order_type in (LIMIT, STOP_LIMIT) else _protected(value)
         if not value or reserve * quantity > state.cash - state.reserved:
             found.append("buying power")
     else:
-        if _over(limits.max_position_quantity, abs(state.held - state.open_sell - quantity)):
+        if _position_over(limits, state.held - state.open_sell, -quantity):
             found.append("position")
         if not limits.allow_short_selling and state.held - state.open_sell < quantity:
             found.append("short")
@@ -405,13 +412,13 @@ def _replace_breaches(state: Before, target: Target, command: ReplaceOrder) -> l
     new_leaves = command.quantity - target.filled
     delta = new_leaves - target.leaves
     if target.side is BUY:
-        if _over(limits.max_position_quantity, abs(state.held + state.open_buy + delta)):
+        if _position_over(limits, state.held + state.open_buy, delta):
             found.append("position")
         reserve = _protected(value) if target.stop else value
         if reserve * new_leaves - target.reserve * target.leaves > state.cash - state.reserved:
             found.append("buying power")
     else:
-        if _over(limits.max_position_quantity, abs(state.held - state.open_sell - delta)):
+        if _position_over(limits, state.held - state.open_sell, -delta):
             found.append("position")
         if not limits.allow_short_selling and delta > state.held - state.open_sell:
             found.append("short")
