@@ -1,8 +1,11 @@
 """``stx simulate``: a seeded market that keeps books and trades alive.
 
-Market makers quote a few levels on both sides of a fair value that drifts
-by random ticks, cancelling and re-quoting; takers cross the spread with IOC
-orders. Everything goes through the public gRPC API, like any client.
+Market makers quote both sides at once (a bid and an offer of the same size,
+a few ticks either side of a fair value that drifts by random ticks) and
+withdraw their oldest quotes as they re-quote; takers cross the spread with
+IOC orders. Two-sided quotes are what keeps a market maker balanced, and
+surveillance tells it from layering by that balance. Everything goes through
+the public gRPC API, like any client.
 """
 
 from __future__ import annotations
@@ -29,8 +32,23 @@ class Market:
     symbol: str
     tick: int
     fair: int
-    quotes: deque[tuple[str, int]] = field(default_factory=deque)
-    """(account, order id) of resting quotes, oldest first."""
+    quotes: deque[tuple[str, list[int]]] = field(default_factory=deque)
+    """(account, order ids of the bid and the offer still resting) of each
+    two-sided quote, oldest first."""
+
+
+QUOTE_VALUE = 20_000_0000
+"""About what one unit of a simulated order is worth (in 0.0001 units): 20,000."""
+
+
+def order_unit(fair: int) -> int:
+    """Shares per unit of a simulated order: the power of ten closest below
+    ``QUOTE_VALUE`` at ``fair`` (100 shares of a 190.00 stock, 1 share of a
+    650,000.00 one), so every instrument trades sizes its price makes sense of."""
+    unit = 1
+    while unit * 10 * fair <= QUOTE_VALUE:
+        unit *= 10
+    return unit
 
 
 @dataclass
@@ -95,27 +113,55 @@ async def _act(
     roll = rng.random()
     if roll < 0.05:
         market.fair = max(market.tick, market.fair + market.tick * rng.choice((-1, 1)))
-    if len(market.quotes) > 40 or (market.quotes and roll < 0.3):
-        account, order_id = market.quotes.popleft()
-        # The quote may have traded away already: nothing to cancel then.
-        with contextlib.suppress(ExchangeError):
-            await client.cancel(order_id, account)
+    if len(market.quotes) > 20 or (market.quotes and roll < 0.3):
+        account, order_ids = market.quotes.popleft()
+        for order_id in order_ids:
+            # The quote may have traded away already: nothing to cancel then.
+            with contextlib.suppress(ExchangeError):
+                await client.cancel(order_id, account)
         return
     if roll < 0.8:
         account = f"MM{rng.randrange(makers)}"
-        side = "buy" if rng.random() < 0.5 else "sell"
         offset = market.tick * rng.randint(1, 5)
-        price = market.fair - offset if side == "buy" else market.fair + offset
-        quantity = 100 * rng.randint(1, 5)
-    else:
-        account = f"TK{rng.randrange(takers)}"
-        side = "buy" if rng.random() < 0.5 else "sell"
-        offset = market.tick * rng.randint(1, 3)
-        price = market.fair + offset if side == "buy" else market.fair - offset
-        quantity = 100 * rng.randint(1, 3)
-    tif = "gtc" if account.startswith("MM") else "ioc"
+        quantity = order_unit(market.fair) * rng.randint(1, 5)
+        resting = []
+        for side, price in (("buy", market.fair - offset), ("sell", market.fair + offset)):
+            placed = await _place(
+                client, tally, account, f"{account}-{counter}-{side}", market, side, quantity, price
+            )
+            if placed is not None:
+                resting.append(placed)
+        if resting:
+            market.quotes.append((account, resting))
+        return
+    account = f"TK{rng.randrange(takers)}"
+    side = "buy" if rng.random() < 0.5 else "sell"
+    offset = market.tick * rng.randint(1, 3)
+    price = market.fair + offset if side == "buy" else market.fair - offset
+    quantity = order_unit(market.fair) * rng.randint(1, 3)
+    await _place(client, tally, account, f"{account}-{counter}", market, side, quantity, price)
+
+
+async def _place(
+    client: AsyncExchangeClient,
+    tally: Tally,
+    account: str,
+    client_order_id: str,
+    market: Market,
+    side: str,
+    quantity: int,
+    price: int,
+) -> int | None:
+    """Send one order; the id of what is left resting (makers' quotes), if any."""
+    maker = account.startswith("MM")
     request = place_request(
-        account, f"{account}-{counter}", market.symbol, side, quantity, max(price, market.tick), tif
+        account,
+        client_order_id,
+        market.symbol,
+        side,
+        quantity,
+        max(price, market.tick),
+        "gtc" if maker else "ioc",
     )
     # As real market makers do: a quote never trades against the same firm's
     # resting quote (surveillance would rightly call that a wash trade).
@@ -125,7 +171,8 @@ async def _act(
         response = await client.place(request)
     except ExchangeError:
         tally.refused += 1
-        return
+        return None
     tally.filled += sum(1 for report in response.reports if report.last_quantity)
-    if response.order.leaves_quantity and tif == "gtc":
-        market.quotes.append((account, response.order.order_id))
+    if maker and response.order.leaves_quantity:
+        return response.order.order_id
+    return None
