@@ -292,11 +292,17 @@ def test_position_limit_counts_the_position_held() -> None:
     assert refusal.text == "position of 101 with open orders would exceed max_position_quantity 100"
 
 
-def test_an_account_over_a_lowered_position_limit_can_still_reduce() -> None:
+def _long_over_a_lowered_limit() -> RiskHarness:
+    """Account ``a`` long 100 after its position limit was lowered to 50."""
     h = _harness(allow_short_selling=True)
     h.run(SetRiskLimits(h.tick(), "m", RiskLimits(allow_short_selling=True)))
     _long(h, "a", 100)
     h.limits(max_position_quantity=50, allow_short_selling=True)
+    return h
+
+
+def test_an_account_over_a_lowered_position_limit_can_still_reduce() -> None:
+    h = _long_over_a_lowered_limit()
     # Long 100 over a limit of 50: buying more is refused, selling is not.
     assert rejected(h.order(BUY, 1, 9_000)).reason is RejectReason.RISK_POSITION_LIMIT
     h.place(SELL, 30, 11_000)
@@ -308,10 +314,7 @@ def test_an_account_over_a_lowered_position_limit_can_still_reduce() -> None:
 
 
 def test_a_sell_that_turns_round_past_the_limit_is_refused() -> None:
-    h = _harness(allow_short_selling=True)
-    h.run(SetRiskLimits(h.tick(), "m", RiskLimits(allow_short_selling=True)))
-    _long(h, "a", 100)
-    h.limits(max_position_quantity=50, allow_short_selling=True)
+    h = _long_over_a_lowered_limit()
     # Long 100 to short 51: reduces, then goes past the limit the other way.
     refusal = rejected(h.order(SELL, 151, 11_000))
     assert refusal.text == "position of 51 with open orders would exceed max_position_quantity 50"
