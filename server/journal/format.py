@@ -16,6 +16,7 @@ recovery knows which segment it is reading.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -104,7 +105,14 @@ class SegmentReader:
         if data[:HEADER_SIZE] != HEADER:
             self.damage = Damage(Problem.BAD_HEADER, 0, f"found {bytes(data[:HEADER_SIZE])!r}")
             return
-        offset = self.valid_end = HEADER_SIZE
+        yield from self.records_from(HEADER_SIZE)
+
+    def records_from(self, offset: int) -> Iterator[tuple[int, bytes]]:
+        """Iterate from ``offset``, a record boundary past the header (where
+        a search found an intact record after damage)."""
+        data = self.data
+        size = len(data)
+        self.valid_end = offset
         expected = self.next_sequence
         unpack = _PREFIX.unpack_from
         crc32 = zlib.crc32
@@ -140,27 +148,94 @@ class SegmentReader:
             yield sequence, payload
 
 
-def intact_records_after(data: bytes, damage: Damage) -> int:
-    """How many records with a valid CRC follow a record that failed its CRC
-    check (taking its length field at its word). Zero is what a torn write
-    leaves; more means the cut throws away records that were whole on disk,
-    which recovery reports so that nobody mistakes it for a routine tear."""
-    if damage.problem is not Problem.CRC_MISMATCH:
-        return 0
-    length, _, _ = _PREFIX.unpack_from(data, damage.offset)
-    offset = damage.offset + PREFIX_SIZE + length
-    found = 0
-    while len(data) - offset >= PREFIX_SIZE:
-        length, crc, _ = _PREFIX.unpack_from(data, offset)
-        start = offset + PREFIX_SIZE
-        end = start + length
-        if length > MAX_PAYLOAD or end > len(data):
+@dataclass(frozen=True)
+class IntactRecords:
+    """Records whose CRC verifies found after damage in a segment: proof that
+    the damage is not a torn tail, since a crash only tears what it was
+    writing last."""
+
+    count: int
+    first_offset: int
+    """Where the first of them starts."""
+    first_sequence: int
+    last_sequence: int
+
+
+def _upper_patterns(low: int, high: int) -> re.Pattern[bytes]:
+    """A regex for the five high bytes of a little-endian u64 between ``low``
+    and ``high``: every plausible sequence field contains one, so only
+    offsets where it matches need a closer look. When those bytes are zero (a
+    journal below 16.7 million records), a run of zeros would match at every
+    offset: the lookbehind skips matches whose three low bytes are zero too,
+    which would make the sequence 0, never due (sequences start at 1)."""
+    alternatives = []
+    for upper in range(low >> 24, (high >> 24) + 1):
+        literal = re.escape(upper.to_bytes(5, "little"))
+        alternatives.append(rb"(?<!\x00\x00\x00)" + literal if upper == 0 else literal)
+    return re.compile(b"|".join(alternatives))
+
+
+def find_intact(data: bytes, start: int, due: int) -> tuple[int, int] | None:
+    """``(offset, sequence)`` of the first record at or after ``start`` whose
+    CRC verifies and whose sequence is plausible: at least ``due`` and no
+    more than the records between ``start`` and it could account for. Every
+    byte offset is a candidate, not only the boundary a length field points
+    at, since the damage may be in a length field. None if there is none."""
+    size = len(data)
+    if size - start < PREFIX_SIZE:
+        return None
+    high = due + (size - start) // PREFIX_SIZE
+    pattern = _upper_patterns(due, high)
+    unpack = _PREFIX.unpack_from
+    crc32 = zlib.crc32
+    # The five high bytes of the sequence sit at offset + 11 of a record.
+    search_from = start + 11
+    while True:
+        match = pattern.search(data, search_from)
+        if match is None:
+            return None
+        offset = match.start() - 11
+        search_from = match.start() + 1
+        if offset + PREFIX_SIZE > size:
+            return None
+        length, crc, sequence = unpack(data, offset)
+        if not due <= sequence <= due + (offset - start) // PREFIX_SIZE + 1:
+            continue
+        end = offset + PREFIX_SIZE + length
+        if length > MAX_PAYLOAD or end > size:
+            continue
+        if crc32(data[offset + PREFIX_SIZE : end], crc32(data[offset + 8 : offset + 16])) == crc:
+            return offset, sequence
+
+
+def intact_records_after(data: bytes, offset: int, due: int) -> IntactRecords | None:
+    """Every record with a valid CRC and a plausible sequence after damage at
+    ``offset`` (where the record ``due`` should have been), found by a search
+    at every byte offset and then followed record by record, searching again
+    wherever the chain breaks. None when nothing intact follows: what a torn
+    write leaves."""
+    found = find_intact(data, offset + 1, due)
+    if found is None:
+        return None
+    first_offset, first_sequence = found
+    count = 0
+    last = first_sequence
+    position, sequence = found
+    while True:
+        reader = SegmentReader(data, sequence)
+        for read, _ in reader.records_from(position):
+            count += 1
+            last = read
+        if reader.damage is None:
             break
-        if zlib.crc32(data[start:end], zlib.crc32(data[offset + 8 : start])) != crc:
+        # A record with a valid CRC but an unexpected sequence is itself a
+        # candidate; anything else at the damage is not.
+        skip = 0 if reader.damage.problem is Problem.SEQUENCE_GAP else 1
+        found = find_intact(data, reader.damage.offset + skip, last + 1)
+        if found is None:
             break
-        found += 1
-        offset = end
-    return found
+        position, sequence = found
+    return IntactRecords(count, first_offset, first_sequence, last)
 
 
 @dataclass

@@ -2,14 +2,21 @@
 
 Recovery = the newest complete snapshot + every record after it, in order.
 
-A crash in the middle of a write leaves a torn or corrupt tail on the last
-segment: the bytes of records that were never acknowledged under ``ALWAYS``,
-or (``BATCH``, power loss) at most an fsync interval's worth. That tail is
-cut off (the bytes copied aside first, then the file truncated and fsynced)
-and logged; it is never applied. Damage anywhere else, a valid record with
-the wrong sequence, or a gap in the sequence means history that was once
-acknowledged is unreadable or never was written: start-up stops with the
-file and offset, because guessing would trade on a state that never existed.
+A crash in the middle of a write leaves a torn tail on the last segment: the
+bytes of the record being written when it happened, never acknowledged under
+``ALWAYS`` (or, ``BATCH`` after a power loss, at most an fsync interval's
+worth). Such a tail is cut off (the bytes copied aside first, then the file
+truncated and fsynced) and logged; it is never applied.
+
+What makes a tail torn is that nothing intact follows it. So after damage of
+any kind in the last segment, the rest of it is searched, at every byte
+offset (a damaged length field moves the boundary it points at), for a
+record whose CRC verifies and whose sequence is plausible. If one is found,
+the damage is in the middle of acknowledged history, exactly like damage in
+an older segment, a valid record with the wrong sequence, or a gap between
+segments: start-up stops with the file, the offset, what follows and the
+command an operator can run to accept the loss (``stx journal repair``),
+because guessing would trade on a state that never existed.
 """
 
 from __future__ import annotations
@@ -22,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from server.journal.files import list_segments, sync_directory
-from server.journal.format import HEADER_SIZE, Damage, SegmentReader, intact_records_after
+from server.journal.format import (
+    HEADER_SIZE,
+    Damage,
+    IntactRecords,
+    SegmentReader,
+    intact_records_after,
+)
 from server.journal.snapshots import load_latest_snapshot
 from server.journal.writer import Durability, JournalWriter
 
@@ -42,14 +55,12 @@ class Truncation:
     bytes_cut: int
     kept_as: Path
     """Where the cut bytes were copied before the file was truncated."""
-    intact_after: int
-    """Records with a valid CRC that followed the damage (and were cut with it)."""
 
     def __str__(self) -> str:
-        text = f"{self.segment.name}: {self.damage}; cut {self.bytes_cut} bytes"
-        if self.intact_after:
-            text += f", including {self.intact_after} intact records after the damage"
-        return f"{text} (kept as {self.kept_as.name})"
+        return (
+            f"{self.segment.name}: {self.damage}; cut {self.bytes_cut} bytes "
+            f"(kept as {self.kept_as.name})"
+        )
 
 
 @dataclass
@@ -98,7 +109,7 @@ def recover(directory: Path) -> Recovery:
         if end is not None and first != end:
             raise JournalCorruptError(
                 f"{path}: starts at sequence {first}, but the segment before it ends at "
-                f"{end - 1}: the journal has a gap or an overlap"
+                f"{end - 1}: the journal has a gap or an overlap. {repair_hint(directory)}"
             )
         data = path.read_bytes()
         reader = SegmentReader(data, first)
@@ -110,9 +121,12 @@ def recover(directory: Path) -> Recovery:
             continue  # an empty last segment: created just before a crash
         if not (is_last and _torn(data, damage)):
             raise JournalCorruptError(
-                f"{path}, offset {damage.offset}: {damage}. "
-                "Records there were acknowledged; restore the file rather than start without them"
+                f"{path}, offset {damage.offset}: {damage}. Records there were acknowledged; "
+                f"restore the file rather than start without them. {repair_hint(directory)}"
             )
+        intact = intact_records_after(data, damage.offset, end)
+        if intact is not None:
+            raise JournalCorruptError(_not_a_tail(path, damage, end, intact))
         result.truncation = _cut(path, data, damage)
     if segments:
         if segments[0][0] > base + 1:
@@ -132,6 +146,24 @@ def recover(directory: Path) -> Recovery:
     return result
 
 
+def repair_hint(directory: Path) -> str:
+    """The operator's way out, quoted in every refusal to start."""
+    return (
+        f"To give up what cannot be read: `stx journal repair --data-dir {directory}` "
+        "says what it would move aside and lose; add --accept-loss to do it"
+    )
+
+
+def _not_a_tail(path: Path, damage: Damage, due: int, intact: IntactRecords) -> str:
+    return (
+        f"{path}, offset {damage.offset}: {damage}, but {intact.count} intact records "
+        f"follow it (sequences {intact.first_sequence}..{intact.last_sequence}, the first at "
+        f"offset {intact.first_offset}): this is damage to acknowledged history, not a torn "
+        f"tail, and cutting it would lose records {due}..{intact.last_sequence}. Restore the "
+        f"file from a copy, or: {repair_hint(path.parent)}"
+    )
+
+
 def _torn(data: bytes, damage: Damage) -> bool:
     """Whether ``damage`` at the end of the last segment is what a crash can leave.
     A damaged header is, when the file holds nothing else: the header is made
@@ -148,7 +180,7 @@ def _cut(path: Path, data: bytes, damage: Damage) -> Truncation:
         os.fsync(fd)
     finally:
         os.close(fd)
-    truncation = Truncation(path, damage, len(tail), kept, intact_records_after(data, damage))
+    truncation = Truncation(path, damage, len(tail), kept)
     _log.warning("journal tail damaged, not applied: %s", truncation)
     return truncation
 
@@ -160,7 +192,7 @@ def _keep(path: Path, offset: int, tail: bytes) -> Path:
     while kept.exists():
         attempt += 1
         kept = path.with_name(f"{path.name}.cut-{offset}-{attempt}")
-    fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         view = memoryview(tail)
         while view:

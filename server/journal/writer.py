@@ -117,7 +117,7 @@ class JournalWriter:
         # O_EXCL: a segment is never created twice, since a second header in
         # the middle of a file would make recovery cut everything after it.
         path = self.directory / segment_name(first)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
         self._segment_first = first
         self._write_header()
 

@@ -86,28 +86,30 @@ def test_flipped_byte_in_the_last_record_is_a_crc_mismatch_and_cut(tmp_path: Pat
     assert recovery.records == [(1, b"keep")]
     assert recovery.truncation is not None
     assert recovery.truncation.damage.problem is Problem.CRC_MISMATCH
-    assert recovery.truncation.intact_after == 0
     assert recovery.truncated is not None
     assert "CRC mismatch" in recovery.truncated
     assert path.stat().st_size == len(data) - PREFIX_SIZE - len(b"damaged")
 
 
-def test_damage_before_intact_records_is_cut_and_says_so(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    # A power loss can persist later pages and lose an earlier one; the cut
-    # then drops whole records too, which the warning must not hide.
+def test_damage_before_intact_records_stops_recovery_and_cuts_nothing(tmp_path: Path) -> None:
+    # A power loss can persist later pages and lose an earlier one; the
+    # records after the damage were acknowledged, so it is not a torn tail.
     _write(tmp_path, [b"one", b"two", b"three", b"four"])
     path = _segments(tmp_path)[-1]
     data = bytearray(path.read_bytes())
-    data[HEADER_SIZE + PREFIX_SIZE + 3 + PREFIX_SIZE] ^= 0x01  # payload of record 2
+    offset = HEADER_SIZE + PREFIX_SIZE + 3
+    data[offset + PREFIX_SIZE] ^= 0x01  # payload of record 2
     path.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING):
-        recovery = recover(tmp_path)
-    assert recovery.records == [(1, b"one")]
-    assert recovery.truncation is not None
-    assert recovery.truncation.intact_after == 2
-    assert "including 2 intact records" in caplog.text
+    with pytest.raises(JournalCorruptError) as raised:
+        recover(tmp_path)
+    message = str(raised.value)
+    assert f"{path}, offset {offset}: CRC mismatch" in message
+    assert "2 intact records follow it (sequences 3..4" in message
+    assert "would lose records 2..4" in message
+    assert f"stx journal repair --data-dir {tmp_path}" in message
+    assert "--accept-loss" in message
+    assert path.read_bytes() == bytes(data)
+    assert not list(tmp_path.glob("*.cut-*"))
 
 
 def test_corruption_in_an_earlier_segment_stops_recovery(tmp_path: Path) -> None:
