@@ -11,7 +11,6 @@ journal from the first record.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import threading
@@ -25,6 +24,7 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 
 from matching import Engine
 from server.codec import decode
+from server.journal import load_latest_snapshot
 from server.store import open_store
 from tests.e2e.serve import admin_token, free_port, prepare_accounts, start_server
 from tests.server.store.journal_check import all_records, check_store_matches_journal
@@ -150,8 +150,9 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(
     assert len(present) == len(set(present))
     print(f"acknowledged {len(acknowledged)}, present after restart {len(present)}")
 
-    (snapshot,) = sorted(data.glob("snapshot-*.json"))[-1:]
-    assert json.loads(snapshot.read_text())["state_hash"] == _replayed_hash(data)
+    snapshot = load_latest_snapshot(data)
+    assert snapshot is not None
+    assert snapshot["state_hash"] == _replayed_hash(data)
     # The store was being written when the kill came; the restarted server
     # resumed the projection and finished it before its clean stop.
     asyncio.run(_check_store(database_url or f"sqlite:///{data / 'stx.db'}", data))

@@ -1,5 +1,6 @@
 """Snapshots: atomic files, fallback past damaged ones, pruning of old history."""
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -24,13 +25,18 @@ def test_a_snapshot_is_written_whole_under_its_name(tmp_path: Path) -> None:
     path = write_snapshot(tmp_path, 42, "abc", {"engine": {"books": [[1, "x"]]}})
     assert path.name == "snapshot-00000000000000000042.json"
     assert _names(tmp_path) == {path.name}  # no temporary file left behind
-    assert json.loads(path.read_text()) == {
-        "format": 1,
+    header, body = path.read_bytes().split(b"\n", 1)
+    assert json.loads(body) == {
         "sequence": 42,
         "state_hash": "abc",
         "data": {"engine": {"books": [[1, "x"]]}},
     }
-    assert load_latest_snapshot(tmp_path) == json.loads(path.read_text())
+    assert json.loads(header) == {
+        "format": 2,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "length": len(body),
+    }
+    assert load_latest_snapshot(tmp_path) == {"format": 2, **json.loads(body)}
 
 
 def test_rewriting_the_same_snapshot_replaces_it(tmp_path: Path) -> None:
