@@ -46,15 +46,16 @@ from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.clock import run_clock
 from server.config import ConfigError, Settings
-from server.core import ExchangeCore
+from server.core import ExchangeCore, RecoveryError
+from server.datadir import PRIVATE_UMASK, DataDirInUseError, lock_data_dir, prepare_data_dir
 from server.gateway.market_data import MarketDataService
 from server.gateway.orders import OrderService
 from server.gateway.reference import ReferenceDataService
 from server.gateway.risk import RiskService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.gateway.users import UserService
-from server.journal import Durability
-from server.projector import Projector
+from server.journal import Durability, JournalCorruptError
+from server.projector import Projector, StoreAheadError
 from server.rest.bridge import RestBridge
 from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
@@ -348,8 +349,14 @@ def run(settings: Settings, simulate: bool = False) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    os.umask(PRIVATE_UMASK)  # everything created in the data directory is private
     try:
+        prepare_data_dir(Path(settings.data_dir))
+        lock_data_dir(Path(settings.data_dir))  # held until the process ends
         uvloop.run(serve(settings, simulate))
     except ConfigError as error:
         _log.critical("%s", error)
         raise SystemExit(2) from None
+    except (DataDirInUseError, JournalCorruptError, RecoveryError, StoreAheadError) as error:
+        _log.critical("cannot start: %s", error)
+        raise SystemExit(1) from None

@@ -22,6 +22,7 @@ from feeds.cli import feed
 from server.auth.access import ROLES_BY_NAME
 from server.config import ConfigError, Settings
 from server.config import load as load_settings
+from server.journal.cli import journal
 
 
 @click.group()
@@ -33,6 +34,7 @@ def main() -> None:
 for client_command in CLIENT_COMMANDS:
     main.add_command(client_command)
 main.add_command(feed)
+main.add_command(journal)
 
 
 def _settings(config_path: Path | None, data_dir: Path | None) -> Settings:

@@ -52,6 +52,10 @@ REPORT_SECONDS = 10.0
 """How often the projector logs where it stands (never per batch)."""
 
 
+class StoreAheadError(RuntimeError):
+    """The store has projected records that the journal no longer holds."""
+
+
 class Shadow:
     """An engine and a registry that replay the journal for the projector."""
 
@@ -135,7 +139,21 @@ class Projector:
         self._wake.set()
 
     async def start(self) -> None:
+        """Resume after the store's position; ``StoreAheadError`` if the store
+        holds records the journal no longer has."""
         self.position = await self.store.position()
+        journal_end = self._committed()
+        if self.position > journal_end:
+            # Following the journal from here would skip the records it will
+            # write next under those numbers, and project them over rows from
+            # another history: the store would silently diverge from it.
+            raise StoreAheadError(
+                f"the store holds records up to sequence {self.position}, but the journal ends "
+                f"at {journal_end}: records {journal_end + 1}..{self.position} were removed from "
+                "the journal (by `stx journal repair`, or it was restored from an older copy). "
+                f"Restore the store from a backup taken at or before sequence {journal_end}, "
+                "or restore the journal that matches it"
+            )
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:

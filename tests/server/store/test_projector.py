@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from server.bench.workload import OrderFlow, instruments
 from server.core import ExchangeCore
 from server.journal import Durability
-from server.projector import Projector
+from server.journal.check import examine
+from server.journal.repair import apply_repair, plan_repair
+from server.projector import Projector, StoreAheadError
 from server.store import Store, open_store, schema
 from server.store.batch import ProjectionBatch
 from tests.server.store.journal_check import check_store_matches_journal
@@ -149,6 +153,37 @@ def test_postgresql_stopped_during_load_loses_and_doubles_nothing(
         await projector.stop()
         await check_store_matches_journal(store, data)
         await core.close()
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_store_ahead_of_a_repaired_journal_is_refused(tmp_path: Path) -> None:
+    """After `stx journal repair` cut records the store already has, the
+    projector must not follow the journal's new records over them."""
+
+    async def scenario() -> None:
+        data = tmp_path / "data"
+        store = await open_store(f"sqlite:///{tmp_path / 'stx.db'}")
+        core = ExchangeCore.open(data, instruments(), durability=Durability.NONE)
+        projector = _projector(core, store, data)
+        await projector.start()
+        await _trade(core, 300, seed=4)
+        await projector.caught_up(core.sequencer.sequence)
+        await projector.stop()
+        await core.close(final_snapshot=False)
+        (segment,) = data.glob("journal-*.log")
+        damaged = bytearray(segment.read_bytes())
+        damaged[len(damaged) // 2] ^= 0x01
+        segment.write_bytes(bytes(damaged))
+        apply_repair(plan_repair(examine(data)))
+        reopened = ExchangeCore.open(data, instruments(), durability=Durability.NONE)
+        end = reopened.sequencer.durable_sequence
+        assert end < projector.position
+        with pytest.raises(StoreAheadError, match=f"up to sequence {projector.position}, but "
+                           f"the journal ends at {end}"):  # fmt: skip
+            await _projector(reopened, store, data).start()
+        await reopened.close(final_snapshot=False)
         await store.close()
 
     asyncio.run(scenario())
