@@ -149,7 +149,7 @@ def recover(directory: Path) -> Recovery:
 def repair_hint(directory: Path) -> str:
     """The operator's way out, quoted in every refusal to start."""
     return (
-        f"To give up what cannot be read: `stx journal repair --data-dir {directory}` "
+        f"To give up what cannot be read instead, `stx journal repair --data-dir {directory}` "
         "says what it would move aside and lose; add --accept-loss to do it"
     )
 
@@ -160,7 +160,7 @@ def _not_a_tail(path: Path, damage: Damage, due: int, intact: IntactRecords) -> 
         f"follow it (sequences {intact.first_sequence}..{intact.last_sequence}, the first at "
         f"offset {intact.first_offset}): this is damage to acknowledged history, not a torn "
         f"tail, and cutting it would lose records {due}..{intact.last_sequence}. Restore the "
-        f"file from a copy, or: {repair_hint(path.parent)}"
+        f"file from a copy. {repair_hint(path.parent)}"
     )
 
 
