@@ -9,6 +9,7 @@ import shutil
 import signal
 import stat
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -18,6 +19,24 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 from tests.e2e.serve import STX, admin_token, free_port, prepare_accounts, start_server
 
 ACCOUNT = "JRNL"
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left() -> Iterator[None]:
+    """Kill any server a failed test left running."""
+    yield
+    for server in STARTED:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    STARTED.clear()
+
+
+def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
+    server = start_server(data, port)
+    STARTED.append(server)
+    return server
 
 
 def _place(port: int, prefix: str, count: int) -> list[str]:
@@ -88,7 +107,7 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
 ) -> None:
     data = tmp_path / "data"
     port = free_port()
-    server = start_server(data, port)
+    server = _start(data, port)
     prepare_accounts(port, admin_token(port), ACCOUNT)
     before = _place(port, "a", 20)
     _stop(server)  # a clean stop: snapshot, and the store complete
@@ -97,7 +116,7 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
     for file in data.glob("stx.db*"):
         shutil.copy2(file, backup / file.name)
 
-    server = start_server(data, port)
+    server = _start(data, port)
     after = _place(port, "b", 200)
     server.send_signal(signal.SIGKILL)  # b-* stay in the active segment
     server.wait(10)
@@ -130,7 +149,7 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
     for file in backup.iterdir():
         shutil.copy2(file, data / file.name)
 
-    server = start_server(data, port)
+    server = _start(data, port)
     try:
         listed = _listed(port)
     finally:
@@ -159,7 +178,7 @@ def _check_private(data: Path) -> set[str]:
 def test_a_fresh_data_directory_is_private_and_held_by_one_server(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_port()
-    server = start_server(data, port)
+    server = _start(data, port)
     try:
         names = _check_private(data)  # while running: SQLite's -wal and -shm exist
         assert {"stx.db", "stx.db-wal", "stx.db-shm", "stx.lock", "keys"} <= names
