@@ -1,4 +1,4 @@
-"""Journal damage against a real ``stx serve``: the filed case, the repair,
+"""Journal and snapshot damage against a real ``stx serve``: the filed cases, the repair,
 the store left ahead of the repaired journal, and the data directory's
 permissions and lock."""
 
@@ -188,3 +188,28 @@ def test_a_fresh_data_directory_is_private_and_held_by_one_server(tmp_path: Path
     finally:
         _stop(server)
     assert any(name.startswith("snapshot-") for name in _check_private(data))
+
+
+@pytest.mark.timeout(120)
+def test_a_client_order_id_changed_in_a_snapshot_is_not_served(tmp_path: Path) -> None:
+    """The filed case: one letter of a client order id changed inside the
+    snapshot's order registry listed order 11 under another order's id."""
+    data = tmp_path / "data"
+    port = free_port()
+    server = _start(data, port)
+    prepare_accounts(port, admin_token(port), ACCOUNT)
+    placed = _place(port, "q1", 20)
+    _stop(server)  # writes the snapshot
+    (snapshot,) = data.glob("snapshot-*.json")
+    raw = snapshot.read_bytes()
+    at = raw.index(b'"q1-11"', raw.index(b'"orders":'))
+    snapshot.write_bytes(raw[:at] + b'"q1-10"' + raw[at + 7 :])
+
+    server = _start(data, port)
+    try:
+        listed = _listed(port)
+    finally:
+        _stop(server)
+    assert sorted(listed) == sorted(placed)
+    log = (tmp_path / "serve.log").read_text()
+    assert f"skipping snapshot {snapshot.name}: SHA-256 mismatch" in log
