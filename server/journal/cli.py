@@ -3,6 +3,7 @@ recovery's rule (see ``server.journal`` and docs/operations.md)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import click
@@ -21,17 +22,57 @@ _DATA_DIR = click.option(
 )  # fmt: skip
 
 
-def _directory(config_path: Path | None, data_dir: Path | None) -> Path:
-    if data_dir is None:
-        from server.config import ConfigError, load  # noqa: PLC0415 - only without --data-dir
+def _settings(config_path: Path | None, data_dir: Path | None) -> tuple[Path, str]:
+    """The data directory and the store's URL ("" for the embedded default)."""
+    from server.config import ConfigError, load  # noqa: PLC0415 - a second of imports
 
+    try:
+        settings = load(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    directory = settings.data_dir if data_dir is None else data_dir
+    if not directory.is_dir():
+        raise click.ClickException(f"{directory} is not a directory")
+    return directory, settings.database_url
+
+
+def _directory(config_path: Path | None, data_dir: Path | None) -> Path:
+    return _settings(config_path, data_dir)[0]
+
+
+def _store_position(directory: Path, database_url: str) -> tuple[str, int] | str:
+    """``(backend, position)`` of the store the server would open, or why not.
+    Never creates one: the embedded default is read only if its file exists."""
+    from server.store import default_url, open_store  # noqa: PLC0415 - SQLAlchemy: only here
+
+    if not database_url and not (directory / "stx.db").exists():
+        return "no store in the data directory"
+
+    async def position() -> tuple[str, int]:
+        store = await asyncio.wait_for(open_store(database_url or default_url(directory)), 15)
         try:
-            data_dir = load(config_path).data_dir
-        except ConfigError as error:
-            raise click.ClickException(str(error)) from None
-    if not data_dir.is_dir():
-        raise click.ClickException(f"{data_dir} is not a directory")
-    return data_dir
+            return store.backend, await store.position()
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(position())
+    except Exception as error:  # each driver raises its own types
+        return f"could not read the store's position ({type(error).__name__}: {error})"
+
+
+def _store_note(directory: Path, database_url: str, new_end: int) -> str:
+    found = _store_position(directory, database_url)
+    if isinstance(found, str):
+        return f"store: {found}"
+    backend, position = found
+    if position <= new_end:
+        return f"store ({backend}) at sequence {position}: it catches up from the journal"
+    return (
+        f"store ({backend}) at sequence {position}, PAST the new end of the journal "
+        f"({new_end}): the server will refuse to start until the store is restored from a "
+        f"backup taken at or before sequence {new_end}"
+    )
 
 
 @click.group()
@@ -71,7 +112,7 @@ def verify(config_path: Path | None, data_dir: Path | None) -> None:
 def repair(config_path: Path | None, data_dir: Path | None, accept_loss: bool) -> None:
     """Truncate the journal at its first damage, moving the damaged bytes and
     everything after them into damaged-<time>/ (nothing is deleted)."""
-    directory = _directory(config_path, data_dir)
+    directory, database_url = _settings(config_path, data_dir)
     try:
         lock = lock_data_dir(directory)
     except DataDirInUseError as error:
@@ -86,15 +127,18 @@ def repair(config_path: Path | None, data_dir: Path | None, accept_loss: bool) -
             for line in plan.describe():
                 click.echo(line)
             return
+        lines = plan.describe()
+        if plan.cut is not None:
+            lines.append(_store_note(directory, database_url, plan.new_end))
         if not accept_loss:
             click.echo("would:")
-            for line in plan.describe():
+            for line in lines:
                 click.echo(f"  {line}")
             click.echo("nothing changed; run again with --accept-loss to do it")
             return
         folder = apply_repair(plan)
         click.echo(f"repaired {directory}; moved aside into {folder}:")
-        for line in plan.describe():
+        for line in lines:
             click.echo(f"  {line}")
     finally:
         unlock_data_dir(lock)

@@ -88,11 +88,6 @@ class RepairPlan:
                 f"LOST: records {self.lost_first}..{self.lost_last} ({self.lost_count} records, "
                 f"acknowledged); the journal will end at sequence {self.new_end}"
             )
-            lines.append(
-                "if the store (stx.db or the configured database) already projected any of "
-                "them, the server will refuse to start ('the store holds records up to ...') "
-                f"until the store is restored from a backup taken at or before {self.new_end}"
-            )
         return lines
 
 

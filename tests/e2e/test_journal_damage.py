@@ -137,6 +137,8 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
     dry = _journal(data, "repair")
     assert dry.returncode == 0, dry.stderr
     assert "LOST: records" in dry.stdout
+    assert "store (sqlite) at sequence" in dry.stdout
+    assert "PAST the new end of the journal" in dry.stdout
     assert segment.read_bytes() == bytes(damaged)
     repaired = _journal(data, "repair", "--accept-loss")
     assert repaired.returncode == 0, repaired.stderr

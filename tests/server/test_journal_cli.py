@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -10,6 +11,8 @@ from server.cli import main
 from server.datadir import lock_data_dir, unlock_data_dir
 from server.journal import Durability, JournalWriter, recover, write_snapshot
 from server.journal.format import HEADER_SIZE, PREFIX_SIZE
+from server.store import default_url, open_store
+from server.store.batch import ProjectionBatch
 
 
 def _stx(*arguments: str) -> Result:
@@ -160,3 +163,28 @@ def test_repair_refuses_when_what_is_left_could_not_be_recovered(tmp_path: Path)
     assert "cannot repair" in result.output
     assert "records 1..4 exist nowhere else" in result.output
     assert _files(tmp_path) == before
+
+
+def _store_at(directory: Path, sequence: int) -> None:
+    """The embedded store of ``directory``, projected up to ``sequence``."""
+
+    async def write() -> None:
+        store = await open_store(default_url(directory))
+        await store.write(ProjectionBatch(last_sequence=sequence))
+        await store.close()
+
+    asyncio.run(write())
+
+
+def test_repair_says_when_the_store_is_past_the_new_end(tmp_path: Path) -> None:
+    _journal(tmp_path, 20)
+    _flip(_segment(tmp_path, 1), _offset(1, 8) + PREFIX_SIZE)
+    dry = _stx("journal", "repair", "--data-dir", str(tmp_path))
+    assert "store: no store in the data directory" in dry.output
+    assert not (tmp_path / "stx.db").exists()
+    _store_at(tmp_path, 15)
+    dry = _stx("journal", "repair", "--data-dir", str(tmp_path))
+    assert "store (sqlite) at sequence 15, PAST the new end of the journal (7)" in dry.output
+    _store_at(tmp_path, 5)
+    dry = _stx("journal", "repair", "--data-dir", str(tmp_path))
+    assert "store (sqlite) at sequence 5: it catches up from the journal" in dry.output
