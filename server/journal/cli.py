@@ -14,7 +14,7 @@ from server.journal.repair import RepairRefusedError, apply_repair, plan_repair
 
 _CONFIG = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="The server's TOML configuration, for its data directory.",
+    help="The server's TOML configuration (its data directory and store).",
 )  # fmt: skip
 _DATA_DIR = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path),
