@@ -10,7 +10,8 @@ from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
 from server.shared import MemoryShared
-from server.store import default_url, open_store, schema
+from server.store import Store, default_url, open_store, schema
+from server.store.data_key import open_cipher
 
 
 class AdminError(Exception):
@@ -18,7 +19,7 @@ class AdminError(Exception):
 
 
 async def add_account(settings: Settings, username: str, account_id: str) -> UserView:
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await _open(settings)
     try:
         directory = UserDirectory(store, MemoryShared(), _tokens(settings))
         try:
@@ -29,6 +30,12 @@ async def add_account(settings: Settings, username: str, account_id: str) -> Use
         await store.close()
 
 
+async def _open(settings: Settings) -> Store:
+    """The store the configuration names, with its data keys (migrations may need them)."""
+    data_dir = Path(settings.data_dir)
+    return await open_store(settings.database_url or default_url(data_dir), open_cipher(data_dir))
+
+
 def _tokens(settings: Settings) -> TokenIssuer:
     keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
     return TokenIssuer(keys, settings.token_issuer, settings.token_audience)
@@ -37,7 +44,7 @@ def _tokens(settings: Settings) -> TokenIssuer:
 async def create_user(
     settings: Settings, username: str, email: str, password: str, roles: tuple[int, ...]
 ) -> UserView:
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await _open(settings)
     try:
         directory = UserDirectory(store, MemoryShared(), _tokens(settings))
         try:
@@ -50,7 +57,7 @@ async def create_user(
 
 async def verify_audit(settings: Settings) -> list[tuple[str, int, str | None]]:
     """(log, entries checked, first problem or None) for both audit logs."""
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await _open(settings)
     try:
         commands = await store.rows(schema.audit_log, ["sequence"])
         events = await store.rows(schema.auth_log, ["entry_id"])

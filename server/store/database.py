@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from server.audit import GENESIS
 from server.store import schema
 from server.store.batch import ProjectionBatch
+from server.store.field_crypto import FieldCipher
+from server.store.personal import reseal_users
 from server.surveillance.alerts import Alert, AlertKind, AlertSeverity
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -63,15 +65,25 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _migrate(connection: Connection) -> None:
+def _migrate(connection: Connection, cipher: FieldCipher | None, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    # Migrations that seal or open personal data (0005) find the key ring here.
+    config.attributes["cipher"] = cipher
+    command.upgrade(config, revision)
 
 
-async def open_store(url: str) -> Store:
-    """Connect, bring the schema to the newest revision, and return the store."""
+async def open_store(
+    url: str, cipher: FieldCipher | None = None, *, revision: str = "head"
+) -> Store:
+    """Connect, bring the schema to ``revision`` (the newest unless a test asks
+    for an older one), and return the store.
+
+    ``cipher`` seals and opens the personal data (``server/store/personal.py``);
+    a store opened without one serves everything else, and refuses to migrate
+    users whose data would need sealing.
+    """
     engine = create_async_engine(_async_url(url), pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -80,16 +92,17 @@ async def open_store(url: str) -> Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_migrate)
+            await connection.run_sync(_migrate, cipher, revision)
     except BaseException:
         await engine.dispose()
         raise
-    return Store(engine)
+    return Store(engine, cipher)
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher | None = None) -> None:
         self.engine = engine
+        self._cipher = cipher
         module = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert = module.insert
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -97,6 +110,19 @@ class Store:
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def cipher(self) -> FieldCipher:
+        """What seals and opens personal data in this store."""
+        if self._cipher is None:
+            raise RuntimeError("the store was opened without data keys: it holds no personal data")
+        return self._cipher
+
+    async def reseal(self) -> int:
+        """Re-seal every personal value not under the current data key (after a
+        rotation), in one transaction; how many rows changed."""
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(reseal_users, self.cipher)
 
     async def close(self) -> None:
         await self.engine.dispose()
