@@ -62,16 +62,35 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Zero what is deleted, so a value replaced by its sealed form is gone from
+    # the file (Debian's SQLite does this by default; other builds may not).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
-def _migrate(connection: Connection, cipher: FieldCipher | None, revision: str) -> None:
+def _migrate(connection: Connection, cipher: FieldCipher | None, revision: str) -> int:
+    """Upgrade to ``revision``; how many rows of personal data it sealed."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
-    # Migrations that seal or open personal data (0005) find the key ring here.
+    # Migrations that seal or open personal data (0005) find the key ring here,
+    # and count what they sealed there.
     config.attributes["cipher"] = cipher
     command.upgrade(config, revision)
+    return int(config.attributes.get("sealed_rows", 0))
+
+
+async def _scrub(engine: AsyncEngine) -> None:
+    """Remove the old row versions a migration that sealed data in place left
+    behind: PostgreSQL keeps them as dead tuples until a vacuum, SQLite in its
+    write-ahead log until a checkpoint (the file itself is zeroed by
+    secure_delete)."""
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql("VACUUM FULL users")
+        else:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def open_store(
@@ -92,7 +111,9 @@ async def open_store(
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_migrate, cipher, revision)
+            sealed = await connection.run_sync(_migrate, cipher, revision)
+        if sealed:
+            await _scrub(engine)
     except BaseException:
         await engine.dispose()
         raise

@@ -45,18 +45,26 @@ def _cipher() -> FieldCipher:
 
 
 def upgrade() -> None:
-    op.add_column("users", sa.Column("email_ciphertext", sa.LargeBinary(), nullable=True))
-    op.add_column("users", sa.Column("email_index", sa.String(length=64), nullable=True))
     connection = op.get_bind()
     rows = connection.execute(sa.select(_users.c.user_id, _users.c.email)).all()
-    if rows:
-        cipher = _cipher()
+    # Refuse before changing anything: SQLite commits DDL outside a transaction
+    # until the first write, so a later refusal would leave columns behind.
+    cipher = _cipher() if rows else None
+    # And if a crash did leave them, take them as they are.
+    present = {column["name"] for column in sa.inspect(connection).get_columns("users")}
+    if "email_ciphertext" not in present:
+        op.add_column("users", sa.Column("email_ciphertext", sa.LargeBinary(), nullable=True))
+    if "email_index" not in present:
+        op.add_column("users", sa.Column("email_index", sa.String(length=64), nullable=True))
+    if cipher is not None:
         for user_id, email in rows:
             connection.execute(
                 _users.update()
                 .where(_users.c.user_id == user_id)
                 .values(**email_columns(cipher, user_id, email))
             )
+    # open_store then vacuums the old row versions (with the address in clear) away.
+    context.config.attributes["sealed_rows"] = len(rows)
     with op.batch_alter_table("users") as batch:
         batch.drop_column("email")
         batch.alter_column("email_ciphertext", existing_type=sa.LargeBinary(), nullable=False)
@@ -65,11 +73,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.add_column("users", sa.Column("email", sa.String(length=254), nullable=True))
     connection = op.get_bind()
     rows = connection.execute(sa.select(_users.c.user_id, _users.c.email_ciphertext)).all()
-    if rows:
-        cipher = _cipher()
+    cipher = _cipher() if rows else None
+    op.add_column("users", sa.Column("email", sa.String(length=254), nullable=True))
+    if cipher is not None:
         for user_id, sealed in rows:
             connection.execute(
                 _users.update()
