@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ async def _raw_values(store: Store) -> list[bytes]:
     found = []
     async with store.engine.connect() as connection:
         for table in schema.metadata.sorted_tables:
-            result = await connection.execute(text(f"SELECT * FROM {table.name}"))  # noqa: S608
+            result = await connection.execute(text(f"SELECT * FROM {table.name}"))
             for row in result.all():
                 found += [v if isinstance(v, bytes) else str(v).encode() for v in row]
     return found
@@ -52,9 +53,9 @@ def _sqlite_files(store_url: str) -> list[bytes]:
     ]
 
 
-async def _refused(kind: Refusal, attempt: object) -> None:
+async def _refused(kind: Refusal, attempt: Awaitable[object]) -> None:
     with pytest.raises(AuthRefusal) as caught:
-        await attempt  # type: ignore[misc]
+        await attempt
     assert caught.value.kind is kind, caught.value
 
 
