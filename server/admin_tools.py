@@ -42,9 +42,9 @@ async def _open(settings: Settings, environ: Mapping[str, str] | None = None) ->
     data_dir = Path(settings.data_dir)
     try:
         cipher = open_cipher(data_dir, environ)
+        return await open_store(settings.database_url or default_url(data_dir), cipher)
     except DataKeyError as error:
         raise AdminError(str(error)) from None
-    return await open_store(settings.database_url or default_url(data_dir), cipher)
 
 
 async def rotate_data_key(

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from server.audit import GENESIS
 from server.store import schema
 from server.store.batch import ProjectionBatch
+from server.store.data_key import ENV_FILE, ENV_KEY, DataKeyError
 from server.store.field_crypto import FieldCipher
 from server.store.personal import reseal_users
 from server.surveillance.alerts import Alert, AlertKind, AlertSeverity
@@ -93,6 +94,25 @@ async def _scrub(engine: AsyncEngine) -> None:
             await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+async def _check_key_ring(engine: AsyncEngine, cipher: FieldCipher) -> None:
+    """Refuse a key ring that cannot open the newest sealed value: a process
+    given another key (a second host that made its own) would seal new rows
+    that the exchange cannot read, under blind indexes that miss duplicates."""
+    async with engine.connect() as connection:
+        newest = await connection.scalar(
+            select(schema.users.c.email_ciphertext)
+            .order_by(schema.users.c.create_time.desc())
+            .limit(1)
+        )
+    if newest is not None and not cipher.has_key(FieldCipher.sealed_key_id(newest)):
+        raise DataKeyError(
+            f"the store's personal data is sealed under data key "
+            f"{FieldCipher.sealed_key_id(newest).hex()}, which is not among this process's "
+            f"keys: give every process using this database the same keys "
+            f"({ENV_KEY} or {ENV_FILE})"
+        )
+
+
 async def open_store(
     url: str, cipher: FieldCipher | None = None, *, revision: str = "head"
 ) -> Store:
@@ -114,6 +134,8 @@ async def open_store(
             sealed = await connection.run_sync(_migrate, cipher, revision)
         if sealed:
             await _scrub(engine)
+        if cipher is not None and revision == "head":
+            await _check_key_ring(engine, cipher)
     except BaseException:
         await engine.dispose()
         raise

@@ -121,6 +121,9 @@ class FieldCipher:
             ) from None
         return plain.decode()
 
+    def has_key(self, key_id: bytes) -> bool:
+        return key_id in self._by_id
+
     @staticmethod
     def sealed_key_id(stored: bytes) -> bytes:
         """The id of the data key a sealed value was sealed under."""

@@ -17,6 +17,7 @@ from server.auth.passwords import hash_password
 from server.auth.tokens import TokenIssuer
 from server.shared import MemoryShared
 from server.store import Store, open_store, schema
+from server.store.data_key import DataKeyError
 from server.store.field_crypto import FieldCipher, key_id
 from tests.throwaway import PostgresServer
 
@@ -192,5 +193,21 @@ def test_rotation_reseals_every_row_under_the_new_key(store_url: str, tmp_path: 
             await _refused(Refusal.EXISTS, directory.register("ann2", EMAIL, PASSWORD))
         finally:
             await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_process_with_another_key_is_refused_before_it_writes(
+    store_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        store = await open_store(store_url, FieldCipher([os.urandom(32)]))
+        try:
+            await _directory(store, tmp_path).register("ann", EMAIL, PASSWORD)
+        finally:
+            await store.close()
+        stranger = os.urandom(32)
+        with pytest.raises(DataKeyError, match="not among this process's keys"):
+            await open_store(store_url, FieldCipher([stranger]))
 
     asyncio.run(scenario())
