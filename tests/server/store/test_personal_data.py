@@ -9,14 +9,16 @@ from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
 
 from server.auth.directory import AuthRefusal, Refusal, UserDirectory
 from server.auth.keys import KeyRing
 from server.auth.passwords import hash_password
 from server.auth.tokens import TokenIssuer
 from server.shared import MemoryShared
-from server.store import Store, open_store, schema
+from server.store import Store, database, open_store, schema
 from server.store.data_key import DataKeyError
 from server.store.field_crypto import FieldCipher, key_id
 from tests.throwaway import PostgresServer
@@ -209,5 +211,33 @@ def test_a_process_with_another_key_is_refused_before_it_writes(
         stranger = os.urandom(32)
         with pytest.raises(DataKeyError, match="not among this process's keys"):
             await open_store(store_url, FieldCipher([stranger]))
+
+    asyncio.run(scenario())
+
+
+def test_the_migration_downgrades_to_addresses_in_clear_and_back(store_url: str) -> None:
+    cipher = FieldCipher([os.urandom(32)])
+
+    def downgrade(connection: Connection) -> None:
+        config = Config()
+        config.set_main_option(
+            "script_location", str(Path(database.__file__).parent / "migrations")
+        )
+        config.attributes.update(connection=connection, cipher=cipher)
+        command.downgrade(config, "0004")
+
+    async def scenario() -> None:
+        await _user_at_0004(store_url)
+        store = await open_store(store_url, cipher)
+        try:
+            async with store.engine.begin() as connection:
+                await connection.run_sync(downgrade)
+            async with store.engine.connect() as connection:
+                rows = await connection.execute(text("SELECT user_id, email FROM users"))
+                assert rows.all() == [("u-old", EMAIL.lower())]
+        finally:
+            await store.close()
+        again = await open_store(store_url, cipher)
+        await again.close()
 
     asyncio.run(scenario())
