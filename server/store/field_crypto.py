@@ -17,6 +17,10 @@ the *current* data key, in hex: equal values give equal indexes (uniqueness,
 look-ups) and nothing else can be read from it. Rotating the data key
 therefore recomputes the indexes too (``server/store/personal.py``).
 
+Values are padded (ISO/IEC 7816-4: a 0x80 byte, then zeros) to a multiple
+of 64 bytes before sealing, so the stored length does not tell an address's
+length (nearly every address fits the first 64).
+
 Nonces are random (96 bits): GCM stays safe for 2**32 values per key, far
 beyond the users an exchange has, and the rotation resets the count.
 """
@@ -39,6 +43,7 @@ _ID_BYTES = 4
 _NONCE_BYTES = 12
 _HEADER = 1 + _ID_BYTES
 _TAG_BYTES = 16
+_PAD_BLOCK = 64
 
 
 class FieldCryptoError(Exception):
@@ -92,7 +97,7 @@ class FieldCipher:
         header = bytes([VERSION]) + self._current.id
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._current.aead.encrypt(
-            nonce, value.encode(), _associated(header, column, row_key)
+            nonce, _pad(value.encode()), _associated(header, column, row_key)
         )
         return header + nonce + sealed
 
@@ -119,7 +124,10 @@ class FieldCipher:
                 f"{where}: sealed value does not authenticate (altered, or moved from "
                 "another row or column)"
             ) from None
-        return plain.decode()
+        unpadded = plain.rstrip(b"\0")
+        if not unpadded.endswith(b"\x80"):  # authentic, so only a bug could do this
+            raise FieldCryptoError(f"{where}: sealed value has no padding")
+        return unpadded[:-1].decode()
 
     def has_key(self, key_id: bytes) -> bool:
         return key_id in self._by_id
@@ -134,6 +142,11 @@ class FieldCipher:
         same way on every write and look-up) under the current index key."""
         message = column.encode() + b"\0" + normalised.encode()
         return hmac.new(self._current.index, message, hashlib.sha256).hexdigest()
+
+
+def _pad(plain: bytes) -> bytes:
+    padded = plain + b"\x80"
+    return padded + b"\0" * (-len(padded) % _PAD_BLOCK)
 
 
 def _associated(header: bytes, column: str, row_key: str) -> bytes:

@@ -13,13 +13,20 @@ OLD, NEW = os.urandom(32), os.urandom(32)
 
 def test_a_sealed_value_opens_to_itself_and_does_not_contain_it() -> None:
     cipher = FieldCipher([NEW])
-    for value in ("ann@example.com", "", "zoë@exämple.org", "x" * 254):
+    for value in ("ann@example.com", "", "zoë@exämple.org", "x" * 254, "a\0", "\x80"):
         sealed = cipher.seal(value, "users.email", "u1")
         assert cipher.unseal(sealed, "users.email", "u1") == value
         if value:
             assert value.encode() not in sealed
     # A fresh nonce every time: the same value never seals to the same bytes.
     assert cipher.seal("a@b.c", "users.email", "u1") != cipher.seal("a@b.c", "users.email", "u1")
+
+
+def test_the_stored_length_does_not_tell_the_length_of_the_value() -> None:
+    cipher = FieldCipher([NEW])
+    lengths = {len(cipher.seal("a" * size, "users.email", "u1")) for size in range(64)}
+    assert len(lengths) == 1
+    assert len(cipher.seal("a" * 64, "users.email", "u1")) > lengths.pop()
 
 
 def test_every_altered_byte_is_refused_never_opened_to_garbage() -> None:
