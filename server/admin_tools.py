@@ -67,6 +67,8 @@ async def rotate_data_key(
             add_new_key(path)
         except DataKeyError as error:
             raise AdminError(str(error)) from None
+        except OSError as error:  # a read-only mount, say
+            raise AdminError(f"cannot write the new key to {path}: {error}") from None
     store = await _open(settings, environ)
     try:
         return store.cipher.current_key_id.hex(), await store.reseal()

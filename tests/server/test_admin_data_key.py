@@ -77,3 +77,19 @@ def test_a_broken_key_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "STX_DATA_KEY: key 1 is 5 bytes" in result.output
     assert list(tmp_path.iterdir()) == []  # refused before the store was opened or made
+
+
+def test_a_key_file_that_cannot_be_rewritten_is_a_clear_error(tmp_path: Path) -> None:
+    named = tmp_path / "data.key"
+    named.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+    before = named.read_text()
+    # Where the new ring would be written first is taken (root ignores modes, not types).
+    (tmp_path / f".data.key.{os.getpid()}.tmp").mkdir()
+    result = CliRunner().invoke(
+        main,
+        ["admin", "rotate-data-key", "--data-dir", str(tmp_path / "data")],
+        env={**CLEAN, "STX_DATA_KEY_FILE": str(named)},
+    )
+    assert result.exit_code == 1
+    assert f"cannot write the new key to {named}" in result.output
+    assert named.read_text() == before
