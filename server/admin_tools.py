@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from server.audit import AUDIT_FIELDS, AUTH_FIELDS, verify
@@ -10,7 +11,14 @@ from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
 from server.shared import MemoryShared
-from server.store import default_url, open_store, schema
+from server.store import Store, default_url, open_store, schema
+from server.store.data_key import (
+    DataKeyError,
+    add_new_key,
+    key_file,
+    load_data_keys,
+    open_cipher,
+)
 
 
 class AdminError(Exception):
@@ -18,13 +26,52 @@ class AdminError(Exception):
 
 
 async def add_account(settings: Settings, username: str, account_id: str) -> UserView:
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await _open(settings)
     try:
         directory = UserDirectory(store, MemoryShared(), _tokens(settings))
         try:
             return await directory.add_account(username, account_id)
         except AuthRefusal as refusal:
             raise AdminError(str(refusal)) from None
+    finally:
+        await store.close()
+
+
+async def _open(settings: Settings, environ: Mapping[str, str] | None = None) -> Store:
+    """The store the configuration names, with its data keys (migrations may need them)."""
+    data_dir = Path(settings.data_dir)
+    try:
+        cipher = open_cipher(data_dir, environ)
+        return await open_store(settings.database_url or default_url(data_dir), cipher)
+    except DataKeyError as error:
+        raise AdminError(str(error)) from None
+
+
+async def rotate_data_key(
+    settings: Settings, *, new_key: bool = True, environ: Mapping[str, str] | None = None
+) -> tuple[str, int]:
+    """Put a new data key first in the key file (unless ``new_key`` is false:
+    the operator already did, or the keys come from STX_DATA_KEY) and re-seal
+    every row under the current key; (its id in hex, rows re-sealed)."""
+    data_dir = Path(settings.data_dir)
+    if new_key:
+        path = key_file(data_dir, environ)
+        if path is None:
+            raise AdminError(
+                "the data keys come from STX_DATA_KEY: put a new key first in it "
+                "(`head -c 32 /dev/urandom | base64`, then a comma and the old keys) "
+                "and run this again with --no-new-key"
+            )
+        try:
+            load_data_keys(data_dir, environ)  # checks the ring (and makes a first one)
+            add_new_key(path)
+        except DataKeyError as error:
+            raise AdminError(str(error)) from None
+        except OSError as error:  # a read-only mount, say
+            raise AdminError(f"cannot write the new key to {path}: {error}") from None
+    store = await _open(settings, environ)
+    try:
+        return store.cipher.current_key_id.hex(), await store.reseal()
     finally:
         await store.close()
 
@@ -37,7 +84,7 @@ def _tokens(settings: Settings) -> TokenIssuer:
 async def create_user(
     settings: Settings, username: str, email: str, password: str, roles: tuple[int, ...]
 ) -> UserView:
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await _open(settings)
     try:
         directory = UserDirectory(store, MemoryShared(), _tokens(settings))
         try:
@@ -50,7 +97,7 @@ async def create_user(
 
 async def verify_audit(settings: Settings) -> list[tuple[str, int, str | None]]:
     """(log, entries checked, first problem or None) for both audit logs."""
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await _open(settings)
     try:
         commands = await store.rows(schema.audit_log, ["sequence"])
         events = await store.rows(schema.auth_log, ["entry_id"])

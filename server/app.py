@@ -61,6 +61,7 @@ from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
+from server.store.data_key import open_cipher
 
 _log = logging.getLogger("stx.serve")
 GRACE_SECONDS = 5.0
@@ -184,7 +185,7 @@ class Exchange:
 
     async def _start_store(self, core: ExchangeCore) -> Store:
         url = self.settings.database_url or default_url(Path(self.settings.data_dir))
-        store = self.store = await open_store(url)
+        store = self.store = await open_store(url, open_cipher(Path(self.settings.data_dir)))
         self.shared, self.bus = await open_shared(self.settings.redis_url)
         sequencer = core.sequencer
         self.projector = Projector(

@@ -104,6 +104,27 @@ def add_account(
     click.echo(f"{user.username} owns {', '.join(user.account_ids)}")
 
 
+@admin.command("rotate-data-key")
+@click.option(
+    "--no-new-key",
+    is_flag=True,
+    help="Only re-seal under the current key (you put a new key first in "
+    "STX_DATA_KEY or STX_DATA_KEY_FILE yourself).",
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+def rotate_data_key(no_new_key: bool, config_path: Path | None, data_dir: Path | None) -> None:
+    """Seal personal data under a new data key (stop the exchange first)."""
+    from server import admin_tools  # noqa: PLC0415 - the store loads only for admin
+
+    settings = _settings(config_path, data_dir)
+    try:
+        key, count = asyncio.run(admin_tools.rotate_data_key(settings, new_key=not no_new_key))
+    except admin_tools.AdminError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"data key {key} is current; {count:,} rows re-sealed under it")
+
+
 @main.group()
 def audit() -> None:
     """The tamper-evident audit logs."""

@@ -24,6 +24,7 @@ from server.auth.passwords import DUMMY_HASH, hash_password, policy_problem, ver
 from server.auth.tokens import TokenIssuer
 from server.shared import SharedState
 from server.store import Store
+from server.store.personal import email_columns, email_of
 from server.store.schema import account_owners, api_keys, auth_log, refresh_tokens, users
 
 USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
@@ -144,7 +145,8 @@ class UserDirectory:
             async with self._store.engine.begin() as connection:
                 await connection.execute(
                     users.insert().values(
-                        user_id=user_id, username=username, email=email.lower(),
+                        user_id=user_id, username=username,
+                        **email_columns(self._store.cipher, user_id, email),
                         password_hash=hash_password(password),
                         roles=",".join(str(role) for role in sorted(set(roles))),
                         create_time=now,
@@ -191,8 +193,9 @@ class UserDirectory:
                 .order_by(account_owners.c.account_id)
             )
             return UserView(
-                row.user_id, row.username, row.email, _roles(row.roles), tuple(accounts),
-                row.create_time,
+                row.user_id, row.username,
+                email_of(self._store.cipher, row.user_id, row.email_ciphertext),
+                _roles(row.roles), tuple(accounts), row.create_time,
             )  # fmt: skip
 
     async def add_account(self, username: str, account_id: str) -> UserView:

@@ -25,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from server.audit import GENESIS
 from server.store import schema
 from server.store.batch import ProjectionBatch
+from server.store.data_key import ENV_FILE, ENV_KEY, DataKeyError
+from server.store.field_crypto import FieldCipher
+from server.store.personal import reseal_users
 from server.surveillance.alerts import Alert, AlertKind, AlertSeverity
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -60,18 +63,66 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Zero what is deleted, so a value replaced by its sealed form is gone from
+    # the file (Debian's SQLite does this by default; other builds may not).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
-def _migrate(connection: Connection) -> None:
+def _migrate(connection: Connection, cipher: FieldCipher | None, revision: str) -> int:
+    """Upgrade to ``revision``; how many rows of personal data it sealed."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    # Migrations that seal or open personal data (0005) find the key ring here,
+    # and count what they sealed there.
+    config.attributes["cipher"] = cipher
+    command.upgrade(config, revision)
+    return int(config.attributes.get("sealed_rows", 0))
 
 
-async def open_store(url: str) -> Store:
-    """Connect, bring the schema to the newest revision, and return the store."""
+async def _scrub(engine: AsyncEngine) -> None:
+    """Remove the old row versions a migration that sealed data in place left
+    behind: PostgreSQL keeps them as dead tuples until a vacuum, SQLite in its
+    write-ahead log until a checkpoint (the file itself is zeroed by
+    secure_delete)."""
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql("VACUUM FULL users")
+        else:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def _check_key_ring(engine: AsyncEngine, cipher: FieldCipher) -> None:
+    """Refuse a key ring that cannot open the newest sealed value: a process
+    given another key (a second host that made its own) would seal new rows
+    that the exchange cannot read, under blind indexes that miss duplicates."""
+    async with engine.connect() as connection:
+        newest = await connection.scalar(
+            select(schema.users.c.email_ciphertext)
+            .order_by(schema.users.c.create_time.desc())
+            .limit(1)
+        )
+    if newest is not None and not cipher.has_key(FieldCipher.sealed_key_id(newest)):
+        raise DataKeyError(
+            f"the store's personal data is sealed under data key "
+            f"{FieldCipher.sealed_key_id(newest).hex()}, which is not among this process's "
+            f"keys: give every process using this database the same keys "
+            f"({ENV_KEY} or {ENV_FILE})"
+        )
+
+
+async def open_store(
+    url: str, cipher: FieldCipher | None = None, *, revision: str = "head"
+) -> Store:
+    """Connect, bring the schema to ``revision`` (the newest unless a test asks
+    for an older one), and return the store.
+
+    ``cipher`` seals and opens the personal data (``server/store/personal.py``);
+    a store opened without one serves everything else, and refuses to migrate
+    users whose data would need sealing.
+    """
     engine = create_async_engine(_async_url(url), pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -80,16 +131,21 @@ async def open_store(url: str) -> Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_migrate)
+            sealed = await connection.run_sync(_migrate, cipher, revision)
+        if sealed:
+            await _scrub(engine)
+        if cipher is not None and revision == "head":
+            await _check_key_ring(engine, cipher)
     except BaseException:
         await engine.dispose()
         raise
-    return Store(engine)
+    return Store(engine, cipher)
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher | None = None) -> None:
         self.engine = engine
+        self._cipher = cipher
         module = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert = module.insert
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -97,6 +153,19 @@ class Store:
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def cipher(self) -> FieldCipher:
+        """What seals and opens personal data in this store."""
+        if self._cipher is None:
+            raise RuntimeError("the store was opened without data keys: it holds no personal data")
+        return self._cipher
+
+    async def reseal(self) -> int:
+        """Re-seal every personal value not under the current data key (after a
+        rotation), in one transaction; how many rows changed."""
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(reseal_users, self.cipher)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -200,7 +201,10 @@ users = Table(
     metadata,
     Column("user_id", String(32), primary_key=True),
     Column("username", String(32), nullable=False, unique=True),
-    Column("email", String(254), nullable=False, unique=True),
+    # The e-mail address, sealed with AES-256-GCM (``field_crypto``), and its
+    # blind index (HMAC-SHA-256, hex) that keeps addresses unique.
+    Column("email_ciphertext", LargeBinary, nullable=False),
+    Column("email_index", String(64), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     # Role numbers of the contract, comma-separated.
     Column("roles", String(64), nullable=False),

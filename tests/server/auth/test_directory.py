@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from server.auth.keys import KeyRing
 from server.auth.tokens import TokenIssuer
 from server.shared import MemoryShared
 from server.store import open_store
+from server.store.field_crypto import FieldCipher
 
 PASSWORD = "correct horse battery"
 
@@ -21,7 +23,7 @@ def _run(
     store_url: str, tmp_path: Path, scenario: Callable[[UserDirectory], Awaitable[None]]
 ) -> None:
     async def main() -> None:
-        store = await open_store(store_url)
+        store = await open_store(store_url, FieldCipher([os.urandom(32)]))
         tokens = TokenIssuer(KeyRing(tmp_path / "keys", 900), "https://stx.test", "stx")
         try:
             await scenario(UserDirectory(store, MemoryShared(), tokens))
@@ -130,7 +132,7 @@ def test_each_lockout_lasts_twice_as_long_as_the_one_before(tmp_path: Path) -> N
 
     async def scenario() -> None:
         clock = Clock()
-        store = await open_store(f"sqlite:///{tmp_path / 'stx.db'}")
+        store = await open_store(f"sqlite:///{tmp_path / 'stx.db'}", FieldCipher([os.urandom(32)]))
         tokens = TokenIssuer(KeyRing(tmp_path / "keys", 900), "https://stx.test", "stx")
         directory = UserDirectory(store, MemoryShared(clock), tokens, clock)
         try:

@@ -184,6 +184,12 @@ def test_sessions_api_keys_and_the_key_set(tmp_path: Path) -> None:
             users_pb2.GetCurrentUserRequest(), metadata=_bearer(session.access_token)
         )
         assert (me.user.username, list(me.user.account_ids)) == ("kim", ["KIM"])
+        # Sealed in the store, in clear for its owner.
+        assert me.user.email == "kim@example.com"
+        taken = users_pb2.RegisterRequest(
+            username="kim2", email="KIM@example.com", password=PASSWORD
+        )
+        assert await _status(users.Register(taken)) is grpc.StatusCode.ALREADY_EXISTS
         renewed = await users.RefreshToken(
             users_pb2.RefreshTokenRequest(refresh_token=session.refresh_token)
         )
