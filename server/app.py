@@ -139,6 +139,8 @@ class Exchange:
         interceptors = (
             [AuthInterceptor(self.tokens, self.shared, oidc)] if settings.auth_required else []
         )
+        for interceptor in interceptors:
+            await interceptor.start()
         server = grpc.aio.server(interceptors=interceptors)
         users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
         orders_pb2_grpc.add_OrderServiceServicer_to_server(

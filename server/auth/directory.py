@@ -20,8 +20,9 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.audit import AUTH_FIELDS, GENESIS, entry_hash
+from server.auth.access import api_key_revocation, session_revocation
 from server.auth.passwords import DUMMY_HASH, hash_password, policy_problem, verify_password
-from server.auth.tokens import TokenIssuer
+from server.auth.tokens import LEEWAY_SECONDS, TokenIssuer
 from server.shared import SharedState
 from server.store import Store
 from server.store.schema import account_owners, api_keys, auth_log, refresh_tokens, users
@@ -285,7 +286,9 @@ class UserDirectory:
 
     async def _start_session(self, row: Row[Any], family: str) -> Session:
         accounts = await self.accounts_of(row.user_id)
-        token, _ = self.tokens.issue(row.user_id, _roles(row.roles), accounts=accounts)
+        token, _ = self.tokens.issue(
+            row.user_id, _roles(row.roles), accounts=accounts, session=family
+        )
         refresh = secrets.token_urlsafe(32)
         async with self._store.engine.begin() as connection:
             await connection.execute(
@@ -328,6 +331,7 @@ class UserDirectory:
                 await connection.execute(select(users).where(users.c.user_id == spent.user_id))
             ).first()
         if reused:
+            await self._revoke_issued(session_revocation(spent.family_id))
             await self.record("refresh_reused", spent.user_id, "", "", spent.family_id)
             raise AuthRefusal(
                 Refusal.UNAUTHENTICATED, "refresh token reused: every session token of it revoked"
@@ -338,6 +342,12 @@ class UserDirectory:
     async def revoke_access(self, token_id: str, expires: int) -> None:
         """Refuse an access token from now until it would have expired anyway."""
         await self._shared.revoke(token_id, expires)
+
+    async def _revoke_issued(self, revocation_id: str) -> None:
+        """Refuse every access token already issued under ``revocation_id`` (a
+        session or an API key): for as long as the newest of them can live."""
+        until = self._clock() + self.tokens.access_seconds + LEEWAY_SECONDS
+        await self._shared.revoke(revocation_id, until)
 
     async def logout(self, refresh_token: str, source: str = "") -> None:
         async with self._store.engine.begin() as connection:
@@ -355,6 +365,7 @@ class UserDirectory:
                 .where(refresh_tokens.c.family_id == spent.family_id)
                 .values(revoked=True)
             )
+        await self._revoke_issued(session_revocation(spent.family_id))
         await self.record("logout", "", "", source, spent.family_id)
 
     # -- API keys ------------------------------------------------------------
@@ -418,6 +429,7 @@ class UserDirectory:
                     .where(api_keys.c.key_id == key_id)
                     .values(revoke_time=time.time_ns())
                 )
+            await self._revoke_issued(api_key_revocation(key_id))
             await self.record("api_key_revoked", user_id, "", "", key_id)
         return await self._key(key_id)
 

@@ -203,7 +203,17 @@ def test_sessions_api_keys_and_the_key_set(tmp_path: Path) -> None:
             )
             is grpc.StatusCode.UNAUTHENTICATED
         )
-        token = renewed.access_token
+        # Reuse ends the whole session: its access tokens too, not only the refresh tokens.
+        assert (
+            await _status(
+                users.GetCurrentUser(
+                    users_pb2.GetCurrentUserRequest(), metadata=_bearer(renewed.access_token)
+                )
+            )
+            is grpc.StatusCode.UNAUTHENTICATED
+        )
+        again = await users.Login(users_pb2.LoginRequest(username="kim", password=PASSWORD))
+        token = again.access_token
         created = await users.CreateApiKey(
             users_pb2.CreateApiKeyRequest(label="bot"), metadata=_bearer(token)
         )
