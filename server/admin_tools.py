@@ -9,6 +9,7 @@ from server.auth.directory import AuthRefusal, UserDirectory, UserView
 from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
+from server.secret_values import database_url
 from server.shared import MemoryShared
 from server.store import default_url, open_store, schema
 
@@ -18,7 +19,7 @@ class AdminError(Exception):
 
 
 async def add_account(settings: Settings, username: str, account_id: str) -> UserView:
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await open_store(_store_url(settings))
     try:
         directory = UserDirectory(store, MemoryShared(), _tokens(settings))
         try:
@@ -29,15 +30,21 @@ async def add_account(settings: Settings, username: str, account_id: str) -> Use
         await store.close()
 
 
+def _store_url(settings: Settings) -> str:
+    return database_url(settings.database_url or default_url(Path(settings.data_dir)))
+
+
 def _tokens(settings: Settings) -> TokenIssuer:
-    keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
+    # Administration issues no tokens: a throwaway key, so neither the key
+    # files nor the PKCS#11 token (and its PIN) are touched.
+    keys = KeyRing(None, ACCESS_SECONDS + LEEWAY_SECONDS)
     return TokenIssuer(keys, settings.token_issuer, settings.token_audience)
 
 
 async def create_user(
     settings: Settings, username: str, email: str, password: str, roles: tuple[int, ...]
 ) -> UserView:
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await open_store(_store_url(settings))
     try:
         directory = UserDirectory(store, MemoryShared(), _tokens(settings))
         try:
@@ -50,7 +57,7 @@ async def create_user(
 
 async def verify_audit(settings: Settings) -> list[tuple[str, int, str | None]]:
     """(log, entries checked, first problem or None) for both audit logs."""
-    store = await open_store(settings.database_url or default_url(Path(settings.data_dir)))
+    store = await open_store(_store_url(settings))
     try:
         commands = await store.rows(schema.audit_log, ["sequence"])
         events = await store.rows(schema.auth_log, ["entry_id"])

@@ -41,9 +41,10 @@ from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
+from server.auth.key_source import open_key_ring
 from server.auth.keys import KeyRing
 from server.auth.oidc import OidcSettings, OidcVerifier
-from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
+from server.auth.tokens import TokenIssuer
 from server.clock import run_clock
 from server.config import ConfigError, Settings
 from server.core import ExchangeCore
@@ -53,11 +54,13 @@ from server.gateway.reference import ReferenceDataService
 from server.gateway.risk import RiskService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.gateway.users import UserService
+from server.hsm.token import TokenError
 from server.journal import Durability
 from server.projector import Projector
 from server.rest.bridge import RestBridge
 from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
+from server.secret_values import SecretError, database_url
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
 
@@ -106,7 +109,8 @@ class Exchange:
         store = await self._start_store(self.core)
         self.feed = self._start_feed(self.core)
         assert self.shared is not None
-        keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
+        keys = open_key_ring(settings)
+        _log.info("token signing keys: %s", keys.describe())
         self.tokens = TokenIssuer(keys, settings.token_issuer, settings.token_audience)
         self.directory = UserDirectory(store, self.shared, self.tokens)
         self.accounts = AccountSetup(self.core, settings.risk)
@@ -184,7 +188,7 @@ class Exchange:
         )
 
     async def _start_store(self, core: ExchangeCore) -> Store:
-        url = self.settings.database_url or default_url(Path(self.settings.data_dir))
+        url = database_url(self.settings.database_url or default_url(Path(self.settings.data_dir)))
         store = self.store = await open_store(url)
         self.shared, self.bus = await open_shared(self.settings.redis_url)
         sequencer = core.sequencer
@@ -284,6 +288,8 @@ class Exchange:
             await self.projector.stop()
         if self.store is not None:
             await self.store.close()
+        if self.tokens is not None:
+            self.tokens.keys.close()
         for closing in (self.shared, self.bus):
             if closing is not None:
                 await closing.close()
@@ -352,6 +358,6 @@ def run(settings: Settings, simulate: bool = False) -> None:
     )
     try:
         uvloop.run(serve(settings, simulate))
-    except ConfigError as error:
+    except (ConfigError, SecretError, TokenError) as error:
         _log.critical("%s", error)
         raise SystemExit(2) from None
