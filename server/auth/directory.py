@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import secrets
 import time
@@ -40,6 +41,17 @@ LOCK_MEMORY_SECONDS = 86_400
 SOURCE_LOGINS = 30
 """Login attempts per source address per minute."""
 TRADER, ADMIN = 2, 5
+LOG_LEVELS = {
+    "login_failed": logging.INFO,
+    "logout": logging.INFO,
+    "api_key_revoked": logging.INFO,
+    "login_locked": logging.WARNING,
+    "refresh_reused": logging.WARNING,
+}
+"""Authentication events also logged (others at DEBUG): failures and the
+ends of sessions, never with a secret; a lockout or a reused refresh token
+may be an attack, hence WARNING. Nothing routine reaches ERROR."""
+_log = logging.getLogger(__name__)
 
 
 class Refusal(Enum):
@@ -105,6 +117,11 @@ class UserDirectory:
         self, event: str, user_id: str, username: str, source: str, detail: str = ""
     ) -> None:
         """Append an authentication event to the hash-chained ``auth_log``."""
+        _log.log(
+            LOG_LEVELS.get(event, logging.DEBUG),
+            "auth %s: user %r user_id %r from %r %s",
+            event, username[:64], user_id, source[:64], detail[:64],
+        )  # fmt: skip
         async with self._log_lock, self._store.engine.begin() as connection:
             last = (
                 await connection.execute(
@@ -445,6 +462,7 @@ class UserDirectory:
         now = time.time_ns()
         valid = secrets.compare_digest(key.secret_hash, _digest(secret))
         if not valid or key.revoke_time or (key.expire_time and key.expire_time <= now):
+            _log.info("auth api_key_refused: key %r from %r", key_id[:64], source[:64])
             raise refused
         async with self._store.engine.begin() as connection:
             await connection.execute(
