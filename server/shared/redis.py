@@ -101,7 +101,11 @@ class RedisShared:
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
             if message is not None and message.get("type") == "message":
-                self._tell(_text(message["data"]))
+                try:
+                    self._tell(_text(message["data"]))
+                except Exception:
+                    # A bug in a listener: say so, and keep hearing revocations.
+                    _log.exception("a revocation listener failed")
 
     async def close(self) -> None:
         if self._watcher is not None:
