@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from server.auth.key_source import open_key_ring
 from server.config import ConfigError, from_mapping, load
+from server.hsm.token import TokenError
 from server.secret_values import SecretError, database_url, read_secret, redact_url
 
 
@@ -75,3 +78,12 @@ def test_the_pin_is_never_taken_from_the_configuration_file() -> None:
     assert (settings.pkcs11_module, settings.pkcs11_token) == ("/lib/x.so", "stx")
     overridden = load(environ={"STX_PKCS11_MODULE": "/lib/y.so", "STX_PKCS11_TOKEN": "t"})
     assert (overridden.pkcs11_module, overridden.pkcs11_token) == ("/lib/y.so", "t")
+
+
+def test_a_token_without_its_pin_does_not_start(tmp_path: Path) -> None:
+    settings = replace(
+        load(environ={}), data_dir=tmp_path, pkcs11_module="/lib/x.so", pkcs11_token="stx"
+    )
+    with pytest.raises(TokenError, match="STX_PKCS11_PIN or STX_PKCS11_PIN_FILE"):
+        open_key_ring(settings, environ={})
+    assert not (tmp_path / "keys").exists()  # no silent fallback to key files
