@@ -59,11 +59,18 @@ class _OpenStream:
 
 
 async def _until_revoked(requests: AsyncIterator[Any], stream: _OpenStream) -> AsyncIterator[Any]:
-    """The client's requests, none of them once the token is revoked."""
-    async for request in requests:
-        if stream.revoked:
-            return
-        yield request
+    """The client's requests, none of them once the token is revoked.
+
+    Once the call has been ended (the token expired: ``context.abort``),
+    grpc raises AbortError to whoever still reads its requests; for the
+    handler that is simply the end of them, not a failure to log."""
+    try:
+        async for request in requests:
+            if stream.revoked:
+                return
+            yield request
+    except grpc.aio.AbortError:
+        return
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
