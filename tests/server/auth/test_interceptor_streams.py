@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import grpc
 import pytest
 
-from server.auth.access import ADMIN, current_principal
+from server.auth.access import ADMIN, current_principal, session_revocation
 from server.auth.interceptor import AuthInterceptor
 from server.auth.keys import KeyRing
 from server.auth.tokens import TokenIssuer
@@ -59,9 +60,16 @@ async def _alerts(_request: object, _context: object) -> AsyncIterator[str]:
         await asyncio.sleep(0)
 
 
-async def _guarded_stream(interceptor: AuthInterceptor) -> Any:
+async def _one_then_silence(_request: object, _context: object) -> AsyncIterator[str]:
+    principal = current_principal()
+    yield principal.user_id if principal is not None else ""
+    await asyncio.Event().wait()  # a quiet stream: waits for the next alert
+    yield "never"
+
+
+async def _guarded_stream(interceptor: AuthInterceptor, handler: Any = _alerts) -> Any:
     async def continuation(_details: Any) -> Any:
-        return grpc.unary_stream_rpc_method_handler(_alerts)
+        return grpc.unary_stream_rpc_method_handler(handler)
 
     handler = await interceptor.intercept_service(continuation, _CallDetails(STREAM_ALERTS))  # type: ignore[arg-type]
     return handler.unary_stream
@@ -103,5 +111,36 @@ def test_the_principal_is_the_callers_within_the_stream() -> None:
         await responses.aclose()
         with pytest.raises(_Aborted):
             await anext(stream("request", _Context("not-a-token")))
+
+    asyncio.run(main())
+
+
+def test_a_revocation_ends_a_waiting_stream_at_once() -> None:
+    async def main() -> None:
+        shared = MemoryShared()
+        tokens = TokenIssuer(KeyRing(None, 930), "stx", "api")
+        token, _ = tokens.issue("risk-3", (ADMIN,), session="session-1")
+        interceptor = AuthInterceptor(tokens, shared)
+        await interceptor.start()
+        stream = await _guarded_stream(interceptor, _one_then_silence)
+        context = _Context(token)
+        first = asyncio.Event()
+
+        async def call() -> None:  # one task, as grpc serves a call
+            responses = stream("request", context)
+            assert await anext(responses) == "risk-3"
+            first.set()
+            await anext(responses)
+
+        served = asyncio.get_running_loop().create_task(call())
+        await first.wait()
+        await asyncio.sleep(0.01)
+        await shared.revoke(session_revocation("session-1"), time.time() + 60)
+        with pytest.raises(_Aborted):
+            await asyncio.wait_for(served, 1)
+        assert context.status == (grpc.StatusCode.UNAUTHENTICATED, "access token revoked")
+        # A new call with the token is refused as it opens.
+        with pytest.raises(_Aborted):
+            await anext(stream("request", _Context(token)))
 
     asyncio.run(main())
