@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from server.auth.keys import KeyRing, SigningKey
-from server.hsm.token import TokenSettings, open_session
+from server.hsm.token import TokenSettings, open_session, release_session
 
 LABEL_PREFIX = "stx-jwt"
 COORDINATE = 32
@@ -114,12 +114,11 @@ class Pkcs11KeyRing(KeyRing):
 
     @property
     def session(self) -> Any:
-        """The ring's logged-in session: a process logs in to a token once, so
-        the data key's wrapping (``wrapping.py``) uses this one too."""
+        """The ring's logged-in session (shared: see ``token.open_session``)."""
         return self._session
 
     def close(self) -> None:
-        self._session.close()
+        release_session(self._settings)
 
     def _generate(self, kid: str, created: float) -> ec.EllipticCurvePrivateKey:
         from pkcs11 import Attribute, KeyType  # noqa: PLC0415 - optional dependency

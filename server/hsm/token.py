@@ -38,8 +38,37 @@ def token_settings(
     return TokenSettings(module, label, pin)
 
 
+_open: dict[tuple[str, str], tuple[Any, int]] = {}
+"""(module, label) -> (the logged-in session, its users). A process logs in
+to a token once (a second C_Login fails, and closing a logged-in session
+logs every session out), so every user of the token shares one session."""
+
+
 def open_session(settings: TokenSettings) -> Any:
-    """A read-write session logged in as the token's user, for the process's life."""
+    """The process's read-write session, logged in as the token's user; give
+    it back with ``release_session`` (the last one out closes it)."""
+    name = (settings.module, settings.label)
+    found = _open.get(name)
+    if found is not None:
+        session, users = found
+        _open[name] = (session, users + 1)
+        return session
+    session = _login(settings)
+    _open[name] = (session, 1)
+    return session
+
+
+def release_session(settings: TokenSettings) -> None:
+    name = (settings.module, settings.label)
+    session, users = _open[name]
+    if users > 1:
+        _open[name] = (session, users - 1)
+        return
+    del _open[name]
+    session.close()
+
+
+def _login(settings: TokenSettings) -> Any:
     import pkcs11  # noqa: PLC0415 - only a server configured with a token needs it
 
     try:

@@ -10,7 +10,7 @@ from pkcs11 import Attribute
 
 from server.auth.tokens import ACCESS_SECONDS
 from server.hsm.signing import Pkcs11KeyRing
-from server.hsm.token import TokenSettings
+from server.hsm.token import TokenSettings, open_session, release_session
 from server.hsm.wrapping import (
     WRAPPED_BYTES,
     WrappedKeyError,
@@ -50,3 +50,23 @@ def test_a_data_key_wrapped_in_the_token_unwraps_after_a_restart(
             wrap_data_key(again.session, data_key[:16])
     finally:
         again.close()
+
+
+def test_the_data_key_and_the_signing_keys_share_the_process_login(
+    softhsm_token: TokenSettings,
+) -> None:
+    """A second C_Login in one process fails: both users get the one session."""
+    ring = Pkcs11KeyRing(softhsm_token, ACCESS_SECONDS)
+    try:
+        session = open_session(softhsm_token)
+        assert session is ring.session
+        wrapped = wrap_data_key(session, bytes(32))
+        release_session(softhsm_token)
+        assert unwrap_data_key(ring.session, wrapped) == bytes(32)  # still logged in
+    finally:
+        ring.close()
+    session = open_session(softhsm_token)  # the last one out closed it; a new login
+    try:
+        assert unwrap_data_key(session, wrapped) == bytes(32)
+    finally:
+        release_session(softhsm_token)
