@@ -54,7 +54,7 @@ from server.gateway.reference import ReferenceDataService
 from server.gateway.risk import RiskService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.gateway.users import UserService
-from server.hsm.token import TokenError
+from server.hsm.token import HsmError
 from server.journal import Durability
 from server.projector import Projector
 from server.rest.bridge import RestBridge
@@ -358,6 +358,6 @@ def run(settings: Settings, simulate: bool = False) -> None:
     )
     try:
         uvloop.run(serve(settings, simulate))
-    except (ConfigError, SecretError, TokenError) as error:
+    except (ConfigError, SecretError, HsmError) as error:
         _log.critical("%s", error)
         raise SystemExit(2) from None

@@ -10,7 +10,7 @@ from typing import Any
 from server.secret_values import read_secret
 
 
-class TokenError(Exception):
+class HsmError(Exception):
     """The token cannot be used; the message says why (never the PIN)."""
 
 
@@ -32,7 +32,7 @@ def token_settings(
     """The settings of ``label`` in ``module``, the user PIN from STX_PKCS11_PIN[_FILE]."""
     pin = read_secret("PKCS11_PIN", environ)
     if pin is None:
-        raise TokenError(
+        raise HsmError(
             f"token {label!r} needs its user PIN in STX_PKCS11_PIN or STX_PKCS11_PIN_FILE"
         )
     return TokenSettings(module, label, pin)
@@ -74,14 +74,14 @@ def _login(settings: TokenSettings) -> Any:
     try:
         library = pkcs11.lib(settings.module)
     except RuntimeError as error:
-        raise TokenError(f"cannot load PKCS#11 module {settings.module}: {error}") from None
+        raise HsmError(f"cannot load PKCS#11 module {settings.module}: {error}") from None
     try:
         token = library.get_token(token_label=settings.label)
     except pkcs11.NoSuchToken:
-        raise TokenError(f"no token labelled {settings.label!r} in {settings.module}") from None
+        raise HsmError(f"no token labelled {settings.label!r} in {settings.module}") from None
     try:
         return token.open(user_pin=settings.pin, rw=True)
     except (pkcs11.PinIncorrect, pkcs11.PinLenRange, pkcs11.PinInvalid):
-        raise TokenError(f"the PIN of token {settings.label!r} is wrong") from None
+        raise HsmError(f"the PIN of token {settings.label!r} is wrong") from None
     except pkcs11.PinLocked:
-        raise TokenError(f"the PIN of token {settings.label!r} is locked") from None
+        raise HsmError(f"the PIN of token {settings.label!r} is locked") from None

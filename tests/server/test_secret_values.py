@@ -9,7 +9,7 @@ import pytest
 
 from server.auth.key_source import open_key_ring
 from server.config import ConfigError, from_mapping, load
-from server.hsm.token import TokenError
+from server.hsm.token import HsmError
 from server.secret_values import SecretError, database_url, read_secret, redact_url
 
 
@@ -84,6 +84,6 @@ def test_a_token_without_its_pin_does_not_start(tmp_path: Path) -> None:
     settings = replace(
         load(environ={}), data_dir=tmp_path, pkcs11_module="/lib/x.so", pkcs11_token="stx"
     )
-    with pytest.raises(TokenError, match="STX_PKCS11_PIN or STX_PKCS11_PIN_FILE"):
+    with pytest.raises(HsmError, match="STX_PKCS11_PIN or STX_PKCS11_PIN_FILE"):
         open_key_ring(settings, environ={})
     assert not (tmp_path / "keys").exists()  # no silent fallback to key files

@@ -14,8 +14,7 @@ from pkcs11 import Attribute, ObjectClass
 
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenError, TokenIssuer
 from server.hsm.signing import HsmPrivateKey, Pkcs11KeyRing
-from server.hsm.token import TokenError as HsmTokenError
-from server.hsm.token import TokenSettings
+from server.hsm.token import HsmError, TokenSettings
 
 LIFETIME = ACCESS_SECONDS + LEEWAY_SECONDS
 
@@ -117,11 +116,11 @@ def test_rotation_retires_old_keys_and_a_restart_finds_them_in_the_token(
 
 def test_a_wrong_pin_or_token_is_a_clear_error(softhsm_token: TokenSettings) -> None:
     wrong_pin = TokenSettings(softhsm_token.module, softhsm_token.label, "not-the-pin")
-    with pytest.raises(HsmTokenError, match=r"PIN .* is wrong") as raised:
+    with pytest.raises(HsmError, match=r"PIN .* is wrong") as raised:
         Pkcs11KeyRing(wrong_pin, LIFETIME)
     assert "not-the-pin" not in str(raised.value)
     assert "not-the-pin" not in repr(wrong_pin)
-    with pytest.raises(HsmTokenError, match="no token labelled"):
+    with pytest.raises(HsmError, match="no token labelled"):
         Pkcs11KeyRing(TokenSettings(softhsm_token.module, "no-such-token", "1"), LIFETIME)
-    with pytest.raises(HsmTokenError, match="cannot load"):
+    with pytest.raises(HsmError, match="cannot load"):
         Pkcs11KeyRing(TokenSettings("/nonexistent/libpkcs11.so", "x", "1"), LIFETIME)
