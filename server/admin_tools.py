@@ -10,6 +10,7 @@ from server.auth.directory import AuthRefusal, UserDirectory, UserView
 from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
+from server.secret_values import database_url
 from server.shared import MemoryShared
 from server.store import Store, default_url, open_store, schema
 from server.store.data_key import (
@@ -42,7 +43,7 @@ async def _open(settings: Settings, environ: Mapping[str, str] | None = None) ->
     data_dir = Path(settings.data_dir)
     try:
         cipher = open_cipher(data_dir, environ)
-        return await open_store(settings.database_url or default_url(data_dir), cipher)
+        return await open_store(_store_url(settings), cipher)
     except DataKeyError as error:
         raise AdminError(str(error)) from None
 
@@ -76,8 +77,14 @@ async def rotate_data_key(
         await store.close()
 
 
+def _store_url(settings: Settings) -> str:
+    return database_url(settings.database_url or default_url(Path(settings.data_dir)))
+
+
 def _tokens(settings: Settings) -> TokenIssuer:
-    keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
+    # Administration issues no tokens: a throwaway key, so neither the key
+    # files nor the PKCS#11 token (and its PIN) are touched.
+    keys = KeyRing(None, ACCESS_SECONDS + LEEWAY_SECONDS)
     return TokenIssuer(keys, settings.token_issuer, settings.token_audience)
 
 

@@ -41,9 +41,10 @@ from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
+from server.auth.key_source import open_key_ring
 from server.auth.keys import KeyRing
 from server.auth.oidc import OidcSettings, OidcVerifier
-from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
+from server.auth.tokens import TokenIssuer
 from server.clock import run_clock
 from server.config import ConfigError, Settings
 from server.core import ExchangeCore, RecoveryError
@@ -54,11 +55,13 @@ from server.gateway.reference import ReferenceDataService
 from server.gateway.risk import RiskService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.gateway.users import UserService
+from server.hsm.token import HsmError
 from server.journal import Durability, JournalCorruptError
 from server.projector import Projector, StoreAheadError
 from server.rest.bridge import RestBridge
 from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
+from server.secret_values import SecretError, database_url
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
 from server.store.data_key import open_cipher
@@ -108,7 +111,8 @@ class Exchange:
         store = await self._start_store(self.core)
         self.feed = self._start_feed(self.core)
         assert self.shared is not None
-        keys = KeyRing(Path(settings.data_dir) / "keys", ACCESS_SECONDS + LEEWAY_SECONDS)
+        keys = open_key_ring(settings)
+        _log.info("token signing keys: %s", keys.describe())
         self.tokens = TokenIssuer(keys, settings.token_issuer, settings.token_audience)
         self.directory = UserDirectory(store, self.shared, self.tokens)
         self.accounts = AccountSetup(self.core, settings.risk)
@@ -141,6 +145,8 @@ class Exchange:
         interceptors = (
             [AuthInterceptor(self.tokens, self.shared, oidc)] if settings.auth_required else []
         )
+        for interceptor in interceptors:
+            await interceptor.start()
         server = grpc.aio.server(interceptors=interceptors)
         users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
@@ -184,7 +190,7 @@ class Exchange:
         )
 
     async def _start_store(self, core: ExchangeCore) -> Store:
-        url = self.settings.database_url or default_url(Path(self.settings.data_dir))
+        url = database_url(self.settings.database_url or default_url(Path(self.settings.data_dir)))
         store = self.store = await open_store(url, open_cipher(Path(self.settings.data_dir)))
         self.shared, self.bus = await open_shared(self.settings.redis_url)
         sequencer = core.sequencer
@@ -284,6 +290,8 @@ class Exchange:
             await self.projector.stop()
         if self.store is not None:
             await self.store.close()
+        if self.tokens is not None:
+            self.tokens.keys.close()
         for closing in (self.shared, self.bus):
             if closing is not None:
                 await closing.close()
@@ -355,7 +363,7 @@ def run(settings: Settings, simulate: bool = False) -> None:
         prepare_data_dir(Path(settings.data_dir))
         lock_data_dir(Path(settings.data_dir))  # held until the process ends
         uvloop.run(serve(settings, simulate))
-    except ConfigError as error:
+    except (ConfigError, SecretError, HsmError) as error:
         _log.critical("%s", error)
         raise SystemExit(2) from None
     except (DataDirInUseError, JournalCorruptError, RecoveryError, StoreAheadError) as error:

@@ -18,6 +18,7 @@ from typing import Any
 
 from matching import Instrument
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
+from server.secret_values import redact_url
 
 PRICE_SCALE = 10_000
 DURABILITIES = ("always", "batch", "none")
@@ -56,6 +57,11 @@ class Settings:
     oidc_jwks_url: str = ""
     oidc_audience: str = ""
     oidc_roles_claim: str = "roles"
+    pkcs11_module: str = ""
+    """A PKCS#11 library holding the token-signing keys; empty: key files
+    in ``<data dir>/keys/``. Its PIN comes from STX_PKCS11_PIN[_FILE] only."""
+    pkcs11_token: str = ""
+    """The label of the token in that library."""
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
     risk: RiskSettings = field(default_factory=RiskSettings)
 
@@ -119,7 +125,9 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 
 
 def from_mapping(document: Mapping[str, Any]) -> Settings:
-    unknown = set(document) - {"server", "journal", "store", "auth", "instruments", "risk"}
+    unknown = set(document) - {
+        "server", "journal", "store", "auth", "keys", "instruments", "risk",
+    }  # fmt: skip
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
     server = document.get("server", {})
@@ -141,6 +149,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
     }  # fmt: skip
     if unknown_auth:
         raise ConfigError(f"auth: unknown keys {sorted(unknown_auth)}")
+    keys = _keys(document.get("keys", {}))
     required = auth.get("required", Settings.auth_required)
     if not isinstance(required, bool):
         raise ConfigError(f"auth.required: expected true or false, got {required!r}")
@@ -173,10 +182,27 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         oidc_jwks_url=str(auth.get("oidc_jwks_url", "")),
         oidc_audience=str(auth.get("oidc_audience", "")),
         oidc_roles_claim=str(auth.get("oidc_roles_claim", "roles")),
+        pkcs11_module=keys.get("pkcs11_module", ""),
+        pkcs11_token=keys.get("pkcs11_token", ""),
         instruments=instruments,
         risk=risk,
     )
     return _checked(settings)
+
+
+def _keys(table: Mapping[str, Any]) -> dict[str, str]:
+    if "pkcs11_pin" in table:
+        raise ConfigError(
+            "keys.pkcs11_pin: the PIN is never read from the configuration file; "
+            "set STX_PKCS11_PIN or STX_PKCS11_PIN_FILE"
+        )
+    unknown = set(table) - {"pkcs11_module", "pkcs11_token"}
+    if unknown:
+        raise ConfigError(f"keys: unknown keys {sorted(unknown)}")
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"keys.{key}: expected a string, got {value!r}")
+    return dict(table)
 
 
 def _checked(settings: Settings) -> Settings:
@@ -199,14 +225,17 @@ def _checked(settings: Settings) -> Settings:
         )
     ):
         raise ConfigError(
-            f"database_url: {settings.database_url!r} is neither postgresql://... nor sqlite:///..."
+            f"database_url: {redact_url(settings.database_url)!r} is neither "
+            "postgresql://... nor sqlite:///..."
         )
     if settings.oidc_issuer and not (settings.oidc_jwks_url and settings.oidc_audience):
         raise ConfigError("oidc_issuer needs oidc_jwks_url and oidc_audience as well")
     if settings.redis_url and not settings.redis_url.startswith(
         ("redis://", "rediss://", "unix://")
     ):
-        raise ConfigError(f"redis_url: {settings.redis_url!r} is not a redis:// URL")
+        raise ConfigError(f"redis_url: {redact_url(settings.redis_url)!r} is not a redis:// URL")
+    if settings.pkcs11_module and not settings.pkcs11_token:
+        raise ConfigError("keys.pkcs11_module needs keys.pkcs11_token (the token's label)")
     return settings
 
 
@@ -253,6 +282,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("oidc_jwks_url", str),
         ("oidc_audience", str),
         ("cors_origins", _origins),
+        ("pkcs11_module", str),
+        ("pkcs11_token", str),
     ):
         raw = environ.get(f"STX_{name.upper()}")
         if raw is not None:

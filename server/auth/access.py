@@ -82,6 +82,18 @@ class Principal:
     token_id: str
     expires: int
     api_key: str = ""
+    session: str = ""
+    """The sign-in session (refresh-token family) the token was issued in."""
+
+    @property
+    def revocation_ids(self) -> tuple[str, ...]:
+        """Every id in the revocation set that ends this principal's token."""
+        ids = [self.token_id]
+        if self.session:
+            ids.append(session_revocation(self.session))
+        if self.api_key:
+            ids.append(api_key_revocation(self.api_key))
+        return tuple(ids)
 
     @property
     def privileged(self) -> bool:
@@ -89,6 +101,16 @@ class Principal:
 
     def may_use(self, account: str) -> bool:
         return self.privileged or account in self.accounts
+
+
+def session_revocation(session: str) -> str:
+    """The revocation-set id that ends every access token of a session."""
+    return f"session:{session}"
+
+
+def api_key_revocation(key_id: str) -> str:
+    """The revocation-set id that ends every access token of an API key."""
+    return f"api-key:{key_id}"
 
 
 ANONYMOUS = Principal("", (), frozenset(), "", 0)
@@ -103,6 +125,8 @@ def current_principal() -> Principal | None:
 
 
 def set_principal(principal: Principal | None) -> contextvars.Token[Principal | None]:
+    """Bind the caller for the rest of the current task (grpc.aio serves each
+    call in a task of its own, whose context ends with it)."""
     return _current.set(principal)
 
 

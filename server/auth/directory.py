@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import secrets
 import time
@@ -20,8 +21,9 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.audit import AUTH_FIELDS, GENESIS, entry_hash
+from server.auth.access import api_key_revocation, session_revocation
 from server.auth.passwords import DUMMY_HASH, hash_password, policy_problem, verify_password
-from server.auth.tokens import TokenIssuer
+from server.auth.tokens import LEEWAY_SECONDS, TokenIssuer
 from server.shared import SharedState
 from server.store import Store
 from server.store.personal import email_columns, email_of
@@ -40,6 +42,17 @@ LOCK_MEMORY_SECONDS = 86_400
 SOURCE_LOGINS = 30
 """Login attempts per source address per minute."""
 TRADER, ADMIN = 2, 5
+LOG_LEVELS = {
+    "login_failed": logging.INFO,
+    "logout": logging.INFO,
+    "api_key_revoked": logging.INFO,
+    "login_locked": logging.WARNING,
+    "refresh_reused": logging.WARNING,
+}
+"""Authentication events also logged (others at DEBUG): failures and the
+ends of sessions, never with a secret; a lockout or a reused refresh token
+may be an attack, hence WARNING. Nothing routine reaches ERROR."""
+_log = logging.getLogger(__name__)
 
 
 class Refusal(Enum):
@@ -105,6 +118,11 @@ class UserDirectory:
         self, event: str, user_id: str, username: str, source: str, detail: str = ""
     ) -> None:
         """Append an authentication event to the hash-chained ``auth_log``."""
+        _log.log(
+            LOG_LEVELS.get(event, logging.DEBUG),
+            "auth %s: user %r user_id %r from %r %s",
+            event, username[:64], user_id, source[:64], detail[:64],
+        )  # fmt: skip
         async with self._log_lock, self._store.engine.begin() as connection:
             last = (
                 await connection.execute(
@@ -288,7 +306,9 @@ class UserDirectory:
 
     async def _start_session(self, row: Row[Any], family: str) -> Session:
         accounts = await self.accounts_of(row.user_id)
-        token, _ = self.tokens.issue(row.user_id, _roles(row.roles), accounts=accounts)
+        token, _ = self.tokens.issue(
+            row.user_id, _roles(row.roles), accounts=accounts, session=family
+        )
         refresh = secrets.token_urlsafe(32)
         async with self._store.engine.begin() as connection:
             await connection.execute(
@@ -331,6 +351,7 @@ class UserDirectory:
                 await connection.execute(select(users).where(users.c.user_id == spent.user_id))
             ).first()
         if reused:
+            await self._revoke_issued(session_revocation(spent.family_id))
             await self.record("refresh_reused", spent.user_id, "", "", spent.family_id)
             raise AuthRefusal(
                 Refusal.UNAUTHENTICATED, "refresh token reused: every session token of it revoked"
@@ -341,6 +362,12 @@ class UserDirectory:
     async def revoke_access(self, token_id: str, expires: int) -> None:
         """Refuse an access token from now until it would have expired anyway."""
         await self._shared.revoke(token_id, expires)
+
+    async def _revoke_issued(self, revocation_id: str) -> None:
+        """Refuse every access token already issued under ``revocation_id`` (a
+        session or an API key): for as long as the newest of them can live."""
+        until = self._clock() + self.tokens.access_seconds + LEEWAY_SECONDS
+        await self._shared.revoke(revocation_id, until)
 
     async def logout(self, refresh_token: str, source: str = "") -> None:
         async with self._store.engine.begin() as connection:
@@ -358,6 +385,7 @@ class UserDirectory:
                 .where(refresh_tokens.c.family_id == spent.family_id)
                 .values(revoked=True)
             )
+        await self._revoke_issued(session_revocation(spent.family_id))
         await self.record("logout", "", "", source, spent.family_id)
 
     # -- API keys ------------------------------------------------------------
@@ -421,6 +449,7 @@ class UserDirectory:
                     .where(api_keys.c.key_id == key_id)
                     .values(revoke_time=time.time_ns())
                 )
+            await self._revoke_issued(api_key_revocation(key_id))
             await self.record("api_key_revoked", user_id, "", "", key_id)
         return await self._key(key_id)
 
@@ -436,6 +465,7 @@ class UserDirectory:
         now = time.time_ns()
         valid = secrets.compare_digest(key.secret_hash, _digest(secret))
         if not valid or key.revoke_time or (key.expire_time and key.expire_time <= now):
+            _log.info("auth api_key_refused: key %r from %r", key_id[:64], source[:64])
             raise refused
         async with self._store.engine.begin() as connection:
             await connection.execute(

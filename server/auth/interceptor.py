@@ -6,12 +6,17 @@ the revocation set, and its roles against the RPC's rule. A missing or bad
 token is UNAUTHENTICATED, a role that is not admitted PERMISSION_DENIED. The
 caller becomes the ``Principal`` of the call (``access.current_principal``),
 which the services use for object-level checks. Streams are checked again
-while they run: when the token expires or is revoked the stream ends with
-UNAUTHENTICATED.
+while they run: when the token expires the stream ends with UNAUTHENTICATED,
+and when it is revoked (logout, a reused refresh token, a revoked API key)
+at once: the shared state tells every process of each revocation, and the
+stream stops taking requests and ends on the spot. A periodic look-up in
+the revocation set stays as the backstop should that notice be lost.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -24,11 +29,48 @@ from server.auth.tokens import Claims, TokenError, TokenIssuer
 from server.shared import SharedState
 
 RECHECK_SECONDS = 5.0
+"""How often a running stream looks its token up in the revocation set."""
 VERIFIED_LIMIT = 10_000
 """Verified tokens remembered; past this the memory starts over."""
-"""How often a running stream looks its token up in the revocation set."""
+REVOKED = "access token revoked"
 
 Context = grpc.aio.ServicerContext[Any, Any]
+_log = logging.getLogger(__name__)
+
+
+class _OpenStream:
+    """One running stream of an authenticated call, until it ends."""
+
+    __slots__ = ("revoked", "task", "waiting")
+
+    def __init__(self, task: asyncio.Task[Any] | None) -> None:
+        self.task = task
+        self.revoked = False
+        self.waiting = False
+        """True while the call's task waits for the handler's next response:
+        only then may a revocation cancel it (not in the middle of grpc's send)."""
+
+    def revoke(self) -> None:
+        if self.revoked:
+            return
+        self.revoked = True
+        if self.waiting and self.task is not None:
+            self.task.cancel(REVOKED)
+
+
+async def _until_revoked(requests: AsyncIterator[Any], stream: _OpenStream) -> AsyncIterator[Any]:
+    """The client's requests, none of them once the token is revoked.
+
+    Once the call has been ended (the token expired: ``context.abort``),
+    grpc raises AbortError to whoever still reads its requests; for the
+    handler that is simply the end of them, not a failure to log."""
+    try:
+        async for request in requests:
+            if stream.revoked:
+                return
+            yield request
+    except grpc.aio.AbortError:
+        return
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -41,6 +83,33 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self._verified: dict[str, Claims] = {}
         """Tokens whose signature and claims were checked, until they expire:
         ECDSA verification is the largest per-call cost of a REST request."""
+        self._open: dict[str, set[_OpenStream]] = {}
+        """Revocation id (token, session, API key) -> the streams it ends."""
+
+    async def start(self) -> None:
+        """Hear of every revocation from now on (before serving any call)."""
+        await self._shared.watch_revocations(self.revoked)
+
+    def revoked(self, revocation_id: str) -> None:
+        """End every open stream that ``revocation_id`` covers, at once."""
+        streams = self._open.pop(revocation_id, None)
+        if not streams:
+            return
+        for stream in streams:
+            stream.revoke()
+        _log.info("access revoked: ending %d open stream(s)", len(streams))
+
+    def _register(self, principal: Principal, stream: _OpenStream) -> None:
+        for revocation_id in principal.revocation_ids:
+            self._open.setdefault(revocation_id, set()).add(stream)
+
+    def _forget(self, principal: Principal, stream: _OpenStream) -> None:
+        for revocation_id in principal.revocation_ids:
+            streams = self._open.get(revocation_id)
+            if streams is not None:
+                streams.discard(stream)
+                if not streams:
+                    del self._open[revocation_id]
 
     async def intercept_service(
         self,
@@ -68,20 +137,22 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             claims = await self._verify(token)
         except TokenError as error:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"invalid access token: {error}")
-        if await self._shared.is_revoked(claims.token_id):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "access token revoked")
-        if not rule.admits(claims.roles):
-            await context.abort(
-                grpc.StatusCode.PERMISSION_DENIED, "your roles do not allow this call"
-            )
-        return Principal(
+        principal = Principal(
             claims.subject,
             claims.roles,
             frozenset(claims.accounts),
             claims.token_id,
             claims.expires,
             claims.api_key,
+            claims.session,
         )
+        if await self._shared.is_revoked(*principal.revocation_ids):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
+        if not rule.admits(claims.roles):
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED, "your roles do not allow this call"
+            )
+        return principal
 
     async def _verify(self, token: str) -> Claims:
         claims = self._verified.get(token)
@@ -107,8 +178,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             )
         if now - checked[0] >= RECHECK_SECONDS:
             checked[0] = now
-            if await self._shared.is_revoked(principal.token_id):
-                await context.abort(grpc.StatusCode.UNAUTHENTICATED, "access token revoked")
+            if await self._shared.is_revoked(*principal.revocation_ids):
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
 
     def _guarded(self, handler: Any, rule: Rule) -> Any:
         # The behaviours of a grpc.aio handler are coroutine functions and
@@ -131,26 +202,66 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
             return grpc.unary_unary_rpc_method_handler(unary_unary, **options)
 
+        shared = self._shared
+        register = self._register
+        forget = self._forget
+
         def streamed(
-            inner: Callable[[Any, Context], AsyncIterator[Any]],
+            inner: Callable[[Any, Context], AsyncIterator[Any]], requests_streamed: bool
         ) -> Callable[[Any, Context], AsyncIterator[Any]]:
             async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
                 principal = await authenticate(context, rule)
-                token = set_principal(principal)
+                # Never reset: when a call's task is cancelled while this
+                # generator waits at ``yield``, grpc drops it and the loop's
+                # finalizer closes it in another context, where a reset fails
+                # ("created in a different Context"). The call's task, and so
+                # the binding, ends with the call anyway.
+                set_principal(principal)
+                stream = _OpenStream(asyncio.current_task())
+                register(principal, stream)
+                # A revocation between the look-up in authenticate and here.
+                if await shared.is_revoked(*principal.revocation_ids):
+                    stream.revoked = True
+                if requests_streamed:
+                    request = _until_revoked(request, stream)
+                responses = inner(request, context).__aiter__()
                 checked = [time.time()]
                 try:
-                    async for response in inner(request, context):
+                    while not stream.revoked:
+                        stream.waiting = True
+                        try:
+                            response = await anext(responses)
+                        except StopAsyncIteration:
+                            break
+                        except asyncio.CancelledError:
+                            if not stream.revoked or stream.task is None:
+                                raise
+                            stream.task.uncancel()
+                            break
+                        finally:
+                            stream.waiting = False
+                        if stream.revoked:
+                            break
                         await still_valid(principal, context, checked)
                         yield response
                 finally:
-                    reset_principal(token)
+                    forget(principal, stream)
+                    closing = getattr(responses, "aclose", None)
+                    if closing is not None:
+                        await closing()
+                if stream.revoked:
+                    await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
 
             return wrapper
 
         if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(streamed(handler.unary_stream), **options)
+            return grpc.unary_stream_rpc_method_handler(
+                streamed(handler.unary_stream, False), **options
+            )
         if handler.stream_stream is not None:
-            return grpc.stream_stream_rpc_method_handler(streamed(handler.stream_stream), **options)
+            return grpc.stream_stream_rpc_method_handler(
+                streamed(handler.stream_stream, True), **options
+            )
         stream_unary = handler.stream_unary
 
         async def client_stream(requests: Any, context: Context) -> Any:

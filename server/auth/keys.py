@@ -1,9 +1,11 @@
 """The token-signing keys: ES256 (ECDSA P-256), each with a key id.
 
 Private keys live in ``<data dir>/keys/`` (PEM, mode 0600) so that tokens
-survive a restart. ``rotate`` makes a new key the signing key; older keys
-keep verifying until every token they signed has expired, then are retired.
-The JWK Set lists the public halves of the keys that still verify.
+survive a restart, or in a PKCS#11 token (``server/hsm/signing.py``, a
+subclass that only changes where keys are made and kept). ``rotate`` makes
+a new key the signing key; older keys keep verifying until every token they
+signed has expired, then are retired. The JWK Set lists the public halves
+of the keys that still verify.
 """
 
 from __future__ import annotations
@@ -49,11 +51,16 @@ class KeyRing:
     def __init__(self, directory: Path | None, max_token_seconds: float) -> None:
         self._directory = directory
         self._max_token_seconds = max_token_seconds
-        self.keys: list[SigningKey] = []
-        if directory is not None:
-            self._load(directory)
+        self.keys: list[SigningKey] = self._load()
         if not self.keys:
             self.rotate()
+
+    def describe(self) -> str:
+        """Where the keys are, for the start-up log."""
+        return f"files in {self._directory}" if self._directory else "memory only"
+
+    def close(self) -> None:
+        """Let go of where the keys are kept (the file ring holds nothing open)."""
 
     @property
     def signing(self) -> SigningKey:
@@ -74,12 +81,16 @@ class KeyRing:
             self.keys[-1] = SigningKey(
                 current.kid, current.private, current.created, moment + self._max_token_seconds
             )
-        key = SigningKey(secrets.token_urlsafe(12), ec.generate_private_key(ec.SECP256R1()), moment)
+        kid = secrets.token_urlsafe(12)
+        key = SigningKey(kid, self._generate(kid, moment), moment)
         self.keys.append(key)
         self.keys = [k for k in self.keys if k.retired_after is None or k.retired_after >= moment]
-        if self._directory is not None:
-            self._save(self._directory)
+        self._save()
         return key
+
+    def _generate(self, kid: str, created: float) -> ec.EllipticCurvePrivateKey:
+        """A new P-256 private key (``kid`` and ``created`` name it where it is kept)."""
+        return ec.generate_private_key(ec.SECP256R1())
 
     def rotate_if_due(self, max_age: float, now: float | None = None) -> bool:
         """Rotate when the signing key is older than ``max_age`` seconds."""
@@ -97,7 +108,11 @@ class KeyRing:
             if key.retired_after is None or moment <= key.retired_after
         ]
 
-    def _save(self, directory: Path) -> None:
+    def _save(self) -> None:
+        """Keep ``self.keys`` (and only those) where the ring lives."""
+        directory = self._directory
+        if directory is None:
+            return
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         index = []
         for key in self.keys:
@@ -121,15 +136,15 @@ class KeyRing:
             if stale.name not in kept:
                 stale.unlink()
 
-    def _load(self, directory: Path) -> None:
-        index_path = directory / "keys.json"
-        if not index_path.exists():
-            return
-        for entry in json.loads(index_path.read_text()):
+    def _load(self) -> list[SigningKey]:
+        directory = self._directory
+        if directory is None or not (directory / "keys.json").exists():
+            return []
+        keys = []
+        for entry in json.loads((directory / "keys.json").read_text()):
             pem = (directory / f"{entry['kid']}.pem").read_bytes()
             private = serialization.load_pem_private_key(pem, password=None)
             if not isinstance(private, ec.EllipticCurvePrivateKey):
                 raise ValueError(f"key {entry['kid']} is not an EC key")
-            self.keys.append(
-                SigningKey(entry["kid"], private, entry["created"], entry["retired_after"])
-            )
+            keys.append(SigningKey(entry["kid"], private, entry["created"], entry["retired_after"]))
+        return keys

@@ -36,9 +36,12 @@ class Claims:
     token_id: str
     expires: int
     api_key: str = ""
+    """The API key the token was issued for, if any."""
     accounts: tuple[str, ...] = ()
     """The trading accounts the user owned when the token was issued."""
-    """The API key the token was issued for, if any."""
+    session: str = ""
+    """The sign-in session (refresh-token family), claim ``sid``: logging out
+    or a reused refresh token revokes every access token of the session."""
 
 
 class TokenIssuer:
@@ -63,11 +66,12 @@ class TokenIssuer:
         api_key: str = "",
         accounts: tuple[str, ...] = (),
         lifetime: int | None = None,
+        session: str = "",
     ) -> tuple[str, Claims]:
         moment = int(self.clock())
         token_id = secrets.token_urlsafe(16)
         seconds = self.access_seconds if lifetime is None else lifetime
-        claims = Claims(subject, roles, token_id, moment + seconds, api_key, accounts)
+        claims = Claims(subject, roles, token_id, moment + seconds, api_key, accounts, session)
         payload: dict[str, object] = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -81,6 +85,8 @@ class TokenIssuer:
         }
         if api_key:
             payload["api_key"] = api_key
+        if session:
+            payload["sid"] = session
         key = self.keys.signing
         token = jwt.encode(payload, key.private, algorithm=ALGORITHM, headers={"kid": key.kid})
         return token, claims
@@ -136,4 +142,5 @@ class TokenIssuer:
             expires,
             str(payload.get("api_key", "")),
             tuple(accounts),
+            str(payload.get("sid", "")),
         )

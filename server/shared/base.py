@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 STREAMS = ("orders", "executions", "trades")
@@ -33,7 +34,12 @@ class SharedState(Protocol):
     async def revoke(self, token_id: str, until: float) -> None:
         """Treat ``token_id`` as revoked until the Unix time ``until`` (its expiry)."""
 
-    async def is_revoked(self, token_id: str) -> bool: ...
+    async def is_revoked(self, *token_ids: str) -> bool:
+        """Whether any of ``token_ids`` is revoked (one round trip for all)."""
+
+    async def watch_revocations(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with every id revoked from now on, by this process
+        at once and (Redis) by any other as soon as it is published."""
 
     async def close(self) -> None: ...
 

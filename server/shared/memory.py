@@ -20,6 +20,7 @@ class MemoryShared:
         self._windows: dict[str, tuple[int, int]] = {}
         """Key -> (window number, count in it)."""
         self._revoked: dict[str, float] = {}
+        self._listeners: list[Callable[[str], None]] = []
 
     async def put_quotes(self, quotes: dict[str, bytes]) -> None:
         self.quotes.update(quotes)
@@ -41,15 +42,24 @@ class MemoryShared:
 
     async def revoke(self, token_id: str, until: float) -> None:
         self._revoked[token_id] = until
+        for listener in self._listeners:
+            listener(token_id)
 
-    async def is_revoked(self, token_id: str) -> bool:
-        until = self._revoked.get(token_id)
-        if until is None:
-            return False
-        if until <= self._clock():
-            del self._revoked[token_id]
-            return False
-        return True
+    async def is_revoked(self, *token_ids: str) -> bool:
+        now = self._clock()
+        found = False
+        for token_id in token_ids:
+            until = self._revoked.get(token_id)
+            if until is None:
+                continue
+            if until <= now:
+                del self._revoked[token_id]
+                continue
+            found = True
+        return found
+
+    async def watch_revocations(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
 
     async def close(self) -> None:
         return None

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.shared.base import STREAM_MAXLEN, BusEntry, id_key
 
 QUOTES = "stx:quotes"
 REVOKED = "stx:revoked"
 """Sorted set: token id -> Unix time until which it is revoked."""
+REVOCATIONS = "stx:revocations"
+"""Pub/sub channel: each revoked id, so every process ends its streams at once."""
+RECONNECT_SECONDS = 1.0
+_log = logging.getLogger(__name__)
 
 
 def _text(value: bytes | str) -> str:
@@ -26,6 +36,9 @@ def stream_key(stream: str) -> str:
 class RedisShared:
     def __init__(self, client: Redis) -> None:
         self._redis = client
+        self._listeners: list[Callable[[str], None]] = []
+        self._pubsub: PubSub | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     async def put_quotes(self, quotes: dict[str, bytes]) -> None:
         if quotes:
@@ -53,13 +66,53 @@ class RedisShared:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(REVOKED, {token_id: until})
             pipe.zremrangebyscore(REVOKED, "-inf", time.time())
+            pipe.publish(REVOCATIONS, token_id)
             await pipe.execute()
+        # This process need not wait for its own message to come back.
+        self._tell(token_id)
 
-    async def is_revoked(self, token_id: str) -> bool:
-        until = await self._redis.zscore(REVOKED, token_id)
-        return until is not None and until > time.time()
+    async def is_revoked(self, *token_ids: str) -> bool:
+        if not token_ids:
+            return False
+        now = time.time()
+        scores = await self._redis.zmscore(REVOKED, list(token_ids))
+        return any(until is not None and until > now for until in scores)
+
+    async def watch_revocations(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
+        if self._pubsub is None:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            await pubsub.subscribe(REVOCATIONS)
+            self._pubsub = pubsub
+            self._watcher = asyncio.get_running_loop().create_task(self._watch(pubsub))
+
+    def _tell(self, token_id: str) -> None:
+        for listener in self._listeners:
+            listener(token_id)
+
+    async def _watch(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                # redis-py subscribes again when it reconnects; meanwhile the
+                # streams' periodic look-up in the revocation set still works.
+                _log.warning("revocation channel lost (%s); reconnecting", error)
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            if message is not None and message.get("type") == "message":
+                try:
+                    self._tell(_text(message["data"]))
+                except Exception:
+                    # A bug in a listener: say so, and keep hearing revocations.
+                    _log.exception("a revocation listener failed")
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._redis.aclose()
 
 

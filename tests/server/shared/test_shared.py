@@ -62,6 +62,33 @@ def test_quotes_counters_and_revocations(shared_url: str) -> None:
     _run(shared_url, scenario)
 
 
+def test_every_process_hears_of_a_revocation_at_once(shared_url: str) -> None:
+    """With Redis a second client (another gateway process) is told too."""
+
+    async def main() -> None:
+        first, first_bus = await open_shared(shared_url)
+        second, _ = await open_shared(shared_url) if shared_url else (first, first_bus)
+        try:
+            heard: dict[str, asyncio.Queue[str]] = {
+                "first": asyncio.Queue(),
+                "second": asyncio.Queue(),
+            }
+            await first.watch_revocations(heard["first"].put_nowait)
+            await second.watch_revocations(heard["second"].put_nowait)
+            started = time.perf_counter()
+            await first.revoke("token-9", time.time() + 60)
+            assert heard["first"].get_nowait() == "token-9"  # its own, before revoke returns
+            assert await asyncio.wait_for(heard["second"].get(), 1) == "token-9"
+            assert time.perf_counter() - started < 0.5
+            assert await second.is_revoked("token-8", "token-9")
+            assert not await second.is_revoked("token-8")
+        finally:
+            for state in {first, second}:
+                await state.close()
+
+    asyncio.run(main())
+
+
 def _entry(sequence: int, index: int = 0) -> BusEntry:
     return BusEntry(f"{sequence}-{index}", {"sequence": str(sequence), "type": "T", "data": "{}"})
 
