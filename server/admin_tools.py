@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from server.audit import AUDIT_FIELDS, AUTH_FIELDS, verify
 from server.auth.directory import AuthRefusal, UserDirectory, UserView
+from server.auth.key_source import data_key_wrapper
 from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
+from server.hsm.token import HsmError
 from server.secret_values import database_url
 from server.shared import MemoryShared
 from server.store import Store, default_url, open_store, schema
 from server.store.data_key import (
     DataKeyError,
+    KeyWrapper,
     add_new_key,
     key_file,
     load_data_keys,
@@ -42,9 +46,16 @@ async def _open(settings: Settings, environ: Mapping[str, str] | None = None) ->
     """The store the configuration names, with its data keys (migrations may need them)."""
     data_dir = Path(settings.data_dir)
     try:
-        cipher = open_cipher(data_dir, environ)
+        cipher = open_cipher(data_dir, environ, _wrapper(settings, environ))
         return await open_store(_store_url(settings), cipher)
     except DataKeyError as error:
+        raise AdminError(str(error)) from None
+
+
+def _wrapper(settings: Settings, environ: Mapping[str, str] | None) -> KeyWrapper | None:
+    try:
+        return data_key_wrapper(settings, os.environ if environ is None else environ)
+    except HsmError as error:
         raise AdminError(str(error)) from None
 
 
@@ -55,8 +66,9 @@ async def rotate_data_key(
     the operator already did, or the keys come from STX_DATA_KEY) and re-seal
     every row under the current key; (its id in hex, rows re-sealed)."""
     data_dir = Path(settings.data_dir)
+    wrapper = _wrapper(settings, environ)
     if new_key:
-        path = key_file(data_dir, environ)
+        path = key_file(data_dir, environ, wrapper)
         if path is None:
             raise AdminError(
                 "the data keys come from STX_DATA_KEY: put a new key first in it "
@@ -64,8 +76,8 @@ async def rotate_data_key(
                 "and run this again with --no-new-key"
             )
         try:
-            load_data_keys(data_dir, environ)  # checks the ring (and makes a first one)
-            add_new_key(path)
+            load_data_keys(data_dir, environ, wrapper)  # checks the ring (and makes a first one)
+            add_new_key(path, wrapper)
         except DataKeyError as error:
             raise AdminError(str(error)) from None
         except OSError as error:  # a read-only mount, say

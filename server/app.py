@@ -41,7 +41,7 @@ from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
-from server.auth.key_source import open_key_ring
+from server.auth.key_source import data_key_wrapper, open_key_ring
 from server.auth.keys import KeyRing
 from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import TokenIssuer
@@ -191,7 +191,8 @@ class Exchange:
 
     async def _start_store(self, core: ExchangeCore) -> Store:
         url = database_url(self.settings.database_url or default_url(Path(self.settings.data_dir)))
-        store = self.store = await open_store(url, open_cipher(Path(self.settings.data_dir)))
+        cipher = open_cipher(Path(self.settings.data_dir), wrapper=data_key_wrapper(self.settings))
+        store = self.store = await open_store(url, cipher)
         self.shared, self.bus = await open_shared(self.settings.redis_url)
         sequencer = core.sequencer
         self.projector = Projector(

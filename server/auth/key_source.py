@@ -1,4 +1,7 @@
-"""Where the token-signing keys come from: files (the default) or a PKCS#11 token."""
+"""Where the keys come from: files (the default) or a PKCS#11 token.
+
+The token-signing keys live in the token itself; the data keys (personal
+data at rest) are kept in a file, wrapped by an AES key in the token."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS
 from server.config import Settings
+from server.store.data_key import KeyWrapper
 
 LONGEST_TOKEN_SECONDS = ACCESS_SECONDS + LEEWAY_SECONDS
 """How long a superseded key keeps verifying: every token it signed has expired by then."""
@@ -23,3 +27,15 @@ def open_key_ring(settings: Settings, environ: Mapping[str, str] = os.environ) -
         token = token_settings(settings.pkcs11_module, settings.pkcs11_token, environ)
         return Pkcs11KeyRing(token, LONGEST_TOKEN_SECONDS)
     return KeyRing(Path(settings.data_dir) / "keys", LONGEST_TOKEN_SECONDS)
+
+
+def data_key_wrapper(
+    settings: Settings, environ: Mapping[str, str] = os.environ
+) -> KeyWrapper | None:
+    """What seals the data key file: the token when one is configured, else nothing."""
+    if not settings.pkcs11_module:
+        return None
+    from server.hsm.token import token_settings  # noqa: PLC0415 - needs python-pkcs11
+    from server.hsm.wrapping import TokenKeyWrapper  # noqa: PLC0415
+
+    return TokenKeyWrapper(token_settings(settings.pkcs11_module, settings.pkcs11_token, environ))

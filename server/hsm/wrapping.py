@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from server.hsm.token import TokenSettings, open_session, release_session
+
 WRAPPING_LABEL = "stx-data-key-wrapping"
 DATA_KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -97,3 +99,25 @@ def unwrap_data_key(session: Any, wrapped: bytes) -> bytes:
         # A GCM tag that does not match: SoftHSM2 answers CKR_GENERAL_ERROR.
         raise WrappedKeyError("the wrapped data key does not open with this token's key") from None
     return bytes(data_key)
+
+
+class TokenKeyWrapper:
+    """The data key file's wrapper (``server/store/data_key.KeyWrapper``) for a
+    configured token: each call borrows the process's session to the token."""
+
+    def __init__(self, token: TokenSettings) -> None:
+        self._token = token
+
+    def wrap(self, key: bytes) -> bytes:
+        session = open_session(self._token)
+        try:
+            return wrap_data_key(session, key)
+        finally:
+            release_session(self._token)
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        session = open_session(self._token)
+        try:
+            return unwrap_data_key(session, wrapped)
+        finally:
+            release_session(self._token)

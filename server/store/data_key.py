@@ -10,6 +10,13 @@ seals new values, every key opens old ones (``field_crypto``). In order:
   random key on first start (the file 0600, its folder 0700).
 
 In the files, blank lines and lines starting with ``#`` are ignored.
+
+With a PKCS#11 token configured (``[keys] pkcs11_module``), the file is
+``<data dir>/keys/data.key.wrapped`` instead and holds each key only wrapped
+(AES-256-GCM) by an AES key that never leaves the token (``server/hsm``):
+a copy of the data directory, or of a backup, opens nothing without the
+token and its PIN. ``STX_DATA_KEY`` and ``STX_DATA_KEY_FILE`` still hold
+plain keys (they come from a secret store).
 Rotation (``stx admin rotate-data-key``) puts a new key first in the file
 and re-seals every row under it; the older keys stay, because backups of
 the database taken before the rotation still need them.
@@ -23,6 +30,7 @@ import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from server.config import ConfigError
 from server.store.field_crypto import KEY_BYTES, FieldCipher
@@ -36,13 +44,26 @@ class DataKeyError(ConfigError):
     length, repeated): the exchange cannot start without it."""
 
 
-def default_key_file(data_dir: Path) -> Path:
-    return Path(data_dir) / "keys" / "data.key"
+class KeyWrapper(Protocol):
+    """Seals data keys for the key file under a key held elsewhere (a token)."""
+
+    def wrap(self, key: bytes) -> bytes: ...
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        """The key inside ``wrapped``; ValueError if it does not open."""
+        ...
 
 
-def open_cipher(data_dir: Path, environ: Mapping[str, str] | None = None) -> FieldCipher:
+def default_key_file(data_dir: Path, wrapper: KeyWrapper | None = None) -> Path:
+    name = "data.key" if wrapper is None else "data.key.wrapped"
+    return Path(data_dir) / "keys" / name
+
+
+def open_cipher(
+    data_dir: Path, environ: Mapping[str, str] | None = None, wrapper: KeyWrapper | None = None
+) -> FieldCipher:
     """The cipher over every configured data key: what ``open_store`` takes."""
-    keys = load_data_keys(data_dir, environ)
+    keys = load_data_keys(data_dir, environ, wrapper)
     try:
         return FieldCipher(keys)
     except ValueError as error:
@@ -54,36 +75,41 @@ def load_data_key(data_dir: Path) -> bytes:
     return load_data_keys(data_dir)[0]
 
 
-def load_data_keys(data_dir: Path, environ: Mapping[str, str] | None = None) -> list[bytes]:
+def load_data_keys(
+    data_dir: Path, environ: Mapping[str, str] | None = None, wrapper: KeyWrapper | None = None
+) -> list[bytes]:
     """Every data key, the current first, from the first source configured."""
     env = os.environ if environ is None else environ
     if env.get(ENV_KEY):
         return parse_keys(env[ENV_KEY].replace(",", "\n"), ENV_KEY)
     if env.get(ENV_FILE):
         path = Path(env[ENV_FILE])
+        wrapper = None  # a file from a secret store holds plain keys
     else:
-        path = default_key_file(data_dir)
+        path = default_key_file(data_dir, wrapper)
         if not path.exists():
-            _create(path, [os.urandom(KEY_BYTES)])
+            _create(path, [os.urandom(KEY_BYTES)], wrapper)
     try:
         text = path.read_text()
     except OSError as error:
         raise DataKeyError(f"cannot read the data key file {path}: {error}") from None
-    return parse_keys(text, str(path))
+    return parse_keys(text, str(path), wrapper)
 
 
-def key_file(data_dir: Path, environ: Mapping[str, str] | None = None) -> Path | None:
+def key_file(
+    data_dir: Path, environ: Mapping[str, str] | None = None, wrapper: KeyWrapper | None = None
+) -> Path | None:
     """The file the keys are kept in, or None when they come from ``STX_DATA_KEY``."""
     env = os.environ if environ is None else environ
     if env.get(ENV_KEY):
         return None
     if env.get(ENV_FILE):
         return Path(env[ENV_FILE])
-    return default_key_file(data_dir)
+    return default_key_file(data_dir, wrapper)
 
 
-def parse_keys(text: str, origin: str) -> list[bytes]:
-    """The keys in ``text`` (one base64 key per line), checked."""
+def parse_keys(text: str, origin: str, wrapper: KeyWrapper | None = None) -> list[bytes]:
+    """The keys in ``text`` (one base64 key, or wrapped key, per line), checked."""
     keys = []
     for number, line in enumerate(text.splitlines(), 1):
         entry = line.strip()
@@ -93,6 +119,11 @@ def parse_keys(text: str, origin: str) -> list[bytes]:
             key = base64.b64decode(entry, validate=True)
         except binascii.Error:
             raise DataKeyError(f"{origin}: key {number} is not base64") from None
+        if wrapper is not None:
+            try:
+                key = wrapper.unwrap(key)
+            except ValueError as error:
+                raise DataKeyError(f"{origin}: key {number}: {error}") from None
         if len(key) != KEY_BYTES:
             raise DataKeyError(
                 f"{origin}: key {number} is {len(key)} bytes; a data key is {KEY_BYTES} "
@@ -104,27 +135,28 @@ def parse_keys(text: str, origin: str) -> list[bytes]:
     return keys
 
 
-def add_new_key(path: Path) -> bytes:
+def add_new_key(path: Path, wrapper: KeyWrapper | None = None) -> bytes:
     """Put a new random key first in the key file ``path`` (keeping the others)
     and return it. The file is replaced atomically: a crash leaves the old ring
     or the new one, never a ring without a key that sealed something."""
-    keys = parse_keys(path.read_text(), str(path))
+    keys = parse_keys(path.read_text(), str(path), wrapper)
     new = os.urandom(KEY_BYTES)
-    _write(path, [new, *keys], replace=True)
+    _write(path, [new, *keys], wrapper, replace=True)
     return new
 
 
-def _create(path: Path, keys: list[bytes]) -> None:
+def _create(path: Path, keys: list[bytes], wrapper: KeyWrapper | None) -> None:
     # Two processes starting at once must end up with one key: write a private
     # temporary file, then link it into place, which fails if the other won.
     with contextlib.suppress(FileExistsError):
-        _write(path, keys, replace=False)
+        _write(path, keys, wrapper, replace=False)
 
 
-def _write(path: Path, keys: list[bytes], *, replace: bool) -> None:
+def _write(path: Path, keys: list[bytes], wrapper: KeyWrapper | None, *, replace: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    text = "".join(base64.b64encode(key).decode() + "\n" for key in keys)
+    stored = keys if wrapper is None else [wrapper.wrap(key) for key in keys]
+    text = "".join(base64.b64encode(key).decode() + "\n" for key in stored)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(descriptor, "w") as file:

@@ -15,6 +15,7 @@ from stocktraderx.v1 import users_pb2, users_pb2_grpc
 
 from server.app import Exchange
 from server.hsm.token import TokenSettings
+from server.store.data_key import DataKeyError, parse_keys
 from tests.server.local import local_settings
 
 PASSWORD = "correct horse battery"
@@ -55,7 +56,7 @@ def test_sign_in_through_an_exchange_whose_keys_are_in_the_token(
         finally:
             await exchange.stop()
 
-    async def current_user(token: str) -> str:
+    async def current_user(token: str) -> tuple[str, str]:
         exchange = Exchange(settings)
         await exchange.start()
         try:
@@ -64,7 +65,7 @@ def test_sign_in_through_an_exchange_whose_keys_are_in_the_token(
                     users_pb2.GetCurrentUserRequest(),
                     metadata=(("authorization", f"Bearer {token}"),),
                 )
-                return me.user.username
+                return me.user.username, me.user.email
         finally:
             await exchange.stop()
 
@@ -82,7 +83,14 @@ def test_sign_in_through_an_exchange_whose_keys_are_in_the_token(
         )
         assert claims["sub"]
         # A restart signs with the same keys: they live in the token, not in files.
-        assert asyncio.run(current_user(token)) == "hana"
-    assert not (tmp_path / "data" / "keys").exists()
+        # The e-mail, sealed under the data key, opens again: that key is
+        # unwrapped by the token at each start.
+        assert asyncio.run(current_user(token)) == ("hana", "hana@example.com")
+    # No signing key and no plain data key on disk: only the data key wrapped
+    # by the token, which opens nothing without it.
+    keys = tmp_path / "data" / "keys"
+    assert [path.name for path in keys.iterdir()] == ["data.key.wrapped"]
+    with pytest.raises(DataKeyError, match="is 61 bytes"):
+        parse_keys((keys / "data.key.wrapped").read_text(), "wrapped file")
     assert f"PKCS#11 token {softhsm_token.label!r}" in caplog.text
     assert softhsm_token.pin not in caplog.text

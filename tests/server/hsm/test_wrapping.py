@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+from pathlib import Path
 
 import pkcs11
 import pytest
@@ -13,11 +15,13 @@ from server.hsm.signing import Pkcs11KeyRing
 from server.hsm.token import TokenSettings, open_session, release_session
 from server.hsm.wrapping import (
     WRAPPED_BYTES,
+    TokenKeyWrapper,
     WrappedKeyError,
     unwrap_data_key,
     wrap_data_key,
     wrapping_key,
 )
+from server.store.data_key import DataKeyError, add_new_key, key_file, load_data_keys
 
 
 def test_a_data_key_wrapped_in_the_token_unwraps_after_a_restart(
@@ -70,3 +74,24 @@ def test_the_data_key_and_the_signing_keys_share_the_process_login(
         assert unwrap_data_key(session, wrapped) == bytes(32)
     finally:
         release_session(softhsm_token)
+
+
+def test_the_data_key_file_holds_keys_only_wrapped_and_rotates(
+    softhsm_token: TokenSettings, tmp_path: Path
+) -> None:
+    wrapper = TokenKeyWrapper(softhsm_token)
+    first = load_data_keys(tmp_path, {}, wrapper)
+    path = key_file(tmp_path, {}, wrapper)
+    assert path == tmp_path / "keys" / "data.key.wrapped"
+    assert load_data_keys(tmp_path, {}, wrapper) == first
+    new = add_new_key(path, wrapper)
+    assert load_data_keys(tmp_path, {}, wrapper) == [new, *first]
+    stored = path.read_bytes()
+    for key in (new, *first):
+        assert key not in stored
+        assert base64.b64encode(key) not in stored
+    # A changed byte in a wrapped key: it no longer opens (GCM's tag).
+    text = path.read_text()
+    path.write_text(text[:10] + ("A" if text[10] != "A" else "B") + text[11:])
+    with pytest.raises(DataKeyError, match="key 1"):
+        load_data_keys(tmp_path, {}, wrapper)
