@@ -12,6 +12,7 @@ from server.auth.key_source import data_key_wrapper
 from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
+from server.datadir import DataDirInUseError, lock_data_dir, unlock_data_dir
 from server.hsm.token import HsmError
 from server.secret_values import database_url
 from server.shared import MemoryShared
@@ -64,8 +65,25 @@ async def rotate_data_key(
 ) -> tuple[str, int]:
     """Put a new data key first in the key file (unless ``new_key`` is false:
     the operator already did, or the keys come from STX_DATA_KEY) and re-seal
-    every row under the current key; (its id in hex, rows re-sealed)."""
+    every row under the current key; (its id in hex, rows re-sealed).
+
+    Refused while a server runs on the data directory: it would go on
+    sealing new users under the old key."""
     data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        lock = lock_data_dir(data_dir)
+    except DataDirInUseError as error:
+        raise AdminError(f"stop the server first: {error}") from None
+    try:
+        return await _rotate_data_key(settings, data_dir, new_key, environ)
+    finally:
+        unlock_data_dir(lock)
+
+
+async def _rotate_data_key(
+    settings: Settings, data_dir: Path, new_key: bool, environ: Mapping[str, str] | None
+) -> tuple[str, int]:
     wrapper = _wrapper(settings, environ)
     if new_key:
         path = key_file(data_dir, environ, wrapper)

@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from server.cli import main
+from server.datadir import lock_data_dir, unlock_data_dir
 from server.store import default_url, open_store, schema
 from server.store.data_key import load_data_keys
 from server.store.field_crypto import FieldCipher, key_id
@@ -93,3 +94,16 @@ def test_a_key_file_that_cannot_be_rewritten_is_a_clear_error(tmp_path: Path) ->
     assert result.exit_code == 1
     assert f"cannot write the new key to {named}" in result.output
     assert named.read_text() == before
+
+
+def test_rotation_is_refused_while_a_server_holds_the_data_directory(tmp_path: Path) -> None:
+    held = lock_data_dir(tmp_path)
+    try:
+        result = CliRunner().invoke(
+            main, ["admin", "rotate-data-key", "--data-dir", str(tmp_path)], env=CLEAN
+        )
+    finally:
+        unlock_data_dir(held)
+    assert result.exit_code == 1
+    assert "stop the server first: another server is already running" in result.output
+    assert not (tmp_path / "keys").exists()
