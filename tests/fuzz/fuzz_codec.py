@@ -3,15 +3,20 @@ survives encoding again.
 
 ``decode_with_origin`` reads bytes from the journal; damage there must come
 out as ``CodecError`` (the one documented refusal), never as another
-exception. A payload it accepts must re-encode, and decode back to the same
-command: the same kind, the same field values and the same field types
-(``CancelOrder(1, "A", 2)`` equals ``FundAccount(1, "A", 2)`` as a tuple,
-so the types are compared too), with the same client order id and origin.
+exception. A payload it accepts must be one ``encode`` can write: every
+field holds a value of its declared type (``AdvanceTime("x")`` or a price
+of 1.5 would reach the engine on replay), and the command re-encodes and
+decodes back to the same command: the same kind, the same field values and
+the same field types (``CancelOrder(1, "A", 2)`` equals
+``FundAccount(1, "A", 2)`` as a tuple, so the types are compared too), with
+the same client order id and origin.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,11 +56,38 @@ def _shape(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
+def _typed(value: Any, hint: Any) -> bool:
+    """Whether ``value`` is of the annotated type ``hint`` (exactly: no bool
+    for an int, no int for a bool)."""
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin is types.UnionType:
+        return any(_typed(value, option) for option in arguments)
+    if origin is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return type(value) is tuple and all(_typed(item, arguments[0]) for item in value)
+        return (
+            type(value) is tuple
+            and len(value) == len(arguments)
+            and all(map(_typed, value, arguments))
+        )
+    if hint is None or hint is type(None):
+        return value is None
+    if isinstance(hint, type) and (dataclasses.is_dataclass(hint) or issubclass(hint, tuple)):
+        hints = typing.get_type_hints(hint)
+        return type(value) is hint and all(
+            _typed(getattr(value, name), field) for name, field in hints.items()
+        )
+    return type(value) is hint
+
+
 def test_one_input(data: bytes) -> None:
     try:
         command, client_order_id, origin = decode_with_origin(data)
     except CodecError:
         return
+    assert _typed(command, type(command)), command
+    assert type(client_order_id) is str
+    assert origin is None or all(type(part) is str for part in origin), origin
     payload = encode(command, client_order_id, origin)
     again = decode_with_origin(payload)
     assert _shape(again) == _shape((command, client_order_id, origin)), (command, again)
