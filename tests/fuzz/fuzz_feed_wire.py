@@ -27,7 +27,14 @@ from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import market_data_pb2 as pb
 
 from feeds import wire
-from feeds.market import DepthUpdate, LevelChange, QuoteUpdate, SymbolMarket, TradePrint
+from feeds.market import (
+    DepthUpdate,
+    LevelChange,
+    QuoteUpdate,
+    SymbolMarket,
+    TradePrint,
+    Update,
+)
 from feeds.subscriber import FeedError, SymbolFeed
 from matching import Side, TradingPhase
 
@@ -123,8 +130,10 @@ def test_one_input(data: bytes) -> None:
             assert not (applied and feed.malformed > malformed)
             last: dict[str, int] = {}
             for message in applied:
-                channel = next(name for name, event in _EVENTS.items() if message.HasField(event))
-                sequence = getattr(message, _EVENTS[channel]).channel_sequence
+                event = message.WhichOneof("event")
+                assert event is not None
+                channel = next(name for name, kind in _EVENTS.items() if kind == event)
+                sequence = getattr(message, event).channel_sequence
                 assert sequence > last.get(channel, -1), (channel, sequence, last)
                 last[channel] = sequence
             _check_book(feed.book)
@@ -161,7 +170,7 @@ def seeds() -> Iterator[bytes]:
     book.l1_sequence = 5
     last_quote: QuoteUpdate = book.quote()
     trade = TradePrint(_SYMBOL, 1, 41, 2_000, 9, 19_010, 100, Side.BUY)
-    updates = [
+    updates: list[tuple[str, Update]] = [
         (wire.L2, added),
         (wire.L2, taken),
         (wire.L1, last_quote),

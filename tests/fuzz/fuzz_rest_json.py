@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 from google.protobuf import message_factory
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from server.rest.fastjson import places
@@ -52,7 +52,7 @@ def test_one_input(data: bytes) -> None:
     assert orjson.dumps(to_json(again)) == printed
 
 
-def _fill(message: Any, descriptor: Descriptor, depth: int) -> None:
+def _fill(message: Any, descriptor: Any, depth: int) -> None:
     """Give every field of ``message`` a value of the kind a client sends."""
     for field in descriptor.fields:
         if field.containing_oneof is not None and field.containing_oneof.fields[0] is not field:
