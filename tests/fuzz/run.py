@@ -19,6 +19,10 @@ import sys
 import atheris
 
 TARGETS = ("journal_format", "journal_recovery", "codec", "rest_json", "feed_wire")
+DEFAULTS = {"rest_json": ("-max_len=16384",)}
+"""libFuzzer options a target starts with (any given on the command line win):
+libFuzzer's own limit of 4096 bytes is shorter than a 4301-digit decimal,
+the first length at which Python's int() refuses a string of digits."""
 INSTRUMENTED = ("server", "feeds")
 """Top-level packages whose code gets coverage feedback (atheris includes by
 package): the decoders under test and what they call."""
@@ -33,7 +37,7 @@ def main(argv: list[str]) -> None:
     # types-atheris describes Setup and Fuzz only.
     with atheris.instrument_imports(include=list(INSTRUMENTED)):  # type: ignore[attr-defined]
         target = importlib.import_module(f"tests.fuzz.fuzz_{argv[1]}")
-    atheris.Setup([argv[0], *argv[2:]], target.test_one_input)
+    atheris.Setup([argv[0], *DEFAULTS.get(argv[1], ()), *argv[2:]], target.test_one_input)
     atheris.Fuzz()
 
 
