@@ -12,7 +12,7 @@ checked, not its rule for which damage is cut and which refused:
 - an accepted history is gap-free: the records continue the snapshot one by
   one up to ``last_sequence``;
 - every record returned was written whole: its framing (length, CRC,
-  sequence, payload) is in the segment it came from as given;
+  sequence, payload) is in one of the segments as given;
 - recovery only cuts: each segment afterwards is a prefix of what it was,
   and nothing is deleted;
 - recovering again finds the same history and nothing more to cut.
