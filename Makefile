@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # `make run` starts the exchange with a simulated market; ^C stops it cleanly.
-.PHONY: run demo test lint typecheck protos check-protos openapi bench clean
+.PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,16 @@ test: lint check-protos typecheck
 bench: $(STAMP)
 	$(BIN)/stx bench engine
 
+# Coverage-guided fuzzing (atheris) of the decoders, FUZZ_SECONDS per target;
+# `make test` runs each target for a few seconds. See tests/fuzz/campaign.py.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.campaign --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Rewrite the committed seed corpora under tests/fuzz/corpus/ from the targets' seeds().
+fuzz-corpus: $(STAMP)
+	$(BIN)/python -m tests.fuzz.corpus
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis fuzz-work

@@ -9,13 +9,23 @@ means the local copy cannot be trusted, and it is rebuilt from a new
 snapshot. Heartbeats carry the channel's last sequence, so a loss is seen
 even when the channel goes quiet. Trade prints have no snapshot: a gap
 there is counted and reported (the missing prints are in ListTrades).
+
+Bytes from the network are checked before they touch the book: a message
+that does not decode, or says what no publisher says (a topic other than
+``<CHANNEL>|<SYMBOL>|``, an event of another channel, a side that is neither
+buy nor sell), is counted in ``malformed`` and dropped; the channel sequence
+of the next good message then shows the loss, and the channel is rebuilt
+from a snapshot as for any loss. A snapshot answer that does not decode is
+a ``FeedError``, like one that never comes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import zmq
+from google.protobuf.message import DecodeError
 from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import market_data_pb2 as pb
 
@@ -28,7 +38,15 @@ RECEIVE_HWM = 100_000
 
 
 class FeedError(RuntimeError):
-    """The snapshot service refused or did not answer."""
+    """The snapshot service refused, did not answer, or answered nonsense."""
+
+
+SnapshotSource = Callable[[str], pb.SubscribeMarketDataResponse]
+"""Channel name -> the snapshot of that channel (``FeedError`` if none)."""
+
+_EVENTS = {wire.L1: "quote", wire.L2: "depth_update", wire.TRADES: "trade"}
+"""The event each channel carries, besides heartbeats."""
+_SIDES = frozenset(int(side) for side in Side)
 
 
 @dataclass
@@ -59,7 +77,10 @@ class SymbolFeed:
         *,
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
         receive_hwm: int = RECEIVE_HWM,
+        snapshots: SnapshotSource | None = None,
     ) -> None:
+        """``snapshots`` replaces the request to ``snapshot_endpoint`` (tests
+        and fuzzing answer from memory)."""
         for channel in channels:
             if channel not in wire.CHANNELS:
                 raise ValueError(f"unknown channel {channel!r}")
@@ -74,6 +95,7 @@ class SymbolFeed:
             self._sub.setsockopt(zmq.SUBSCRIBE, wire.topic(channel, symbol))
         self._snapshot_endpoint = snapshot_endpoint
         self._dealer = self._new_dealer()
+        self._snapshots = snapshots or self._request
         self.book = SymbolMarket(symbol, TradingPhase.CLOSED, 0)
         """The level 2 book as the feed describes it."""
         self.quote: pb.Quote | None = None
@@ -82,6 +104,8 @@ class SymbolFeed:
         self.checksum_failures = 0
         self.snapshots = 0
         self.heartbeats = 0
+        self.malformed = 0
+        """Messages dropped because they could not be read (see the module's doc)."""
 
     def _new_dealer(self) -> zmq.Socket[bytes]:
         dealer = self._context.socket(zmq.DEALER)
@@ -108,21 +132,44 @@ class SymbolFeed:
         return _conflated(applied, self.book) if conflate else applied
 
     def _poll(self, timeout_ms: int) -> list[pb.SubscribeMarketDataResponse]:
-        for channel, state in self.state.items():
-            if state.last is None and channel != wire.TRADES:
-                self._synchronise(channel)
+        self.synchronise()
         applied: list[pb.SubscribeMarketDataResponse] = []
         if not self._sub.poll(timeout_ms):
             return applied
         while True:
             try:
-                topic, body = self._sub.recv_multipart(flags=zmq.NOBLOCK)
+                frames = self._sub.recv_multipart(flags=zmq.NOBLOCK)
             except zmq.Again:
                 return applied
+            if len(frames) != 2:
+                self.malformed += 1
+                continue
+            applied.extend(self.receive(frames[0], frames[1]))
+
+    def synchronise(self) -> None:
+        """Load a snapshot for each channel not in step (``poll`` does this
+        before it reads): at first, and after a loss it could not repair."""
+        for channel, state in self.state.items():
+            if state.last is None and channel != wire.TRADES:
+                self._synchronise(channel)
+
+    def receive(self, topic: bytes, body: bytes) -> list[pb.SubscribeMarketDataResponse]:
+        """Take one message as it came off the SUB socket (``poll`` calls this
+        for each); return the updates it applied."""
+        applied: list[pb.SubscribeMarketDataResponse] = []
+        try:
             channel, symbol = wire.parse_topic(topic)
-            if symbol != self.symbol or channel not in self.state:
-                continue  # a longer symbol sharing the prefix
-            self._handle(channel, pb.SubscribeMarketDataResponse.FromString(body), applied)
+            message = pb.SubscribeMarketDataResponse.FromString(body)
+        except (ValueError, DecodeError):
+            self.malformed += 1
+            return applied
+        if symbol != self.symbol or channel not in self.state:
+            return applied  # a longer symbol sharing the prefix
+        if not _readable(channel, message):
+            self.malformed += 1
+            return applied
+        self._handle(channel, message, applied)
+        return applied
 
     def _handle(
         self,
@@ -183,10 +230,12 @@ class SymbolFeed:
 
     def _synchronise(self, channel: str) -> None:
         state = self.state[channel]
-        snapshot = self._request(channel)
+        snapshot = self._snapshots(channel)
         self.snapshots += 1
         if channel == wire.L2:
             depth = snapshot.depth_snapshot
+            if depth.trading_phase not in _PHASES:
+                raise FeedError(f"snapshot of {self.symbol} has no trading phase")
             book = SymbolMarket(self.symbol, TradingPhase(depth.trading_phase), 0)
             for side, levels in ((Side.BUY, depth.bids), (Side.SELL, depth.asks)):
                 for level in levels:
@@ -210,10 +259,33 @@ class SymbolFeed:
             self._dealer.close()
             self._dealer = self._new_dealer()
             raise FeedError(f"no snapshot from {self._snapshot_endpoint} within 5 s")
-        status, body = self._dealer.recv_multipart()
+        frames = self._dealer.recv_multipart()
+        if len(frames) != 2:
+            raise FeedError(f"a snapshot answer of {len(frames)} frames, not 2")
+        status, body = frames
         if status != b"OK":
             raise FeedError(body.decode(errors="replace"))
-        return pb.SubscribeMarketDataResponse.FromString(body)
+        try:
+            return pb.SubscribeMarketDataResponse.FromString(body)
+        except DecodeError as error:
+            raise FeedError(f"a snapshot answer that does not decode: {error}") from None
+
+
+_PHASES = frozenset(int(phase) for phase in TradingPhase)
+
+
+def _readable(channel: str, message: pb.SubscribeMarketDataResponse) -> bool:
+    """Whether ``message`` is one a publisher sends on ``channel``: the
+    channel's own event or a heartbeat, and in a depth update only real sides
+    (the book has no place for any other)."""
+    kind = message.WhichOneof("event")
+    if kind == "heartbeat":
+        return True
+    if kind != _EVENTS[channel]:
+        return False
+    return kind != "depth_update" or all(
+        change.side in _SIDES for change in message.depth_update.changes
+    )
 
 
 def _conflated(

@@ -31,7 +31,12 @@ def topic(channel: str, symbol: str) -> bytes:
 
 
 def parse_topic(data: bytes) -> tuple[str, str]:
-    channel, symbol, _ = data.decode().split("|")
+    """``(channel, symbol)`` of a topic ``topic`` wrote; ``ValueError`` for
+    anything else (it comes off the network: bytes after the closing bar, a
+    missing bar or text that is not UTF-8 are not a publisher's)."""
+    channel, symbol, rest = data.decode().split("|")
+    if rest or channel not in CHANNEL_NUMBERS:
+        raise ValueError(f"not a feed topic: {data[:80]!r}")
     return channel, symbol
 
 

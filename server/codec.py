@@ -6,12 +6,21 @@ execution reports and duplicate checks are rebuilt from the journal), then the
 command's fields in declaration order, enums as their numbers. JSON (through orjson) keeps the
 journal readable with ordinary tools, and decoding restores the exact
 NamedTuple, enums included, so a replay feeds the engine what it saw live.
+Decoding checks every field's JSON type against the command's annotations
+(an int where an int is declared, never a float, string or boolean), so a
+payload encode could not have written is refused instead of reaching the
+engine: the journal's CRC says the bytes are the ones written, not that
+whoever wrote them wrote a command.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import astuple
+from enum import IntEnum
 from typing import Any, NamedTuple
 
 import orjson
@@ -156,6 +165,91 @@ _DECODERS: dict[str, Callable[[list[Any]], Command]] = {
 }
 
 
+Check = Callable[[Any], bool]
+
+
+def _check(hint: Any) -> Check:
+    """Whether a decoded JSON value can stand for a field annotated ``hint``:
+    exact JSON types (``True`` is not an int), enums as their numbers
+    (their constructors check the number), tuples as arrays, a nested
+    NamedTuple or dataclass as the array of its fields."""
+    if hint is int or (isinstance(hint, type) and issubclass(hint, IntEnum)):
+        return lambda value: type(value) is int
+    if hint in (str, bool):
+        return lambda value: type(value) is hint
+    if hint is None or hint is type(None):
+        return lambda value: value is None
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin is types.UnionType:
+        options = [_check(option) for option in arguments]
+        return lambda value: any(option(value) for option in options)
+    if origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis:
+        item = _check(arguments[0])
+        return lambda value: type(value) is list and all(map(item, value))
+    if origin is tuple:
+        return _array([_check(argument) for argument in arguments], len(arguments))
+    if isinstance(hint, type) and (dataclasses.is_dataclass(hint) or issubclass(hint, tuple)):
+        return _record_check(hint)
+    raise TypeError(f"no check for {hint!r}")  # a new kind of field: teach _check
+
+
+def _array(checks: list[Check], required: int) -> Check:
+    """An array of at least ``required`` and at most ``len(checks)`` items,
+    each passing its check (the missing ones take their defaults)."""
+
+    def check(value: Any) -> bool:
+        return (
+            type(value) is list
+            and required <= len(value) <= len(checks)
+            and all(item(field) for item, field in zip(checks, value, strict=False))
+        )
+
+    return check
+
+
+def _record_check(record: type[Any]) -> Check:
+    """A NamedTuple's or dataclass's fields as an array; fields added since a
+    record was written have defaults, so the array may stop before them."""
+    hints = typing.get_type_hints(record)
+    if dataclasses.is_dataclass(record):
+        fields = dataclasses.fields(record)
+        names = [field.name for field in fields]
+        required = sum(
+            field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+            for field in fields
+        )
+    else:
+        names = list(record._fields)
+        required = len(names) - len(record._field_defaults)
+    scalars = tuple(_scalar_type(hints[name]) for name in names)
+    if None in scalars:
+        return _array([_check(hints[name]) for name in names], required)
+
+    def check(value: Any) -> bool:
+        # The orders' hot path on replay: one comparison of types done in C
+        # costs a tenth of a check per field.
+        return (
+            type(value) is list
+            and required <= len(value) <= len(scalars)
+            and tuple(map(type, value)) == scalars[: len(value)]
+        )
+
+    return check
+
+
+def _scalar_type(hint: Any) -> type[Any] | None:
+    """The JSON type of a scalar field, None for any other."""
+    if hint in (int, str, bool):
+        return typing.cast(type[Any], hint)
+    if isinstance(hint, type) and issubclass(hint, IntEnum):
+        return int
+    return None
+
+
+_FIELDS: dict[str, Check] = {kind: _record_check(command) for command, kind in _KINDS.items()}
+"""Kind tag -> the check of the fields after the slot."""
+
+
 def decode(payload: bytes) -> tuple[Command, str]:
     """The command and the client order id it came with."""
     command, client_order_id, _ = decode_with_origin(payload)
@@ -171,8 +265,12 @@ def decode_with_origin(payload: bytes) -> tuple[Command, str, Origin | None]:
             origin = Origin(user_id, source, gateway)
         else:
             client_order_id = slot
-        if not isinstance(client_order_id, str):
-            raise TypeError(client_order_id)
+        if type(client_order_id) is not str or (
+            origin is not None and not all(type(text) is str for text in origin)
+        ):
+            raise TypeError(slot)
+        if not _FIELDS[kind](fields):
+            raise TypeError(f"fields of the wrong types for {kind!r}")
         return _DECODERS[kind](fields), client_order_id, origin
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise CodecError(f"not an encoded command: {payload[:80]!r}") from error

@@ -17,7 +17,9 @@ from matching import (
     NewOrder,
     OrderType,
     ReplaceOrder,
+    RiskLimits,
     SelfTradePrevention,
+    SetRiskLimits,
     SetTradingPhase,
     Side,
     TimeInForce,
@@ -107,3 +109,33 @@ def test_controls_journaled_before_market_order_protection_get_the_default() -> 
 def test_damaged_payloads_are_refused(payload: bytes) -> None:
     with pytest.raises(CodecError):
         decode(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'["F","c-1","R","c-1",55000]',  # found by tests/fuzz/fuzz_codec.py
+        b'["T","","x"]',
+        b'["T","",1.5]',
+        b'["T","",18446744073709551616]',  # beyond 64 bits: orjson reads a float
+        b'["T","",true]',
+        b'["C","",1,"A",null]',
+        b'["N","",1,"A","S",1,1,1000,1799500,2,0,0,1,1,0]',  # post_only 1, not false
+        b'["N","",1,"A","S",1,1,"1000",1799500,2,0,0,false,1,0]',
+        b'["I","",1,["AAPL","1",1,1000,0,0,0],3]',
+        b'["L","",1,"A",[1.5,null,null,null,null,null,false]]',
+        b'["K","",1,["A",7],true,"why"]',
+        b'["G","",7,true,300,60,[[700,"900"]]]',
+        b'["C",["c-1",5,"10.0.0.7","rest"],1,"A",2]',
+    ],
+)
+def test_fields_of_the_wrong_json_type_are_refused_not_replayed(payload: bytes) -> None:
+    with pytest.raises(CodecError):
+        decode(payload)
+
+
+def test_records_written_before_a_field_existed_still_decode() -> None:
+    instrument = b'["I","",1,["AAPL",1],3]'
+    assert decode(instrument)[0] == AddInstrument(1, Instrument("AAPL", 1), TradingPhase.CONTINUOUS)
+    limits = b'["L","",1,"A",[100]]'
+    assert decode(limits)[0] == SetRiskLimits(1, "A", RiskLimits(100))
