@@ -47,6 +47,7 @@ from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.clock import run_clock
 from server.config import ConfigError, Settings
 from server.core import ExchangeCore
+from server.gateway.intake import InputInterceptor
 from server.gateway.market_data import MarketDataService
 from server.gateway.orders import OrderService
 from server.gateway.reference import ReferenceDataService
@@ -136,9 +137,10 @@ class Exchange:
             if settings.oidc_issuer
             else None
         )
-        interceptors = (
+        interceptors: list[grpc.aio.ServerInterceptor] = (  # type: ignore[type-arg]
             [AuthInterceptor(self.tokens, self.shared, oidc)] if settings.auth_required else []
         )
+        interceptors.append(InputInterceptor())  # innermost: after the access rules
         server = grpc.aio.server(interceptors=interceptors)
         users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
