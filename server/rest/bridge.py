@@ -26,7 +26,7 @@ from google.rpc import status_pb2
 from server.codec import FORWARDED_FOR
 from server.errors import http_status
 from server.rest import openapi
-from server.rest.jsonmap import JsonError, coerce, parse, to_json
+from server.rest.jsonmap import MAX_DEPTH, JsonError, coerce, parse, to_json, too_deep
 from server.rest.routes import Route, Router, routes
 from server.rest.websocket import websocket_handler
 
@@ -205,6 +205,8 @@ class RestBridge:
                 body = orjson.loads(raw) if raw else {}
             except orjson.JSONDecodeError as error:
                 raise JsonError(f"the body is not JSON: {error}") from None
+            if too_deep(body):
+                raise JsonError(f"the body nests arrays and objects deeper than {MAX_DEPTH}")
             if route.body == "*":
                 if not isinstance(body, dict):
                     raise JsonError("the body must be a JSON object")
