@@ -14,6 +14,4 @@ async def journal_records(exchange: Exchange) -> int:
     assert core is not None
     await core.sequencer.durable()
     core.writer.flush()
-    return sum(
-        len(scan(path.read_bytes()).records) for _, path in list_segments(core.directory)
-    )
+    return sum(len(scan(path.read_bytes()).records) for _, path in list_segments(core.directory))
