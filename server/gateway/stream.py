@@ -269,7 +269,7 @@ class OrderStreamHandler:
             which = command.WhichOneof("command")
             client_order_id = ""
             try:
-                found = violation(command)
+                found = violation(getattr(command, which)) if which else None
                 if found is not None:
                     # Checked before anything else: a field that breaks an input
                     # rule is never journaled and reserves nothing.
