@@ -63,7 +63,7 @@ class Session:
     def deliver(self, reports: list[Report]) -> None:
         if self.overflowed:
             return
-        if reports and type(reports[0]) is Refusal:
+        if reports and type(reports[0]) is GatewayRefusal:
             self.refused = True
         if self.backlog + len(reports) > self.limit:
             self.overflowed = True
@@ -96,7 +96,7 @@ class ReportFanout:
             session.deliver(batch)
 
 
-class Refusal(Report):
+class GatewayRefusal(Report):
     """A gateway refusal's report, with the text that says what was wrong
     (reports made from the journal have none)."""
 
@@ -111,10 +111,10 @@ def refusal(
     client_order_id: str = "",
     symbol: str = "",
     order_id: int = 0,
-) -> Refusal:
+) -> GatewayRefusal:
     """A gateway refusal: never journaled, so outside the numbered sequence."""
     status = pb.ORDER_STATUS_REJECTED if exec_type == pb.EXEC_TYPE_REJECTED else 0
-    report = Refusal(
+    report = GatewayRefusal(
         0, exec_type, status, order_id, _echo(client_order_id), _echo(account), _echo(symbol),
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, reason, 0, 0, time.time_ns(),
     )  # fmt: skip
@@ -180,7 +180,7 @@ class OrderStreamHandler:
                 if session.refused:
                     session.refused = False
                     for message, report in zip(response.reports, batch, strict=True):
-                        if type(report) is Refusal:
+                        if type(report) is GatewayRefusal:
                             message.text = report.text
                 yield response
         finally:
