@@ -4,6 +4,8 @@ a 500, and journals nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 import grpc
@@ -123,3 +125,28 @@ def test_identifiers_out_of_their_charset_or_length_are_400(
         assert await journal_records(exchange) == before
 
     _run(tmp_path, scenario)
+
+
+def test_malformed_http_is_400_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp answered 400 itself but logged an error with a traceback per request."""
+    answers: list[bytes] = []
+
+    async def scenario(http: Http, exchange: Exchange) -> None:
+        for request in (
+            b"GET /orders?symbol=" + b"A" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /orders HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", exchange.rest_port)
+            writer.write(request)
+            await writer.drain()
+            answers.append(await reader.readline())
+            writer.close()
+            await writer.wait_closed()
+
+    with caplog.at_level(logging.DEBUG):
+        _run(tmp_path, scenario)
+    assert [answer.split()[1] for answer in answers] == [b"400", b"400"]
+    assert not [record for record in caplog.records if record.exc_info]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
