@@ -16,7 +16,14 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, users_pb2
+from stocktraderx.v1 import (
+    common_pb2,
+    orders_pb2,
+    orders_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
+    users_pb2,
+)
 
 if TYPE_CHECKING:
     from stocktraderx.v1.orders_pb2_grpc import OrderServiceAsyncStub as Stub
@@ -300,3 +307,20 @@ def test_a_malformed_message_on_the_order_stream_ends_it_invalid_argument(
     with caplog.at_level(logging.DEBUG):
         _run(tmp_path, scenario)
     assert not [record for record in caplog.records if record.exc_info]
+
+
+def test_funding_beyond_int64_cash_is_refused_not_unknown(tmp_path: Path) -> None:
+    """Found by probing every RPC with edge values: the engine credited it,
+    then the answer could not hold the cash (UNKNOWN "Value out of range")."""
+
+    async def scenario(stub: Stub, channel: grpc.aio.Channel, exchange: Exchange) -> None:
+        risk = risk_pb2_grpc.RiskServiceStub(channel)
+        request = risk_pb2.FundAccountRequest(account_id="ALICE", amount=2**63 - 1)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await risk.FundAccount(request)
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert _details(caught.value)[0] == "INVALID_AMOUNT"
+        account = await risk.GetAccount(risk_pb2.GetAccountRequest(account_id="ALICE"))
+        assert 0 < account.account.cash_balance < 2**63
+
+    _run(tmp_path, scenario)
