@@ -7,7 +7,8 @@ asked. The rules bound what the engine, the journal and the store can hold:
 
 - identifiers have a fixed charset and length (symbols as in
   ``reference_data.proto``, client order ids as in ``orders.proto``,
-  account and user ids as the user directory issues them), so an unknown
+  account ids as the user directory issues them, user ids as it and OIDC
+  issuers do), so an unknown
   3 MiB symbol never reaches the journal;
 - every other string is at most ``MAX_TEXT`` characters without control
   characters (PostgreSQL refuses NUL in text; the rest are never meant);
@@ -37,6 +38,7 @@ MAX_TEXT = 1024
 MAX_REPEATED = 1000
 MAX_SYMBOL = 32
 MAX_ID = 64
+MAX_USER_ID = 260
 MAX_PAGE_TOKEN = 64
 LATEST_NANOS = 2**63 - 1
 """The engine's times are int64 nanoseconds since the epoch: 2262-04-11T23:47:16Z."""
@@ -47,6 +49,9 @@ _SYMBOL = re.compile(rf"[\x21-\x2e\x30-\x39\x3b-\x7e]{{1,{MAX_SYMBOL}}}")
 """Printable ASCII without space, '/' or ':' (symbols appear in URL paths)."""
 _CLIENT_ORDER_ID = re.compile(rf"[\x20-\x7e]{{1,{MAX_ID}}}")
 _ID = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_ID}}}")
+_USER_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_USER_ID}}}")
+"""Ours are hex; a user signed in through OIDC is ``oidc:`` and the issuer's
+``sub`` (at most 255 ASCII characters by OpenID Connect Core)."""
 _PAGE_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_PAGE_TOKEN}}}")
 """Each RPC decodes its own tokens; this only bounds what reaches the decoder."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -88,7 +93,7 @@ _STRING_RULES: dict[str, Rule] = {
     ),
     "client_order_id": _pattern(_CLIENT_ORDER_ID, f"1-{MAX_ID} printable ASCII characters"),
     "account_id": _pattern(_ID, f"1-{MAX_ID} characters of A-Z a-z 0-9 _ . -"),
-    "user_id": _pattern(_ID, f"1-{MAX_ID} characters of A-Z a-z 0-9 _ . -"),
+    "user_id": _pattern(_USER_ID, f"1-{MAX_USER_ID} printable ASCII characters without space"),
     "page_token": _pattern(_PAGE_TOKEN, "a next_page_token this service gave"),
 }
 _STRING_RULES["symbols"] = _STRING_RULES["symbol"]

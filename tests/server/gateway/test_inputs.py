@@ -123,3 +123,11 @@ def test_repeated_fields_are_bounded_and_each_item_checked() -> None:
 )
 def test_page_numbers(token: str, number: int | None) -> None:
     assert page_number(token) == number
+
+
+@pytest.mark.parametrize(
+    ("user", "ok"),
+    [("9f86d081884c7d65", True), ("oidc:auth0|5f7c8ec7c33c6c004bbafe82", True), ("a b", False)],
+)
+def test_user_ids_admit_oidc_subjects(user: str, ok: bool) -> None:
+    assert _field(risk_pb2.GetRiskRequest(user_id=user)) == (None if ok else "user_id")
