@@ -26,7 +26,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, users_pb2, users_pb2_grpc
+from stocktraderx.v1 import orders_pb2, orders_pb2_grpc, users_pb2, users_pb2_grpc
 
 from server.app import Exchange
 from tests.server.journal_count import journal_records
@@ -240,9 +240,3 @@ def test_post_orders_over_http_never_fails_on_garbage(
         }
         if not reasons or reasons & GATEWAY_REASONS:
             assert running.journal() == before, status
-
-
-def test_the_fuzzed_order_types_exist() -> None:
-    """The valid choices above are the contract's numbers."""
-    assert {common_pb2.SIDE_BUY, common_pb2.SIDE_SELL} == {1, 2}
-    assert common_pb2.ORDER_TYPE_LIMIT in (1, 2, 3, 4)
