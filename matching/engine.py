@@ -72,6 +72,7 @@ _STOP = OrderType.STOP
 _GTD = TimeInForce.GTD
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
+_LARGEST_CASH = 2**63 - 1
 _MARKET_PROTECTION = CancelReason.MARKET_PROTECTION
 _TRANSITIONS: dict[TradingPhase, frozenset[TradingPhase]] = {
     TradingPhase.CLOSED: frozenset((TradingPhase.PRE_OPEN, TradingPhase.CONTINUOUS)),
@@ -695,6 +696,14 @@ class Engine:
     def _fund(self, command: FundAccount, out: list[Event]) -> None:
         if not command.account or type(command.amount) is not int or not command.amount:
             out.append(CommandRejected("", RejectReason.INVALID_AMOUNT, "an account and an amount"))
+            return
+        ledger = self.risk.accounts.get(command.account)
+        if (ledger.cash if ledger else 0) + command.amount > _LARGEST_CASH:
+            # Cash is an int64 in the contract and the store: beyond it no
+            # answer or projection of this account could be written.
+            out.append(
+                CommandRejected("", RejectReason.INVALID_AMOUNT, "cash would exceed 2**63 - 1")
+            )
             return
         problem = self.risk.fund(command.account, command.amount, command.timestamp)
         if problem is not None:

@@ -49,6 +49,7 @@ from server.clock import run_clock
 from server.config import ConfigError, Settings
 from server.core import ExchangeCore, RecoveryError
 from server.datadir import PRIVATE_UMASK, DataDirInUseError, lock_data_dir, prepare_data_dir
+from server.gateway.intake import InputInterceptor
 from server.gateway.market_data import MarketDataService
 from server.gateway.orders import OrderService
 from server.gateway.reference import ReferenceDataService
@@ -142,11 +143,12 @@ class Exchange:
             if settings.oidc_issuer
             else None
         )
-        interceptors = (
-            [AuthInterceptor(self.tokens, self.shared, oidc)] if settings.auth_required else []
-        )
-        for interceptor in interceptors:
-            await interceptor.start()
+        interceptors: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
+        if settings.auth_required:
+            auth = AuthInterceptor(self.tokens, self.shared, oidc)
+            await auth.start()
+            interceptors.append(auth)
+        interceptors.append(InputInterceptor())  # innermost: after the access rules
         server = grpc.aio.server(interceptors=interceptors)
         users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
         orders_pb2_grpc.add_OrderServiceServicer_to_server(

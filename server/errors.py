@@ -119,6 +119,27 @@ FIELD_OF_REJECT: MappingProxyType[RejectReason, str] = MappingProxyType(
 )
 
 
+REJECT_OF_FIELD: MappingProxyType[str, RejectReason] = MappingProxyType(
+    {
+        "side": R.INVALID_SIDE,
+        "order_type": R.INVALID_ORDER_TYPE,
+        "time_in_force": R.INVALID_TIME_IN_FORCE,
+        "expire_time": R.INVALID_EXPIRE_TIME,
+        "self_trade_prevention": R.INVALID_SELF_TRADE_PREVENTION,
+    }
+)
+"""The reject reason an order stream report carries when the gateway refuses
+one of these fields (others carry REJECT_REASON_UNSPECIFIED and the text)."""
+
+
+def gateway_reason(field: str) -> int:
+    """The reject reason for a gateway refusal of ``field`` (a path such as
+    ``place.expire_time`` counts by its last name), 0 if none fits."""
+    name = field.rpartition(".")[2].partition("[")[0]
+    reason = REJECT_OF_FIELD.get(name)
+    return 0 if reason is None else int(reason)
+
+
 def http_status(code: grpc.StatusCode) -> int:
     return HTTP_OF_STATUS[code]
 
@@ -153,6 +174,13 @@ def invalid_argument(field: str, message: str) -> status_pb2.Status:
     _attach(status, error_details_pb2.ErrorInfo(reason="INVALID_ARGUMENT", domain=ERROR_DOMAIN))
     violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
     _attach(status, error_details_pb2.BadRequest(field_violations=[violation]))
+    return status
+
+
+def malformed(message: str) -> status_pb2.Status:
+    """Request bytes that do not parse as the method's request message."""
+    status = status_pb2.Status(code=_rpc_code(_INVALID), message=message)
+    _attach(status, error_details_pb2.ErrorInfo(reason="MALFORMED_REQUEST", domain=ERROR_DOMAIN))
     return status
 
 

@@ -14,6 +14,7 @@ from matching import RejectReason
 from server.auth.access import current_principal
 from server.codec import FORWARDED_FOR, Origin
 from server.errors import invalid_argument
+from server.gateway.inputs import page_number
 
 MAX_PAGE = 1_000
 DEFAULT_PAGE = 100
@@ -43,9 +44,10 @@ async def page_size(size: int, context: Context) -> int:
 async def page_token(token: str, context: Context) -> int:
     if not token:
         return 0
-    if not token.isdigit():
+    number = page_number(token)
+    if number is None:
         await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
-    return int(token)
+    return number
 
 
 def origin_of(context: Context, gateway: str = "grpc") -> Origin:

@@ -63,10 +63,11 @@ def _timestamp(nanos: int) -> Timestamp:
 def check_client_order_id(value: str) -> None:
     if not value:
         raise BadRequest("client_order_id", "client_order_id is required")
-    if len(value) > MAX_CLIENT_ORDER_ID or not value.isprintable():
+    # isprintable alone admits any script: the contract says printable ASCII.
+    if len(value) > MAX_CLIENT_ORDER_ID or not (value.isascii() and value.isprintable()):
         raise BadRequest(
             "client_order_id",
-            f"client_order_id must be 1-{MAX_CLIENT_ORDER_ID} printable characters",
+            f"client_order_id must be 1-{MAX_CLIENT_ORDER_ID} printable ASCII characters",
         )
 
 

@@ -31,6 +31,7 @@ from server.auth.directory import UserDirectory
 from server.core import ExchangeCore
 from server.errors import forbidden, invalid_argument, not_found, rejection
 from server.gateway.calls import Context, abort, origin_of, page_size
+from server.gateway.inputs import page_number
 from server.gateway.risk_messages import (
     LIMIT_FIELDS,
     account_message,
@@ -310,6 +311,7 @@ async def _alert_token(token: str, context: Context) -> tuple[int, str] | None:
     if not token:
         return None
     time, _, alert_id = token.partition(".")
-    if not (time.isdigit() and alert_id.isdigit()):
+    number = page_number(time)
+    if number is None or page_number(alert_id) is None:
         await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
-    return int(time), alert_id
+    return number, alert_id

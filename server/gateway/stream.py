@@ -32,8 +32,10 @@ from matching import CancelOrder, CancelReason, Command, MassCancel, ReplaceOrde
 from server.auth.access import current_principal
 from server.codec import Origin
 from server.core import ExchangeCore
-from server.gateway import convert
+from server.errors import gateway_reason
+from server.gateway import convert, inputs
 from server.gateway.calls import origin_of
+from server.gateway.inputs import violation
 from server.registry import Report
 
 BACKLOG_LIMIT = 50_000
@@ -55,10 +57,14 @@ class Session:
         self.queue: asyncio.Queue[list[Report] | None] = asyncio.Queue()
         self.overflowed = False
         self.failed = False
+        self.refused = False
+        """Gateway refusals are queued: their texts need copying."""
 
     def deliver(self, reports: list[Report]) -> None:
         if self.overflowed:
             return
+        if reports and type(reports[0]) is GatewayRefusal:
+            self.refused = True
         if self.backlog + len(reports) > self.limit:
             self.overflowed = True
             self.queue.put_nowait(None)
@@ -90,6 +96,13 @@ class ReportFanout:
             session.deliver(batch)
 
 
+class GatewayRefusal(Report):
+    """A gateway refusal's report, with the text that says what was wrong
+    (reports made from the journal have none)."""
+
+    text: str
+
+
 def refusal(
     exec_type: int,
     account: str,
@@ -98,13 +111,21 @@ def refusal(
     client_order_id: str = "",
     symbol: str = "",
     order_id: int = 0,
-) -> Report:
+) -> GatewayRefusal:
     """A gateway refusal: never journaled, so outside the numbered sequence."""
     status = pb.ORDER_STATUS_REJECTED if exec_type == pb.EXEC_TYPE_REJECTED else 0
-    return Report(
-        0, exec_type, status, order_id, client_order_id, account, symbol,
+    report = GatewayRefusal(
+        0, exec_type, status, order_id, _echo(client_order_id), _echo(account), _echo(symbol),
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, reason, 0, 0, time.time_ns(),
     )  # fmt: skip
+    report.text = text
+    return report
+
+
+def _echo(value: str) -> str:
+    """``value`` if it is short enough to send back; a refused 3 MiB symbol
+    is not repeated to its sender."""
+    return value if len(value) <= inputs.MAX_ID else ""
 
 
 class OrderStreamHandler:
@@ -156,6 +177,11 @@ class OrderStreamHandler:
                 session.backlog -= len(batch)
                 response = pb.OrderStreamResponse()
                 convert.add_reports(response.reports, batch)
+                if session.refused:
+                    session.refused = False
+                    for message, report in zip(response.reports, batch, strict=True):
+                        if type(report) is GatewayRefusal:
+                            message.text = report.text
                 yield response
         finally:
             reader.cancel()
@@ -172,21 +198,23 @@ class OrderStreamHandler:
         try:
             async for request in requests:
                 refusals = self._subscribe(request, session)
-                if len(request.commands) > MAX_COMMANDS_PER_MESSAGE:
-                    refusals.append(
-                        refusal(
-                            pb.EXEC_TYPE_REJECTED,
-                            "",
-                            0,
-                            f"at most {MAX_COMMANDS_PER_MESSAGE} commands per message",
-                        )
-                    )
-                else:
-                    refusals.extend(self._enter(request.commands, session, keys))
-                self._sequencer.commit_now()
                 try:
+                    if len(request.commands) > MAX_COMMANDS_PER_MESSAGE:
+                        refusals.append(
+                            refusal(
+                                pb.EXEC_TYPE_REJECTED,
+                                "",
+                                0,
+                                f"at most {MAX_COMMANDS_PER_MESSAGE} commands per message",
+                            )
+                        )
+                    else:
+                        refusals.extend(self._enter(request.commands, session, keys))
+                    self._sequencer.commit_now()
                     await self._sequencer.durable()
                 finally:
+                    # Whatever happened, ids of this message are no longer in flight:
+                    # committed ones are now the registry's, the rest were never used.
                     self._in_flight.difference_update(keys)
                     keys.clear()
                 if refusals:
@@ -206,6 +234,10 @@ class OrderStreamHandler:
         refusals: list[Report] = []
         for subscription in request.subscriptions:
             account = subscription.account_id
+            found = violation(subscription)
+            if found is not None:
+                refusals.append(refusal(pb.EXEC_TYPE_REJECTED, "", 0, found.description))
+                continue
             if not account:
                 refusals.append(
                     refusal(pb.EXEC_TYPE_REJECTED, "", 0, "subscription without account_id")
@@ -237,6 +269,11 @@ class OrderStreamHandler:
             which = command.WhichOneof("command")
             client_order_id = ""
             try:
+                found = violation(getattr(command, which)) if which else None
+                if found is not None:
+                    # Checked before anything else: a field that breaks an input
+                    # rule is never journaled and reserves nothing.
+                    raise convert.BadRequest(found.field, found.description)
                 if which == "place":
                     prepared = self._place(command.place)
                     client_order_id = command.place.client_order_id
@@ -265,11 +302,13 @@ class OrderStreamHandler:
                 )
                 continue
             self.fanout.follow(account, session)
+            self._sequencer.submit(prepared, client_order_id, session.origin)
             if client_order_id:
-                key = (prepared.account, client_order_id)  # type: ignore[union-attr]
+                # Reserved once submitted (no await in between), so a command
+                # the sequencer did not take leaves its id free.
+                key = (account, client_order_id)
                 self._in_flight.add(key)
                 keys.add(key)
-            self._sequencer.submit(prepared, client_order_id, session.origin)
         return refusals
 
     def _place(self, request: pb.PlaceOrderRequest) -> Command:
@@ -337,7 +376,9 @@ def _bad_request(which: str | None, command: Any, error: convert.BadRequest) -> 
         "cancel": pb.EXEC_TYPE_CANCEL_REJECTED,
         "replace": pb.EXEC_TYPE_REPLACE_REJECTED,
     }.get(which or "", pb.EXEC_TYPE_REJECTED)
+    text = str(error)
     return refusal(
-        exec_type, account, 0, f"{error.field}: {error}",
+        exec_type, account, gateway_reason(error.field),
+        text if text.startswith(error.field) else f"{error.field}: {text}",
         getattr(body, "client_order_id", ""), getattr(body, "symbol", ""),
     )  # fmt: skip

@@ -12,6 +12,7 @@ answer with newline-delimited JSON, one ``{"result": ...}`` per message.
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any
 
@@ -19,6 +20,8 @@ import grpc
 import orjson
 import swagger_ui_bundle
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.log import server_logger
 from google.protobuf import json_format, message_factory
 from google.protobuf.message import Message
 from google.rpc import status_pb2
@@ -26,7 +29,7 @@ from google.rpc import status_pb2
 from server.codec import FORWARDED_FOR
 from server.errors import http_status
 from server.rest import openapi
-from server.rest.jsonmap import JsonError, coerce, parse, to_json
+from server.rest.jsonmap import MAX_DEPTH, JsonError, coerce, parse, to_json, too_deep
 from server.rest.routes import Route, Router, routes
 from server.rest.websocket import websocket_handler
 
@@ -100,6 +103,23 @@ def cors(origins: frozenset[str]) -> Any:
 DEFAULT_ORIGINS = frozenset({"http://localhost:3000"})
 
 
+class QuietMalformed(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's request-handler logger, except for HTTP it could not parse.
+
+    aiohttp answers a malformed request (a line over 8190 bytes, a bad
+    header) with 400 itself, then logs "Error handling request" at ERROR
+    with a traceback: one per request, from anyone. Those become one debug
+    line; every other exception (a bug in a handler) is logged as before.
+    """
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, HttpProcessingError):
+            self.debug("%s: %s", str(msg) % args, error.message)
+            return
+        super().exception(msg, *args, **kwargs)
+
+
 class _Endpoint:
     """What serving one route takes, worked out once at start-up rather than
     per request: the request class and the gRPC multicallable."""
@@ -126,7 +146,11 @@ class RestBridge:
         self._endpoints = {
             (route.http_method, route.template): _Endpoint(route, channel) for route in self._table
         }
-        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[cors(origins)])
+        self.app = web.Application(
+            client_max_size=MAX_BODY,
+            middlewares=[cors(origins)],
+            handler_args={"logger": QuietMalformed(server_logger)},
+        )
         self.app.router.add_get("/healthz", self._health)
         self.app.router.add_get("/openapi.json", self._openapi)
         self.app.router.add_get("/ws", self._websocket)
@@ -205,6 +229,8 @@ class RestBridge:
                 body = orjson.loads(raw) if raw else {}
             except orjson.JSONDecodeError as error:
                 raise JsonError(f"the body is not JSON: {error}") from None
+            if too_deep(body):
+                raise JsonError(f"the body nests arrays and objects deeper than {MAX_DEPTH}")
             if route.body == "*":
                 if not isinstance(body, dict):
                     raise JsonError("the body must be a JSON object")

@@ -50,7 +50,8 @@ _TEXT_METHODS = {
 }
 """Well-known types json_format converts with ``ToJsonString``/``FromJsonString``."""
 _INTEGER = re.compile(r"-?[0-9]+")
-_DECIMAL = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+DECIMAL = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+"""The one grammar of decimal strings (prices, money) the bridge reads."""
 _UNPAIRED_SURROGATE = re.compile(
     "[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]"
 )
@@ -349,7 +350,7 @@ def _decimal_reader(scale: int, low: int, high: int) -> Converter:
         if kind is int:
             units: int = value * factor
         elif kind is str:
-            parts = _DECIMAL.fullmatch(value)
+            parts = DECIMAL.fullmatch(value)
             if parts is None:
                 raise Fallback
             sign, whole, fraction = parts.groups()

@@ -13,7 +13,7 @@ and hands everything else (and every refusal) back to it.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from google.protobuf import json_format
@@ -90,39 +90,57 @@ def _to_decimal(value: Any, places: int, where: str) -> Any:
 
 
 _LARGEST = 40
-"""Decimal exponents above this cannot be a price: refused before they are
-expanded (1e999999999 would be a billion-digit integer)."""
+"""Digits before the point beyond this cannot be a price: refused before they
+are turned into an integer (a million digits would take seconds)."""
 
 
 def _from_decimal(value: Any, places: int, where: str) -> Any:
-    """A decimal string as its integer count of 10**-places, in exact integer
-    arithmetic: Decimal's own scaling rounds to the context's 28 digits and
-    raises on signalling NaNs and overflows."""
+    """A decimal string as its integer count of 10**-places, exactly.
+
+    One grammar for every decimal field: an optional '-', ASCII digits, and
+    optionally '.' and more ASCII digits; no spaces, no '+', no exponent, no
+    other scripts' digits (``Decimal`` took " 184.00 " and Arabic-Indic
+    digits as 184.00). Zeros past the field's places are allowed; any other
+    digit there is refused, never rounded. JSON integers are whole units."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise JsonError(f'{where}: expected a decimal string such as "190.05"')
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise JsonError(f"{where}: {value!r} is not a decimal number") from None
-    if not number.is_finite():
-        raise JsonError(f"{where}: {value!r} is not a finite decimal number")
-    sign, digits, exponent = number.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    coefficient = int("".join(map(str, digits)))
-    shift = exponent + places
-    if not coefficient:
-        units = 0
-    elif shift >= 0:
-        if number.adjusted() > _LARGEST:
-            raise JsonError(f"{where}: {value!r} is out of range")
-        units = coefficient * 10**shift
-    elif -shift > len(digits):  # 0 < coefficient < 10**-shift: a remainder is certain
-        raise JsonError(f"{where}: {value!r} has more than {places} decimal places")
-    else:
-        units, remainder = divmod(coefficient, 10**-shift)
-        if remainder:
-            raise JsonError(f"{where}: {value!r} has more than {places} decimal places")
+    if isinstance(value, int):
+        return str(value * 10**places)
+    parts = fastjson.DECIMAL.fullmatch(value)
+    if parts is None:
+        raise JsonError(
+            f"{where}: {value[:64]!r} is not a decimal number "
+            '(ASCII digits, an optional "-" and ".", such as "190.05")'
+        )
+    sign, whole, fraction = parts.groups()
+    fraction = fraction or ""
+    if len(whole.lstrip("0")) > _LARGEST:
+        raise JsonError(f"{where}: {value[:64]!r} is out of range")
+    if fraction[places:].strip("0"):
+        raise JsonError(f"{where}: {value[:64]!r} has more than {places} decimal places")
+    units = int(whole + fraction[:places].ljust(places, "0"))
     return str(-units if sign else units)
+
+
+MAX_DEPTH = 64
+"""Arrays and objects a request body may nest: no request of the contract
+needs a tenth of it, and 1,000 levels made the exact path recurse until
+RecursionError (orjson itself stops at 1,024)."""
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` deep
+    (counted without recursion, so any depth is safe to ask about)."""
+    if not isinstance(value, dict | list):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def to_json(message: Message) -> dict[str, Any]:
