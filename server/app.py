@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
+import socket
 from pathlib import Path
 
 import grpc
@@ -36,7 +38,9 @@ from stocktraderx.v1 import (
 
 from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
-from feeds.publisher import FeedPublisher
+from clients.transport import ClientTls
+from feeds.curve import CurveKeyError, ensure_server_keys
+from feeds.publisher import FeedBindError, FeedPublisher
 from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
@@ -60,6 +64,15 @@ from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
+from server.transport.credentials import (
+    TlsFileError,
+    TlsMaterial,
+    grpc_channel_credentials,
+    grpc_server_credentials,
+    https_context,
+    resolve,
+)
+from server.transport.listen import ListenError, host_port, reason_of, zmq_endpoint
 
 _log = logging.getLogger("stx.serve")
 GRACE_SECONDS = 5.0
@@ -91,9 +104,13 @@ class Exchange:
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
+        self.tls: TlsMaterial | None = None
+        """The certificates in use; None when TLS is off."""
 
     async def start(self) -> None:
         settings = self.settings
+        if settings.tls.enabled:
+            self.tls = resolve(settings.tls, Path(settings.data_dir))
         self.core = ExchangeCore.open(
             Path(settings.data_dir),
             settings.instruments,
@@ -139,7 +156,9 @@ class Exchange:
         interceptors = (
             [AuthInterceptor(self.tokens, self.shared, oidc)] if settings.auth_required else []
         )
-        server = grpc.aio.server(interceptors=interceptors)
+        # No SO_REUSEPORT (grpc's default): a second exchange on the same port
+        # must fail to bind, not share the port and take half the clients.
+        server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
         users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
             OrderService(self.core, self.stream_backlog, store), server
@@ -164,9 +183,7 @@ class Exchange:
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(services, server)
-        self.port = server.add_insecure_port(f"[::]:{settings.grpc_port}")
-        if self.port == 0:
-            raise OSError(f"cannot listen on gRPC port {settings.grpc_port}")
+        self.port = self._bind_grpc(server)
         await server.start()
         self.server = server
         await self._start_rest()
@@ -174,8 +191,9 @@ class Exchange:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         recovered = self.core.recovered
         _log.info(
-            "serving gRPC on port %d; data in %s; recovered to sequence %d (%d replayed)",
-            self.port,
+            "serving gRPC on %s (%s); data in %s; recovered to sequence %d (%d replayed)",
+            host_port(settings.listen_address, self.port),
+            self._security(),
             settings.data_dir,
             recovered.last_sequence,
             recovered.replayed,
@@ -203,18 +221,69 @@ class Exchange:
         )  # fmt: skip
         return store
 
+    def _bind_grpc(self, server: grpc.aio.Server) -> int:
+        settings = self.settings
+        address = host_port(settings.listen_address, settings.grpc_port)
+        try:
+            if self.tls is None:
+                return server.add_insecure_port(address)
+            credentials = grpc_server_credentials(self.tls, settings.tls.require_client_cert)
+            return server.add_secure_port(address, credentials)
+        except RuntimeError:
+            # grpc says only "Failed to bind"; the same bind by hand says why.
+            raise ListenError(
+                "grpc_port", settings.listen_address, settings.grpc_port,
+                _bind_failure(settings.listen_address, settings.grpc_port),
+            ) from None  # fmt: skip
+
+    def _security(self) -> str:
+        if self.tls is None:
+            return "plaintext: TLS is off"
+        required = ", client certificates required" if self.settings.tls.require_client_cert else ""
+        return f"TLS 1.3{required}; clients verify it with {self.tls.ca}"
+
+    def internal_target(self) -> str:
+        """The gRPC address this process's own clients (bridge, simulator) call."""
+        address = ipaddress.ip_address(self.settings.listen_address)
+        if address.is_unspecified:
+            address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+        return host_port(str(address), self.port)
+
+    def internal_tls(self) -> ClientTls | None:
+        """TLS for this process's own clients: the CA and the internal client certificate."""
+        if self.tls is None:
+            return None
+        return ClientTls(self.tls.ca, self.tls.client_cert, self.tls.client_key)
+
     async def _start_rest(self) -> None:
-        """The REST bridge, calling this process's gRPC server like any client."""
-        port = self.settings.rest_port
-        self._rest_channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
-        bridge = RestBridge(self._rest_channel, origins=frozenset(self.settings.cors_origins))
+        """The REST bridge, calling this process's gRPC server like any client
+        (over mutual TLS when TLS is on)."""
+        settings = self.settings
+        if self.tls is None:
+            self._rest_channel = grpc.aio.insecure_channel(self.internal_target())
+        else:
+            self._rest_channel = grpc.aio.secure_channel(
+                self.internal_target(), grpc_channel_credentials(self.tls)
+            )
+        bridge = RestBridge(self._rest_channel, origins=frozenset(settings.cors_origins))
         runner = web.AppRunner(bridge.app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1" if port == 0 else "0.0.0.0", port)
-        await site.start()
+        context = https_context(self.tls) if self.tls is not None else None
+        site = web.TCPSite(runner, settings.listen_address, settings.rest_port, ssl_context=context)
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise ListenError(
+                "rest_port", settings.listen_address, settings.rest_port, reason_of(error)
+            ) from None
         self._rest = runner
         self.rest_port = runner.addresses[0][1]
-        _log.info("REST bridge on port %d", self.rest_port)
+        _log.info(
+            "REST bridge on %s://%s",
+            "http" if self.tls is None else "https",
+            host_port(settings.listen_address, self.rest_port),
+        )
 
     async def _rotate_keys(self, keys: KeyRing) -> None:
         """A new signing key every KEY_ROTATION_SECONDS; tokens of the old one
@@ -246,14 +315,28 @@ class Exchange:
 
     def _start_feed(self, core: ExchangeCore) -> FeedPublisher:
         settings = self.settings
-        feed = FeedPublisher.for_market(
-            core.market, _endpoint(settings.feed_port), _endpoint(settings.snapshot_port)
-        )
+        keys = None
+        if settings.tls.feed_encrypted:
+            keys = ensure_server_keys(Path(settings.data_dir) / "tls")
+        endpoints = {
+            zmq_endpoint(settings.listen_address, settings.feed_port): "feed_port",
+            zmq_endpoint(settings.listen_address, settings.snapshot_port): "snapshot_port",
+        }
+        try:
+            feed = FeedPublisher.for_market(core.market, *endpoints, curve=keys)
+        except FeedBindError as error:
+            setting = endpoints[error.endpoint]
+            port = getattr(settings, setting)
+            raise ListenError(setting, settings.listen_address, port, reason_of(error)) from None
         core.market_listeners.append(feed.publish)
         feed.start()
         _log.info(
-            "market data on %s (snapshots on %s)", feed.publish_endpoint, feed.snapshot_endpoint
-        )
+            "market data on %s (snapshots on %s), %s",
+            feed.publish_endpoint,
+            feed.snapshot_endpoint,
+            "plaintext" if keys is None else
+            f"CurveZMQ: subscribers need the server key in {settings.data_dir}/tls/feed-server.pub",
+        )  # fmt: skip
         return feed
 
     async def stop(self) -> None:
@@ -306,14 +389,28 @@ async def _demo_users(directory: UserDirectory) -> None:
                   username)  # fmt: skip
 
 
-def _endpoint(port: int) -> str:
-    """Every interface on ``port``; port 0: a free port on loopback (tests)."""
-    return "tcp://127.0.0.1:*" if port == 0 else f"tcp://*:{port}"
+def _bind_failure(address: str, port: int) -> str:
+    """Why ``address:port`` cannot be bound, found by trying."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, port))
+        except OSError as error:
+            return reason_of(error)
+    return "gRPC could not bind it"
+
+
+STARTUP_ERRORS = (ConfigError, ListenError, TlsFileError, CurveKeyError)
+"""What ends a start with one line and exit code 2: the operator can fix it."""
 
 
 async def serve(settings: Settings, simulate: bool = False) -> None:
     exchange = Exchange(settings)
-    await exchange.start()
+    try:
+        await exchange.start()
+    except STARTUP_ERRORS:
+        await exchange.stop()  # what did start (journal, store) closes cleanly
+        raise
     settle_heap()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -333,7 +430,9 @@ async def serve(settings: Settings, simulate: bool = False) -> None:
         assert exchange.accounts is not None
         await exchange.accounts.fund_demo(tuple(username.upper() for username, _, _ in DEMO_USERS))
         simulation = loop.create_task(
-            run_simulation(f"127.0.0.1:{exchange.port}", say=_log.info, token=token)
+            run_simulation(
+                exchange.internal_target(), say=_log.info, token=token, tls=exchange.internal_tls()
+            )
         )
     await stopping.wait()
     _log.info("stop requested")
@@ -350,6 +449,6 @@ def run(settings: Settings, simulate: bool = False) -> None:
     )
     try:
         uvloop.run(serve(settings, simulate))
-    except ConfigError as error:
+    except STARTUP_ERRORS as error:
         _log.critical("%s", error)
         raise SystemExit(2) from None

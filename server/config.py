@@ -7,6 +7,7 @@ that grid is an error, never rounded.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 from matching import Instrument
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
+from server.transport.settings import TlsConfigError, TlsSettings, parse_tls, tls_from_environ
 
 PRICE_SCALE = 10_000
 DURABILITIES = ("always", "batch", "none")
@@ -29,6 +31,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    listen_address: str = "127.0.0.1"
+    """The address every listener binds (gRPC, REST, both ZeroMQ ports):
+    loopback unless opened on purpose ("0.0.0.0" or "::" in a container)."""
     grpc_port: int = 50051
     rest_port: int = 8080
     """The REST bridge (HTTP); 0 picks a free port on 127.0.0.1 (tests)."""
@@ -58,6 +63,7 @@ class Settings:
     oidc_roles_claim: str = "roles"
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
     risk: RiskSettings = field(default_factory=RiskSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
 
 def parse_fixed(text: object, key: str, scale: int = PRICE_SCALE) -> int:
@@ -119,7 +125,9 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 
 
 def from_mapping(document: Mapping[str, Any]) -> Settings:
-    unknown = set(document) - {"server", "journal", "store", "auth", "instruments", "risk"}
+    unknown = set(document) - {
+        "server", "journal", "store", "auth", "instruments", "risk", "tls",
+    }  # fmt: skip
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
     server = document.get("server", {})
@@ -153,9 +161,14 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         raise ConfigError(f"instruments: duplicate symbols {duplicates}")
     try:
         risk = parse_risk(document.get("risk", {}))
-    except RiskConfigError as error:
+        tls = parse_tls(document.get("tls", {}))
+    except (RiskConfigError, TlsConfigError) as error:
         raise ConfigError(str(error)) from None
+    listen_address = server.get("listen_address", Settings.listen_address)
+    if not isinstance(listen_address, str) or not listen_address:
+        raise ConfigError(f"server.listen_address: expected an address, got {listen_address!r}")
     settings = Settings(
+        listen_address=listen_address,
         grpc_port=_int(server, "grpc_port", "server", Settings.grpc_port),
         rest_port=_int(server, "rest_port", "server", Settings.rest_port),
         feed_port=_int(server, "feed_port", "server", Settings.feed_port),
@@ -175,11 +188,19 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         oidc_roles_claim=str(auth.get("oidc_roles_claim", "roles")),
         instruments=instruments,
         risk=risk,
+        tls=tls,
     )
     return _checked(settings)
 
 
 def _checked(settings: Settings) -> Settings:
+    try:
+        ipaddress.ip_address(settings.listen_address)
+    except ValueError:
+        raise ConfigError(
+            f"listen_address: {settings.listen_address!r} is not an IP address "
+            "(127.0.0.1, 0.0.0.0, ::1, ::)"
+        ) from None
     if not 0 < settings.grpc_port < 65536:
         raise ConfigError(f"grpc_port: {settings.grpc_port} is not a TCP port")
     for name in ("rest_port", "feed_port", "snapshot_port"):
@@ -238,6 +259,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
     settings = from_mapping(document)
     overrides: dict[str, Any] = {}
     for name, convert in (
+        ("listen_address", str),
         ("grpc_port", int),
         ("rest_port", int),
         ("feed_port", int),
@@ -266,4 +288,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
             overrides["risk"] = replace(settings.risk, enforce_limits=_boolean(raw))
         except ValueError:
             raise ConfigError(f"STX_RISK_ENFORCE_LIMITS: {raw!r} is not valid") from None
+    try:
+        overrides["tls"] = tls_from_environ(settings.tls, environ)
+    except TlsConfigError as error:
+        raise ConfigError(str(error)) from None
     return _checked(replace(settings, **overrides))
