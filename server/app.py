@@ -318,14 +318,12 @@ class Exchange:
         keys = None
         if settings.tls.feed_encrypted:
             keys = ensure_server_keys(Path(settings.data_dir) / "tls")
-        endpoints = {
-            zmq_endpoint(settings.listen_address, settings.feed_port): "feed_port",
-            zmq_endpoint(settings.listen_address, settings.snapshot_port): "snapshot_port",
-        }
+        publish = zmq_endpoint(settings.listen_address, settings.feed_port)
+        snapshot = zmq_endpoint(settings.listen_address, settings.snapshot_port)
         try:
-            feed = FeedPublisher.for_market(core.market, *endpoints, curve=keys)
+            feed = FeedPublisher.for_market(core.market, publish, snapshot, curve=keys)
         except FeedBindError as error:
-            setting = endpoints[error.endpoint]
+            setting = "feed_port" if error.endpoint == publish else "snapshot_port"
             port = getattr(settings, setting)
             raise ListenError(setting, settings.listen_address, port, reason_of(error)) from None
         core.market_listeners.append(feed.publish)

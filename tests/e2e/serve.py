@@ -77,6 +77,7 @@ def start_server(
     feed_port: int | None = None,
     simulate: bool = False,
     tls: bool = True,
+    rest_port: int | None = None,
 ) -> subprocess.Popen[bytes]:
     """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
     ``data`` if None); TLS on unless ``tls`` is False."""
@@ -88,7 +89,7 @@ def start_server(
     environ["STX_ADMIN_USERNAME"] = ADMIN
     environ["STX_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     environ["STX_ADMIN_ROLES"] = "admin,trader"  # may trade for every account
-    environ["STX_REST_PORT"] = str(free_port())
+    environ["STX_REST_PORT"] = str(rest_port or free_port())
     environ["STX_FEED_PORT"] = str(feed_port or free_port())
     environ["STX_SNAPSHOT_PORT"] = str(feed_port + 1 if feed_port else free_port())
     environ["STX_TLS_ENABLED"] = "true" if tls else "false"

@@ -1,0 +1,128 @@
+"""Where the exchange listens, and what a busy port does to a second one."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from server.app import Exchange
+from server.config import ConfigError, Settings, load
+from tests.e2e.serve import STX, free_port, start_server
+
+PORT_SETTINGS = ("grpc_port", "rest_port", "feed_port", "snapshot_port")
+
+
+def _listening(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The local addresses of every TCP socket listening on ``port`` (from /proc)."""
+    found: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            packed = b"".join(raw[index : index + 4][::-1] for index in range(0, len(raw), 4))
+            found.add(ipaddress.ip_address(packed))
+    return found
+
+
+def _is_loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _settings(data_dir: Path, **overrides: object) -> Settings:
+    """Defaults (TLS off: not what is tested here) on four fixed free ports."""
+    settings = load(environ={"STX_TLS_ENABLED": "false"})
+    ports = {name: free_port() for name in PORT_SETTINGS}
+    return replace(settings, data_dir=data_dir, **{**ports, **overrides})  # type: ignore[arg-type]
+
+
+def _bound_addresses(settings: Settings) -> dict[str, set[object]]:
+    async def scenario() -> dict[str, set[object]]:
+        exchange = Exchange(settings)
+        await exchange.start()
+        try:
+            return {name: set(_listening(getattr(settings, name))) for name in PORT_SETTINGS}
+        finally:
+            await exchange.stop()
+
+    return asyncio.run(scenario())
+
+
+def test_every_listener_binds_loopback_only_by_default(tmp_path: Path) -> None:
+    bound = _bound_addresses(_settings(tmp_path))
+    for name, addresses in bound.items():
+        assert addresses, f"nothing listens on {name}"
+        assert all(_is_loopback(address) for address in addresses), (name, addresses)  # type: ignore[arg-type]
+
+
+def test_listen_address_opens_every_listener_to_other_interfaces(tmp_path: Path) -> None:
+    bound = _bound_addresses(_settings(tmp_path, listen_address="0.0.0.0"))
+    for name, addresses in bound.items():
+        # grpc listens on "::" (dual stack) when asked for 0.0.0.0: every interface too.
+        assert addresses, f"nothing listens on {name}"
+        assert all(address.is_unspecified for address in addresses), (name, addresses)  # type: ignore[attr-defined]
+
+
+def test_listen_address_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    assert load(environ={}).listen_address == "127.0.0.1"
+    assert load(environ={"STX_LISTEN_ADDRESS": "::"}).listen_address == "::"
+    config = tmp_path / "stx.toml"
+    config.write_text('[server]\nlisten_address = "0.0.0.0"\n')
+    assert load(config, environ={}).listen_address == "0.0.0.0"
+    with pytest.raises(ConfigError, match="listen_address: 'localhost' is not an IP address"):
+        load(environ={"STX_LISTEN_ADDRESS": "localhost"})
+
+
+@pytest.fixture(scope="module")
+def first_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
+    """A running `stx serve`, whose four ports a second one then asks for."""
+    ports = {name: free_port() for name in ("grpc_port", "rest_port", "feed_port")}
+    ports["snapshot_port"] = ports["feed_port"] + 1
+    data = tmp_path_factory.mktemp("first") / "data"
+    server = start_server(
+        data, ports["grpc_port"], feed_port=ports["feed_port"], tls=False,
+        rest_port=ports["rest_port"],
+    )  # fmt: skip
+    try:
+        yield ports
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("setting", PORT_SETTINGS)
+def test_a_busy_port_is_one_clear_line_and_exit_code_2(
+    first_server: dict[str, int], setting: str, tmp_path: Path
+) -> None:
+    ports = {name: str(free_port()) for name in PORT_SETTINGS}
+    ports[setting] = str(first_server[setting])
+    environ = {
+        **os.environ,
+        "STX_TLS_ENABLED": "false",
+        **{f"STX_{name.upper()}": port for name, port in ports.items()},
+    }
+    second = subprocess.run(
+        [str(STX), "serve", "--data-dir", str(tmp_path / "second")],
+        capture_output=True, text=True, timeout=60, check=False, env=environ,
+    )  # fmt: skip
+    output = second.stdout + second.stderr
+    assert second.returncode == 2, output
+    assert "Traceback" not in output
+    critical = [line for line in output.splitlines() if "CRITICAL" in line]
+    assert len(critical) == 1, output
+    assert f"127.0.0.1:{first_server[setting]} for {setting}" in critical[0]
+    assert "already in use" in critical[0]
+    assert f"STX_{setting.upper()}" in critical[0]
