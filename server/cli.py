@@ -194,12 +194,13 @@ def bench_transport(rate: float, duration: float) -> None:
               help="Level 2 updates per second to publish.")  # fmt: skip
 @click.option("--duration", type=click.FloatRange(min=0.5), default=10, show_default=True)
 @click.option("--subscribers", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--curve", is_flag=True, help="Encrypted with CurveZMQ, as `stx serve` runs it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench_feed(rate: float, duration: float, subscribers: int, as_json: bool) -> None:
+def bench_feed(rate: float, duration: float, subscribers: int, curve: bool, as_json: bool) -> None:
     """ZeroMQ feed: order acceptance to subscriber, N subscriber processes."""
     from server.bench import feed_bench  # noqa: PLC0415
 
-    figures = feed_bench.measure(rate, duration, subscribers)
+    figures = feed_bench.measure(rate, duration, subscribers, curve)
     if as_json:
         click.echo(json.dumps(figures))
         return
