@@ -36,6 +36,7 @@ from stocktraderx.v1 import (
     users_pb2_grpc,
 )
 
+from clients import TLS13_ONLY_CIPHER_SUITES
 from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
 from clients.transport import ClientTls
@@ -239,6 +240,9 @@ class Exchange:
     def _security(self) -> str:
         if self.tls is None:
             return "plaintext: TLS is off"
+        suites = os.environ.get("GRPC_SSL_CIPHER_SUITES")
+        if suites != TLS13_ONLY_CIPHER_SUITES:
+            _log.warning("GRPC_SSL_CIPHER_SUITES is %r: the gRPC port may accept TLS 1.2", suites)
         required = ", client certificates required" if self.settings.tls.require_client_cert else ""
         return f"TLS 1.3{required}; clients verify it with {self.tls.ca}"
 

@@ -64,13 +64,13 @@ def test_grpc_calls_need_a_certificate_from_the_exchange_ca(
     directory = _tls_dir(exchange)
     with pytest.raises(grpc.RpcError) as without:
         _health(exchange, ClientTls(directory / "ca.pem"))
-    assert without.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    assert without.value.code() is grpc.StatusCode.UNAVAILABLE
     stranger = ensure_local_pki(tmp_path / "other")  # a client certificate of another CA
     with pytest.raises(grpc.RpcError) as foreign:
         _health(
             exchange, ClientTls(directory / "ca.pem", stranger.client_cert, stranger.client_key)
         )
-    assert foreign.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    assert foreign.value.code() is grpc.StatusCode.UNAVAILABLE
     internal = ClientTls(
         directory / "ca.pem", directory / "client.pem", directory / "client-key.pem"
     )

@@ -16,6 +16,7 @@ import pytest
 import zmq
 from cryptography import x509
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from stocktraderx.v1.market_data_pb2 import SubscribeMarketDataResponse
 
 from clients.sdk import ExchangeClient, place_request
 from clients.transport import ClientTls
@@ -81,7 +82,7 @@ def test_plaintext_clients_are_refused(exchange: Exchange) -> None:
         pytest.raises(grpc.RpcError) as refused,
     ):
         health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
-    assert refused.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
     with pytest.raises((urllib.error.URLError, ConnectionError)):
         urllib.request.urlopen(f"http://127.0.0.1:{exchange.rest_port}/healthz", timeout=5)
 
@@ -165,7 +166,7 @@ def test_the_feed_with_the_server_key_gives_snapshots_and_updates(exchange: Exch
             f"127.0.0.1:{exchange.port}", token=_token(exchange), tls=ClientTls(_ca(exchange))
         ) as client:
             client.place(place_request("TLS2", "tls-feed", "MSFT", "sell", 7, 4_250_000))
-        updates = []
+        updates: list[SubscribeMarketDataResponse] = []
         deadline = time.monotonic() + 10
         while not updates and time.monotonic() < deadline:
             updates = subscriber.poll(200)
