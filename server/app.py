@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import ipaddress
 import logging
 import os
 import signal
 import socket
+import ssl
 from pathlib import Path
 
 import grpc
@@ -66,11 +68,13 @@ from server.runtime import settle_heap
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
 from server.transport.credentials import (
+    ServerCertificates,
     TlsFileError,
     TlsMaterial,
+    fingerprint,
     grpc_channel_credentials,
-    grpc_server_credentials,
     https_context,
+    load_certificate,
     resolve,
 )
 from server.transport.listen import ListenError, host_port, reason_of, zmq_endpoint
@@ -79,6 +83,7 @@ _log = logging.getLogger("stx.serve")
 GRACE_SECONDS = 5.0
 PROJECTION_GRACE = 10.0
 KEY_ROTATION_SECONDS = 7 * 24 * 3600
+CERTIFICATE_CHECK_SECONDS = 3_600
 
 
 class Exchange:
@@ -107,11 +112,19 @@ class Exchange:
         self._health = health_aio.HealthServicer()
         self.tls: TlsMaterial | None = None
         """The certificates in use; None when TLS is off."""
+        self._served = b""
+        """The fingerprint of the certificate files as loaded into the listeners."""
+        self._ca_pem = b""
+        self._certificates: ServerCertificates | None = None
+        self._https: ssl.SSLContext | None = None
+        self._renewal: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         settings = self.settings
         if settings.tls.enabled:
             self.tls = resolve(settings.tls, Path(settings.data_dir))
+            self._ca_pem = self.tls.ca.read_bytes()
+            self._served = fingerprint(self.tls)
         self.core = ExchangeCore.open(
             Path(settings.data_dir),
             settings.instruments,
@@ -142,6 +155,8 @@ class Exchange:
         self._clock = asyncio.get_running_loop().create_task(run_clock(self.core))
         keys.rotate_if_due(KEY_ROTATION_SECONDS)
         self._rotation = asyncio.get_running_loop().create_task(self._rotate_keys(keys))
+        if self.tls is not None:
+            self._renewal = asyncio.get_running_loop().create_task(self._renew_periodically())
         oidc = (
             OidcVerifier(
                 OidcSettings(
@@ -228,8 +243,8 @@ class Exchange:
         try:
             if self.tls is None:
                 return server.add_insecure_port(address)
-            credentials = grpc_server_credentials(self.tls, settings.tls.require_client_cert)
-            return server.add_secure_port(address, credentials)
+            self._certificates = ServerCertificates(self.tls, settings.tls.require_client_cert)
+            return server.add_secure_port(address, self._certificates.credentials)
         except RuntimeError:
             # grpc says only "Failed to bind"; the same bind by hand says why.
             raise ListenError(
@@ -272,8 +287,10 @@ class Exchange:
         bridge = RestBridge(self._rest_channel, origins=frozenset(settings.cors_origins))
         runner = web.AppRunner(bridge.app, access_log=None)
         await runner.setup()
-        context = https_context(self.tls) if self.tls is not None else None
-        site = web.TCPSite(runner, settings.listen_address, settings.rest_port, ssl_context=context)
+        self._https = https_context(self.tls) if self.tls is not None else None
+        site = web.TCPSite(
+            runner, settings.listen_address, settings.rest_port, ssl_context=self._https
+        )
         try:
             await site.start()
         except OSError as error:
@@ -288,6 +305,36 @@ class Exchange:
             "http" if self.tls is None else "https",
             host_port(settings.listen_address, self.rest_port),
         )
+
+    def renew_tls(self, now: datetime.datetime | None = None) -> bool:
+        """Renew the local CA's certificates if due at ``now`` (or take changed
+        configured files) and serve them from the next connection on; whether
+        anything changed. A new CA also needs a restart: the bridge's channel
+        and every client trust the old one until then."""
+        if self.tls is None:
+            return False
+        renewed = resolve(self.settings.tls, Path(self.settings.data_dir), now)
+        served = fingerprint(renewed)
+        if served == self._served:
+            return False
+        if renewed.ca.read_bytes() != self._ca_pem:
+            _log.warning("the TLS CA changed (%s): restart the exchange and give clients the new "
+                         "ca.pem", renewed.ca)  # fmt: skip
+        if self._certificates is not None:
+            self._certificates.replace(renewed)
+        if self._https is not None:
+            load_certificate(self._https, renewed)
+        self.tls, self._served = renewed, served
+        _log.info("TLS certificate %s renewed", renewed.cert)
+        return True
+
+    async def _renew_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(CERTIFICATE_CHECK_SECONDS)
+            try:
+                self.renew_tls()
+            except TlsFileError as error:  # an operator's file half-written: next hour
+                _log.warning("certificates not renewed: %s", error)
 
     async def _rotate_keys(self, keys: KeyRing) -> None:
         """A new signing key every KEY_ROTATION_SECONDS; tokens of the old one
@@ -342,7 +389,7 @@ class Exchange:
         return feed
 
     async def stop(self) -> None:
-        for task in (self._rotation, self._clock):
+        for task in (self._rotation, self._clock, self._renewal):
             if task is not None:
                 task.cancel()
         await self._health.enter_graceful_shutdown()

@@ -8,6 +8,7 @@ sets ``minimum_version`` to TLS 1.3 directly.
 
 from __future__ import annotations
 
+import datetime
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +34,14 @@ class TlsMaterial:
     client_key: Path | None
 
 
-def resolve(tls: TlsSettings, data_dir: Path) -> TlsMaterial:
-    """The configured files, or the local CA's (created or renewed now)."""
+def resolve(tls: TlsSettings, data_dir: Path, now: datetime.datetime | None = None) -> TlsMaterial:
+    """The configured files, or the local CA's (created, or renewed if due at ``now``)."""
     if tls.cert_file is not None and tls.key_file is not None and tls.ca_file is not None:
         material = TlsMaterial(
             tls.cert_file, tls.key_file, tls.ca_file, tls.client_cert_file, tls.client_key_file
         )
     else:
-        pki = ensure_local_pki(data_dir / "tls")
+        pki = ensure_local_pki(data_dir / "tls", now)
         client = (tls.client_cert_file, tls.client_key_file)
         if client[0] is None:
             client = (pki.client_cert, pki.client_key)
@@ -61,14 +62,33 @@ def _read(path: Path) -> bytes:
         raise TlsFileError(f"tls: cannot read {path}: {error.strerror}") from None
 
 
-def grpc_server_credentials(
-    material: TlsMaterial, require_client_cert: bool
-) -> grpc.ServerCredentials:
-    return grpc.ssl_server_credentials(
-        [(_read(material.key), _read(material.cert))],
-        root_certificates=_read(material.ca) if require_client_cert else None,
-        require_client_auth=require_client_cert,
-    )
+class ServerCertificates:
+    """The gRPC server's certificate, replaceable while it runs: grpc asks
+    ``_fetch`` before each new connection's handshake, and a renewed
+    certificate handed to ``replace`` is used from the next connection on."""
+
+    def __init__(self, material: TlsMaterial, require_client_cert: bool) -> None:
+        self._require_client_cert = require_client_cert
+        self._pending: grpc.ServerCertificateConfiguration | None = None
+        self.credentials = grpc.dynamic_ssl_server_credentials(
+            self._configuration(material),
+            self._fetch,  # type: ignore[arg-type]  # grpc-stubs omit the documented None
+            require_client_cert,
+        )
+
+    def _configuration(self, material: TlsMaterial) -> grpc.ServerCertificateConfiguration:
+        return grpc.ssl_server_certificate_configuration(
+            [(_read(material.key), _read(material.cert))],
+            root_certificates=_read(material.ca) if self._require_client_cert else None,
+        )
+
+    def _fetch(self) -> grpc.ServerCertificateConfiguration | None:
+        # Called on grpc's threads; one reference swap, nothing to lock.
+        pending, self._pending = self._pending, None
+        return pending
+
+    def replace(self, material: TlsMaterial) -> None:
+        self._pending = self._configuration(material)
 
 
 def grpc_channel_credentials(material: TlsMaterial) -> grpc.ChannelCredentials:
@@ -85,11 +105,21 @@ def https_context(material: TlsMaterial) -> ssl.SSLContext:
     certificates, so the bridge asks for none; sign-in protects its routes."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
+    load_certificate(context, material)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def load_certificate(context: ssl.SSLContext, material: TlsMaterial) -> None:
+    """``material``'s pair into ``context``: connections from now on use it."""
     try:
         context.load_cert_chain(material.cert, material.key)
     except (OSError, ssl.SSLError) as error:
         raise TlsFileError(
             f"tls: cannot use {material.cert} with {material.key}: {error}"
         ) from None
-    context.set_alpn_protocols(["http/1.1"])
-    return context
+
+
+def fingerprint(material: TlsMaterial) -> bytes:
+    """What the listeners serve: changes when a certificate, key or CA does."""
+    return b"".join(_read(path) for path in (material.cert, material.key, material.ca))
