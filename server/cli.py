@@ -295,13 +295,19 @@ def rest(
     server over mutual TLS, with the configured certificates or the local CA's."""
     from server.rest.standalone import run_bridge  # noqa: PLC0415 - aiohttp only here
     from server.transport.credentials import TlsFileError, resolve  # noqa: PLC0415
+    from server.transport.listen import host_port, reason_of  # noqa: PLC0415
 
     settings = _settings(config_path, data_dir)
     try:
         tls = resolve(settings.tls, Path(settings.data_dir)) if settings.tls.enabled else None
     except TlsFileError as error:
         raise click.ClickException(str(error)) from None
-    run_bridge(target, host, port, tls)
+    try:
+        run_bridge(target, host, port, tls)
+    except OSError as error:
+        click.echo(f"Error: cannot listen on {host_port(host, port)}: {reason_of(error)}; "
+                   "choose another port with --port", err=True)  # fmt: skip
+        raise SystemExit(2) from None
 
 
 @main.command()

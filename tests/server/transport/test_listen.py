@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -126,3 +127,21 @@ def test_a_busy_port_is_one_clear_line_and_exit_code_2(
     assert f"127.0.0.1:{first_server[setting]} for {setting}" in critical[0]
     assert "already in use" in critical[0]
     assert f"STX_{setting.upper()}" in critical[0]
+
+
+@pytest.mark.timeout(120)
+def test_stx_rest_on_a_busy_port_is_one_clear_line_and_exit_code_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bridge = subprocess.run(
+            [str(STX), "rest", "--port", str(port), "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert bridge.returncode == 2, bridge.stderr
+    assert "Traceback" not in bridge.stderr
+    assert bridge.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: the port is already in use; "
+        "choose another port with --port"
+    ]
