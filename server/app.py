@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import ipaddress
 import logging
 import os
 import signal
-import socket
-import ssl
 from pathlib import Path
 
 import grpc
@@ -38,10 +34,8 @@ from stocktraderx.v1 import (
     users_pb2_grpc,
 )
 
-from clients import TLS13_ONLY_CIPHER_SUITES
 from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
-from clients.transport import ClientTls
 from feeds.curve import CurveKeyError, ensure_server_keys
 from feeds.publisher import FeedBindError, FeedPublisher
 from server.alert_desk import AlertDesk
@@ -67,23 +61,21 @@ from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
-from server.transport.credentials import (
-    ServerCertificates,
-    TlsFileError,
-    TlsMaterial,
-    fingerprint,
-    grpc_channel_credentials,
-    https_context,
-    load_certificate,
-    resolve,
+from server.transport.credentials import TlsFileError
+from server.transport.listen import (
+    ListenError,
+    bind_grpc,
+    host_port,
+    loopback_of,
+    reason_of,
+    zmq_endpoint,
 )
-from server.transport.listen import ListenError, host_port, reason_of, zmq_endpoint
+from server.transport.security import ServerTls
 
 _log = logging.getLogger("stx.serve")
 GRACE_SECONDS = 5.0
 PROJECTION_GRACE = 10.0
 KEY_ROTATION_SECONDS = 7 * 24 * 3600
-CERTIFICATE_CHECK_SECONDS = 3_600
 
 
 class Exchange:
@@ -110,21 +102,14 @@ class Exchange:
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
-        self.tls: TlsMaterial | None = None
+        self.tls: ServerTls | None = None
         """The certificates in use; None when TLS is off."""
-        self._served = b""
-        """The fingerprint of the certificate files as loaded into the listeners."""
-        self._ca_pem = b""
-        self._certificates: ServerCertificates | None = None
-        self._https: ssl.SSLContext | None = None
         self._renewal: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         settings = self.settings
         if settings.tls.enabled:
-            self.tls = resolve(settings.tls, Path(settings.data_dir))
-            self._ca_pem = self.tls.ca.read_bytes()
-            self._served = fingerprint(self.tls)
+            self.tls = ServerTls(settings.tls, Path(settings.data_dir))
         self.core = ExchangeCore.open(
             Path(settings.data_dir),
             settings.instruments,
@@ -156,7 +141,7 @@ class Exchange:
         keys.rotate_if_due(KEY_ROTATION_SECONDS)
         self._rotation = asyncio.get_running_loop().create_task(self._rotate_keys(keys))
         if self.tls is not None:
-            self._renewal = asyncio.get_running_loop().create_task(self._renew_periodically())
+            self._renewal = asyncio.get_running_loop().create_task(self.tls.renew_periodically())
         oidc = (
             OidcVerifier(
                 OidcSettings(
@@ -199,7 +184,10 @@ class Exchange:
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(services, server)
-        self.port = self._bind_grpc(server)
+        self.port = bind_grpc(
+            server, settings.listen_address, settings.grpc_port,
+            self.tls.grpc_credentials if self.tls is not None else None,
+        )  # fmt: skip
         await server.start()
         self.server = server
         await self._start_rest()
@@ -209,7 +197,7 @@ class Exchange:
         _log.info(
             "serving gRPC on %s (%s); data in %s; recovered to sequence %d (%d replayed)",
             host_port(settings.listen_address, self.port),
-            self._security(),
+            self.tls.describe() if self.tls is not None else "plaintext: TLS is off",
             settings.data_dir,
             recovered.last_sequence,
             recovered.replayed,
@@ -237,60 +225,20 @@ class Exchange:
         )  # fmt: skip
         return store
 
-    def _bind_grpc(self, server: grpc.aio.Server) -> int:
-        settings = self.settings
-        address = host_port(settings.listen_address, settings.grpc_port)
-        try:
-            if self.tls is None:
-                return server.add_insecure_port(address)
-            self._certificates = ServerCertificates(self.tls, settings.tls.require_client_cert)
-            return server.add_secure_port(address, self._certificates.credentials)
-        except RuntimeError:
-            # grpc says only "Failed to bind"; the same bind by hand says why.
-            raise ListenError(
-                "grpc_port", settings.listen_address, settings.grpc_port,
-                _bind_failure(settings.listen_address, settings.grpc_port),
-            ) from None  # fmt: skip
-
-    def _security(self) -> str:
-        if self.tls is None:
-            return "plaintext: TLS is off"
-        suites = os.environ.get("GRPC_SSL_CIPHER_SUITES")
-        if suites != TLS13_ONLY_CIPHER_SUITES:
-            _log.warning("GRPC_SSL_CIPHER_SUITES is %r: the gRPC port may accept TLS 1.2", suites)
-        required = ", client certificates required" if self.settings.tls.require_client_cert else ""
-        return f"TLS 1.3{required}; clients verify it with {self.tls.ca}"
-
-    def internal_target(self) -> str:
-        """The gRPC address this process's own clients (bridge, simulator) call."""
-        address = ipaddress.ip_address(self.settings.listen_address)
-        if address.is_unspecified:
-            address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
-        return host_port(str(address), self.port)
-
-    def internal_tls(self) -> ClientTls | None:
-        """TLS for this process's own clients: the CA and the internal client certificate."""
-        if self.tls is None:
-            return None
-        return ClientTls(self.tls.ca, self.tls.client_cert, self.tls.client_key)
-
     async def _start_rest(self) -> None:
         """The REST bridge, calling this process's gRPC server like any client
         (over mutual TLS when TLS is on)."""
         settings = self.settings
+        target = loopback_of(settings.listen_address, self.port)
         if self.tls is None:
-            self._rest_channel = grpc.aio.insecure_channel(self.internal_target())
+            self._rest_channel = grpc.aio.insecure_channel(target)
         else:
-            self._rest_channel = grpc.aio.secure_channel(
-                self.internal_target(), grpc_channel_credentials(self.tls)
-            )
+            self._rest_channel = grpc.aio.secure_channel(target, self.tls.channel_credentials())
         bridge = RestBridge(self._rest_channel, origins=frozenset(settings.cors_origins))
         runner = web.AppRunner(bridge.app, access_log=None)
         await runner.setup()
-        self._https = https_context(self.tls) if self.tls is not None else None
-        site = web.TCPSite(
-            runner, settings.listen_address, settings.rest_port, ssl_context=self._https
-        )
+        context = self.tls.https if self.tls is not None else None
+        site = web.TCPSite(runner, settings.listen_address, settings.rest_port, ssl_context=context)
         try:
             await site.start()
         except OSError as error:
@@ -305,36 +253,6 @@ class Exchange:
             "http" if self.tls is None else "https",
             host_port(settings.listen_address, self.rest_port),
         )
-
-    def renew_tls(self, now: datetime.datetime | None = None) -> bool:
-        """Renew the local CA's certificates if due at ``now`` (or take changed
-        configured files) and serve them from the next connection on; whether
-        anything changed. A new CA also needs a restart: the bridge's channel
-        and every client trust the old one until then."""
-        if self.tls is None:
-            return False
-        renewed = resolve(self.settings.tls, Path(self.settings.data_dir), now)
-        served = fingerprint(renewed)
-        if served == self._served:
-            return False
-        if renewed.ca.read_bytes() != self._ca_pem:
-            _log.warning("the TLS CA changed (%s): restart the exchange and give clients the new "
-                         "ca.pem", renewed.ca)  # fmt: skip
-        if self._certificates is not None:
-            self._certificates.replace(renewed)
-        if self._https is not None:
-            load_certificate(self._https, renewed)
-        self.tls, self._served = renewed, served
-        _log.info("TLS certificate %s renewed", renewed.cert)
-        return True
-
-    async def _renew_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(CERTIFICATE_CHECK_SECONDS)
-            try:
-                self.renew_tls()
-            except TlsFileError as error:  # an operator's file half-written: next hour
-                _log.warning("certificates not renewed: %s", error)
 
     async def _rotate_keys(self, keys: KeyRing) -> None:
         """A new signing key every KEY_ROTATION_SECONDS; tokens of the old one
@@ -438,17 +356,6 @@ async def _demo_users(directory: UserDirectory) -> None:
                   username)  # fmt: skip
 
 
-def _bind_failure(address: str, port: int) -> str:
-    """Why ``address:port`` cannot be bound, found by trying."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((address, port))
-        except OSError as error:
-            return reason_of(error)
-    return "gRPC could not bind it"
-
-
 STARTUP_ERRORS = (ConfigError, ListenError, TlsFileError, CurveKeyError)
 """What ends a start with one line and exit code 2: the operator can fix it."""
 
@@ -478,11 +385,9 @@ async def serve(settings: Settings, simulate: bool = False) -> None:
         await _demo_users(exchange.directory)
         assert exchange.accounts is not None
         await exchange.accounts.fund_demo(tuple(username.upper() for username, _, _ in DEMO_USERS))
-        simulation = loop.create_task(
-            run_simulation(
-                exchange.internal_target(), say=_log.info, token=token, tls=exchange.internal_tls()
-            )
-        )
+        target = loopback_of(settings.listen_address, exchange.port)
+        tls = exchange.tls.client_tls() if exchange.tls is not None else None
+        simulation = loop.create_task(run_simulation(target, say=_log.info, token=token, tls=tls))
     await stopping.wait()
     _log.info("stop requested")
     if simulation is not None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
+import socket
+
+import grpc
 
 SETTING_FLAGS = {"grpc_port": "--grpc-port, ", "rest_port": "--rest-port, "}
 
@@ -44,3 +48,36 @@ def zmq_endpoint(address: str, port: int) -> str:
     """A ZeroMQ TCP endpoint; port 0 asks for a free port (tests)."""
     host = f"[{address}]" if ":" in address else address
     return f"tcp://{host}:{port or '*'}"
+
+
+def loopback_of(address: str, port: int) -> str:
+    """Where this process's own clients reach a listener on ``address``: the
+    address itself, or loopback when it is every interface."""
+    parsed = ipaddress.ip_address(address)
+    if parsed.is_unspecified:
+        parsed = ipaddress.ip_address("::1" if parsed.version == 6 else "127.0.0.1")
+    return host_port(str(parsed), port)
+
+
+def bind_grpc(
+    server: grpc.aio.Server, address: str, port: int, credentials: grpc.ServerCredentials | None
+) -> int:
+    """``server`` on ``address:port``; the port bound, or ListenError."""
+    where = host_port(address, port)
+    try:
+        if credentials is None:
+            return server.add_insecure_port(where)
+        return server.add_secure_port(where, credentials)
+    except RuntimeError:
+        # grpc says only "Failed to bind"; the same bind by hand says why.
+        raise ListenError("grpc_port", address, port, _bind_failure(address, port)) from None
+
+
+def _bind_failure(address: str, port: int) -> str:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, port))
+        except OSError as error:
+            return reason_of(error)
+    return "gRPC could not bind it"

@@ -34,7 +34,8 @@ def test_a_certificate_due_for_renewal_is_replaced_on_both_ports_while_serving(
         assert _served_serial(exchange.port) == _served_serial(exchange.rest_port) == first
 
         async def renew(now: datetime.datetime) -> bool:
-            return exchange.renew_tls(now)
+            assert exchange.tls is not None
+            return exchange.tls.renew(now)
 
         now = datetime.datetime.now(datetime.UTC)
         assert not running.call(renew(now))  # not due: nothing changes
