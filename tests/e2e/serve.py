@@ -34,7 +34,9 @@ def client_tls(port: int) -> ClientTls:
     """How a client reaches the test server on ``port``: its local CA, or
     plaintext for a server started with TLS off (or none at all)."""
     directory = TLS_OF_PORT.get(port)
-    return ClientTls() if directory is None else ClientTls(directory / "ca.pem")
+    if directory is None:
+        return ClientTls()
+    return ClientTls(directory / "ca.pem", directory / "client.pem", directory / "client-key.pem")
 
 
 def client_environ(port: int) -> dict[str, str]:
@@ -44,6 +46,8 @@ def client_environ(port: int) -> dict[str, str]:
         return {"STX_PLAINTEXT": "1"}
     return {
         "STX_CA_FILE": str(directory / "ca.pem"),
+        "STX_CLIENT_CERT": str(directory / "client.pem"),
+        "STX_CLIENT_KEY": str(directory / "client-key.pem"),
         "STX_FEED_SERVER_KEY": str(directory / "feed-server.pub"),
     }
 
@@ -78,9 +82,12 @@ def start_server(
     simulate: bool = False,
     tls: bool = True,
     rest_port: int | None = None,
+    require_client_cert: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
-    ``data`` if None); TLS on unless ``tls`` is False."""
+    ``data`` if None); TLS on unless ``tls`` is False. Clients present the
+    local CA's client certificate, so ``require_client_cert`` refuses only
+    others."""
     log = data.parent / "serve.log"
     environ = dict(os.environ)
     environ.pop("STX_DATABASE_URL", None)
@@ -93,6 +100,7 @@ def start_server(
     environ["STX_FEED_PORT"] = str(feed_port or free_port())
     environ["STX_SNAPSHOT_PORT"] = str(feed_port + 1 if feed_port else free_port())
     environ["STX_TLS_ENABLED"] = "true" if tls else "false"
+    environ["STX_TLS_REQUIRE_CLIENT_CERT"] = "true" if require_client_cert else "false"
     if tls:
         TLS_OF_PORT[port] = data / "tls"
     else:

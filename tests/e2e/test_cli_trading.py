@@ -288,7 +288,7 @@ def test_serve_with_simulate_is_a_moving_market_with_demo_users(tmp_path: Path) 
 @pytest.mark.timeout(120)
 def test_the_rest_bridge_runs_as_its_own_process(tmp_path: Path) -> None:
     port = free_port()
-    server = start_server(tmp_path / "data", port)
+    server = start_server(tmp_path / "data", port, require_client_cert=True)
     rest_port = free_port()
     # Over TLS both ways: HTTPS to browsers, mutual TLS to the gRPC port,
     # with the local CA `stx serve` made in its data directory.
