@@ -6,15 +6,18 @@ import asyncio
 import ipaddress
 import os
 import socket
+import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from server.app import Exchange
 from server.config import ConfigError, Settings, load
+from server.transport.settings import TlsSettings
 from tests.e2e.serve import STX, free_port, start_server
 
 PORT_SETTINGS = ("grpc_port", "rest_port", "feed_port", "snapshot_port")
@@ -145,3 +148,36 @@ def test_stx_rest_on_a_busy_port_is_one_clear_line_and_exit_code_2(tmp_path: Pat
         f"Error: cannot listen on 127.0.0.1:{port}: the port is already in use; "
         "choose another port with --port"
     ]
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="needs an IPv6 loopback (::1) on this host")
+def test_an_ipv6_listen_address_serves_every_port_over_tls(tmp_path: Path) -> None:
+    settings = replace(_settings(tmp_path, listen_address="::1"), tls=TlsSettings())
+
+    async def scenario() -> tuple[dict[str, set[object]], int]:
+        exchange = Exchange(settings)
+        await exchange.start()
+        try:
+            bound = {name: set(_listening(getattr(settings, name))) for name in PORT_SETTINGS}
+            # The bridge reaches gRPC at [::1] over mutual TLS: the local
+            # certificate names ::1 too.
+            context = ssl.create_default_context(cafile=tmp_path / "tls" / "ca.pem")
+            url = f"https://[::1]:{settings.rest_port}/market-data/AAPL"
+            async with aiohttp.ClientSession() as http, http.get(url, ssl=context) as answer:
+                return bound, answer.status
+        finally:
+            await exchange.stop()
+
+    bound, status = asyncio.run(scenario())
+    assert status == 200
+    for name, addresses in bound.items():
+        assert addresses == {ipaddress.ip_address("::1")}, (name, addresses)
