@@ -21,7 +21,7 @@ from clients.login import login, logout
 from clients.money import format_price, parse_price
 from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
 from clients.simulate import simulate as run_simulation
-from clients.transport import ClientTls, tls_options
+from clients.transport import ClientTls, tls_options, unreachable
 
 TIFS = ("day", "gtc", "ioc", "fok")
 
@@ -50,9 +50,7 @@ def _client(target: str, tls: ClientTls) -> Iterator[ExchangeClient]:
         yield client
     except ExchangeError as error:
         if error.code is grpc.StatusCode.UNAVAILABLE:
-            raise click.ClickException(
-                f"cannot reach the exchange at {target}: is `stx serve` running?"
-            ) from None
+            raise click.ClickException(unreachable(target, tls)) from None
         if error.code is grpc.StatusCode.UNAUTHENTICATED:
             raise click.ClickException(f"{error}: sign in with `stx login`") from None
         reason = f" [{error.reason}]" if error.reason else ""
@@ -178,9 +176,7 @@ def simulate(seed: int, rate: float, duration: float | None, target: str, tls: C
         )  # fmt: skip
     except ExchangeError as error:
         if error.code is grpc.StatusCode.UNAVAILABLE:
-            raise click.ClickException(
-                f"cannot reach the exchange at {target}: is `stx serve` running?"
-            ) from None
+            raise click.ClickException(unreachable(target, tls)) from None
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         return

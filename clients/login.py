@@ -10,7 +10,7 @@ from stocktraderx.v1 import users_pb2, users_pb2_grpc
 
 from clients import session
 from clients.sdk import DEFAULT_TARGET
-from clients.transport import ClientTls, channel, tls_options
+from clients.transport import ClientTls, channel, tls_options, unreachable
 
 target_option = click.option(
     "--target",
@@ -42,9 +42,7 @@ def login(username: str, password: str, target: str, tls: ClientTls) -> None:
         except grpc.RpcError as error:
             code = error.code() if isinstance(error, grpc.Call) else None
             if code is grpc.StatusCode.UNAVAILABLE:
-                raise click.ClickException(
-                    f"cannot reach the exchange at {target}: is `stx serve` running?"
-                ) from None
+                raise click.ClickException(unreachable(target, tls)) from None
             details = error.details() if isinstance(error, grpc.Call) else str(error)
             raise click.ClickException(f"sign-in refused: {details}") from None
     path = session.save(target, answer.access_token, answer.expires_in, answer.refresh_token)

@@ -69,6 +69,16 @@ class ClientTls:
         return cls(ca, cert, key)
 
 
+def unreachable(target: str, tls: ClientTls) -> str:
+    """The message for a server that cannot be reached, naming the transport
+    tried: a TLS/plaintext mismatch looks the same as a server that is down."""
+    if tls.ca_file is None:
+        how = "in plaintext; --ca FILE if it uses TLS"
+    else:
+        how = f"over TLS trusting {tls.ca_file}; --plaintext if its TLS is off"
+    return f"cannot reach the exchange at {target} ({how}): is `stx serve` running?"
+
+
 def _path(text: str | None) -> Path | None:
     return Path(text) if text else None
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clients.transport import LOCAL_CA, ClientTls, ClientTlsError
+from clients.transport import LOCAL_CA, ClientTls, ClientTlsError, unreachable
 
 
 @pytest.fixture
@@ -45,3 +45,11 @@ def test_unreadable_files_are_a_clear_error(in_directory: Path) -> None:
     Path("ca.pem").write_text("a CA")
     with pytest.raises(ClientTlsError, match="go together"):
         ClientTls(Path("ca.pem"), cert_file=Path("c.pem")).credentials()
+
+
+def test_an_unreachable_server_message_names_the_transport_tried() -> None:
+    plain = unreachable("h:1", ClientTls())
+    assert "in plaintext; --ca FILE if it uses TLS" in plain
+    assert "is `stx serve` running?" in plain
+    secure = unreachable("h:1", ClientTls(Path("data/tls/ca.pem")))
+    assert "over TLS trusting data/tls/ca.pem; --plaintext if its TLS is off" in secure
