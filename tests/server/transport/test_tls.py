@@ -3,6 +3,7 @@ exchange with the default transport settings (the local CA made on first start).
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import stat
 import time
@@ -11,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import grpc
 import pytest
 import zmq
@@ -174,3 +176,16 @@ def test_the_feed_with_the_server_key_gives_snapshots_and_updates(exchange: Exch
         assert any(change.quantity == 7 for change in updates[0].depth_update.changes)
     finally:
         subscriber.close()
+
+
+def test_the_websocket_streams_market_data_over_tls(exchange: Exchange) -> None:
+    async def first_message() -> dict[str, object]:
+        context = ssl.create_default_context(cafile=_ca(exchange))
+        url = f"wss://localhost:{exchange.rest_port}/ws"
+        async with aiohttp.ClientSession() as http, http.ws_connect(url, ssl=context) as socket:
+            await socket.send_json({"op": "subscribe", "channel": "L1", "symbol": "AAPL"})
+            message: dict[str, object] = await socket.receive_json(timeout=10)
+            return message
+
+    message = asyncio.run(first_message())
+    assert message["type"] == "quote", message
