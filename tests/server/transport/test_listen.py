@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,11 +22,12 @@ from server.transport.settings import TlsSettings
 from tests.e2e.serve import STX, free_port, start_server
 
 PORT_SETTINGS = ("grpc_port", "rest_port", "feed_port", "snapshot_port")
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def _listening(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _listening(port: int) -> set[Address]:
     """The local addresses of every TCP socket listening on ``port`` (from /proc)."""
-    found: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+    found: set[Address] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
@@ -39,25 +41,25 @@ def _listening(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     return found
 
 
-def _is_loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _is_loopback(address: Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
 
 
-def _settings(data_dir: Path, **overrides: object) -> Settings:
+def _settings(data_dir: Path, **overrides: Any) -> Settings:
     """Defaults (TLS off: not what is tested here) on four fixed free ports."""
     settings = load(environ={"STX_TLS_ENABLED": "false"})
-    ports = {name: free_port() for name in PORT_SETTINGS}
-    return replace(settings, data_dir=data_dir, **{**ports, **overrides})  # type: ignore[arg-type]
+    ports: dict[str, Any] = {name: free_port() for name in PORT_SETTINGS}
+    return replace(settings, data_dir=data_dir, **{**ports, **overrides})
 
 
-def _bound_addresses(settings: Settings) -> dict[str, set[object]]:
-    async def scenario() -> dict[str, set[object]]:
+def _bound_addresses(settings: Settings) -> dict[str, set[Address]]:
+    async def scenario() -> dict[str, set[Address]]:
         exchange = Exchange(settings)
         await exchange.start()
         try:
-            return {name: set(_listening(getattr(settings, name))) for name in PORT_SETTINGS}
+            return {name: _listening(getattr(settings, name)) for name in PORT_SETTINGS}
         finally:
             await exchange.stop()
 
@@ -68,7 +70,7 @@ def test_every_listener_binds_loopback_only_by_default(tmp_path: Path) -> None:
     bound = _bound_addresses(_settings(tmp_path))
     for name, addresses in bound.items():
         assert addresses, f"nothing listens on {name}"
-        assert all(_is_loopback(address) for address in addresses), (name, addresses)  # type: ignore[arg-type]
+        assert all(_is_loopback(address) for address in addresses), (name, addresses)
 
 
 def test_listen_address_opens_every_listener_to_other_interfaces(tmp_path: Path) -> None:
@@ -76,7 +78,7 @@ def test_listen_address_opens_every_listener_to_other_interfaces(tmp_path: Path)
     for name, addresses in bound.items():
         # grpc listens on "::" (dual stack) when asked for 0.0.0.0: every interface too.
         assert addresses, f"nothing listens on {name}"
-        assert all(address.is_unspecified for address in addresses), (name, addresses)  # type: ignore[attr-defined]
+        assert all(address.is_unspecified for address in addresses), (name, addresses)
 
 
 def test_listen_address_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
@@ -163,11 +165,11 @@ def _ipv6_loopback() -> bool:
 def test_an_ipv6_listen_address_serves_every_port_over_tls(tmp_path: Path) -> None:
     settings = replace(_settings(tmp_path, listen_address="::1"), tls=TlsSettings())
 
-    async def scenario() -> tuple[dict[str, set[object]], int]:
+    async def scenario() -> tuple[dict[str, set[Address]], int]:
         exchange = Exchange(settings)
         await exchange.start()
         try:
-            bound = {name: set(_listening(getattr(settings, name))) for name in PORT_SETTINGS}
+            bound = {name: _listening(getattr(settings, name)) for name in PORT_SETTINGS}
             # The bridge reaches gRPC at [::1] over mutual TLS: the local
             # certificate names ::1 too.
             context = ssl.create_default_context(cafile=tmp_path / "tls" / "ca.pem")
