@@ -45,9 +45,7 @@ def resolve(tls: TlsSettings, data_dir: Path, now: datetime.datetime | None = No
         client = (tls.client_cert_file, tls.client_key_file)
         if client[0] is None:
             client = (pki.client_cert, pki.client_key)
-        material = TlsMaterial(
-            pki.server_cert, pki.server_key, tls.ca_file or pki.ca, client[0], client[1]
-        )
+        material = TlsMaterial(pki.server_cert, pki.server_key, pki.ca, client[0], client[1])
     for path in (material.cert, material.key, material.ca, material.client_cert,
                  material.client_key):  # fmt: skip
         if path is not None and not path.is_file():

@@ -83,6 +83,11 @@ def checked(tls: TlsSettings) -> TlsSettings:
         raise TlsConfigError("tls.cert_file and tls.key_file go together")
     if (tls.client_cert_file is None) != (tls.client_key_file is None):
         raise TlsConfigError("tls.client_cert_file and tls.client_key_file go together")
+    if tls.ca_file is not None and tls.cert_file is None:
+        raise TlsConfigError(
+            "tls.ca_file goes with tls.cert_file and tls.key_file; without them the local CA "
+            "in <data dir>/tls signs everything"
+        )
     if tls.cert_file is not None and tls.ca_file is None:
         raise TlsConfigError(
             "tls.cert_file needs tls.ca_file: the CA the REST bridge verifies the server with"

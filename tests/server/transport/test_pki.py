@@ -93,6 +93,9 @@ def test_tls_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
     config.write_text('[tls]\ncert_file = "s.pem"\n')
     with pytest.raises(ConfigError, match=r"cert_file and tls\.key_file go together"):
         load(config, environ={})
+    config.write_text('[tls]\nca_file = "ca.pem"\n')
+    with pytest.raises(ConfigError, match=r"tls\.ca_file goes with tls\.cert_file"):
+        load(config, environ={})
     config.write_text("[tls]\nenabled = 'yes'\n")
     with pytest.raises(ConfigError, match=r"tls\.enabled: expected true or false"):
         load(config, environ={})
