@@ -21,6 +21,7 @@ from clients.login import login, logout
 from clients.money import format_price, parse_price
 from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
 from clients.simulate import simulate as run_simulation
+from clients.transport import ClientTls, tls_options, unreachable
 
 TIFS = ("day", "gtc", "ioc", "fok")
 
@@ -39,19 +40,17 @@ account_option = click.option(
 
 
 @contextmanager
-def _client(target: str) -> Iterator[ExchangeClient]:
+def _client(target: str, tls: ClientTls) -> Iterator[ExchangeClient]:
     try:
-        token = session.access_token(target)
+        token = session.access_token(target, tls)
     except grpc.RpcError:
         token = None
-    client = ExchangeClient(target, token=token)
+    client = ExchangeClient(target, token=token, tls=tls)
     try:
         yield client
     except ExchangeError as error:
         if error.code is grpc.StatusCode.UNAVAILABLE:
-            raise click.ClickException(
-                f"cannot reach the exchange at {target}: is `stx serve` running?"
-            ) from None
+            raise click.ClickException(unreachable(target, tls)) from None
         if error.code is grpc.StatusCode.UNAUTHENTICATED:
             raise click.ClickException(f"{error}: sign in with `stx login`") from None
         reason = f" [{error.reason}]" if error.reason else ""
@@ -80,6 +79,7 @@ def _describe(order: orders_pb2.Order) -> str:
 @click.option("--client-order-id", default=None, help="Default: a fresh unique id.")
 @account_option
 @target_option
+@tls_options
 def order(
     side: str,
     symbol: str,
@@ -89,6 +89,7 @@ def order(
     client_order_id: str | None,
     account: str,
     target: str,
+    tls: ClientTls,
 ) -> None:
     """Place an order: `stx order buy AAPL 100 @190.05`, no price for a market order."""
     try:
@@ -106,7 +107,7 @@ def order(
         units,
         tif,
     )
-    with _client(target) as client:
+    with _client(target, tls) as client:
         response = client.place(request)
     click.echo(_describe(response.order))
 
@@ -115,9 +116,10 @@ def order(
 @click.argument("order_id", type=click.IntRange(min=1))
 @account_option
 @target_option
-def cancel(order_id: int, account: str, target: str) -> None:
+@tls_options
+def cancel(order_id: int, account: str, target: str, tls: ClientTls) -> None:
     """Cancel an open order by its id."""
-    with _client(target) as client:
+    with _client(target, tls) as client:
         click.echo(_describe(client.cancel(order_id, account)))
 
 
@@ -125,9 +127,10 @@ def cancel(order_id: int, account: str, target: str) -> None:
 @click.option("--all", "everything", is_flag=True, help="Include filled and cancelled orders.")
 @account_option
 @target_option
-def orders(everything: bool, account: str, target: str) -> None:
+@tls_options
+def orders(everything: bool, account: str, target: str, tls: ClientTls) -> None:
     """List the account's orders (open ones unless --all)."""
-    with _client(target) as client:
+    with _client(target, tls) as client:
         found = client.orders(account, open_only=not everything)
     if not found:
         click.echo("no orders")
@@ -141,9 +144,12 @@ def orders(everything: bool, account: str, target: str) -> None:
 @click.option("--interval", type=click.FloatRange(min=0.05), default=0.25, show_default=True)
 @click.option("--once", is_flag=True, help="Print the ladder once and exit.")
 @target_option
-def book(symbol: str, levels: int, interval: float, once: bool, target: str) -> None:
+@tls_options
+def book(
+    symbol: str, levels: int, interval: float, once: bool, target: str, tls: ClientTls
+) -> None:
     """Show SYMBOL's order book as a depth ladder, updating in place until ^C."""
-    with _client(target) as client:
+    with _client(target, tls) as client:
         try:
             watch(client, symbol, levels, interval, once)
         except KeyboardInterrupt:
@@ -155,22 +161,22 @@ def book(symbol: str, levels: int, interval: float, once: bool, target: str) -> 
 @click.option("--rate", default=200.0, show_default=True, help="Orders per second, on average.")
 @click.option("--duration", type=float, default=None, help="Seconds to run (default: until ^C).")
 @target_option
-def simulate(seed: int, rate: float, duration: float | None, target: str) -> None:
+@tls_options
+def simulate(seed: int, rate: float, duration: float | None, target: str, tls: ClientTls) -> None:
     """Keep a market moving: seeded market makers and takers."""
     if rate <= 0:
         raise click.BadParameter("must be positive", param_hint="--rate")
     try:
-        token = session.access_token(target)
+        token = session.access_token(target, tls)
         tally = asyncio.run(
             run_simulation(
-                target, seed=seed, rate=rate, duration=duration, say=click.echo, token=token
+                target, seed=seed, rate=rate, duration=duration, say=click.echo, token=token,
+                tls=tls,
             )
-        )
+        )  # fmt: skip
     except ExchangeError as error:
         if error.code is grpc.StatusCode.UNAVAILABLE:
-            raise click.ClickException(
-                f"cannot reach the exchange at {target}: is `stx serve` running?"
-            ) from None
+            raise click.ClickException(unreachable(target, tls)) from None
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         return
@@ -179,6 +185,7 @@ def simulate(seed: int, rate: float, duration: float | None, target: str) -> Non
 
 @click.command()
 @target_option
+@tls_options
 @click.option("--rate", type=float, required=True, help="Offered orders per second, in total.")
 @click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds.")
 @click.option("--streams", type=click.IntRange(min=1), default=1, show_default=True)
@@ -215,13 +222,14 @@ def loadtest(
     cancel: float,
     seed: int,
     as_json: bool,
+    tls: ClientTls,
 ) -> None:
     """Open-loop load on the order stream; ack latency from the scheduled send time."""
     if rate <= 0 or duration <= 0:
         raise click.BadParameter("--rate and --duration must be positive")
     spec = LoadSpec(
         target, rate, duration, streams, batch, crossing, cancel, seed,
-        token=session.access_token(target),
+        token=session.access_token(target, tls), tls=tls,
     )  # fmt: skip
 
     shown = [-1]

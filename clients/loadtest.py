@@ -19,7 +19,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import grpc
 from hdrh.histogram import HdrHistogram
 from stocktraderx.v1 import (
     common_pb2,
@@ -31,6 +30,7 @@ from stocktraderx.v1 import (
 
 from clients.sdk import AsyncExchangeClient
 from clients.session import bearer
+from clients.transport import ClientTls, aio_channel
 
 MAX_LATENCY_US = 60_000_000
 LOAD_CASH = 1_000_000_000_000_0000
@@ -52,6 +52,8 @@ class LoadSpec:
     token: str | None = None
     """An access token allowed to trade on LOAD0, LOAD1, ... and to prepare
     them (limits, cash): an administrator's."""
+    tls: ClientTls | None = None
+    """TLS to the exchange (None: plaintext)."""
 
 
 @dataclass
@@ -122,7 +124,7 @@ async def run_load(spec: LoadSpec, progress: Callable[[float], None] | None = No
     if spec.rate <= 0 or spec.duration <= 0 or spec.streams < 1 or spec.batch < 1:
         raise ValueError("rate, duration, streams and batch must be positive")
     histogram = HdrHistogram(1, MAX_LATENCY_US, 3)
-    async with grpc.aio.insecure_channel(spec.target) as channel:
+    async with aio_channel(spec.target, spec.tls) as channel:
         reference = reference_data_pb2_grpc.ReferenceDataServiceStub(channel)
         listing = await reference.ListInstruments(
             reference_data_pb2.ListInstrumentsRequest(page_size=1000), timeout=10
@@ -143,7 +145,7 @@ async def run_load(spec: LoadSpec, progress: Callable[[float], None] | None = No
                      instrument.reference_price)
             for stream in range(spec.streams)
         ]  # fmt: skip
-        async with AsyncExchangeClient(spec.target, token=spec.token) as client:
+        async with AsyncExchangeClient(spec.target, token=spec.token, tls=spec.tls) as client:
             for stream in range(spec.streams):
                 await client.prepare_account(f"LOAD{stream}", LOAD_CASH, "load test")
         stub = orders_pb2_grpc.OrderServiceStub(channel)

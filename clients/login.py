@@ -10,6 +10,7 @@ from stocktraderx.v1 import users_pb2, users_pb2_grpc
 
 from clients import session
 from clients.sdk import DEFAULT_TARGET
+from clients.transport import ClientTls, channel, tls_options, unreachable
 
 target_option = click.option(
     "--target",
@@ -29,10 +30,11 @@ target_option = click.option(
     help="Prompted for unless STX_PASSWORD is set.",
 )
 @target_option
-def login(username: str, password: str, target: str) -> None:
+@tls_options
+def login(username: str, password: str, target: str, tls: ClientTls) -> None:
     """Sign in; later stx commands act as this user."""
-    with grpc.insecure_channel(target) as channel:
-        users = users_pb2_grpc.UserServiceStub(channel)
+    with channel(target, tls) as signing_in:
+        users = users_pb2_grpc.UserServiceStub(signing_in)
         try:
             answer = users.Login(
                 users_pb2.LoginRequest(username=username, password=password), timeout=10
@@ -40,9 +42,7 @@ def login(username: str, password: str, target: str) -> None:
         except grpc.RpcError as error:
             code = error.code() if isinstance(error, grpc.Call) else None
             if code is grpc.StatusCode.UNAVAILABLE:
-                raise click.ClickException(
-                    f"cannot reach the exchange at {target}: is `stx serve` running?"
-                ) from None
+                raise click.ClickException(unreachable(target, tls)) from None
             details = error.details() if isinstance(error, grpc.Call) else str(error)
             raise click.ClickException(f"sign-in refused: {details}") from None
     path = session.save(target, answer.access_token, answer.expires_in, answer.refresh_token)
@@ -51,19 +51,20 @@ def login(username: str, password: str, target: str) -> None:
 
 @click.command()
 @target_option
-def logout(target: str) -> None:
+@tls_options
+def logout(target: str, tls: ClientTls) -> None:
     """End the session with this exchange."""
     try:
-        token = session.access_token(target)
+        token = session.access_token(target, tls)
     except grpc.RpcError:
         token = None
     refresh = session.forget(target)
     if refresh is None:
         click.echo("not signed in")
         return
-    with grpc.insecure_channel(target) as channel:
+    with channel(target, tls) as signing_out:
         try:
-            users_pb2_grpc.UserServiceStub(channel).Logout(
+            users_pb2_grpc.UserServiceStub(signing_out).Logout(
                 users_pb2.LogoutRequest(refresh_token=refresh),
                 timeout=10,
                 metadata=session.bearer(token),

@@ -30,6 +30,7 @@ from stocktraderx.v1 import (
 
 from clients.credentials import Credentials
 from clients.session import bearer
+from clients.transport import ClientTls, aio_channel, channel
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
@@ -88,7 +89,9 @@ class ExchangeClient:
     """Blocking client: for scripts and the command line.
 
     Signs its calls with ``token``, or with tokens ``credentials`` (a
-    password or an API key) obtain and renew as they expire."""
+    password or an API key) obtain and renew as they expire. Speaks TLS when
+    ``tls`` names a CA (``ClientTls.resolve()`` finds the local one), else
+    plaintext."""
 
     def __init__(
         self,
@@ -96,10 +99,11 @@ class ExchangeClient:
         timeout: float = 10.0,
         token: str | None = None,
         credentials: Credentials | None = None,
+        tls: ClientTls | None = None,
     ) -> None:
         self._token = token
         self._credentials = credentials
-        self._channel = grpc.insecure_channel(target)
+        self._channel = channel(target, tls)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._market_data = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
         self.timeout = timeout
@@ -180,10 +184,11 @@ class AsyncExchangeClient:
         timeout: float = 10.0,
         token: str | None = None,
         credentials: Credentials | None = None,
+        tls: ClientTls | None = None,
     ) -> None:
         self._token = token
         self._credentials = credentials
-        self._channel = grpc.aio.insecure_channel(target)
+        self._channel = aio_channel(target, tls)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._reference = reference_data_pb2_grpc.ReferenceDataServiceStub(self._channel)
         self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)

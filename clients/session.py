@@ -19,6 +19,8 @@ from typing import Any
 import grpc
 from stocktraderx.v1 import users_pb2, users_pb2_grpc
 
+from clients.transport import ClientTls, channel
+
 REFRESH_MARGIN_SECONDS = 30
 
 
@@ -72,7 +74,7 @@ def save_all(sessions: dict[str, Any]) -> None:
         json.dump(sessions, file)
 
 
-def access_token(target: str) -> str | None:
+def access_token(target: str, tls: ClientTls | None = None) -> str | None:
     """A valid access token for ``target``, refreshed if needed; None if signed out."""
     override = os.environ.get("STX_TOKEN")
     if override:
@@ -82,8 +84,8 @@ def access_token(target: str) -> str | None:
         return None
     if entry["expires_at"] - REFRESH_MARGIN_SECONDS > time.time():
         return str(entry["access_token"])
-    with grpc.insecure_channel(target) as channel:
-        users = users_pb2_grpc.UserServiceStub(channel)
+    with channel(target, tls) as refreshing:
+        users = users_pb2_grpc.UserServiceStub(refreshing)
         try:
             renewed = users.RefreshToken(
                 users_pb2.RefreshTokenRequest(refresh_token=entry["refresh_token"]), timeout=10

@@ -22,6 +22,7 @@ from stocktraderx.v1 import common_pb2
 
 from clients.money import format_price
 from clients.sdk import AsyncExchangeClient, ExchangeError, place_request
+from clients.transport import ClientTls
 
 SIMULATOR_CASH = 100_000_000_0000
 """Cash each simulated account is topped up to (in 0.0001 units): 100 million."""
@@ -68,13 +69,14 @@ async def simulate(
     takers: int = 2,
     say: Callable[[str], None] = print,
     token: str | None = None,
+    tls: ClientTls | None = None,
 ) -> Tally:
     """``token`` must allow trading on the simulator's accounts (MM*, TK*) and
     preparing them (limits and cash): an administrator's when sign-in is
     required."""
     rng = random.Random(seed)
     tally = Tally()
-    async with AsyncExchangeClient(target, token=token) as client:
+    async with AsyncExchangeClient(target, token=token, tls=tls) as client:
         markets = [
             Market(item.symbol, item.tick_size, item.reference_price or 100 * item.tick_size)
             for item in await client.instruments()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import market_data_pb2 as pb
 
 from feeds import wire
+from feeds.curve import CurveKeyError, subscriber_key
 from feeds.subscriber import FeedError, SymbolFeed
 
 LEVELS = {"1": wire.L1, "2": wire.L2, "trades": wire.TRADES}
@@ -54,16 +58,35 @@ def describe(message: pb.SubscribeMarketDataResponse) -> str:
     help="The snapshot service (default: the feed's host, port + 1).",
 )
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N updates.")
+@click.option(
+    "--server-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="STX_FEED_SERVER_KEY",
+    help="The feed's CurveZMQ public key (STX_FEED_SERVER_KEY; default "
+    "./data/tls/feed-server.pub if present).",
+)
+@click.option("--plaintext", is_flag=True, help="An unencrypted feed (STX_PLAINTEXT=1).")
 def feed(
-    symbol: str, level: str, endpoint: str, snapshot_endpoint: str | None, count: int | None
+    symbol: str,
+    level: str,
+    endpoint: str,
+    snapshot_endpoint: str | None,
+    count: int | None,
+    server_key: Path | None,
+    plaintext: bool,
 ) -> None:
     """Print SYMBOL's live market data from the ZeroMQ feed until ^C."""
+    plaintext = plaintext or os.environ.get("STX_PLAINTEXT", "").lower() in ("1", "true", "yes")
+    try:
+        key = subscriber_key(server_key, plaintext)
+    except CurveKeyError as error:
+        raise click.BadParameter(str(error), param_hint="--server-key") from None
     if snapshot_endpoint is None:
         host, _, port = endpoint.rpartition(":")
         if not port.isdigit():
             raise click.BadParameter("give --snapshot-endpoint", param_hint="--endpoint")
         snapshot_endpoint = f"{host}:{int(port) + 1}"
-    subscriber = SymbolFeed(endpoint, snapshot_endpoint, symbol, (LEVELS[level],))
+    subscriber = SymbolFeed(endpoint, snapshot_endpoint, symbol, (LEVELS[level],), server_key=key)
     printed = 0
     gaps = 0
     try:
@@ -76,7 +99,8 @@ def feed(
                            err=True)  # fmt: skip
                 gaps = subscriber.gaps
     except FeedError as error:
-        raise click.ClickException(f"{error} (is `stx serve` running?)") from None
+        hint = "is `stx serve` running?" + ("" if key is None else " is --server-key its key?")
+        raise click.ClickException(f"{error} ({hint})") from None
     except KeyboardInterrupt:
         pass
     finally:

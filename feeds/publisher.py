@@ -31,6 +31,7 @@ import zmq.asyncio
 from stocktraderx.v1 import market_data_pb2 as pb
 
 from feeds import wire
+from feeds.curve import CurveKeys, serve_securely
 from feeds.market import MarketState, Update
 
 _log = logging.getLogger(__name__)
@@ -45,6 +46,14 @@ SnapshotSource = Callable[[str, str], bytes | None]
 """(channel, symbol) -> a serialised SubscribeMarketDataResponse, or None if unknown."""
 
 
+class FeedBindError(OSError):
+    """An endpoint could not be bound (its port taken, say); ``endpoint`` names it."""
+
+    def __init__(self, endpoint: str, error: zmq.ZMQError) -> None:
+        super().__init__(error.errno, error.strerror)
+        self.endpoint = endpoint
+
+
 class FeedPublisher:
     def __init__(
         self,
@@ -56,6 +65,7 @@ class FeedPublisher:
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         send_hwm: int = SEND_HWM,
         queue_limit: int = QUEUE_LIMIT,
+        curve: CurveKeys | None = None,
     ) -> None:
         # The PUB socket belongs to the sending thread (ZeroMQ sockets are not
         # shared between threads); the ROUTER to the event loop.
@@ -63,11 +73,19 @@ class FeedPublisher:
         self._pub: zmq.Socket[bytes] = self._pub_context.socket(zmq.PUB)
         self._context = zmq.asyncio.Context()
         self._pub.setsockopt(zmq.SNDHWM, send_hwm)
-        self._pub.setsockopt(zmq.LINGER, 0)
-        self._pub.bind(publish_endpoint)
         self._router = self._context.socket(zmq.ROUTER)
-        self._router.setsockopt(zmq.LINGER, 0)
-        self._router.bind(snapshot_endpoint)
+        for socket, endpoint in ((self._pub, publish_endpoint),
+                                 (self._router, snapshot_endpoint)):  # fmt: skip
+            socket.setsockopt(zmq.LINGER, 0)
+            if endpoint.startswith("tcp://["):
+                socket.setsockopt(zmq.IPV6, 1)
+            if curve is not None:
+                serve_securely(socket, curve)
+            try:
+                socket.bind(endpoint)
+            except zmq.ZMQError as error:
+                self._close_sockets()
+                raise FeedBindError(endpoint, error) from None
         self.publish_endpoint = self._pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self.snapshot_endpoint = self._router.getsockopt_string(zmq.LAST_ENDPOINT)
         self._source = snapshot_source
@@ -131,6 +149,9 @@ class FeedPublisher:
         if self._thread is not None:
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join, 10)
+        self._close_sockets()
+
+    def _close_sockets(self) -> None:
         self._pub.close()
         self._router.close()
         self._pub_context.term()

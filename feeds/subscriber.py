@@ -30,6 +30,7 @@ from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import market_data_pb2 as pb
 
 from feeds import wire
+from feeds.curve import connect_securely
 from feeds.market import SymbolMarket
 from matching import Side, TradingPhase
 
@@ -78,9 +79,12 @@ class SymbolFeed:
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
         receive_hwm: int = RECEIVE_HWM,
         snapshots: SnapshotSource | None = None,
+        server_key: bytes | None = None,
     ) -> None:
         """``snapshots`` replaces the request to ``snapshot_endpoint`` (tests
-        and fuzzing answer from memory)."""
+        and fuzzing answer from memory). ``server_key``: the publisher's
+        CurveZMQ public key (Z85) when the feed is encrypted; without the
+        right one nothing is received."""
         for channel in channels:
             if channel not in wire.CHANNELS:
                 raise ValueError(f"unknown channel {channel!r}")
@@ -90,6 +94,9 @@ class SymbolFeed:
         self._sub = self._context.socket(zmq.SUB)
         self._sub.setsockopt(zmq.RCVHWM, receive_hwm)
         self._sub.setsockopt(zmq.LINGER, 0)
+        self._server_key = server_key
+        if server_key is not None:
+            connect_securely(self._sub, server_key)
         self._sub.connect(endpoint)
         for channel in channels:
             self._sub.setsockopt(zmq.SUBSCRIBE, wire.topic(channel, symbol))
@@ -110,6 +117,8 @@ class SymbolFeed:
     def _new_dealer(self) -> zmq.Socket[bytes]:
         dealer = self._context.socket(zmq.DEALER)
         dealer.setsockopt(zmq.LINGER, 0)
+        if self._server_key is not None:
+            connect_securely(dealer, self._server_key)
         dealer.connect(self._snapshot_endpoint)
         return dealer
 

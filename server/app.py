@@ -36,7 +36,8 @@ from stocktraderx.v1 import (
 
 from clients.sdk import ExchangeError
 from clients.simulate import simulate as run_simulation
-from feeds.publisher import FeedPublisher
+from feeds.curve import CurveKeyError, ensure_server_keys
+from feeds.publisher import FeedBindError, FeedPublisher
 from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
@@ -66,6 +67,16 @@ from server.secret_values import SecretError, database_url
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store, default_url, open_store
 from server.store.data_key import open_cipher
+from server.transport.credentials import TlsFileError
+from server.transport.listen import (
+    ListenError,
+    bind_grpc,
+    host_port,
+    loopback_of,
+    reason_of,
+    zmq_endpoint,
+)
+from server.transport.security import ServerTls
 
 _log = logging.getLogger("stx.serve")
 GRACE_SECONDS = 5.0
@@ -97,9 +108,14 @@ class Exchange:
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
+        self.tls: ServerTls | None = None
+        """The certificates in use; None when TLS is off."""
+        self._renewal: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         settings = self.settings
+        if settings.tls.enabled:
+            self.tls = ServerTls(settings.tls, Path(settings.data_dir))
         self.core = ExchangeCore.open(
             Path(settings.data_dir),
             settings.instruments,
@@ -131,6 +147,8 @@ class Exchange:
         self._clock = asyncio.get_running_loop().create_task(run_clock(self.core))
         keys.rotate_if_due(KEY_ROTATION_SECONDS)
         self._rotation = asyncio.get_running_loop().create_task(self._rotate_keys(keys))
+        if self.tls is not None:
+            self._renewal = asyncio.get_running_loop().create_task(self.tls.renew_periodically())
         oidc = (
             OidcVerifier(
                 OidcSettings(
@@ -149,7 +167,9 @@ class Exchange:
             await auth.start()
             interceptors.append(auth)
         interceptors.append(InputInterceptor())  # innermost: after the access rules
-        server = grpc.aio.server(interceptors=interceptors)
+        # No SO_REUSEPORT (grpc's default): a second exchange on the same port
+        # must fail to bind, not share the port and take half the clients.
+        server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
         users_pb2_grpc.add_UserServiceServicer_to_server(UserService(self.directory), server)
         orders_pb2_grpc.add_OrderServiceServicer_to_server(
             OrderService(self.core, self.stream_backlog, store), server
@@ -174,9 +194,10 @@ class Exchange:
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(services, server)
-        self.port = server.add_insecure_port(f"[::]:{settings.grpc_port}")
-        if self.port == 0:
-            raise OSError(f"cannot listen on gRPC port {settings.grpc_port}")
+        self.port = bind_grpc(
+            server, settings.listen_address, settings.grpc_port,
+            self.tls.grpc_credentials if self.tls is not None else None,
+        )  # fmt: skip
         await server.start()
         self.server = server
         await self._start_rest()
@@ -184,8 +205,9 @@ class Exchange:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         recovered = self.core.recovered
         _log.info(
-            "serving gRPC on port %d; data in %s; recovered to sequence %d (%d replayed)",
-            self.port,
+            "serving gRPC on %s (%s); data in %s; recovered to sequence %d (%d replayed)",
+            host_port(settings.listen_address, self.port),
+            self.tls.describe() if self.tls is not None else "plaintext: TLS is off",
             settings.data_dir,
             recovered.last_sequence,
             recovered.replayed,
@@ -215,17 +237,33 @@ class Exchange:
         return store
 
     async def _start_rest(self) -> None:
-        """The REST bridge, calling this process's gRPC server like any client."""
-        port = self.settings.rest_port
-        self._rest_channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
-        bridge = RestBridge(self._rest_channel, origins=frozenset(self.settings.cors_origins))
+        """The REST bridge, calling this process's gRPC server like any client
+        (over mutual TLS when TLS is on)."""
+        settings = self.settings
+        target = loopback_of(settings.listen_address, self.port)
+        if self.tls is None:
+            self._rest_channel = grpc.aio.insecure_channel(target)
+        else:
+            self._rest_channel = grpc.aio.secure_channel(target, self.tls.channel_credentials())
+        bridge = RestBridge(self._rest_channel, origins=frozenset(settings.cors_origins))
         runner = web.AppRunner(bridge.app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1" if port == 0 else "0.0.0.0", port)
-        await site.start()
+        context = self.tls.https if self.tls is not None else None
+        site = web.TCPSite(runner, settings.listen_address, settings.rest_port, ssl_context=context)
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise ListenError(
+                "rest_port", settings.listen_address, settings.rest_port, reason_of(error)
+            ) from None
         self._rest = runner
         self.rest_port = runner.addresses[0][1]
-        _log.info("REST bridge on port %d", self.rest_port)
+        _log.info(
+            "REST bridge on %s://%s",
+            "http" if self.tls is None else "https",
+            host_port(settings.listen_address, self.rest_port),
+        )
 
     async def _rotate_keys(self, keys: KeyRing) -> None:
         """A new signing key every KEY_ROTATION_SECONDS; tokens of the old one
@@ -257,18 +295,30 @@ class Exchange:
 
     def _start_feed(self, core: ExchangeCore) -> FeedPublisher:
         settings = self.settings
-        feed = FeedPublisher.for_market(
-            core.market, _endpoint(settings.feed_port), _endpoint(settings.snapshot_port)
-        )
+        keys = None
+        if settings.tls.feed_encrypted:
+            keys = ensure_server_keys(Path(settings.data_dir) / "tls")
+        publish = zmq_endpoint(settings.listen_address, settings.feed_port)
+        snapshot = zmq_endpoint(settings.listen_address, settings.snapshot_port)
+        try:
+            feed = FeedPublisher.for_market(core.market, publish, snapshot, curve=keys)
+        except FeedBindError as error:
+            setting = "feed_port" if error.endpoint == publish else "snapshot_port"
+            port = getattr(settings, setting)
+            raise ListenError(setting, settings.listen_address, port, reason_of(error)) from None
         core.market_listeners.append(feed.publish)
         feed.start()
         _log.info(
-            "market data on %s (snapshots on %s)", feed.publish_endpoint, feed.snapshot_endpoint
-        )
+            "market data on %s (snapshots on %s), %s",
+            feed.publish_endpoint,
+            feed.snapshot_endpoint,
+            "plaintext" if keys is None else
+            f"CurveZMQ: subscribers need the server key in {settings.data_dir}/tls/feed-server.pub",
+        )  # fmt: skip
         return feed
 
     async def stop(self) -> None:
-        for task in (self._rotation, self._clock):
+        for task in (self._rotation, self._clock, self._renewal):
             if task is not None:
                 task.cancel()
         await self._health.enter_graceful_shutdown()
@@ -319,14 +369,19 @@ async def _demo_users(directory: UserDirectory) -> None:
                   username)  # fmt: skip
 
 
-def _endpoint(port: int) -> str:
-    """Every interface on ``port``; port 0: a free port on loopback (tests)."""
-    return "tcp://127.0.0.1:*" if port == 0 else f"tcp://*:{port}"
+STARTUP_ERRORS = (ConfigError, SecretError, HsmError, ListenError, TlsFileError, CurveKeyError)
+"""What ends a start with one line and exit code 2: the operator can fix it."""
+REFUSED_STARTS = (DataDirInUseError, JournalCorruptError, RecoveryError, StoreAheadError)
+"""What ends a start with one line and exit code 1: the data cannot be served as it is."""
 
 
 async def serve(settings: Settings, simulate: bool = False) -> None:
     exchange = Exchange(settings)
-    await exchange.start()
+    try:
+        await exchange.start()
+    except STARTUP_ERRORS + REFUSED_STARTS:
+        await exchange.stop()  # what did start (journal, store) closes cleanly
+        raise
     settle_heap()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -345,9 +400,9 @@ async def serve(settings: Settings, simulate: bool = False) -> None:
         await _demo_users(exchange.directory)
         assert exchange.accounts is not None
         await exchange.accounts.fund_demo(tuple(username.upper() for username, _, _ in DEMO_USERS))
-        simulation = loop.create_task(
-            run_simulation(f"127.0.0.1:{exchange.port}", say=_log.info, token=token)
-        )
+        target = loopback_of(settings.listen_address, exchange.port)
+        tls = exchange.tls.client_tls() if exchange.tls is not None else None
+        simulation = loop.create_task(run_simulation(target, say=_log.info, token=token, tls=tls))
     await stopping.wait()
     _log.info("stop requested")
     if simulation is not None:
@@ -366,9 +421,9 @@ def run(settings: Settings, simulate: bool = False) -> None:
         prepare_data_dir(Path(settings.data_dir))
         lock_data_dir(Path(settings.data_dir))  # held until the process ends
         uvloop.run(serve(settings, simulate))
-    except (ConfigError, SecretError, HsmError) as error:
+    except STARTUP_ERRORS as error:
         _log.critical("%s", error)
         raise SystemExit(2) from None
-    except (DataDirInUseError, JournalCorruptError, RecoveryError, StoreAheadError) as error:
+    except REFUSED_STARTS as error:
         _log.critical("cannot start: %s", error)
         raise SystemExit(1) from None

@@ -217,12 +217,13 @@ def bench_transport(rate: float, duration: float) -> None:
               help="Level 2 updates per second to publish.")  # fmt: skip
 @click.option("--duration", type=click.FloatRange(min=0.5), default=10, show_default=True)
 @click.option("--subscribers", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--curve", is_flag=True, help="Encrypted with CurveZMQ, as `stx serve` runs it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench_feed(rate: float, duration: float, subscribers: int, as_json: bool) -> None:
+def bench_feed(rate: float, duration: float, subscribers: int, curve: bool, as_json: bool) -> None:
     """ZeroMQ feed: order acceptance to subscriber, N subscriber processes."""
     from server.bench import feed_bench  # noqa: PLC0415
 
-    figures = feed_bench.measure(rate, duration, subscribers)
+    figures = feed_bench.measure(rate, duration, subscribers, curve)
     if as_json:
         click.echo(json.dumps(figures))
         return
@@ -302,12 +303,34 @@ def serve(
 @click.option("--grpc", "target", default="127.0.0.1:50051", show_default=True,
               help="The exchange's gRPC address.")  # fmt: skip
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
-@click.option("--host", default="0.0.0.0", show_default=True)
-def rest(target: str, port: int, host: str) -> None:
-    """Run the REST bridge as its own process, in front of a gRPC server."""
-    from server.rest.standalone import run_bridge  # noqa: PLC0415 - aiohttp only here
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (0.0.0.0: every interface).")  # fmt: skip
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML configuration: its [tls] section.")  # fmt: skip
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the local CA is (default ./data).")  # fmt: skip
+def rest(
+    target: str, port: int, host: str, config_path: Path | None, data_dir: Path | None
+) -> None:
+    """Run the REST bridge as its own process, in front of a gRPC server.
 
-    run_bridge(target, host, port)
+    With TLS on (STX_TLS_ENABLED, [tls]) it serves HTTPS and calls the gRPC
+    server over mutual TLS, with the configured certificates or the local CA's."""
+    from server.rest.standalone import run_bridge  # noqa: PLC0415 - aiohttp only here
+    from server.transport.credentials import TlsFileError, resolve  # noqa: PLC0415
+    from server.transport.listen import host_port, reason_of  # noqa: PLC0415
+
+    settings = _settings(config_path, data_dir)
+    try:
+        tls = resolve(settings.tls, Path(settings.data_dir)) if settings.tls.enabled else None
+    except TlsFileError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        run_bridge(target, host, port, tls)
+    except OSError as error:
+        click.echo(f"Error: cannot listen on {host_port(host, port)}: {reason_of(error)}; "
+                   "choose another port with --port", err=True)  # fmt: skip
+        raise SystemExit(2) from None
 
 
 @main.command()

@@ -7,6 +7,7 @@ that grid is an error, never rounded.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from typing import Any
 from matching import Instrument
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
 from server.secret_values import redact_url
+from server.transport.settings import TlsConfigError, TlsSettings, parse_tls, tls_from_environ
 
 PRICE_SCALE = 10_000
 DURABILITIES = ("always", "batch", "none")
@@ -30,6 +32,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    listen_address: str = "127.0.0.1"
+    """The address every listener binds (gRPC, REST, both ZeroMQ ports):
+    loopback unless opened on purpose ("0.0.0.0" or "::" in a container)."""
     grpc_port: int = 50051
     rest_port: int = 8080
     """The REST bridge (HTTP); 0 picks a free port on 127.0.0.1 (tests)."""
@@ -64,6 +69,7 @@ class Settings:
     """The label of the token in that library."""
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
     risk: RiskSettings = field(default_factory=RiskSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
 
 def parse_fixed(text: object, key: str, scale: int = PRICE_SCALE) -> int:
@@ -126,7 +132,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 
 def from_mapping(document: Mapping[str, Any]) -> Settings:
     unknown = set(document) - {
-        "server", "journal", "store", "auth", "keys", "instruments", "risk",
+        "server", "journal", "store", "auth", "keys", "instruments", "risk", "tls",
     }  # fmt: skip
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
@@ -162,9 +168,14 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         raise ConfigError(f"instruments: duplicate symbols {duplicates}")
     try:
         risk = parse_risk(document.get("risk", {}))
-    except RiskConfigError as error:
+        tls = parse_tls(document.get("tls", {}))
+    except (RiskConfigError, TlsConfigError) as error:
         raise ConfigError(str(error)) from None
+    listen_address = server.get("listen_address", Settings.listen_address)
+    if not isinstance(listen_address, str) or not listen_address:
+        raise ConfigError(f"server.listen_address: expected an address, got {listen_address!r}")
     settings = Settings(
+        listen_address=listen_address,
         grpc_port=_int(server, "grpc_port", "server", Settings.grpc_port),
         rest_port=_int(server, "rest_port", "server", Settings.rest_port),
         feed_port=_int(server, "feed_port", "server", Settings.feed_port),
@@ -186,6 +197,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         pkcs11_token=keys.get("pkcs11_token", ""),
         instruments=instruments,
         risk=risk,
+        tls=tls,
     )
     return _checked(settings)
 
@@ -206,6 +218,13 @@ def _keys(table: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _checked(settings: Settings) -> Settings:
+    try:
+        ipaddress.ip_address(settings.listen_address)
+    except ValueError:
+        raise ConfigError(
+            f"listen_address: {settings.listen_address!r} is not an IP address "
+            "(127.0.0.1, 0.0.0.0, ::1, ::)"
+        ) from None
     if not 0 < settings.grpc_port < 65536:
         raise ConfigError(f"grpc_port: {settings.grpc_port} is not a TCP port")
     for name in ("rest_port", "feed_port", "snapshot_port"):
@@ -267,6 +286,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
     settings = from_mapping(document)
     overrides: dict[str, Any] = {}
     for name, convert in (
+        ("listen_address", str),
         ("grpc_port", int),
         ("rest_port", int),
         ("feed_port", int),
@@ -297,4 +317,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
             overrides["risk"] = replace(settings.risk, enforce_limits=_boolean(raw))
         except ValueError:
             raise ConfigError(f"STX_RISK_ENFORCE_LIMITS: {raw!r} is not valid") from None
+    try:
+        overrides["tls"] = tls_from_environ(settings.tls, environ)
+    except TlsConfigError as error:
+        raise ConfigError(str(error)) from None
     return _checked(replace(settings, **overrides))

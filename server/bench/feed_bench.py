@@ -4,7 +4,9 @@ Self-contained: an engine and a ``FeedPublisher`` in this process, fed a
 seeded order flow paced so that the feed carries ``rate`` level 2 updates a
 second; ``subscribers`` processes subscribe to every symbol's L2 channel over
 loopback TCP and time each update from its ``update_time`` (the engine time
-the command was accepted, taken from the wall clock) to its arrival.
+the command was accepted, taken from the wall clock) to its arrival. With
+``curve``, the feed is encrypted as ``stx serve`` runs it (CurveZMQ) and the
+subscribers hold the server's public key.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import zmq
 from hdrh.histogram import HdrHistogram
 
 from feeds import wire
+from feeds.curve import connect_securely, ensure_server_keys
 from feeds.publisher import FeedPublisher
 from server.bench.workload import OrderFlow, instruments
 from server.core import ExchangeCore
@@ -29,12 +32,16 @@ from server.runtime import settle_heap
 MAX_US = 60_000_000
 
 
-def _subscriber(endpoint: str, seconds: float, ready: Any, results: Any) -> None:
+def _subscriber(
+    endpoint: str, seconds: float, ready: Any, results: Any, server_key: bytes | None
+) -> None:
     from stocktraderx.v1 import market_data_pb2 as pb  # noqa: PLC0415 - in the child
 
     context = zmq.Context()
     sub = context.socket(zmq.SUB)
     sub.setsockopt(zmq.RCVHWM, 1_000_000)
+    if server_key is not None:
+        connect_securely(sub, server_key)
     sub.connect(endpoint)
     sub.setsockopt(zmq.SUBSCRIBE, b"L2|")
     histogram = HdrHistogram(1, MAX_US, 3)
@@ -80,12 +87,17 @@ async def _drive(publisher: FeedPublisher, core: ExchangeCore, rate: float, seco
     return published[0]
 
 
-async def _measure(rate: float, seconds: float, subscribers: int) -> dict[str, float | int]:
+async def _measure(
+    rate: float, seconds: float, subscribers: int, curve: bool
+) -> dict[str, float | int]:
     with tempfile.TemporaryDirectory(prefix="stx-bench-feed-") as scratch:
         core = ExchangeCore.open(
             Path(scratch), instruments(), durability=Durability.NONE, snapshot_every=10**12
         )
-        publisher = FeedPublisher.for_market(core.market, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*")
+        keys = ensure_server_keys(Path(scratch) / "tls") if curve else None
+        publisher = FeedPublisher.for_market(
+            core.market, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", curve=keys
+        )
         core.market_listeners.append(publisher.publish)
         publisher.start()
         spawn = multiprocessing.get_context("spawn")
@@ -93,7 +105,13 @@ async def _measure(rate: float, seconds: float, subscribers: int) -> dict[str, f
         children = [
             spawn.Process(
                 target=_subscriber,
-                args=(publisher.publish_endpoint, seconds + 3, ready, results),
+                args=(
+                    publisher.publish_endpoint,
+                    seconds + 3,
+                    ready,
+                    results,
+                    keys.public if keys is not None else None,
+                ),
                 daemon=True,
             )
             for _ in range(subscribers)
@@ -117,6 +135,7 @@ async def _measure(rate: float, seconds: float, subscribers: int) -> dict[str, f
         await core.close(final_snapshot=False)
     return {
         "subscribers": subscribers,
+        "curve": int(curve),
         "updates_per_sec": round(published / seconds, 1),
         "published": published,
         "received": received,
@@ -127,5 +146,7 @@ async def _measure(rate: float, seconds: float, subscribers: int) -> dict[str, f
     }
 
 
-def measure(rate: float, seconds: float, subscribers: int) -> dict[str, float | int]:
-    return asyncio.run(_measure(rate, seconds, subscribers))
+def measure(
+    rate: float, seconds: float, subscribers: int, curve: bool = False
+) -> dict[str, float | int]:
+    return asyncio.run(_measure(rate, seconds, subscribers, curve))

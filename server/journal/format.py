@@ -30,6 +30,7 @@ HEADER_SIZE = len(HEADER)
 _PREFIX = struct.Struct("<IIQ")
 PREFIX_SIZE = _PREFIX.size
 _SEQUENCE = struct.Struct("<Q")
+MAX_SEQUENCE = 2**64 - 1
 MAX_PAYLOAD = 16 * 1024 * 1024
 """The largest payload a record may carry; a longer length field is damage."""
 
@@ -182,9 +183,10 @@ def find_intact(data: bytes, start: int, due: int) -> tuple[int, int] | None:
     byte offset is a candidate, not only the boundary a length field points
     at, since the damage may be in a length field. None if there is none."""
     size = len(data)
-    if size - start < PREFIX_SIZE:
+    if size - start < PREFIX_SIZE or due > MAX_SEQUENCE:
         return None
-    high = due + (size - start) // PREFIX_SIZE
+    # A sequence field is a u64: nothing past its largest value can be there.
+    high = min(due + (size - start) // PREFIX_SIZE, MAX_SEQUENCE)
     pattern = _upper_patterns(due, high)
     unpack = _PREFIX.unpack_from
     crc32 = zlib.crc32

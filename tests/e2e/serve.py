@@ -1,4 +1,8 @@
-"""Starting ``stx serve`` as a subprocess for end-to-end tests."""
+"""Starting ``stx serve`` as a subprocess for end-to-end tests.
+
+Servers run as ``make run`` does, with TLS on and the feed encrypted; the
+helpers here and ``client_environ`` give clients the local CA and feed key.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +19,48 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stocktraderx.v1 import users_pb2, users_pb2_grpc
 
 from clients.sdk import AsyncExchangeClient
+from clients.transport import ClientTls
+from clients.transport import channel as tls_channel
 
 STX = Path(sys.executable).with_name("stx")
 ADMIN = "admin"
 ADMIN_PASSWORD = "end-to-end operator password"
 """The first administrator every test server creates (STX_ADMIN_*)."""
+TLS_OF_PORT: dict[int, Path] = {}
+"""The TLS directory (``<data>/tls``) of each running test server, by gRPC port."""
+
+
+def client_tls(port: int) -> ClientTls:
+    """How a client reaches the test server on ``port``: its local CA, or
+    plaintext for a server started with TLS off (or none at all)."""
+    directory = TLS_OF_PORT.get(port)
+    if directory is None:
+        return ClientTls()
+    return ClientTls(directory / "ca.pem", directory / "client.pem", directory / "client-key.pem")
+
+
+def client_environ(port: int) -> dict[str, str]:
+    """The environment of ``stx`` client commands for the server on ``port``."""
+    directory = TLS_OF_PORT.get(port)
+    if directory is None:
+        return {"STX_PLAINTEXT": "1"}
+    return {
+        "STX_CA_FILE": str(directory / "ca.pem"),
+        "STX_CLIENT_CERT": str(directory / "client.pem"),
+        "STX_CLIENT_KEY": str(directory / "client-key.pem"),
+        "STX_FEED_SERVER_KEY": str(directory / "feed-server.pub"),
+    }
+
+
+def channel(port: int) -> grpc.Channel:
+    """A blocking channel to the test server on ``port``."""
+    return tls_channel(f"127.0.0.1:{port}", client_tls(port))
 
 
 def admin_token(port: int) -> str:
     """Sign in as the test server's administrator; the access token."""
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        answer = users_pb2_grpc.UserServiceStub(channel).Login(
+    with channel(port) as channel_:
+        answer = users_pb2_grpc.UserServiceStub(channel_).Login(
             users_pb2.LoginRequest(username=ADMIN, password=ADMIN_PASSWORD), timeout=10
         )
     token: str = answer.access_token
@@ -45,9 +80,14 @@ def start_server(
     database_url: str | None = None,
     feed_port: int | None = None,
     simulate: bool = False,
+    tls: bool = True,
+    rest_port: int | None = None,
+    require_client_cert: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
-    ``data`` if None)."""
+    ``data`` if None); TLS on unless ``tls`` is False. Clients present the
+    local CA's client certificate, so ``require_client_cert`` refuses only
+    others."""
     log = data.parent / "serve.log"
     environ = dict(os.environ)
     environ.pop("STX_DATABASE_URL", None)
@@ -56,9 +96,15 @@ def start_server(
     environ["STX_ADMIN_USERNAME"] = ADMIN
     environ["STX_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     environ["STX_ADMIN_ROLES"] = "admin,trader"  # may trade for every account
-    environ["STX_REST_PORT"] = str(free_port())
+    environ["STX_REST_PORT"] = str(rest_port or free_port())
     environ["STX_FEED_PORT"] = str(feed_port or free_port())
     environ["STX_SNAPSHOT_PORT"] = str(feed_port + 1 if feed_port else free_port())
+    environ["STX_TLS_ENABLED"] = "true" if tls else "false"
+    environ["STX_TLS_REQUIRE_CLIENT_CERT"] = "true" if require_client_cert else "false"
+    if tls:
+        TLS_OF_PORT[port] = data / "tls"
+    else:
+        TLS_OF_PORT.pop(port, None)
     with log.open("ab") as output:
         # A file, not a pipe: nobody reads a pipe while the test runs, and a
         # full one would block the server.
@@ -69,9 +115,11 @@ def start_server(
             stderr=subprocess.STDOUT,
             env=environ,
         )
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    health = health_pb2_grpc.HealthStub(channel)
     deadline = time.monotonic() + 30
+    while tls and not (data / "tls" / "ca.pem").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the server makes its local CA first
+    checking = channel(port)
+    health = health_pb2_grpc.HealthStub(checking)
     try:
         while time.monotonic() < deadline:
             try:
@@ -81,7 +129,7 @@ def start_server(
             except grpc.RpcError:
                 time.sleep(0.1)
     finally:
-        channel.close()
+        checking.close()
     process.kill()
     raise AssertionError(f"stx serve did not start: {log.read_text()}")
 
@@ -91,7 +139,9 @@ def prepare_accounts(port: int, token: str, *accounts: str) -> None:
     operator would before trading (the pre-trade risk controls stay on)."""
 
     async def prepare() -> None:
-        async with AsyncExchangeClient(f"127.0.0.1:{port}", token=token) as client:
+        async with AsyncExchangeClient(
+            f"127.0.0.1:{port}", token=token, tls=client_tls(port)
+        ) as client:
             for account in accounts:
                 await client.prepare_account(account, 1_000_000_000_0000, "end-to-end test")
 

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -16,7 +17,9 @@ from tests.e2e.serve import (
     ADMIN,
     ADMIN_PASSWORD,
     STX,
+    TLS_OF_PORT,
     admin_token,
+    client_environ,
     free_port,
     prepare_accounts,
     start_server,
@@ -33,7 +36,7 @@ def _stx(port: int, *arguments: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=30,
         check=False,
-        env={**os.environ, **SESSION},
+        env={**os.environ, **SESSION, **client_environ(port)},
     )
 
 
@@ -76,6 +79,7 @@ def test_order_cancel_and_list_from_the_terminal(tmp_path: Path) -> None:
             [str(STX), "book", "AAPL", "--interval", "0.1", "--target", f"127.0.0.1:{port}"],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, **client_environ(port)},
         )
         time.sleep(1.5)
         live.send_signal(signal.SIGINT)
@@ -190,6 +194,7 @@ def test_feed_prints_live_level_2_and_trades(tmp_path: Path) -> None:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
+                env={**os.environ, **client_environ(port)},
             )
             for level in ("2", "trades")
         ]
@@ -207,6 +212,7 @@ def test_feed_prints_live_level_2_and_trades(tmp_path: Path) -> None:
     down = subprocess.run(
         [str(STX), "feed", "AAPL", "--endpoint", f"tcp://127.0.0.1:{free_port()}"],
         capture_output=True, text=True, timeout=30, check=False,
+        env={**os.environ, **client_environ(port)},
     )  # fmt: skip
     assert down.returncode == 1
     assert "is `stx serve` running?" in down.stderr
@@ -282,19 +288,22 @@ def test_serve_with_simulate_is_a_moving_market_with_demo_users(tmp_path: Path) 
 @pytest.mark.timeout(120)
 def test_the_rest_bridge_runs_as_its_own_process(tmp_path: Path) -> None:
     port = free_port()
-    server = start_server(tmp_path / "data", port)
+    server = start_server(tmp_path / "data", port, require_client_cert=True)
     rest_port = free_port()
+    # Over TLS both ways: HTTPS to browsers, mutual TLS to the gRPC port,
+    # with the local CA `stx serve` made in its data directory.
     bridge = subprocess.Popen(
         [str(STX), "rest", "--grpc", f"127.0.0.1:{port}", "--port", str(rest_port),
-         "--host", "127.0.0.1"],
+         "--data-dir", str(tmp_path / "data")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    https = ssl.create_default_context(cafile=TLS_OF_PORT[port] / "ca.pem")
     try:
         quote = None
         for _ in range(100):
             try:
                 with urllib.request.urlopen(
-                    f"http://127.0.0.1:{rest_port}/market-data/AAPL", timeout=2
+                    f"https://127.0.0.1:{rest_port}/market-data/AAPL", timeout=2, context=https
                 ) as answer:
                     quote = json.loads(answer.read())["quote"]
                 break
@@ -303,7 +312,9 @@ def test_the_rest_bridge_runs_as_its_own_process(tmp_path: Path) -> None:
         assert quote is not None
         assert quote["symbol"] == "AAPL"
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/orders", timeout=5)
+            urllib.request.urlopen(
+                f"https://127.0.0.1:{rest_port}/orders", timeout=5, context=https
+            )
         assert refused.value.code == 401  # sign-in is enforced behind the bridge too
     finally:
         bridge.terminate()

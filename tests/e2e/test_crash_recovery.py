@@ -26,7 +26,7 @@ from matching import Engine
 from server.codec import decode
 from server.journal import load_latest_snapshot
 from server.store import open_store
-from tests.e2e.serve import admin_token, free_port, prepare_accounts, start_server
+from tests.e2e.serve import admin_token, channel, free_port, prepare_accounts, start_server
 from tests.server.store.journal_check import all_records, check_store_matches_journal
 
 ACCOUNTS = tuple(f"acct{number}" for number in range(4))
@@ -58,8 +58,8 @@ def _orders(batch: int, size: int) -> orders_pb2.OrderStreamRequest:
 def _stream_until_killed(port: int, process: subprocess.Popen[bytes]) -> set[str]:
     """Stream batches; kill the server once some are acknowledged."""
     acknowledged: set[str] = set()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    stub = orders_pb2_grpc.OrderServiceStub(channel)
+    streaming = channel(port)
+    stub = orders_pb2_grpc.OrderServiceStub(streaming)
     sent = threading.Event()
 
     def requests() -> Iterator[orders_pb2.OrderStreamRequest]:
@@ -83,7 +83,7 @@ def _stream_until_killed(port: int, process: subprocess.Popen[bytes]) -> set[str
                     acknowledged.add(report.client_order_id)
     except grpc.RpcError:
         pass
-    channel.close()
+    streaming.close()
     process.wait(10)
     return acknowledged
 
@@ -94,8 +94,8 @@ def _bearer(token: str) -> tuple[tuple[str, str]]:
 
 def _client_order_ids(port: int) -> list[str]:
     token = admin_token(port)
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    stub = orders_pb2_grpc.OrderServiceStub(channel)
+    listing = channel(port)
+    stub = orders_pb2_grpc.OrderServiceStub(listing)
     found: list[str] = []
     next_page = ""
     while True:
@@ -106,7 +106,7 @@ def _client_order_ids(port: int) -> list[str]:
         found.extend(order.client_order_id for order in page.orders)
         next_page = page.next_page_token
         if not next_page:
-            channel.close()
+            listing.close()
             return found
 
 

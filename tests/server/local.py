@@ -9,19 +9,21 @@ from typing import Any
 from matching import FundAccount, RiskLimits, SetRiskLimits
 from server.app import Exchange
 from server.config import Settings, load
+from server.transport.settings import TlsSettings
 
 
 def local_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """The demo configuration in ``data_dir`` on free loopback ports."""
-    return replace(
-        load(environ={}),
-        data_dir=data_dir,
-        grpc_port=0,
-        rest_port=0,
-        feed_port=0,
-        snapshot_port=0,
-        **overrides,
-    )
+    """The demo configuration in ``data_dir`` on free loopback ports, TLS off
+    unless ``tls`` is given (tests of TLS itself turn it on)."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "grpc_port": 0,
+        "rest_port": 0,
+        "feed_port": 0,
+        "snapshot_port": 0,
+        "tls": TlsSettings(enabled=False),
+    }
+    return replace(load(environ={}), **{**values, **overrides})
 
 
 TEST_CASH = 1_000_000_000_0000

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from server.bench.workload import generate
@@ -68,16 +69,18 @@ def test_bench_transport_echoes_every_message_and_reports_percentiles() -> None:
     assert 0 < figures["p50_us"] <= figures["p99_us"] <= figures["p999_us"] <= figures["max_us"]
 
 
-def test_bench_feed_json_has_the_documented_keys() -> None:
+@pytest.mark.parametrize("encryption", [[], ["--curve"]])
+def test_bench_feed_json_has_the_documented_keys(encryption: list[str]) -> None:
     result = subprocess.run(
         [str(STX), "bench", "feed", "--rate", "500", "--duration", "1", "--subscribers", "2",
-         "--json"],
+         "--json", *encryption],
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     figures = json.loads(result.stdout)
     for key in ("updates_per_sec", "p50_us", "p99_us", "subscribers"):
         assert key in figures
     assert figures["subscribers"] == 2
+    assert figures["curve"] == (1 if encryption else 0)
     assert figures["received"] == 2 * figures["published"] > 0
 
 

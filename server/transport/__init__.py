@@ -1,0 +1,2 @@
+"""Transport security: the local certificate authority, TLS settings and
+credentials for gRPC and the REST bridge, and listening errors."""
