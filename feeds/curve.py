@@ -43,7 +43,7 @@ def ensure_server_keys(directory: Path) -> CurveKeys:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     public, secret = zmq.curve_keypair()
     _write(secret_path, secret, 0o600)
-    _write(public_path, public, 0o644)
+    _write(public_path, public, 0o600)  # not secret; 0600 like all of the data directory
     return CurveKeys(public, secret)
 
 

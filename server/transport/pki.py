@@ -224,7 +224,6 @@ def write_private(path: Path, content: bytes) -> None:
 
 
 def write_public(path: Path, content: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(content)
-    os.chmod(temporary, 0o644)
-    temporary.replace(path)
+    """A certificate: nothing secret, but 0600 like every file of the data
+    directory (one rule to check); whoever needs the CA gets a copy."""
+    write_private(path, content)

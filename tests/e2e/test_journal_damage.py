@@ -12,11 +12,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 
-from tests.e2e.serve import STX, admin_token, free_port, prepare_accounts, start_server
+from tests.e2e.serve import STX, admin_token, channel, free_port, prepare_accounts, start_server
 
 ACCOUNT = "JRNL"
 STARTED: list[subprocess.Popen[bytes]] = []
@@ -43,8 +42,8 @@ def _place(port: int, prefix: str, count: int) -> list[str]:
     """``count`` resting buy orders ``<prefix>-<n>``, each acknowledged."""
     token = admin_token(port)
     ids = [f"{prefix}-{number}" for number in range(count)]
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = orders_pb2_grpc.OrderServiceStub(channel)
+    with channel(port) as opened:
+        stub = orders_pb2_grpc.OrderServiceStub(opened)
         for client_order_id in ids:
             stub.PlaceOrder(
                 orders_pb2.PlaceOrderRequest(
@@ -62,8 +61,8 @@ def _listed(port: int) -> list[str]:
     token = admin_token(port)
     found: list[str] = []
     page = ""
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = orders_pb2_grpc.OrderServiceStub(channel)
+    with channel(port) as opened:
+        stub = orders_pb2_grpc.OrderServiceStub(opened)
         while True:
             answer = stub.ListOrders(
                 orders_pb2.ListOrdersRequest(account_id=ACCOUNT, page_size=1000, page_token=page),

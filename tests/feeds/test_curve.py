@@ -15,7 +15,7 @@ def test_the_server_key_pair_is_made_once_with_a_private_secret(tmp_path: Path) 
     keys = ensure_server_keys(tmp_path / "tls")
     assert zmq.curve_public(keys.secret) == keys.public
     assert stat.S_IMODE((tmp_path / "tls" / "feed-server.secret").stat().st_mode) == 0o600
-    assert stat.S_IMODE((tmp_path / "tls" / "feed-server.pub").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "tls" / "feed-server.pub").stat().st_mode) == 0o600
     assert ensure_server_keys(tmp_path / "tls") == keys
     assert read_key(tmp_path / "tls" / "feed-server.pub") == keys.public
 
