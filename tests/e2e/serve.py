@@ -116,8 +116,11 @@ def start_server(
             env=environ,
         )
     deadline = time.monotonic() + 30
-    while tls and not (data / "tls" / "ca.pem").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)  # the server makes its local CA first
+    # The server makes its local CA, then its own and the client certificate;
+    # each file appears whole (written aside, then renamed), but one by one.
+    made = [data / "tls" / name for name in ("ca.pem", "client.pem", "client-key.pem")]
+    while tls and not all(path.exists() for path in made) and time.monotonic() < deadline:
+        time.sleep(0.1)
     checking = channel(port)
     health = health_pb2_grpc.HealthStub(checking)
     try:

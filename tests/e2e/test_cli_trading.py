@@ -81,9 +81,14 @@ def test_order_cancel_and_list_from_the_terminal(tmp_path: Path) -> None:
             text=True,
             env={**os.environ, **client_environ(port)},
         )
-        time.sleep(1.5)
+        # ^C once it draws (on a loaded machine starting it alone can take
+        # longer than a fixed wait), then after a few more intervals.
+        assert live.stdout is not None
+        first = live.stdout.readline()
+        time.sleep(1.0)
         live.send_signal(signal.SIGINT)
-        redrawn, _ = live.communicate(timeout=10)
+        rest, _ = live.communicate(timeout=10)
+        redrawn = first + rest
         assert live.returncode == 0
         # Redrawn every interval (in place on a terminal; a pipe gets no escapes).
         assert redrawn.count("AAPL  continuous") >= 3
