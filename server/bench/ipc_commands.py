@@ -38,6 +38,7 @@ from server.bench.ipc_frames import (
     read_report_header,
     report_batch,
     scratch_address,
+    wait_for,
 )
 
 CANDIDATES = ("zmq", "zmq.asyncio", "uds")
@@ -360,7 +361,7 @@ def run(kind: str, mode: str, payloads: list[bytes], **drive: Any) -> dict[str, 
         )
         core.start()
         try:
-            ready.get(timeout=60)
+            wait_for(ready, [core], 60)
 
             async def gateway_side() -> dict[str, Any]:
                 gateway = await _connect(kind, address)
@@ -372,7 +373,7 @@ def run(kind: str, mode: str, payloads: list[bytes], **drive: Any) -> dict[str, 
                 return figures
 
             figures = uvloop.run(gateway_side())
-            core_figures = results.get(timeout=60)
+            core_figures = wait_for(results, [core], 60)
             core.join(10)
         finally:
             if core.is_alive():

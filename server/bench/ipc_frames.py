@@ -15,7 +15,8 @@ split would need, so the figures measure the transport and not an encoding:
   then per command ``u16 length | payload``.
 
 Stream transports (Unix domain sockets) put a ``u32`` length before each
-frame; ZeroMQ keeps message boundaries itself.
+frame; ZeroMQ keeps message boundaries itself. Also here: the scratch
+addresses and the wait for child processes that both flows use.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from __future__ import annotations
 import contextlib
 import struct
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from queue import Empty
+from typing import Any
 
 from server.bench.workload import generate
 from server.codec import Origin, encode
@@ -134,3 +138,17 @@ def scratch_address(zmq: bool, name: str) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="stx-ipc-") as directory:
         path = Path(directory) / f"{name}.sock"
         yield f"ipc://{path}" if zmq else str(path)
+
+
+def wait_for(queue: Any, children: list[Any], timeout: float) -> Any:
+    """The next item of ``queue``; an error as soon as a child process has
+    failed, rather than at the end of ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return queue.get(timeout=0.5)
+        except Empty:
+            failed = [child.exitcode for child in children if child.exitcode not in (None, 0)]
+            if failed:
+                raise RuntimeError(f"a benchmark process failed (exit code {failed[0]})") from None
+    raise RuntimeError(f"no word from the benchmark processes in {timeout:.0f} s")
