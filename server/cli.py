@@ -221,14 +221,24 @@ def bench_transport(rate: float, duration: float) -> None:
 @click.option("--repeats", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Interleaved rounds of every candidate; figures are medians.")  # fmt: skip
 @click.option("--slow", is_flag=True, help="The first consumer sleeps after each receipt.")
+@click.option("--only", multiple=True, help="Run only this transport (repeatable), e.g. uds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench_ipc(
-    rate: float, duration: float, consumers: int, repeats: int, slow: bool, as_json: bool
+    rate: float,
+    duration: float,
+    consumers: int,
+    repeats: int,
+    slow: bool,
+    only: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Transports for the process split: gateway <-> core, core -> consumers."""
     from server.bench import ipc_bench  # noqa: PLC0415
 
-    figures = ipc_bench.measure(rate, duration, consumers, repeats, slow)
+    try:
+        figures = ipc_bench.measure(rate, duration, consumers, repeats, slow, frozenset(only))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--only") from None
     if as_json:
         click.echo(json.dumps(figures))
         return

@@ -45,21 +45,30 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def measure(
-    rate: float, duration: float, consumers: int, repeats: int = 1, slow: bool = False
+    rate: float,
+    duration: float,
+    consumers: int,
+    repeats: int = 1,
+    slow: bool = False,
+    only: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Every candidate of both flows, ``repeats`` times, interleaved."""
+    """Every candidate of both flows (or those named in ``only``), ``repeats``
+    times, interleaved."""
+    unknown = only - {*ipc_commands.CANDIDATES, *ipc_fanout.CANDIDATES}
+    if unknown:
+        raise ValueError(f"no transport named {', '.join(sorted(unknown))}")
     flow = payloads(2000)
     count = max(1, int(rate * duration))
     commands: dict[str, list[dict[str, Any]]] = {}
     fanout: dict[str, list[dict[str, Any]]] = {}
     for _ in range(repeats):
-        for kind in ipc_commands.CANDIDATES:
+        for kind in _chosen(ipc_commands.CANDIDATES, only):
             one = ipc_commands.run(kind, "latency", flow, rate=rate, count=count)
             batched = ipc_commands.run(
                 kind, "throughput", flow, batch=BATCH, window=WINDOW, duration=duration
             )
             commands.setdefault(kind, []).append(_prefixed(one, batched))
-        for kind in ipc_fanout.CANDIDATES:
+        for kind in _chosen(ipc_fanout.CANDIDATES, only):
             one, batched = (
                 ipc_fanout.run(kind, flow, batch=batch, batches_per_sec=per_sec,
                                duration=duration, consumers=consumers, slow=slow)
@@ -78,6 +87,10 @@ def measure(
     }
 
 
+def _chosen(candidates: tuple[str, ...], only: frozenset[str]) -> tuple[str, ...]:
+    return tuple(kind for kind in candidates if not only or kind in only)
+
+
 def _prefixed(one: dict[str, Any], batched: dict[str, Any]) -> dict[str, Any]:
     """One flat record: ``one_*`` for one command a message, ``batch_*`` for 100."""
     return {
@@ -87,7 +100,8 @@ def _prefixed(one: dict[str, Any], batched: dict[str, Any]) -> dict[str, Any]:
 
 
 def table(figures: dict[str, Any]) -> list[str]:
-    """The figures as two Markdown tables (as docs/decisions/0002 shows them)."""
+    """The figures as two Markdown tables (as docs/decisions/0002 shows them);
+    the core's CPU is the whole process's, its event loop thread's in brackets."""
     lines = [
         "| gateway -> core | one/msg p50 us | p99 us | core CPU us/cmd | gateway CPU us/cmd "
         "| batched cmds/s | core CPU us/cmd | gateway CPU us/cmd |",
@@ -96,8 +110,11 @@ def table(figures: dict[str, Any]) -> list[str]:
     for kind, row in figures["commands"].items():
         lines.append(
             f"| {kind} | {row['one_p50_us']} | {row['one_p99_us']} "
-            f"| {row['one_core_cpu_us_per_command']} | {row['one_gateway_cpu_us_per_command']} "
-            f"| {row['batch_commands_per_sec']:,.0f} | {row['batch_core_cpu_us_per_command']} "
+            f"| {row['one_core_cpu_us_per_command']} ({row['one_core_loop_cpu_us_per_command']}) "
+            f"| {row['one_gateway_cpu_us_per_command']} "
+            f"| {row['batch_commands_per_sec']:,.0f} "
+            f"| {row['batch_core_cpu_us_per_command']} "
+            f"({row['batch_core_loop_cpu_us_per_command']}) "
             f"| {row['batch_gateway_cpu_us_per_command']} |"
         )
     lines += [
@@ -110,8 +127,10 @@ def table(figures: dict[str, Any]) -> list[str]:
     for kind, row in figures["fanout"].items():
         lines.append(
             f"| {kind} | {row['one_p50_us']} | {row['one_p99_us']} "
-            f"| {row['one_core_cpu_us_per_batch']} | {row['one_consumer_cpu_us_per_record']} "
-            f"| {row['batch_delivered_per_sec']:,.0f} | {row['batch_core_cpu_us_per_batch']} "
+            f"| {row['one_core_cpu_us_per_batch']} ({row['one_core_loop_cpu_us_per_batch']}) "
+            f"| {row['one_consumer_cpu_us_per_record']} "
+            f"| {row['batch_delivered_per_sec']:,.0f} "
+            f"| {row['batch_core_cpu_us_per_batch']} ({row['batch_core_loop_cpu_us_per_batch']}) "
             f"| {row['batch_consumer_cpu_us_per_record']} "
             f"| {row['one_caught_up_records']} / {row['batch_caught_up_records']} |"
         )

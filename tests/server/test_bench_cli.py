@@ -93,3 +93,33 @@ def test_bench_projector_fills_a_store() -> None:
     assert figures["backend"] == "sqlite"
     assert figures["commands"] >= 2000
     assert figures["events"] > figures["commands"]
+
+
+def test_bench_ipc_measures_every_transport_of_both_flows() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "ipc", "--rate", "300", "--duration", "0.3", "--consumers", "2",
+         "--json"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    figures = json.loads(result.stdout)
+    assert figures["consumers"] == 2
+    assert 60 <= figures["payload_bytes"] <= 130
+    assert set(figures["commands"]) == {"zmq", "zmq.asyncio", "uds"}
+    for row in figures["commands"].values():
+        assert row["one_commands"] == 90
+        assert row["batch_commands"] > 0
+        assert row["batch_commands"] % 100 == 0
+        assert 0 < row["one_p50_us"] <= row["one_p99_us"] <= row["one_max_us"]
+        assert row["one_core_cpu_us_per_command"] > 0
+        assert row["batch_gateway_cpu_us_per_command"] > 0
+    assert set(figures["fanout"]) == {"zmq", "uds", "journal-poll", "journal-inotify"}
+    for kind, row in figures["fanout"].items():
+        assert row["one_all_complete"], kind
+        assert row["batch_all_complete"], kind
+        assert row["one_batch"] == 1
+        assert row["batch_batch"] == 100
+        assert 0 < row["one_p50_us"] <= row["one_p99_us"] <= row["one_max_us"]
+        assert row["one_core_cpu_us_per_batch"] > 0
+        if kind.startswith("journal"):
+            # Followers get everything from the files: two consumers, every record.
+            assert row["one_caught_up_records"] == 2 * row["one_batches"]
