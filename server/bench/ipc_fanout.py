@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -192,10 +193,7 @@ class _Source:
             self._sub.setsockopt(zmq.SUBSCRIBE, b"")
             self._poller.register(self._sub, zmq.POLLIN)
         elif kind == "uds":
-            import socket  # noqa: PLC0415
-
-            self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self._socket.connect(address)
+            self._socket = _connect_unix(address)
             self._poller.register(self._socket, zmq.POLLIN)
 
     def receive(self) -> tuple[int, int] | None:
@@ -223,6 +221,23 @@ class _Source:
         if self.kind == "uds":
             self._socket.close()
         self._context.term()
+
+
+def _connect_unix(address: str) -> socket.socket:
+    """A connection to the core, which starts at the same time: until it
+    listens, the path is missing or refuses."""
+    deadline = time.monotonic() + 60
+    while True:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.connect(address)
+        except (FileNotFoundError, ConnectionRefusedError):
+            connection.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+        else:
+            return connection
 
 
 class _Consumer:
@@ -345,7 +360,6 @@ def run(
         children.append(core)
         core.start()
         try:
-            wait_for(ready, children, 60)
             for number in range(consumers):
                 mine = {**config, "payloads": [], "slow": slow and number == 0}
                 child = spawn.Process(
@@ -353,7 +367,7 @@ def run(
                 )
                 children.append(child)
                 child.start()
-            for _ in range(consumers):
+            for _ in range(consumers + 1):  # the core has bound, the consumers connected
                 wait_for(ready, children, 60)
             time.sleep(0.3)  # subscriptions and connections reach the core
             control.put("go")

@@ -3,6 +3,9 @@
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from server.bench import ipc_commands, ipc_fanout
 from server.bench.ipc_fanout import _Consumer
 from server.bench.ipc_frames import (
     FrameBuffer,
@@ -55,3 +58,22 @@ def test_a_consumer_fills_a_gap_from_the_journal_and_counts_each_record_once(
     assert (consumer.received, consumer.caught_up, consumer.next_sequence) == (7, 3, 11)
     assert sorted(consumer.arrivals) == [0, 1, 2, 3, 4]
     asyncio.run(writer.close())
+
+
+@pytest.mark.parametrize("kind", ipc_commands.CANDIDATES)
+def test_every_command_gets_its_report_over_each_transport(kind: str) -> None:
+    # run() raises unless the core numbered exactly the commands sent.
+    figures = ipc_commands.run(kind, "latency", payloads(50), rate=500, count=50)
+    assert figures["commands"] == 50
+    assert 0 < figures["p50_us"] <= figures["p99_us"]
+    assert figures["core_loop_cpu_us_per_command"] <= figures["core_cpu_us_per_command"]
+
+
+@pytest.mark.parametrize("kind", ["zmq", "journal-poll"])
+def test_every_consumer_ends_with_every_record_even_a_slow_one(kind: str) -> None:
+    figures = ipc_fanout.run(
+        kind, payloads(100), batch=10, batches_per_sec=200, duration=0.3, consumers=2, slow=True
+    )
+    assert figures["all_complete"]
+    assert figures["batches"] > 0
+    assert figures["dropped_consumers"] == 0
