@@ -71,9 +71,15 @@ class _ConsumerStream(asyncio.Protocol):
 
     def __init__(self, streams: list[asyncio.Transport]) -> None:
         self._streams = streams
+        self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._streams.append(cast(asyncio.Transport, transport))
+        self._transport = cast(asyncio.Transport, transport)
+        self._streams.append(self._transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport in self._streams:
+            self._streams.remove(self._transport)
 
 
 class _Publisher:
