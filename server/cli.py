@@ -212,6 +212,40 @@ def bench_transport(rate: float, duration: float) -> None:
     click.echo(json.dumps(transport_bench.measure(rate, duration)))
 
 
+@bench.command("ipc")
+@click.option("--rate", type=click.FloatRange(min=1), default=5000, show_default=True,
+              help="Commands (and committed batches) a second in the one-by-one runs.")  # fmt: skip
+@click.option("--duration", type=click.FloatRange(min=0.2), default=2, show_default=True,
+              help="Seconds of each run (every candidate runs twice per repeat).")  # fmt: skip
+@click.option("--consumers", type=click.IntRange(1, 16), default=3, show_default=True)
+@click.option("--repeats", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Interleaved rounds of every candidate; figures are medians.")  # fmt: skip
+@click.option("--slow", is_flag=True, help="The first consumer sleeps after each receipt.")
+@click.option("--only", multiple=True, help="Run only this transport (repeatable), e.g. uds.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_ipc(
+    rate: float,
+    duration: float,
+    consumers: int,
+    repeats: int,
+    slow: bool,
+    only: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Transports for the process split: gateway <-> core, core -> consumers."""
+    from server.bench import ipc_bench  # noqa: PLC0415
+
+    try:
+        figures = ipc_bench.measure(rate, duration, consumers, repeats, slow, frozenset(only))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--only") from None
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    for line in ipc_bench.table(figures):
+        click.echo(line)
+
+
 @bench.command("feed")
 @click.option("--rate", type=click.FloatRange(min=1), default=10_000, show_default=True,
               help="Level 2 updates per second to publish.")  # fmt: skip

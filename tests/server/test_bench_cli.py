@@ -93,3 +93,40 @@ def test_bench_projector_fills_a_store() -> None:
     assert figures["backend"] == "sqlite"
     assert figures["commands"] >= 2000
     assert figures["events"] > figures["commands"]
+
+
+def test_bench_ipc_reports_both_flows_as_json() -> None:
+    # Two transports keep this short; tests/server/test_bench_ipc.py runs the others.
+    result = subprocess.run(
+        [str(STX), "bench", "ipc", "--rate", "300", "--duration", "0.3", "--consumers", "2",
+         "--only", "uds", "--only", "journal-inotify", "--json"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    figures = json.loads(result.stdout)
+    assert figures["consumers"] == 2
+    assert 60 <= figures["payload_bytes"] <= 130
+    assert set(figures["commands"]) == {"uds"}
+    row = figures["commands"]["uds"]
+    assert row["one_commands"] == 90
+    assert row["batch_commands"] > 0
+    assert row["batch_commands"] % 100 == 0
+    assert 0 < row["one_p50_us"] <= row["one_p99_us"] <= row["one_max_us"]
+    assert row["one_core_cpu_us_per_command"] > 0
+    assert row["batch_gateway_cpu_us_per_command"] > 0
+    assert set(figures["fanout"]) == {"uds", "journal-inotify"}
+    for kind, row in figures["fanout"].items():
+        assert row["one_all_complete"], kind
+        assert row["batch_all_complete"], kind
+        assert row["one_batch"] == 1
+        assert row["batch_batch"] == 100
+        assert 0 < row["one_p50_us"] <= row["one_p99_us"] <= row["one_max_us"]
+        assert row["one_core_cpu_us_per_batch"] > 0
+    # Followers get everything from the files: two consumers, every record.
+    inotify = figures["fanout"]["journal-inotify"]
+    assert inotify["one_caught_up_records"] == 2 * inotify["one_batches"]
+
+
+def test_bench_ipc_names_an_unknown_transport() -> None:
+    result = CliRunner().invoke(main, ["bench", "ipc", "--only", "carrier-pigeon"])
+    assert result.exit_code == 2
+    assert "no transport named carrier-pigeon" in result.output
