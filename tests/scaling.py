@@ -13,7 +13,9 @@ cycle of commands repeated, chunk after chunk:
 3. ``DEEP`` cancels one of its resting buy orders (a layer), and
 4. enters it again at the same price, so the state keeps its size;
 5. ``DEEP`` amends another resting order's quantity (a replace);
-6. ``SPOOF`` joins the best bid with 60,000 shares, and 7. cancels it.
+6. ``SPOOF`` joins the best bid with 60,000 shares, and 7. cancels it;
+8. ``DEEP`` bids below the whole book (a new level at its far end), and
+9. cancels that order.
 
 Every command and its events come from a real matching engine, so each
 consumer reads exactly what the sequencer hands out. A measurement feeds one
@@ -55,7 +57,7 @@ LIMIT = 2.0
 CHUNKS = 5
 """Measured chunks per size; the best of them counts."""
 CYCLES = 1_000
-"""Cycles of the fixed sequence (7 commands each) in a chunk, at most: a
+"""Cycles of the fixed sequence (9 commands each) in a chunk, at most: a
 consumer whose events cost more measures fewer, enough for tens of ms."""
 WARM_UP = 100
 
@@ -65,6 +67,8 @@ PRICE = 1_900_000
 TOP = PRICE - 5 * TICK
 """The best bid: the first of ``DEEP``'s resting orders."""
 ASK = TOP + TICK
+FLOOR = TOP - (LARGE + 100) * TICK
+"""Below every resting order: a level added and removed at the book's far end."""
 CYCLED = 500
 """The resting orders the cycle cancels, re-enters and amends: the best ones,
 the same in every state."""
@@ -169,6 +173,7 @@ def scenario(resting: int) -> Scenario:
         amended = (layer + CYCLED // 2) % CYCLED
         build.replace("DEEP", pool[amended], TOP - amended * TICK, 90 + number // CYCLED % 2)
         build.cancel("SPOOF", build.order("SPOOF", Side.BUY, 60_000, TOP, day))
+        build.cancel("DEEP", build.order("DEEP", Side.BUY, 100, FLOOR, day))
         cycles.append(build.take())
     warm_up = [item for cycle in cycles[:WARM_UP] for item in cycle]
     return Scenario(resting, orders, warm_up, cycles[WARM_UP:])

@@ -53,7 +53,7 @@ def _projector(scenario: Scenario) -> Callable[[list[Sequenced]], object]:
 
 
 PROJECTED = 100
-"""Cycles per measured chunk: 700 commands, some 70 ms of replay."""
+"""Cycles per measured chunk: 900 commands, some 90 ms of replay."""
 
 
 def test_the_projectors_cost_per_event_does_not_grow_with_the_orders_resting() -> None:
