@@ -60,6 +60,7 @@ CYCLES = 1_000
 """Cycles of the fixed sequence (9 commands each) in a chunk, at most: a
 consumer whose events cost more measures fewer, enough for tens of ms."""
 WARM_UP = 100
+"""Cycles fed with the setup, unmeasured."""
 
 SYMBOL = "SCAL"
 TICK = 1
@@ -210,6 +211,10 @@ def measure(name: str, prepare: Prepare, cycles: int = CYCLES) -> Scaling:
     feeds = {size: prepare(scenario(size)) for size in sizes}
     chunks = {size: scenario(size).chunks(cycles) for size in sizes}
     events = {size: sum(len(item.events) for item in chunks[size][0]) for size in sizes}
+    if events[SMALL] != events[LARGE]:
+        raise AssertionError(
+            f"the sizes' chunks differ: {events[SMALL]} and {events[LARGE]} events"
+        )
     best = dict.fromkeys(sizes, math.inf)
     gc.collect()
     gc.disable()

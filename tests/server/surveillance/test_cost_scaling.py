@@ -19,20 +19,26 @@ from server.sequencer import Sequenced
 from server.store import open_store
 from server.surveillance import AlertKind, Surveillance, SurveillanceConfig
 from server.surveillance.alerts import Alert
-from tests.scaling import CYCLES, LIMIT, OWNERS, SMALL, TICK, Scenario, measure, scenario
+from tests.scaling import (
+    CYCLES,
+    LIMIT,
+    OWNERS,
+    SMALL,
+    TICK,
+    Prepare,
+    Scenario,
+    measure,
+    scenario,
+)
 
 
-def _detectors(
-    kinds: frozenset[AlertKind],
-) -> Callable[[Scenario], Callable[[list[Sequenced]], object]]:
-    def prepare(scenario: Scenario) -> Callable[[list[Sequenced]], object]:
-        surveillance = Surveillance(
-            SurveillanceConfig(enabled=kinds), OWNERS.get, tick_size_of=lambda _: TICK
-        )
-        surveillance.observe(scenario.setup)
-        return surveillance.observe
-
-    return prepare
+def _surveillance(kinds: frozenset[AlertKind], scenario: Scenario) -> Surveillance:
+    """The detectors of ``kinds``, past the scenario's setup."""
+    surveillance = Surveillance(
+        SurveillanceConfig(enabled=kinds), OWNERS.get, tick_size_of=lambda _: TICK
+    )
+    surveillance.observe(scenario.setup)
+    return surveillance
 
 
 @pytest.mark.parametrize(
@@ -49,17 +55,17 @@ def _detectors(
 def test_a_detectors_cost_per_event_does_not_grow_with_the_orders_resting(
     kind: AlertKind,
 ) -> None:
-    scaling = measure(kind.name.lower(), _detectors(frozenset({kind})))
+    scaling = measure(
+        kind.name.lower(), lambda scenario: _surveillance(frozenset({kind}), scenario).observe
+    )
     assert scaling.ratio < LIMIT, str(scaling)
 
 
 def test_the_scenario_exercises_every_detector() -> None:
     """The measured cycle raises each kind of alert it is meant to, so the
     ratios above time the detectors' real work, not their early returns."""
-    prepare = _detectors(SurveillanceConfig().enabled)
-    observe = prepare(scenario(SMALL))
-    raised = observe(scenario(SMALL).chunks(CYCLES)[0])
-    assert isinstance(raised, list)
+    surveillance = _surveillance(SurveillanceConfig().enabled, scenario(SMALL))
+    raised = surveillance.observe(scenario(SMALL).chunks(CYCLES)[0])
     assert {alert.kind for alert in raised} >= {
         AlertKind.LAYERING,
         AlertKind.SPOOFING,
@@ -100,7 +106,7 @@ class _Desk:
 
 
 @pytest.fixture
-def desks(tmp_path: Path) -> Iterator[Callable[[Scenario], Callable[[list[Sequenced]], object]]]:
+def desks(tmp_path: Path) -> Iterator[Prepare]:
     opened: list[_Desk] = []
 
     def prepare(scenario: Scenario) -> Callable[[list[Sequenced]], object]:
@@ -115,7 +121,7 @@ def desks(tmp_path: Path) -> Iterator[Callable[[Scenario], Callable[[list[Sequen
 
 
 def test_the_alert_desks_cost_per_event_does_not_grow_with_the_orders_resting(
-    desks: Callable[[Scenario], Callable[[list[Sequenced]], object]],
+    desks: Prepare,
 ) -> None:
     """Every detector, the hand-off and the store's writes of the alerts."""
     scaling = measure("alert desk", desks, cycles=200)
