@@ -199,7 +199,8 @@ def _ratios(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float]:
 
 
 def _to_floor(server: dict[str, Any], floor: dict[str, Any]) -> float:
-    return round(server["p99_us"] / max(1, floor["p99_us"]), 2)
+    ratio: float = server["p99_us"] / max(1, floor["p99_us"])
+    return round(ratio, 2)
 
 
 def _medians(rounds: list[dict[str, Any]], field: str) -> dict[str, float]:

@@ -93,3 +93,62 @@ def test_bench_projector_fills_a_store() -> None:
     assert figures["backend"] == "sqlite"
     assert figures["commands"] >= 2000
     assert figures["events"] > figures["commands"]
+
+
+SERVER_FIGURES = ("offered", "acknowledged", "orders_per_sec", "p50_us", "p99_us", "p999_us",
+                  "max_us", "errors", "cpu_us_per_order")  # fmt: skip
+FLOOR_FIGURES = ("messages_per_sec", "offered_per_sec", "p50_us", "p99_us", "p999_us", "max_us")
+
+
+@pytest.mark.timeout(180)
+def test_bench_server_reports_the_server_and_the_echo_floor_of_one_run() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "server", "--rate", "200", "--duration", "1", "--json"],
+        capture_output=True, text=True, timeout=170, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["tls"] is True
+    (entry,) = report["rounds"]
+    server, floor = entry["server"], entry["floor"]
+    for key in SERVER_FIGURES:
+        assert key in server, key
+    for key in FLOOR_FIGURES:
+        assert key in floor, key
+    assert server["acknowledged"] == server["offered"] == 200
+    assert server["errors"] == 0
+    assert server["cpu_us_per_order"] > 0
+    assert floor["offered_per_sec"] == 200
+    assert 0 < server["p50_us"] <= server["p99_us"] <= server["p999_us"] <= server["max_us"]
+    assert entry["p99_to_floor"]["server"] == round(server["p99_us"] / floor["p99_us"], 2)
+
+
+@pytest.mark.timeout(300)
+def test_bench_server_alternates_this_tree_and_a_baseline_commit() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "server", "--rate", "200", "--duration", "1", "--plaintext",
+         "--baseline", "HEAD", "--repeat", "2", "--json"],
+        capture_output=True, text=True, timeout=290, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["baseline"]["revision"] == "HEAD"
+    assert report["tls"] is False
+    assert [entry["first"] for entry in report["rounds"]] == ["server", "baseline"]
+    for entry in report["rounds"]:
+        assert entry["baseline"]["code"] == "HEAD"
+        assert entry["server"]["tls"] is entry["baseline"]["tls"] is False
+        assert entry["baseline"]["acknowledged"] == entry["server"]["acknowledged"] == 200
+        assert set(entry["ratios"]) == {
+            "orders_per_sec", "p50_us", "p99_us", "p999_us", "cpu_us_per_order"
+        }  # fmt: skip
+    assert set(report["median_ratios"]) == set(report["rounds"][0]["ratios"])
+
+
+def test_bench_server_names_a_revision_git_does_not_know() -> None:
+    result = CliRunner().invoke(
+        main, ["bench", "server", "--duration", "1", "--baseline", "no-such-revision-here"]
+    )
+    assert result.exit_code == 1
+    assert "no-such-revision-here" in result.output
+    assert "Traceback" not in result.output
