@@ -205,11 +205,12 @@ def bench_engine(
     help="Messages per second offered on one stream.",
 )  # fmt: skip
 @click.option("--duration", type=click.FloatRange(min=0.1), default=8, show_default=True)
-def bench_transport(rate: float, duration: float) -> None:
+@click.option("--tls", is_flag=True, help="Over TLS, with a throwaway local CA.")
+def bench_transport(rate: float, duration: float, tls: bool) -> None:
     """Bare gRPC echo on one stream: the floor under order-entry latency."""
     from server.bench import transport_bench  # noqa: PLC0415
 
-    click.echo(json.dumps(transport_bench.measure(rate, duration)))
+    click.echo(json.dumps(transport_bench.measure(rate, duration, tls)))
 
 
 @bench.command("feed")

@@ -9,8 +9,9 @@ feature on), TLS on or off, and an administrator that trades created from
 whole process tree from /proc before and after the load, so the figure stays
 true when ``stx serve`` supervises several processes. The echo floor
 (``stx bench transport``) then runs on one stream at the load's message rate
-(orders per second / batch): the exchange cannot answer faster than gRPC
-echoes an empty message, so ``p99_to_floor`` is what the exchange adds.
+(orders per second / batch), over TLS when the servers were: the exchange
+cannot answer faster than gRPC echoes an empty message, so ``p99_to_floor``
+is what the exchange adds.
 
 The machine these run on is shared and noisy: absolute figures move by tens
 of percent between minutes. With ``baseline`` the same load runs against the
@@ -184,10 +185,10 @@ def measure_server(source: Source, load: Load, tls: bool) -> dict[str, Any]:
     return figures
 
 
-def measure_floor(load: Load) -> dict[str, Any]:
-    """The bare gRPC echo on one stream at the load's message rate."""
-    figures = dict(transport_bench.measure(load.rate / load.batch, load.duration))
-    return {"tls": False, **figures}
+def measure_floor(load: Load, tls: bool) -> dict[str, Any]:
+    """The bare gRPC echo on one stream at the load's message rate, over TLS
+    when the servers were measured over TLS."""
+    return dict(transport_bench.measure(load.rate / load.batch, load.duration, tls))
 
 
 def _ratios(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float]:
@@ -235,18 +236,16 @@ def run(
             report["note"] = f"{baseline} has no TLS: both measured in plaintext"
         if theirs is not None:
             report["baseline"] = {"revision": baseline, "commit": theirs.commit}
+        sides = [("server", mine)] + ([("baseline", theirs)] if theirs is not None else [])
         rounds: list[dict[str, Any]] = []
         for number in range(repeat):
             entry: dict[str, Any] = {}
-            order = [("server", mine), ("baseline", theirs)] if theirs else [("server", mine)]
-            if number % 2:
-                order.reverse()
+            order = sides[::-1] if number % 2 else sides
             for name, source in order:
-                assert source is not None
                 progress(f"round {number + 1}/{repeat}: {source.label} ({source.commit})")
                 entry[name] = measure_server(source, load, like_for_like)
             progress(f"round {number + 1}/{repeat}: bare gRPC echo")
-            entry["floor"] = floor = measure_floor(load)
+            entry["floor"] = floor = measure_floor(load, like_for_like)
             entry["first"] = order[0][0]
             entry["p99_to_floor"] = {name: _to_floor(entry[name], floor) for name, _ in order}
             if theirs is not None:

@@ -55,9 +55,10 @@ def test_demo_runs_a_whole_day() -> None:
     assert "MARKET_CLOSED" in result.output
 
 
-def test_bench_transport_echoes_every_message_and_reports_percentiles() -> None:
+@pytest.mark.parametrize("tls", [[], ["--tls"]])
+def test_bench_transport_echoes_every_message_and_reports_percentiles(tls: list[str]) -> None:
     result = subprocess.run(
-        [str(STX), "bench", "transport", "--rate", "400", "--duration", "0.5"],
+        [str(STX), "bench", "transport", "--rate", "400", "--duration", "0.5", *tls],
         capture_output=True,
         text=True,
         check=True,
@@ -65,6 +66,7 @@ def test_bench_transport_echoes_every_message_and_reports_percentiles() -> None:
     )
     figures = json.loads(result.stdout)
     assert figures["offered_per_sec"] == 400
+    assert figures["tls"] is bool(tls)
     assert 0 < figures["messages_per_sec"] <= 1_000
     assert 0 < figures["p50_us"] <= figures["p99_us"] <= figures["p999_us"] <= figures["max_us"]
 
@@ -110,6 +112,7 @@ def test_bench_server_reports_the_server_and_the_echo_floor_of_one_run() -> None
     report = json.loads(result.stdout)
     assert report["tls"] is True
     (entry,) = report["rounds"]
+    assert entry["server"]["tls"] is entry["floor"]["tls"] is True
     server, floor = entry["server"], entry["floor"]
     for key in SERVER_FIGURES:
         assert key in server, key
