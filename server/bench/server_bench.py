@@ -212,20 +212,31 @@ def _medians(rounds: list[dict[str, Any]], field: str) -> dict[str, float]:
     }
 
 
+MeasureServer = Callable[[Source, Load, bool], dict[str, Any]]
+MeasureFloor = Callable[[Load, bool], dict[str, Any]]
+Checkout = Callable[[str], contextlib.AbstractContextManager[Source]]
+
+
 def run(
     load: Load,
     tls: bool,
     repeat: int = 1,
     baseline: str | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    *,
+    server: MeasureServer = measure_server,
+    floor: MeasureFloor = measure_floor,
+    checkout: Checkout = checked_out,
 ) -> dict[str, Any]:
     """``repeat`` rounds of (this tree's server, [the baseline's], the echo
-    floor); the report with each round's figures, ratios and their medians."""
+    floor); the report with each round's figures, ratios and their medians.
+    ``server``, ``floor`` and ``checkout`` are the measurements and the git
+    checkout (tests pass fakes)."""
     if repeat < 1:
         raise ValueError("repeat must be at least 1")
     mine = this_tree()
     with contextlib.ExitStack() as stack:
-        theirs = stack.enter_context(checked_out(baseline)) if baseline else None
+        theirs = stack.enter_context(checkout(baseline)) if baseline else None
         like_for_like = tls and (theirs is None or theirs.tls)
         report: dict[str, Any] = {
             "rate": load.rate, "duration": load.duration, "streams": load.streams,
@@ -243,11 +254,11 @@ def run(
             order = sides[::-1] if number % 2 else sides
             for name, source in order:
                 progress(f"round {number + 1}/{repeat}: {source.label} ({source.commit})")
-                entry[name] = measure_server(source, load, like_for_like)
+                entry[name] = server(source, load, like_for_like)
             progress(f"round {number + 1}/{repeat}: bare gRPC echo")
-            entry["floor"] = floor = measure_floor(load, like_for_like)
+            entry["floor"] = echo = floor(load, like_for_like)
             entry["first"] = order[0][0]
-            entry["p99_to_floor"] = {name: _to_floor(entry[name], floor) for name, _ in order}
+            entry["p99_to_floor"] = {name: _to_floor(entry[name], echo) for name, _ in order}
             if theirs is not None:
                 entry["ratios"] = _ratios(entry["server"], entry["baseline"])
             rounds.append(entry)
