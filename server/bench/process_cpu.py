@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 _PROC = Path("/proc")
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -39,15 +40,35 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def tree_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of ``pid``, its reaped children and every live
-    descendant; None where /proc does not show ``pid``."""
+def _name(pid: int) -> str:
+    """The process's command up to its first option: ``python3 stx serve``."""
+    try:
+        argv = (_PROC / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return "?"
+    words: list[str] = []
+    for word in argv:
+        if not word or word.startswith("-"):
+            break
+        words.append(Path(word).name if len(words) < 2 else word)
+    return " ".join(words) or "?"
+
+
+def tree_by_process(pid: int) -> dict[int, tuple[str, float]]:
+    """Each live process of ``pid``'s tree: its command and its own CPU
+    seconds (user + system, with its reaped children's), by process id."""
     fields = _stat_fields(pid)
     if fields is None:
-        return None
+        return {}
     # After the name: utime, stime, cutime, cstime are fields 14-17 of stat(5).
-    ticks = sum(int(value) for value in fields[11:15])
-    total = ticks / os.sysconf("SC_CLK_TCK")
+    found = {pid: (_name(pid), sum(int(value) for value in fields[11:15]) / _TICKS)}
     for child in _children(pid):
-        total += tree_cpu_seconds(child) or 0.0
-    return total
+        found.update(tree_by_process(child))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds of ``pid``, its reaped children and every live descendant;
+    None where /proc does not show ``pid``."""
+    processes = tree_by_process(pid)
+    return sum(seconds for _, seconds in processes.values()) if processes else None

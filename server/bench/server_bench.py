@@ -44,7 +44,7 @@ from stocktraderx.v1 import users_pb2, users_pb2_grpc
 from clients.loadtest import LoadSpec, run_load
 from clients.transport import ClientTls, aio_channel
 from server.bench import transport_bench
-from server.bench.process_cpu import tree_cpu_seconds
+from server.bench.process_cpu import tree_by_process
 from server.bench.sources import Source, checked_out, this_tree
 
 ADMIN, PASSWORD = "loader", "a long server benchmark passphrase"
@@ -164,12 +164,12 @@ def measure_server(source: Source, load: Load, tls: bool) -> dict[str, Any]:
             target, load.rate, load.duration, load.streams, load.batch,
             cancel=load.cancel, token=token, tls=client_tls,
         )  # fmt: skip
-        before = tree_cpu_seconds(process.pid)
+        before = tree_by_process(process.pid)
         try:
             result = uvloop.run(run_load(spec))
         except grpc.aio.AioRpcError as error:
             raise BenchError(f"load failed: {error.code().name}: {error.details()}") from None
-        after = tree_cpu_seconds(process.pid)
+        after = tree_by_process(process.pid)
         if process.poll() is not None:
             raise BenchError(f"stx serve exited with status {process.returncode} under load")
     figures: dict[str, Any] = {
@@ -179,10 +179,34 @@ def measure_server(source: Source, load: Load, tls: bool) -> dict[str, Any]:
         "offered_per_sec": load.rate,
         **result.as_json(),
     }
-    if before is not None and after is not None:
-        figures["cpu_seconds"] = round(after - before, 3)
-        figures["cpu_us_per_order"] = round((after - before) / max(1, result.acknowledged) * 1e6)
+    if after:
+        figures.update(cpu_figures(before, after, result.acknowledged))
     return figures
+
+
+def cpu_figures(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], orders: int
+) -> dict[str, Any]:
+    """CPU per order of the whole tree and of each process that worked. A
+    child that ended during the load is in its parent's figure (the kernel
+    adds a reaped child's whole time to the parent's cutime/cstime): what it
+    had spent before the load is taken off the total."""
+    spent = {
+        pid: (name, seconds - before.get(pid, (name, 0.0))[1])
+        for pid, (name, seconds) in after.items()
+    }
+    ended = sum(seconds for pid, (_, seconds) in before.items() if pid not in after)
+    total = sum(seconds for _, seconds in spent.values()) - ended
+    per_order = 1e6 / max(1, orders)
+    return {
+        "cpu_seconds": round(total, 3),
+        "cpu_us_per_order": round(total * per_order),
+        "cpu_by_process": [
+            {"pid": pid, "process": name, "cpu_us_per_order": round(seconds * per_order)}
+            for pid, (name, seconds) in sorted(spent.items())
+            if seconds > 0
+        ],
+    }
 
 
 def measure_floor(load: Load, tls: bool) -> dict[str, Any]:
@@ -303,6 +327,11 @@ def describe(report: dict[str, Any]) -> list[str]:
                 label = f"{figures['code']} {figures['commit']}"
                 to_floor = entry["p99_to_floor"][name]
                 lines.append(f"  {label:<28}{_cell(figures)}  p99/floor {to_floor}")
+                lines.extend(
+                    f"    cpu {process['cpu_us_per_order']:>7,} us/order  "
+                    f"{process['process']} ({process['pid']})"
+                    for process in figures.get("cpu_by_process", ())
+                )
         lines.append(f"  {'bare gRPC echo':<28}{_cell(entry['floor'])}")
         if "ratios" in entry:
             lines.append("  this tree / baseline: " + _ratio_text(entry["ratios"]))

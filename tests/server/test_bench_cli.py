@@ -122,6 +122,7 @@ def test_bench_server_reports_the_server_and_the_echo_floor_of_one_run() -> None
     assert server["acknowledged"] == server["offered"] == 200
     assert server["errors"] == 0
     assert server["cpu_us_per_order"] > 0
+    assert "stx serve" in server["cpu_by_process"][0]["process"]
     assert floor["offered_per_sec"] == 200
     assert 0 < server["p50_us"] <= server["p99_us"] <= server["p999_us"] <= server["max_us"]
     assert entry["p99_to_floor"]["server"] == round(server["p99_us"] / floor["p99_us"], 2)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server.bench.server_bench import Load, describe, run
+from server.bench.server_bench import Load, cpu_figures, describe, run
 from server.bench.sources import Source
 
 LOAD = Load(rate=1000, duration=1)
@@ -91,3 +91,17 @@ def test_without_a_baseline_each_round_is_the_server_then_the_floor() -> None:
 def test_a_load_that_cannot_run_is_refused(load: dict[str, Any], reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         Load(**load)
+
+
+def test_cpu_per_order_counts_a_child_that_ended_during_the_load_once() -> None:
+    # The server (1) spent 1.0 s itself; its child (2) had spent 2.0 s before
+    # the load and 0.5 s during it, then ended: its 2.5 s moved into 1's figure.
+    before = {1: ("python3 stx serve", 1.0), 2: ("python3 stx serve", 2.0)}
+    after = {1: ("python3 stx serve", 1.0 + 1.0 + 2.5), 3: ("python3", 0.25)}
+    figures = cpu_figures(before, after, orders=1000)
+    assert figures["cpu_seconds"] == 1.75
+    assert figures["cpu_us_per_order"] == 1750
+    assert figures["cpu_by_process"] == [
+        {"pid": 1, "process": "python3 stx serve", "cpu_us_per_order": 3500},
+        {"pid": 3, "process": "python3", "cpu_us_per_order": 250},
+    ]
