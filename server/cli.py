@@ -205,11 +205,12 @@ def bench_engine(
     help="Messages per second offered on one stream.",
 )  # fmt: skip
 @click.option("--duration", type=click.FloatRange(min=0.1), default=8, show_default=True)
-def bench_transport(rate: float, duration: float) -> None:
+@click.option("--tls", is_flag=True, help="Over TLS, with a throwaway local CA.")
+def bench_transport(rate: float, duration: float, tls: bool) -> None:
     """Bare gRPC echo on one stream: the floor under order-entry latency."""
     from server.bench import transport_bench  # noqa: PLC0415
 
-    click.echo(json.dumps(transport_bench.measure(rate, duration)))
+    click.echo(json.dumps(transport_bench.measure(rate, duration, tls)))
 
 
 @bench.command("ipc")
@@ -281,6 +282,45 @@ def bench_rest(concurrency: int, duration: float, via: str) -> None:
     from server.bench import rest_bench  # noqa: PLC0415 - loaded only for this bench
 
     click.echo(json.dumps(rest_bench.measure(concurrency, duration, via)))
+
+
+@bench.command("server")
+@click.option("--rate", type=click.FloatRange(min=1), default=3000, show_default=True,
+              help="Orders per second offered, over all streams.")  # fmt: skip
+@click.option("--duration", type=click.FloatRange(min=0.5), default=5, show_default=True)
+@click.option("--streams", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--batch", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Orders per message.")  # fmt: skip
+@click.option("--cancel", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of commands that cancel a resting order.")  # fmt: skip
+@click.option("--tls/--plaintext", default=True, show_default=True,
+              help="The order stream over TLS (the server's default) or plaintext.")  # fmt: skip
+@click.option("--baseline", metavar="REV",
+              help="Also measure commit REV (e.g. HEAD~1), from a git worktree.")  # fmt: skip
+@click.option("--repeat", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Rounds; with --baseline the pair's order alternates.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_server(
+    rate: float, duration: float, streams: int, batch: int, cancel: float, tls: bool,
+    baseline: str | None, repeat: int, as_json: bool,
+) -> None:  # fmt: skip
+    """The order path of a fresh `stx serve` (every feature on), beside the bare
+    gRPC echo in the same run; with --baseline, against another commit."""
+    from server.bench import server_bench  # noqa: PLC0415 - loaded only for this bench
+    from server.bench.sources import SourceError  # noqa: PLC0415
+
+    load = server_bench.Load(rate, duration, streams, batch, cancel)
+    try:
+        report = server_bench.run(
+            load, tls, repeat, baseline, progress=lambda step: click.echo(step, err=True)
+        )
+    except (server_bench.BenchError, SourceError) as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    for line in server_bench.describe(report):
+        click.echo(line)
 
 
 @bench.command("projector")

@@ -6,20 +6,26 @@ open-loop schedule at a fixed rate, latency from each message's scheduled
 send time to its echo. The server runs in a child process on grpc.aio and
 uvloop like ``stx serve``. Its figures are the floor under every order-entry
 figure: the exchange cannot answer faster, or more often on one stream,
-than gRPC echoes an empty message.
+than gRPC echoes an empty message. With ``tls`` both ends speak TLS with a
+throwaway local CA made as ``stx serve`` makes its own, the floor under the
+order stream's default transport.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import tempfile
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import grpc
 import uvloop
 from hdrh.histogram import HdrHistogram
+
+from server.transport.pki import LocalPki, ensure_local_pki
 
 _METHOD = "/stocktraderx.bench.Echo/Echo"
 
@@ -37,21 +43,34 @@ class _Echo(grpc.GenericRpcHandler):  # type: ignore[type-arg]  # not subscripta
         return grpc.stream_stream_rpc_method_handler(echo, _same, _same)
 
 
-async def _serve(port: int, ready: Any) -> None:
+async def _serve(port: int, ready: Any, pki: LocalPki | None) -> None:
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((_Echo(),))
-    ready.put(server.add_insecure_port(f"127.0.0.1:{port}"))
+    address = f"127.0.0.1:{port}"
+    if pki is None:
+        ready.put(server.add_insecure_port(address))
+    else:
+        pair = (pki.server_key.read_bytes(), pki.server_cert.read_bytes())
+        ready.put(server.add_secure_port(address, grpc.ssl_server_credentials([pair])))
     await server.start()
     await server.wait_for_termination()
 
 
-def _server_process(port: int, ready: Any) -> None:
-    uvloop.run(_serve(port, ready))
+def _server_process(port: int, ready: Any, pki: LocalPki | None) -> None:
+    uvloop.run(_serve(port, ready, pki))
 
 
-async def _drive(port: int, rate: float, count: int) -> HdrHistogram:
+def _channel(port: int, pki: LocalPki | None) -> grpc.aio.Channel:
+    target = f"127.0.0.1:{port}"
+    if pki is None:
+        return grpc.aio.insecure_channel(target)
+    credentials = grpc.ssl_channel_credentials(pki.ca.read_bytes())
+    return grpc.aio.secure_channel(target, credentials)
+
+
+async def _drive(port: int, rate: float, count: int, pki: LocalPki | None) -> HdrHistogram:
     histogram = HdrHistogram(1, 60_000_000, 3)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    async with _channel(port, pki) as channel:
         call = channel.stream_stream(_METHOD, request_serializer=_same, response_deserializer=_same)
         start = time.perf_counter() + 0.2
         scheduled = [start + index / rate for index in range(count)]
@@ -69,22 +88,25 @@ async def _drive(port: int, rate: float, count: int) -> HdrHistogram:
     return histogram
 
 
-def measure(rate: float, duration: float) -> dict[str, float | int]:
+def measure(rate: float, duration: float, tls: bool = False) -> dict[str, float | int]:
     """Echo ``rate`` messages a second for ``duration`` seconds on one stream."""
-    context = multiprocessing.get_context("spawn")
-    ready = context.Queue()
-    child = context.Process(target=_server_process, args=(0, ready), daemon=True)
-    child.start()
-    try:
-        port = ready.get(timeout=30)
-        count = max(1, int(rate * duration))
-        began = time.perf_counter()
-        histogram = uvloop.run(_drive(port, rate, count))
-        elapsed = time.perf_counter() - began - 0.2
-    finally:
-        child.terminate()
-        child.join()
+    with tempfile.TemporaryDirectory(prefix="stx-bench-transport-") as scratch:
+        pki = ensure_local_pki(Path(scratch)) if tls else None
+        context = multiprocessing.get_context("spawn")
+        ready = context.Queue()
+        child = context.Process(target=_server_process, args=(0, ready, pki), daemon=True)
+        child.start()
+        try:
+            port = ready.get(timeout=30)
+            count = max(1, int(rate * duration))
+            began = time.perf_counter()
+            histogram = uvloop.run(_drive(port, rate, count, pki))
+            elapsed = time.perf_counter() - began - 0.2
+        finally:
+            child.terminate()
+            child.join()
     return {
+        "tls": tls,
         "messages_per_sec": round(count / elapsed, 1),
         "offered_per_sec": rate,
         "p50_us": histogram.get_value_at_percentile(50),

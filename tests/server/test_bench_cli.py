@@ -1,6 +1,7 @@
 """``stx bench engine`` and ``stx demo`` as a user runs them."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,9 +56,10 @@ def test_demo_runs_a_whole_day() -> None:
     assert "MARKET_CLOSED" in result.output
 
 
-def test_bench_transport_echoes_every_message_and_reports_percentiles() -> None:
+@pytest.mark.parametrize("tls", [[], ["--tls"]])
+def test_bench_transport_echoes_every_message_and_reports_percentiles(tls: list[str]) -> None:
     result = subprocess.run(
-        [str(STX), "bench", "transport", "--rate", "400", "--duration", "0.5"],
+        [str(STX), "bench", "transport", "--rate", "400", "--duration", "0.5", *tls],
         capture_output=True,
         text=True,
         check=True,
@@ -65,6 +67,7 @@ def test_bench_transport_echoes_every_message_and_reports_percentiles() -> None:
     )
     figures = json.loads(result.stdout)
     assert figures["offered_per_sec"] == 400
+    assert figures["tls"] is bool(tls)
     assert 0 < figures["messages_per_sec"] <= 1_000
     assert 0 < figures["p50_us"] <= figures["p99_us"] <= figures["p999_us"] <= figures["max_us"]
 
@@ -130,3 +133,71 @@ def test_bench_ipc_names_an_unknown_transport() -> None:
     result = CliRunner().invoke(main, ["bench", "ipc", "--only", "carrier-pigeon"])
     assert result.exit_code == 2
     assert "no transport named carrier-pigeon" in result.output
+
+
+SERVER_FIGURES = ("offered", "acknowledged", "orders_per_sec", "p50_us", "p99_us", "p999_us",
+                  "max_us", "errors", "cpu_us_per_order")  # fmt: skip
+FLOOR_FIGURES = ("messages_per_sec", "offered_per_sec", "p50_us", "p99_us", "p999_us", "max_us")
+
+
+@pytest.mark.timeout(180)
+def test_bench_server_reports_the_server_and_the_echo_floor_of_one_run() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "server", "--rate", "200", "--duration", "1", "--json"],
+        capture_output=True, text=True, timeout=170, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["tls"] is True
+    (entry,) = report["rounds"]
+    assert entry["server"]["tls"] is entry["floor"]["tls"] is True
+    server, floor = entry["server"], entry["floor"]
+    for key in SERVER_FIGURES:
+        assert key in server, key
+    for key in FLOOR_FIGURES:
+        assert key in floor, key
+    assert server["acknowledged"] == server["offered"] == 200
+    assert server["errors"] == 0
+    assert server["cpu_us_per_order"] > 0
+    assert "stx serve" in server["cpu_by_process"][0]["process"]
+    assert floor["offered_per_sec"] == 200
+    assert 0 < server["p50_us"] <= server["p99_us"] <= server["p999_us"] <= server["max_us"]
+    assert entry["p99_to_floor"]["server"] == round(server["p99_us"] / floor["p99_us"], 2)
+
+
+@pytest.mark.timeout(300)
+def test_bench_server_runs_a_baseline_commit_from_a_worktree() -> None:
+    git = shutil.which("git")
+    checkout = git and subprocess.run([git, "rev-parse", "HEAD"], capture_output=True, check=False)
+    if not checkout or checkout.returncode:
+        pytest.skip("--baseline needs git (apt-get install git) and a git checkout of the "
+                    "repository")  # fmt: skip
+    result = subprocess.run(
+        [str(STX), "bench", "server", "--rate", "200", "--duration", "1", "--plaintext",
+         "--baseline", "HEAD", "--json"],
+        capture_output=True, text=True, timeout=290, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["baseline"]["revision"] == "HEAD"
+    assert report["tls"] is False
+    (entry,) = report["rounds"]
+    assert entry["baseline"]["code"] == "HEAD"
+    assert entry["server"]["tls"] is entry["baseline"]["tls"] is entry["floor"]["tls"] is False
+    assert entry["baseline"]["acknowledged"] == entry["server"]["acknowledged"] == 200
+    assert set(entry["ratios"]) == {
+        "orders_per_sec", "p50_us", "p99_us", "p999_us", "cpu_us_per_order"
+    }  # fmt: skip
+    # No worktree is left behind.
+    listing = subprocess.run(["git", "worktree", "list"], capture_output=True, text=True,
+                             check=True).stdout  # fmt: skip
+    assert "stx-bench-baseline-" not in listing
+
+
+def test_bench_server_names_a_revision_git_does_not_know() -> None:
+    result = CliRunner().invoke(
+        main, ["bench", "server", "--duration", "1", "--baseline", "no-such-revision-here"]
+    )
+    assert result.exit_code == 1
+    assert "no-such-revision-here" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,107 @@
+"""Which code a server benchmark runs: this tree, or a commit checked out
+beside it to compare against.
+
+An older commit runs from a temporary ``git worktree`` with this venv's
+Python and ``PYTHONPATH`` pointing at that worktree (its packages and its
+generated protobuf code come first on the path, before this tree's editable
+install), so both sides share the interpreter and the libraries and differ
+only in the exchange's own code. The load generator is always this tree's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+"""This tree: the directory holding ``server/``, ``clients/`` and ``protos/``."""
+
+
+class SourceError(RuntimeError):
+    """The revision to compare against cannot be checked out."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Code to run ``stx serve`` from."""
+
+    label: str
+    commit: str
+    root: Path
+    tls: bool
+    """Whether this code's server speaks TLS (``STX_TLS_ENABLED``)."""
+    pythonpath: str | None = None
+    """``PYTHONPATH`` for its server; None: this tree, as installed."""
+
+    def environ(self, base: dict[str, str]) -> dict[str, str]:
+        if self.pythonpath is None:
+            return base
+        return {**base, "PYTHONPATH": self.pythonpath}
+
+
+def _git(*arguments: str, cwd: Path = ROOT) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *arguments], cwd=cwd, capture_output=True, text=True, check=True, timeout=120
+        )
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        detail = getattr(error, "stderr", None) or str(error)
+        raise SourceError(f"git {' '.join(arguments)}: {detail.strip()}") from None
+    return done.stdout.strip()
+
+
+def _speaks_tls(root: Path) -> bool:
+    # The switch every TLS-capable server reads; older commits have no TLS.
+    config = root / "server" / "config.py"
+    return config.is_file() and "tls_from_environ" in config.read_text()
+
+
+def this_tree() -> Source:
+    """The code installed in this venv; its commit, marked if files changed."""
+    try:
+        commit = _git("rev-parse", "--short=10", "HEAD")
+        if _git("status", "--porcelain", "--untracked-files=no"):
+            commit += "+changes"
+    except SourceError:
+        commit = "unknown"
+    return Source("this tree", commit, ROOT, _speaks_tls(ROOT))
+
+
+def _check_imports(worktree: Path, pythonpath: str) -> None:
+    """Fail unless this venv's Python, given ``pythonpath``, imports the
+    server and the generated code from ``worktree``: otherwise the "baseline"
+    would silently be this tree again."""
+    probe = "import server, stocktraderx; print(server.__file__); print(stocktraderx.__file__)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": pythonpath},
+        cwd=worktree.parent, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    found = done.stdout.split()
+    if (
+        done.returncode
+        or len(found) != 2
+        or not all(Path(path).resolve().is_relative_to(worktree.resolve()) for path in found)
+    ):
+        raise SourceError(f"the checked-out code does not import from {worktree}: "
+                          f"{done.stdout.strip()} {done.stderr.strip()[-500:]}")  # fmt: skip
+
+
+@contextmanager
+def checked_out(revision: str) -> Iterator[Source]:
+    """``revision`` in a temporary worktree for as long as the block runs."""
+    commit = _git("rev-parse", "--verify", "--short=10", f"{revision}^{{commit}}")
+    with tempfile.TemporaryDirectory(prefix="stx-bench-baseline-") as scratch:
+        worktree = Path(scratch) / "tree"
+        _git("worktree", "add", "--detach", str(worktree), commit)
+        try:
+            path = os.pathsep.join((str(worktree), str(worktree / "protos" / "gen" / "python")))
+            _check_imports(worktree, path)
+            yield Source(revision, commit, worktree, _speaks_tls(worktree), path)
+        finally:
+            _git("worktree", "remove", "--force", str(worktree))
