@@ -42,7 +42,6 @@ from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
-from server.auth.key_source import data_key_wrapper, open_key_ring
 from server.auth.keys import KeyRing
 from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import TokenIssuer
@@ -57,6 +56,7 @@ from server.gateway.reference import ReferenceDataService
 from server.gateway.risk import RiskService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.gateway.users import UserService
+from server.hsm.key_source import data_key_wrapper, open_key_ring
 from server.hsm.token import HsmError
 from server.journal import Durability, JournalCorruptError
 from server.projector import Projector, StoreAheadError
