@@ -74,6 +74,28 @@ def test_a_child_that_keeps_dying_is_restarted_a_few_times_then_left_alone() -> 
     )
 
 
+def test_a_child_that_ran_steadily_before_dying_gets_its_restarts_back() -> None:
+    log, _ = _logger("steady")
+
+    async def scenario() -> SupervisedChild:
+        child = SupervisedChild(
+            "steady",
+            lambda: _python("import time; time.sleep(0.3); raise SystemExit(4)"),
+            restarts=1,
+            first_pause=0.01,
+            steady_seconds=0.2,
+            log=log,
+        )
+        child.start()
+        await _until(lambda: child.starts >= 4)
+        await child.stop()
+        return child
+
+    child = asyncio.run(scenario())
+    # One restart allowed, yet each run lasted long enough to count as healthy.
+    assert child.exit_codes[:3] == [4, 4, 4]
+
+
 def test_stop_interrupts_the_child_and_does_not_restart_it() -> None:
     log, lines = _logger("stopping")
     code = (
