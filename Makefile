@@ -37,6 +37,7 @@ check-protos: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python protos/generate.py --vendor
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code --path protos/stocktraderx

@@ -171,7 +171,12 @@ async def _place(
     tally.sent += 1
     try:
         response = await client.place(request)
-    except ExchangeError:
+    except ExchangeError as error:
+        if error.code is grpc.StatusCode.UNAVAILABLE:
+            # Not a refusal: the exchange is gone. Counting on would leave a
+            # simulator (one `stx serve --simulate` started, say) running
+            # forever after its server was killed.
+            raise
         tally.refused += 1
         return None
     tally.filled += sum(1 for report in response.reports if report.last_quantity)

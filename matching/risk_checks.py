@@ -16,7 +16,7 @@ from matching.instrument import BASIS_POINTS
 from matching.risk_limits import RiskLimits, money
 
 if TYPE_CHECKING:
-    from matching.risk import AccountLedger, Holding
+    from matching.ledger import AccountLedger, Holding
 
 
 def limit_breach(

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from matching.enums import Side
-from matching.risk import AccountLedger, Holding, RiskBook
+from matching.ledger import AccountLedger, Holding
+from matching.risk import RiskBook
 from matching.risk_limits import RiskLimits
 from matching.state_errors import InvariantError
 
 if TYPE_CHECKING:
-    from matching.engine import Engine
+    from matching.engine_view import EngineView
 
 
 def _limits(limits: RiskLimits | None) -> list[Any] | None:
@@ -96,7 +97,7 @@ def restore_risk(risk: RiskBook, data: dict[str, Any]) -> None:
             holding.open_sell = open_sell
 
 
-def _open_orders(engine: Engine) -> dict[int, tuple[str, str, Side, int, int]]:
+def _open_orders(engine: EngineView) -> dict[int, tuple[str, str, Side, int, int]]:
     """Every open order: (account, symbol, side, limit or stop price, open quantity)."""
     found: dict[int, tuple[str, str, Side, int, int]] = {}
     for order_id, order in engine.orders.items():
@@ -114,7 +115,7 @@ def _open_orders(engine: Engine) -> dict[int, tuple[str, str, Side, int, int]]:
     return found
 
 
-def rebuild_open_orders(engine: Engine) -> None:
+def rebuild_open_orders(engine: EngineView) -> None:
     """Reservations of the open orders of a snapshot taken before accounts
     existed: buys reserve their limit (or stop) price, cash starts at 0."""
     risk = engine.risk
@@ -134,7 +135,7 @@ def rebuild_open_orders(engine: Engine) -> None:
             holding.open_sell += open_quantity
 
 
-def check_risk_invariants(engine: Engine) -> None:
+def check_risk_invariants(engine: EngineView) -> None:
     risk = engine.risk
     controls = engine.controls
     _check(

@@ -1,7 +1,9 @@
 """Engine snapshots: the whole state as plain data, and back.
 
 A snapshot holds only ints, strings, bools, None, lists and dicts, so the
-server can encode it any way it likes (JSON today). Restoring rebuilds every
+server can encode it any way it likes (JSON today). Taking one is in
+``capture.py`` (the engine's state hash needs it, so it must not import the
+engine); restoring, here, builds an engine. Restoring rebuilds every
 queue in priority order and every account list in its order, so the restored
 engine has the same ``state_hash`` and reacts to every command exactly as the
 original would: recovery is the newest snapshot plus a replay of the journal
@@ -10,120 +12,28 @@ after it.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from heapq import heapify
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from matching.book import AccountOrders, Order, OrderBook, PriceLevel
+from matching.book import AccountOrders, Order
+from matching.capture import FORMAT_VERSION, Snapshot, take_snapshot
 from matching.commands import ConfigureControls
+from matching.engine import Engine
 from matching.enums import OrderType, SelfTradePrevention, Side, TimeInForce, TradingPhase
 from matching.instrument import Instrument
-from matching.risk_snapshot import rebuild_open_orders, restore_risk, risk_snapshot
+from matching.risk_snapshot import rebuild_open_orders, restore_risk
 from matching.stops import PendingStop
 
-if TYPE_CHECKING:
-    from matching.engine import Engine
-
-FORMAT_VERSION = 4
 _UNBOOKED = 0
 """A restored order's reserve until the ledger's part of the snapshot (or,
 for a snapshot from before the ledger, ``rebuild_open_orders``) sets it."""
-"""2 added accounts (cash, positions, limits, kill switches), market controls
-and protection state; 3 the time each account last changed; 4 market order
-protection. A version 1 snapshot restores with empty accounts whose open
-orders are rebuilt from the books; a version 2 one with no change times; up
-to version 3 with the default market order protection."""
 
-Snapshot = dict[str, Any]
-
-
-def take_snapshot(engine: Engine) -> Snapshot:
-    open_ids = engine.orders.keys() | engine.stops.keys()
-    controls = engine.controls
-    return {
-        "format": FORMAT_VERSION,
-        "now": engine.now,
-        "last_order_id": engine.counters.order_id,
-        "last_trade_id": engine.counters.trade_id,
-        "books": [_book(book) for book in engine.books.values()],
-        "accounts": {
-            name: [order.order_id for order in account.orders()]
-            for name, account in engine.accounts.items()
-            if account.count
-        },
-        "expiries": sorted(
-            [expire_time, order_id]
-            for expire_time, order_id in engine.expiries
-            if order_id in open_ids
-        ),
-        "risk": risk_snapshot(engine.risk),
-        "controls": [
-            controls.enforce_limits,
-            controls.pause_ns,
-            controls.reopen_call_ns,
-            [list(level) for level in controls.breaker_levels],
-            controls.market_protection_bps,
-        ],
-        "breakers_tripped": engine.breakers_tripped,
-        "schedule": sorted(
-            [at, symbol] for at, symbol in engine.schedule if engine.books[symbol].resume_at == at
-        ),
-    }
-
-
-def _book(book: OrderBook) -> dict[str, Any]:
-    return {
-        "instrument": asdict(book.instrument),
-        "phase": int(book.phase),
-        "last_trade_price": book.last_trade_price,
-        "protection": [
-            book.previous_close,
-            book.band_reference,
-            book.resume_at,
-            int(book.resume_phase),
-        ],
-        "market_orders": [_queue(book.market_buys), _queue(book.market_sells)],
-        "bids": [[level.price, _queue(level)] for level in book.levels(Side.BUY)],
-        "asks": [[level.price, _queue(level)] for level in book.levels(Side.SELL)],
-        "stops": [
-            [
-                stop.order_id,
-                stop.account,
-                int(stop.side),
-                int(stop.order_type),
-                stop.stop_price,
-                stop.price,
-                stop.quantity,
-                int(stop.time_in_force),
-                int(stop.self_trade_prevention),
-            ]
-            for stop in sorted(book.stops.by_id.values(), key=lambda stop: stop.order_id)
-        ],
-    }
-
-
-def _queue(level: PriceLevel) -> list[list[Any]]:
-    return [
-        [
-            order.order_id,
-            order.account,
-            order.quantity,
-            order.remaining,
-            order.display,
-            order.peak,
-            int(order.time_in_force),
-            int(order.self_trade_prevention),
-            order.post_only,
-        ]
-        for order in level.orders()
-    ]
+__all__ = ["FORMAT_VERSION", "Snapshot", "restore_snapshot", "take_snapshot"]
+"""Taking a snapshot lives in ``capture.py``; both halves are offered here."""
 
 
 def restore_snapshot(snapshot: Snapshot) -> Engine:
     """Rebuild the engine ``snapshot`` was taken of."""
-    # Imported here: the engine imports this module (through its state hash).
-    from matching.engine import Engine  # noqa: PLC0415
-
     version = snapshot.get("format")
     if version not in (1, 2, 3, FORMAT_VERSION):
         raise ValueError(f"unsupported snapshot format {version!r}")

@@ -16,17 +16,17 @@ from hashlib import blake2b
 from typing import TYPE_CHECKING
 
 from matching.book import Order, OrderBook, PriceLevel
+from matching.capture import Snapshot, take_snapshot
 from matching.enums import Side, TradingPhase
 from matching.protection import index_fall_bps
 from matching.risk_snapshot import check_risk_invariants
-from matching.snapshot import Snapshot, take_snapshot
 from matching.state_errors import InvariantError
 
 if TYPE_CHECKING:
-    from matching.engine import Engine
+    from matching.engine_view import EngineView
 
 
-def state_hash(engine: Engine) -> str:
+def state_hash(engine: EngineView) -> str:
     return digest(take_snapshot(engine))
 
 
@@ -41,7 +41,7 @@ def _check(condition: bool, message: str) -> None:
         raise InvariantError(message)
 
 
-def check_invariants(engine: Engine) -> None:
+def check_invariants(engine: EngineView) -> None:
     """Raise ``InvariantError`` naming the first inconsistency found."""
     seen: set[int] = set()
     for symbol, book in engine.books.items():
@@ -87,7 +87,7 @@ def _visible(book: OrderBook, side: Side) -> int:
     return best.quantity if best is not None else 0
 
 
-def _check_book(engine: Engine, book: OrderBook, seen: set[int]) -> None:
+def _check_book(engine: EngineView, book: OrderBook, seen: set[int]) -> None:
     symbol = book.symbol
     tick = book.instrument.tick_size
     _check(book.bid_prices == sorted(book.bids), f"{symbol}: bid prices out of order")
@@ -124,7 +124,7 @@ def _check_book(engine: Engine, book: OrderBook, seen: set[int]) -> None:
     )
 
 
-def _check_queue(engine: Engine, book: OrderBook, level: PriceLevel, seen: set[int]) -> None:
+def _check_queue(engine: EngineView, book: OrderBook, level: PriceLevel, seen: set[int]) -> None:
     where = f"{book.symbol} {level.side.name} {level.price}"
     previous: Order | None = None
     count = quantity = 0

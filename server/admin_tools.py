@@ -8,11 +8,11 @@ from pathlib import Path
 
 from server.audit import AUDIT_FIELDS, AUTH_FIELDS, verify
 from server.auth.directory import AuthRefusal, UserDirectory, UserView
-from server.auth.key_source import data_key_wrapper
 from server.auth.keys import KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS, TokenIssuer
 from server.config import Settings
 from server.datadir import DataDirInUseError, lock_data_dir, unlock_data_dir
+from server.hsm.key_source import data_key_wrapper
 from server.hsm.token import HsmError
 from server.secret_values import database_url
 from server.shared import MemoryShared

@@ -9,7 +9,6 @@ was acknowledged (recovery replays the journal).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -34,15 +33,12 @@ from stocktraderx.v1 import (
     users_pb2_grpc,
 )
 
-from clients.sdk import ExchangeError
-from clients.simulate import simulate as run_simulation
 from feeds.curve import CurveKeyError, ensure_server_keys
 from feeds.publisher import FeedBindError, FeedPublisher
 from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
-from server.auth.key_source import data_key_wrapper, open_key_ring
 from server.auth.keys import KeyRing
 from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import TokenIssuer
@@ -57,6 +53,7 @@ from server.gateway.reference import ReferenceDataService
 from server.gateway.risk import RiskService
 from server.gateway.stream import BACKLOG_LIMIT
 from server.gateway.users import UserService
+from server.hsm.key_source import data_key_wrapper, open_key_ring
 from server.hsm.token import HsmError
 from server.journal import Durability, JournalCorruptError
 from server.projector import Projector, StoreAheadError
@@ -65,8 +62,10 @@ from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
 from server.secret_values import SecretError, database_url
 from server.shared import EventBus, SharedState, open_shared
+from server.simulator import simulator_launch
 from server.store import Store, default_url, open_store
 from server.store.data_key import open_cipher
+from server.supervisor import SupervisedChild
 from server.transport.credentials import TlsFileError
 from server.transport.listen import (
     ListenError,
@@ -369,6 +368,33 @@ async def _demo_users(directory: UserDirectory) -> None:
                   username)  # fmt: skip
 
 
+async def _start_simulator(exchange: Exchange) -> SupervisedChild:
+    """``stx simulate`` in a child process, against this server over loopback
+    gRPC: the market a newcomer sees (server/simulator.py). It trades for many
+    accounts, so it signs with an administrator token minted here for each
+    start, for as long as a demo runs."""
+    tokens, directory, accounts = exchange.tokens, exchange.directory, exchange.accounts
+    assert tokens is not None
+    assert directory is not None
+    assert accounts is not None
+    await _demo_users(directory)
+    await accounts.fund_demo(tuple(username.upper() for username, _, _ in DEMO_USERS))
+    material = exchange.tls.material if exchange.tls is not None else None
+
+    def mint_token() -> str:
+        token, _ = tokens.issue("system:simulator", (ADMIN, MARKET_MAKER), lifetime=SIMULATOR_TOKEN)
+        return token
+
+    launch = simulator_launch(
+        loopback_of(exchange.settings.listen_address, exchange.port),
+        (material.ca, material.client_cert, material.client_key) if material is not None else None,
+        mint_token,
+    )
+    simulation = SupervisedChild("simulator", launch, log=_log)
+    simulation.start()
+    return simulation
+
+
 STARTUP_ERRORS = (ConfigError, SecretError, HsmError, ListenError, TlsFileError, CurveKeyError)
 """What ends a start with one line and exit code 2: the operator can fix it."""
 REFUSED_STARTS = (DataDirInUseError, JournalCorruptError, RecoveryError, StoreAheadError)
@@ -387,28 +413,15 @@ async def serve(settings: Settings, simulate: bool = False) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    simulation: asyncio.Task[object] | None = None
-    if simulate:
-        # A client like any other, over loopback gRPC: the market a newcomer
-        # sees. It trades for many accounts, so it signs with an administrator
-        # token minted here, in the process, for as long as a demo runs.
-        assert exchange.tokens is not None
-        assert exchange.directory is not None
-        token, _ = exchange.tokens.issue(
-            "system:simulator", (ADMIN, MARKET_MAKER), lifetime=SIMULATOR_TOKEN
-        )
-        await _demo_users(exchange.directory)
-        assert exchange.accounts is not None
-        await exchange.accounts.fund_demo(tuple(username.upper() for username, _, _ in DEMO_USERS))
-        target = loopback_of(settings.listen_address, exchange.port)
-        tls = exchange.tls.client_tls() if exchange.tls is not None else None
-        simulation = loop.create_task(run_simulation(target, say=_log.info, token=token, tls=tls))
-    await stopping.wait()
-    _log.info("stop requested")
-    if simulation is not None:
-        simulation.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ExchangeError):
-            await simulation
+    simulation: SupervisedChild | None = None
+    try:
+        if simulate:
+            simulation = await _start_simulator(exchange)
+        await stopping.wait()
+        _log.info("stop requested")
+    finally:
+        if simulation is not None:
+            await simulation.stop()
     await exchange.stop()
 
 

@@ -413,3 +413,8 @@ def demo() -> None:
     from server.demo import run_demo  # noqa: PLC0415
 
     run_demo(click.echo)
+
+
+# `python -m server.cli` is how `stx serve --simulate` starts `stx simulate`.
+if __name__ == "__main__":
+    main()

@@ -12,22 +12,21 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from matching import Instrument
+from server.config_values import ConfigError, parse_fixed
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
 from server.secret_values import redact_url
 from server.transport.settings import TlsConfigError, TlsSettings, parse_tls, tls_from_environ
 
-PRICE_SCALE = 10_000
 DURABILITIES = ("always", "batch", "none")
 
-
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message names the key."""
+__all__ = ["ConfigError", "Settings", "from_mapping", "load", "parse_fixed"]
+"""ConfigError and parse_fixed live in ``config_values.py`` (the risk section's
+parser uses them too); they are offered here as ever."""
 
 
 @dataclass(frozen=True)
@@ -70,22 +69,6 @@ class Settings:
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
     risk: RiskSettings = field(default_factory=RiskSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
-
-
-def parse_fixed(text: object, key: str, scale: int = PRICE_SCALE) -> int:
-    """A decimal string such as "190.05" as an integer count of 1/``scale``."""
-    if not isinstance(text, str | int) or isinstance(text, bool):
-        raise ConfigError(f"{key}: expected a decimal string such as '190.05', got {text!r}")
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        raise ConfigError(f"{key}: {text!r} is not a decimal number") from None
-    if not value.is_finite():
-        raise ConfigError(f"{key}: {text!r} is not a finite number")
-    scaled = value * scale
-    if scaled != scaled.to_integral_value():
-        raise ConfigError(f"{key}: {text!r} is finer than 1/{scale}")
-    return int(scaled)
 
 
 def _int(table: Mapping[str, Any], key: str, where: str, default: int) -> int:

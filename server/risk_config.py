@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from matching import DEFAULT_MARKET_PROTECTION_BPS, ConfigureControls, RiskLimits
+from server.config_values import ConfigError, parse_fixed
 
 _SECOND = 1_000_000_000
 ROLES = ("trader", "market_maker", "risk_officer", "admin")
@@ -113,9 +114,6 @@ class RiskSettings:
 
 
 def _fixed(value: object, key: str, scale: int) -> int:
-    # Imported here: config imports this module.
-    from server.config import ConfigError, parse_fixed  # noqa: PLC0415
-
     try:
         return parse_fixed(value, key, scale)
     except ConfigError as error:

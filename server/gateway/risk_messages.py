@@ -6,7 +6,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from stocktraderx.v1 import risk_pb2 as pb
 
 from matching import Engine, RiskLimits
-from matching.risk import AccountLedger, Holding
+from matching.ledger import AccountLedger, Holding
 from server.surveillance.alerts import Alert, AlertKind, AlertSeverity
 
 LIMIT_FIELDS = (

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import grpc
 
-from clients import TLS13_ONLY_CIPHER_SUITES
-from clients.transport import ClientTls
+from server import TLS13_ONLY_CIPHER_SUITES
 from server.transport.credentials import (
     ServerCertificates,
     TlsFileError,
@@ -52,11 +51,6 @@ class ServerTls:
     def channel_credentials(self) -> grpc.ChannelCredentials:
         """For the exchange's own REST bridge: mutual TLS to its gRPC port."""
         return grpc_channel_credentials(self.material)
-
-    def client_tls(self) -> ClientTls:
-        """For the exchange's own SDK clients (the simulator)."""
-        material = self.material
-        return ClientTls(material.ca, material.client_cert, material.client_key)
 
     def describe(self) -> str:
         """What the gRPC port offers, for the start-up line."""

@@ -23,7 +23,7 @@ from matching import (
     SetTradingPhase,
     TradingPhase,
 )
-from matching.risk import AccountLedger, Holding
+from matching.ledger import AccountLedger, Holding
 from tests.matching.harness import Harness, of
 
 SECOND = 1_000_000_000

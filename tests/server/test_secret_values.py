@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.auth.key_source import open_key_ring
 from server.config import ConfigError, from_mapping, load
+from server.hsm.key_source import open_key_ring
 from server.hsm.token import HsmError
 from server.secret_values import SecretError, database_url, read_secret, redact_url
 

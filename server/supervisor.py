@@ -1,0 +1,147 @@
+"""A child process the server keeps running beside itself, and stops with itself.
+
+``stx serve --simulate`` runs the market simulator this way: a client like
+any other, in a process of its own, so the server imports none of it. The
+child's output goes to the server's log line by line. If it ends on its own
+(crash, refused start), the server logs it and goes on; it is started again
+after a pause that doubles each time, a few times at most, and a run that
+lasted ``steady_seconds`` counts as healthy and resets that budget. The
+child gets a session of its own, so a ^C at the terminal reaches only the
+server, which then stops the child itself: SIGINT (a clean stop), and
+SIGKILL if it has not ended within ``grace`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+_log = logging.getLogger("stx.supervisor")
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start the child once: its command line and its whole environment.
+
+    Secrets belong in ``environ``, never in ``argv``: any local user can read
+    a command line (``ps``), only the same user can read an environment."""
+
+    argv: Sequence[str]
+    environ: Mapping[str, str]
+
+
+class SupervisedChild:
+    """Runs ``launch()`` (called anew for each start) until ``stop``."""
+
+    def __init__(
+        self,
+        name: str,
+        launch: Callable[[], Launch],
+        *,
+        restarts: int = 3,
+        first_pause: float = 1.0,
+        steady_seconds: float = 60.0,
+        grace: float = 5.0,
+        log: logging.Logger = _log,
+    ) -> None:
+        self.name = name
+        self._launch = launch
+        self._restarts = restarts
+        self._first_pause = first_pause
+        self._steady_seconds = steady_seconds
+        self._grace = grace
+        self._log = log
+        self._process: asyncio.subprocess.Process | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.starts = 0
+        """How many times the child was started."""
+        self.exit_codes: list[int] = []
+        """The exit code of each run that ended, in order."""
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._supervise())
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id; None between runs or after the last."""
+        return self._process.pid if self._process is not None else None
+
+    async def finished(self) -> None:
+        """Wait until the supervisor gives up (or is stopped)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), self._grace)
+            except TimeoutError:
+                self._log.warning("%s did not stop within %.1f s: killed", self.name, self._grace)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        task = self._task
+        if task is None:
+            return
+        if process is not None:
+            # It ended: the supervisor sees its output close, records the
+            # exit and returns, unless something else holds the output open.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), self._grace)
+        task.cancel()  # between runs: in its pause before a restart
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while not self._stopping:
+            started = loop.time()
+            code = await self._run_once()
+            if self._stopping:
+                return
+            if loop.time() - started >= self._steady_seconds:
+                failures = 0
+            if failures >= self._restarts:
+                self._log.error(
+                    "%s exited with code %d; not restarted after %d restarts: the server goes on",
+                    self.name, code, self._restarts,
+                )  # fmt: skip
+                return
+            pause = self._first_pause * 2**failures
+            failures += 1
+            self._log.warning(
+                "%s exited with code %d; restart %d of %d in %.1f s",
+                self.name, code, failures, self._restarts, pause,
+            )  # fmt: skip
+            await asyncio.sleep(pause)
+
+    async def _run_once(self) -> int:
+        launch = self._launch()
+        process = await asyncio.create_subprocess_exec(
+            *launch.argv,
+            env=dict(launch.environ),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._process = process
+        self.starts += 1
+        self._log.info("%s started (pid %d)", self.name, process.pid)
+        assert process.stdout is not None  # asked for above
+        async for line in process.stdout:
+            self._log.info("%s: %s", self.name, line.decode(errors="replace").rstrip())
+        code = await process.wait()
+        self._process = None
+        self.exit_codes.append(code)
+        return code
