@@ -556,11 +556,17 @@ class Engine:
             book = order.level.book
             touched[book.symbol] = book
             self._cancel_order(book, order, command.reason, out)
-        for stop in [
-            stop
-            for stop in self.stops.values()
-            if stop.account == command.account and (not symbol or stop.symbol == symbol)
-        ]:
+        # Oldest first, by order id: the dict's insertion order is not part of
+        # the state (a snapshot restores stops book by book), so iterating it
+        # would let a restored engine report these cancels in another order.
+        for stop in sorted(
+            (
+                stop
+                for stop in self.stops.values()
+                if stop.account == command.account and (not symbol or stop.symbol == symbol)
+            ),
+            key=_stop_order_id,
+        ):
             self._cancel_stop(stop, command.reason, out)
         for book in touched.values():
             book.emit_top_of_book(out)
@@ -780,7 +786,8 @@ class Engine:
                             )
                         )
                         book.remove(order, out)
-        for stop in [stop for stop in book.stops.by_id.values() if stop.time_in_force is day]:
+        day_stops = (stop for stop in book.stops.by_id.values() if stop.time_in_force is day)
+        for stop in sorted(day_stops, key=_stop_order_id):  # oldest first, as for mass cancels
             self._drop_stop(stop)
             out.append(OrderExpired(book.symbol, stop.order_id, stop.account, stop.quantity))
 
@@ -820,3 +827,7 @@ def _phase_rule(book: OrderBook, command: NewOrder) -> RejectReason | None:
 
 def _ignore(command: AdvanceTime, out: list[Event]) -> None:
     """Time already advanced in ``Engine.process``."""
+
+
+def _stop_order_id(stop: PendingStop) -> int:
+    return stop.order_id

@@ -9,6 +9,7 @@ from matching import (
     Command,
     Engine,
     Instrument,
+    MassCancel,
     NewOrder,
     OrderType,
     SetTradingPhase,
@@ -84,3 +85,29 @@ def test_unknown_snapshot_format_is_refused() -> None:
 def test_empty_engine_round_trips() -> None:
     engine = Engine([Instrument("X", 1)])
     assert restore_snapshot(take_snapshot(engine)).state_hash() == engine.state_hash()
+
+
+def test_a_restored_engine_cancels_and_expires_stops_in_the_same_order() -> None:
+    """Stops live in dicts whose insertion order a snapshot does not keep (it
+    lists them book by book): mass cancels and the close must not follow it.
+    Found by the risk property test from a stored example."""
+    engine = Engine(instruments())
+    first, last = next(iter(engine.books)), list(engine.books)[-1]
+    prices = {symbol: book.instrument.tick_size * 10_000 for symbol, book in engine.books.items()}
+    # Entered in the reverse of book order, so insertion order and book order differ.
+    for at, symbol in enumerate((last, first, last), 1):
+        engine.process(
+            NewOrder(at, "ACC001", symbol, Side.BUY, OrderType.STOP, 1, stop_price=prices[symbol])
+        )
+    twin = restore_snapshot(json.loads(json.dumps(take_snapshot(engine))))
+    assert twin.state_hash() == engine.state_hash()
+    cancel = MassCancel(10, "ACC001")
+    assert twin.process(cancel) == engine.process(cancel)
+
+    for at, symbol in enumerate((last, last, last), 11):
+        engine.process(
+            NewOrder(at, "ACC002", symbol, Side.BUY, OrderType.STOP, 1, stop_price=prices[symbol])
+        )
+    twin = restore_snapshot(json.loads(json.dumps(take_snapshot(engine))))
+    close = SetTradingPhase(20, last, TradingPhase.CLOSED)
+    assert twin.process(close) == engine.process(close)
