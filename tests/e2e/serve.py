@@ -115,6 +115,20 @@ def start_server(
             stderr=subprocess.STDOUT,
             env=environ,
         )
+    try:
+        _wait_until_serving(process, data, port, tls, log)
+    except BaseException:
+        # Whatever stopped the wait (a timeout, a client error, ^C), the
+        # server must not outlive the test that started it.
+        process.kill()
+        process.wait(10)
+        raise
+    return process
+
+
+def _wait_until_serving(
+    process: subprocess.Popen[bytes], data: Path, port: int, tls: bool, log: Path
+) -> None:
     deadline = time.monotonic() + 30
     # The server makes its local CA, then its own and the client certificate;
     # each file appears whole (written aside, then renamed), but one by one.
@@ -124,16 +138,15 @@ def start_server(
     checking = channel(port)
     health = health_pb2_grpc.HealthStub(checking)
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
                 if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                    return process
+                    return
             except grpc.RpcError:
                 time.sleep(0.1)
     finally:
         checking.close()
-    process.kill()
     raise AssertionError(f"stx serve did not start: {log.read_text()}")
 
 
