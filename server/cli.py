@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from feeds.cli import feed
 from server.auth.access import ROLES_BY_NAME
 from server.config import ConfigError, Settings
 from server.config import load as load_settings
+from server.datadir import PRIVATE_UMASK
 from server.journal.cli import journal
 
 
@@ -49,6 +51,9 @@ def _settings(config_path: Path | None, data_dir: Path | None) -> Settings:
 @main.group()
 def admin() -> None:
     """Administration of the exchange's own data (run next to `stx serve`)."""
+    # What it creates in the data directory (the store, first of all, when
+    # it runs before the first `stx serve`) is private, as the server's is.
+    os.umask(PRIVATE_UMASK)
 
 
 @admin.command("create-user")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,17 @@ def test_a_second_lock_on_the_same_directory_is_refused(tmp_path: Path) -> None:
         unlock_data_dir(held)
     unlock_data_dir(lock_data_dir(tmp_path))  # free again once released
     assert _mode(tmp_path / "stx.lock") == 0o600
+
+
+def test_an_admin_command_before_the_first_start_makes_a_private_store(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "admin", "create-user", "ann",
+         "--email", "ann@example.com", "--data-dir", str(data)],
+        env={**os.environ, "STX_PASSWORD": "correct horse battery"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    made = [path for path in data.rglob("*") if path.is_file()]
+    assert data / "stx.db" in made
+    assert {path.name: _mode(path) for path in made} == {path.name: 0o600 for path in made}
