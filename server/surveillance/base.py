@@ -11,6 +11,7 @@ cancel's orders) raises what it found.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,15 +22,15 @@ Handler = Callable[[Any, int, list[Alert]], None]
 """``handler(event, command_timestamp, alerts_out)``."""
 
 
-class Detector:
+class Detector(ABC):
+    @abstractmethod
     def handlers(self) -> Mapping[type[Any], Handler]:
         """The event types this detector reads, each with its handler."""
-        raise NotImplementedError
 
-    def begin(self, command: Command, now: int, out: list[Alert]) -> None:
+    def begin(self, command: Command, now: int, out: list[Alert]) -> None:  # noqa: B027 - optional hook
         """Called before a command's events (only when overridden)."""
 
-    def end(self, now: int, out: list[Alert]) -> None:
+    def end(self, now: int, out: list[Alert]) -> None:  # noqa: B027 - optional hook
         """Called after a command's events (only when overridden)."""
 
     def tracked(self) -> int:
