@@ -28,7 +28,7 @@ protos: $(STAMP)
 
 # Regenerate docs/openapi.yaml (committed) from the contract's HTTP annotations.
 openapi: $(STAMP)
-	$(BIN)/python -m server.rest.openapi --write
+	$(BIN)/python -m server.gateways.rest.openapi --write
 
 # Fail if the committed generated code is stale (what CI runs).
 check-protos: $(STAMP)
@@ -41,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/python protos/generate.py --vendor
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code --path protos/stocktraderx
-	$(BIN)/python -m server.rest.openapi --check
+	$(BIN)/python -m server.gateways.rest.openapi --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

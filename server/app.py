@@ -35,29 +35,29 @@ from stocktraderx.v1 import (
 
 from feeds.curve import CurveKeyError, ensure_server_keys
 from feeds.publisher import FeedBindError, FeedPublisher
-from server.alert_desk import AlertDesk
 from server.auth.access import ADMIN, ROLES_BY_NAME
 from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.interceptor import AuthInterceptor
 from server.auth.keys import KeyRing
 from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import TokenIssuer
-from server.clock import run_clock
 from server.config import ConfigError, Settings
-from server.core import ExchangeCore, RecoveryError
+from server.consumers.projector import Projector, StoreAheadError
+from server.consumers.surveillance.desk import AlertDesk
+from server.core.clock import run_clock
+from server.core.exchange import ExchangeCore, RecoveryError
 from server.datadir import PRIVATE_UMASK, DataDirInUseError, lock_data_dir, prepare_data_dir
-from server.gateway.intake import InputInterceptor
-from server.gateway.market_data import MarketDataService
-from server.gateway.orders import OrderService
-from server.gateway.reference import ReferenceDataService
-from server.gateway.risk import RiskService
-from server.gateway.stream import BACKLOG_LIMIT
-from server.gateway.users import UserService
+from server.gateways.grpc.intake import InputInterceptor
+from server.gateways.grpc.market_data import MarketDataService
+from server.gateways.grpc.orders import OrderService
+from server.gateways.grpc.reference import ReferenceDataService
+from server.gateways.grpc.risk import RiskService
+from server.gateways.grpc.stream import BACKLOG_LIMIT
+from server.gateways.grpc.users import UserService
+from server.gateways.rest.bridge import RestBridge
 from server.hsm.key_source import data_key_wrapper, open_key_ring
 from server.hsm.token import HsmError
 from server.journal import Durability, JournalCorruptError
-from server.projector import Projector, StoreAheadError
-from server.rest.bridge import RestBridge
 from server.risk_setup import AccountSetup
 from server.runtime import settle_heap
 from server.secret_values import SecretError, database_url

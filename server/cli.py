@@ -24,7 +24,7 @@ from server.auth.access import ROLES_BY_NAME
 from server.config import ConfigError, Settings
 from server.config import load as load_settings
 from server.datadir import PRIVATE_UMASK
-from server.journal.cli import journal
+from server.journal_cli import journal
 
 
 @click.group()
@@ -395,7 +395,7 @@ def rest(
 
     With TLS on (STX_TLS_ENABLED, [tls]) it serves HTTPS and calls the gRPC
     server over mutual TLS, with the configured certificates or the local CA's."""
-    from server.rest.standalone import run_bridge  # noqa: PLC0415 - aiohttp only here
+    from server.gateways.rest.standalone import run_bridge  # noqa: PLC0415 - aiohttp only here
     from server.transport.credentials import TlsFileError, resolve  # noqa: PLC0415
     from server.transport.listen import host_port, reason_of  # noqa: PLC0415
 

@@ -14,8 +14,8 @@ import logging
 from matching import Command, ConfigureControls, FundAccount, SetRiskLimits
 from server.auth.access import ROLES_BY_NAME
 from server.auth.directory import UserDirectory
-from server.codec import Origin
-from server.core import ExchangeCore
+from server.core.exchange import ExchangeCore
+from server.journal.codec import Origin
 from server.risk_config import RiskSettings
 
 _log = logging.getLogger(__name__)

@@ -47,8 +47,8 @@ from matching import (
     Side,
     TimeInForce,
 )
-from server.codec import encode
-from server.sequencer import Sequenced
+from server.journal.codec import encode
+from server.model.sequenced import Sequenced
 
 SMALL = 1_000
 LARGE = 100_000

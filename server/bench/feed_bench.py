@@ -25,7 +25,7 @@ from feeds import wire
 from feeds.curve import connect_securely, ensure_server_keys
 from feeds.publisher import FeedPublisher
 from server.bench.workload import OrderFlow, instruments
-from server.core import ExchangeCore
+from server.core.exchange import ExchangeCore
 from server.journal import Durability
 from server.runtime import settle_heap
 

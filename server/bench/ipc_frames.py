@@ -1,7 +1,7 @@
 """What the process-split benchmark sends, framed the same for every transport.
 
 The payloads are real journal payloads: a seeded order flow encoded by
-``server.codec.encode`` with a client order id and an origin, as a gateway
+``server.journal.codec.encode`` with a client order id and an origin, as a gateway
 would hand them to the core (60-120 bytes each). Framing is the smallest a
 split would need, so the figures measure the transport and not an encoding:
 
@@ -31,7 +31,7 @@ from queue import Empty
 from typing import Any
 
 from server.bench.workload import generate
-from server.codec import Origin, encode
+from server.journal.codec import Origin, encode
 
 _COMMANDS = struct.Struct("<QH")
 _REPORTS = struct.Struct("<QHQ")

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from server.bench.workload import OrderFlow, instruments
-from server.core import ExchangeCore
+from server.consumers.projector import Projector
+from server.core.exchange import ExchangeCore
 from server.journal import Durability
-from server.projector import Projector
 from server.store import open_store
 
 

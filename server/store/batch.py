@@ -24,8 +24,8 @@ from matching import (
     TradingPhaseChanged,
 )
 from server.audit import AUDIT_FIELDS, GENESIS, entry_hash
-from server.codec import Origin
-from server.registry import OrderRecord, OrderRegistry, Report
+from server.journal.codec import Origin
+from server.model.registry import OrderRecord, OrderRegistry, Report
 
 Row = dict[str, Any]
 

@@ -23,12 +23,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from server.audit import GENESIS
+from server.model.alerts import Alert, AlertKind, AlertSeverity
 from server.store import schema
 from server.store.batch import ProjectionBatch
 from server.store.data_key import ENV_FILE, ENV_KEY, DataKeyError
 from server.store.field_crypto import FieldCipher
 from server.store.personal import reseal_users
-from server.surveillance.alerts import Alert, AlertKind, AlertSeverity
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 PROJECTION = "journal"

@@ -23,8 +23,8 @@ import pytest
 from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 
 from matching import Engine
-from server.codec import decode
 from server.journal import load_latest_snapshot
+from server.journal.codec import decode
 from server.store import open_store
 from tests.e2e.serve import admin_token, channel, free_port, prepare_accounts, start_server
 from tests.server.store.journal_check import all_records, check_store_matches_journal

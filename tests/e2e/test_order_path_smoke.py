@@ -27,7 +27,7 @@ from stocktraderx.v1 import market_data_pb2
 from clients.loadtest import LoadSpec, run_load
 from feeds.curve import connect_securely
 from matching import CancelOrder, Engine, NewOrder, Trade
-from server.codec import decode
+from server.journal.codec import decode
 from server.journal.format import scan
 from server.store import schema
 from server.store.database import PROJECTION

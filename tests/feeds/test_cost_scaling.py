@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from feeds.market import MarketState, Update
-from server.sequencer import Sequenced
+from server.model.sequenced import Sequenced
 from tests.scaling import LIMIT, Scenario, measure
 
 

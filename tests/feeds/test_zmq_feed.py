@@ -15,7 +15,7 @@ from feeds.publisher import FeedPublisher
 from feeds.subscriber import FeedError, SymbolFeed
 from matching import Side
 from server.bench.workload import OrderFlow, instruments
-from server.core import ExchangeCore
+from server.core.exchange import ExchangeCore
 from server.journal import Durability
 
 LOOPBACK = "tcp://127.0.0.1:*"

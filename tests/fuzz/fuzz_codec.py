@@ -1,4 +1,4 @@
-"""Journal payloads (``server.codec``): what decode accepts is a command that
+"""Journal payloads (``server.journal.codec``): what decode accepts is a command that
 survives encoding again.
 
 ``decode_with_origin`` reads bytes from the journal; damage there must come
@@ -42,7 +42,7 @@ from matching import (
     TimeInForce,
     TradingPhase,
 )
-from server.codec import CodecError, Origin, decode_with_origin, encode
+from server.journal.codec import CodecError, Origin, decode_with_origin, encode
 
 
 def _shape(value: Any) -> Any:

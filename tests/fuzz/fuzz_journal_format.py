@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterator
 
 from matching import AdvanceTime
-from server.codec import encode
+from server.journal.codec import encode
 from server.journal.format import (
     HEADER,
     MAX_PAYLOAD,

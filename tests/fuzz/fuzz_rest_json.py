@@ -1,4 +1,4 @@
-"""The REST bridge's JSON mapping (``server.rest.jsonmap``, with the compiled
+"""The REST bridge's JSON mapping (``server.gateways.rest.jsonmap``, with the compiled
 converters of ``fastjson``): whatever a client sends, ``parse`` builds a
 request or refuses it with ``JsonError``, and what it builds prints and
 parses back to itself.
@@ -21,9 +21,9 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from server.rest.fastjson import places
-from server.rest.jsonmap import JsonError, parse, to_json
-from server.rest.routes import routes
+from server.gateways.rest.fastjson import places
+from server.gateways.rest.jsonmap import JsonError, parse, to_json
+from server.gateways.rest.routes import routes
 
 _F = FieldDescriptor
 REQUESTS: dict[str, type[Message]] = {

@@ -18,7 +18,7 @@ from server.bench.ipc_frames import (
     read_report_header,
     report_batch,
 )
-from server.codec import decode
+from server.journal.codec import decode
 from server.journal.writer import Durability, JournalWriter
 
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 from feeds.market import MarketState
 from matching import Engine
-from server.projector import Shadow, _project
-from server.registry import OrderRegistry
-from server.sequencer import Sequenced
+from server.consumers.projector import Shadow, _project
+from server.model.registry import OrderRegistry
+from server.model.sequenced import Sequenced
 from server.store.batch import AuditChain, BarBook, ProjectionBatch
 from tests.scaling import LIMIT, Scenario, measure
 

@@ -13,7 +13,7 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 
 from matching import AuctionCompleted, TradingPaused, TradingPhase
 from server.app import Exchange
-from server.sequencer import Sequenced
+from server.model.sequenced import Sequenced
 from tests.server.local import local_settings, prepare_accounts
 
 PAUSE_NS = 300_000_000

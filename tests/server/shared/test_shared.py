@@ -12,9 +12,9 @@ import pytest
 from stocktraderx.v1 import market_data_pb2
 
 from server.bench.workload import OrderFlow, instruments
-from server.core import ExchangeCore
+from server.consumers.projector import Projector
+from server.core.exchange import ExchangeCore
 from server.journal import Durability
-from server.projector import Projector
 from server.shared import BusEntry, EventBus, SharedState, open_shared
 from server.store import open_store, schema
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from matching import Engine, Trade
-from server.codec import decode
+from server.journal.codec import decode
 from server.journal.format import scan
-from server.registry import OrderRegistry, Report
-from server.sequencer import Sequenced
+from server.model.registry import OrderRegistry, Report
+from server.model.sequenced import Sequenced
 from server.store import Store, schema
 from server.store.batch import REPORT_COLUMNS, Row, order_row
 

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from server.consumers.surveillance import Alert, AlertKind, AlertSeverity
 from server.store import open_store, schema
 from server.store.database import AlertPage, Store
-from server.surveillance import Alert, AlertKind, AlertSeverity
 
 SECOND = 1_000_000_000
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from server.bench.workload import OrderFlow, instruments
-from server.core import ExchangeCore
+from server.consumers.projector import Projector, StoreAheadError
+from server.core.exchange import ExchangeCore
 from server.journal import Durability
 from server.journal.check import examine
 from server.journal.repair import apply_repair, plan_repair
-from server.projector import Projector, StoreAheadError
 from server.store import Store, open_store, schema
 from server.store.batch import ProjectionBatch
 from tests.server.store.journal_check import check_store_matches_journal

@@ -1,0 +1,1 @@
+"""The consumers of committed batches: market data, the store projector, surveillance."""

@@ -1,0 +1,91 @@
+"""Surveillance off the hot path: detectors fed with committed batches, alerts
+stored and handed to whoever streams them.
+
+The sequencer's listener only appends the batch to a queue; a task of its
+own runs the detectors, writes their alerts to the store and publishes them,
+so a slow database delays alerts, never orders. Detector state lives in
+memory: after a restart detection starts afresh (the stored alerts remain).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from server.consumers.surveillance import Surveillance, SurveillanceConfig
+from server.model.alerts import Alert
+from server.model.sequenced import Sequenced
+from server.store import Store
+
+_log = logging.getLogger(__name__)
+SUBSCRIBER_BACKLOG = 1_000
+"""Alerts kept for a subscriber that does not read; beyond it the oldest go."""
+
+
+class AlertDesk:
+    def __init__(
+        self,
+        store: Store,
+        owner_of: Callable[[str], str | None],
+        tick_size_of: Callable[[str], int | None],
+        config: SurveillanceConfig | None = None,
+    ) -> None:
+        self.store = store
+        self._surveillance = Surveillance(
+            config or SurveillanceConfig(), owner_of, tick_size_of=tick_size_of
+        )
+        self._batches: asyncio.Queue[list[Sequenced]] = asyncio.Queue()
+        self._subscribers: set[asyncio.Queue[Alert]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.raised = 0
+        """Alerts raised by the detectors since start (for tests and metrics)."""
+
+    def listen(self, batch: list[Sequenced]) -> None:
+        """The sequencer's listener: hand the batch on, never block."""
+        self._batches.put_nowait(batch)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._batches.get()
+            alerts = self._surveillance.observe(batch)
+            if not alerts:
+                continue
+            self.raised += len(alerts)
+            try:
+                stored = await self.store.add_alerts(alerts)
+            except Exception:
+                _log.exception("could not store %d surveillance alerts", len(alerts))
+                continue
+            for alert in stored:
+                self._publish(alert)
+
+    async def file(self, alert: Alert) -> Alert:
+        """Store a manual alert and publish it."""
+        (stored,) = await self.store.add_alerts([alert])
+        self._publish(stored)
+        return stored
+
+    def _publish(self, alert: Alert) -> None:
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(alert)
+
+    def subscribe(self) -> asyncio.Queue[Alert]:
+        queue: asyncio.Queue[Alert] = asyncio.Queue(SUBSCRIBER_BACKLOG)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Alert]) -> None:
+        self._subscribers.discard(queue)

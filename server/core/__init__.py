@@ -1,0 +1,1 @@
+"""The core: sequencer, journal writer, engine and order registry, in one thread."""

@@ -1,0 +1,317 @@
+"""The gRPC risk service: limits, kill switches, halts, accounts and alerts.
+
+Every change is an engine command through the sequencer (journaled with who
+sent it, so the audit log records it); reads come from the engine's ledgers
+as of the last command, which is what the next order will be checked
+against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from stocktraderx.v1 import common_pb2, risk_pb2_grpc
+from stocktraderx.v1 import risk_pb2 as pb
+
+from matching import (
+    Command,
+    CommandRejected,
+    FundAccount,
+    KillSwitchChanged,
+    RejectReason,
+    SetKillSwitch,
+    SetRiskLimits,
+    SetTradingPhase,
+    TradingPhase,
+)
+from server.auth.access import current_principal
+from server.auth.directory import UserDirectory
+from server.consumers.surveillance.desk import AlertDesk
+from server.core.exchange import ExchangeCore
+from server.errors import forbidden, invalid_argument, not_found, rejection
+from server.gateways.grpc.calls import Context, abort, origin_of, page_size
+from server.gateways.grpc.inputs import page_number
+from server.gateways.grpc.risk_messages import (
+    LIMIT_FIELDS,
+    account_message,
+    account_risk,
+    alert_message,
+    manual_alert,
+    matches,
+    merged_limits,
+)
+from server.model.alerts import AlertKind, AlertSeverity
+from server.model.sequenced import Sequenced
+
+HEARTBEAT_SECONDS = 5.0
+_KINDS = frozenset(int(kind) for kind in AlertKind)
+_SEVERITIES = frozenset(int(severity) for severity in AlertSeverity)
+_HALTABLE = (TradingPhase.PRE_OPEN, TradingPhase.CONTINUOUS, TradingPhase.CLOSING_AUCTION)
+
+
+class RiskService(risk_pb2_grpc.RiskServiceServicer):
+    def __init__(
+        self,
+        core: ExchangeCore,
+        directory: UserDirectory,
+        alerts: AlertDesk,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    ) -> None:
+        self._core = core
+        self._sequencer = core.sequencer
+        self._directory = directory
+        self._alerts = alerts
+        self._heartbeat = heartbeat_seconds
+
+    async def _submit(self, command: Command, context: Context) -> Sequenced:
+        applied = self._sequencer.submit(command, "", origin_of(context))
+        await self._sequencer.durable()
+        for event in applied.events:
+            if isinstance(event, CommandRejected):
+                await abort(context, rejection(event.reason, event.text or event.reason.name))
+        return applied
+
+    async def _account(self, account: str, context: Context) -> str:
+        """An account the caller may see, known to the exchange (an owner or a ledger)."""
+        if not account:
+            await abort(context, invalid_argument("account_id", "account_id is required"))
+        principal = current_principal()
+        if principal is not None and not principal.may_use(account):
+            await abort(context, forbidden(f"account {account!r} is not one of yours"))
+        return account
+
+    async def _accounts_of_target(
+        self, account: str, user: str, reason: str, context: Context
+    ) -> tuple[str, ...]:
+        if not reason:
+            await abort(context, invalid_argument("reason", "reason is required"))
+        if account:
+            return (account,)
+        if not user:
+            await abort(context, invalid_argument("target", "account_id or user_id is required"))
+        if await self._directory.user(user) is None:
+            await abort(context, not_found(f"no user {user!r}"))
+        accounts = await self._directory.accounts_of(user)
+        if not accounts:
+            await abort(context, not_found(f"user {user!r} has no accounts"))
+        return accounts
+
+    # -- limits --------------------------------------------------------------
+
+    async def GetRisk(  # noqa: N802 - the contract's name
+        self, request: pb.GetRiskRequest, context: Context
+    ) -> pb.GetRiskResponse:
+        if not request.user_id:
+            await abort(context, invalid_argument("user_id", "user_id is required"))
+        principal = current_principal()
+        if (
+            principal is not None
+            and not principal.privileged
+            and principal.user_id != request.user_id
+        ):
+            await abort(context, forbidden("only your own risk is visible to you"))
+        if await self._directory.user(request.user_id) is None:
+            await abort(context, not_found(f"no user {request.user_id!r}"))
+        engine = self._core.engine
+        now = self._sequencer.now()
+        return pb.GetRiskResponse(
+            user_id=request.user_id,
+            accounts=[
+                account_risk(engine, account, engine.risk.accounts.get(account), now)
+                for account in await self._directory.accounts_of(request.user_id)
+            ],
+        )
+
+    async def UpdateRiskLimits(  # noqa: N802
+        self, request: pb.UpdateRiskLimitsRequest, context: Context
+    ) -> pb.UpdateRiskLimitsResponse:
+        account = await self._account(request.account_id, context)
+        if not request.HasField("limits"):
+            await abort(context, invalid_argument("limits", "limits are required"))
+        paths = list(request.update_mask.paths)
+        for path in paths:
+            if path not in (*LIMIT_FIELDS, "allow_short_selling"):
+                await abort(
+                    context,
+                    invalid_argument("update_mask", f"{path!r} is not a field of RiskLimits"),
+                )
+        risk = self._core.engine.risk
+        ledger = risk.accounts.get(account)
+        current = risk.limits_of(ledger) if ledger is not None else risk.default_limits
+        limits = merged_limits(current, request.limits, paths)
+        problem = limits.validation_error()
+        if problem is not None:
+            await abort(context, invalid_argument("limits", problem))
+        await self._submit(SetRiskLimits(self._sequencer.now(), account, limits), context)
+        return pb.UpdateRiskLimitsResponse(account_id=account, limits=request.limits)
+
+    # -- kill switch and halts -----------------------------------------------
+
+    async def ActivateKillSwitch(  # noqa: N802
+        self, request: pb.ActivateKillSwitchRequest, context: Context
+    ) -> pb.ActivateKillSwitchResponse:
+        accounts = await self._accounts_of_target(
+            request.account_id, request.user_id, request.reason, context
+        )
+        applied = await self._submit(
+            SetKillSwitch(self._sequencer.now(), accounts, True, request.reason), context
+        )
+        cancelled = sum(
+            event.cancelled_orders
+            for event in applied.events
+            if isinstance(event, KillSwitchChanged)
+        )
+        return pb.ActivateKillSwitchResponse(account_ids=accounts, canceled_order_count=cancelled)
+
+    async def ResetKillSwitch(  # noqa: N802
+        self, request: pb.ResetKillSwitchRequest, context: Context
+    ) -> pb.ResetKillSwitchResponse:
+        accounts = await self._accounts_of_target(
+            request.account_id, request.user_id, request.reason, context
+        )
+        await self._submit(
+            SetKillSwitch(self._sequencer.now(), accounts, False, request.reason), context
+        )
+        return pb.ResetKillSwitchResponse(account_ids=accounts)
+
+    async def _change_phases(
+        self, symbol: str, from_phases: tuple[TradingPhase, ...], to: TradingPhase, context: Context
+    ) -> list[str]:
+        books = self._core.engine.books
+        if symbol:
+            book = books.get(symbol)
+            if book is None:
+                await abort(
+                    context, rejection(RejectReason.UNKNOWN_SYMBOL, f"no instrument {symbol!r}")
+                )
+            if book.phase not in from_phases:
+                await abort(
+                    context,
+                    rejection(
+                        RejectReason.INVALID_PHASE_TRANSITION,
+                        f"{symbol} is {book.phase.name.lower()}, not "
+                        + " or ".join(phase.name.lower() for phase in from_phases),
+                    ),
+                )
+            symbols = [symbol]
+        else:
+            symbols = sorted(name for name, book in books.items() if book.phase in from_phases)
+        # One turn of the loop: the whole market changes between two commands.
+        for name in symbols:
+            self._sequencer.submit(
+                SetTradingPhase(self._sequencer.now(), name, to), "", origin_of(context)
+            )
+        await self._sequencer.durable()
+        return symbols
+
+    async def HaltTrading(  # noqa: N802
+        self, request: pb.HaltTradingRequest, context: Context
+    ) -> pb.HaltTradingResponse:
+        if not request.reason:
+            await abort(context, invalid_argument("reason", "reason is required"))
+        symbols = await self._change_phases(request.symbol, _HALTABLE, TradingPhase.HALTED, context)
+        return pb.HaltTradingResponse(symbols=symbols)
+
+    async def ResumeTrading(  # noqa: N802
+        self, request: pb.ResumeTradingRequest, context: Context
+    ) -> pb.ResumeTradingResponse:
+        symbols = await self._change_phases(
+            request.symbol, (TradingPhase.HALTED,), TradingPhase.CONTINUOUS, context
+        )
+        return pb.ResumeTradingResponse(symbols=symbols)
+
+    # -- accounts ------------------------------------------------------------
+
+    async def GetAccount(  # noqa: N802
+        self, request: pb.GetAccountRequest, context: Context
+    ) -> pb.GetAccountResponse:
+        account = await self._account(request.account_id, context)
+        engine = self._core.engine
+        ledger = engine.risk.accounts.get(account)
+        owner = await self._directory.owner_of(account) or ""
+        if ledger is None and not owner:
+            await abort(context, rejection(RejectReason.UNKNOWN_ACCOUNT, f"no account {account!r}"))
+        return pb.GetAccountResponse(account=account_message(engine, account, owner, ledger))
+
+    async def FundAccount(  # noqa: N802
+        self, request: pb.FundAccountRequest, context: Context
+    ) -> pb.FundAccountResponse:
+        account = await self._account(request.account_id, context)
+        if not request.amount:
+            await abort(context, invalid_argument("amount", "amount must not be zero"))
+        await self._submit(FundAccount(self._sequencer.now(), account, request.amount), context)
+        engine = self._core.engine
+        owner = await self._directory.owner_of(account) or ""
+        return pb.FundAccountResponse(
+            account=account_message(engine, account, owner, engine.risk.accounts.get(account))
+        )
+
+    # -- alerts --------------------------------------------------------------
+
+    async def CreateAlert(  # noqa: N802
+        self, request: pb.CreateAlertRequest, context: Context
+    ) -> pb.CreateAlertResponse:
+        if request.severity not in _SEVERITIES:
+            await abort(context, invalid_argument("severity", "severity is required"))
+        if not request.description:
+            await abort(context, invalid_argument("description", "description is required"))
+        principal = current_principal()
+        alert = manual_alert(request, principal.user_id if principal else "", self._sequencer.now())
+        stored = await self._alerts.file(alert)
+        return pb.CreateAlertResponse(alert=alert_message(stored))
+
+    async def ListAlerts(  # noqa: N802
+        self, request: pb.ListAlertsRequest, context: Context
+    ) -> pb.ListAlertsResponse:
+        size = await page_size(request.page_size, context)
+        before = await _alert_token(request.page_token, context)
+        page = await self._alerts.store.list_alerts(
+            account=request.account_id,
+            symbol=request.symbol,
+            kinds=tuple(AlertKind(kind) for kind in request.kinds if kind in _KINDS),
+            min_severity=request.min_severity,
+            start_time=_nanos(request, "start_time"),
+            end_time=_nanos(request, "end_time"),
+            limit=size,
+            before=before,
+        )
+        following = page.next_before
+        return pb.ListAlertsResponse(
+            alerts=[alert_message(alert) for alert in page.alerts],
+            next_page_token=f"{following[0]}.{following[1]}" if following else "",
+        )
+
+    async def StreamAlerts(  # noqa: N802
+        self, request: pb.StreamAlertsRequest, context: Context
+    ) -> AsyncIterator[pb.StreamAlertsResponse]:
+        kinds = frozenset(request.kinds)
+        queue = self._alerts.subscribe()
+        try:
+            while True:
+                try:
+                    alert = await asyncio.wait_for(queue.get(), self._heartbeat)
+                except TimeoutError:
+                    heartbeat = common_pb2.Heartbeat(sequence=self._sequencer.durable_sequence)
+                    heartbeat.server_time.GetCurrentTime()
+                    yield pb.StreamAlertsResponse(heartbeat=heartbeat)
+                    continue
+                if matches(alert, request.account_id, request.symbol, kinds, request.min_severity):
+                    yield pb.StreamAlertsResponse(alert=alert_message(alert))
+        finally:
+            self._alerts.unsubscribe(queue)
+
+
+def _nanos(request: pb.ListAlertsRequest, name: str) -> int | None:
+    return getattr(request, name).ToNanoseconds() if request.HasField(name) else None  # type: ignore[arg-type]
+
+
+async def _alert_token(token: str, context: Context) -> tuple[int, str] | None:
+    """The (create time, alert id) a ``next_page_token`` stands for."""
+    if not token:
+        return None
+    time, _, alert_id = token.partition(".")
+    number = page_number(time)
+    if number is None or page_number(alert_id) is None:
+        await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
+    return number, alert_id

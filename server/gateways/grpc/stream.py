@@ -1,0 +1,384 @@
+"""The bidirectional order stream.
+
+A client sends messages of many commands; each message's commands pass the
+sequencer one after another and are committed together. Reports flow back
+per account: a stream follows every account it sent a command for or
+subscribed to, and receives each committed batch's reports for those
+accounts as one message (natural batching, one write instead of one per
+report). A subscription with ``after_report_sequence`` first gets every
+report after that number, then the live ones, with no gap in between: both
+happen in one step of the event loop.
+
+Each stream has a bounded backlog; a client that stops reading and lets it
+fill is disconnected with RESOURCE_EXHAUSTED instead of growing the
+server's memory. Refusals by the gateway itself (malformed commands,
+duplicate client order ids) are reports with report_sequence 0 sent to this
+stream only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from stocktraderx.v1 import common_pb2
+from stocktraderx.v1 import orders_pb2 as pb
+
+from matching import CancelOrder, CancelReason, Command, MassCancel, ReplaceOrder
+from server.auth.access import current_principal
+from server.core.exchange import ExchangeCore
+from server.errors import gateway_reason
+from server.gateways.grpc import convert, inputs
+from server.gateways.grpc.calls import origin_of
+from server.gateways.grpc.inputs import violation
+from server.journal.codec import Origin
+from server.model.registry import Report
+
+BACKLOG_LIMIT = 50_000
+"""Reports a stream may have queued before the client is cut off."""
+HEARTBEAT_SECONDS = 5.0
+MAX_COMMANDS_PER_MESSAGE = 10_000
+_log = logging.getLogger(__name__)
+
+
+class _Overflow(Exception):  # noqa: N818 - a signal between tasks, not an error type
+    pass
+
+
+class Session:
+    def __init__(self, limit: int, origin: Origin | None = None) -> None:
+        self.limit = limit
+        self.origin = origin
+        self.backlog = 0
+        self.queue: asyncio.Queue[list[Report] | None] = asyncio.Queue()
+        self.overflowed = False
+        self.failed = False
+        self.refused = False
+        """Gateway refusals are queued: their texts need copying."""
+
+    def deliver(self, reports: list[Report]) -> None:
+        if self.overflowed:
+            return
+        if reports and type(reports[0]) is GatewayRefusal:
+            self.refused = True
+        if self.backlog + len(reports) > self.limit:
+            self.overflowed = True
+            self.queue.put_nowait(None)
+            return
+        self.backlog += len(reports)
+        self.queue.put_nowait(reports)
+
+
+class ReportFanout:
+    """Hands each committed batch's reports to the sessions following them."""
+
+    def __init__(self) -> None:
+        self.followers: dict[str, set[Session]] = {}
+
+    def follow(self, account: str, session: Session) -> None:
+        self.followers.setdefault(account, set()).add(session)
+
+    def forget(self, session: Session) -> None:
+        for sessions in self.followers.values():
+            sessions.discard(session)
+
+    def publish(self, reports: list[Report]) -> None:
+        grouped: dict[Session, list[Report]] = {}
+        followers = self.followers
+        for report in reports:
+            for session in followers.get(report.account, ()):
+                grouped.setdefault(session, []).append(report)
+        for session, batch in grouped.items():
+            session.deliver(batch)
+
+
+class GatewayRefusal(Report):
+    """A gateway refusal's report, with the text that says what was wrong
+    (reports made from the journal have none)."""
+
+    text: str
+
+
+def refusal(
+    exec_type: int,
+    account: str,
+    reason: int,
+    text: str,
+    client_order_id: str = "",
+    symbol: str = "",
+    order_id: int = 0,
+) -> GatewayRefusal:
+    """A gateway refusal: never journaled, so outside the numbered sequence."""
+    status = pb.ORDER_STATUS_REJECTED if exec_type == pb.EXEC_TYPE_REJECTED else 0
+    report = GatewayRefusal(
+        0, exec_type, status, order_id, _echo(client_order_id), _echo(account), _echo(symbol),
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, reason, 0, 0, time.time_ns(),
+    )  # fmt: skip
+    report.text = text
+    return report
+
+
+def _echo(value: str) -> str:
+    """``value`` if it is short enough to send back; a refused 3 MiB symbol
+    is not repeated to its sender."""
+    return value if len(value) <= inputs.MAX_ID else ""
+
+
+class OrderStreamHandler:
+    def __init__(
+        self, core: ExchangeCore, in_flight: set[tuple[str, str]], backlog: int = BACKLOG_LIMIT
+    ) -> None:
+        self._core = core
+        self._backlog = backlog
+        self._sequencer = core.sequencer
+        self._registry = core.registry
+        self._in_flight = in_flight
+        self.fanout = ReportFanout()
+        core.report_listeners.append(self.fanout.publish)
+
+    async def serve(
+        self,
+        requests: AsyncIterator[pb.OrderStreamRequest],
+        context: grpc.aio.ServicerContext[Any, Any],
+        *,
+        heartbeat: float = HEARTBEAT_SECONDS,
+    ) -> AsyncIterator[pb.OrderStreamResponse]:
+        limit = self._backlog
+        session = Session(limit, origin_of(context))
+        reader = asyncio.ensure_future(self._read(requests, session))
+        try:
+            while True:
+                try:
+                    first = await asyncio.wait_for(session.queue.get(), heartbeat)
+                except TimeoutError:
+                    yield pb.OrderStreamResponse(heartbeat=self._heartbeat())
+                    continue
+                if first is None:
+                    if session.failed:
+                        await context.abort(grpc.StatusCode.INTERNAL, "order stream failed")
+                    if session.overflowed:
+                        await context.abort(
+                            grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            f"more than {limit} execution reports unread; read faster or "
+                            "resume later with after_report_sequence",
+                        )
+                    return
+                batch = list(first)
+                while not session.queue.empty():
+                    more = session.queue.get_nowait()
+                    if more is None:
+                        session.queue.put_nowait(None)
+                        break
+                    batch.extend(more)
+                session.backlog -= len(batch)
+                response = pb.OrderStreamResponse()
+                convert.add_reports(response.reports, batch)
+                if session.refused:
+                    session.refused = False
+                    for message, report in zip(response.reports, batch, strict=True):
+                        if type(report) is GatewayRefusal:
+                            message.text = report.text
+                yield response
+        finally:
+            reader.cancel()
+            self.fanout.forget(session)
+
+    def _heartbeat(self) -> common_pb2.Heartbeat:
+        heartbeat = common_pb2.Heartbeat(sequence=self._sequencer.sequence)
+        heartbeat.server_time.FromNanoseconds(time.time_ns())
+        return heartbeat
+
+    async def _read(self, requests: AsyncIterator[pb.OrderStreamRequest], session: Session) -> None:
+        keys: set[tuple[str, str]] = set()
+        """Client order ids this stream submitted and the journal has not committed."""
+        try:
+            async for request in requests:
+                refusals = self._subscribe(request, session)
+                try:
+                    if len(request.commands) > MAX_COMMANDS_PER_MESSAGE:
+                        refusals.append(
+                            refusal(
+                                pb.EXEC_TYPE_REJECTED,
+                                "",
+                                0,
+                                f"at most {MAX_COMMANDS_PER_MESSAGE} commands per message",
+                            )
+                        )
+                    else:
+                        refusals.extend(self._enter(request.commands, session, keys))
+                    self._sequencer.commit_now()
+                    await self._sequencer.durable()
+                finally:
+                    # Whatever happened, ids of this message are no longer in flight:
+                    # committed ones are now the registry's, the rest were never used.
+                    self._in_flight.difference_update(keys)
+                    keys.clear()
+                if refusals:
+                    session.deliver(refusals)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug: say so loudly and end this stream with an error, not quietly.
+            _log.exception("order stream reader failed")
+            session.failed = True
+        finally:
+            # The client has finished sending: end the stream once its reports are out.
+            await self._sequencer.durable()
+            session.queue.put_nowait(None)
+
+    def _subscribe(self, request: pb.OrderStreamRequest, session: Session) -> list[Report]:
+        refusals: list[Report] = []
+        for subscription in request.subscriptions:
+            account = subscription.account_id
+            found = violation(subscription)
+            if found is not None:
+                refusals.append(refusal(pb.EXEC_TYPE_REJECTED, "", 0, found.description))
+                continue
+            if not account:
+                refusals.append(
+                    refusal(pb.EXEC_TYPE_REJECTED, "", 0, "subscription without account_id")
+                )
+                continue
+            if not _may_use(account):
+                refusals.append(refusal(pb.EXEC_TYPE_REJECTED, account, 0, _NOT_YOURS))
+                continue
+            if subscription.HasField("after_report_sequence"):
+                missed = self._registry.reports_after(account, subscription.after_report_sequence)
+                if missed is None:
+                    refusals.append(
+                        refusal(
+                            pb.EXEC_TYPE_REJECTED,
+                            account,
+                            0,
+                            "reports that old are no longer kept; use ListExecutions",
+                        )
+                    )
+                    continue
+                if missed:
+                    session.deliver(missed)
+            self.fanout.follow(account, session)
+        return refusals
+
+    def _enter(self, commands: Any, session: Session, keys: set[tuple[str, str]]) -> list[Report]:
+        refusals: list[Report] = []
+        for command in commands:
+            which = command.WhichOneof("command")
+            client_order_id = ""
+            try:
+                found = violation(getattr(command, which)) if which else None
+                if found is not None:
+                    # Checked before anything else: a field that breaks an input
+                    # rule is never journaled and reserves nothing.
+                    raise convert.BadRequest(found.field, found.description)
+                if which == "place":
+                    prepared = self._place(command.place)
+                    client_order_id = command.place.client_order_id
+                elif which == "cancel":
+                    prepared = self._cancel(command.cancel)
+                elif which == "replace":
+                    prepared = self._replace(command.replace)
+                elif which == "mass_cancel":
+                    named = convert.require(command.mass_cancel.account_id, "account_id")
+                    prepared = MassCancel(
+                        self._sequencer.now(), named, command.mass_cancel.symbol,
+                        CancelReason.MASS_CANCEL,
+                    )  # fmt: skip
+                else:
+                    raise convert.BadRequest("command", "empty command")
+            except _Refused as refused:
+                refusals.append(refused.report)
+                continue
+            except convert.BadRequest as error:
+                refusals.append(_bad_request(which, command, error))
+                continue
+            account = prepared.account  # type: ignore[union-attr]
+            if not _may_use(account):
+                refusals.append(
+                    refusal(pb.EXEC_TYPE_REJECTED, account, 0, _NOT_YOURS, client_order_id)
+                )
+                continue
+            self.fanout.follow(account, session)
+            self._sequencer.submit(prepared, client_order_id, session.origin)
+            if client_order_id:
+                # Reserved once submitted (no await in between), so a command
+                # the sequencer did not take leaves its id free.
+                key = (account, client_order_id)
+                self._in_flight.add(key)
+                keys.add(key)
+        return refusals
+
+    def _place(self, request: pb.PlaceOrderRequest) -> Command:
+        command = convert.new_order(request, self._sequencer.now())
+        key = (command.account, request.client_order_id)
+        if key in self._in_flight or self._registry.is_duplicate(*key):
+            raise _Refused(
+                refusal(
+                    pb.EXEC_TYPE_REJECTED,
+                    command.account,
+                    23,
+                    "client_order_id is already used by this account",
+                    request.client_order_id,
+                    request.symbol,
+                )
+            )
+        return command
+
+    def _owned_account(self, order_id: int, account: str, exec_type: int) -> str:
+        record = self._registry.orders.get(order_id)
+        if (
+            record is None
+            or (account and record.account != account)
+            or not _may_use(record.account)
+        ):
+            raise _Refused(
+                refusal(exec_type, account, 17, "no such order for this account", order_id=order_id)
+            )
+        return record.account
+
+    def _cancel(self, request: pb.CancelOrderRequest) -> Command:
+        account = self._owned_account(
+            request.order_id, request.account_id, pb.EXEC_TYPE_CANCEL_REJECTED
+        )
+        return CancelOrder(self._sequencer.now(), account, request.order_id)
+
+    def _replace(self, request: pb.ReplaceOrderRequest) -> Command:
+        account = self._owned_account(
+            request.order_id, request.account_id, pb.EXEC_TYPE_REPLACE_REJECTED
+        )
+        return ReplaceOrder(
+            self._sequencer.now(), account, request.order_id, request.price, request.quantity,
+            request.stop_price,
+        )  # fmt: skip
+
+
+_NOT_YOURS = "account is not one of yours"
+
+
+def _may_use(account: str) -> bool:
+    principal = current_principal()
+    return principal is None or principal.may_use(account)
+
+
+class _Refused(Exception):  # noqa: N818 - carries a refusal report out of a helper
+    def __init__(self, report: Report) -> None:
+        super().__init__(report)
+        self.report = report
+
+
+def _bad_request(which: str | None, command: Any, error: convert.BadRequest) -> Report:
+    body = getattr(command, which) if which else None
+    account = getattr(body, "account_id", "") if body is not None else ""
+    exec_type = {
+        "cancel": pb.EXEC_TYPE_CANCEL_REJECTED,
+        "replace": pb.EXEC_TYPE_REPLACE_REJECTED,
+    }.get(which or "", pb.EXEC_TYPE_REJECTED)
+    text = str(error)
+    return refusal(
+        exec_type, account, gateway_reason(error.field),
+        text if text.startswith(error.field) else f"{error.field}: {text}",
+        getattr(body, "client_order_id", ""), getattr(body, "symbol", ""),
+    )  # fmt: skip
