@@ -22,7 +22,7 @@ from server.auth.access import rule_for
 from server.gateways.rest.fastjson import places as _places
 from server.gateways.rest.routes import Route, routes
 
-COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"
 _SCALARS: dict[int, dict[str, Any]] = {
     FieldDescriptor.TYPE_DOUBLE: {"type": "number", "format": "double"},
     FieldDescriptor.TYPE_FLOAT: {"type": "number", "format": "float"},
