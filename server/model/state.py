@@ -58,10 +58,9 @@ class State:
         registry = OrderRegistry.restore(data["orders"], window=window)
         return cls(engine, registry, market, int(snapshot["sequence"]))
 
-    def step(self, sequence: int, payload: bytes) -> tuple[Sequenced, list[Report], Origin | None]:
-        """Apply one journal record to the engine and the registry (not to the
-        market state: the projector reads the market as it was before the
-        record); the command applied, its reports and who sent it."""
+    def process(self, sequence: int, payload: bytes) -> tuple[Sequenced, Origin | None]:
+        """Apply one journal record to the engine alone: the command applied
+        (its payload kept) and who sent it."""
         if sequence != self.sequence + 1:
             raise ValueError(f"record {sequence} does not follow {self.sequence}")
         command, client_order_id, origin = decode_with_origin(payload)
@@ -69,6 +68,13 @@ class State:
             sequence, command, self.engine.process(command), client_order_id, payload
         )
         self.sequence = sequence
+        return applied, origin
+
+    def step(self, sequence: int, payload: bytes) -> tuple[Sequenced, list[Report], Origin | None]:
+        """Apply one journal record to the engine and the registry (not to the
+        market state: the projector reads the market as it was before the
+        record); the command applied, its reports and who sent it."""
+        applied, origin = self.process(sequence, payload)
         return applied, self.registry.apply([applied]), origin
 
     def replay(self, records: Iterable[tuple[int, bytes]]) -> None:
