@@ -10,12 +10,12 @@ start). Limits a risk officer set on an account are never overwritten.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
 
-from matching import Command, ConfigureControls, Engine, FundAccount, SetRiskLimits
+from matching import Command, ConfigureControls, FundAccount, SetRiskLimits
 from server.auth.access import ROLES_BY_NAME
 from server.auth.directory import UserDirectory
 from server.journal.codec import Origin
+from server.model.view import CoreView
 from server.risk_config import RiskSettings
 
 _log = logging.getLogger(__name__)
@@ -29,32 +29,8 @@ def _same(controls: ConfigureControls, wanted: ConfigureControls) -> bool:
     return controls[1:] == wanted[1:]
 
 
-class Submitter(Protocol):
-    """What AccountSetup needs of a sequencer: the core's own, or a gateway's
-    RemoteSequencer that hands commands to the core process."""
-
-    def now(self) -> int: ...
-
-    def submit(
-        self, command: Command, client_order_id: str = "", origin: Origin | None = None
-    ) -> object: ...
-
-    async def durable(self) -> None: ...
-
-
-class Ledgers(Protocol):
-    """An engine and the sequencer in front of it: an ExchangeCore in the core
-    process (or the in-process Exchange), a Replica in a gateway."""
-
-    @property
-    def engine(self) -> Engine: ...
-
-    @property
-    def sequencer(self) -> Submitter: ...
-
-
 class AccountSetup:
-    def __init__(self, core: Ledgers, risk: RiskSettings) -> None:
+    def __init__(self, core: CoreView, risk: RiskSettings) -> None:
         self._core = core
         self._risk = risk
         self.owners: dict[str, str] = {}

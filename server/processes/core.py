@@ -18,7 +18,8 @@ from server.config import Settings
 from server.core.clock import run_clock
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
-from server.processes.link import CoreLink, serve_link
+from server.link.listener import CoreLinkServer
+from server.processes.link import serve_link
 from server.processes.position import PositionFile
 from server.risk_setup import AccountSetup
 
@@ -29,7 +30,7 @@ class CoreProcess:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.core: ExchangeCore | None = None
-        self.link: CoreLink | None = None
+        self.link: CoreLinkServer | None = None
         self._clock: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -46,7 +47,7 @@ class CoreProcess:
         core.needed_from = PositionFile(directory).read
         AccountSetup(core, settings.risk).configure()
         await core.sequencer.durable()
-        self.link = await serve_link(core, directory)
+        self.link = await serve_link(core)
         self._clock = asyncio.get_running_loop().create_task(run_clock(core))
         recovered = core.recovered
         _log.info(

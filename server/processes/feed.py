@@ -36,7 +36,7 @@ class FeedProcess:
 
     async def stop(self) -> None:
         if self.client is not None:
-            await self.client.close()
+            await self.client.stop()
         if self.feed is not None:
             await self.feed.stop()
         _log.info("feed stopped")

@@ -115,7 +115,7 @@ class GatewayProcess:
         if self.alerts is not None:
             await self.alerts.stop()
         if self.client is not None:
-            await self.client.close()
+            await self.client.stop()
         if self.store is not None:
             await self.store.close()
         if self.tokens is not None:

@@ -14,61 +14,48 @@ from pathlib import Path
 
 from server.core.exchange import ExchangeCore
 from server.link.client import CoreClient
+from server.link.listener import CoreLinkServer
 from server.link.remote import RemoteSequencer
 from server.link.replica import Replica
-from server.link.server import CoreLinkServer
-
-SOCKET_NAME = "core.sock"
-CoreLink = CoreLinkServer
 
 
-def socket_path(directory: Path) -> Path:
-    return directory / SOCKET_NAME
-
-
-async def serve_link(core: ExchangeCore, directory: Path) -> CoreLinkServer:
+async def serve_link(core: ExchangeCore) -> CoreLinkServer:
     """The core's end: accepting gateways and consumers on ``core.sock``."""
-    server = CoreLinkServer(core, socket_path(directory))
+    server = CoreLinkServer(core)
     await server.start()
     return server
 
 
 async def replica_of(directory: Path) -> Replica:
-    """The state as of the newest snapshot and the journal after it (read
-    on a worker thread: a long journal is seconds of replay)."""
+    """The state of the newest snapshot, restored on a worker thread (a big
+    book is seconds of work); the client catches it up from the journal."""
     return await asyncio.to_thread(Replica.open, directory)
 
 
 async def follow(directory: Path, name: str, replica: Replica) -> CoreClient:
-    """Keep ``replica`` in step with the core (as consumer ``name``): caught
-    up from the journal, then live; returns once it holds everything
-    committed when it connected."""
-    client = CoreClient(
-        socket_path(directory), replica, role="consumer", name=f"{name}-{os.getpid()}"
-    )
+    """Keep ``replica`` in step with the core, as consumer ``name``; returns
+    once it holds everything the core had committed when it connected
+    (waiting for a core that is not up yet)."""
+    client = CoreClient(directory, replica, role="consumer", name=f"{name}-{os.getpid()}")
     await client.start()
-    await client.caught_up()
+    await client.wait_ready()
     return client
 
 
 async def gateway_link(directory: Path) -> tuple[Replica, CoreClient]:
     """A gateway's replica, whose sequencer hands commands to the core."""
     replica = await replica_of(directory)
-    client = CoreClient(
-        socket_path(directory), replica, role="gateway", name=f"gateway-{os.getpid()}"
-    )
-    replica.sequencer = RemoteSequencer(client)
+    client = CoreClient(directory, replica, role="gateway", name=f"gateway-{os.getpid()}")
+    RemoteSequencer(client)  # attaches itself to the replica and the client
     await client.start()
-    await client.caught_up()
+    await client.wait_ready()
     return replica, client
 
 
 async def follow_positions(directory: Path, on_position: Callable[[int], None]) -> CoreClient:
     """Only the committed positions (the projector reads the journal itself)."""
-    client = CoreClient(
-        socket_path(directory), None, role="consumer", name=f"projector-{os.getpid()}",
-        on_position=on_position,
-    )  # fmt: skip
+    client = CoreClient(directory, None, role="consumer", name=f"projector-{os.getpid()}")
+    client.position_listeners.append(on_position)
     await client.start()
-    await client.caught_up()
+    await client.wait_ready()
     return client

@@ -92,7 +92,7 @@ class ProjectorProcess:
             await projector.stop()
             self._positions.write(projector.position)
         if self.client is not None:
-            await self.client.close()
+            await self.client.stop()
         if self.store is not None:
             await self.store.close()
         for closing in (self.shared, self.bus):

@@ -32,13 +32,13 @@ from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import TokenIssuer
 from server.config import Settings
 from server.consumers.surveillance.desk import AlertDesk
-from server.core.exchange import ExchangeCore
 from server.gateways.grpc.intake import InputInterceptor
 from server.gateways.grpc.market_data import MarketDataService
 from server.gateways.grpc.orders import OrderService
 from server.gateways.grpc.reference import ReferenceDataService
 from server.gateways.grpc.risk import RiskService
 from server.gateways.grpc.users import UserService
+from server.model.view import CoreView
 from server.shared import SharedState
 from server.store import Store
 from server.transport.listen import bind_grpc
@@ -59,7 +59,7 @@ class Backing:
     """What the services serve from: the engine's state (the core itself in
     process, a replica in a gateway), the store, the users and the alerts."""
 
-    state: ExchangeCore
+    state: CoreView
     store: Store
     directory: UserDirectory
     tokens: TokenIssuer

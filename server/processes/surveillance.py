@@ -84,13 +84,13 @@ class SurveillanceProcess:
             owners.get,
             lambda symbol: books[symbol].instrument.tick_size if symbol in books else None,
         )
-        replica.add_listener(self.desk.listen)
+        replica.batch_listeners.append(self.desk.listen)
         self.desk.start()
         self.client = await follow(directory, "surveillance", replica)
 
     async def stop(self) -> None:
         if self.client is not None:
-            await self.client.close()
+            await self.client.stop()
         if self.desk is not None:
             await self.desk.stop()
         if self.store is not None:
