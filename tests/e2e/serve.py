@@ -174,3 +174,22 @@ def prepare_accounts(port: int, token: str, *accounts: str) -> None:
                 await client.prepare_account(account, 1_000_000_000_0000, "end-to-end test")
 
     asyncio.run(prepare())
+
+
+def roles_of(supervisor: int) -> dict[str, int]:
+    """The processes ``stx serve`` (process ``supervisor``) runs: role -> pid,
+    as ``ps`` would list them (each child's command line names its role)."""
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # it ended while we looked
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent != supervisor or b"serve" not in argv:
+            continue
+        found[argv[argv.index(b"serve") + 1].decode()] = int(entry.name)
+    return found
