@@ -229,7 +229,8 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
     assert len(acknowledged) >= 20
     _until(lambda: roles_of(server.pid).get("core", core) != core, what="core restarted")
     assert "core exited with code -9; restart 1 of 3" in log.read_text()
-    _place_until_acknowledged(port, "after-restart", 1)
+    for number in range(len(ACCOUNTS)):  # one more report for each account
+        _place_until_acknowledged(port, f"after-restart-{number}", number)
 
     # Resume: every report after the last one seen, with no gap and no repeat.
     last = {account: max(seen[account], default=0) for account in ACCOUNTS}
