@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -120,7 +121,16 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
     server.send_signal(signal.SIGINT)
     assert server.wait(90) == 0
     for pid in children.values():
-        _until(lambda pid=pid: not Path(f"/proc/{pid}").exists(), 10, f"process {pid} ended")
+        _until(partial(_ended, pid), 10, f"process {pid} ended")
+
+
+def _ended(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+def _replaced(supervisor: int, role: str, old: int) -> bool:
+    """Whether ``role`` runs again, in a process other than ``old``."""
+    return roles_of(supervisor).get(role, old) != old
 
 
 async def _check_store(data: Path) -> None:
@@ -144,10 +154,7 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
     for round_, role in enumerate(("gateway", "projector", "feed", "surveillance", "rest", "core")):
         before = roles_of(server.pid)
         os.kill(before[role], signal.SIGKILL)
-        _until(
-            lambda role=role, old=before[role]: roles_of(server.pid).get(role, old) != old,
-            what=f"{role} restarted",
-        )
+        _until(partial(_replaced, server.pid, role, before[role]), what=f"{role} restarted")
         assert f"{role} exited with code -9; restart 1 of 3" in log.read_text()
         for index in range(5):
             client_order_id = f"{role}-{index}"
@@ -192,7 +199,12 @@ def _stream_reports(
     call = orders_pb2_grpc.OrderServiceStub(streaming).OrderStream(
         requests(), metadata=_bearer(token)
     )
-    threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
+
+    def cancel_when_stopped() -> None:
+        stop.wait()
+        call.cancel()  # type: ignore[no-untyped-call]  # grpc's stubs leave it untyped
+
+    threading.Thread(target=cancel_when_stopped, daemon=True).start()
     try:
         for response in call:
             for report in response.reports:
@@ -227,7 +239,7 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
     threading.Thread(target=kill_core, daemon=True).start()
     acknowledged, seen = _stream_reports(port, token, dict.fromkeys(ACCOUNTS, 0), 100_000, stop)
     assert len(acknowledged) >= 20
-    _until(lambda: roles_of(server.pid).get("core", core) != core, what="core restarted")
+    _until(partial(_replaced, server.pid, "core", core), what="core restarted")
     assert "core exited with code -9; restart 1 of 3" in log.read_text()
     for number in range(len(ACCOUNTS)):  # one more report for each account
         _place_until_acknowledged(port, f"after-restart-{number}", number)
@@ -235,7 +247,7 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
     # Resume: every report after the last one seen, with no gap and no repeat.
     last = {account: max(seen[account], default=0) for account in ACCOUNTS}
     again = threading.Event()
-    threading.Thread(target=lambda: (time.sleep(5), again.set()), daemon=True).start()
+    threading.Timer(5, again.set).start()
     _, resumed = _stream_reports(port, admin_token(port), dict(last), 0, again)
     for account in ACCOUNTS:
         numbers = resumed[account]
