@@ -12,6 +12,7 @@ the core takes the lock itself (it is the journal's one writer).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -79,18 +80,30 @@ def log_format() -> str:
 
 
 async def serve_role(name: str, role: Role) -> None:
-    try:
-        await role.start()
-    except BaseException:
-        await role.stop()  # what did start (journal, store, ports) closes cleanly
-        raise
-    settle_heap()
+    """Start ``role``, serve until SIGINT or SIGTERM, stop it. A stop asked
+    for while it starts (the supervisor stopping everything because another
+    role failed) abandons the start and stops what did start."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    starting = asyncio.ensure_future(role.start())
+    asked = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait((starting, asked), return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        _log.info("stop requested while starting")
+        await role.stop()
+        return
+    if starting.exception() is not None:
+        asked.cancel()
+        await role.stop()  # what did start (journal, store, ports) closes cleanly
+        starting.result()  # raises it
+    settle_heap()
     announce_ready(name)
-    await stopping.wait()
+    await asked
     _log.info("stop requested")
     await role.stop()
 

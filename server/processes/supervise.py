@@ -18,6 +18,7 @@ final snapshot). Each child's output is logged here, prefixed by its role.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -143,14 +144,26 @@ def child_options(config_path: Path | None, settings: Settings) -> list[str]:
 
 
 async def supervise(processes: ExchangeProcesses) -> int:
-    code = await processes.start()
-    if code is not None:
-        return code
+    """Start, then run until a stop is asked for (even during the start) or
+    a role keeps failing; the exit code."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     stop_requested = asyncio.ensure_future(stopping.wait())
+    starting = asyncio.ensure_future(processes.start())
+    await asyncio.wait((starting, stop_requested), return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        _log.info("stop requested while starting")
+        await processes.stop()
+        return 0
+    code = starting.result()
+    if code is not None:
+        stop_requested.cancel()
+        return code
     failing = asyncio.ensure_future(processes.given_up())
     await asyncio.wait((stop_requested, failing), return_when=asyncio.FIRST_COMPLETED)
     if failing.done():

@@ -309,3 +309,19 @@ def test_the_core_and_a_gateway_run_as_separate_commands(tmp_path: Path) -> None
     assert core.wait(60) == 0
     assert list(data.glob("snapshot-*.json"))
     assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.timeout(120)
+def test_a_gateway_waiting_for_its_core_stops_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    log = tmp_path / "alone.log"
+    gateway = _serve_alone("gateway", data, free_port(), log)
+    _until((data / "stx.db").exists, what=f"the gateway opened its store: {log.read_text()}")
+    time.sleep(1.0)  # now waiting for core.sock, which no core serves
+    assert gateway.poll() is None
+    gateway.send_signal(signal.SIGTERM)
+    assert gateway.wait(30) == 0
+    text = log.read_text()
+    assert "stop requested while starting" in text
+    assert "Traceback" not in text

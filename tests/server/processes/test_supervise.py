@@ -17,7 +17,7 @@ from server.processes.supervise import START_GROUPS, STOP_GROUPS, ExchangeProces
 
 ROLE = """
 import os, signal, sys, time
-role, record, failing = sys.argv[1], sys.argv[2], sys.argv[3]
+role, record, failing, hanging = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 def stopped(*_):
     with open(record, "a") as out:
         out.write(f"stop {role}\\n")
@@ -29,19 +29,24 @@ if role == failing:
     print("CRITICAL stx.serve: 127.0.0.1:1 for feed_port: the port is already in use", flush=True)
     sys.exit(2)
 os.fstat(int(os.environ["STX_DATA_LOCK_FD"]))  # the lock's descriptor was handed down
-print(f"stx-ready {role}", flush=True)
+if role != hanging:
+    print(f"stx-ready {role}", flush=True)
 while True:
     time.sleep(1)
 """
 
 
-def _processes(tmp_path: Path, lock: int, failing: str = "") -> tuple[ExchangeProcesses, Path]:
+def _processes(
+    tmp_path: Path, lock: int, failing: str = "", hanging: str = ""
+) -> tuple[ExchangeProcesses, Path]:
     script = tmp_path / "role.py"
     script.write_text(ROLE)
     record = tmp_path / "record"
     record.touch()
     processes = ExchangeProcesses(
-        [str(record), failing or "none"], lock, command=(sys.executable, str(script))
+        [str(record), failing or "none", hanging or "none"],
+        lock,
+        command=(sys.executable, str(script)),
     )
     return processes, record
 
@@ -111,3 +116,24 @@ def test_the_lock_stays_held_while_a_child_lives(tmp_path: Path) -> None:
         os.close(probe)
 
     asyncio.run(scenario())
+
+
+def test_a_stop_during_the_start_stops_what_started(tmp_path: Path) -> None:
+    """^C while a role is still starting (here the gateway never gets ready)."""
+    lock = lock_data_dir(tmp_path)
+
+    async def scenario() -> None:
+        processes, record = _processes(tmp_path, lock, hanging="gateway")
+        starting = asyncio.ensure_future(processes.start())
+        while "start gateway" not in record.read_text():
+            await asyncio.sleep(0.02)
+        assert not starting.done()
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        await processes.stop()
+        assert set(_events(record, "stop")) == {"core", "gateway"}
+        assert all(child.pid is None for child in processes.children.values())
+
+    asyncio.run(scenario())
+    os.close(lock)
