@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
+from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, risk_pb2, risk_pb2_grpc
 
 from server.store import open_store
 from tests.e2e.serve import (
@@ -325,3 +325,48 @@ def test_a_gateway_waiting_for_its_core_stops_cleanly(tmp_path: Path) -> None:
     text = log.read_text()
     assert "stop requested while starting" in text
     assert "Traceback" not in text
+
+
+@pytest.mark.timeout(180)
+def test_an_alert_raised_by_surveillance_is_streamed_by_the_gateway(tmp_path: Path) -> None:
+    """Detectors run in the surveillance process; StreamAlerts is the gateway's."""
+    data = tmp_path / "data"
+    port = free_port()
+    server = _start(data, port)
+    token = admin_token(port)
+    prepare_accounts(port, token, "WASH")
+    alerts: list[risk_pb2.Alert] = []
+    streaming = channel(port)
+    call = risk_pb2_grpc.RiskServiceStub(streaming).StreamAlerts(
+        risk_pb2.StreamAlertsRequest(account_id="WASH"), metadata=_bearer(token), timeout=60
+    )
+
+    def read() -> None:
+        try:
+            for message in call:
+                if message.HasField("alert"):
+                    alerts.append(message.alert)
+                    return
+        except grpc.RpcError:
+            return  # the deadline: no alert came
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(1.0)  # the subscription is in place before the trade
+    with channel(port) as opened:
+        stub = orders_pb2_grpc.OrderServiceStub(opened)
+        for side, client_order_id in ((common_pb2.SIDE_SELL, "w1"), (common_pb2.SIDE_BUY, "w2")):
+            stub.PlaceOrder(
+                orders_pb2.PlaceOrderRequest(
+                    account_id="WASH", client_order_id=client_order_id, symbol="MSFT",
+                    side=side, order_type=common_pb2.ORDER_TYPE_LIMIT, quantity=10,
+                    price=4_200_000,
+                ),
+                metadata=_bearer(token), timeout=10,
+            )  # fmt: skip
+    reader.join(60)
+    streaming.close()
+    assert len(alerts) == 1, f"no alert streamed: {(tmp_path / 'serve.log').read_text()[-3000:]}"
+    assert alerts[0].kind == risk_pb2.ALERT_KIND_WASH_TRADE
+    assert alerts[0].symbol == "MSFT"
+    _stop(server)
