@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -36,6 +37,7 @@ from tests.e2e.serve import (
 from tests.server.store.journal_check import check_store_matches_journal
 
 ROLES = {"core", "gateway", "projector", "surveillance", "feed", "rest"}
+CONSUMERS = ("projector", "surveillance", "feed", "rest")
 ACCOUNTS = ("PROCA", "PROCB")
 STARTED: list[subprocess.Popen[bytes]] = []
 
@@ -259,7 +261,10 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
     _stop(server)
 
 
-def _serve_alone(role: str, data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve_alone(
+    role: str, data: Path, port: int, log: Path, ports: dict[str, int] | None = None
+) -> subprocess.Popen[bytes]:
+    """``stx serve ROLE`` by itself, plaintext; ``ports``: STX_* port settings."""
     environ = {
         **os.environ,
         "STX_TLS_ENABLED": "false",
@@ -268,6 +273,7 @@ def _serve_alone(role: str, data: Path, port: int, log: Path) -> subprocess.Pope
         "STX_ADMIN_ROLES": "admin,trader",
         "STX_FEED_PORT": str(free_port()),
         "STX_SNAPSHOT_PORT": str(free_port()),
+        **{f"STX_{name.upper()}": str(number) for name, number in (ports or {}).items()},
     }
     environ.pop("STX_DATABASE_URL", None)
     with log.open("ab") as output:
@@ -277,6 +283,11 @@ def _serve_alone(role: str, data: Path, port: int, log: Path) -> subprocess.Pope
         )  # fmt: skip
     STARTED.append(process)
     return process
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _serving(port: int) -> bool:
@@ -291,22 +302,29 @@ def _serving(port: int) -> bool:
 
 
 @pytest.mark.timeout(180)
-def test_the_core_and_a_gateway_run_as_separate_commands(tmp_path: Path) -> None:
-    """As two containers would: ``stx serve core`` and ``stx serve gateway``."""
+def test_each_role_runs_as_a_separate_command(tmp_path: Path) -> None:
+    """As one container per role would: ``stx serve core``, ``stx serve gateway``, ..."""
     data = tmp_path / "data"
     port = free_port()
+    ports = {"rest_port": free_port(), "feed_port": free_port(), "snapshot_port": free_port()}
     log = tmp_path / "alone.log"
     core = _serve_alone("core", data, port, log)
     _until((data / "core.sock").exists, what=f"the core listens: {log.read_text()}")
     gateway = _serve_alone("gateway", data, port, log)
-    _until(lambda: _serving(port), what=f"the gateway serves: {log.read_text()}")
+    _until(partial(_serving, port), what=f"the gateway serves: {log.read_text()}")
+    others = {role: _serve_alone(role, data, port, log, ports) for role in CONSUMERS}
     prepare_accounts(port, admin_token(port), *ACCOUNTS)
     _place_until_acknowledged(port, "alone-1", 1)
     assert "alone-1" in _listed(port)
-    gateway.send_signal(signal.SIGTERM)
-    assert gateway.wait(30) == 0
-    core.send_signal(signal.SIGTERM)
-    assert core.wait(60) == 0
+    _until(partial(_accepts, ports["rest_port"]), what=f"REST listens: {log.read_text()}")
+    _until(partial(_accepts, ports["snapshot_port"]), what=f"the feed: {log.read_text()}")
+    position = data / "projector.position"
+    _until(position.exists, what=f"the projector projects: {log.read_text()}")
+    for process in (others["rest"], gateway, *others.values(), core):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    assert int(position.read_text()) > 0
     assert list(data.glob("snapshot-*.json"))
     assert "Traceback" not in log.read_text()
 
