@@ -9,6 +9,11 @@ lasted ``steady_seconds`` counts as healthy and resets that budget. The
 child gets a session of its own, so a ^C at the terminal reaches only the
 server, which then stops the child itself: SIGINT (a clean stop), and
 SIGKILL if it has not ended within ``grace`` seconds.
+
+``stx serve`` supervises the exchange's own processes the same way
+(``server/processes/supervise.py``). Those say when they serve by printing a
+``ready_marker`` line (``started()`` waits for it; the line is not logged); one
+that ends before it ever did is a start that failed, and is not restarted.
 """
 
 from __future__ import annotations
