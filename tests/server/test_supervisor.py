@@ -174,9 +174,7 @@ def test_the_simulator_of_a_plaintext_server_speaks_plaintext() -> None:
     assert list(launch.argv) == [*SIMULATOR_COMMAND, "--target", "127.0.0.1:5000", "--plaintext"]
 
 
-def test_started_waits_for_the_ready_line_and_a_child_that_never_was_ready_is_not_restarted() -> (
-    None
-):
+def test_a_child_is_started_at_its_ready_line_and_one_never_ready_stays_down() -> None:
     log, lines = _logger("ready")
 
     async def scenario() -> None:
