@@ -51,7 +51,13 @@ GRACE_SECONDS = {"core": 60.0, "projector": 20.0, "gateway": 15.0}
 """How long each role may take to stop before it is killed (the core writes a
 snapshot, the projector finishes the store); others get DEFAULT_GRACE."""
 DEFAULT_GRACE = 10.0
-SERVE_COMMAND = (sys.executable, "-m", "server.cli", "serve")
+_STX = Path(sys.executable).with_name("stx")
+SERVE_COMMAND = (
+    (str(_STX), "serve") if _STX.exists() else (sys.executable, "-m", "server.cli", "serve")
+)
+"""``stx serve``, by the installed command when there is one, so that ``ps``
+(and ``stx bench``'s CPU by process) shows ``stx serve core``, ``stx serve
+gateway``, ...; else through this interpreter."""
 READY_LOG = "all processes started"
 """The line that says the whole server is up (tests wait for it)."""
 
