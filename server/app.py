@@ -91,7 +91,8 @@ class Exchange:
         await self.core.start()
         await self.core.sequencer.durable()
         store = await self._start_store(self.core)
-        self.feed = open_feed(settings, self.core.market)
+        market = self.core.market
+        self.feed = open_feed(settings, lambda: market)
         self.core.market_listeners.append(self.feed.publish)
         assert self.shared is not None
         keys = open_key_ring(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from feeds.curve import ensure_server_keys
@@ -14,16 +15,18 @@ from server.transport.listen import ListenError, reason_of, zmq_endpoint
 _log = logging.getLogger("stx.feed")
 
 
-def open_feed(settings: Settings, market: MarketState) -> FeedPublisher:
-    """A publisher of ``market``'s updates, bound (``ListenError`` if a port
-    is taken) and started; the caller hands it each batch's updates."""
+def open_feed(settings: Settings, market: Callable[[], MarketState]) -> FeedPublisher:
+    """A publisher of the updates of the market state ``market()`` returns
+    (a replica's is replaced when it starts again from a snapshot), bound
+    (``ListenError`` if a port is taken) and started; the caller hands it each
+    batch's updates."""
     keys = None
     if settings.tls.feed_encrypted:
         keys = ensure_server_keys(Path(settings.data_dir) / "tls")
     publish = zmq_endpoint(settings.listen_address, settings.feed_port)
     snapshot = zmq_endpoint(settings.listen_address, settings.snapshot_port)
     try:
-        feed = FeedPublisher.for_market(market, publish, snapshot, curve=keys)
+        feed = FeedPublisher.following(market, publish, snapshot, curve=keys)
     except FeedBindError as error:
         setting = "feed_port" if error.endpoint == publish else "snapshot_port"
         port = getattr(settings, setting)

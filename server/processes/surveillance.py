@@ -78,12 +78,14 @@ class SurveillanceProcess:
         owners = AccountOwners(store)
         await owners.load()
         replica = await replica_of(directory)
-        books = replica.engine.books
-        self.desk = AlertDesk(
-            store,
-            owners.get,
-            lambda symbol: books[symbol].instrument.tick_size if symbol in books else None,
-        )
+
+        def tick_size_of(symbol: str) -> int | None:
+            # The replica's engine, not one bound now: a replica that starts
+            # again from a snapshot replaces it.
+            book = replica.engine.books.get(symbol)
+            return None if book is None else book.instrument.tick_size
+
+        self.desk = AlertDesk(store, owners.get, tick_size_of)
         replica.batch_listeners.append(self.desk.listen)
         self.desk.start()
         self.client = await follow(directory, "surveillance", replica)
