@@ -134,7 +134,8 @@ class CoreClient:
         self._protocol = protocol
         try:
             transport.write(control(Kind.HELLO, [self.role, self.name, self.position]))
-            await asyncio.wait({welcome, lost}, return_when=asyncio.FIRST_COMPLETED)
+            first: set[asyncio.Future[Any]] = {welcome, lost}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
             if not welcome.done():
                 return
             live_from, self.core_pid = welcome.result()
@@ -222,11 +223,10 @@ class CoreClient:
             raise FrameError(f"an unexpected RESULT: {body[:80]!r}")
         self.remote.answer(answer[0], answer[1], self.last_batch)
 
-    def send(self, frame: bytes) -> None:
-        """For the RemoteSequencer: a frame to the core, if connected."""
-        protocol = self._protocol
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.write(frame)
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The connection to the core while there is one."""
+        return None if self._protocol is None else self._protocol.transport
 
 
 class _Protocol(asyncio.Protocol):

@@ -74,6 +74,8 @@ class CoreLinkServer:
         self.connections: set[_Connection] = set()
         self.dropped = 0
         """Connections closed for lagging past ``lag_limit``."""
+        self.refused = 0
+        """Commands refused (duplicate client order ids, undecodable payloads)."""
         self._pending_ids: set[tuple[str, str]] = set()
         """(account, client order id) of new orders submitted, not yet committed."""
         self._server: asyncio.AbstractServer | None = None
@@ -140,11 +142,13 @@ class CoreLinkServer:
             except CodecError as error:
                 _log.error("%s sent a payload that is not a command: %s", connection.name, error)
                 results.append([0, MALFORMED, str(error)])
+                self.refused += 1
                 continue
             key = None
             if client_order_id and type(command) is NewOrder:
                 key = (command.account, client_order_id)
                 if key in pending_ids or is_duplicate(*key):
+                    self.refused += 1
                     results.append(
                         [
                             0,
