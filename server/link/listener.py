@@ -27,7 +27,7 @@ import os
 import socket
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from matching import NewOrder, RejectReason
 from server.core.exchange import ExchangeCore
@@ -182,9 +182,9 @@ class _Connection(asyncio.Protocol):
         self.submitted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(high=self.server.high_water)
+        # uvloop's transports are not subclasses of asyncio's, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(high=self.server.high_water)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
