@@ -68,25 +68,29 @@ async def _until(condition: object, what: str) -> None:
 
 def test_a_consumer_that_stops_reading_is_dropped_and_catches_up(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with core_with_link(tmp_path, link={"lag_limit": 16 * 1024}) as (core, link):
-            async with gateway(tmp_path) as (_, remote), consumer(tmp_path) as slow:
-                assert slow.replica is not None
-                seen = _recorder(slow.replica)
-                start = slow.replica.sequence + 1
-                await fund(remote, "T0", "T1", "T2", "T3")
-                transport = slow.transport
-                assert transport is not None
-                transport.pause_reading()
-                # The core answers the gateway throughout: it never waits for the consumer.
-                answered = await _flow(remote, 10_000)
-                assert all(pending.sequence for pending in answered)
-                assert link.dropped == 1
-                assert core.sequencer.durable_sequence == answered[-1].sequence
-                transport.resume_reading()
-                await _until(lambda: slow.position == core.sequencer.durable_sequence, "catch-up")
-                assert slow.connections == 2 and slow.caught_up > 0
-                same_state(core, slow.replica)
-                assert seen == list(range(start, core.sequencer.durable_sequence + 1))
+        async with (
+            core_with_link(tmp_path, link={"lag_limit": 16 * 1024}) as (core, link),
+            gateway(tmp_path) as (_, remote),
+            consumer(tmp_path) as slow,
+        ):
+            assert slow.replica is not None
+            seen = _recorder(slow.replica)
+            start = slow.replica.sequence + 1
+            await fund(remote, "T0", "T1", "T2", "T3")
+            transport = slow.transport
+            assert transport is not None
+            transport.pause_reading()
+            # The core answers the gateway throughout: it never waits for the consumer.
+            answered = await _flow(remote, 10_000)
+            assert all(pending.sequence for pending in answered)
+            assert link.dropped == 1
+            assert core.sequencer.durable_sequence == answered[-1].sequence
+            transport.resume_reading()
+            await _until(lambda: slow.position == core.sequencer.durable_sequence, "catch-up")
+            assert slow.connections == 2
+            assert slow.caught_up > 0
+            same_state(core, slow.replica)
+            assert seen == list(range(start, core.sequencer.durable_sequence + 1))
 
     asyncio.run(scenario())
 
@@ -185,8 +189,8 @@ def test_a_killed_core_fails_pending_requests_and_loses_nothing_acknowledged(
                 else:
                     acknowledged.extend(batch)
             assert killed
+            remote.submit(_order(remote.now(), 0), "while-down")
             with pytest.raises(CoreUnavailableError):
-                remote.submit(_order(remote.now(), 0), "while-down")
                 await remote.durable()
             second = await asyncio.to_thread(_start_core, tmp_path)
             await client.wait_ready(timeout=20)
@@ -198,9 +202,9 @@ def test_a_killed_core_fails_pending_requests_and_loses_nothing_acknowledged(
             replica = client.replica
             assert replica is not None
             for pending in acknowledged:
-                assert replica.registry.is_duplicate(
-                    pending.command.account, pending.client_order_id
-                )  # type: ignore[union-attr]
+                command = pending.command
+                assert isinstance(command, NewOrder)
+                assert replica.registry.is_duplicate(command.account, pending.client_order_id)
         finally:
             await client.stop()
         assert second is not None
