@@ -27,7 +27,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from server.journal.snapshots import load_latest_snapshot
 from server.journal.tail import JournalGapError, JournalTail
@@ -134,7 +134,8 @@ class CoreClient:
         self._protocol = protocol
         try:
             transport.write(control(Kind.HELLO, [self.role, self.name, self.position]))
-            await asyncio.wait({welcome, lost}, return_when=asyncio.FIRST_COMPLETED)
+            first: set[asyncio.Future[Any]] = {welcome, lost}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
             if not welcome.done():
                 return
             live_from, self.core_pid = welcome.result()
@@ -222,11 +223,10 @@ class CoreClient:
             raise FrameError(f"an unexpected RESULT: {body[:80]!r}")
         self.remote.answer(answer[0], answer[1], self.last_batch)
 
-    def send(self, frame: bytes) -> None:
-        """For the RemoteSequencer: a frame to the core, if connected."""
-        protocol = self._protocol
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.write(frame)
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The connection to the core while there is one."""
+        return None if self._protocol is None else self._protocol.transport
 
 
 class _Protocol(asyncio.Protocol):
@@ -246,8 +246,8 @@ class _Protocol(asyncio.Protocol):
         self.failure: BaseException | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not subclasses of asyncio's, only alike.
+        self.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.lost.done():

@@ -27,7 +27,7 @@ import os
 import socket
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from matching import NewOrder, RejectReason
 from server.core.exchange import ExchangeCore
@@ -74,6 +74,8 @@ class CoreLinkServer:
         self.connections: set[_Connection] = set()
         self.dropped = 0
         """Connections closed for lagging past ``lag_limit``."""
+        self.refused = 0
+        """Commands refused (duplicate client order ids, undecodable payloads)."""
         self._pending_ids: set[tuple[str, str]] = set()
         """(account, client order id) of new orders submitted, not yet committed."""
         self._server: asyncio.AbstractServer | None = None
@@ -140,11 +142,13 @@ class CoreLinkServer:
             except CodecError as error:
                 _log.error("%s sent a payload that is not a command: %s", connection.name, error)
                 results.append([0, MALFORMED, str(error)])
+                self.refused += 1
                 continue
             key = None
             if client_order_id and type(command) is NewOrder:
                 key = (command.account, client_order_id)
                 if key in pending_ids or is_duplicate(*key):
+                    self.refused += 1
                     results.append(
                         [
                             0,
@@ -178,9 +182,9 @@ class _Connection(asyncio.Protocol):
         self.submitted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(high=self.server.high_water)
+        # uvloop's transports are not subclasses of asyncio's, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(high=self.server.high_water)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
