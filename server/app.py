@@ -36,8 +36,9 @@ from server.processes.identity import (
     start_simulator,
 )
 from server.processes.market_feed import open_feed
+from server.processes.projector import PROJECTION_GRACE
 from server.processes.rest import start_bridge
-from server.processes.services import Backing, grpc_server, report_serving
+from server.processes.services import DRAIN_SECONDS, Backing, grpc_server, report_serving
 from server.processes.stores import open_configured_store
 from server.risk_setup import AccountSetup
 from server.shared import EventBus, SharedState, open_shared
@@ -47,8 +48,6 @@ from server.transport.listen import host_port, loopback_of
 from server.transport.security import ServerTls
 
 _log = logging.getLogger("stx.serve")
-GRACE_SECONDS = 5.0
-PROJECTION_GRACE = 10.0
 
 
 class Exchange:
@@ -182,7 +181,7 @@ class Exchange:
         if self._rest_channel is not None:
             await self._rest_channel.close(None)
         if self.server is not None:
-            await self.server.stop(GRACE_SECONDS)
+            await self.server.stop(DRAIN_SECONDS)
         if self.alerts is not None:
             await self.alerts.stop()
         if self.core is not None:

@@ -33,7 +33,7 @@ from server.processes.identity import (
     start_simulator,
 )
 from server.processes.link import gateway_link
-from server.processes.services import Backing, grpc_server, report_serving
+from server.processes.services import DRAIN_SECONDS, Backing, grpc_server, report_serving
 from server.processes.stores import open_configured_store
 from server.risk_setup import AccountSetup
 from server.shared import EventBus, SharedState, open_shared
@@ -43,7 +43,6 @@ from server.transport.listen import host_port, loopback_of
 from server.transport.security import ServerTls
 
 _log = logging.getLogger("stx.gateway")
-GRACE_SECONDS = 5.0
 
 
 class GatewayProcess:
@@ -111,7 +110,7 @@ class GatewayProcess:
             await self._simulation.stop()
         await self._health.enter_graceful_shutdown()
         if self.server is not None:
-            await self.server.stop(GRACE_SECONDS)
+            await self.server.stop(DRAIN_SECONDS)
         if self.alerts is not None:
             await self.alerts.stop()
         if self.client is not None:

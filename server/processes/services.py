@@ -44,6 +44,8 @@ from server.store import Store
 from server.transport.listen import bind_grpc
 from server.transport.security import ServerTls
 
+DRAIN_SECONDS = 5.0
+"""How long a stopping gRPC server lets calls in progress finish."""
 SERVICES = (
     orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
     reference_data_pb2.DESCRIPTOR.services_by_name["ReferenceDataService"].full_name,
