@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# `make run` starts the exchange with a simulated market; ^C stops it cleanly.
+# `make run` starts the exchange (six supervised processes, docs/operations.md) with a
+# simulated market; ^C stops them all cleanly.
 .PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus
 
 $(STAMP): pyproject.toml constraints.txt

@@ -103,9 +103,22 @@ class FeedPublisher:
         cls, market: MarketState, publish_endpoint: str, snapshot_endpoint: str, **options: Any
     ) -> FeedPublisher:
         """A publisher whose snapshots and heartbeats come from ``market``."""
+        return cls.following(lambda: market, publish_endpoint, snapshot_endpoint, **options)
+
+    @classmethod
+    def following(
+        cls,
+        current: Callable[[], MarketState],
+        publish_endpoint: str,
+        snapshot_endpoint: str,
+        **options: Any,
+    ) -> FeedPublisher:
+        """A publisher whose snapshots and heartbeats come from the market state
+        ``current()`` returns at each request: a replica that starts again
+        from a snapshot replaces its state, and the feed serves the new one."""
 
         def snapshot(channel: str, symbol: str) -> bytes | None:
-            found = market.markets.get(symbol)
+            found = current().markets.get(symbol)
             if found is None:
                 return None
             if channel == wire.L2:
@@ -116,7 +129,7 @@ class FeedPublisher:
 
         def channels() -> dict[tuple[str, str], tuple[int, int]]:
             now: dict[tuple[str, str], tuple[int, int]] = {}
-            for symbol, each in market.markets.items():
+            for symbol, each in current().markets.items():
                 now[(wire.L1, symbol)] = (each.sequence, each.l1_sequence)
                 now[(wire.L2, symbol)] = (each.sequence, each.l2_sequence)
                 now[(wire.TRADES, symbol)] = (each.sequence, each.trades_sequence)

@@ -25,6 +25,7 @@ from server.config import ConfigError, Settings
 from server.config import load as load_settings
 from server.datadir import PRIVATE_UMASK
 from server.journal_cli import journal
+from server.processes.roles import ROLES
 
 
 @click.group()
@@ -346,6 +347,7 @@ def bench_projector(database_url: str, commands: int, seed: int) -> None:
 
 
 @main.command()
+@click.argument("role", required=False, type=click.Choice(ROLES))
 @click.option(
     "--config",
     "config_path",
@@ -361,21 +363,36 @@ def bench_projector(database_url: str, commands: int, seed: int) -> None:
 @click.option("--rest-port", type=click.IntRange(1, 65535), help="REST bridge (default 8080).")
 @click.option("--simulate", is_flag=True, help="Also run `stx simulate` against this server.")
 def serve(
+    role: str | None,
     config_path: Path | None,
     data_dir: Path | None,
     grpc_port: int | None,
     rest_port: int | None,
     simulate: bool,
 ) -> None:
-    """Run the exchange: gRPC order entry over a journaled, deterministic engine."""
+    """Run the exchange: every process under one supervisor, or one ROLE alone.
+
+    Without ROLE, the core, gateway, feed, projector, surveillance and REST
+    processes start in order and are restarted if they die; ^C stops them all.
+    With ROLE, only that process runs (a container each): the core first, the
+    others find it through <data dir>/core.sock."""
     settings = _settings(config_path, data_dir)
     if grpc_port is not None:
         settings = replace(settings, grpc_port=grpc_port)
     if rest_port is not None:
         settings = replace(settings, rest_port=rest_port)
-    from server.app import run  # noqa: PLC0415 - grpc and uvloop load only for serve
+    if simulate and role not in (None, "gateway"):
+        raise click.BadParameter("only the gateway (or the whole server) runs the simulator",
+                                 param_hint="--simulate")  # fmt: skip
+    # grpc and uvloop load only for serve
+    if role is None:
+        from server.processes.supervise import run_all  # noqa: PLC0415
 
-    run(settings, simulate)
+        run_all(settings, config_path, simulate)
+        return
+    from server.processes.runner import run_role  # noqa: PLC0415
+
+    run_role(role, settings, simulate)
 
 
 @main.command()

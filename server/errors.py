@@ -177,6 +177,14 @@ def invalid_argument(field: str, message: str) -> status_pb2.Status:
     return status
 
 
+def unavailable(message: str) -> status_pb2.Status:
+    """The core went away before answering: the command's outcome is unknown
+    (resend it with the same client order id, or resume the order stream)."""
+    status = status_pb2.Status(code=_rpc_code(grpc.StatusCode.UNAVAILABLE), message=message)
+    _attach(status, error_details_pb2.ErrorInfo(reason="CORE_UNAVAILABLE", domain=ERROR_DOMAIN))
+    return status
+
+
 def malformed(message: str) -> status_pb2.Status:
     """Request bytes that do not parse as the method's request message."""
     status = status_pb2.Status(code=_rpc_code(_INVALID), message=message)

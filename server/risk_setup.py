@@ -14,8 +14,8 @@ import logging
 from matching import Command, ConfigureControls, FundAccount, SetRiskLimits
 from server.auth.access import ROLES_BY_NAME
 from server.auth.directory import UserDirectory
-from server.core.exchange import ExchangeCore
 from server.journal.codec import Origin
+from server.model.view import CoreView
 from server.risk_config import RiskSettings
 
 _log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def _same(controls: ConfigureControls, wanted: ConfigureControls) -> bool:
 
 
 class AccountSetup:
-    def __init__(self, core: ExchangeCore, risk: RiskSettings) -> None:
+    def __init__(self, core: CoreView, risk: RiskSettings) -> None:
         self._core = core
         self._risk = risk
         self.owners: dict[str, str] = {}

@@ -9,6 +9,11 @@ lasted ``steady_seconds`` counts as healthy and resets that budget. The
 child gets a session of its own, so a ^C at the terminal reaches only the
 server, which then stops the child itself: SIGINT (a clean stop), and
 SIGKILL if it has not ended within ``grace`` seconds.
+
+``stx serve`` supervises the exchange's own processes the same way
+(``server/processes/supervise.py``). Those say when they serve by printing a
+``ready_marker`` line (``started()`` waits for it; the line is not logged); one
+that ends before it ever did is a start that failed, and is not restarted.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class Launch:
 
     argv: Sequence[str]
     environ: Mapping[str, str]
+    pass_fds: tuple[int, ...] = ()
+    """Descriptors the child inherits (the data directory's lock)."""
 
 
 class SupervisedChild:
@@ -46,6 +53,7 @@ class SupervisedChild:
         first_pause: float = 1.0,
         steady_seconds: float = 60.0,
         grace: float = 5.0,
+        ready_marker: str | None = None,
         log: logging.Logger = _log,
     ) -> None:
         self.name = name
@@ -55,6 +63,11 @@ class SupervisedChild:
         self._steady_seconds = steady_seconds
         self._grace = grace
         self._log = log
+        self._ready_marker = ready_marker
+        self._run_ended = asyncio.Event()
+        self._ready = asyncio.Event()
+        self.ever_ready = False
+        """Whether a run said it was ready (only with a ``ready_marker``)."""
         self._process: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -70,6 +83,21 @@ class SupervisedChild:
     def pid(self) -> int | None:
         """The running child's process id; None between runs or after the last."""
         return self._process.pid if self._process is not None else None
+
+    async def started(self) -> int | None:
+        """Wait for the current run to print its ``ready_marker`` line: None
+        once it has, or its exit code if it ended first (then it is not
+        restarted: a child that never started is a start that failed)."""
+        ready = asyncio.ensure_future(self._ready.wait())
+        ended = asyncio.ensure_future(self._run_ended.wait())
+        try:
+            await asyncio.wait((ready, ended), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            ended.cancel()
+        if self._ready.is_set():
+            return None
+        return self.exit_codes[-1] if self.exit_codes else 1
 
     async def finished(self) -> None:
         """Wait until the supervisor gives up (or is stopped)."""
@@ -109,6 +137,9 @@ class SupervisedChild:
             code = await self._run_once()
             if self._stopping:
                 return
+            if self._ready_marker is not None and not self.ever_ready:
+                self._log.error("%s exited with code %d before it was ready", self.name, code)
+                return
             if loop.time() - started >= self._steady_seconds:
                 failures = 0
             if failures >= self._restarts:
@@ -127,9 +158,12 @@ class SupervisedChild:
 
     async def _run_once(self) -> int:
         launch = self._launch()
+        self._ready.clear()
+        self._run_ended.clear()
         process = await asyncio.create_subprocess_exec(
             *launch.argv,
             env=dict(launch.environ),
+            pass_fds=launch.pass_fds,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -140,8 +174,14 @@ class SupervisedChild:
         self._log.info("%s started (pid %d)", self.name, process.pid)
         assert process.stdout is not None  # asked for above
         async for line in process.stdout:
-            self._log.info("%s: %s", self.name, line.decode(errors="replace").rstrip())
+            text = line.decode(errors="replace").rstrip()
+            if self._ready_marker is not None and text == self._ready_marker:
+                self.ever_ready = True
+                self._ready.set()
+                continue
+            self._log.info("%s: %s", self.name, text)
         code = await process.wait()
         self._process = None
         self.exit_codes.append(code)
+        self._run_ended.set()
         return code

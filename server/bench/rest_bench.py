@@ -36,6 +36,7 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 
 from clients.sdk import AsyncExchangeClient
 from server.bench.http_client import Client, connect, request_bytes, wait_ready
+from server.bench.process_cpu import tree_cpu_seconds
 
 ADMIN, PASSWORD = "loader", "a long benchmark passphrase"
 CASH = 1_000_000_000_000_0000
@@ -55,13 +56,10 @@ def _free_port() -> int:
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system, all threads) of process ``pid`` so far, from
-    /proc; None where there is no /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time (user + system, all threads) of process ``pid`` and every
+    process under it so far (``stx serve`` supervises the exchange's
+    processes), from /proc; None where there is no /proc."""
+    return tree_cpu_seconds(pid)
 
 
 async def _sign_in(port: int, ready_port: int) -> str:

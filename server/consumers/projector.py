@@ -25,15 +25,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from feeds.market import MarketState
 from feeds.wire import quote_message
-from matching import Engine, InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
-from matching.snapshot import restore_snapshot
-from server.journal.codec import Origin, decode_with_origin
+from matching import InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
 from server.journal.snapshots import load_snapshot_at_or_before
 from server.journal.tail import JournalGapError, JournalTail
-from server.model.registry import OrderRegistry, Report
-from server.model.sequenced import Sequenced
+from server.model.state import State
 from server.shared import EventBus, SharedState
 from server.shared.events import bus_entries
 from server.store import Store
@@ -56,34 +52,15 @@ class StoreAheadError(RuntimeError):
     """The store has projected records that the journal no longer holds."""
 
 
-class Shadow:
+class Shadow(State):
     """An engine and a registry that replay the journal for the projector."""
-
-    def __init__(
-        self, engine: Engine, registry: OrderRegistry, market: MarketState, sequence: int
-    ) -> None:
-        self.engine = engine
-        self.registry = registry
-        self.market = market
-        self.sequence = sequence
 
     @classmethod
     def at(cls, directory: Path, position: int) -> Shadow:
         """The state after record ``position``: a snapshot, then the records
         between it and ``position`` replayed without projecting them."""
-        snapshot = load_snapshot_at_or_before(directory, position)
-        if snapshot is None:
-            shadow = cls(Engine(), OrderRegistry(window=1), MarketState(), 0)
-        else:
-            data = snapshot["data"]
-            engine = restore_snapshot(data["engine"])
-            market = (
-                MarketState.restore(data["market"])
-                if "market" in data
-                else MarketState.from_engine(engine)
-            )
-            registry = OrderRegistry.restore(data["orders"], window=1)
-            shadow = cls(engine, registry, market, snapshot["sequence"])
+        restored = State.restore(load_snapshot_at_or_before(directory, position), window=1)
+        shadow = cls(restored.engine, restored.registry, restored.market, restored.sequence)
         tail = JournalTail(directory, shadow.sequence)
         while shadow.sequence < position:
             records = tail.read(BATCH_COMMANDS, up_to=position)
@@ -91,17 +68,8 @@ class Shadow:
                 raise JournalGapError(
                     f"the store is at {position} but the journal ends at {shadow.sequence}"
                 )
-            for sequence, payload in records:
-                applied, _, _ = shadow.apply(sequence, payload)
-                shadow.market.apply(sequence, applied.command, applied.events)
+            shadow.replay(records)
         return shadow
-
-    def apply(self, sequence: int, payload: bytes) -> tuple[Sequenced, list[Report], Origin | None]:
-        """Apply one record to the engine and the registry, as the live server did."""
-        command, client_order_id, origin = decode_with_origin(payload)
-        applied = Sequenced(sequence, command, self.engine.process(command), client_order_id)
-        self.sequence = sequence
-        return applied, self.registry.apply([applied]), origin
 
 
 class Projector:
@@ -276,7 +244,7 @@ def _project(
     registry = shadow.registry
     quoted: set[str] = set()
     for sequence, payload in records:
-        applied, reports, origin = shadow.apply(sequence, payload)
+        applied, reports, origin = shadow.step(sequence, payload)
         add_command(
             batch, sequence, applied.command, applied.client_order_id, payload,
             applied.events, reports, registry, shadow.engine, bars, shadow.market, chain, origin,

@@ -18,20 +18,18 @@ from pathlib import Path
 
 from feeds.market import MarketState, Update
 from matching import AddInstrument, Engine, Instrument, TradingPhase
-from matching.snapshot import restore_snapshot, take_snapshot
+from matching.snapshot import take_snapshot
 from matching.state import digest
 from server.core.sequencer import Sequencer
 from server.journal import Durability, JournalWriter, prune, recover, write_snapshot
-from server.journal.codec import decode
 from server.model.registry import OrderRegistry, Report
 from server.model.sequenced import Sequenced
+from server.model.state import RecoveryError, State, publish
 from server.runtime import quiet_child
 
 _log = logging.getLogger(__name__)
 
-
-class RecoveryError(RuntimeError):
-    """The recovered state is not the state that was recorded."""
+__all__ = ["ExchangeCore", "Recovered", "RecoveryError"]
 
 
 @dataclass
@@ -67,9 +65,9 @@ class ExchangeCore:
         """The last record a reader behind the engine (the projector) has;
         pruning keeps every record after it and a snapshot before it."""
         self.report_listeners: list[Callable[[list[Report]], None]] = []
+        """Called with each committed batch's reports (the order streams)."""
         self.market_listeners: list[Callable[[list[Update]], None]] = []
         """Called with each committed batch's market data updates (the feeds)."""
-        """Called with each committed batch's reports (the order streams)."""
         sequencer.add_listener(self._apply)
         sequencer.add_listener(self._count)
 
@@ -89,33 +87,11 @@ class ExchangeCore:
         clock: Callable[[], int] | None = None,
     ) -> ExchangeCore:
         recovery = recover(directory)
-        if recovery.snapshot is not None:
-            data = recovery.snapshot["data"]
-            engine = restore_snapshot(data["engine"])
-            registry = OrderRegistry.restore(data["orders"])
-            if engine.state_hash() != recovery.snapshot["state_hash"]:
-                raise RecoveryError(
-                    f"snapshot {recovery.snapshot['sequence']} restores to a different state"
-                )
-            base = recovery.snapshot["sequence"]
-            # Snapshots from before market data have none: start it from the books.
-            market = (
-                MarketState.restore(data["market"])
-                if "market" in data
-                else MarketState.from_engine(engine)
-            )
-        else:
-            engine = Engine()
-            registry = OrderRegistry()
-            market = MarketState()
-            base = 0
-        for sequence, payload in recovery.records:
-            command, client_order_id = decode(payload)
-            events = engine.process(command)
-            registry.apply([Sequenced(sequence, command, events, client_order_id)])
-            market.apply(sequence, command, events)
-        if not market.matches_engine(engine):
-            raise RecoveryError("the recovered market data differs from the recovered books")
+        state = State.restore(recovery.snapshot)
+        base = state.sequence
+        state.replay(recovery.records)
+        state.check_market()
+        engine, registry, market = state.engine, state.registry, state.market
         writer = JournalWriter(
             directory,
             next_sequence=recovery.last_sequence + 1,
@@ -147,17 +123,7 @@ class ExchangeCore:
                 )
 
     def _apply(self, batch: list[Sequenced]) -> None:
-        apply_market = self.market.apply
-        updates: list[Update] = []
-        for item in batch:
-            updates += apply_market(item.sequence, item.command, item.events)
-        if updates:
-            for publish in self.market_listeners:
-                publish(updates)
-        reports = self.registry.apply(batch)
-        if reports:
-            for listener in self.report_listeners:
-                listener(reports)
+        publish(batch, self.market, self.registry, self.market_listeners, self.report_listeners)
 
     def _count(self, batch: list[Sequenced]) -> None:
         self._since_snapshot += len(batch)

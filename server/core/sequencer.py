@@ -94,11 +94,13 @@ class Sequencer:
                 f"timestamp {command.timestamp} precedes the last one {self._last_time}"
             )
         sequence = self.sequence + 1
-        self._journal.append(sequence, encode(command, client_order_id, origin))
+        payload = encode(command, client_order_id, origin)
+        self._journal.append(sequence, payload)
         events = self.engine.process(command)
         self.sequence = sequence
         self._last_time = command.timestamp
-        applied = Sequenced(sequence, command, events, client_order_id)
+        # The payload rides along so the link sends consumers the journaled bytes as they are.
+        applied = Sequenced(sequence, command, events, client_order_id, payload)
         self._pending.append(applied)
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())

@@ -433,6 +433,11 @@ class OrderRegistry:
 
     # -- snapshots -----------------------------------------------------------
 
+    def take_over(self, other: OrderRegistry) -> None:
+        """Become ``other``: a replica rebuilt from a snapshot refills the
+        registry object the services already hold instead of replacing it."""
+        self.__dict__.update(other.__dict__)
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "orders": [record.as_state() for record in self.orders.values()],

@@ -9,9 +9,13 @@ from matching import Command, Event
 
 class Sequenced(NamedTuple):
     """A command as it was applied: its number, itself (timestamp included),
-    the events it caused, and the client order id it came with."""
+    the events it caused, the client order id it came with, and its journal
+    payload when the one who applied it had it at hand (the core's sequencer
+    keeps the bytes it journaled so the link hands them out without encoding
+    them again; empty elsewhere)."""
 
     sequence: int
     command: Command
     events: list[Event]
     client_order_id: str = ""
+    payload: bytes = b""

@@ -388,6 +388,19 @@ class Store:
             for alert, row in zip(alerts, rows, strict=True)
         ]
 
+    async def alerts_after(self, alert_id: int, limit: int = 1_000) -> list[Alert]:
+        """Alerts stored with an id above ``alert_id``, oldest first: how a
+        process that did not raise them (the gateway) follows them."""
+        table = schema.alerts
+        query = select(table).where(table.c.alert_id > alert_id)
+        rows = await self._all(query.order_by(table.c.alert_id).limit(limit))
+        return [_alert_from_row(row) for row in rows]
+
+    async def last_alert_id(self) -> int:
+        """The highest alert id stored; 0 when there is none."""
+        async with self.engine.connect() as connection:
+            return int(await connection.scalar(select(func.max(schema.alerts.c.alert_id))) or 0)
+
     async def list_alerts(
         self,
         account: str = "",

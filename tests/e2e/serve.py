@@ -21,6 +21,7 @@ from stocktraderx.v1 import users_pb2, users_pb2_grpc
 from clients.sdk import AsyncExchangeClient
 from clients.transport import ClientTls
 from clients.transport import channel as tls_channel
+from server.processes.supervise import READY_LOG
 
 STX = Path(sys.executable).with_name("stx")
 ADMIN = "admin"
@@ -105,6 +106,7 @@ def start_server(
         TLS_OF_PORT[port] = data / "tls"
     else:
         TLS_OF_PORT.pop(port, None)
+    offset = log.stat().st_size if log.exists() else 0
     with log.open("ab") as output:
         # A file, not a pipe: nobody reads a pipe while the test runs, and a
         # full one would block the server.
@@ -116,7 +118,7 @@ def start_server(
             env=environ,
         )
     try:
-        _wait_until_serving(process, data, port, tls, log)
+        _wait_until_serving(process, data, port, tls, log, offset)
     except BaseException:
         # Whatever stopped the wait (a timeout, a client error, ^C), the
         # server must not outlive the test that started it.
@@ -127,7 +129,7 @@ def start_server(
 
 
 def _wait_until_serving(
-    process: subprocess.Popen[bytes], data: Path, port: int, tls: bool, log: Path
+    process: subprocess.Popen[bytes], data: Path, port: int, tls: bool, log: Path, offset: int
 ) -> None:
     deadline = time.monotonic() + 30
     # The server makes its local CA, then its own and the client certificate;
@@ -142,12 +144,22 @@ def _wait_until_serving(
             try:
                 answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
                 if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
+                    break
             except grpc.RpcError:
                 time.sleep(0.1)
     finally:
         checking.close()
+    # The gateway serves before the consumers and the REST bridge start.
+    while time.monotonic() < deadline and process.poll() is None:
+        if all_started(log, offset):
+            return
+        time.sleep(0.1)
     raise AssertionError(f"stx serve did not start: {log.read_text()}")
+
+
+def all_started(log: Path, after: int = 0) -> bool:
+    """Whether the supervisor logged that every process serves (past byte ``after``)."""
+    return READY_LOG.encode() in log.read_bytes()[after:]
 
 
 def prepare_accounts(port: int, token: str, *accounts: str) -> None:
@@ -162,3 +174,22 @@ def prepare_accounts(port: int, token: str, *accounts: str) -> None:
                 await client.prepare_account(account, 1_000_000_000_0000, "end-to-end test")
 
     asyncio.run(prepare())
+
+
+def roles_of(supervisor: int) -> dict[str, int]:
+    """The processes ``stx serve`` (process ``supervisor``) runs: role -> pid,
+    as ``ps`` would list them (each child's command line names its role)."""
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # it ended while we looked
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent != supervisor or b"serve" not in argv:
+            continue
+        found[argv[argv.index(b"serve") + 1].decode()] = int(entry.name)
+    return found

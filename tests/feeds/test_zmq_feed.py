@@ -203,3 +203,30 @@ def test_a_conflating_consumer_gets_fewer_messages_and_the_same_book(tmp_path: P
         await core.close(final_snapshot=False)
 
     asyncio.run(scenario())
+
+
+def test_a_publisher_following_a_replaced_market_serves_the_new_one(tmp_path: Path) -> None:
+    """A replica that starts again from a snapshot replaces its market state;
+    the feed's snapshots come from the state it has now, not the first one."""
+
+    async def scenario() -> None:
+        core = ExchangeCore.open(tmp_path, instruments(), durability=Durability.NONE)
+        current = [MarketState()]
+        publisher = FeedPublisher.following(lambda: current[0], LOOPBACK, LOOPBACK)
+        publisher.start()
+        before = SymbolFeed(publisher.publish_endpoint, publisher.snapshot_endpoint, "AAPL")
+        after = SymbolFeed(publisher.publish_endpoint, publisher.snapshot_endpoint, "AAPL")
+        try:
+            with pytest.raises(FeedError, match="no instrument"):
+                await asyncio.to_thread(before.poll, 10)
+            current[0] = core.market
+            await asyncio.to_thread(after.poll, 10)
+            assert after.snapshots >= 1
+            assert after.book.phase == core.market.markets["AAPL"].phase
+        finally:
+            before.close()
+            after.close()
+            await publisher.stop()
+            await core.close(final_snapshot=False)
+
+    asyncio.run(scenario())

@@ -172,3 +172,32 @@ def test_the_simulator_gets_its_token_in_the_environment_never_on_the_command_li
 def test_the_simulator_of_a_plaintext_server_speaks_plaintext() -> None:
     launch = simulator_launch("127.0.0.1:5000", None, lambda: "t", {})()
     assert list(launch.argv) == [*SIMULATOR_COMMAND, "--target", "127.0.0.1:5000", "--plaintext"]
+
+
+def test_a_child_is_started_at_its_ready_line_and_one_never_ready_stays_down() -> None:
+    log, lines = _logger("ready")
+
+    async def scenario() -> None:
+        ready = SupervisedChild(
+            "ready",
+            lambda: _python("import time; print('warming up'); print('ready now', flush=True); "
+                            "time.sleep(60)"),
+            ready_marker="ready now",
+            log=log,
+        )  # fmt: skip
+        ready.start()
+        assert await ready.started() is None
+        assert ready.ever_ready
+        await ready.stop()
+        refused = SupervisedChild(
+            "refused", lambda: _python("raise SystemExit(2)"), ready_marker="ready now", log=log
+        )
+        refused.start()
+        assert await refused.started() == 2
+        await refused.finished()
+        assert refused.starts == 1
+
+    asyncio.run(scenario())
+    assert "ready: warming up" in lines.lines
+    assert not any("ready now" in line for line in lines.lines)
+    assert "refused exited with code 2 before it was ready" in lines.lines

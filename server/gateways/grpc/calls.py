@@ -12,9 +12,10 @@ from grpc_status import rpc_status
 
 from matching import RejectReason
 from server.auth.access import current_principal
-from server.errors import invalid_argument
+from server.errors import invalid_argument, unavailable
 from server.gateways.grpc.inputs import page_number
 from server.journal.codec import FORWARDED_FOR, Origin
+from server.model.view import CoreUnavailableError, SequencerView
 
 MAX_PAGE = 1_000
 DEFAULT_PAGE = 100
@@ -27,6 +28,15 @@ async def abort(context: Context, status: status_pb2.Status) -> NoReturn:
     converted = rpc_status.to_status(status)
     await context.abort(converted.code, converted.details, converted.trailing_metadata)
     raise AssertionError("abort returned")
+
+
+async def committed(sequencer: SequencerView, context: Context) -> None:
+    """``sequencer.durable()``, answering UNAVAILABLE if the core (in a gateway
+    process, across the link) went away before it answered."""
+    try:
+        await sequencer.durable()
+    except CoreUnavailableError as error:
+        await abort(context, unavailable(str(error)))
 
 
 def describe(reason: RejectReason, subject: str, text: str = "") -> str:

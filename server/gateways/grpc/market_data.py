@@ -23,9 +23,9 @@ from feeds import wire
 from feeds.market import SymbolMarket, Update
 from feeds.wire import depth_snapshot, quote_message
 from matching import RejectReason
-from server.core.exchange import ExchangeCore
 from server.errors import invalid_argument, rejection
 from server.gateways.grpc.calls import Context, abort, page_size, page_token
+from server.model.view import CoreView
 from server.store import Store
 from server.store.batch import BAR_SECONDS
 
@@ -58,7 +58,7 @@ def trade_message(row: Row[Any]) -> pb.Trade:
 
 
 class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
-    def __init__(self, core: ExchangeCore, store: Store) -> None:
+    def __init__(self, core: CoreView, store: Store) -> None:
         self._core = core
         self._store = store
         self._fanout = MarketFanout()

@@ -28,20 +28,27 @@ from matching import (
     ReplaceOrder,
 )
 from server.auth.access import current_principal
-from server.core.exchange import ExchangeCore
 from server.errors import forbidden, invalid_argument, rejection
 from server.gateways.grpc import convert
-from server.gateways.grpc.calls import Context, abort, describe, origin_of, page_size, page_token
+from server.gateways.grpc.calls import (
+    Context,
+    abort,
+    committed,
+    describe,
+    origin_of,
+    page_size,
+    page_token,
+)
 from server.gateways.grpc.history import History, HistoryBehind
 from server.gateways.grpc.stream import BACKLOG_LIMIT, OrderStreamHandler
 from server.model.registry import OrderRecord
-from server.model.sequenced import Sequenced
+from server.model.view import Applied, CoreView
 from server.store import Store
 
 
 class OrderService(orders_pb2_grpc.OrderServiceServicer):
     def __init__(
-        self, core: ExchangeCore, stream_backlog: int = BACKLOG_LIMIT, store: Store | None = None
+        self, core: CoreView, stream_backlog: int = BACKLOG_LIMIT, store: Store | None = None
     ) -> None:
         self._core = core
         self._sequencer = core.sequencer
@@ -78,9 +85,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
 
     async def _submit(
         self, command: Command, context: Context, client_order_id: str = ""
-    ) -> Sequenced:
+    ) -> Applied:
         applied = self._sequencer.submit(command, client_order_id, origin_of(context))
-        await self._sequencer.durable()
+        await committed(self._sequencer, context)
         return applied
 
     async def PlaceOrder(  # noqa: N802 - the contract's name
@@ -167,7 +174,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         await self._refuse_if_rejected(applied, context)
         return pb.ReplaceOrderResponse(order=convert.order_message(record))
 
-    async def _refuse_if_rejected(self, applied: Sequenced, context: Context) -> None:
+    async def _refuse_if_rejected(self, applied: Applied, context: Context) -> None:
         for event in applied.events:
             if isinstance(event, CancelRejected):
                 await abort(

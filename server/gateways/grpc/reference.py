@@ -11,9 +11,9 @@ from stocktraderx.v1 import reference_data_pb2_grpc
 
 from matching import CommandRejected, RejectReason, SetTradingPhase, TradingPhase
 from matching.book import OrderBook
-from server.core.exchange import ExchangeCore
 from server.errors import invalid_argument, rejection
-from server.gateways.grpc.calls import Context, abort, describe, origin_of, page_size
+from server.gateways.grpc.calls import Context, abort, committed, describe, origin_of, page_size
+from server.model.view import CoreView
 
 
 def instrument_message(book: OrderBook) -> pb.Instrument:
@@ -31,7 +31,7 @@ def instrument_message(book: OrderBook) -> pb.Instrument:
 
 
 class ReferenceDataService(reference_data_pb2_grpc.ReferenceDataServiceServicer):
-    def __init__(self, core: ExchangeCore) -> None:
+    def __init__(self, core: CoreView) -> None:
         self._core = core
 
     async def ListInstruments(  # noqa: N802 - the contract's name
@@ -73,7 +73,7 @@ class ReferenceDataService(reference_data_pb2_grpc.ReferenceDataServiceServicer)
         applied = sequencer.submit(
             SetTradingPhase(sequencer.now(), request.symbol, phase), origin=origin_of(context)
         )
-        await sequencer.durable()
+        await committed(sequencer, context)
         for event in applied.events:
             if isinstance(event, CommandRejected):
                 await abort(

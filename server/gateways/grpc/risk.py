@@ -28,9 +28,8 @@ from matching import (
 from server.auth.access import current_principal
 from server.auth.directory import UserDirectory
 from server.consumers.surveillance.desk import AlertDesk
-from server.core.exchange import ExchangeCore
 from server.errors import forbidden, invalid_argument, not_found, rejection
-from server.gateways.grpc.calls import Context, abort, origin_of, page_size
+from server.gateways.grpc.calls import Context, abort, committed, origin_of, page_size
 from server.gateways.grpc.inputs import page_number
 from server.gateways.grpc.risk_messages import (
     LIMIT_FIELDS,
@@ -42,7 +41,7 @@ from server.gateways.grpc.risk_messages import (
     merged_limits,
 )
 from server.model.alerts import AlertKind, AlertSeverity
-from server.model.sequenced import Sequenced
+from server.model.view import Applied, CoreView
 
 HEARTBEAT_SECONDS = 5.0
 _KINDS = frozenset(int(kind) for kind in AlertKind)
@@ -53,7 +52,7 @@ _HALTABLE = (TradingPhase.PRE_OPEN, TradingPhase.CONTINUOUS, TradingPhase.CLOSIN
 class RiskService(risk_pb2_grpc.RiskServiceServicer):
     def __init__(
         self,
-        core: ExchangeCore,
+        core: CoreView,
         directory: UserDirectory,
         alerts: AlertDesk,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
@@ -64,9 +63,9 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         self._alerts = alerts
         self._heartbeat = heartbeat_seconds
 
-    async def _submit(self, command: Command, context: Context) -> Sequenced:
+    async def _submit(self, command: Command, context: Context) -> Applied:
         applied = self._sequencer.submit(command, "", origin_of(context))
-        await self._sequencer.durable()
+        await committed(self._sequencer, context)
         for event in applied.events:
             if isinstance(event, CommandRejected):
                 await abort(context, rejection(event.reason, event.text or event.reason.name))
@@ -202,7 +201,7 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
             self._sequencer.submit(
                 SetTradingPhase(self._sequencer.now(), name, to), "", origin_of(context)
             )
-        await self._sequencer.durable()
+        await committed(self._sequencer, context)
         return symbols
 
     async def HaltTrading(  # noqa: N802

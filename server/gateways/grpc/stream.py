@@ -13,12 +13,16 @@ Each stream has a bounded backlog; a client that stops reading and lets it
 fill is disconnected with RESOURCE_EXHAUSTED instead of growing the
 server's memory. Refusals by the gateway itself (malformed commands,
 duplicate client order ids) are reports with report_sequence 0 sent to this
-stream only.
+stream only; so is the core's refusal of a client order id that another
+gateway process used first (only the core sees both). If the core goes away
+(a gateway process behind the link), the stream ends with UNAVAILABLE and
+the client resumes by report sequence.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -28,15 +32,23 @@ import grpc
 from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import orders_pb2 as pb
 
-from matching import CancelOrder, CancelReason, Command, MassCancel, ReplaceOrder
+from matching import (
+    CancelOrder,
+    CancelReason,
+    CancelRejected,
+    Command,
+    MassCancel,
+    OrderRejected,
+    ReplaceOrder,
+)
 from server.auth.access import current_principal
-from server.core.exchange import ExchangeCore
 from server.errors import gateway_reason
 from server.gateways.grpc import convert, inputs
 from server.gateways.grpc.calls import origin_of
 from server.gateways.grpc.inputs import violation
 from server.journal.codec import Origin
 from server.model.registry import Report
+from server.model.view import Applied, CoreUnavailableError, CoreView
 
 BACKLOG_LIMIT = 50_000
 """Reports a stream may have queued before the client is cut off."""
@@ -57,6 +69,7 @@ class Session:
         self.queue: asyncio.Queue[list[Report] | None] = asyncio.Queue()
         self.overflowed = False
         self.failed = False
+        self.unavailable = False
         self.refused = False
         """Gateway refusals are queued: their texts need copying."""
 
@@ -130,7 +143,7 @@ def _echo(value: str) -> str:
 
 class OrderStreamHandler:
     def __init__(
-        self, core: ExchangeCore, in_flight: set[tuple[str, str]], backlog: int = BACKLOG_LIMIT
+        self, core: CoreView, in_flight: set[tuple[str, str]], backlog: int = BACKLOG_LIMIT
     ) -> None:
         self._core = core
         self._backlog = backlog
@@ -160,6 +173,12 @@ class OrderStreamHandler:
                 if first is None:
                     if session.failed:
                         await context.abort(grpc.StatusCode.INTERNAL, "order stream failed")
+                    if session.unavailable:
+                        await context.abort(
+                            grpc.StatusCode.UNAVAILABLE,
+                            "core unavailable: commands not yet acknowledged may or may not "
+                            "have been applied; reconnect and resume with after_report_sequence",
+                        )
                     if session.overflowed:
                         await context.abort(
                             grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -195,6 +214,8 @@ class OrderStreamHandler:
     async def _read(self, requests: AsyncIterator[pb.OrderStreamRequest], session: Session) -> None:
         keys: set[tuple[str, str]] = set()
         """Client order ids this stream submitted and the journal has not committed."""
+        entered: list[Applied] = []
+        """This message's commands as submitted: the core may still refuse one."""
         try:
             async for request in requests:
                 refusals = self._subscribe(request, session)
@@ -209,25 +230,30 @@ class OrderStreamHandler:
                             )
                         )
                     else:
-                        refusals.extend(self._enter(request.commands, session, keys))
+                        refusals.extend(self._enter(request.commands, session, keys, entered))
                     self._sequencer.commit_now()
                     await self._sequencer.durable()
+                    refusals.extend(_core_refusals(entered))
                 finally:
                     # Whatever happened, ids of this message are no longer in flight:
                     # committed ones are now the registry's, the rest were never used.
                     self._in_flight.difference_update(keys)
                     keys.clear()
+                    entered.clear()
                 if refusals:
                     session.deliver(refusals)
         except asyncio.CancelledError:
             raise
+        except CoreUnavailableError:
+            session.unavailable = True
         except Exception:
             # A bug: say so loudly and end this stream with an error, not quietly.
             _log.exception("order stream reader failed")
             session.failed = True
         finally:
             # The client has finished sending: end the stream once its reports are out.
-            await self._sequencer.durable()
+            with contextlib.suppress(CoreUnavailableError):
+                await self._sequencer.durable()
             session.queue.put_nowait(None)
 
     def _subscribe(self, request: pb.OrderStreamRequest, session: Session) -> list[Report]:
@@ -263,7 +289,13 @@ class OrderStreamHandler:
             self.fanout.follow(account, session)
         return refusals
 
-    def _enter(self, commands: Any, session: Session, keys: set[tuple[str, str]]) -> list[Report]:
+    def _enter(
+        self,
+        commands: Any,
+        session: Session,
+        keys: set[tuple[str, str]],
+        entered: list[Applied],
+    ) -> list[Report]:
         refusals: list[Report] = []
         for command in commands:
             which = command.WhichOneof("command")
@@ -302,7 +334,7 @@ class OrderStreamHandler:
                 )
                 continue
             self.fanout.follow(account, session)
-            self._sequencer.submit(prepared, client_order_id, session.origin)
+            entered.append(self._sequencer.submit(prepared, client_order_id, session.origin))
             if client_order_id:
                 # Reserved once submitted (no await in between), so a command
                 # the sequencer did not take leaves its id free.
@@ -356,6 +388,44 @@ class OrderStreamHandler:
 
 
 _NOT_YOURS = "account is not one of yours"
+
+
+def _core_refusals(entered: list[Applied]) -> list[Report]:
+    """Reports for the commands the core refused (sequence 0): a client order
+    id another gateway used first. An in-process sequencer refuses none."""
+    refusals: list[Report] = []
+    for applied in entered:
+        if applied.sequence:
+            continue
+        command: Any = applied.command
+        for event in applied.events:
+            if type(event) is OrderRejected:
+                refusals.append(
+                    refusal(
+                        pb.EXEC_TYPE_REJECTED,
+                        event.account,
+                        int(event.reason),
+                        event.text,
+                        applied.client_order_id,
+                        event.symbol,
+                    )
+                )
+            elif type(event) is CancelRejected:
+                exec_type = (
+                    pb.EXEC_TYPE_REPLACE_REJECTED
+                    if type(command) is ReplaceOrder
+                    else pb.EXEC_TYPE_CANCEL_REJECTED
+                )
+                refusals.append(
+                    refusal(
+                        exec_type,
+                        event.account,
+                        int(event.reason),
+                        event.text,
+                        order_id=event.order_id,
+                    )
+                )
+    return refusals
 
 
 def _may_use(account: str) -> bool:

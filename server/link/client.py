@@ -1,0 +1,296 @@
+"""A process's connection to the core: ``CoreClient``.
+
+It connects (retrying with backoff until the core is up), says HELLO and
+learns from WELCOME the first sequence the core will send live. Everything
+before it is committed and in the journal files, so the replica catches up
+by reading them (the same records recovery reads) while the live BATCH
+frames that arrive meanwhile are held; then the held frames and everything
+after are applied as they come. A batch the replica already has is skipped,
+so nothing is applied twice whichever way it arrived; a gap is a bug and
+stops the client.
+
+Losing the connection fails the gateway's requests in flight ("core
+unavailable", their outcome unknown), then the client reconnects and
+catches up again: a restarted core, or a drop for lagging, costs the
+process a journal read and the core nothing. If the journal was pruned past
+the replica, the replica restarts from the newest snapshot and tells its
+reset listeners.
+
+With no replica, the client only follows positions (the projector, which
+reads the journal itself and only needs to know what is committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from server.journal.snapshots import load_latest_snapshot
+from server.journal.tail import JournalGapError, JournalTail
+from server.link.frames import FrameError, Kind, Reader, control, read_control, read_run, run_header
+from server.link.listener import SOCKET_NAME
+from server.link.replica import Replica
+from server.model.sequenced import Sequenced
+
+if TYPE_CHECKING:
+    from server.link.remote import RemoteSequencer
+
+_log = logging.getLogger(__name__)
+
+RETRY_FIRST = 0.05
+RETRY_MAX = 1.0
+CATCH_UP_CHUNK = 5_000
+"""Records applied between two turns of the event loop while catching up."""
+
+
+class LinkGapError(RuntimeError):
+    """The core sent a batch that does not follow what this process has: a bug."""
+
+
+class CoreClient:
+    def __init__(
+        self,
+        directory: Path,
+        replica: Replica | None = None,
+        *,
+        role: str = "consumer",
+        name: str = "",
+        path: Path | None = None,
+        retry_first: float = RETRY_FIRST,
+        retry_max: float = RETRY_MAX,
+    ) -> None:
+        if role == "gateway" and replica is None:
+            raise ValueError("a gateway needs a replica")
+        self.directory = directory
+        self.replica = replica
+        self.role = role
+        self.name = name
+        self.path = path if path is not None else directory / SOCKET_NAME
+        self.retry_first = retry_first
+        self.retry_max = retry_max
+        self.position = 0 if replica is None else replica.sequence
+        """The last committed sequence this process has (applied, with a replica)."""
+        self.position_listeners: list[Callable[[int], None]] = []
+        """Called with the new position after each committed batch."""
+        self.ready = asyncio.Event()
+        """Set while connected and caught up; cleared on a disconnection."""
+        self.connections = 0
+        self.caught_up = 0
+        """Records read from the journal instead of the link, over all connections."""
+        self.core_pid = 0
+        self.remote: RemoteSequencer | None = None
+        """The gateway's sequencer, told of answers and disconnections."""
+        self.last_batch: list[Sequenced] = []
+        """The batch applied last: a RESULT names sequences of it."""
+        self._task: asyncio.Task[None] | None = None
+        self._protocol: _Protocol | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until connected and caught up; raise what stopped the client, if anything."""
+        waiter = asyncio.ensure_future(self.ready.wait())
+        assert self._task is not None
+        done, _ = await asyncio.wait(
+            {waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if self._task in done:
+            waiter.cancel()
+            self._task.result()
+        if waiter not in done:
+            waiter.cancel()
+            raise TimeoutError(f"not caught up with the core within {timeout} s")
+
+    async def _run(self) -> None:
+        delay = self.retry_first
+        while True:
+            try:
+                await self._session()
+                delay = self.retry_first
+            except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError) as error:
+                _log.debug("link: core not reachable at %s (%s)", self.path, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+
+    async def _session(self) -> None:
+        loop = asyncio.get_running_loop()
+        welcome: asyncio.Future[list[Any]] = loop.create_future()
+        lost: asyncio.Future[None] = loop.create_future()
+        transport, protocol = await loop.create_unix_connection(
+            lambda: _Protocol(self, welcome, lost), str(self.path)
+        )
+        self._protocol = protocol
+        try:
+            transport.write(control(Kind.HELLO, [self.role, self.name, self.position]))
+            first: set[asyncio.Future[Any]] = {welcome, lost}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            if not welcome.done():
+                return
+            live_from, self.core_pid = welcome.result()
+            self.connections += 1
+            await self._catch_up(live_from - 1)
+            if lost.done():
+                return
+            protocol.release()
+            if lost.done():
+                return
+            if self.remote is not None:
+                self.remote.connected(transport)
+            self.ready.set()
+            await lost
+        finally:
+            self.ready.clear()
+            self._protocol = None
+            if self.remote is not None:
+                self.remote.disconnected()
+            transport.abort()
+            if protocol.failure is not None:
+                raise protocol.failure
+
+    async def _catch_up(self, until: int) -> None:
+        """Apply the journal's records up to ``until`` (committed, the core said)."""
+        replica = self.replica
+        if replica is None:
+            self._advance(until)
+            return
+        tail = JournalTail(self.directory, replica.sequence)
+        while replica.sequence < until:
+            try:
+                records = tail.read(CATCH_UP_CHUNK, up_to=until)
+            except JournalGapError:
+                snapshot = load_latest_snapshot(self.directory)
+                if snapshot is None or snapshot["sequence"] <= replica.sequence:
+                    raise
+                _log.warning(
+                    "link: the journal no longer holds record %d; starting again from the "
+                    "snapshot at %d",
+                    replica.sequence + 1,
+                    snapshot["sequence"],
+                )
+                replica.reset(self.directory)
+                tail = JournalTail(self.directory, replica.sequence)
+                continue
+            if not records:
+                raise LinkGapError(
+                    f"the core committed up to {until}, but the journal ends at {replica.sequence}"
+                )
+            replica.apply(records[0][0], [payload for _, payload in records])
+            self.caught_up += len(records)
+            self._advance(replica.sequence)
+            await asyncio.sleep(0)
+
+    def _advance(self, position: int) -> None:
+        if position > self.position:
+            self.position = position
+            for listener in self.position_listeners:
+                listener(position)
+
+    def batch(self, body: bytes) -> None:
+        """A live BATCH frame."""
+        replica = self.replica
+        if replica is None:
+            first, count = run_header(body)
+            self._advance(first + count - 1)
+            return
+        first, payloads = read_run(body)
+        have = replica.sequence
+        last = first + len(payloads) - 1
+        if last <= have:
+            return
+        if first > have + 1:
+            raise LinkGapError(f"the core sent {first}..{last} to a replica at {have}")
+        if first <= have:
+            payloads = payloads[have + 1 - first :]
+            first = have + 1
+        self.last_batch = replica.apply(first, payloads)
+        self._advance(last)
+
+    def result(self, body: bytes) -> None:
+        answer = read_control(body)
+        if self.remote is None or len(answer) != 2:
+            raise FrameError(f"an unexpected RESULT: {body[:80]!r}")
+        self.remote.answer(answer[0], answer[1], self.last_batch)
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The connection to the core while there is one."""
+        return None if self._protocol is None else self._protocol.transport
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(
+        self,
+        client: CoreClient,
+        welcome: asyncio.Future[list[Any]],
+        lost: asyncio.Future[None],
+    ) -> None:
+        self.client = client
+        self.welcome = welcome
+        self.lost = lost
+        self.reader = Reader()
+        self.transport: asyncio.Transport | None = None
+        self.held: list[tuple[int, bytes]] | None = []
+        """Frames after WELCOME kept while catching up; None once live."""
+        self.failure: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not subclasses of asyncio's, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            for kind, body in self.reader.feed(data):
+                if not self.welcome.done():
+                    self._welcome(kind, body)
+                elif self.held is not None:
+                    self.held.append((kind, body))
+                else:
+                    self._frame(kind, body)
+        except Exception as error:
+            # A bug on either side: stop this client loudly rather than drift.
+            _log.exception("link: failed on a frame from the core")
+            self.failure = error
+            assert self.transport is not None
+            self.transport.abort()
+
+    def _welcome(self, kind: int, body: bytes) -> None:
+        answer = read_control(body)
+        if kind != Kind.WELCOME or len(answer) != 2 or not all(type(x) is int for x in answer):
+            raise FrameError(f"the core's first frame is not a WELCOME: {body[:80]!r}")
+        self.welcome.set_result(answer)
+
+    def _frame(self, kind: int, body: bytes) -> None:
+        if kind == Kind.BATCH:
+            self.client.batch(body)
+        elif kind == Kind.RESULT:
+            self.client.result(body)
+        else:
+            raise FrameError(f"frame kind {kind} from the core")
+
+    def release(self) -> None:
+        """Caught up: apply the held frames, then each as it arrives."""
+        held, self.held = self.held, None
+        try:
+            for kind, body in held or ():
+                self._frame(kind, body)
+        except Exception as error:
+            _log.exception("link: failed on a frame from the core")
+            self.failure = error
+            assert self.transport is not None
+            self.transport.abort()

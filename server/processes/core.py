@@ -1,0 +1,65 @@
+"""``stx serve core``: the sequencer, the journal and the engine, nothing else.
+
+It recovers the engine (snapshot plus journal), journals what the
+configuration says about instruments and market controls, runs the trading
+clock, writes snapshots and prunes the journal, and serves the link
+(``<data dir>/core.sock``) that gateways submit commands over and every
+other process follows. Pruning keeps what the store projector (a process of
+its own) still needs: its position comes from ``projector.position``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from server.config import Settings
+from server.core.clock import run_clock
+from server.core.exchange import ExchangeCore
+from server.journal import Durability
+from server.link.listener import CoreLinkServer
+from server.processes.link import serve_link
+from server.processes.position import PositionFile
+from server.risk_setup import AccountSetup
+
+_log = logging.getLogger("stx.core")
+
+
+class CoreProcess:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.core: ExchangeCore | None = None
+        self.link: CoreLinkServer | None = None
+        self._clock: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        directory = Path(settings.data_dir)
+        core = self.core = ExchangeCore.open(
+            directory,
+            settings.instruments,
+            durability=Durability(settings.durability),
+            fsync_interval=settings.fsync_interval_ms / 1000,
+            snapshot_every=settings.snapshot_every,
+        )
+        await core.start()
+        core.needed_from = PositionFile(directory).read
+        AccountSetup(core, settings.risk).configure()
+        await core.sequencer.durable()
+        self.link = await serve_link(core)
+        self._clock = asyncio.get_running_loop().create_task(run_clock(core))
+        recovered = core.recovered
+        _log.info(
+            "core on %s; recovered to sequence %d (%d replayed)",
+            self.link.path, recovered.last_sequence, recovered.replayed,
+        )  # fmt: skip
+
+    async def stop(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+        if self.link is not None:
+            await self.link.close()
+        if self.core is not None:
+            await self.core.close(final_snapshot=True)
+            _log.info("core stopped at sequence %d", self.core.sequencer.sequence)

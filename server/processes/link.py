@@ -1,0 +1,61 @@
+"""Every process's end of the link to the core, built in one place.
+
+The link itself (frames, the core's server, the replica, the client, the
+remote sequencer) is ``server.link``'s; this module only says which role
+uses which end, so the role modules read as what they do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from server.core.exchange import ExchangeCore
+from server.link.client import CoreClient
+from server.link.listener import CoreLinkServer
+from server.link.remote import RemoteSequencer
+from server.link.replica import Replica
+
+
+async def serve_link(core: ExchangeCore) -> CoreLinkServer:
+    """The core's end: accepting gateways and consumers on ``core.sock``."""
+    server = CoreLinkServer(core)
+    await server.start()
+    return server
+
+
+async def replica_of(directory: Path) -> Replica:
+    """The state of the newest snapshot, restored on a worker thread (a big
+    book is seconds of work); the client catches it up from the journal."""
+    return await asyncio.to_thread(Replica.open, directory)
+
+
+async def follow(directory: Path, name: str, replica: Replica) -> CoreClient:
+    """Keep ``replica`` in step with the core, as consumer ``name``; returns
+    once it holds everything the core had committed when it connected
+    (waiting for a core that is not up yet)."""
+    client = CoreClient(directory, replica, role="consumer", name=f"{name}-{os.getpid()}")
+    await client.start()
+    await client.wait_ready()
+    return client
+
+
+async def gateway_link(directory: Path) -> tuple[Replica, CoreClient]:
+    """A gateway's replica, whose sequencer hands commands to the core."""
+    replica = await replica_of(directory)
+    client = CoreClient(directory, replica, role="gateway", name=f"gateway-{os.getpid()}")
+    RemoteSequencer(client)  # attaches itself to the replica and the client
+    await client.start()
+    await client.wait_ready()
+    return replica, client
+
+
+async def follow_positions(directory: Path, on_position: Callable[[int], None]) -> CoreClient:
+    """Only the committed positions (the projector reads the journal itself)."""
+    client = CoreClient(directory, None, role="consumer", name=f"projector-{os.getpid()}")
+    client.position_listeners.append(on_position)
+    await client.start()
+    await client.wait_ready()
+    return client

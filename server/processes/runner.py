@@ -1,0 +1,129 @@
+"""``stx serve ROLE``: one role of the exchange in this process.
+
+Each role is an object with ``start`` and ``stop``; this runs one on uvloop
+until SIGINT or SIGTERM, then stops it. A start the operator can fix (a busy
+port, a bad setting) ends with one line and exit code 2, a start the data
+refuses (a damaged journal, a store ahead of it) with one line and exit 1,
+as the single-process server did. Under the supervisor the process dies with
+it and holds the data directory's lock it was handed (``child.py``); alone,
+the core takes the lock itself (it is the journal's one writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Protocol
+
+import uvloop
+
+from server.config import Settings
+from server.datadir import PRIVATE_UMASK, lock_data_dir, prepare_data_dir
+from server.processes.child import OrphanError, announce_ready, follow_supervisor, supervised
+from server.processes.failures import (
+    REFUSED_EXIT,
+    REFUSED_STARTS,
+    SETTINGS_EXIT,
+    STARTUP_ERRORS,
+)
+from server.processes.roles import ROLES
+from server.runtime import settle_heap
+
+_log = logging.getLogger("stx.serve")
+
+
+class Role(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def build(role: str, settings: Settings, simulate: bool = False) -> Role:
+    """The role's process object; each imports only what it runs, so the
+    feed's process carries no gRPC services and the rest's no engine."""
+    if role == "core":
+        from server.processes.core import CoreProcess  # noqa: PLC0415
+
+        return CoreProcess(settings)
+    if role == "gateway":
+        from server.processes.gateway import GatewayProcess  # noqa: PLC0415
+
+        return GatewayProcess(settings, simulate)
+    if role == "feed":
+        from server.processes.feed import FeedProcess  # noqa: PLC0415
+
+        return FeedProcess(settings)
+    if role == "projector":
+        from server.processes.projector import ProjectorProcess  # noqa: PLC0415
+
+        return ProjectorProcess(settings)
+    if role == "surveillance":
+        from server.processes.surveillance import SurveillanceProcess  # noqa: PLC0415
+
+        return SurveillanceProcess(settings)
+    if role == "rest":
+        from server.processes.rest import RestProcess  # noqa: PLC0415
+
+        return RestProcess(settings)
+    raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+
+
+def log_format() -> str:
+    """Under the supervisor its log lines carry the time and the role already."""
+    if supervised():
+        return "%(levelname)s %(name)s: %(message)s"
+    return "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+async def serve_role(name: str, role: Role) -> None:
+    """Start ``role``, serve until SIGINT or SIGTERM, stop it. A stop asked
+    for while it starts (the supervisor stopping everything because another
+    role failed) abandons the start and stops what did start."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    starting = asyncio.ensure_future(role.start())
+    asked = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait((starting, asked), return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        _log.info("stop requested while starting")
+        await role.stop()
+        return
+    if starting.exception() is not None:
+        asked.cancel()
+        await role.stop()  # what did start (journal, store, ports) closes cleanly
+        starting.result()  # raises it
+    settle_heap()
+    announce_ready(name)
+    await asked
+    _log.info("stop requested")
+    await role.stop()
+
+
+def run_role(name: str, settings: Settings, simulate: bool = False) -> None:
+    logging.basicConfig(level=logging.INFO, format=log_format())
+    os.umask(PRIVATE_UMASK)  # everything created in the data directory is private
+    directory = Path(settings.data_dir)
+    try:
+        inherited = follow_supervisor()
+        if name == "core" and inherited is None:
+            prepare_data_dir(directory)
+            lock_data_dir(directory)  # held until the process ends
+        uvloop.run(serve_role(name, build(name, settings, simulate)))
+    except OrphanError as error:
+        _log.critical("%s", error)
+        raise SystemExit(REFUSED_EXIT) from None
+    except STARTUP_ERRORS as error:
+        _log.critical("%s", error)
+        raise SystemExit(SETTINGS_EXIT) from None
+    except REFUSED_STARTS as error:
+        _log.critical("cannot start: %s", error)
+        raise SystemExit(REFUSED_EXIT) from None

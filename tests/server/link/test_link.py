@@ -1,0 +1,131 @@
+"""The link between the core and a gateway or consumer over a real Unix socket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching import (
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    OrderType,
+    RejectReason,
+    Side,
+    TimeInForce,
+)
+from server.bench.workload import ACCOUNTS, OrderFlow
+from server.link.client import CoreClient
+from server.link.remote import RemoteSequencer
+from server.link.replica import Replica
+from tests.server.link.harness import consumer, core_with_link, fund, gateway, same_state
+
+
+def _order(now: int, account: str, side: Side, quantity: int, price: int) -> NewOrder:
+    return NewOrder(now, account, "AAPL", side, OrderType.LIMIT, quantity, price, TimeInForce.DAY)
+
+
+def test_a_gateways_commands_come_back_in_order_with_events_and_reports(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with core_with_link(tmp_path) as (core, link):
+            assert stat.S_IMODE(os.stat(link.path).st_mode) == 0o600
+            async with gateway(tmp_path) as (client, remote):
+                replica = client.replica
+                assert replica is not None
+                await fund(remote, "alice", "bob")
+                sell = remote.submit(_order(remote.now(), "alice", Side.SELL, 300, 1_900_000), "a1")
+                buy = remote.submit(_order(remote.now(), "bob", Side.BUY, 100, 1_900_000), "b1")
+                refused = remote.submit(_order(remote.now(), "bob", Side.BUY, 0, 1_900_000), "b2")
+                await remote.durable()
+                assert (buy.sequence, refused.sequence) == (sell.sequence + 1, sell.sequence + 2)
+                assert [type(event) for event in sell.events] == [
+                    OrderAccepted,
+                    *[type(e) for e in sell.events[1:]],
+                ]
+                assert any(isinstance(event, OrderRejected) for event in refused.events)
+                assert core.sequencer.durable_sequence == refused.sequence
+                reports = replica.registry.reports_of("bob", buy.sequence)
+                assert reports
+                assert reports[0].client_order_id == "b1"
+                assert (
+                    replica.registry.reports_of("alice", sell.sequence)[0].client_order_id == "a1"
+                )
+                # The core stamped the commands: its clock, in sequence order.
+                assert sell.command.timestamp <= buy.command.timestamp <= refused.command.timestamp
+                same_state(core, replica)
+
+    asyncio.run(scenario())
+
+
+def test_the_core_refuses_a_duplicate_client_order_id_from_two_gateways(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with (
+            core_with_link(tmp_path) as (core, _),
+            gateway(tmp_path, "g1") as (_, one),
+            gateway(tmp_path, "g2") as (_, two),
+        ):
+            await fund(one, "alice")
+            first = one.submit(_order(one.now(), "alice", Side.BUY, 100, 1_800_000), "same")
+            second = two.submit(_order(two.now(), "alice", Side.BUY, 100, 1_800_000), "same")
+            await asyncio.gather(one.durable(), two.durable())
+            answers = sorted([first, second], key=lambda pending: pending.sequence)
+            assert answers[0].sequence == 0
+            assert answers[1].sequence > 0
+            (refusal,) = answers[0].events
+            assert isinstance(refusal, OrderRejected)
+            assert refusal.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID
+            # Later too, once the first is in the registry.
+            third = one.submit(_order(one.now(), "alice", Side.BUY, 100, 1_800_000), "same")
+            await one.durable()
+            assert third.sequence == 0
+            assert core.registry.is_duplicate("alice", "same")
+
+    asyncio.run(scenario())
+
+
+async def _random_flow(remote: RemoteSequencer, replica: Replica, count: int, seed: int) -> None:
+    flow = OrderFlow(replica.engine, seed)
+    pending = []
+    for index in range(count):
+        pending.append(remote.submit(flow.next_command(), f"c{seed}-{index}"))
+        if index % 7 == 6:
+            await remote.durable()
+            for item in pending:
+                flow.observe(item.events)
+            pending.clear()
+    await remote.durable()
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), count=st.integers(1, 400))
+def test_a_replica_equals_the_core_after_random_commands(seed: int, count: int) -> None:
+    async def scenario(directory: Path) -> None:
+        async with (
+            core_with_link(directory) as (core, _),
+            gateway(directory) as (client, remote),
+            consumer(directory) as watcher,
+        ):
+            assert client.replica is not None
+            assert watcher.replica is not None
+            await fund(remote, *ACCOUNTS[:20])
+            await _random_flow(remote, client.replica, count, seed)
+            await _settled(watcher, core.sequencer.durable_sequence)
+            same_state(core, client.replica)
+            same_state(core, watcher.replica)
+
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(scenario(Path(directory)))
+
+
+async def _settled(client: CoreClient, sequence: int) -> None:
+    for _ in range(1000):
+        if client.position >= sequence:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"{client.name} at {client.position}, core at {sequence}")

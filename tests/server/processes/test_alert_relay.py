@@ -1,0 +1,51 @@
+"""The gateway streams alerts raised in the surveillance process: through the
+store, each once, none from before it began, manual ones too (both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from server.consumers.surveillance import Alert, AlertKind, AlertSeverity
+from server.processes.alerts import AlertRelay
+from server.store import open_store
+
+SECOND = 1_000_000_000
+
+
+def _alert(number: int, kind: AlertKind = AlertKind.SPOOFING) -> Alert:
+    return Alert(
+        kind=kind, severity=AlertSeverity.HIGH, account="ACC", symbol="AAPL",
+        description=f"alert {number}", order_ids=(number,), trade_ids=(), start_time=number,
+        end_time=number + 1, details=(("n", str(number)),), create_time=number * SECOND,
+    )  # fmt: skip
+
+
+async def _next(queue: asyncio.Queue[Alert]) -> Alert:
+    return await asyncio.wait_for(queue.get(), 10)
+
+
+def test_alerts_stored_by_another_process_reach_the_gateways_subscribers(
+    store_url: str,
+) -> None:
+    async def scenario() -> None:
+        surveillance = await open_store(store_url)  # the surveillance process's store
+        gateway = await open_store(store_url)
+        relay = AlertRelay(gateway, poll_seconds=0.02)
+        try:
+            await surveillance.add_alerts([_alert(1)])  # before the gateway began
+            await relay.begin()
+            queue = relay.subscribe()
+            await surveillance.add_alerts([_alert(2), _alert(3)])
+            assert [(await _next(queue)).description for _ in range(2)] == ["alert 2", "alert 3"]
+            filed = await relay.file(_alert(4, AlertKind.MANUAL))
+            assert (await _next(queue)).alert_id == filed.alert_id
+            await surveillance.add_alerts([_alert(5)])
+            assert (await _next(queue)).description == "alert 5"
+            await asyncio.sleep(0.2)  # several polls: nothing is delivered twice
+            assert queue.empty()
+        finally:
+            await relay.stop()
+            await gateway.close()
+            await surveillance.close()
+
+    asyncio.run(scenario())
