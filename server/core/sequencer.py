@@ -38,6 +38,10 @@ class Journal(Protocol):
 
 Listener = Callable[[list[Sequenced]], object]
 
+_new_sequenced = tuple.__new__
+"""Builds a ``Sequenced`` without its generated ``__new__`` and keyword
+handling: on the hot path of every command (as ``_new_report`` does)."""
+
 
 class Sequencer:
     def __init__(
@@ -100,7 +104,9 @@ class Sequencer:
         self.sequence = sequence
         self._last_time = command.timestamp
         # The payload rides along so the link sends consumers the journaled bytes as they are.
-        applied = Sequenced(sequence, command, events, client_order_id, payload)
+        applied: Sequenced = _new_sequenced(
+            Sequenced, (sequence, command, events, client_order_id, payload)
+        )
         self._pending.append(applied)
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())

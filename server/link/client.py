@@ -27,7 +27,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from server.journal.snapshots import load_latest_snapshot
 from server.journal.tail import JournalGapError, JournalTail
@@ -36,15 +36,22 @@ from server.link.listener import SOCKET_NAME
 from server.link.replica import Replica
 from server.model.sequenced import Sequenced
 
-if TYPE_CHECKING:
-    from server.link.remote import RemoteSequencer
-
 _log = logging.getLogger(__name__)
 
 RETRY_FIRST = 0.05
 RETRY_MAX = 1.0
 CATCH_UP_CHUNK = 5_000
 """Records applied between two turns of the event loop while catching up."""
+
+
+class Requester(Protocol):
+    """The gateway's side of the requests (``RemoteSequencer``)."""
+
+    def connected(self, transport: asyncio.Transport) -> None: ...
+
+    def disconnected(self) -> None: ...
+
+    def answer(self, first: int, results: list[Any], batch: list[Sequenced]) -> None: ...
 
 
 class LinkGapError(RuntimeError):
@@ -82,7 +89,7 @@ class CoreClient:
         self.caught_up = 0
         """Records read from the journal instead of the link, over all connections."""
         self.core_pid = 0
-        self.remote: RemoteSequencer | None = None
+        self.remote: Requester | None = None
         """The gateway's sequencer, told of answers and disconnections."""
         self.last_batch: list[Sequenced] = []
         """The batch applied last: a RESULT names sequences of it."""

@@ -222,9 +222,11 @@ class _Stream:
         self._queue.put_nowait(orders_pb2.OrderStreamRequest(commands=commands))
 
     async def receive(self) -> orders_pb2.ExecutionReport:
-        while not self._received:
-            response = await asyncio.wait_for(self._responses.__anext__(), 10)
-            self._received.extend(response.reports)
+        """The next report; heartbeats are passed over, for 10 s at most."""
+        async with asyncio.timeout(10):
+            while not self._received:
+                response = await self._responses.__anext__()
+                self._received.extend(response.reports)
         return self._received.pop(0)
 
     def close(self) -> None:
@@ -242,3 +244,35 @@ async def _stream(stub: Stub) -> AsyncIterator[tuple[Send, Receive]]:
 
 Send = Callable[[list[orders_pb2.PlaceOrderRequest]], Awaitable[None]]
 Receive = Callable[[], Awaitable[orders_pb2.ExecutionReport]]
+
+
+def test_a_gateway_without_its_core_answers_unavailable(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with (
+            core_with_link(tmp_path) as (_, link),
+            grpc_gateway(tmp_path, "g1") as (client, address),
+            grpc.aio.insecure_channel(address) as channel,
+        ):
+            stub: Stub = orders_pb2_grpc.OrderServiceStub(channel)
+            await stub.PlaceOrder(_place("alice", "a1", BUY, 100, 1_800_000))
+            stream = _Stream(stub)
+            await stream.send([_place("alice", "a2", BUY, 100, 1_800_000)])
+            assert (await stream.receive()).client_order_id == "a2"
+            await link.close()
+            await _until_down(client)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.PlaceOrder(_place("alice", "a3", BUY, 100, 1_800_000))
+            assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+            assert _details(caught.value)[0] == "CORE_UNAVAILABLE"
+            await stream.send([_place("alice", "a4", BUY, 100, 1_800_000)])
+            with pytest.raises(grpc.aio.AioRpcError) as ended:
+                await stream.receive()
+            assert ended.value.code() is grpc.StatusCode.UNAVAILABLE
+
+    asyncio.run(scenario())
+
+
+async def _until_down(client: CoreClient) -> None:
+    async with asyncio.timeout(10):
+        while client.transport is not None:
+            await asyncio.sleep(0.01)
