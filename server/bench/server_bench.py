@@ -46,6 +46,7 @@ from clients.transport import ClientTls, aio_channel
 from server.bench import transport_bench
 from server.bench.process_cpu import tree_by_process
 from server.bench.sources import Source, checked_out, this_tree
+from server.processes.supervise import READY_LOG
 
 ADMIN, PASSWORD = "loader", "a long server benchmark passphrase"
 START_TIMEOUT = 60.0
@@ -152,6 +153,19 @@ def _fresh_server(
                 process.wait()
 
 
+def _wait_for_every_process(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until a multi-process server has started all its processes: one still
+    starting during the run would count its start-up as CPU per order. A
+    single-process server (an older commit) is ready once it signs in."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while len(tree_by_process(process.pid)) > 1 and READY_LOG not in log.read_text(
+        errors="replace"
+    ):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise BenchError("stx serve did not start all its processes")
+        time.sleep(0.1)
+
+
 def measure_server(source: Source, load: Load, tls: bool) -> dict[str, Any]:
     """One fresh server from ``source`` under ``load``: the load test's
     figures plus the CPU its processes spent per acknowledged order."""
@@ -160,6 +174,7 @@ def measure_server(source: Source, load: Load, tls: bool) -> dict[str, Any]:
         _fresh_server(source, tls, Path(scratch)) as (target, client_tls, process),
     ):
         token = uvloop.run(_sign_in(target, client_tls, process))
+        _wait_for_every_process(process, Path(scratch) / "serve.log")
         spec = LoadSpec(
             target, load.rate, load.duration, load.streams, load.batch,
             cancel=load.cancel, token=token, tls=client_tls,

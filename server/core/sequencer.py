@@ -112,9 +112,14 @@ class Sequencer:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
         return applied
 
-    async def durable(self) -> None:
-        """Return once every command submitted so far is committed."""
-        target = self.sequence
+    def mark(self) -> int:
+        """The last sequence submitted: ``durable(mark)`` waits for it alone,
+        not for what is submitted after."""
+        return self.sequence
+
+    async def durable(self, mark: int | None = None) -> None:
+        """Return once every command submitted so far (or up to ``mark``) is committed."""
+        target = self.sequence if mark is None else mark
         while self.durable_sequence < target:
             if self._failure is not None:
                 raise RuntimeError("the journal failed") from self._failure

@@ -41,9 +41,14 @@ from server.link.frames import Kind, run
 from server.model.sequenced import Sequenced
 from server.model.view import CoreUnavailableError
 
+LOST = -1
+"""The sequence of a pending command whose answer a dropped connection took
+with it: it may or may not have been applied."""
+
 
 class Pending:
-    """A submitted command, filled in when the core answers."""
+    """A submitted command, filled in when the core answers (sequence 0: the
+    core refused it; ``LOST``: the connection dropped first)."""
 
     __slots__ = ("client_order_id", "command", "events", "sequence")
 
@@ -108,13 +113,19 @@ class RemoteSequencer:
             self._transport.write(run(Kind.COMMANDS, self._buffer_first, self._buffer))
         self._buffer = []
 
-    async def durable(self) -> None:
-        """Return once every command submitted so far is answered by the core;
-        ``CoreUnavailableError`` if the connection is, or goes, down first."""
+    def mark(self) -> int:
+        """The last request id given: ``durable(mark)`` waits for it and those
+        before it, not for what is submitted after."""
+        return self._next_id - 1
+
+    async def durable(self, mark: int | None = None) -> None:
+        """Return once every command submitted so far (or up to ``mark``) is
+        answered by the core; ``CoreUnavailableError`` if the connection is,
+        or goes, down first."""
         if self._transport is None:
             raise CoreUnavailableError("core unavailable")
         self.commit_now()
-        target = self._next_id - 1
+        target = self._next_id - 1 if mark is None else mark
         drops = self._drops
         unanswered = self._unanswered
         while unanswered and next(iter(unanswered)) <= target and self._drops == drops:
@@ -126,14 +137,17 @@ class RemoteSequencer:
             )
 
     def connected(self, transport: asyncio.Transport) -> None:
+        # Request ids go on increasing across connections (the core only echoes
+        # them), so a mark taken before a drop never names a later request.
         self._transport = transport
-        self._next_id = 1
 
     def disconnected(self) -> None:
         if self._transport is None:
             return
         self._transport = None
         self._drops += 1
+        for pending in self._unanswered.values():
+            pending.sequence = LOST
         self._unanswered.clear()
         self._buffer = []
         self._answered.set()

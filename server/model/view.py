@@ -27,7 +27,8 @@ class Applied(Protocol):
 
     @property
     def sequence(self) -> int:
-        """0 if the core refused it (its reason is in ``events``)."""
+        """0 if the core refused it (its reason is in ``events``); negative if
+        the core went away before answering (outcome unknown)."""
 
     @property
     def command(self) -> Command: ...
@@ -54,7 +55,12 @@ class SequencerView(Protocol):
 
     def commit_now(self) -> None: ...
 
-    async def durable(self) -> None: ...
+    def mark(self) -> int:
+        """A mark for everything submitted so far, for ``durable(mark)``."""
+
+    async def durable(self, mark: int | None = None) -> None:
+        """Return once everything submitted before ``mark`` (by default: so far)
+        is committed."""
 
 
 class CoreView(Protocol):

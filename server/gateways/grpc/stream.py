@@ -22,7 +22,6 @@ the client resumes by report sequence.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -54,7 +53,24 @@ BACKLOG_LIMIT = 50_000
 """Reports a stream may have queued before the client is cut off."""
 HEARTBEAT_SECONDS = 5.0
 MAX_COMMANDS_PER_MESSAGE = 10_000
+MESSAGES_IN_FLIGHT = 256
+"""Messages of one stream entered but not yet committed; beyond it the
+stream reads no more until the oldest is."""
 _log = logging.getLogger(__name__)
+
+
+class _Entered:
+    """One message's commands as entered, until they are committed."""
+
+    __slots__ = ("commands", "keys", "mark", "refusals")
+
+    def __init__(self, refusals: list[Report]) -> None:
+        self.refusals = refusals
+        self.keys: set[tuple[str, str]] = set()
+        """Client order ids reserved for this message's commands."""
+        self.commands: list[Applied] = []
+        """As submitted: the core may still refuse one."""
+        self.mark = 0
 
 
 class _Overflow(Exception):  # noqa: N818 - a signal between tasks, not an error type
@@ -212,13 +228,19 @@ class OrderStreamHandler:
         return heartbeat
 
     async def _read(self, requests: AsyncIterator[pb.OrderStreamRequest], session: Session) -> None:
-        keys: set[tuple[str, str]] = set()
-        """Client order ids this stream submitted and the journal has not committed."""
-        entered: list[Applied] = []
-        """This message's commands as submitted: the core may still refuse one."""
+        """Enter each message's commands as it arrives; a task of its own
+        (``_settle``) waits for their commit. The reader does not wait: across
+        processes the commit is a round trip to the core, and a stream that
+        waited for each message before reading the next would be held to one
+        message per round trip."""
+        settling: asyncio.Queue[_Entered | None] = asyncio.Queue(MESSAGES_IN_FLIGHT)
+        settler = asyncio.ensure_future(self._settle(settling, session))
         try:
             async for request in requests:
+                if settler.done():
+                    break  # the core went away, or a bug: the stream is ending
                 refusals = self._subscribe(request, session)
+                entered = _Entered(refusals)
                 try:
                     if len(request.commands) > MAX_COMMANDS_PER_MESSAGE:
                         refusals.append(
@@ -230,31 +252,61 @@ class OrderStreamHandler:
                             )
                         )
                     else:
-                        refusals.extend(self._enter(request.commands, session, keys, entered))
+                        refusals.extend(
+                            self._enter(request.commands, session, entered.keys, entered.commands)
+                        )
                     self._sequencer.commit_now()
-                    await self._sequencer.durable()
-                    refusals.extend(_core_refusals(entered))
-                finally:
-                    # Whatever happened, ids of this message are no longer in flight:
-                    # committed ones are now the registry's, the rest were never used.
-                    self._in_flight.difference_update(keys)
-                    keys.clear()
-                    entered.clear()
-                if refusals:
-                    session.deliver(refusals)
+                    entered.mark = self._sequencer.mark()
+                except BaseException:
+                    self._in_flight.difference_update(entered.keys)
+                    raise
+                # A full queue holds the reader: at most MESSAGES_IN_FLIGHT
+                # messages wait for their commit, then HTTP/2 flow control
+                # pushes back on the client.
+                await settling.put(entered)
         except asyncio.CancelledError:
+            settler.cancel()
             raise
-        except CoreUnavailableError:
-            session.unavailable = True
         except Exception:
             # A bug: say so loudly and end this stream with an error, not quietly.
             _log.exception("order stream reader failed")
             session.failed = True
+        # The client has finished sending: end the stream once its reports are out.
+        if not settler.done():
+            await settling.put(None)
+        await settler
+        session.queue.put_nowait(None)
+
+    async def _settle(self, settling: asyncio.Queue[_Entered | None], session: Session) -> None:
+        """Each message in turn, once committed: its ids leave the in-flight set
+        (committed ones are now the registry's, the rest were never used) and
+        its refusals, the gateway's and the core's, go to the client after the
+        message's reports."""
+        entered: _Entered | None = None
+        try:
+            while (entered := await settling.get()) is not None:
+                try:
+                    await self._sequencer.durable(entered.mark)
+                    if any(applied.sequence < 0 for applied in entered.commands):
+                        raise CoreUnavailableError("core unavailable before it answered")
+                    entered.refusals.extend(_core_refusals(entered.commands))
+                finally:
+                    self._in_flight.difference_update(entered.keys)
+                if entered.refusals:
+                    session.deliver(entered.refusals)
+        except CoreUnavailableError:
+            session.unavailable = True
+        except Exception:
+            _log.exception("order stream settling failed")
+            session.failed = True
         finally:
-            # The client has finished sending: end the stream once its reports are out.
-            with contextlib.suppress(CoreUnavailableError):
-                await self._sequencer.durable()
-            session.queue.put_nowait(None)
+            # Whatever ended it, no id this stream entered stays reserved.
+            while not settling.empty():
+                waiting = settling.get_nowait()
+                if waiting is not None:
+                    self._in_flight.difference_update(waiting.keys)
+            if session.unavailable or session.failed:
+                session.queue.put_nowait(None)
 
     def _subscribe(self, request: pb.OrderStreamRequest, session: Session) -> list[Report]:
         refusals: list[Report] = []
