@@ -30,7 +30,7 @@ from server.processes.failures import (
     SETTINGS_EXIT,
     STARTUP_ERRORS,
 )
-from server.processes.roles import ROLES
+from server.processes.roles import NICENESS, ROLES
 from server.runtime import settle_heap
 
 _log = logging.getLogger("stx.serve")
@@ -110,6 +110,7 @@ async def serve_role(name: str, role: Role) -> None:
 
 def run_role(name: str, settings: Settings, simulate: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format=log_format())
+    os.nice(NICENESS.get(name, 0))
     os.umask(PRIVATE_UMASK)  # everything created in the data directory is private
     directory = Path(settings.data_dir)
     try:

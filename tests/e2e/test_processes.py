@@ -24,6 +24,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, risk_pb2, risk_pb2_grpc
 
+from server.processes.roles import NICENESS
 from server.store import open_store
 from tests.e2e.serve import (
     STX,
@@ -151,6 +152,10 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
     log = tmp_path / "serve.log"
     roles = roles_of(server.pid)
     assert set(roles) == ROLES  # ps shows six processes, each naming its role
+    # The behind-by-design consumers stand back from the order path for the CPU.
+    assert {role: os.getpriority(os.PRIO_PROCESS, pid) for role, pid in roles.items()} == {
+        role: NICENESS.get(role, 0) for role in ROLES
+    }
     prepare_accounts(port, admin_token(port), *ACCOUNTS)
     placed: list[str] = []
     for round_, role in enumerate(("gateway", "projector", "feed", "surveillance", "rest", "core")):
