@@ -16,8 +16,10 @@ from matching import NewOrder, OrderType, Side, TimeInForce
 from server.bench.workload import instruments
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
+from server.journal.codec import encode
 from server.journal.files import list_segments
 from server.link.client import CoreClient
+from server.link.frames import Kind, control, run
 from server.link.remote import Pending, RemoteSequencer
 from server.link.replica import Replica
 from server.model.sequenced import Sequenced
@@ -256,5 +258,41 @@ def test_a_replica_behind_a_pruned_journal_starts_again_from_a_snapshot(tmp_path
                 same_state(core, stale)
             finally:
                 await behind.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_gateway_that_stops_reading_is_no_longer_read(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with (
+            core_with_link(tmp_path, link={"high_water": 8 * 1024}) as (core, link),
+            gateway(tmp_path, "reader") as (_, remote),
+        ):
+            await fund(remote, "T0", "T1", "T2", "T3")
+            # A gateway that writes commands and never reads its answers.
+            reader, writer = await asyncio.open_unix_connection(str(link.path))
+            writer.write(control(Kind.HELLO, ["gateway", "deaf", 0]))
+            await reader.read(64)
+            before = core.sequencer.sequence
+            sent = 0
+            for frame_number in range(400):
+                payloads = [
+                    encode(_order(0, index), f"deaf-{frame_number}-{index}") for index in range(50)
+                ]
+                writer.write(run(Kind.COMMANDS, 1 + sent, payloads))
+                sent += len(payloads)
+            taken = -1
+            while taken != core.sequencer.sequence:  # until the core takes no more of it
+                taken = core.sequencer.sequence
+                await asyncio.sleep(0.3)
+            assert taken - before < sent
+            # The core took part of it, then stopped reading; it still serves the others.
+            answered = await _flow(remote, 200, prefix="live-")
+            assert all(pending.sequence for pending in answered)
+            assert core.sequencer.sequence - taken == 200
+            deaf = [c for c in link.connections if c.name == "deaf"]
+            assert deaf
+            assert deaf[0].transport.get_write_buffer_size() > 8 * 1024
+            writer.close()
 
     asyncio.run(scenario())
