@@ -197,6 +197,8 @@ class CoreClient:
             self.caught_up += len(records)
             self._advance(replica.sequence)
             await asyncio.sleep(0)
+        # A reset may have brought the replica to the end without a record to read.
+        self._advance(replica.sequence)
 
     def _advance(self, position: int) -> None:
         if position > self.position:

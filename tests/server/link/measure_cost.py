@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from matching import FundAccount, RiskLimits, SetRiskLimits
+from matching import Command, FundAccount, RiskLimits, SetRiskLimits
 from server.bench.workload import ACCOUNTS, generate, instruments
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
@@ -66,16 +66,14 @@ async def _core(directory: Path) -> ExchangeCore:
     return core
 
 
-async def _direct(
-    directory: Path, payloads: list[list[bytes]], commands: list[list[object]]
-) -> float:
+async def _direct(directory: Path, commands: list[list[tuple[Command, str]]]) -> float:
     core = await _core(directory)
     sequencer = core.sequencer
     gc.collect()
     gc.disable()
     start = time.thread_time_ns()
     for frame in commands:
-        for command, client_order_id in frame:  # type: ignore[misc]
+        for command, client_order_id in frame:
             sequencer.submit(command._replace(timestamp=sequencer.now()), client_order_id, ORIGIN)
         sequencer.commit_now()
     took = time.thread_time_ns() - start
@@ -129,7 +127,7 @@ async def main(count: int) -> None:
                 for name in order:
                     directory = Path(scratch) / name
                     took = (
-                        await _direct(directory, payloads, grouped)  # type: ignore[arg-type]
+                        await _direct(directory, grouped)
                         if name == "direct"
                         else await _linked(directory, frames)
                     )

@@ -16,7 +16,10 @@ from matching import NewOrder, OrderType, Side, TimeInForce
 from server.bench.workload import instruments
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
+from server.journal.codec import encode
+from server.journal.files import list_segments
 from server.link.client import CoreClient
+from server.link.frames import Kind, control, run
 from server.link.remote import Pending, RemoteSequencer
 from server.link.replica import Replica
 from server.model.sequenced import Sequenced
@@ -34,11 +37,13 @@ def _order(now: int, index: int) -> NewOrder:
     )
 
 
-async def _flow(remote: RemoteSequencer, count: int, per_frame: int = 100) -> list[Pending]:
+async def _flow(
+    remote: RemoteSequencer, count: int, per_frame: int = 100, prefix: str = "o"
+) -> list[Pending]:
     answered = []
     for start in range(0, count, per_frame):
         batch = [
-            remote.submit(_order(remote.now(), index), f"o{index}")
+            remote.submit(_order(remote.now(), index), f"{prefix}{index}")
             for index in range(start, min(count, start + per_frame))
         ]
         await remote.durable()
@@ -223,3 +228,71 @@ def test_a_killed_core_fails_pending_requests_and_loses_nothing_acknowledged(
                 process.kill()
                 process.wait()
     assert len(acknowledged) >= 1_900
+
+
+def test_a_replica_behind_a_pruned_journal_starts_again_from_a_snapshot(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with (
+            core_with_link(tmp_path, snapshot_every=500) as (core, _),
+            gateway(tmp_path) as (_, remote),
+        ):
+            await fund(remote, "T0", "T1", "T2", "T3")
+            stale = Replica.open(tmp_path)
+            for round_number in range(5):
+                await _flow(remote, 600, prefix=f"r{round_number}-")
+                await core.settle()
+            # The newest snapshot holds everything: the reset leaves nothing to read.
+            core.snapshot()
+            assert list_segments(tmp_path)[0][0] > stale.sequence + 1  # pruned past it
+            resets: list[int] = []
+            stale.reset_listeners.append(lambda: resets.append(stale.sequence))
+            behind = CoreClient(tmp_path, stale, name="behind")
+            await behind.start()
+            try:
+                await behind.wait_ready(timeout=20)
+                assert resets == [core.sequencer.durable_sequence]
+                assert behind.position == core.sequencer.durable_sequence
+                await _flow(remote, 300, prefix="after-")  # and on, live
+                await _until(lambda: behind.position == core.sequencer.durable_sequence, "it")
+                assert len(resets) == 1
+                same_state(core, stale)
+            finally:
+                await behind.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_gateway_that_stops_reading_is_no_longer_read(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with (
+            core_with_link(tmp_path, link={"high_water": 8 * 1024}) as (core, link),
+            gateway(tmp_path, "reader") as (_, remote),
+        ):
+            await fund(remote, "T0", "T1", "T2", "T3")
+            # A gateway that writes commands and never reads its answers.
+            reader, writer = await asyncio.open_unix_connection(str(link.path))
+            writer.write(control(Kind.HELLO, ["gateway", "deaf", 0]))
+            await reader.read(64)
+            before = core.sequencer.sequence
+            sent = 0
+            for frame_number in range(400):
+                payloads = [
+                    encode(_order(0, index), f"deaf-{frame_number}-{index}") for index in range(50)
+                ]
+                writer.write(run(Kind.COMMANDS, 1 + sent, payloads))
+                sent += len(payloads)
+            taken = -1
+            while taken != core.sequencer.sequence:  # until the core takes no more of it
+                taken = core.sequencer.sequence
+                await asyncio.sleep(0.3)
+            assert taken - before < sent
+            # The core took part of it, then stopped reading; it still serves the others.
+            answered = await _flow(remote, 200, prefix="live-")
+            assert all(pending.sequence for pending in answered)
+            assert core.sequencer.sequence - taken == 200
+            deaf = [c for c in link.connections if c.name == "deaf"]
+            assert deaf
+            assert deaf[0].transport.get_write_buffer_size() > 8 * 1024
+            writer.close()
+
+    asyncio.run(scenario())
