@@ -25,6 +25,7 @@ from server.config import ConfigError, Settings
 from server.config import load as load_settings
 from server.datadir import PRIVATE_UMASK
 from server.journal_cli import journal
+from server.processes.child import OrphanError, follow_supervisor
 from server.processes.roles import ROLES
 
 
@@ -32,6 +33,12 @@ from server.processes.roles import ROLES
 @click.version_option(package_name="stocktraderx")
 def main() -> None:
     """StockTraderX: a gRPC-first, low-latency stock exchange."""
+    # A process started by another of ours (a role by the supervisor, the
+    # simulator by the gateway) dies with its parent, whatever it runs.
+    try:
+        follow_supervisor()
+    except OrphanError as error:
+        raise SystemExit(f"stx: {error}") from None
 
 
 for client_command in CLIENT_COMMANDS:

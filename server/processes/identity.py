@@ -16,8 +16,8 @@ from server.auth.directory import TRADER, AuthRefusal, UserDirectory
 from server.auth.keys import KeyRing
 from server.auth.tokens import TokenIssuer
 from server.config import ConfigError
+from server.processes.simulator import simulator_launch
 from server.risk_setup import AccountSetup
-from server.simulator import simulator_launch
 from server.supervisor import SupervisedChild
 from server.transport.security import ServerTls
 
@@ -77,7 +77,7 @@ async def start_simulator(
     tls: ServerTls | None,
 ) -> SupervisedChild:
     """``stx simulate`` in a child process, against the gRPC server at
-    ``target``: the market a newcomer sees (server/simulator.py). It trades
+    ``target``: the market a newcomer sees (server/processes/simulator.py). It trades
     for many accounts, so it signs with an administrator token minted here
     for each start, for as long as a demo runs."""
     await demo_users(directory)

@@ -393,3 +393,36 @@ def test_an_alert_raised_by_surveillance_is_streamed_by_the_gateway(tmp_path: Pa
     assert alerts[0].kind == risk_pb2.ALERT_KIND_WASH_TRADE
     assert alerts[0].symbol == "MSFT"
     _stop(server)
+
+
+def _children_running(parent: int, word: bytes) -> list[int]:
+    """Processes whose parent is ``parent`` and whose command line has ``word``."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and word in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_simulator_dies_with_the_gateway_that_started_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_port()
+    server = start_server(data, port, simulate=True)
+    STARTED.append(server)
+    gateway = roles_of(server.pid)["gateway"]
+    _until(lambda: bool(_children_running(gateway, b"simulate")), what="the simulator running")
+    (simulator,) = _children_running(gateway, b"simulate")
+    os.kill(gateway, signal.SIGKILL)
+    # Left running, it would trade beside the one the restarted gateway starts.
+    _until(partial(_ended, simulator), 10, "the simulator ended with its gateway")
+    _until(partial(_replaced, server.pid, "gateway", gateway), what="gateway restarted")
+    restarted = roles_of(server.pid)["gateway"]
+    _until(lambda: len(_children_running(restarted, b"simulate")) == 1, what="one new simulator")
+    _stop(server)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from server.simulator import SIMULATOR_COMMAND, simulator_launch
+from server.processes.child import SUPERVISOR_PID
+from server.processes.simulator import SIMULATOR_COMMAND, simulator_launch
 from server.supervisor import Launch, SupervisedChild
 
 
@@ -164,8 +165,11 @@ def test_the_simulator_gets_its_token_in_the_environment_never_on_the_command_li
         "--key", "/data/tls/key.pem",
     ]  # fmt: skip
     assert not any("token" in word for word in first.argv)
-    # A fresh token for each start; none of the server's own STX_* settings.
-    assert first.environ == {"PATH": "/usr/bin", "STX_TOKEN": "token-one"}
+    # A fresh token for each start; none of the server's own STX_* settings,
+    # but whom to die with (the process starting it).
+    assert first.environ == {
+        "PATH": "/usr/bin", "STX_TOKEN": "token-one", SUPERVISOR_PID: str(os.getpid())
+    }  # fmt: skip
     assert second.environ["STX_TOKEN"] == "token-two"
 
 

@@ -7,7 +7,10 @@ loopback gRPC instead of importing it: server/ imports nothing from clients/
 accounts, so it signs with an administrator token the server mints for each
 start; the token travels in the child's environment (``STX_TOKEN``), never
 on its command line. The child gets none of the server's own ``STX_*``
-settings (database URL, passwords, PINs): only what it needs.
+settings (database URL, passwords, PINs): only what it needs. It dies with
+the gateway that started it (``PR_SET_PDEATHSIG``, as the roles die with the
+supervisor): a gateway killed and restarted must not leave a second
+simulator trading beside the one its successor starts.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from server.processes.child import SUPERVISOR_PID
 from server.supervisor import Launch
 
 SIMULATOR_COMMAND = (sys.executable, "-m", "server.cli", "simulate")
@@ -43,6 +47,9 @@ def simulator_launch(
     inherited = {name: value for name, value in environ.items() if not name.startswith("STX_")}
 
     def launch() -> Launch:
-        return Launch(tuple(argv), {**inherited, "STX_TOKEN": mint_token()})
+        return Launch(
+            tuple(argv),
+            {**inherited, "STX_TOKEN": mint_token(), SUPERVISOR_PID: str(os.getpid())},
+        )
 
     return launch
