@@ -30,8 +30,16 @@ BatchListener = Callable[[list[Sequenced]], object]
 
 
 class Replica(State):
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, *, market: bool = True, registry: bool = True) -> None:
         super().__init__(state.engine, state.registry, state.market, state.sequence)
+        self.keeps_market = market
+        self.keeps_registry = registry
+        """What this replica keeps up to date besides the engine. The market
+        state and the registry each cost a replica as much as the engine
+        (their share of the feed process under a batched load: 20% and 22%);
+        a process that never reads one (surveillance reads neither, market
+        data no registry) leaves it as the snapshot had it, and must not
+        read it."""
         self._sequencer: SequencerView | None = None
         self.report_listeners: list[Callable[[list[Report]], None]] = []
         """Called with each committed batch's reports (the order streams)."""
@@ -54,11 +62,13 @@ class Replica(State):
         self._sequencer = sequencer
 
     @classmethod
-    def open(cls, directory: Path) -> Replica:
+    def open(cls, directory: Path, *, market: bool = True, registry: bool = True) -> Replica:
         """The state of the newest snapshot in ``directory`` (the empty exchange
-        without one). Records after it come from ``CoreClient``'s catch-up,
+        without one), keeping the market state and the registry up to date
+        if asked. Records after it come from ``CoreClient``'s catch-up,
         which reads no further than the core has committed."""
-        return cls(State.restore(load_latest_snapshot(directory)))
+        state = State.restore(load_latest_snapshot(directory))
+        return cls(state, market=market, registry=registry)
 
     def reset(self, directory: Path) -> None:
         """Start again from the newest snapshot: the journal no longer holds
@@ -77,7 +87,13 @@ class Replica(State):
         then the market state and registry, and handed to every listener."""
         process = self.process
         batch = [process(number, payload)[0] for number, payload in enumerate(payloads, sequence)]
-        publish(batch, self.market, self.registry, self.market_listeners, self.report_listeners)
+        publish(
+            batch,
+            self.market if self.keeps_market else None,
+            self.registry if self.keeps_registry else None,
+            self.market_listeners,
+            self.report_listeners,
+        )
         for listener in self.batch_listeners:
             listener(batch)
         return batch

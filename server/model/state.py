@@ -92,22 +92,26 @@ class State:
 
 def publish(
     batch: list[Sequenced],
-    market: MarketState,
-    registry: OrderRegistry,
+    market: MarketState | None,
+    registry: OrderRegistry | None,
     market_listeners: Sequence[Callable[[list[Update]], None]],
     report_listeners: Sequence[Callable[[list[Report]], None]],
 ) -> None:
     """A committed batch into the market state and the registry, and their
     updates and reports to the listeners: the same step on the core and on
     every replica, so a gateway's order streams and market data see exactly
-    what an in-process server's do."""
-    apply_market = market.apply
-    updates: list[Update] = []
-    for item in batch:
-        updates += apply_market(item.sequence, item.command, item.events)
-    if updates:
-        for send in market_listeners:
-            send(updates)
+    what an in-process server's do. A replica that keeps no market state or
+    no registry passes None for it."""
+    if market is not None:
+        apply_market = market.apply
+        updates: list[Update] = []
+        for item in batch:
+            updates += apply_market(item.sequence, item.command, item.events)
+        if updates:
+            for send in market_listeners:
+                send(updates)
+    if registry is None:
+        return
     reports = registry.apply(batch)
     if reports:
         for listener in report_listeners:

@@ -29,7 +29,7 @@ class FeedProcess:
 
     async def start(self) -> None:
         directory = Path(self.settings.data_dir)
-        replica = await replica_of(directory)
+        replica = await replica_of(directory, registry=False)
         self.feed = open_feed(self.settings, lambda: replica.market)
         replica.market_listeners.append(self.feed.publish)
         self.client = await follow(directory, "feed", replica)

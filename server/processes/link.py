@@ -8,6 +8,7 @@ uses which end, so the role modules read as what they do.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -26,10 +27,13 @@ async def serve_link(core: ExchangeCore) -> CoreLinkServer:
     return server
 
 
-async def replica_of(directory: Path) -> Replica:
+async def replica_of(directory: Path, *, market: bool = True, registry: bool = True) -> Replica:
     """The state of the newest snapshot, restored on a worker thread (a big
-    book is seconds of work); the client catches it up from the journal."""
-    return await asyncio.to_thread(Replica.open, directory)
+    book is seconds of work); the client catches it up from the journal.
+    ``market`` and ``registry``: whether the process reads them."""
+    return await asyncio.to_thread(
+        functools.partial(Replica.open, directory, market=market, registry=registry)
+    )
 
 
 async def follow(directory: Path, name: str, replica: Replica) -> CoreClient:

@@ -77,7 +77,7 @@ class SurveillanceProcess:
         store = self.store = await open_configured_store(self.settings)
         owners = AccountOwners(store)
         await owners.load()
-        replica = await replica_of(directory)
+        replica = await replica_of(directory, market=False, registry=False)
 
         def tick_size_of(symbol: str) -> int | None:
             # The replica's engine, not one bound now: a replica that starts
