@@ -283,9 +283,16 @@ class MarketState:
             state.markets[symbol] = market
         return state
 
-    def apply(self, sequence: int, command: Command, events: Iterable[Event]) -> list[Update]:
+    def apply(
+        self, sequence: int, command: Command, events: Iterable[Event], report: bool = True
+    ) -> list[Update]:
         """Advance with one committed command; the updates it publishes, in
-        order: each symbol's trade prints, then its depth update, then its quote."""
+        order: each symbol's trade prints, then its depth update, then its quote.
+
+        With ``report`` False the state advances exactly as it would (the
+        channel sequences included) but no update is built: where nobody
+        publishes them (the core, which keeps market data only for its
+        snapshots), the checksums and quotes were a quarter of its work."""
         markets = self.markets
         touched_l1: dict[str, SymbolMarket] = {}
         changes: dict[str, list[LevelChange]] = {}
@@ -323,6 +330,15 @@ class MarketState:
         if not (touched_l1 or changes):
             return []
         timestamp = command.timestamp
+        if not report:
+            for symbol in changes:
+                market = markets[symbol]
+                market.l2_sequence += 1
+                market.sequence, market.update_time = sequence, timestamp
+            for market in touched_l1.values():
+                market.l1_sequence += 1
+                market.sequence, market.update_time = sequence, timestamp
+            return []
         updates: list[Update] = []
         # Each market counted this command's prints already; number them back.
         first = {market.symbol: market.trades_sequence for market, _ in reversed(prints)}

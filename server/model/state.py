@@ -104,12 +104,16 @@ def publish(
     no registry passes None for it."""
     if market is not None:
         apply_market = market.apply
-        updates: list[Update] = []
-        for item in batch:
-            updates += apply_market(item.sequence, item.command, item.events)
-        if updates:
-            for send in market_listeners:
-                send(updates)
+        if market_listeners:
+            updates: list[Update] = []
+            for item in batch:
+                updates += apply_market(item.sequence, item.command, item.events)
+            if updates:
+                for send in market_listeners:
+                    send(updates)
+        else:
+            for item in batch:
+                apply_market(item.sequence, item.command, item.events, False)
     if registry is None:
         return
     reports = registry.apply(batch)

@@ -73,6 +73,32 @@ def test_every_book_matches_the_engine_level_by_level(stream: list[tuple[object,
     assert MarketState.from_engine(feed.engine).snapshot()[0]["bids"] == feed.x.as_state()["bids"]
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(actions)
+def test_a_market_that_reports_nothing_keeps_the_same_state(
+    stream: list[tuple[object, ...]],
+) -> None:
+    # The core keeps market data for its snapshots only and builds no updates.
+    reporting = Feed()
+    silent = MarketState.restore(reporting.market.snapshot())
+    issued: list[tuple[int, str]] = []
+    now = 2
+    for action in stream:
+        now += 1
+        command = _command(action, now, issued)
+        now = max(now, command.timestamp)
+        reporting.sequence += 1
+        events = reporting.engine.process(command)
+        reporting.market.apply(reporting.sequence, command, events)
+        assert silent.apply(reporting.sequence, command, events, False) == []
+        issued.extend(
+            (event.order_id, event.account)  # type: ignore[union-attr]
+            for event in events
+            if type(event).__name__ == "OrderAccepted"
+        )
+    assert silent.snapshot() == reporting.market.snapshot()
+
+
 def test_quote_statistics_and_channel_sequences() -> None:
     feed = Feed()
     feed.send(_limit(2, "a", Side.SELL, 300, 101))
