@@ -131,9 +131,9 @@ def test_a_stop_lets_a_restarted_child_finish_starting_then_stops_it_cleanly() -
     log, lines = _logger("restarting")
     code = (
         "import time\n"
-        "time.sleep(1.0)  # starting: an interrupt here is a KeyboardInterrupt, exit 1\n"
-        "print('ready now', flush=True)\n"
+        "time.sleep(1.0)  # starting: an interrupt here is a KeyboardInterrupt\n"
         "try:\n"
+        "    print('ready now', flush=True)\n"
         "    time.sleep(60)\n"
         "except KeyboardInterrupt:\n"
         "    print('stopped cleanly')\n"
