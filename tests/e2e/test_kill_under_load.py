@@ -10,9 +10,11 @@ unacknowledged order again with the same client order id. The server then
 either takes it (the first copy never reached the core) or refuses it as a
 duplicate (the first copy was kept): both are fine, a second order is not.
 
-Meanwhile the core, the gateway, the projector and the feed are each killed
-with SIGKILL, one at a time; after each, the supervisor restarts it and the
-load must get more orders acknowledged before the next kill. Then every
+Meanwhile the core, the gateway, the feed and the projector are each killed
+with SIGKILL, one at a time, each just after a message of orders went out;
+after each, the supervisor restarts it and the load must get more orders
+acknowledged before the next kill. The ^C that ends the server comes soon
+after the projector's restart: its stop must still complete the store. Every
 order sent must be in the journal exactly once, the report sequences the
 client saw must have no gap and no repeat, the store must equal a replay of
 the journal, and a fresh feed subscriber's books must equal the gateway's
