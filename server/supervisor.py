@@ -8,7 +8,9 @@ after a pause that doubles each time, a few times at most, and a run that
 lasted ``steady_seconds`` counts as healthy and resets that budget. The
 child gets a session of its own, so a ^C at the terminal reaches only the
 server, which then stops the child itself: SIGINT (a clean stop), and
-SIGKILL if it has not ended within ``grace`` seconds.
+SIGKILL if it has not ended within ``grace`` seconds. A child restarted and
+still starting first gets the grace to finish its start, so that it too stops
+cleanly.
 
 ``stx serve`` supervises the exchange's own processes the same way
 (``server/processes/supervise.py``). Those say when they serve by printing a
@@ -108,6 +110,7 @@ class SupervisedChild:
         self._stopping = True
         process = self._process
         if process is not None and process.returncode is None:
+            await self._restart_done()
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGINT)
             try:
@@ -128,6 +131,25 @@ class SupervisedChild:
         task.cancel()  # between runs: in its pause before a restart
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+    async def _restart_done(self) -> None:
+        """A restarted run (one was ready before) that is still starting:
+        wait, within the grace, until it is ready or has ended. Interrupted
+        half-started, it would end before its handlers are in place (by the
+        signal) and skip its own clean stop: a projector restarted just
+        before a ^C left the store behind the journal. At the first start
+        nothing waits: a stop then may be for a role that cannot start."""
+        if not self.ever_ready or self._ready.is_set():
+            return
+        ready = asyncio.ensure_future(self._ready.wait())
+        ended = asyncio.ensure_future(self._run_ended.wait())
+        try:
+            await asyncio.wait(
+                (ready, ended), timeout=self._grace, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            ready.cancel()
+            ended.cancel()
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -123,6 +124,39 @@ def test_stop_interrupts_the_child_and_does_not_restart_it() -> None:
     assert "sleeper: interrupted: a clean stop" in lines.lines
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_stop_lets_a_restarted_child_finish_starting_then_stops_it_cleanly() -> None:
+    """Interrupted in its start (no handler yet), a child ends with a traceback
+    instead of its clean stop: the stop waits for the restart's ready line."""
+    log, lines = _logger("restarting")
+    code = (
+        "import time\n"
+        "time.sleep(1.0)  # starting: an interrupt here is a KeyboardInterrupt\n"
+        "try:\n"
+        "    print('ready now', flush=True)\n"
+        "    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('stopped cleanly')\n"
+    )
+
+    async def scenario() -> SupervisedChild:
+        child = SupervisedChild(
+            "restarting", lambda: _python(code), first_pause=0.01, grace=10,
+            ready_marker="ready now", log=log,
+        )  # fmt: skip
+        child.start()
+        assert await child.started() is None
+        pid = child.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await _until(lambda: child.starts == 2 and child.pid not in (None, pid))
+        await asyncio.wait_for(child.stop(), 30)  # while the restart is starting
+        return child
+
+    child = asyncio.run(scenario())
+    assert child.exit_codes == [-9, 0]
+    assert "restarting: stopped cleanly" in lines.lines
 
 
 def test_a_child_that_ignores_the_interrupt_is_killed_after_the_grace() -> None:
