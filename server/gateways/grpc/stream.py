@@ -275,6 +275,9 @@ class OrderStreamHandler:
         if not settler.done():
             await settling.put(None)
         await settler
+        # A message put after the settler ended (it was waiting for room when
+        # the core went away) must not keep its ids reserved for good.
+        self._release(settling)
         session.queue.put_nowait(None)
 
     async def _settle(self, settling: asyncio.Queue[_Entered | None], session: Session) -> None:
@@ -301,12 +304,16 @@ class OrderStreamHandler:
             session.failed = True
         finally:
             # Whatever ended it, no id this stream entered stays reserved.
-            while not settling.empty():
-                waiting = settling.get_nowait()
-                if waiting is not None:
-                    self._in_flight.difference_update(waiting.keys)
+            self._release(settling)
             if session.unavailable or session.failed:
                 session.queue.put_nowait(None)
+
+    def _release(self, settling: asyncio.Queue[_Entered | None]) -> None:
+        """Free the ids of messages that will never be settled."""
+        while not settling.empty():
+            waiting = settling.get_nowait()
+            if waiting is not None:
+                self._in_flight.difference_update(waiting.keys)
 
     def _subscribe(self, request: pb.OrderStreamRequest, session: Session) -> list[Report]:
         refusals: list[Report] = []
