@@ -11,11 +11,8 @@ the core takes the lock itself (it is the journal's one writer).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
-import signal
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +28,7 @@ from server.processes.failures import (
     STARTUP_ERRORS,
 )
 from server.processes.roles import NICENESS, ROLES
+from server.processes.starting import start_unless_stopped
 from server.runtime import settle_heap
 
 _log = logging.getLogger("stx.serve")
@@ -83,20 +81,10 @@ async def serve_role(name: str, role: Role) -> None:
     """Start ``role``, serve until SIGINT or SIGTERM, stop it. A stop asked
     for while it starts (the supervisor stopping everything because another
     role failed) abandons the start and stops what did start."""
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    starting = asyncio.ensure_future(role.start())
-    asked = asyncio.ensure_future(stopping.wait())
-    await asyncio.wait((starting, asked), return_when=asyncio.FIRST_COMPLETED)
-    if not starting.done():
-        starting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await starting
-        _log.info("stop requested while starting")
-        await role.stop()
+    started = await start_unless_stopped(role.start(), role.stop, _log)
+    if started is None:
         return
+    starting, asked = started
     if starting.exception() is not None:
         asked.cancel()
         await role.stop()  # what did start (journal, store, ports) closes cleanly

@@ -18,10 +18,8 @@ final snapshot). Each child's output is logged here, prefixed by its role.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -33,6 +31,7 @@ from server.config import Settings
 from server.datadir import PRIVATE_UMASK, lock_data_dir, prepare_data_dir
 from server.processes.child import LOCK_FD, SUPERVISOR_PID, ready_line
 from server.processes.failures import REFUSED_EXIT, REFUSED_STARTS, SETTINGS_EXIT, STARTUP_ERRORS
+from server.processes.starting import start_unless_stopped
 from server.supervisor import Launch, SupervisedChild
 
 _log = logging.getLogger("stx.supervisor")
@@ -152,20 +151,10 @@ def child_options(config_path: Path | None, settings: Settings) -> list[str]:
 async def supervise(processes: ExchangeProcesses) -> int:
     """Start, then run until a stop is asked for (even during the start) or
     a role keeps failing; the exit code."""
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    stop_requested = asyncio.ensure_future(stopping.wait())
-    starting = asyncio.ensure_future(processes.start())
-    await asyncio.wait((starting, stop_requested), return_when=asyncio.FIRST_COMPLETED)
-    if not starting.done():
-        starting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await starting
-        _log.info("stop requested while starting")
-        await processes.stop()
+    started = await start_unless_stopped(processes.start(), processes.stop, _log)
+    if started is None:
         return 0
+    starting, stop_requested = started
     code = starting.result()
     if code is not None:
         stop_requested.cancel()

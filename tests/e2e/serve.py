@@ -22,6 +22,8 @@ from clients.sdk import AsyncExchangeClient
 from clients.transport import ClientTls
 from clients.transport import channel as tls_channel
 from server.processes.supervise import READY_LOG
+from server.store import open_store
+from tests.server.store.journal_check import check_store_matches_journal
 
 STX = Path(sys.executable).with_name("stx")
 ADMIN = "admin"
@@ -68,11 +70,20 @@ def admin_token(port: int) -> str:
     return token
 
 
+_GIVEN: set[int] = set()
+"""Ports handed out by this test run: the kernel may offer a port again as
+soon as its probe closes, and one server once got the same port for its
+REST bridge and its feed."""
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def start_server(
@@ -193,3 +204,13 @@ def roles_of(supervisor: int) -> dict[str, int]:
             continue
         found[argv[argv.index(b"serve") + 1].decode()] = int(entry.name)
     return found
+
+
+async def check_store(data: Path) -> None:
+    """The embedded store of the server in ``data`` holds exactly what its
+    journal does (the projector caught up)."""
+    store = await open_store(f"sqlite:///{data / 'stx.db'}")
+    try:
+        await check_store_matches_journal(store, data)
+    finally:
+        await store.close()

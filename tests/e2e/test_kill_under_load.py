@@ -50,16 +50,16 @@ from feeds.subscriber import FeedError, SymbolFeed
 from matching import Engine, NewOrder, Side
 from server.journal import load_latest_snapshot
 from server.journal.codec import decode
-from server.store import open_store
 from tests.e2e.serve import (
     admin_token,
     channel,
+    check_store,
     free_port,
     prepare_accounts,
     roles_of,
     start_server,
 )
-from tests.server.store.journal_check import all_records, check_store_matches_journal
+from tests.server.store.journal_check import all_records
 
 ACCOUNTS = ("KILLA", "KILLB")
 """KILLA sells, KILLB buys: they trade with each other, never with themselves."""
@@ -304,14 +304,6 @@ def _sides(
     return [(*level,) for level in bids], [(*level,) for level in asks]
 
 
-async def _check_store(data: Path) -> None:
-    store = await open_store(f"sqlite:///{data / 'stx.db'}")
-    try:
-        await check_store_matches_journal(store, data)
-    finally:
-        await store.close()
-
-
 @pytest.mark.timeout(240)
 def test_kill_9_of_each_process_under_load_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -376,7 +368,7 @@ def test_kill_9_of_each_process_under_load_loses_and_duplicates_nothing(tmp_path
         assert numbers == list(range(1, len(numbers) + 1)), account
 
     # The store, the feed and the core's final snapshot all equal the journal.
-    asyncio.run(_check_store(data))
+    asyncio.run(check_store(data))
     market = _replayed(data)
     assert _replayed_books(market) == live
     for symbol, (_, bids, asks) in live.items():  # orders rested and traded

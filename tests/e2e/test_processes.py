@@ -25,17 +25,16 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, risk_pb2, risk_pb2_grpc
 
 from server.processes.roles import NICENESS
-from server.store import open_store
 from tests.e2e.serve import (
     STX,
     admin_token,
     channel,
+    check_store,
     free_port,
     prepare_accounts,
     roles_of,
     start_server,
 )
-from tests.server.store.journal_check import check_store_matches_journal
 
 ROLES = {"core", "gateway", "projector", "surveillance", "feed", "rest"}
 CONSUMERS = ("projector", "surveillance", "feed", "rest")
@@ -136,14 +135,6 @@ def _replaced(supervisor: int, role: str, old: int) -> bool:
     return roles_of(supervisor).get(role, old) != old
 
 
-async def _check_store(data: Path) -> None:
-    store = await open_store(f"sqlite:///{data / 'stx.db'}")
-    try:
-        await check_store_matches_journal(store, data)
-    finally:
-        await store.close()
-
-
 @pytest.mark.timeout(400)
 def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -174,7 +165,7 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
     _stop(server)
     assert "stopped cleanly" in log.read_text()
     assert list(data.glob("snapshot-*.json"))  # the core's final snapshot
-    asyncio.run(_check_store(data))  # the projector caught up with the journal
+    asyncio.run(check_store(data))  # the projector caught up with the journal
 
 
 def _stream_reports(
