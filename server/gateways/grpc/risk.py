@@ -38,6 +38,7 @@ from server.gateways.grpc.risk_messages import (
     alert_message,
     manual_alert,
     matches,
+    limits_message,
     merged_limits,
 )
 from server.model.alerts import AlertKind, AlertSeverity
@@ -143,7 +144,11 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         if problem is not None:
             await abort(context, invalid_argument("limits", problem))
         await self._submit(SetRiskLimits(self._sequencer.now(), account, limits), context)
-        return pb.UpdateRiskLimitsResponse(account_id=account, limits=request.limits)
+        # The limits now in force, every field, as the contract says: not the
+        # request's, which hold only the masked fields.
+        ledger = risk.accounts.get(account)
+        in_force = risk.limits_of(ledger) if ledger is not None else risk.default_limits
+        return pb.UpdateRiskLimitsResponse(account_id=account, limits=limits_message(in_force))
 
     # -- kill switch and halts -----------------------------------------------
 

@@ -126,7 +126,12 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel) -> None:
         reason="review",
     )
     assert (await _refused(risk.UpdateRiskLimits(update, metadata=alice))).code() == denied
-    await risk.UpdateRiskLimits(update, metadata=officer)
+    updated = await risk.UpdateRiskLimits(update, metadata=officer)
+    # The answer holds the limits now in force, not only the masked field
+    # (issue 16: it echoed the request's, every other limit 0).
+    assert updated.limits.max_order_quantity == 50
+    assert updated.limits.max_order_notional > 0
+    assert updated.limits.max_open_orders > 0
     error = await _refused(orders.PlaceOrder(_buy("ALICE", "b4", quantity=51), metadata=alice))
     assert "max_order_quantity 50" in (error.details() or "")
     await orders.PlaceOrder(_buy("ALICE", "b5", quantity=50), metadata=alice)

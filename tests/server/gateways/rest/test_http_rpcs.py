@@ -382,6 +382,7 @@ async def _risk(http: Http, exchange: Exchange, alice: str) -> None:
     risk = await http.ok("GET", f"/risk/{user_id}", token=alice)
     [mine] = risk["accounts"]
     assert (mine["account_id"], mine["limits"]["max_order_quantity"]) == ("ALICE", "500")
+    assert limits["limits"] == mine["limits"]  # every limit in force, not only the masked one
     killed = await http.ok(
         "POST", "/risk/kill-switch:activate", {"account_id": "ALICE", "reason": "drill"},
         token=operator,
