@@ -307,19 +307,22 @@ class Store:
         account: str,
         symbol: str,
         client_order_id: str,
-        after: int,
+        before: int | None,
         limit: int,
     ) -> list[Row[Any]]:
-        """Orders with ids above ``after``, oldest first, filtered like ListOrders."""
+        """Orders with ids below ``before`` (all if None), newest first, filtered
+        like ListOrders."""
         orders = schema.orders
-        query = select(orders).where(orders.c.order_id > after)
+        query = select(orders)
+        if before is not None:
+            query = query.where(orders.c.order_id < before)
         if account:
             query = query.where(orders.c.account_id == account)
         if symbol:
             query = query.where(orders.c.symbol == symbol)
         if client_order_id:
             query = query.where(orders.c.client_order_id == client_order_id)
-        return await self._all(query.order_by(orders.c.order_id).limit(limit))
+        return await self._all(query.order_by(orders.c.order_id.desc()).limit(limit))
 
     async def reports_page(
         self, *, account: str, after: int, symbol: str, order_id: int, limit: int

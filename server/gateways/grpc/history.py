@@ -60,11 +60,11 @@ class History:
         symbol: str,
         open_only: bool,
         client_order_id: str,
-        after: int,
+        before: int | None,
         limit: int,
     ) -> tuple[list[OrderRecord], bool]:
-        """Up to ``limit`` orders with ids above ``after``, oldest first, and
-        whether more follow."""
+        """Up to ``limit`` orders with ids below ``before`` (from the newest if
+        None), newest first, and whether more follow."""
 
         def wanted(record: OrderRecord) -> bool:
             return (
@@ -77,7 +77,7 @@ class History:
         found = {
             order_id: record
             for order_id, record in self._registry.orders.items()
-            if order_id > after and wanted(record)
+            if (before is None or order_id < before) and wanted(record)
         }
         store_has_more = False
         if self._store is not None and not open_only:
@@ -86,7 +86,7 @@ class History:
                 account=account,
                 symbol=symbol,
                 client_order_id=client_order_id,
-                after=after,
+                before=before,
                 limit=limit + 1,
             )
             for row in rows:
@@ -97,8 +97,8 @@ class History:
                 # of step with the next page: stop before it.
                 store_has_more = True
                 cut = rows[limit].order_id
-                found = {key: value for key, value in found.items() if key < cut}
-        ordered = [found[key] for key in sorted(found)]
+                found = {key: value for key, value in found.items() if key > cut}
+        ordered = [found[key] for key in sorted(found, reverse=True)]
         return ordered[:limit], store_has_more or len(ordered) > limit
 
     async def reports_after(

@@ -213,14 +213,16 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         context: grpc.aio.ServicerContext[pb.ListOrdersRequest, pb.ListOrdersResponse],
     ) -> pb.ListOrdersResponse:
         size = await page_size(request.page_size, context)
-        after = await page_token(request.page_token, context)
+        # Newest first: a page token is the id of the last (oldest) order of
+        # the page before, and the next page starts below it.
+        before = await page_token(request.page_token, context) or None
         account = await self._listed_account(request.account_id, context)
         page, more = await self._history.orders_page(
             account=account,
             symbol=request.symbol,
             open_only=request.open_only,
             client_order_id=request.client_order_id,
-            after=after,
+            before=before,
             limit=size,
         )
         token = str(page[-1].order_id) if more and page else ""

@@ -36,9 +36,9 @@ from server.gateways.grpc.risk_messages import (
     account_message,
     account_risk,
     alert_message,
+    limits_message,
     manual_alert,
     matches,
-    limits_message,
     merged_limits,
 )
 from server.model.alerts import AlertKind, AlertSeverity

@@ -79,18 +79,18 @@ def test_orders_executions_and_trades_beyond_the_registry(store_url: str, tmp_pa
         assert first.order.status == orders_pb2.ORDER_STATUS_CANCELED
         assert first.order.client_order_id == "a0"
 
-        seen: list[int] = []
+        seen: list[orders_pb2.Order] = []
         token = ""
         while True:
             page = await orders.ListOrders(
                 orders_pb2.ListOrdersRequest(account_id="A", page_size=2, page_token=token)
             )
-            seen.extend(order.order_id for order in page.orders)
+            seen.extend(page.orders)
             token = page.next_page_token
             if not token:
                 break
-        assert seen == ids
-        filled = [order for order in page.orders if order.order_id == ids[4]]
+        assert [order.order_id for order in seen] == ids[::-1]  # newest first, as the contract says
+        filled = [order for order in seen if order.order_id == ids[4]]
         assert filled[0].cum_quantity == 40
 
         reports: list[int] = []
@@ -129,7 +129,7 @@ def test_history_survives_a_restart(store_url: str, tmp_path: Path) -> None:
     async def second(exchange: Exchange, channel: grpc.aio.Channel) -> None:
         orders = orders_pb2_grpc.OrderServiceStub(channel)
         listed = await orders.ListOrders(orders_pb2.ListOrdersRequest(account_id="A"))
-        assert [order.order_id for order in listed.orders] == placed
+        assert [order.order_id for order in listed.orders] == placed[::-1]  # newest first
         assert exchange.projector is not None
         assert exchange.projector.position > 0
 
