@@ -38,6 +38,7 @@ from matching import (
     Command,
     MassCancel,
     OrderRejected,
+    RejectReason,
     ReplaceOrder,
 )
 from server.auth.access import current_principal
@@ -329,7 +330,7 @@ class OrderStreamHandler:
                 )
                 continue
             if not _may_use(account):
-                refusals.append(refusal(pb.EXEC_TYPE_REJECTED, account, 0, _NOT_YOURS))
+                refusals.append(_not_yours(account))
                 continue
             if subscription.HasField("after_report_sequence"):
                 missed = self._registry.reports_after(account, subscription.after_report_sequence)
@@ -388,9 +389,7 @@ class OrderStreamHandler:
                 continue
             account = prepared.account  # type: ignore[union-attr]
             if not _may_use(account):
-                refusals.append(
-                    refusal(pb.EXEC_TYPE_REJECTED, account, 0, _NOT_YOURS, client_order_id)
-                )
+                refusals.append(_not_yours(account, client_order_id))
                 continue
             self.fanout.follow(account, session)
             entered.append(self._sequencer.submit(prepared, client_order_id, session.origin))
@@ -447,6 +446,13 @@ class OrderStreamHandler:
 
 
 _NOT_YOURS = "account is not one of yours"
+
+
+def _not_yours(account: str, client_order_id: str = "") -> GatewayRefusal:
+    """An account the caller may not use: the contract's reason, as unary calls give it."""
+    return refusal(
+        pb.EXEC_TYPE_REJECTED, account, RejectReason.UNKNOWN_ACCOUNT, _NOT_YOURS, client_order_id
+    )
 
 
 def _core_refusals(entered: list[Applied]) -> list[Report]:

@@ -78,6 +78,27 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel) -> None:
     denied = grpc.StatusCode.PERMISSION_DENIED
     precondition = grpc.StatusCode.FAILED_PRECONDITION
 
+    # On the order stream, refusals carry the contract's reasons, as unary
+    # calls do (issue 16: both came back REJECT_REASON_UNSPECIFIED).
+    orders_stream = orders.OrderStream(metadata=alice)  # type: ignore[call-arg]  # the stubs want an iterator; write() is the other way
+    no_side = _buy("ALICE", "s1")
+    no_side.side = common_pb2.SIDE_UNSPECIFIED
+    for request, reason in (
+        (_buy("SOMEONE_ELSE", "s0"), common_pb2.REJECT_REASON_UNKNOWN_ACCOUNT),
+        (no_side, common_pb2.REJECT_REASON_INVALID_SIDE),
+    ):
+        await orders_stream.write(
+            orders_pb2.OrderStreamRequest(commands=[orders_pb2.OrderCommand(place=request)])
+        )
+        response = await orders_stream.read()
+        while isinstance(response, orders_pb2.OrderStreamResponse) and not response.reports:
+            response = await orders_stream.read()  # heartbeats
+        assert isinstance(response, orders_pb2.OrderStreamResponse)
+        (report,) = response.reports
+        assert (report.exec_type, report.reject_reason) == (orders_pb2.EXEC_TYPE_REJECTED, reason)
+        assert report.text
+    await orders_stream.done_writing()
+
     # The account opened with the trader defaults of the configuration.
     mine = await risk.GetRisk(risk_pb2.GetRiskRequest(user_id=alice_id), metadata=alice)
     (account,) = mine.accounts
