@@ -46,7 +46,7 @@ class AccountSetup:
         wanted = self._risk.controls(0)
         if not _same(engine.controls, wanted):
             self._submit(wanted._replace(timestamp=now()))
-            _log.info("market controls configured: %s", wanted[1:])
+            _log.info("market controls configured: %s", describe_controls(wanted))
         if engine.risk.default_limits != self._risk.defaults:
             self._submit(SetRiskLimits(now(), "", self._risk.defaults))
 
@@ -76,3 +76,19 @@ class AccountSetup:
             if ledger is None or not ledger.cash:
                 self._submit(FundAccount(self._core.sequencer.now(), account, DEMO_CASH))
         await self._core.sequencer.durable()
+
+
+def describe_controls(controls: ConfigureControls) -> str:
+    """The market controls as an operator reads them in the log (they were a
+    raw tuple of nanoseconds: issue 16)."""
+    breakers = ", ".join(
+        f"{fall / 100:g}% -> halt {'for the day' if halt == 0 else f'{halt / 1e9:g} s'}"
+        for fall, halt in controls.breaker_levels
+    )
+    return (
+        f"pre-trade limits {'enforced' if controls.enforce_limits else 'off'}; "
+        f"volatility pause {controls.pause_ns / 1e9:g} s; "
+        f"reopening call {controls.reopen_call_ns / 1e9:g} s; "
+        f"circuit breaker {breakers or 'off'}; "
+        f"market order protection {controls.market_protection_bps / 100:g}%"
+    )
