@@ -14,6 +14,7 @@ from matching import (
     Engine,
     NewOrder,
     OrderExpired,
+    OrderRejected,
     OrderType,
     SetTradingPhase,
     Side,
@@ -113,7 +114,9 @@ def run_demo(say: Callable[[str], None]) -> None:
             clock + 40, "ACC001", "AAPL", Side.BUY, OrderType.LIMIT, 100, 1_900_000, TimeInForce.DAY
         )
     )
-    say(f"an order after the close: {rejected[0]}")
+    refusal = rejected[0]
+    assert isinstance(refusal, OrderRejected)  # the engine refuses it: a bug otherwise
+    say(f"an order after the close: rejected, {refusal.reason.name} (the market is closed)")
 
 
 def _orders(book: OrderBook) -> list[int]:

@@ -53,7 +53,8 @@ def test_demo_runs_a_whole_day() -> None:
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
     assert "uncrossed" in result.output
-    assert "MARKET_CLOSED" in result.output
+    assert "rejected, MARKET_CLOSED" in result.output
+    assert "OrderRejected(" not in result.output  # words, not a Python repr (issue 16)
 
 
 @pytest.mark.parametrize("tls", [[], ["--tls"]])
