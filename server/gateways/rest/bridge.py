@@ -151,6 +151,7 @@ class RestBridge:
             middlewares=[cors(origins)],
             handler_args={"logger": QuietMalformed(server_logger)},
         )
+        self.app.router.add_get("/", self._home)
         self.app.router.add_get("/healthz", self._health)
         self.app.router.add_get("/openapi.json", self._openapi)
         self.app.router.add_get("/ws", self._websocket)
@@ -159,6 +160,10 @@ class RestBridge:
         self.app.router.add_static("/swagger-ui/assets", swagger_ui_bundle.swagger_ui_path)
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
         self._document: bytes | None = None
+
+    async def _home(self, request: web.Request) -> web.Response:
+        """A browser pointed at the bridge lands on the API's own pages."""
+        raise web.HTTPFound("/swagger-ui")
 
     async def _health(self, request: web.Request) -> web.Response:
         return _json({"status": "SERVING"})

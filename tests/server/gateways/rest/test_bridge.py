@@ -162,6 +162,9 @@ def test_openapi_and_swagger_ui_are_served_from_the_contract(tmp_path: Path) -> 
         async with http.get(f"{base}/swagger-ui") as answer:
             page = await answer.text()
         assert "/openapi.json" in page
+        async with http.get(f"{base}/", allow_redirects=False) as answer:
+            # Not a 404 (issue 16): the API's pages.
+            assert (answer.status, answer.headers["location"]) == (302, "/swagger-ui")
         assert "cdn" not in page.lower()
         async with http.get(f"{base}/swagger-ui/assets/swagger-ui-bundle.js") as answer:
             assert answer.status == 200
