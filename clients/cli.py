@@ -70,7 +70,9 @@ def _describe(order: orders_pb2.Order) -> str:
     )
 
 
-@click.command()
+# A negative quantity is an argument to refuse by its range, not an option
+# click does not know ("No such option '-5'").
+@click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("side", type=click.Choice(["buy", "sell"]))
 @click.argument("symbol")
 @click.argument("quantity", type=click.IntRange(min=1))
