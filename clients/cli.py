@@ -15,6 +15,7 @@ import uvloop
 from stocktraderx.v1 import common_pb2, orders_pb2
 
 from clients import session
+from clients.account_view import describe_account
 from clients.book import watch
 from clients.loadtest import LoadSpec, run_load
 from clients.login import login, logout
@@ -138,6 +139,18 @@ def orders(everything: bool, account: str, target: str, tls: ClientTls) -> None:
         click.echo("no orders")
     for item in found:
         click.echo(_describe(item))
+
+
+@click.command()
+@account_option
+@target_option
+@tls_options
+def account(account: str, target: str, tls: ClientTls) -> None:
+    """Show the account's cash, buying power, positions and profit and loss."""
+    with _client(target, tls) as client:
+        found = client.account(account)
+    for line in describe_account(found):
+        click.echo(line)
 
 
 @click.command()
@@ -274,4 +287,4 @@ LATENCY_KEYS = (
     ("p99.9", "p999_us"),
     ("max", "max_us"),
 )
-COMMANDS = (login, logout, order, cancel, orders, book, simulate, loadtest)
+COMMANDS = (login, logout, order, cancel, orders, account, book, simulate, loadtest)

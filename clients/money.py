@@ -28,3 +28,13 @@ def format_price(units: int) -> str:
     sign = "-" if units < 0 else ""
     whole, fraction = divmod(abs(units), PRICE_SCALE)
     return f"{sign}{whole}.{fraction:04d}".rstrip("0").rstrip(".") if fraction else f"{sign}{whole}"
+
+
+def format_amount(units: int) -> str:
+    """Cash or a price in a column: thousands separated, at least two decimals
+    and every one that is not zero, so 190.00 lines up with 190.05 and
+    190.0125 is shown whole."""
+    sign = "-" if units < 0 else ""
+    whole, fraction = divmod(abs(units), PRICE_SCALE)
+    decimals = f"{fraction:04d}".rstrip("0").ljust(2, "0")
+    return f"{sign}{whole:,}.{decimals}"

@@ -106,6 +106,7 @@ class ExchangeClient:
         self._channel = channel(target, tls)
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._market_data = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
+        self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
         self.timeout = timeout
 
     def _options(self) -> dict[str, Any]:
@@ -153,6 +154,14 @@ class ExchangeClient:
         request = orders_pb2.CancelOrderRequest(order_id=order_id, account_id=account)
         try:
             return self._orders.CancelOrder(request, **self._options()).order
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def account(self, account: str) -> risk_pb2.Account:
+        """Cash, buying power, positions and profit and loss of ``account``."""
+        try:
+            request = risk_pb2.GetAccountRequest(account_id=account)
+            return self._risk.GetAccount(request, **self._options()).account
         except grpc.RpcError as error:
             raise _translate(error) from None
 
