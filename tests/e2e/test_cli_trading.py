@@ -70,13 +70,8 @@ def test_order_cancel_and_list_from_the_terminal(tmp_path: Path) -> None:
         assert "partially_filled" in listed.stdout
         holdings = _stx(port, "account", "--account", "B")
         assert holdings.returncode == 0, holdings.stderr
-        assert next(line.split() for line in holdings.stdout.splitlines() if "AAPL" in line)[
-            :3
-        ] == [
-            "AAPL",
-            "100",
-            "190.00",
-        ]
+        rows = [line.split() for line in holdings.stdout.splitlines() if "AAPL" in line]
+        assert rows[0][:3] == ["AAPL", "100", "190.00"]
         ladder = _stx(port, "book", "AAPL", "--once")
         assert ladder.returncode == 0, ladder.stderr
         assert "last 190 x 100" in ladder.stdout
