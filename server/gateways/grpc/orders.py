@@ -27,6 +27,7 @@ from matching import (
     RejectReason,
     ReplaceOrder,
 )
+from matching.instrument import BASIS_POINTS
 from server.auth.access import current_principal
 from server.errors import forbidden, invalid_argument, rejection
 from server.gateways.grpc import convert
@@ -117,9 +118,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             self._in_flight.discard(key)
         for event in applied.events:
             if isinstance(event, OrderRejected):
+                text = event.text or self._price_rule(event)
                 await abort(
-                    context,
-                    rejection(event.reason, describe(event.reason, "order refused", event.text)),
+                    context, rejection(event.reason, describe(event.reason, "order refused", text))
                 )
         order_id = next(e.order_id for e in applied.events if isinstance(e, OrderAccepted))
         reports = self._registry.reports_of(command.account, applied.sequence)
@@ -127,6 +128,25 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             order=convert.order_message(self._registry.orders[order_id]),
             reports=[convert.report_message(report) for report in reports],
         )
+
+    def _price_rule(self, refused: OrderRejected) -> str:
+        """The rule a refused price broke, in numbers: the engine names only the
+        reason, and "price not on tick" alone sends a client guessing the tick."""
+        book = self._core.engine.books.get(refused.symbol)
+        if book is None:
+            return ""
+        instrument = book.instrument
+        if refused.reason is RejectReason.PRICE_NOT_ON_TICK:
+            return f"the tick size of {refused.symbol} is {_price(instrument.tick_size)}"
+        if refused.reason is RejectReason.PRICE_OUTSIDE_BAND:
+            reference = book.reference_price
+            width = reference * instrument.price_band_bps // BASIS_POINTS
+            return (
+                f"the band of {refused.symbol} is {_price(reference - width)} to "
+                f"{_price(reference + width)} ({instrument.price_band_bps} basis points "
+                f"around {_price(reference)})"
+            )
+        return ""
 
     async def _owned(self, order_id: int, account: str, context: Context) -> OrderRecord:
         record = self._registry.orders.get(order_id)
@@ -289,3 +309,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         return pb.ListExecutionsResponse(
             reports=[convert.report_message(report) for report in page], next_page_token=token
         )
+
+
+def _price(units: int) -> str:
+    """A price in the contract's 4 implied decimals, as the REST edge writes it."""
+    whole, fraction = divmod(units, 10_000)
+    return f"{whole}.{fraction:04d}"

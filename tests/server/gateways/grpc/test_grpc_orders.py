@@ -121,6 +121,13 @@ def test_bad_orders_get_the_right_status_and_details(
         found_reason, fields = _details(caught.value)
         assert found_reason == reason
         assert fields == ([field] if field else [])
+        # A refused price says the rule in numbers (issue 16: the reason alone).
+        details = caught.value.details() or ""
+        if reason == "PRICE_NOT_ON_TICK":
+            assert "the tick size of AAPL is 0.0100" in details
+        if reason == "PRICE_OUTSIDE_BAND":
+            assert "the band of AAPL is " in details
+            assert "basis points around 190.0000" in details
 
     _run(tmp_path, scenario, accounts=("alice",))
 
