@@ -195,7 +195,7 @@ def simulate(seed: int, rate: float, duration: float | None, target: str, tls: C
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         return
-    click.echo(f"sent {tally.sent} orders, {tally.refused} refused, {tally.filled} fills")
+    click.echo(tally.summary())
 
 
 @click.command()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections import deque
+import uuid
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,6 +58,16 @@ class Tally:
     sent: int = 0
     refused: int = 0
     filled: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    """Refusals by the exchange's reason (its ErrorInfo reason, else the status)."""
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{name} {count}" for name, count in self.reasons.most_common())
+        return (
+            f"sent {self.sent} orders, {self.refused} refused"
+            + (f" ({reasons})" if reasons else "")
+            + f", {self.filled} fills"
+        )
 
 
 async def simulate(
@@ -76,6 +87,9 @@ async def simulate(
     required."""
     rng = random.Random(seed)
     tally = Tally()
+    # Client order ids are kept for good: a second run (or a restart under
+    # `stx serve --simulate`) with the same seed must not reuse the first's.
+    run = uuid.uuid4().hex[:8]
     async with AsyncExchangeClient(target, token=token, tls=tls) as client:
         markets = [
             Market(item.symbol, item.tick_size, item.reference_price or 100 * item.tick_size)
@@ -94,7 +108,7 @@ async def simulate(
         while duration is None or loop.time() - started < duration:
             market = markets[rng.randrange(len(markets))]
             counter += 1
-            await _act(client, rng, market, makers, takers, counter, tally)
+            await _act(client, rng, market, makers, takers, f"{run}-{counter}", tally)
             if loop.time() >= next_report:
                 next_report += 5
                 prices = ", ".join(f"{m.symbol} {format_price(m.fair)}" for m in markets[:4])
@@ -109,7 +123,7 @@ async def _act(
     market: Market,
     makers: int,
     takers: int,
-    counter: int,
+    counter: str,
     tally: Tally,
 ) -> None:
     roll = rng.random()
@@ -178,6 +192,7 @@ async def _place(
             # forever after its server was killed.
             raise
         tally.refused += 1
+        tally.reasons[error.reason or error.code.name] += 1
         return None
     tally.filled += sum(1 for report in response.reports if report.last_quantity)
     if maker and response.order.leaves_quantity:

@@ -48,6 +48,8 @@ def test_a_refused_order_is_counted_and_the_simulation_goes_on() -> None:
     tally = Tally()
     assert _place_one(grpc.StatusCode.FAILED_PRECONDITION, tally) is None
     assert (tally.sent, tally.refused) == (1, 1)
+    # The summary says why (issue 16: "6100 refused" and no reason).
+    assert tally.summary() == "sent 1 orders, 1 refused (FAILED_PRECONDITION 1), 0 fills"
 
 
 def test_an_exchange_that_went_away_ends_the_simulation() -> None:

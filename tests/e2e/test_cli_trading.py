@@ -130,15 +130,18 @@ def test_simulate_keeps_a_market_trading(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", port)
     try:
         _sign_in(port)
-        result = _stx(port, "simulate", "--duration", "2", "--rate", "300", "--seed", "3")
-        assert result.returncode == 0, result.stderr
-        numbers = [int(word) for word in result.stdout.split() if word.isdigit()]
-        sent, refused, fills = numbers[-3:]
-        assert sent > 50
-        assert fills > 0
-        # Sizes fit each price (1 share of BRK.A, not 100): the risk controls
-        # refuse none of the simulated market's orders.
-        assert refused == 0, result.stdout
+        # Twice with one seed: the second run uses client order ids of its own
+        # (issue 16: it reused the first's and every order was a duplicate).
+        for _ in range(2):
+            result = _stx(port, "simulate", "--duration", "2", "--rate", "300", "--seed", "3")
+            assert result.returncode == 0, result.stderr
+            numbers = [int(word) for word in result.stdout.split() if word.isdigit()]
+            sent, refused, fills = numbers[-3:]
+            assert sent > 50
+            assert fills > 0
+            # Sizes fit each price (1 share of BRK.A, not 100): the risk controls
+            # refuse none of the simulated market's orders.
+            assert refused == 0, result.stdout
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
