@@ -28,6 +28,9 @@ from tests.server.store.journal_check import check_store_matches_journal
 STX = Path(sys.executable).with_name("stx")
 ADMIN = "admin"
 ADMIN_PASSWORD = "end-to-end operator password"
+# Every server a test started; tests/e2e/conftest.py kills those still running
+# after each test, so a failed assertion never leaves a server behind.
+STARTED: list[subprocess.Popen[bytes]] = []
 """The first administrator every test server creates (STX_ADMIN_*)."""
 TLS_OF_PORT: dict[int, Path] = {}
 """The TLS directory (``<data>/tls``) of each running test server, by gRPC port."""
@@ -136,6 +139,7 @@ def start_server(
         process.kill()
         process.wait(10)
         raise
+    STARTED.append(process)
     return process
 
 

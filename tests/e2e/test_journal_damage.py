@@ -9,7 +9,7 @@ import shutil
 import signal
 import stat
 import subprocess
-from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import pytest
@@ -18,24 +18,6 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 from tests.e2e.serve import STX, admin_token, channel, free_port, prepare_accounts, start_server
 
 ACCOUNT = "JRNL"
-STARTED: list[subprocess.Popen[bytes]] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_server_left() -> Iterator[None]:
-    """Kill any server a failed test left running."""
-    yield
-    for server in STARTED:
-        if server.poll() is None:
-            server.kill()
-            server.wait(10)
-    STARTED.clear()
-
-
-def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
-    server = start_server(data, port)
-    STARTED.append(server)
-    return server
 
 
 def _place(port: int, prefix: str, count: int) -> list[str]:
@@ -106,7 +88,7 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
 ) -> None:
     data = tmp_path / "data"
     port = free_port()
-    server = _start(data, port)
+    server = start_server(data, port)
     prepare_accounts(port, admin_token(port), ACCOUNT)
     before = _place(port, "a", 20)
     _stop(server)  # a clean stop: snapshot, and the store complete
@@ -115,8 +97,14 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
     for file in data.glob("stx.db*"):
         shutil.copy2(file, backup / file.name)
 
-    server = _start(data, port)
+    server = start_server(data, port)
     after = _place(port, "b", 200)
+    # The store must hold them all before the kill, so that it ends up past
+    # the repaired journal's end; on a loaded machine it can lag behind.
+    deadline = time.monotonic() + 60
+    while not set(after) <= set(_listed(port)):
+        assert time.monotonic() < deadline, "the store never caught up with the orders"
+        time.sleep(0.2)
     server.send_signal(signal.SIGKILL)  # b-* stay in the active segment
     server.wait(10)
     segment = sorted(data.glob("journal-*.log"))[-1]
@@ -150,7 +138,7 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
     for file in backup.iterdir():
         shutil.copy2(file, data / file.name)
 
-    server = _start(data, port)
+    server = start_server(data, port)
     try:
         listed = _listed(port)
     finally:
@@ -179,7 +167,7 @@ def _check_private(data: Path) -> set[str]:
 def test_a_fresh_data_directory_is_private_and_held_by_one_server(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_port()
-    server = _start(data, port)
+    server = start_server(data, port)
     try:
         names = _check_private(data)  # while running: SQLite's -wal and -shm exist
         assert {"stx.db", "stx.db-wal", "stx.db-shm", "stx.lock", "keys"} <= names
@@ -197,7 +185,7 @@ def test_a_client_order_id_changed_in_a_snapshot_is_not_served(tmp_path: Path) -
     snapshot's order registry listed order 11 under another order's id."""
     data = tmp_path / "data"
     port = free_port()
-    server = _start(data, port)
+    server = start_server(data, port)
     prepare_accounts(port, admin_token(port), ACCOUNT)
     placed = _place(port, "q1", 20)
     _stop(server)  # writes the snapshot
@@ -206,7 +194,7 @@ def test_a_client_order_id_changed_in_a_snapshot_is_not_served(tmp_path: Path) -
     at = raw.index(b'"q1-11"', raw.index(b'"orders":'))
     snapshot.write_bytes(raw[:at] + b'"q1-10"' + raw[at + 7 :])
 
-    server = _start(data, port)
+    server = start_server(data, port)
     try:
         listed = _listed(port)
     finally:

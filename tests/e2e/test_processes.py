@@ -26,6 +26,7 @@ from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc, risk_pb2, r
 
 from server.processes.roles import NICENESS
 from tests.e2e.serve import (
+    STARTED,
     STX,
     admin_token,
     channel,
@@ -39,24 +40,6 @@ from tests.e2e.serve import (
 ROLES = {"core", "gateway", "projector", "surveillance", "feed", "rest"}
 CONSUMERS = ("projector", "surveillance", "feed", "rest")
 ACCOUNTS = ("PROCA", "PROCB")
-STARTED: list[subprocess.Popen[bytes]] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_server_left() -> Iterator[None]:
-    """Kill whatever a failed test left running (children die with their supervisor)."""
-    yield
-    for server in STARTED:
-        if server.poll() is None:
-            server.kill()
-            server.wait(10)
-    STARTED.clear()
-
-
-def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
-    server = start_server(data, port)
-    STARTED.append(server)
-    return server
 
 
 def _until(condition: Callable[[], bool], seconds: float = 60.0, what: str = "") -> None:
@@ -139,7 +122,7 @@ def _replaced(supervisor: int, role: str, old: int) -> bool:
 def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_port()
-    server = _start(data, port)
+    server = start_server(data, port)
     log = tmp_path / "serve.log"
     roles = roles_of(server.pid)
     assert set(roles) == ROLES  # ps shows six processes, each naming its role
@@ -221,7 +204,7 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
 ) -> None:
     data = tmp_path / "data"
     port = free_port()
-    server = _start(data, port)
+    server = start_server(data, port)
     log = tmp_path / "serve.log"
     prepare_accounts(port, admin_token(port), *ACCOUNTS)
     token = admin_token(port)
@@ -346,7 +329,7 @@ def test_an_alert_raised_by_surveillance_is_streamed_by_the_gateway(tmp_path: Pa
     """Detectors run in the surveillance process; StreamAlerts is the gateway's."""
     data = tmp_path / "data"
     port = free_port()
-    server = _start(data, port)
+    server = start_server(data, port)
     token = admin_token(port)
     prepare_accounts(port, token, "WASH")
     alerts: list[risk_pb2.Alert] = []
@@ -406,7 +389,6 @@ def test_the_simulator_dies_with_the_gateway_that_started_it(tmp_path: Path) -> 
     data = tmp_path / "data"
     port = free_port()
     server = start_server(data, port, simulate=True)
-    STARTED.append(server)
     gateway = roles_of(server.pid)["gateway"]
     _until(lambda: bool(_children_running(gateway, b"simulate")), what="the simulator running")
     (simulator,) = _children_running(gateway, b"simulate")
