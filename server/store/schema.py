@@ -117,6 +117,8 @@ order_events = Table(
     Column("cancel_reason", Integer, nullable=False),
     _big("sequence"),
     _big("transact_time"),
+    # The client's id of the cancel or replace request a report answers.
+    Column("client_request_id", String(64), nullable=False, server_default=""),
     Index("order_events_by_order", "order_id"),
     Index("order_events_by_sequence", "sequence"),
 )
