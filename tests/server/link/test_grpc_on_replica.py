@@ -115,9 +115,20 @@ def test_order_reference_and_risk_services_run_on_a_replica(tmp_path: Path) -> N
             assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
             assert _details(caught.value) == ("PRICE_NOT_ON_TICK", ["price"])
             cancelled = await orders.CancelOrder(
-                orders_pb2.CancelOrderRequest(order_id=placed.order.order_id, account_id="alice")
+                orders_pb2.CancelOrderRequest(
+                    order_id=placed.order.order_id, account_id="alice", client_request_id="c-1"
+                )
             )
             assert cancelled.order.status == orders_pb2.ORDER_STATUS_CANCELED
+            # The engine's refusal is in the history; the cancel's own id
+            # crossed the link with it (issue 16, items 4 and 7).
+            history = await orders.ListExecutions(
+                orders_pb2.ListExecutionsRequest(account_id="alice", after_report_sequence=2)
+            )
+            assert [(r.exec_type, r.client_request_id) for r in history.reports] == [
+                (orders_pb2.EXEC_TYPE_REJECTED, ""),
+                (orders_pb2.EXEC_TYPE_CANCELED, "c-1"),
+            ]
 
             reference = reference_data_pb2_grpc.ReferenceDataServiceStub(channel)
             listed = await reference.ListInstruments(reference_data_pb2.ListInstrumentsRequest())
