@@ -33,8 +33,8 @@ def test_executions_over_http_hold_engine_refusals_only(tmp_path: Path) -> None:
             ({**_order("ALICE", "a3"), "side": "SIDE_SELL", "price": "189.055"}, 400),  # engine
         ]
         for body, expected in refusals:
-            status, answer = await place(body)
-            assert status == expected, answer
+            status, error = await place(body)
+            assert status == expected, error
         async with http.delete(
             f"{base}/orders/{order_id}", params={"client_request_id": "c-1"}, headers=alice
         ) as answer:
