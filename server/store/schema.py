@@ -186,6 +186,8 @@ audit_log = Table(
     _big("time"),
     Column("account_id", String(64), nullable=False),
     Column("action", String(32), nullable=False),
+    # The client's id journaled with the command: a new order's client order
+    # id, a cancel's or replace's client request id.
     Column("client_order_id", String(64), nullable=False),
     Column("detail", Text, nullable=False),
     Column("user_id", String(64), nullable=False, server_default=""),
