@@ -1,12 +1,16 @@
 """Engine commands as journal payloads, and back.
 
-Each record is one compact JSON array: a kind tag, the client order id the
+Each record is one compact JSON array: a kind tag, the client's id the
 gateway received with the command ("" if none: the engine never sees it, but
 execution reports and duplicate checks are rebuilt from the journal), then the
-command's fields in declaration order, enums as their numbers. JSON (through orjson) keeps the
-journal readable with ordinary tools, and decoding restores the exact
-NamedTuple, enums included, so a replay feeds the engine what it saw live.
-Decoding checks every field's JSON type against the command's annotations
+command's fields in declaration order, enums as their numbers. The client's
+id is a new order's client order id, or a cancel's or replace's client
+request id (journals from before request ids have "" there, which is what a
+request without one still writes, so old and new journals read alike).
+JSON (through orjson) keeps the journal readable with ordinary tools, and
+decoding restores the exact NamedTuple, enums included, so a replay feeds
+the engine what it saw live. Decoding checks every field's JSON type
+against the command's annotations
 (an int where an int is declared, never a float, string or boolean), so a
 payload encode could not have written is refused instead of reaching the
 engine: the journal's CRC says the bytes are the ones written, not that

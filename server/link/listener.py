@@ -119,8 +119,9 @@ class CoreLinkServer:
         pending_ids = self._pending_ids
         if pending_ids:
             for item in batch:
-                if item.client_order_id:
-                    pending_ids.discard((item.command.account, item.client_order_id))  # type: ignore[union-attr]
+                # A cancel's or replace's id is its request's, never reserved.
+                if item.client_order_id and type(item.command) is NewOrder:
+                    pending_ids.discard((item.command.account, item.client_order_id))
         if not self.connections:
             return
         frame = run(Kind.BATCH, batch[0].sequence, [item.payload for item in batch])

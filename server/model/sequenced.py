@@ -9,7 +9,8 @@ from matching import Command, Event
 
 class Sequenced(NamedTuple):
     """A command as it was applied: its number, itself (timestamp included),
-    the events it caused, the client order id it came with, and its journal
+    the events it caused, the client's id it came with (a new order's client
+    order id, a cancel's or replace's client request id), and its journal
     payload when the one who applied it had it at hand (the core's sequencer
     keeps the bytes it journaled so the link hands them out without encoding
     them again; empty elsewhere)."""

@@ -117,6 +117,8 @@ order_events = Table(
     Column("cancel_reason", Integer, nullable=False),
     _big("sequence"),
     _big("transact_time"),
+    # The client's id of the cancel or replace request a report answers.
+    Column("client_request_id", String(64), nullable=False, server_default=""),
     Index("order_events_by_order", "order_id"),
     Index("order_events_by_sequence", "sequence"),
 )
@@ -184,6 +186,8 @@ audit_log = Table(
     _big("time"),
     Column("account_id", String(64), nullable=False),
     Column("action", String(32), nullable=False),
+    # The client's id journaled with the command: a new order's client order
+    # id, a cancel's or replace's client request id.
     Column("client_order_id", String(64), nullable=False),
     Column("detail", Text, nullable=False),
     Column("user_id", String(64), nullable=False, server_default=""),

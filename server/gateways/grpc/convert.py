@@ -159,6 +159,7 @@ def _fill_report(message: pb.ExecutionReport, report: Report) -> None:
         message.quantity, message.leaves_quantity, message.cum_quantity, message.avg_price,
         message.last_price, message.last_quantity, message.trade_id, message.liquidity,
         message.reject_reason, message.cancel_reason, message.sequence, transact_time,
+        message.client_request_id,
     ) = report  # type: ignore[assignment]  # fmt: skip
     stamp = message.transact_time
     stamp.seconds, stamp.nanos = divmod(transact_time, 1_000_000_000)

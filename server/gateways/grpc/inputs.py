@@ -6,7 +6,7 @@ before anything is journaled, a client order id is reserved or the store is
 asked. The rules bound what the engine, the journal and the store can hold:
 
 - identifiers have a fixed charset and length (symbols as in
-  ``reference_data.proto``, client order ids as in ``orders.proto``,
+  ``reference_data.proto``, client order and request ids as in ``orders.proto``,
   account ids as the user directory issues them, user ids as it and OIDC
   issuers do), so an unknown
   3 MiB symbol never reaches the journal;
@@ -92,6 +92,7 @@ _STRING_RULES: dict[str, Rule] = {
         _SYMBOL, f"1-{MAX_SYMBOL} printable ASCII characters without space, '/' or ':'"
     ),
     "client_order_id": _pattern(_CLIENT_ORDER_ID, f"1-{MAX_ID} printable ASCII characters"),
+    "client_request_id": _pattern(_CLIENT_ORDER_ID, f"1-{MAX_ID} printable ASCII characters"),
     "account_id": _pattern(_ID, f"1-{MAX_ID} characters of A-Z a-z 0-9 _ . -"),
     "user_id": _pattern(_USER_ID, f"1-{MAX_USER_ID} printable ASCII characters without space"),
     "page_token": _pattern(_PAGE_TOKEN, "a next_page_token this service gave"),

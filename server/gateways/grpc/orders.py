@@ -3,7 +3,9 @@
 Every command goes through the sequencer and is acknowledged only once the
 journal has it (``await durable()``). A refusal by the engine answers with
 the status the error table gives its reason; what the engine reported is
-also in the account's execution reports.
+also in the account's execution reports. A request refused before the
+sequencer (an input rule, a duplicate client order id, an account or order
+the caller may not use) gets the error alone: it is in no history.
 """
 
 from __future__ import annotations
@@ -84,10 +86,10 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         await self._may_use(account, context)
         return account
 
-    async def _submit(
-        self, command: Command, context: Context, client_order_id: str = ""
-    ) -> Applied:
-        applied = self._sequencer.submit(command, client_order_id, origin_of(context))
+    async def _submit(self, command: Command, context: Context, client_id: str = "") -> Applied:
+        """Sequence ``command`` with the client's id for it (a new order's
+        client order id, a cancel's or replace's client request id)."""
+        applied = self._sequencer.submit(command, client_id, origin_of(context))
         await committed(self._sequencer, context)
         return applied
 
@@ -169,7 +171,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     ) -> pb.CancelOrderResponse:
         record = await self._owned(request.order_id, request.account_id, context)
         applied = await self._submit(
-            CancelOrder(self._sequencer.now(), record.account, record.order_id), context
+            CancelOrder(self._sequencer.now(), record.account, record.order_id),
+            context,
+            request.client_request_id,
         )
         await self._refuse_if_rejected(applied, context)
         return pb.CancelOrderResponse(order=convert.order_message(record))
@@ -190,6 +194,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 request.stop_price,
             ),
             context,
+            request.client_request_id,
         )
         await self._refuse_if_rejected(applied, context)
         return pb.ReplaceOrderResponse(order=convert.order_message(record))

@@ -11,10 +11,12 @@ happen in one step of the event loop.
 
 Each stream has a bounded backlog; a client that stops reading and lets it
 fill is disconnected with RESOURCE_EXHAUSTED instead of growing the
-server's memory. Refusals by the gateway itself (malformed commands,
-duplicate client order ids) are reports with report_sequence 0 sent to this
-stream only; so is the core's refusal of a client order id that another
-gateway process used first (only the core sees both). If the core goes away
+server's memory. Commands refused before the sequencer (input rules,
+duplicate client order ids, accounts and orders the caller may not use) are
+reports with report_sequence 0 sent to this stream only and kept in no
+history; so is the core's refusal of a client order id that another gateway
+process used first (only the core sees both; ``refusals.py``). Refusals by
+the engine are numbered reports like any other. If the core goes away
 (a gateway process behind the link), the stream ends with UNAVAILABLE and
 the client resumes by report sequence.
 """
@@ -34,18 +36,24 @@ from stocktraderx.v1 import orders_pb2 as pb
 from matching import (
     CancelOrder,
     CancelReason,
-    CancelRejected,
     Command,
     MassCancel,
-    OrderRejected,
     RejectReason,
     ReplaceOrder,
 )
 from server.auth.access import current_principal
-from server.errors import gateway_reason
-from server.gateways.grpc import convert, inputs
+from server.gateways.grpc import convert
 from server.gateways.grpc.calls import origin_of
 from server.gateways.grpc.inputs import violation
+from server.gateways.grpc.refusals import (
+    GatewayRefusal,
+    bad_request,
+    core_refusals,
+    not_yours,
+    of_order,
+    of_request,
+    refusal,
+)
 from server.journal.codec import Origin
 from server.model.registry import Report
 from server.model.view import Applied, CoreUnavailableError, CoreView
@@ -124,38 +132,6 @@ class ReportFanout:
                 grouped.setdefault(session, []).append(report)
         for session, batch in grouped.items():
             session.deliver(batch)
-
-
-class GatewayRefusal(Report):
-    """A gateway refusal's report, with the text that says what was wrong
-    (reports made from the journal have none)."""
-
-    text: str
-
-
-def refusal(
-    exec_type: int,
-    account: str,
-    reason: int,
-    text: str,
-    client_order_id: str = "",
-    symbol: str = "",
-    order_id: int = 0,
-) -> GatewayRefusal:
-    """A gateway refusal: never journaled, so outside the numbered sequence."""
-    status = pb.ORDER_STATUS_REJECTED if exec_type == pb.EXEC_TYPE_REJECTED else 0
-    report = GatewayRefusal(
-        0, exec_type, status, order_id, _echo(client_order_id), _echo(account), _echo(symbol),
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, reason, 0, 0, time.time_ns(),
-    )  # fmt: skip
-    report.text = text
-    return report
-
-
-def _echo(value: str) -> str:
-    """``value`` if it is short enough to send back; a refused 3 MiB symbol
-    is not repeated to its sender."""
-    return value if len(value) <= inputs.MAX_ID else ""
 
 
 class OrderStreamHandler:
@@ -247,7 +223,6 @@ class OrderStreamHandler:
                         refusals.append(
                             refusal(
                                 pb.EXEC_TYPE_REJECTED,
-                                "",
                                 0,
                                 f"at most {MAX_COMMANDS_PER_MESSAGE} commands per message",
                             )
@@ -293,7 +268,7 @@ class OrderStreamHandler:
                     await self._sequencer.durable(entered.mark)
                     if any(applied.sequence < 0 for applied in entered.commands):
                         raise CoreUnavailableError("core unavailable before it answered")
-                    entered.refusals.extend(_core_refusals(entered.commands))
+                    entered.refusals.extend(core_refusals(entered.commands))
                 finally:
                     self._in_flight.difference_update(entered.keys)
                 if entered.refusals:
@@ -322,15 +297,15 @@ class OrderStreamHandler:
             account = subscription.account_id
             found = violation(subscription)
             if found is not None:
-                refusals.append(refusal(pb.EXEC_TYPE_REJECTED, "", 0, found.description))
+                refusals.append(refusal(pb.EXEC_TYPE_REJECTED, 0, found.description))
                 continue
             if not account:
                 refusals.append(
-                    refusal(pb.EXEC_TYPE_REJECTED, "", 0, "subscription without account_id")
+                    refusal(pb.EXEC_TYPE_REJECTED, 0, "subscription without account_id")
                 )
                 continue
             if not _may_use(account):
-                refusals.append(_not_yours(account))
+                refusals.append(not_yours(subscription))
                 continue
             if subscription.HasField("after_report_sequence"):
                 missed = self._registry.reports_after(account, subscription.after_report_sequence)
@@ -338,9 +313,9 @@ class OrderStreamHandler:
                     refusals.append(
                         refusal(
                             pb.EXEC_TYPE_REJECTED,
-                            account,
                             0,
                             "reports that old are no longer kept; use ListExecutions",
+                            account=account,
                         )
                     )
                     continue
@@ -359,20 +334,24 @@ class OrderStreamHandler:
         refusals: list[Report] = []
         for command in commands:
             which = command.WhichOneof("command")
-            client_order_id = ""
+            body = getattr(command, which) if which else None
+            client_order_id = ""  # a new order's, reserved below
+            client_id = ""  # journaled with the command: an order's or a request's
             try:
-                found = violation(getattr(command, which)) if which else None
+                found = violation(body) if body is not None else None
                 if found is not None:
                     # Checked before anything else: a field that breaks an input
                     # rule is never journaled and reserves nothing.
                     raise convert.BadRequest(found.field, found.description)
                 if which == "place":
                     prepared = self._place(command.place)
-                    client_order_id = command.place.client_order_id
+                    client_order_id = client_id = command.place.client_order_id
                 elif which == "cancel":
                     prepared = self._cancel(command.cancel)
+                    client_id = command.cancel.client_request_id
                 elif which == "replace":
                     prepared = self._replace(command.replace)
+                    client_id = command.replace.client_request_id
                 elif which == "mass_cancel":
                     named = convert.require(command.mass_cancel.account_id, "account_id")
                     prepared = MassCancel(
@@ -385,14 +364,14 @@ class OrderStreamHandler:
                 refusals.append(refused.report)
                 continue
             except convert.BadRequest as error:
-                refusals.append(_bad_request(which, command, error))
+                refusals.append(bad_request(which, body, error))
                 continue
             account = prepared.account  # type: ignore[union-attr]
             if not _may_use(account):
-                refusals.append(_not_yours(account, client_order_id))
+                refusals.append(not_yours(body))
                 continue
             self.fanout.follow(account, session)
-            entered.append(self._sequencer.submit(prepared, client_order_id, session.origin))
+            entered.append(self._sequencer.submit(prepared, client_id, session.origin))
             if client_order_id:
                 # Reserved once submitted (no await in between), so a command
                 # the sequencer did not take leaves its id free.
@@ -406,91 +385,44 @@ class OrderStreamHandler:
         key = (command.account, request.client_order_id)
         if key in self._in_flight or self._registry.is_duplicate(*key):
             raise _Refused(
-                refusal(
-                    pb.EXEC_TYPE_REJECTED,
-                    command.account,
-                    23,
-                    "client_order_id is already used by this account",
+                of_order(
+                    command,
                     request.client_order_id,
-                    request.symbol,
+                    RejectReason.DUPLICATE_CLIENT_ORDER_ID,
+                    "client_order_id is already used by this account",
                 )
             )
         return command
 
-    def _owned_account(self, order_id: int, account: str, exec_type: int) -> str:
-        record = self._registry.orders.get(order_id)
+    def _owned_account(
+        self, request: pb.CancelOrderRequest | pb.ReplaceOrderRequest, exec_type: int
+    ) -> str:
+        record = self._registry.orders.get(request.order_id)
         if (
             record is None
-            or (account and record.account != account)
+            or (request.account_id and record.account != request.account_id)
             or not _may_use(record.account)
         ):
             raise _Refused(
-                refusal(exec_type, account, 17, "no such order for this account", order_id=order_id)
+                of_request(
+                    exec_type,
+                    RejectReason.UNKNOWN_ORDER,
+                    "no such order for this account",
+                    request,
+                )
             )
         return record.account
 
     def _cancel(self, request: pb.CancelOrderRequest) -> Command:
-        account = self._owned_account(
-            request.order_id, request.account_id, pb.EXEC_TYPE_CANCEL_REJECTED
-        )
+        account = self._owned_account(request, pb.EXEC_TYPE_CANCEL_REJECTED)
         return CancelOrder(self._sequencer.now(), account, request.order_id)
 
     def _replace(self, request: pb.ReplaceOrderRequest) -> Command:
-        account = self._owned_account(
-            request.order_id, request.account_id, pb.EXEC_TYPE_REPLACE_REJECTED
-        )
+        account = self._owned_account(request, pb.EXEC_TYPE_REPLACE_REJECTED)
         return ReplaceOrder(
             self._sequencer.now(), account, request.order_id, request.price, request.quantity,
             request.stop_price,
         )  # fmt: skip
-
-
-_NOT_YOURS = "account is not one of yours"
-
-
-def _not_yours(account: str, client_order_id: str = "") -> GatewayRefusal:
-    """An account the caller may not use: the contract's reason, as unary calls give it."""
-    return refusal(
-        pb.EXEC_TYPE_REJECTED, account, RejectReason.UNKNOWN_ACCOUNT, _NOT_YOURS, client_order_id
-    )
-
-
-def _core_refusals(entered: list[Applied]) -> list[Report]:
-    """Reports for the commands the core refused (sequence 0): a client order
-    id another gateway used first. An in-process sequencer refuses none."""
-    refusals: list[Report] = []
-    for applied in entered:
-        if applied.sequence:
-            continue
-        command: Any = applied.command
-        for event in applied.events:
-            if type(event) is OrderRejected:
-                refusals.append(
-                    refusal(
-                        pb.EXEC_TYPE_REJECTED,
-                        event.account,
-                        int(event.reason),
-                        event.text,
-                        applied.client_order_id,
-                        event.symbol,
-                    )
-                )
-            elif type(event) is CancelRejected:
-                exec_type = (
-                    pb.EXEC_TYPE_REPLACE_REJECTED
-                    if type(command) is ReplaceOrder
-                    else pb.EXEC_TYPE_CANCEL_REJECTED
-                )
-                refusals.append(
-                    refusal(
-                        exec_type,
-                        event.account,
-                        int(event.reason),
-                        event.text,
-                        order_id=event.order_id,
-                    )
-                )
-    return refusals
 
 
 def _may_use(account: str) -> bool:
@@ -502,18 +434,3 @@ class _Refused(Exception):  # noqa: N818 - carries a refusal report out of a hel
     def __init__(self, report: Report) -> None:
         super().__init__(report)
         self.report = report
-
-
-def _bad_request(which: str | None, command: Any, error: convert.BadRequest) -> Report:
-    body = getattr(command, which) if which else None
-    account = getattr(body, "account_id", "") if body is not None else ""
-    exec_type = {
-        "cancel": pb.EXEC_TYPE_CANCEL_REJECTED,
-        "replace": pb.EXEC_TYPE_REPLACE_REJECTED,
-    }.get(which or "", pb.EXEC_TYPE_REJECTED)
-    text = str(error)
-    return refusal(
-        exec_type, account, gateway_reason(error.field),
-        text if text.startswith(error.field) else f"{error.field}: {text}",
-        getattr(body, "client_order_id", ""), getattr(body, "symbol", ""),
-    )  # fmt: skip

@@ -166,3 +166,49 @@ def test_snapshots_from_before_the_bound_restore_their_finished_orders() -> None
     assert list(restored.finished) == [first.order_id]
     assert restored.is_duplicate("a", "old")
     assert restored.is_duplicate("a", "open")
+
+
+def test_a_cancel_or_replace_request_id_is_on_the_reports_it_causes() -> None:
+    """Issue 16, item 7: the client's id of a cancel or replace request comes
+    with the command (the journal slot of a new order's client order id) and
+    goes on the reports answering it, not on any other."""
+    desk = Desk()
+    (first,) = desk.send(_limit("a", Side.BUY, 100, 9_000), "o-1")
+    (second,) = desk.send(_limit("a", Side.BUY, 100, 9_000, when=2), "o-2")
+    (replaced,) = desk.send(ReplaceOrder(3, "a", second.order_id, 9_100, 200), "r-1")
+    assert (replaced.exec_type, replaced.client_request_id) == (pb.EXEC_TYPE_REPLACED, "r-1")
+    assert replaced.client_order_id == "o-2"
+    (cancelled,) = desk.send(CancelOrder(4, "a", first.order_id), "c-1")
+    assert (cancelled.exec_type, cancelled.client_request_id) == (pb.EXEC_TYPE_CANCELED, "c-1")
+    (late,) = desk.send(CancelOrder(5, "a", first.order_id), "c-2")
+    assert (late.exec_type, late.client_request_id) == (pb.EXEC_TYPE_CANCEL_REJECTED, "c-2")
+    (unknown,) = desk.send(ReplaceOrder(6, "a", 999, 9_000, 100), "r-2")
+    assert (unknown.exec_type, unknown.client_request_id) == (
+        pb.EXEC_TYPE_REPLACE_REJECTED,
+        "r-2",
+    )
+    # A request's id is not an order's: it reserves nothing.
+    assert not desk.registry.is_duplicate("a", "c-1")
+    # The fills a replace causes, and other orders' reports, carry none.
+    (sell,) = desk.send(_limit("b", Side.SELL, 300, 9_200, when=7), "s-1")
+    crossing = desk.send(ReplaceOrder(8, "b", sell.order_id, 9_100, 300), "r-3")
+    assert {(r.exec_type, r.client_request_id) for r in crossing} == {
+        (pb.EXEC_TYPE_REPLACED, "r-3"),
+        (pb.EXEC_TYPE_PARTIAL_FILL, ""),
+        (pb.EXEC_TYPE_FILL, ""),
+    }
+    restored = OrderRegistry.restore(desk.registry.snapshot(), window=50)
+    assert list(restored.logs["a"]) == list(desk.registry.logs["a"])
+
+
+def test_reports_in_snapshots_from_before_request_ids_restore_without_one() -> None:
+    desk = Desk()
+    (new,) = desk.send(_limit("a", Side.BUY, 100, 9_000), "o-1")
+    desk.send(CancelOrder(2, "a", new.order_id))
+    legacy = desk.registry.snapshot()
+    legacy["logs"] = {
+        account: [fields[:24] for fields in reports] for account, reports in legacy["logs"].items()
+    }
+    restored = OrderRegistry.restore(legacy, window=50)
+    assert list(restored.logs["a"]) == list(desk.registry.logs["a"])
+    assert [report.client_request_id for report in restored.logs["a"]] == ["", ""]

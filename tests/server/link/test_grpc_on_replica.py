@@ -115,9 +115,20 @@ def test_order_reference_and_risk_services_run_on_a_replica(tmp_path: Path) -> N
             assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
             assert _details(caught.value) == ("PRICE_NOT_ON_TICK", ["price"])
             cancelled = await orders.CancelOrder(
-                orders_pb2.CancelOrderRequest(order_id=placed.order.order_id, account_id="alice")
+                orders_pb2.CancelOrderRequest(
+                    order_id=placed.order.order_id, account_id="alice", client_request_id="c-1"
+                )
             )
             assert cancelled.order.status == orders_pb2.ORDER_STATUS_CANCELED
+            # The engine's refusal is in the history; the cancel's own id
+            # crossed the link with it (issue 16, items 4 and 7).
+            history = await orders.ListExecutions(
+                orders_pb2.ListExecutionsRequest(account_id="alice", after_report_sequence=2)
+            )
+            assert [(r.exec_type, r.client_request_id) for r in history.reports] == [
+                (orders_pb2.EXEC_TYPE_REJECTED, ""),
+                (orders_pb2.EXEC_TYPE_CANCELED, "c-1"),
+            ]
 
             reference = reference_data_pb2_grpc.ReferenceDataServiceStub(channel)
             listed = await reference.ListInstruments(reference_data_pb2.ListInstrumentsRequest())
@@ -183,11 +194,12 @@ def test_two_gateways_racing_with_one_client_order_id(tmp_path: Path) -> None:
             assert caught.value.code() is grpc.StatusCode.ALREADY_EXISTS
             assert _details(caught.value)[0] == "DUPLICATE_CLIENT_ORDER_ID"
 
-            # The stream, likewise: a REJECTED report with the reason.
+            # The stream, likewise: a REJECTED report with the reason and
+            # what the refused request said (issue 16, item 4).
             async with _stream(stub_two) as (send, receive):
                 async with held_back(second_client, link):
                     await stub_one.PlaceOrder(_place("alice", "s1", BUY, 100, 1_800_000))
-                    await send([_place("alice", "s1", BUY, 100, 1_800_000)])
+                    await send([_place("alice", "s1", SELL, 300, 1_810_000)])
                 # The stream follows alice: the first use's report, then the refusal.
                 accepted = await receive()
                 report = await receive()
@@ -201,6 +213,14 @@ def test_two_gateways_racing_with_one_client_order_id(tmp_path: Path) -> None:
             assert report.client_order_id == "s1"
             assert report.reject_reason == common_pb2.REJECT_REASON_DUPLICATE_CLIENT_ORDER_ID
             assert "already used" in report.text
+            assert (report.side, report.quantity, report.price, report.symbol) == (
+                SELL, 300, 1_810_000, "AAPL",
+            )  # fmt: skip
+            assert (report.order_type, report.sequence) == (common_pb2.ORDER_TYPE_LIMIT, 0)
+            history = await stub_two.ListExecutions(
+                orders_pb2.ListExecutionsRequest(account_id="alice")
+            )
+            assert all(r.reject_reason == 0 for r in history.reports)
 
     asyncio.run(scenario())
 

@@ -14,9 +14,35 @@ client that reconnects asks for every report after the last one it saw and
 misses nothing.
 
 A unary RPC whose command is refused fails with a gRPC error whose
-`google.rpc.ErrorInfo.reason` names the RejectReason; the same refusal is
-also recorded as a REJECTED report in the account's report history. On the
-stream, refusals are reports and never end the stream.
+`google.rpc.ErrorInfo.reason` names the RejectReason. On the stream,
+refusals are reports (REJECTED, CANCEL_REJECTED, REPLACE_REJECTED) and never
+end the stream. Which refusals the account's report history records depends
+on who refused:
+
+- Refusals by the engine are recorded. The command was sequenced and
+  journaled, and the engine refused it: an unknown symbol, a quantity,
+  price, tick, lot, band, stop price, expire time, display quantity or
+  post-only rule, the trading phase or a halt, a pre-trade risk control
+  (REJECT_REASON_RISK_*, the kill switch), a replace the order cannot take,
+  or a cancel or replace of an order no longer open. Their reports have a `report_sequence` and a
+  `sequence`, are listed by ListExecutions and replayed on resume.
+- Refusals before the sequencer are not recorded. The request never became
+  a command: it broke an input rule (a missing or unknown side, order type,
+  time in force or self-trade prevention, a missing account, symbol or
+  client order id, a field outside the limits in docs/api.md), reused a
+  client order id (REJECT_REASON_DUPLICATE_CLIENT_ORDER_ID, refused by the
+  gateway or, for two gateways racing, by the core before sequencing),
+  named an account the caller may not use (REJECT_REASON_UNKNOWN_ACCOUNT)
+  or an order id that is none of the caller's orders
+  (REJECT_REASON_UNKNOWN_ORDER), or a stream message held too many commands. They are answered to the
+  caller alone (the gRPC error, or a report on the issuing stream only, with
+  `report_sequence` 0 and `sequence` 0) and are in no history: a flood of
+  bad requests grows neither the journal nor any history.
+
+Either way a refusal report carries what the request said: a new order's
+account, client order id, symbol, side, order type, time in force, prices
+and quantity; a cancel's or replace's order id, account and
+`client_request_id`.
 """
 
 from collections import abc as _abc
@@ -216,11 +242,14 @@ class ExecutionReport(_message.Message):
     POST_ONLY_FIELD_NUMBER: _builtins.int
     SELF_TRADE_PREVENTION_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _builtins.int
     report_sequence: _builtins.int
     """Position of this report in the account's report history: 1 for the
     account's first report, then +1 for each report with no gap. It is 0
-    only on a report that belongs to no account history (a command that named
-    an account the caller may not use), sent to the issuing stream alone.
+    only on a report that belongs to no history: the refusal of a command
+    before the sequencer (an input rule, a duplicate client order id, an
+    account or order the caller may not use; see the top of this file), sent
+    to the issuing stream alone, never journaled and never replayed.
     """
     exec_type: Global___ExecType.ValueType
     """What happened."""
@@ -276,8 +305,9 @@ class ExecutionReport(_message.Message):
     """Free text for humans; never parse it."""
     sequence: _builtins.int
     """The engine sequence of the command whose processing produced this report;
-    0 for a refusal by the gateway's checks (pre-trade risk, duplicate client
-    order id...), which happen before the engine.
+    0 for a refusal before the sequencer (input rules, duplicate client order
+    id, an account or order the caller may not use). Pre-trade risk is the
+    engine's: its refusals have a sequence.
     """
     display_quantity: _builtins.int
     """The quantity shown in the book at a time (icebergs; 0 = all of it)."""
@@ -285,10 +315,15 @@ class ExecutionReport(_message.Message):
     """Whether the order is post-only."""
     self_trade_prevention: _common_pb2.SelfTradePrevention.ValueType
     """The order's self-trade prevention instruction."""
+    client_request_id: _builtins.str
+    """The `client_request_id` of the cancel or replace request this report
+    answers (CANCELED, REPLACED, CANCEL_REJECTED, REPLACE_REJECTED), as the
+    request gave it; empty on other reports and when the request had none.
+    """
     @_builtins.property
     def transact_time(self) -> _timestamp_pb2.Timestamp:
         """When the engine's sequencer accepted that command (for a refusal before
-        the engine: when the gateway refused it).
+        the sequencer: when it was refused).
         """
 
     @_builtins.property
@@ -327,10 +362,11 @@ class ExecutionReport(_message.Message):
         post_only: _builtins.bool = ...,
         self_trade_prevention: _common_pb2.SelfTradePrevention.ValueType = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
+        client_request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "transact_time", b"transact_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "avg_price", b"avg_price", "cancel_reason", b"cancel_reason", "client_order_id", b"client_order_id", "cum_quantity", b"cum_quantity", "display_quantity", b"display_quantity", "exec_type", b"exec_type", "expire_time", b"expire_time", "last_price", b"last_price", "last_quantity", b"last_quantity", "leaves_quantity", b"leaves_quantity", "liquidity", b"liquidity", "order_id", b"order_id", "order_status", b"order_status", "order_type", b"order_type", "post_only", b"post_only", "price", b"price", "quantity", b"quantity", "reject_reason", b"reject_reason", "report_sequence", b"report_sequence", "self_trade_prevention", b"self_trade_prevention", "sequence", b"sequence", "side", b"side", "stop_price", b"stop_price", "symbol", b"symbol", "text", b"text", "time_in_force", b"time_in_force", "trade_id", b"trade_id", "transact_time", b"transact_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "avg_price", b"avg_price", "cancel_reason", b"cancel_reason", "client_order_id", b"client_order_id", "client_request_id", b"client_request_id", "cum_quantity", b"cum_quantity", "display_quantity", b"display_quantity", "exec_type", b"exec_type", "expire_time", b"expire_time", "last_price", b"last_price", "last_quantity", b"last_quantity", "leaves_quantity", b"leaves_quantity", "liquidity", b"liquidity", "order_id", b"order_id", "order_status", b"order_status", "order_type", b"order_type", "post_only", b"post_only", "price", b"price", "quantity", b"quantity", "reject_reason", b"reject_reason", "report_sequence", b"report_sequence", "self_trade_prevention", b"self_trade_prevention", "sequence", b"sequence", "side", b"side", "stop_price", b"stop_price", "symbol", b"symbol", "text", b"text", "time_in_force", b"time_in_force", "trade_id", b"trade_id", "transact_time", b"transact_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -716,21 +752,31 @@ class CancelOrderRequest(_message.Message):
 
     ORDER_ID_FIELD_NUMBER: _builtins.int
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.int
     """The engine's id of the order."""
     account_id: _builtins.str
     """The account that owns the order. Optional: when set, an order of another
     account is reported as unknown.
     """
+    client_request_id: _builtins.str
+    """The client's id of this cancel request (FIX ClOrdID on an
+    OrderCancelRequest): optional, 1 to 64 printable ASCII characters. The
+    CANCELED or CANCEL_REJECTED report the request causes carries it as
+    `client_request_id`, so a refusal about an unknown order id is matched to
+    its request. The exchange does not check it for uniqueness, and the
+    order's `client_order_id` stays as it is.
+    """
     def __init__(
         self,
         *,
         order_id: _builtins.int = ...,
         account_id: _builtins.str = ...,
+        client_request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "order_id", b"order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "client_request_id", b"client_request_id", "order_id", b"order_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -771,6 +817,7 @@ class ReplaceOrderRequest(_message.Message):
     PRICE_FIELD_NUMBER: _builtins.int
     QUANTITY_FIELD_NUMBER: _builtins.int
     STOP_PRICE_FIELD_NUMBER: _builtins.int
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.int
     """The engine's id of the order."""
     account_id: _builtins.str
@@ -785,6 +832,13 @@ class ReplaceOrderRequest(_message.Message):
     """
     stop_price: _builtins.int
     """The new trigger price of a stop order still waiting for it; 0 keeps it."""
+    client_request_id: _builtins.str
+    """The client's id of this replace request (FIX ClOrdID on an
+    OrderCancelReplaceRequest): optional, 1 to 64 printable ASCII characters.
+    The REPLACED or REPLACE_REJECTED report the request causes carries it as
+    `client_request_id`. The exchange does not check it for uniqueness, and
+    the order's `client_order_id` stays as it is.
+    """
     def __init__(
         self,
         *,
@@ -793,10 +847,11 @@ class ReplaceOrderRequest(_message.Message):
         price: _builtins.int = ...,
         quantity: _builtins.int = ...,
         stop_price: _builtins.int = ...,
+        client_request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "order_id", b"order_id", "price", b"price", "quantity", b"quantity", "stop_price", b"stop_price"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "client_request_id", b"client_request_id", "order_id", b"order_id", "price", b"price", "quantity", b"quantity", "stop_price", b"stop_price"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

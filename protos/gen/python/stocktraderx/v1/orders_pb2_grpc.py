@@ -89,6 +89,9 @@ class OrderServiceServicer:
         (see `ReportSubscription`); a command also subscribes the stream to its
         account from that moment on, so the reports of a command always come back
         on the stream that sent it. Commands are executed in the order received.
+        A command refused before the sequencer (see the top of this file) is
+        answered with a report on this stream alone, `report_sequence` 0, which
+        no resume or ListExecutions returns.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -144,7 +147,9 @@ class OrderServiceServicer:
 
     def ListExecutions(self, request, context):
         """Lists the execution reports of an account in `report_sequence` order
-        (oldest first); the unary way to catch up after a disconnect.
+        (oldest first); the unary way to catch up after a disconnect. Refusals by
+        the engine are among them; refusals before the sequencer are not (see the
+        top of this file).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -14,9 +14,35 @@ client that reconnects asks for every report after the last one it saw and
 misses nothing.
 
 A unary RPC whose command is refused fails with a gRPC error whose
-`google.rpc.ErrorInfo.reason` names the RejectReason; the same refusal is
-also recorded as a REJECTED report in the account's report history. On the
-stream, refusals are reports and never end the stream.
+`google.rpc.ErrorInfo.reason` names the RejectReason. On the stream,
+refusals are reports (REJECTED, CANCEL_REJECTED, REPLACE_REJECTED) and never
+end the stream. Which refusals the account's report history records depends
+on who refused:
+
+- Refusals by the engine are recorded. The command was sequenced and
+  journaled, and the engine refused it: an unknown symbol, a quantity,
+  price, tick, lot, band, stop price, expire time, display quantity or
+  post-only rule, the trading phase or a halt, a pre-trade risk control
+  (REJECT_REASON_RISK_*, the kill switch), a replace the order cannot take,
+  or a cancel or replace of an order no longer open. Their reports have a `report_sequence` and a
+  `sequence`, are listed by ListExecutions and replayed on resume.
+- Refusals before the sequencer are not recorded. The request never became
+  a command: it broke an input rule (a missing or unknown side, order type,
+  time in force or self-trade prevention, a missing account, symbol or
+  client order id, a field outside the limits in docs/api.md), reused a
+  client order id (REJECT_REASON_DUPLICATE_CLIENT_ORDER_ID, refused by the
+  gateway or, for two gateways racing, by the core before sequencing),
+  named an account the caller may not use (REJECT_REASON_UNKNOWN_ACCOUNT)
+  or an order id that is none of the caller's orders
+  (REJECT_REASON_UNKNOWN_ORDER), or a stream message held too many commands. They are answered to the
+  caller alone (the gRPC error, or a report on the issuing stream only, with
+  `report_sequence` 0 and `sequence` 0) and are in no history: a flood of
+  bad requests grows neither the journal nor any history.
+
+Either way a refusal report carries what the request said: a new order's
+account, client order id, symbol, side, order type, time in force, prices
+and quantity; a cancel's or replace's order id, account and
+`client_request_id`.
 """
 
 from collections import abc as _abc
@@ -57,6 +83,9 @@ class OrderServiceStub:
     (see `ReportSubscription`); a command also subscribes the stream to its
     account from that moment on, so the reports of a command always come back
     on the stream that sent it. Commands are executed in the order received.
+    A command refused before the sequencer (see the top of this file) is
+    answered with a report on this stream alone, `report_sequence` 0, which
+    no resume or ListExecutions returns.
     """
     PlaceOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.PlaceOrderRequest, _orders_pb2.PlaceOrderResponse]
     """Enters a new order. Returns once the engine has processed it: the order
@@ -82,7 +111,9 @@ class OrderServiceStub:
     """
     ListExecutions: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ListExecutionsRequest, _orders_pb2.ListExecutionsResponse]
     """Lists the execution reports of an account in `report_sequence` order
-    (oldest first); the unary way to catch up after a disconnect.
+    (oldest first); the unary way to catch up after a disconnect. Refusals by
+    the engine are among them; refusals before the sequencer are not (see the
+    top of this file).
     """
 
 @_typing.type_check_only
@@ -98,6 +129,9 @@ class OrderServiceAsyncStub(OrderServiceStub):
     (see `ReportSubscription`); a command also subscribes the stream to its
     account from that moment on, so the reports of a command always come back
     on the stream that sent it. Commands are executed in the order received.
+    A command refused before the sequencer (see the top of this file) is
+    answered with a report on this stream alone, `report_sequence` 0, which
+    no resume or ListExecutions returns.
     """
     PlaceOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.PlaceOrderRequest, _orders_pb2.PlaceOrderResponse]  # type: ignore[assignment]
     """Enters a new order. Returns once the engine has processed it: the order
@@ -123,7 +157,9 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """
     ListExecutions: _aio.UnaryUnaryMultiCallable[_orders_pb2.ListExecutionsRequest, _orders_pb2.ListExecutionsResponse]  # type: ignore[assignment]
     """Lists the execution reports of an account in `report_sequence` order
-    (oldest first); the unary way to catch up after a disconnect.
+    (oldest first); the unary way to catch up after a disconnect. Refusals by
+    the engine are among them; refusals before the sequencer are not (see the
+    top of this file).
     """
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -142,6 +178,9 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         (see `ReportSubscription`); a command also subscribes the stream to its
         account from that moment on, so the reports of a command always come back
         on the stream that sent it. Commands are executed in the order received.
+        A command refused before the sequencer (see the top of this file) is
+        answered with a report on this stream alone, `report_sequence` 0, which
+        no resume or ListExecutions returns.
         """
 
     @_abc_1.abstractmethod
@@ -209,7 +248,9 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.ListExecutionsResponse, _abc.Awaitable[_orders_pb2.ListExecutionsResponse]]:
         """Lists the execution reports of an account in `report_sequence` order
-        (oldest first); the unary way to catch up after a disconnect.
+        (oldest first); the unary way to catch up after a disconnect. Refusals by
+        the engine are among them; refusals before the sequencer are not (see the
+        top of this file).
         """
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
