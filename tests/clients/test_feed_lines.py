@@ -1,0 +1,67 @@
+"""`stx feed` prints a table: a header naming the columns, each update's
+values under their titles, prices with the contract's 4 decimals."""
+
+from __future__ import annotations
+
+import re
+
+from stocktraderx.v1 import common_pb2
+from stocktraderx.v1 import market_data_pb2 as pb
+
+from clients.feed import describe, header
+from feeds import wire
+
+
+def _under(title_line: str, row: str, title: str, value: str) -> bool:
+    """Whether ``value`` sits in ``row`` right under ``title`` (right-aligned);
+    a title is followed by two spaces ("bid", not "bid size") or ends the line."""
+    found = re.search(rf"(?<!\S){re.escape(title)}(?=\s\s|$)", title_line)
+    assert found is not None, title
+    end = found.end()
+    return row[end - len(value) : end] == value
+
+
+def test_a_depth_update_is_a_row_per_level_under_its_header() -> None:
+    message = pb.SubscribeMarketDataResponse(
+        depth_update=pb.DepthUpdate(
+            symbol="AAPL",
+            channel_sequence=7,
+            changes=[
+                pb.LevelChange(side=common_pb2.SIDE_SELL, price=1_900_000, quantity=1_500,
+                               order_count=2),
+                pb.LevelChange(side=common_pb2.SIDE_BUY, price=1_899_900, quantity=0),
+            ],
+        )
+    )  # fmt: skip
+    titles = header(wire.L2)
+    assert titles.split() == ["symbol", "feed", "seq", "side", "price", "size", "orders"]
+    rows = describe(message)
+    assert [row.split() for row in rows] == [
+        ["AAPL", "L2", "7", "ask", "190.0000", "1,500", "2"],
+        ["AAPL", "L2", "7", "bid", "189.9900", "0", "0"],
+    ]
+    for title, value in (("price", "190.0000"), ("size", "1,500"), ("orders", "2")):
+        assert _under(titles, rows[0], title, value)
+
+
+def test_a_quote_shows_every_price_with_four_decimals_and_none_as_a_dash() -> None:
+    # Issue 16: "190" next to "190.01", and no legend of the fields.
+    quote = pb.Quote(
+        symbol="AAPL", channel_sequence=3, bid_price=1_900_000, bid_quantity=100,
+        ask_price=1_900_100, ask_quantity=200, volume=12_000,
+    )  # fmt: skip
+    (row,) = describe(pb.SubscribeMarketDataResponse(quote=quote))
+    titles = header(wire.L1)
+    assert row.split() == ["AAPL", "L1", "3", "100", "190.0000", "190.0100", "200", "-", "0",
+                           "12,000"]  # fmt: skip
+    for title, value in (("bid", "190.0000"), ("ask", "190.0100"), ("last", "-"),
+                         ("volume", "12,000")):  # fmt: skip
+        assert _under(titles, row, title, value)
+
+
+def test_a_trade_names_its_aggressor() -> None:
+    trade = pb.Trade(symbol="F", channel_sequence=1, price=120_050, quantity=300,
+                          aggressor_side=common_pb2.SIDE_BUY)  # fmt: skip
+    (row,) = describe(pb.SubscribeMarketDataResponse(trade=trade))
+    assert header(wire.TRADES).split() == ["symbol", "feed", "seq", "size", "price", "aggressor"]
+    assert row.split() == ["F", "trade", "1", "300", "12.0050", "buy"]
