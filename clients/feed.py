@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import click
 from stocktraderx.v1 import common_pb2
@@ -112,6 +113,43 @@ def describe(message: pb.SubscribeMarketDataResponse) -> list[str]:
     ]
 
 
+class Updates(Protocol):
+    """What ``follow`` reads: a ``SymbolFeed`` (or a test's stand-in)."""
+
+    @property
+    def gaps(self) -> int: ...
+
+    def poll(self, timeout_ms: int) -> list[pb.SubscribeMarketDataResponse]: ...
+
+
+def follow(
+    updates: Updates,
+    channel: str,
+    count: int | None,
+    screenful: int | None,
+    say: Callable[..., None],
+) -> None:
+    """Print ``count`` updates (None: until ^C) as rows under a header, which
+    comes again after a resynchronisation and every ``screenful`` rows."""
+    printed = 0
+    rows = 0
+    gaps = 0
+    while count is None or printed < count:
+        for message in updates.poll(1_000):
+            for line in describe(message):
+                if rows == 0 or (screenful and rows % screenful == 0):
+                    say(header(channel))
+                say(line)
+                rows += 1
+            printed += 1
+            if printed == count:
+                return
+        if updates.gaps > gaps:
+            say(f"gap detected: resynchronised from a snapshot ({updates.gaps})", err=True)
+            gaps = updates.gaps
+            rows = 0
+
+
 @click.command()
 @click.argument("symbol")
 @click.option("--level", type=click.Choice(sorted(LEVELS)), default="2", show_default=True)
@@ -168,24 +206,8 @@ def feed(
     subscriber = SymbolFeed(endpoint, snapshot_endpoint, symbol, (channel,), server_key=key)
     # On a terminal the header comes back once it has scrolled out of sight.
     screenful = shutil.get_terminal_size().lines - 1 if sys.stdout.isatty() else None
-    printed = 0
-    rows = 0
-    gaps = 0
     try:
-        while count is None or printed < count:
-            for message in subscriber.poll(1_000):
-                for line in describe(message):
-                    if rows == 0 or (screenful and rows % screenful == 0):
-                        click.echo(header(channel))
-                    click.echo(line)
-                    rows += 1
-                printed += 1
-            if subscriber.gaps > gaps:
-                click.echo(
-                    f"gap detected: resynchronised from a snapshot ({subscriber.gaps})", err=True
-                )
-                gaps = subscriber.gaps
-                rows = 0
+        follow(subscriber, channel, count, screenful, click.echo)
     except FeedError as error:
         hint = "is `stx serve` running?" + ("" if key is None else " is --server-key its key?")
         raise click.ClickException(f"{error} ({hint})") from None

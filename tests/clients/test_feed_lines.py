@@ -8,7 +8,7 @@ import re
 from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import market_data_pb2 as pb
 
-from clients.feed import describe, header
+from clients.feed import describe, follow, header
 from feeds import wire
 
 
@@ -65,3 +65,58 @@ def test_a_trade_names_its_aggressor() -> None:
     (row,) = describe(pb.SubscribeMarketDataResponse(trade=trade))
     assert header(wire.TRADES).split() == ["symbol", "feed", "seq", "size", "price", "aggressor"]
     assert row.split() == ["F", "trade", "1", "300", "12.0050", "buy"]
+
+
+class Scripted:
+    """A feed handing out prepared batches of trades, losing messages where told."""
+
+    def __init__(self, batches: list[int], gap_after: int) -> None:
+        self.batches = batches
+        self.gap_after = gap_after
+        self.polls = 0
+        self.sequence = 0
+        self.gaps = 0
+
+    def poll(self, timeout_ms: int) -> list[pb.SubscribeMarketDataResponse]:
+        self.polls += 1
+        if self.polls == self.gap_after:
+            self.gaps += 1
+        size = self.batches[self.polls - 1] if self.polls <= len(self.batches) else 0
+        batch = []
+        for _ in range(size):
+            self.sequence += 1
+            trade = pb.Trade(symbol="AAPL", channel_sequence=self.sequence, price=1_900_000,
+                             quantity=100, aggressor_side=common_pb2.SIDE_SELL)  # fmt: skip
+            batch.append(pb.SubscribeMarketDataResponse(trade=trade))
+        return batch
+
+
+def test_the_header_comes_again_after_a_resynchronisation_and_every_screenful() -> None:
+    printed: list[tuple[str, bool]] = []
+
+    def say(line: str, err: bool = False) -> None:
+        printed.append((line, err))
+
+    follow(Scripted([2, 0, 5], gap_after=2), wire.TRADES, 6, 4, say)
+    titles = header(wire.TRADES)
+    kinds = [
+        "error" if err else "header" if line == titles else line.split()[2] for line, err in printed
+    ]
+    assert kinds == [
+        "header", "1", "2",
+        "error",  # the gap: the header again before the next row
+        "header", "3", "4", "5", "6",  # 6 updates then stop, mid-batch
+    ]  # fmt: skip
+    screen: list[tuple[str, bool]] = []
+    follow(
+        Scripted([9], gap_after=0),
+        wire.TRADES,
+        9,
+        4,
+        lambda line, err=False: screen.append((line, err)),
+    )
+    assert [line == titles for line, _ in screen] == [
+        True, False, False, False, False,
+        True, False, False, False, False,
+        True, False,
+    ]  # fmt: skip
