@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import click
 import grpc
@@ -19,12 +20,11 @@ from clients.account_view import describe_account
 from clients.book import watch
 from clients.loadtest import LoadSpec, run_load
 from clients.login import login, logout
-from clients.money import format_price, parse_price
+from clients.money import format_price
+from clients.order_entry import ORDER_TYPES, TIFS, format_time, order_terms
 from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
 from clients.simulate import simulate as run_simulation
 from clients.transport import ClientTls, tls_options, unreachable
-
-TIFS = ("day", "gtc", "ioc", "fok")
 
 target_option = click.option(
     "--target",
@@ -50,23 +50,34 @@ def _client(target: str, tls: ClientTls) -> Iterator[ExchangeClient]:
     try:
         yield client
     except ExchangeError as error:
-        if error.code is grpc.StatusCode.UNAVAILABLE:
-            raise click.ClickException(unreachable(target, tls)) from None
-        if error.code is grpc.StatusCode.UNAUTHENTICATED:
-            raise click.ClickException(f"{error}: sign in with `stx login`") from None
-        reason = f" [{error.reason}]" if error.reason else ""
-        raise click.ClickException(f"refused{reason}: {error}") from None
+        raise _failure(error, target, tls, token) from None
     finally:
         client.close()
+
+
+def _failure(
+    error: ExchangeError, target: str, tls: ClientTls, token: str | None
+) -> click.ClickException:
+    """What a command says when the exchange could not be reached or refused."""
+    if error.code is grpc.StatusCode.UNAVAILABLE:
+        return click.ClickException(unreachable(target, tls))
+    if error.code is grpc.StatusCode.UNAUTHENTICATED:
+        return click.ClickException(session.sign_in_refused(token, str(error)))
+    reason = f" [{error.reason}]" if error.reason else ""
+    return click.ClickException(f"refused{reason}: {error}")
 
 
 def _describe(order: orders_pb2.Order) -> str:
     side = common_pb2.Side.Name(order.side).removeprefix("SIDE_").lower()
     price = format_price(order.price) if order.price else "market"
+    stop = f"stop {format_price(order.stop_price)} " if order.stop_price else ""
+    tif = common_pb2.TimeInForce.Name(order.time_in_force).removeprefix("TIME_IN_FORCE_").lower()
+    if order.HasField("expire_time"):
+        tif += f" until {format_time(order.expire_time.ToDatetime(UTC))}"
     status = orders_pb2.OrderStatus.Name(order.status).removeprefix("ORDER_STATUS_").lower()
     filled = f", filled {order.cum_quantity} @ {format_price(order.avg_price)}"
     return (
-        f"#{order.order_id} {side} {order.quantity} {order.symbol} @ {price} "
+        f"#{order.order_id} {side} {order.quantity} {order.symbol} {stop}@ {price} {tif} "
         f"[{order.client_order_id}] {status}{filled if order.cum_quantity else ''}"
     )
 
@@ -78,7 +89,21 @@ def _describe(order: orders_pb2.Order) -> str:
 @click.argument("symbol")
 @click.argument("quantity", type=click.IntRange(min=1))
 @click.argument("price", required=False)
-@click.option("--tif", type=click.Choice(TIFS), default="day", show_default=True)
+@click.option(
+    "--stop", metavar="PRICE", help="The trigger of a stop (or, with PRICE, stop-limit) order."
+)
+@click.option(
+    "--type",
+    "order_type",
+    type=click.Choice(ORDER_TYPES),
+    help="Checked against the prices given; default: the type they make.",
+)
+@click.option("--tif", type=click.Choice(TIFS), show_default="day, gtd with --expire-at")
+@click.option(
+    "--expire-at",
+    metavar="TIME",
+    help="When a GTD order expires: ISO 8601 with a zone, like 2026-12-07T16:00:00Z.",
+)
 @click.option("--client-order-id", default=None, help="Default: a fresh unique id.")
 @account_option
 @target_option
@@ -88,27 +113,37 @@ def order(
     symbol: str,
     quantity: int,
     price: str | None,
-    tif: str,
+    stop: str | None,
+    order_type: str | None,
+    tif: str | None,
+    expire_at: str | None,
     client_order_id: str | None,
     account: str,
     target: str,
     tls: ClientTls,
 ) -> None:
-    """Place an order: `stx order buy AAPL 100 @190.05`, no price for a market order."""
-    try:
-        units = parse_price(price) if price is not None else 0
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="PRICE") from None
-    if not units and tif == "gtc":
-        raise click.BadParameter("market orders cannot be GTC", param_hint="--tif")
+    """Place an order. PRICE makes it a limit order, --stop a stop order (entering
+    as a market order once the last trade reaches the trigger), both a
+    stop-limit order, neither a market order:
+
+    \b
+      stx order buy AAPL 100                    market
+      stx order sell AAPL 100 @190.05           limit
+      stx order sell AAPL 100 --stop 185        stop
+      stx order buy AAPL 100 @191.50 --stop 191 stop-limit
+      stx order buy AAPL 100 @189 --expire-at 2026-12-07T16:00:00Z   GTD
+    """
+    terms = order_terms(price, stop, order_type, tif, expire_at, datetime.now(UTC))
     request = place_request(
         account,
         client_order_id or uuid.uuid4().hex[:16],
         symbol.upper(),
         side,
         quantity,
-        units,
-        tif,
+        terms.price,
+        terms.time_in_force,
+        terms.stop_price,
+        terms.expire_time,
     )
     with _client(target, tls) as client:
         response = client.place(request)
@@ -181,6 +216,7 @@ def simulate(seed: int, rate: float, duration: float | None, target: str, tls: C
     """Keep a market moving: seeded market makers and takers."""
     if rate <= 0:
         raise click.BadParameter("must be positive", param_hint="--rate")
+    token = None
     try:
         token = session.access_token(target, tls)
         tally = asyncio.run(
@@ -190,9 +226,7 @@ def simulate(seed: int, rate: float, duration: float | None, target: str, tls: C
             )
         )  # fmt: skip
     except ExchangeError as error:
-        if error.code is grpc.StatusCode.UNAVAILABLE:
-            raise click.ClickException(unreachable(target, tls)) from None
-        raise click.ClickException(str(error)) from None
+        raise _failure(error, target, tls, token) from None
     except KeyboardInterrupt:
         return
     click.echo(tally.summary())
@@ -242,9 +276,9 @@ def loadtest(
     """Open-loop load on the order stream; ack latency from the scheduled send time."""
     if rate <= 0 or duration <= 0:
         raise click.BadParameter("--rate and --duration must be positive")
+    token = session.access_token(target, tls)
     spec = LoadSpec(
-        target, rate, duration, streams, batch, crossing, cancel, seed,
-        token=session.access_token(target, tls), tls=tls,
+        target, rate, duration, streams, batch, crossing, cancel, seed, token=token, tls=tls,
     )  # fmt: skip
 
     shown = [-1]
@@ -259,7 +293,13 @@ def loadtest(
 
     try:
         result = uvloop.run(run_load(spec, show))
+    except ExchangeError as error:  # preparing the accounts
+        raise _failure(error, target, tls, token) from None
     except grpc.RpcError as error:
+        if error.code() is grpc.StatusCode.UNAUTHENTICATED:
+            raise click.ClickException(
+                session.sign_in_refused(token, error.details() or "")
+            ) from None
         raise click.ClickException(
             f"cannot load the exchange at {target}: {error.code().name}: {error.details()}"
         ) from None

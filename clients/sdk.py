@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf import any_pb2
@@ -48,10 +49,15 @@ class ExchangeError(Exception):
 
 
 def _translate(error: grpc.RpcError) -> ExchangeError:
-    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
-    message = error.details() if isinstance(error, grpc.Call) else str(error)
-    result = ExchangeError(code, message or code.name)
-    status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    if not isinstance(error, grpc.Call | grpc.aio.AioRpcError):
+        return ExchangeError(grpc.StatusCode.UNKNOWN, str(error))
+    code = error.code()
+    result = ExchangeError(code, error.details() or code.name)
+    # The blocking API's errors are grpc.Calls; asyncio's AioRpcError is not
+    # one but has the same code, details and trailing metadata, all that
+    # from_call reads (taken for UNKNOWN before, every refusal to the async
+    # client lost its status and reason).
+    status = rpc_status.from_call(cast("grpc.Call", error))
     details: list[any_pb2.Any] = list(status.details) if status is not None else []
     for detail in details:
         info = error_details_pb2.ErrorInfo()
@@ -71,18 +77,30 @@ def place_request(
     quantity: int,
     price: int = 0,
     time_in_force: str = "day",
+    stop_price: int = 0,
+    expire_time: datetime | None = None,
 ) -> orders_pb2.PlaceOrderRequest:
-    """A limit order if ``price`` is given, else a market order."""
-    return orders_pb2.PlaceOrderRequest(
+    """A limit order if ``price`` is given, else a market order; with
+    ``stop_price``, a stop-limit or a stop order. ``expire_time`` is a GTD
+    order's (a time zone aware moment)."""
+    if stop_price:
+        order_type = common_pb2.ORDER_TYPE_STOP_LIMIT if price else common_pb2.ORDER_TYPE_STOP
+    else:
+        order_type = common_pb2.ORDER_TYPE_LIMIT if price else common_pb2.ORDER_TYPE_MARKET
+    request = orders_pb2.PlaceOrderRequest(
         account_id=account,
         client_order_id=client_order_id,
         symbol=symbol,
         side=common_pb2.Side.Value(f"SIDE_{side.upper()}"),
-        order_type=common_pb2.ORDER_TYPE_LIMIT if price else common_pb2.ORDER_TYPE_MARKET,
+        order_type=order_type,
         time_in_force=common_pb2.TimeInForce.Value(f"TIME_IN_FORCE_{time_in_force.upper()}"),
         quantity=quantity,
         price=price,
+        stop_price=stop_price,
     )
+    if expire_time is not None:
+        request.expire_time.FromDatetime(expire_time)
+    return request
 
 
 class ExchangeClient:

@@ -96,6 +96,18 @@ def access_token(target: str, tls: ClientTls | None = None) -> str | None:
     return renewed.access_token
 
 
+SIGNED_OUT = "not signed in: run `stx login`"
+
+
+def sign_in_refused(token: str | None, details: str) -> str:
+    """What a command says when the exchange wants a sign-in (UNAUTHENTICATED):
+    in the terms of the ``stx`` commands, not the call metadata the exchange
+    names for programs ("send 'authorization: Bearer <token>'")."""
+    if token is None:
+        return SIGNED_OUT
+    return f"the session ended ({details}): run `stx login` again"
+
+
 def bearer(token: str | None) -> tuple[tuple[str, str], ...]:
     """Call metadata carrying ``token`` (nothing without one)."""
     return (("authorization", f"Bearer {token}"),) if token else ()

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from clients.cli import COMMANDS as CLIENT_COMMANDS
-from feeds.cli import feed
+from clients.feed import feed
 from server.auth.access import ROLES_BY_NAME
 from server.config import ConfigError, Settings
 from server.config import load as load_settings

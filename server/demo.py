@@ -1,7 +1,9 @@
 """``stx demo``: one trading day on the engine, printed as it happens.
 
 Runs until the server lands (then ``make run`` starts ``stx serve``): it
-shows the engine's phases, the opening auction and a seeded order flow.
+shows the engine's phases, the opening auction and a seeded order flow, on
+the instruments ``stx serve`` (``make run``) lists: those of the demo
+configuration, ``server/demo.toml``, the one list of both.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from matching import (
     TradingPhase,
 )
 from matching.book import OrderBook
-from server.bench.workload import OrderFlow, instruments
+from server.bench.workload import OrderFlow
+from server.config import load
 
 PRICE_SCALE = 10_000
 
@@ -53,7 +56,9 @@ def ladder(book: OrderBook, depth: int = 5) -> list[str]:
 
 
 def run_demo(say: Callable[[str], None]) -> None:
-    engine = Engine(instruments(), phase=TradingPhase.PRE_OPEN)
+    # The listing only: the environment's server settings are no concern here.
+    listing = load(environ={}).instruments
+    engine = Engine(listing, phase=TradingPhase.PRE_OPEN)
     clock = 1_700_000_000_000_000_000
     say("== pre-open: orders collect, nothing matches ==")
     for index, (side, quantity, price) in enumerate(
@@ -81,7 +86,7 @@ def run_demo(say: Callable[[str], None]) -> None:
     say("\n== continuous trading: 20,000 seeded orders, cancels and replaces ==")
     kinds: Counter[str] = Counter()
     trades: Counter[str] = Counter()
-    flow = OrderFlow(engine, seed=7)
+    flow = OrderFlow(engine, seed=7, listing=listing)
     for _ in range(20_000):
         command = flow.next_command()
         kinds[type(command).__name__] += 1
@@ -93,7 +98,7 @@ def run_demo(say: Callable[[str], None]) -> None:
     say(", ".join(f"{count:,} {kind}" for kind, count in kinds.most_common()))
     for symbol, book in engine.books.items():
         say(
-            f"{symbol:>6}: last {format_price(book.last_trade_price):>10}"
+            f"{symbol:>6}: last {format_price(book.last_trade_price):>12}"
             f"  volume {trades[symbol]:>9,}  resting {sum(1 for _ in _orders(book)):>5}"
         )
     say("\nAAPL depth:")

@@ -11,6 +11,7 @@ deterministic) assigns the same ids.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matching import (
@@ -87,18 +88,33 @@ class _LiveOrders:
 
 class OrderFlow:
     """Draws commands that fit an engine's current books, and tracks which
-    orders rest from the events they produce."""
+    orders rest from the events they produce.
 
-    def __init__(self, engine: Engine, seed: int, mix: Mix | None = None) -> None:
+    The flow trades the benchmark's ``SYMBOLS``, or the instruments of
+    ``listing`` (which the engine must list): ``stx demo`` trades those
+    ``stx serve`` lists."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        seed: int,
+        mix: Mix | None = None,
+        listing: Sequence[Instrument] | None = None,
+    ) -> None:
         self.engine = engine
         self.mix = mix or Mix()
         self.rng = random.Random(seed)
-        self.live = {symbol: _LiveOrders() for symbol, _, _ in SYMBOLS}
+        self.symbols = (
+            SYMBOLS
+            if listing is None
+            else tuple((item.symbol, item.tick_size, item.reference_price) for item in listing)
+        )
+        self.live = {symbol: _LiveOrders() for symbol, _, _ in self.symbols}
         self.timestamp = 1_700_000_000_000_000_000
 
     def next_command(self) -> Command:
         self.timestamp += 1_000
-        symbol, tick, reference = SYMBOLS[self.rng.randrange(len(SYMBOLS))]
+        symbol, tick, reference = self.symbols[self.rng.randrange(len(self.symbols))]
         return _next_command(
             self.engine,
             self.rng,

@@ -62,21 +62,21 @@ def test_order_cancel_and_list_from_the_terminal(tmp_path: Path) -> None:
         _sign_in(port)
         sold = _stx(port, "order", "sell", "AAPL", "300", "@190.00", "--account", "A")
         assert sold.returncode == 0, sold.stderr
-        assert "sell 300 AAPL @ 190" in sold.stdout
+        assert "sell 300 AAPL @ 190.0000 day" in sold.stdout
         assert "new" in sold.stdout
         bought = _stx(port, "order", "buy", "aapl", "100", "190.00", "--account", "B")
-        assert "filled 100 @ 190" in bought.stdout
+        assert "filled 100 @ 190.0000" in bought.stdout
         listed = _stx(port, "orders", "--account", "A")
         assert "partially_filled" in listed.stdout
         holdings = _stx(port, "account", "--account", "B")
         assert holdings.returncode == 0, holdings.stderr
         rows = [line.split() for line in holdings.stdout.splitlines() if "AAPL" in line]
-        assert rows[0][:3] == ["AAPL", "100", "190.00"]
+        assert rows[0][:3] == ["AAPL", "100", "190.0000"]
         ladder = _stx(port, "book", "AAPL", "--once")
         assert ladder.returncode == 0, ladder.stderr
-        assert "last 190 x 100" in ladder.stdout
+        assert "last 190.0000 x 100" in ladder.stdout
         assert [line.split() for line in ladder.stdout.splitlines() if "190" in line][-1] == [
-            "190", "200", "1",
+            "190.0000", "200", "1",
         ]  # fmt: skip
         assert "one-sided" in ladder.stdout
         live = subprocess.Popen(
@@ -215,9 +215,13 @@ def test_feed_prints_live_level_2_and_trades(tmp_path: Path) -> None:
             placed = _stx(port, "order", side, "AAPL", "100", "@190.00", "--account", client_id)
             assert placed.returncode == 0, placed.stderr
         (depth, _), (prints, _) = (watcher.communicate(timeout=30) for watcher in watchers)
-        assert [line.split()[:2] for line in depth.splitlines()] == [["AAPL", "L2"]] * 2
-        assert "S 190 100 (1)" in depth
-        assert prints.splitlines()[0].startswith("AAPL trade #1 100 @ 190")
+        # A header names the columns (issue 16: the lines had no legend).
+        titles, *rows = depth.splitlines()
+        assert titles.split() == ["symbol", "feed", "seq", "side", "price", "size", "orders"]
+        assert [row.split()[:2] for row in rows] == [["AAPL", "L2"]] * 2
+        assert rows[0].split()[3:] == ["ask", "190.0000", "100", "1"]
+        assert prints.splitlines()[0].split()[:3] == ["symbol", "feed", "seq"]
+        assert prints.splitlines()[1].split() == ["AAPL", "trade", "1", "100", "190.0000", "buy"]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
@@ -247,7 +251,7 @@ def test_users_sign_in_and_trade_only_their_own_accounts(tmp_path: Path) -> None
         prepare_accounts(port, admin_token(port), "ZOE")
         unsigned = _stx(port, "order", "buy", "AAPL", "10", "@189.00", "--account", "ZOE")
         assert unsigned.returncode == 1
-        assert "stx login" in unsigned.stderr
+        assert "not signed in: run `stx login`" in unsigned.stderr
         SESSION["STX_PASSWORD"] = "a long secret passphrase"
         signed = _stx(port, "login", "--username", "zoe")
         assert signed.returncode == 0, signed.stderr
@@ -269,6 +273,7 @@ def test_users_sign_in_and_trade_only_their_own_accounts(tmp_path: Path) -> None
         assert _stx(port, "logout").stdout.strip() == "signed out"
         after = _stx(port, "orders", "--account", "ZOE")
         assert after.returncode == 1
+        assert after.stderr == "Error: not signed in: run `stx login`\n"
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from server.bench.workload import generate
 from server.cli import main
+from server.config import load as load_settings
 
 STX = Path(sys.executable).with_name("stx")
 
@@ -55,6 +56,10 @@ def test_demo_runs_a_whole_day() -> None:
     assert "uncrossed" in result.output
     assert "rejected, MARKET_CLOSED" in result.output
     assert "OrderRejected(" not in result.output  # words, not a Python repr (issue 16)
+    # The symbols `make run` (stx serve's demo configuration) lists, no others
+    # (issue 16: AMZN and TSLA here, BRK.A there).
+    traded = [line.split(":")[0].strip() for line in result.output.splitlines() if ": last" in line]
+    assert traded == [instrument.symbol for instrument in load_settings(environ={}).instruments]
 
 
 @pytest.mark.parametrize("tls", [[], ["--tls"]])
