@@ -70,6 +70,31 @@ class Tally:
         )
 
 
+OUTAGE_PATIENCE = 30.0
+"""Seconds the exchange may stay unavailable before the simulator gives up:
+long enough for a restarted process of `stx serve` to come back, short
+enough that a simulator whose server is gone does not linger."""
+
+
+class Outage:
+    """How long the exchange has been unavailable without a break."""
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self._since: float | None = None
+
+    def exhausted(self, now: float) -> bool:
+        """Note one more failure at ``now``: whether the outage has now
+        lasted longer than the patience."""
+        if self._since is None:
+            self._since = now
+        return now - self._since > self.patience
+
+    def clear(self) -> None:
+        """The exchange answered: a later failure starts a new outage."""
+        self._since = None
+
+
 async def simulate(
     target: str,
     *,
@@ -105,10 +130,18 @@ async def simulate(
         started = loop.time()
         next_report = started + 5
         counter = 0
+        outage = Outage(OUTAGE_PATIENCE)
         while duration is None or loop.time() - started < duration:
             market = markets[rng.randrange(len(markets))]
             counter += 1
-            await _act(client, rng, market, makers, takers, f"{run}-{counter}", tally)
+            try:
+                await _act(client, rng, market, makers, takers, f"{run}-{counter}", tally)
+            except ExchangeError as error:
+                if error.code is not grpc.StatusCode.UNAVAILABLE or outage.exhausted(loop.time()):
+                    raise
+                await asyncio.sleep(0.5)
+                continue
+            outage.clear()
             if loop.time() >= next_report:
                 next_report += 5
                 prices = ", ".join(f"{m.symbol} {format_price(m.fair)}" for m in markets[:4])

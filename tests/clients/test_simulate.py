@@ -9,7 +9,7 @@ import pytest
 from stocktraderx.v1 import orders_pb2
 
 from clients.sdk import AsyncExchangeClient, ExchangeError
-from clients.simulate import QUOTE_VALUE, Market, Tally, _place, order_unit
+from clients.simulate import QUOTE_VALUE, Market, Outage, Tally, _place, order_unit
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,16 @@ def test_an_exchange_that_went_away_ends_the_simulation() -> None:
         _place_one(grpc.StatusCode.UNAVAILABLE, tally)
     assert ended.value.code is grpc.StatusCode.UNAVAILABLE
     assert tally.refused == 0
+
+
+def test_an_outage_is_waited_out_for_its_patience_then_given_up() -> None:
+    """A restarted process of `stx serve` makes the exchange unavailable for
+    a few seconds: the simulator under it must outlast that, and still give
+    up on a server that is gone."""
+    outage = Outage(patience=30.0)
+    assert not outage.exhausted(100.0)
+    assert not outage.exhausted(129.0)
+    outage.clear()  # an answer came: the next failure starts afresh
+    assert not outage.exhausted(200.0)
+    assert not outage.exhausted(230.0)
+    assert outage.exhausted(230.5)
