@@ -86,6 +86,8 @@ PYTHON_EXTRA_FILES = {
 }
 # ts-proto's options, which shape the generated API (its README):
 # - grpc-js service clients for Node (the web frontend uses the messages);
+# - bytes as Uint8Array rather than Node's Buffer (env=both), so that the
+#   messages also run in a browser;
 # - 64-bit integers as bigint: prices and quantities are int64 and exact,
 #   never a float (proto3 JSON writes them as strings, as the REST bridge does);
 # - Timestamps as the message ({seconds, nanos}: the engine's nanoseconds
@@ -94,7 +96,7 @@ PYTHON_EXTRA_FILES = {
 # - ES modules with explicit .js suffixes, as Node's resolver wants.
 TS_PROTO_OPTIONS = (
     "outputServices=grpc-js",
-    "env=node",
+    "env=both",
     "forceLong=bigint",
     "useDate=false",
     "oneof=unions-value",
