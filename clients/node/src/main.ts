@@ -59,8 +59,9 @@ async function run(options: Options, check: Checks): Promise<void> {
   const orders = new OrderServiceClient(target, channel);
   const stream = orders.orderStream(auth);
   const log = new ReportLog(stream);
-  const run = Date.now().toString(36);
-  const id = (step: string) => `node-${run}-${step}`;
+  // Client order ids are unique per account for good: one tag per run.
+  const tag = Date.now().toString(36);
+  const id = (step: string) => `node-${tag}-${step}`;
   const limit = (account: string, step: string, side: Side, at: bigint) =>
     PlaceOrderRequest.fromPartial({
       accountId: account,
@@ -209,7 +210,8 @@ async function run(options: Options, check: Checks): Promise<void> {
     const quote = (await call(market.getQuote.bind(market), { symbol })).quote;
     check.equal(quote?.lastPrice, price, "the quote's last price");
     check.equal(quote?.lastQuantity, quantity, "the quote's last quantity");
-    say(`quote ${symbol}: last ${formatPrice(price)} x ${quantity}, volume ${quote?.volume}`);
+    const last = `${formatPrice(quote?.lastPrice ?? 0n)} x ${quote?.lastQuantity}`;
+    say(`quote ${symbol}: last ${last}, volume ${quote?.volume}`);
     const depth = (await call(market.getDepth.bind(market), { symbol, depth: 10 })).depth;
     const bids = depth?.bids ?? [];
     check.that(
