@@ -101,6 +101,11 @@ def test_the_node_client_trades_against_a_real_server(tmp_path: Path) -> None:
         mismatch = "MISMATCH: 190.0010 is on the tick of AAPL (1 check passed before it)"
         assert mismatch in off_tick.stderr
 
+        # A refusal it does not expect: 1, with the decoded ErrorInfo reason.
+        unknown = _client(port, *accounts, "--symbol", "NOPE")
+        assert unknown.returncode == 1, unknown.stdout + unknown.stderr
+        assert "failed: NOT_FOUND UNKNOWN_SYMBOL: no instrument 'NOPE'" in unknown.stderr
+
         wrong = _client(port, *accounts, "--quantity", "ten")
         assert wrong.returncode == 2
         assert "--quantity must be a whole number of shares" in wrong.stderr

@@ -320,9 +320,10 @@ async function main(): Promise<number> {
       console.error(`MISMATCH: ${error.message} (${passed} passed before it)`);
     } else if (isServiceError(error)) {
       const details = errorDetails(error);
-      console.error(
-        `failed: ${Code[details.code] ?? details.code} ${details.errorInfo?.reason ?? ""} ${details.message}`,
-      );
+      const code = Code[details.code] ?? `${details.code}`;
+      const reason = details.errorInfo?.reason;
+      const named = reason === undefined || reason === code ? code : `${code} ${reason}`;
+      console.error(`failed: ${named}: ${details.message}`);
     } else {
       console.error(`failed: ${error instanceof Error ? error.stack : error}`);
     }

@@ -8,6 +8,7 @@ type Match = (report: ExecutionReport) => boolean;
 interface Waiter {
   match: Match;
   resolve: (report: ExecutionReport) => void;
+  reject: (error: Error) => void;
 }
 
 /** Every report the stream delivered, in order, and promises of reports to come. */
@@ -29,30 +30,40 @@ export class ReportLog {
       }
     });
     stream.on("error", (error: Error) => {
-      this.failure = error;
+      this.failure = new Error(`the order stream failed: ${error.message}`);
+      for (const waiter of this.waiters) {
+        waiter.reject(this.failure);
+      }
+      this.waiters.clear();
     });
   }
 
   /** The first report (already received or to come) that `match`es;
-   * rejects after `seconds` or if the stream failed. */
+   * rejects after `seconds`, or as soon as the stream fails. */
   next(what: string, match: Match, seconds = 10): Promise<ExecutionReport> {
     const seen = this.reports.find(match);
     if (seen !== undefined) {
       return Promise.resolve(seen);
     }
+    if (this.failure !== undefined) {
+      return Promise.reject(this.failure);
+    }
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`no ${what} on the order stream within ${seconds} s`));
+      }, seconds * 1000);
       const waiter: Waiter = {
         match,
         resolve: (report) => {
           clearTimeout(timer);
           resolve(report);
         },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        const why = this.failure ? ` (the stream failed: ${this.failure.message})` : "";
-        reject(new Error(`no ${what} on the order stream within ${seconds} s${why}`));
-      }, seconds * 1000);
       this.waiters.add(waiter);
     });
   }
