@@ -89,7 +89,7 @@ PYTHON_EXTRA_FILES = {
 # - bytes as Uint8Array rather than Node's Buffer (env=both), so that the
 #   messages also run in a browser;
 # - 64-bit integers as bigint: prices and quantities are int64 and exact,
-#   never a float (proto3 JSON writes them as strings, as the REST bridge does);
+#   never a float (proto3 JSON writes them as strings);
 # - Timestamps as the message ({seconds, nanos}: the engine's nanoseconds
 #   survive; JSON still writes RFC 3339);
 # - a oneof as a discriminated union ({$case, value}), checked by tsc;
