@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 # `make run` starts the exchange (six supervised processes, docs/operations.md) with a
 # simulated market; ^C stops them all cleanly.
-.PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus
+.PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus node
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,29 +17,42 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# Node.js side (package.json, package-lock.json): ts-proto for
+# protos/gen/typescript and the example client in clients/node. npm ci again
+# only when a manifest changes; no install scripts are needed (esbuild's
+# binary is a package of its own).
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json clients/node/package.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	  echo "Node.js 20 or newer and npm are needed (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
+
 run: $(STAMP)
 	$(BIN)/stx serve --simulate
 
 demo: $(STAMP)
 	$(BIN)/stx demo
 
-# Regenerate protos/gen/python (committed) from protos/stocktraderx/v1/*.proto.
-protos: $(STAMP)
+# Regenerate protos/gen/python and protos/gen/typescript (committed) from
+# protos/stocktraderx/v1/*.proto, after refreshing protos/third_party/googleapis.
+protos: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python protos/generate.py
 
 # Regenerate docs/openapi.yaml (committed) from the contract's HTTP annotations.
 openapi: $(STAMP)
 	$(BIN)/python -m server.gateways.rest.openapi --write
 
-# Fail if the committed generated code is stale (what CI runs).
-check-protos: $(STAMP)
+# Fail if the committed generated code or vendored googleapis files are stale (what CI runs).
+check-protos: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python protos/generate.py --check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python protos/generate.py --vendor
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code --path protos/stocktraderx
 	$(BIN)/python -m server.gateways.rest.openapi --check
@@ -47,7 +60,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint check-protos typecheck
+test: lint check-protos typecheck $(NODE_STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -65,4 +78,4 @@ fuzz-corpus: $(STAMP)
 	$(BIN)/python -m tests.fuzz.corpus
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis fuzz-work
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis fuzz-work

@@ -1,32 +1,43 @@
-"""Generate the Python code of the StockTraderX public API from ``protos/``.
+"""Generate the code of the StockTraderX public API from ``protos/``.
 
 Why this script exists
 ----------------------
 The gRPC contract (``protos/stocktraderx/v1/*.proto``) is the source of truth.
-Its Python code is generated and *committed* under ``protos/gen/python``, so
-that installing the project needs no code generator and every import of
-``stocktraderx.v1`` resolves to reviewed code. Committed generated code can go
-stale, so this one script is the only way to produce it, and CI runs it with
-``--check`` to prove the committed tree is exactly what the pinned tools
-(grpcio-tools, mypy-protobuf, googleapis-common-protos: see constraints.txt)
-generate from the current ``.proto`` files. The output is deterministic: no
-timestamps, sources in sorted order.
+Its code is generated and *committed*: Python under ``protos/gen/python`` and
+TypeScript under ``protos/gen/typescript``, so that installing the project
+needs no code generator and every import resolves to reviewed code. The
+googleapis files the contract imports (``google/api/*.proto``) and the
+``google.rpc`` error model that clients decode (``google/rpc/status.proto``,
+``error_details.proto``, ``code.proto``) are committed too, under
+``protos/third_party/googleapis``, so that a build in any language (protoc or
+buf with a Node, C++, Go, ... plugin) needs the repository alone: with protoc's
+own well-known types, ``-I protos -I protos/third_party/googleapis`` is every
+include path the contract needs.
 
-It runs ``grpc_tools.protoc`` with the include paths ``protos/``, the
-googleapis-common-protos install (``google/api/*.proto``) and grpc_tools'
-bundled well-known types, and four outputs: ``--python_out``,
-``--grpc_python_out``, and mypy-protobuf's ``--mypy_out`` and ``--mypy_grpc_out``
-(type stubs), so that code imports ``stocktraderx.v1.orders_pb2`` and friends.
+Committed copies can go stale, so this one script is the only way to produce
+them, and CI runs it with ``--check`` to prove the committed trees are exactly
+what the pinned tools generate and the pinned googleapis-common-protos package
+holds. Pins: grpcio-tools, mypy-protobuf and googleapis-common-protos in
+constraints.txt; ts-proto in package-lock.json (installed by ``make node``,
+``npm ci``). The output is deterministic: no timestamps, sources in sorted
+order.
 
-It also copies the few googleapis files that the contract imports into the
-git-ignored ``protos/third_party/googleapis``, where ``buf`` (configured by the
-repository's ``buf.yaml``) finds them without the network.
+It runs ``grpc_tools.protoc`` with the include paths ``protos/``, the vendored
+googleapis files and grpc_tools' bundled well-known types, twice:
+
+- Python: ``--python_out``, ``--grpc_python_out``, and mypy-protobuf's
+  ``--mypy_out`` and ``--mypy_grpc_out`` (type stubs), so that code imports
+  ``stocktraderx.v1.orders_pb2`` and friends.
+- TypeScript: ts-proto (``node_modules/.bin/protoc-gen-ts_proto``) with
+  grpc-js service clients, 64-bit integers as ``bigint``, over the contract
+  and the ``google.rpc`` files; the dependencies it imports (the well-known
+  types, ``google/api``) are generated beside them.
 
 Usage::
 
-    python protos/generate.py           # regenerate protos/gen/python in place
-    python protos/generate.py --check   # exit 1 if the committed code is stale
-    python protos/generate.py --vendor  # only copy google/api/*.proto for buf
+    python protos/generate.py           # refresh the googleapis copy, regenerate both trees
+    python protos/generate.py --check   # exit 1 if any committed tree is stale
+    python protos/generate.py --vendor  # only refresh the googleapis copy (no Node.js)
 """
 
 from __future__ import annotations
@@ -34,30 +45,76 @@ from __future__ import annotations
 import argparse
 import filecmp
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 PROTOS_DIR = Path(__file__).resolve().parent
-OUT_DIR = PROTOS_DIR / "gen" / "python"
+ROOT = PROTOS_DIR.parent
+PYTHON_OUT = PROTOS_DIR / "gen" / "python"
+TYPESCRIPT_OUT = PROTOS_DIR / "gen" / "typescript"
 VENDOR_DIR = PROTOS_DIR / "third_party" / "googleapis"
 PACKAGE = "stocktraderx"
 
-# The googleapis files the contract imports, directly or not.
+# The googleapis files a foreign build needs: what the contract imports,
+# directly or not, and the google.rpc error model of the RPCs' failures
+# (docs/api.md, "Refusals"), which clients decode.
 GOOGLEAPIS_PROTOS = (
     "google/api/annotations.proto",
     "google/api/field_behavior.proto",
     "google/api/http.proto",
+    "google/rpc/code.proto",
+    "google/rpc/error_details.proto",
+    "google/rpc/status.proto",
 )
+ERROR_MODEL_PROTOS = tuple(name for name in GOOGLEAPIS_PROTOS if name.startswith("google/rpc/"))
+# The Apache 2.0 license the vendored files are under travels with them.
+VENDOR_LICENSE = "LICENSE"
 
 GENERATED_HEADER = "# Generated by protos/generate.py. DO NOT EDIT.\n"
-# Files that protoc does not write but the package needs, by path under OUT_DIR.
-EXTRA_FILES = {
+# Files that protoc does not write but the Python package needs, by path.
+PYTHON_EXTRA_FILES = {
     f"{PACKAGE}/__init__.py": GENERATED_HEADER + '"""StockTraderX public API."""\n',
     f"{PACKAGE}/v1/__init__.py": GENERATED_HEADER + '"""StockTraderX public API, version 1."""\n',
     f"{PACKAGE}/py.typed": "",
+}
+# ts-proto's options, which shape the generated API (its README):
+# - grpc-js service clients for Node (the web frontend uses the messages);
+# - bytes as Uint8Array rather than Node's Buffer (env=both), so that the
+#   messages also run in a browser;
+# - 64-bit integers as bigint: prices and quantities are int64 and exact,
+#   never a float (proto3 JSON writes them as strings);
+# - Timestamps as the message ({seconds, nanos}: the engine's nanoseconds
+#   survive; JSON still writes RFC 3339);
+# - a oneof as a discriminated union ({$case, value}), checked by tsc;
+# - ES modules with explicit .js suffixes, as Node's resolver wants.
+TS_PROTO_OPTIONS = (
+    "outputServices=grpc-js",
+    "env=both",
+    "forceLong=bigint",
+    "useDate=false",
+    "oneof=unions-value",
+    "esModuleInterop=true",
+    "importSuffix=.js",
+)
+# Makes Node and tsc treat the generated .ts files as ES modules.
+TYPESCRIPT_EXTRA_FILES = {
+    "package.json": json.dumps(
+        {
+            "name": "@stocktraderx/api",
+            "private": True,
+            "description": "Generated by protos/generate.py from protos/. DO NOT EDIT.",
+            "type": "module",
+        },
+        indent=2,
+    )
+    + "\n",
 }
 
 # Byproducts of importing the generated code, never compared.
@@ -66,6 +123,16 @@ IGNORED_NAMES = frozenset({"__pycache__"})
 
 class GenerateError(Exception):
     """A tool or input the generator needs is missing or failed."""
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One committed tree of generated code and how to produce it."""
+
+    path: Path
+    produce: Callable[[Path, Path], None]
+    """Writes the tree into an empty directory (first argument) from the
+    googleapis files in another (second)."""
 
 
 def _module_dir(module: str) -> Path:
@@ -83,6 +150,15 @@ def googleapis_root() -> Path:
     if missing:
         raise GenerateError(f"googleapis-common-protos lacks {', '.join(missing)} in {root}")
     return root
+
+
+def googleapis_license() -> Path:
+    """The license file of the installed googleapis-common-protos distribution."""
+    root = googleapis_root()
+    found = sorted(root.glob(f"googleapis_common_protos-*.dist-info/licenses/{VENDOR_LICENSE}"))
+    if len(found) != 1:
+        raise GenerateError(f"expected one googleapis-common-protos license in {root}: {found}")
+    return found[0]
 
 
 def grpc_tools_include() -> Path:
@@ -104,6 +180,19 @@ def plugin(name: str) -> Path:
     return Path(found)
 
 
+def ts_proto_plugin() -> Path:
+    """ts-proto as installed from package-lock.json by `make node`."""
+    path = ROOT / "node_modules" / ".bin" / "protoc-gen-ts_proto"
+    if not path.is_file():
+        raise GenerateError(
+            f"{path.relative_to(ROOT)} is missing: run `make node` (npm ci; needs Node.js 20 or"
+            " newer and npm, for example Debian's nodejs and npm packages)"
+        )
+    if shutil.which("node") is None:
+        raise GenerateError("node is not on PATH: ts-proto needs Node.js 20 or newer")
+    return path
+
+
 def proto_sources() -> list[str]:
     """The contract's .proto files, relative to protos/, in a stable order."""
     sources = sorted(
@@ -114,15 +203,33 @@ def proto_sources() -> list[str]:
     return sources
 
 
-def generate(out: Path) -> None:
-    """Write the complete generated tree into the empty directory ``out``."""
+def protoc(googleapis: Path, *arguments: str) -> None:
+    """Run grpc_tools' protoc from protos/ with the contract's include paths."""
     command = [
         sys.executable,
         "-m",
         "grpc_tools.protoc",
         f"--proto_path={PROTOS_DIR}",
-        f"--proto_path={googleapis_root()}",
+        f"--proto_path={googleapis}",
         f"--proto_path={grpc_tools_include()}",
+        *arguments,
+    ]
+    result = subprocess.run(command, cwd=PROTOS_DIR, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise GenerateError(f"protoc failed:\n{result.stderr}{result.stdout}")
+
+
+def _write_extra(out: Path, files: dict[str, str]) -> None:
+    for relative, content in files.items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8", newline="\n")
+
+
+def generate_python(out: Path, googleapis: Path) -> None:
+    """Write the complete Python tree into the empty directory ``out``."""
+    protoc(
+        googleapis,
         f"--plugin=protoc-gen-mypy={plugin('protoc-gen-mypy')}",
         f"--plugin=protoc-gen-mypy_grpc={plugin('protoc-gen-mypy_grpc')}",
         f"--python_out={out}",
@@ -130,14 +237,38 @@ def generate(out: Path) -> None:
         f"--mypy_out={out}",
         f"--mypy_grpc_out={out}",
         *proto_sources(),
-    ]
-    result = subprocess.run(command, cwd=PROTOS_DIR, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise GenerateError(f"protoc failed:\n{result.stderr}{result.stdout}")
-    for relative, content in EXTRA_FILES.items():
-        path = out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8", newline="\n")
+    )
+    _write_extra(out, PYTHON_EXTRA_FILES)
+
+
+def generate_typescript(out: Path, googleapis: Path) -> None:
+    """Write the complete TypeScript tree into the empty directory ``out``."""
+    protoc(
+        googleapis,
+        f"--plugin=protoc-gen-ts_proto={ts_proto_plugin()}",
+        f"--ts_proto_out={out}",
+        f"--ts_proto_opt={','.join(TS_PROTO_OPTIONS)}",
+        *proto_sources(),
+        *ERROR_MODEL_PROTOS,
+    )
+    _write_extra(out, TYPESCRIPT_EXTRA_FILES)
+
+
+def vendor(out: Path) -> None:
+    """Copy the googleapis files a foreign build needs, and their license,
+    from the installed package into the empty directory ``out``."""
+    root = googleapis_root()
+    for name in GOOGLEAPIS_PROTOS:
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / name, target)
+    shutil.copyfile(googleapis_license(), out / VENDOR_LICENSE)
+
+
+GENERATED = (
+    Generated(PYTHON_OUT, generate_python),
+    Generated(TYPESCRIPT_OUT, generate_typescript),
+)
 
 
 def tree_files(root: Path) -> set[str]:
@@ -167,45 +298,72 @@ def compare(expected: Path, actual: Path) -> list[str]:
     return problems
 
 
-def vendor() -> None:
-    """Copy the imported googleapis files to where buf.yaml expects them."""
-    root = googleapis_root()
-    if VENDOR_DIR.exists():
-        shutil.rmtree(VENDOR_DIR)
-    for name in GOOGLEAPIS_PROTOS:
-        target = VENDOR_DIR / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / name, target)
+def _shown(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
-def regenerate() -> None:
-    """Replace protos/gen/python with freshly generated code."""
-    OUT_DIR.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=OUT_DIR.parent, prefix=".generate-") as tmp:
-        staging = Path(tmp) / "python"
+def replace(path: Path, produce: Callable[[Path], None]) -> None:
+    """Replace the committed tree ``path`` with a fresh one, built aside
+    first so that a failed generation leaves the old tree in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".generate-") as tmp:
+        staging = Path(tmp) / path.name
         staging.mkdir()
-        generate(staging)
-        if OUT_DIR.exists():
-            shutil.rmtree(OUT_DIR)
-        staging.rename(OUT_DIR)
-    shown = OUT_DIR.relative_to(PROTOS_DIR.parent).as_posix()
-    print(f"generated {len(tree_files(OUT_DIR))} files in {shown}")
+        produce(staging)
+        if path.exists():
+            shutil.rmtree(path)
+        staging.rename(path)
+    print(f"wrote {len(tree_files(path))} files in {_shown(path)}")
 
 
-def check() -> bool:
-    """True if the committed tree equals a fresh generation; prints any difference."""
+def regenerate(vendor_only: bool) -> None:
+    """Refresh the vendored googleapis files, then (unless ``vendor_only``)
+    the generated trees from them."""
+    replace(VENDOR_DIR, vendor)
+    if not vendor_only:
+        for tree in GENERATED:
+            replace(tree.path, partial(_from_vendored, tree))
+
+
+def _from_vendored(tree: Generated, out: Path) -> None:
+    tree.produce(out, VENDOR_DIR)
+
+
+def _report(path: Path, why: str, problems: list[str]) -> None:
+    print(f"{_shown(path)} {why}:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def check(vendored: Path = VENDOR_DIR, trees: tuple[Generated, ...] = GENERATED) -> bool:
+    """True if the vendored googleapis copy and every generated tree (by
+    default the committed ones) equal fresh ones; prints any difference.
+
+    The generated trees are compared with code generated from the pinned
+    package's googleapis files, so a hand-edited vendored copy is reported as
+    such and hides no stale code generated from it."""
+    fine = True
     with tempfile.TemporaryDirectory(prefix="stx-protos-") as tmp:
-        fresh = Path(tmp)
-        generate(fresh)
-        problems = compare(fresh, OUT_DIR)
-    if problems:
-        shown = OUT_DIR.relative_to(PROTOS_DIR.parent).as_posix()
-        print(f"{shown} is out of date with the .proto files:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+        googleapis = Path(tmp) / "googleapis"
+        googleapis.mkdir()
+        vendor(googleapis)
+        problems = compare(googleapis, vendored)
+        if problems:
+            fine = False
+            why = "differs from the pinned googleapis-common-protos package (constraints.txt)"
+            _report(vendored, why, problems)
+        for tree in trees:
+            fresh = Path(tmp) / tree.path.name
+            fresh.mkdir()
+            tree.produce(fresh, googleapis)
+            problems = compare(fresh, tree.path)
+            if problems:
+                fine = False
+                _report(tree.path, "is out of date with the .proto files", problems)
+    if not fine:
         print("run `make protos` and commit the result", file=sys.stderr)
         return False
-    print("generated code is up to date")
+    print("vendored and generated code are up to date")
     return True
 
 
@@ -215,20 +373,18 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument(
         "--check",
         action="store_true",
-        help="generate into a temporary directory and compare with protos/gen/python",
+        help="generate into a temporary directory and compare with the committed trees",
     )
     mode.add_argument(
         "--vendor",
         action="store_true",
-        help="only copy google/api/*.proto into protos/third_party for buf",
+        help="only refresh protos/third_party/googleapis from googleapis-common-protos",
     )
     args = parser.parse_args(argv)
     try:
         if args.check:
             return 0 if check() else 1
-        vendor()
-        if not args.vendor:
-            regenerate()
+        regenerate(vendor_only=args.vendor)
     except GenerateError as error:
         print(f"generate.py: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,35 @@
+// The generated stubs this client uses, from protos/gen/typescript (made by
+// `make protos`, never edited). One module names the path, so that the rest
+// of the client imports "./api.js".
+export { Status } from "../../../protos/gen/typescript/google/rpc/status.js";
+export { BadRequest, ErrorInfo } from "../../../protos/gen/typescript/google/rpc/error_details.js";
+export { Code } from "../../../protos/gen/typescript/google/rpc/code.js";
+export {
+  OrderType,
+  RejectReason,
+  Side,
+  TimeInForce,
+  rejectReasonToJSON,
+} from "../../../protos/gen/typescript/stocktraderx/v1/common.js";
+export {
+  MarketDataChannel,
+  MarketDataServiceClient,
+  type Quote,
+  type SubscribeMarketDataResponse,
+  type Trade,
+} from "../../../protos/gen/typescript/stocktraderx/v1/market_data.js";
+export {
+  ExecType,
+  type ExecutionReport,
+  LiquidityIndicator,
+  OrderServiceClient,
+  OrderStatus,
+  OrderStreamRequest,
+  type OrderStreamResponse,
+  PlaceOrderRequest,
+  execTypeToJSON,
+  orderStatusToJSON,
+} from "../../../protos/gen/typescript/stocktraderx/v1/orders.js";
+export { UserServiceClient } from "../../../protos/gen/typescript/stocktraderx/v1/users.js";
+export { RiskServiceClient } from "../../../protos/gen/typescript/stocktraderx/v1/risk.js";
+export { ReferenceDataServiceClient } from "../../../protos/gen/typescript/stocktraderx/v1/reference_data.js";
