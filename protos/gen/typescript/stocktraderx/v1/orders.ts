@@ -61,9 +61,35 @@ export const protobufFileName = "stocktraderx/v1/orders.proto";
  * misses nothing.
  *
  * A unary RPC whose command is refused fails with a gRPC error whose
- * `google.rpc.ErrorInfo.reason` names the RejectReason; the same refusal is
- * also recorded as a REJECTED report in the account's report history. On the
- * stream, refusals are reports and never end the stream.
+ * `google.rpc.ErrorInfo.reason` names the RejectReason. On the stream,
+ * refusals are reports (REJECTED, CANCEL_REJECTED, REPLACE_REJECTED) and never
+ * end the stream. Which refusals the account's report history records depends
+ * on who refused:
+ *
+ * - Refusals by the engine are recorded. The command was sequenced and
+ *   journaled, and the engine refused it: an unknown symbol, a quantity,
+ *   price, tick, lot, band, stop price, expire time, display quantity or
+ *   post-only rule, the trading phase or a halt, a pre-trade risk control
+ *   (REJECT_REASON_RISK_*, the kill switch), a replace the order cannot take,
+ *   or a cancel or replace of an order no longer open. Their reports have a `report_sequence` and a
+ *   `sequence`, are listed by ListExecutions and replayed on resume.
+ * - Refusals before the sequencer are not recorded. The request never became
+ *   a command: it broke an input rule (a missing or unknown side, order type,
+ *   time in force or self-trade prevention, a missing account, symbol or
+ *   client order id, a field outside the limits in docs/api.md), reused a
+ *   client order id (REJECT_REASON_DUPLICATE_CLIENT_ORDER_ID, refused by the
+ *   gateway or, for two gateways racing, by the core before sequencing),
+ *   named an account the caller may not use (REJECT_REASON_UNKNOWN_ACCOUNT)
+ *   or an order id that is none of the caller's orders
+ *   (REJECT_REASON_UNKNOWN_ORDER), or a stream message held too many commands. They are answered to the
+ *   caller alone (the gRPC error, or a report on the issuing stream only, with
+ *   `report_sequence` 0 and `sequence` 0) and are in no history: a flood of
+ *   bad requests grows neither the journal nor any history.
+ *
+ * Either way a refusal report carries what the request said: a new order's
+ * account, client order id, symbol, side, order type, time in force, prices
+ * and quantity; a cancel's or replace's order id, account and
+ * `client_request_id`.
  */
 
 /** What an execution report reports (FIX ExecType). */
@@ -314,8 +340,10 @@ export interface ExecutionReport {
   /**
    * Position of this report in the account's report history: 1 for the
    * account's first report, then +1 for each report with no gap. It is 0
-   * only on a report that belongs to no account history (a command that named
-   * an account the caller may not use), sent to the issuing stream alone.
+   * only on a report that belongs to no history: the refusal of a command
+   * before the sequencer (an input rule, a duplicate client order id, an
+   * account or order the caller may not use; see the top of this file), sent
+   * to the issuing stream alone, never journaled and never replayed.
    */
   reportSequence: bigint;
   /** What happened. */
@@ -376,13 +404,14 @@ export interface ExecutionReport {
   text: string;
   /**
    * The engine sequence of the command whose processing produced this report;
-   * 0 for a refusal by the gateway's checks (pre-trade risk, duplicate client
-   * order id...), which happen before the engine.
+   * 0 for a refusal before the sequencer (input rules, duplicate client order
+   * id, an account or order the caller may not use). Pre-trade risk is the
+   * engine's: its refusals have a sequence.
    */
   sequence: bigint;
   /**
    * When the engine's sequencer accepted that command (for a refusal before
-   * the engine: when the gateway refused it).
+   * the sequencer: when it was refused).
    */
   transactTime:
     | Timestamp
@@ -394,7 +423,15 @@ export interface ExecutionReport {
   /** The order's self-trade prevention instruction. */
   selfTradePrevention: SelfTradePrevention;
   /** When a GTD order expires (unset for other time in force values). */
-  expireTime: Timestamp | undefined;
+  expireTime:
+    | Timestamp
+    | undefined;
+  /**
+   * The `client_request_id` of the cancel or replace request this report
+   * answers (CANCELED, REPLACED, CANCEL_REJECTED, REPLACE_REJECTED), as the
+   * request gave it; empty on other reports and when the request had none.
+   */
+  clientRequestId: string;
 }
 
 /** An order and its current state. */
@@ -577,6 +614,15 @@ export interface CancelOrderRequest {
    * account is reported as unknown.
    */
   accountId: string;
+  /**
+   * The client's id of this cancel request (FIX ClOrdID on an
+   * OrderCancelRequest): optional, 1 to 64 printable ASCII characters. The
+   * CANCELED or CANCEL_REJECTED report the request causes carries it as
+   * `client_request_id`, so a refusal about an unknown order id is matched to
+   * its request. The exchange does not check it for uniqueness, and the
+   * order's `client_order_id` stays as it is.
+   */
+  clientRequestId: string;
 }
 
 /** The result of CancelOrder. */
@@ -603,6 +649,14 @@ export interface ReplaceOrderRequest {
   quantity: bigint;
   /** The new trigger price of a stop order still waiting for it; 0 keeps it. */
   stopPrice: bigint;
+  /**
+   * The client's id of this replace request (FIX ClOrdID on an
+   * OrderCancelReplaceRequest): optional, 1 to 64 printable ASCII characters.
+   * The REPLACED or REPLACE_REJECTED report the request causes carries it as
+   * `client_request_id`. The exchange does not check it for uniqueness, and
+   * the order's `client_order_id` stays as it is.
+   */
+  clientRequestId: string;
 }
 
 /** The result of ReplaceOrder. */
@@ -727,6 +781,7 @@ function createBaseExecutionReport(): ExecutionReport {
     postOnly: false,
     selfTradePrevention: 0,
     expireTime: undefined,
+    clientRequestId: "",
   };
 }
 
@@ -857,6 +912,9 @@ export const ExecutionReport: MessageFns<ExecutionReport> = {
     }
     if (message.expireTime !== undefined) {
       Timestamp.encode(message.expireTime, writer.uint32(234).fork()).join();
+    }
+    if (message.clientRequestId !== "") {
+      writer.uint32(242).string(message.clientRequestId);
     }
     return writer;
   },
@@ -1106,6 +1164,14 @@ export const ExecutionReport: MessageFns<ExecutionReport> = {
             message.expireTime = Timestamp.decode(reader, reader.uint32());
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.clientRequestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1229,6 +1295,11 @@ export const ExecutionReport: MessageFns<ExecutionReport> = {
         : isSet(object.expire_time)
         ? fromJsonTimestamp(object.expire_time)
         : undefined,
+      clientRequestId: isSet(object.clientRequestId)
+        ? globalThis.String(object.clientRequestId)
+        : isSet(object.client_request_id)
+        ? globalThis.String(object.client_request_id)
+        : "",
     };
   },
 
@@ -1321,6 +1392,9 @@ export const ExecutionReport: MessageFns<ExecutionReport> = {
     if (message.expireTime !== undefined) {
       obj.expireTime = fromTimestamp(message.expireTime).toISOString();
     }
+    if (message.clientRequestId !== "") {
+      obj.clientRequestId = message.clientRequestId;
+    }
     return obj;
   },
 
@@ -1372,6 +1446,7 @@ export const ExecutionReport: MessageFns<ExecutionReport> = {
     message.expireTime = (object.expireTime !== undefined && object.expireTime !== null)
       ? Timestamp.fromPartial(object.expireTime)
       : undefined;
+    message.clientRequestId = object.clientRequestId ?? "";
     return message;
   },
 };
@@ -2766,7 +2841,7 @@ export const PlaceOrderResponse: MessageFns<PlaceOrderResponse> = {
 };
 
 function createBaseCancelOrderRequest(): CancelOrderRequest {
-  return { orderId: 0n, accountId: "" };
+  return { orderId: 0n, accountId: "", clientRequestId: "" };
 }
 
 export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
@@ -2779,6 +2854,9 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
     }
     if (message.accountId !== "") {
       writer.uint32(18).string(message.accountId);
+    }
+    if (message.clientRequestId !== "") {
+      writer.uint32(26).string(message.clientRequestId);
     }
     return writer;
   },
@@ -2812,6 +2890,14 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
             message.accountId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2832,6 +2918,11 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
         : isSet(object.account_id)
         ? globalThis.String(object.account_id)
         : "",
+      clientRequestId: isSet(object.clientRequestId)
+        ? globalThis.String(object.clientRequestId)
+        : isSet(object.client_request_id)
+        ? globalThis.String(object.client_request_id)
+        : "",
     };
   },
 
@@ -2843,6 +2934,9 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
     if (message.accountId !== "") {
       obj.accountId = message.accountId;
     }
+    if (message.clientRequestId !== "") {
+      obj.clientRequestId = message.clientRequestId;
+    }
     return obj;
   },
 
@@ -2853,6 +2947,7 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest> = {
     const message = createBaseCancelOrderRequest();
     message.orderId = (object.orderId !== undefined && object.orderId !== null) ? BigInt(object.orderId) : 0n;
     message.accountId = object.accountId ?? "";
+    message.clientRequestId = object.clientRequestId ?? "";
     return message;
   },
 };
@@ -2925,7 +3020,7 @@ export const CancelOrderResponse: MessageFns<CancelOrderResponse> = {
 };
 
 function createBaseReplaceOrderRequest(): ReplaceOrderRequest {
-  return { orderId: 0n, accountId: "", price: 0n, quantity: 0n, stopPrice: 0n };
+  return { orderId: 0n, accountId: "", price: 0n, quantity: 0n, stopPrice: 0n, clientRequestId: "" };
 }
 
 export const ReplaceOrderRequest: MessageFns<ReplaceOrderRequest> = {
@@ -2956,6 +3051,9 @@ export const ReplaceOrderRequest: MessageFns<ReplaceOrderRequest> = {
         throw new globalThis.Error("value provided for field message.stopPrice of type int64 too large");
       }
       writer.uint32(40).int64(message.stopPrice);
+    }
+    if (message.clientRequestId !== "") {
+      writer.uint32(50).string(message.clientRequestId);
     }
     return writer;
   },
@@ -3013,6 +3111,14 @@ export const ReplaceOrderRequest: MessageFns<ReplaceOrderRequest> = {
             message.stopPrice = reader.int64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.clientRequestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3040,6 +3146,11 @@ export const ReplaceOrderRequest: MessageFns<ReplaceOrderRequest> = {
         : isSet(object.stop_price)
         ? BigInt(object.stop_price)
         : 0n,
+      clientRequestId: isSet(object.clientRequestId)
+        ? globalThis.String(object.clientRequestId)
+        : isSet(object.client_request_id)
+        ? globalThis.String(object.client_request_id)
+        : "",
     };
   },
 
@@ -3060,6 +3171,9 @@ export const ReplaceOrderRequest: MessageFns<ReplaceOrderRequest> = {
     if (message.stopPrice !== 0n) {
       obj.stopPrice = message.stopPrice.toString();
     }
+    if (message.clientRequestId !== "") {
+      obj.clientRequestId = message.clientRequestId;
+    }
     return obj;
   },
 
@@ -3073,6 +3187,7 @@ export const ReplaceOrderRequest: MessageFns<ReplaceOrderRequest> = {
     message.price = (object.price !== undefined && object.price !== null) ? BigInt(object.price) : 0n;
     message.quantity = (object.quantity !== undefined && object.quantity !== null) ? BigInt(object.quantity) : 0n;
     message.stopPrice = (object.stopPrice !== undefined && object.stopPrice !== null) ? BigInt(object.stopPrice) : 0n;
+    message.clientRequestId = object.clientRequestId ?? "";
     return message;
   },
 };
@@ -4015,6 +4130,9 @@ export const OrderServiceService = {
    * (see `ReportSubscription`); a command also subscribes the stream to its
    * account from that moment on, so the reports of a command always come back
    * on the stream that sent it. Commands are executed in the order received.
+   * A command refused before the sequencer (see the top of this file) is
+   * answered with a report on this stream alone, `report_sequence` 0, which
+   * no resume or ListExecutions returns.
    */
   orderStream: {
     path: "/stocktraderx.v1.OrderService/OrderStream" as const,
@@ -4102,7 +4220,9 @@ export const OrderServiceService = {
   },
   /**
    * Lists the execution reports of an account in `report_sequence` order
-   * (oldest first); the unary way to catch up after a disconnect.
+   * (oldest first); the unary way to catch up after a disconnect. Refusals by
+   * the engine are among them; refusals before the sequencer are not (see the
+   * top of this file).
    */
   listExecutions: {
     path: "/stocktraderx.v1.OrderService/ListExecutions" as const,
@@ -4126,6 +4246,9 @@ export interface OrderServiceServer extends UntypedServiceImplementation {
    * (see `ReportSubscription`); a command also subscribes the stream to its
    * account from that moment on, so the reports of a command always come back
    * on the stream that sent it. Commands are executed in the order received.
+   * A command refused before the sequencer (see the top of this file) is
+   * answered with a report on this stream alone, `report_sequence` 0, which
+   * no resume or ListExecutions returns.
    */
   orderStream: handleBidiStreamingCall<OrderStreamRequest, OrderStreamResponse>;
   /**
@@ -4156,7 +4279,9 @@ export interface OrderServiceServer extends UntypedServiceImplementation {
   massCancel: handleUnaryCall<MassCancelRequest, MassCancelResponse>;
   /**
    * Lists the execution reports of an account in `report_sequence` order
-   * (oldest first); the unary way to catch up after a disconnect.
+   * (oldest first); the unary way to catch up after a disconnect. Refusals by
+   * the engine are among them; refusals before the sequencer are not (see the
+   * top of this file).
    */
   listExecutions: handleUnaryCall<ListExecutionsRequest, ListExecutionsResponse>;
 }
@@ -4170,6 +4295,9 @@ export interface OrderServiceClient extends Client {
    * (see `ReportSubscription`); a command also subscribes the stream to its
    * account from that moment on, so the reports of a command always come back
    * on the stream that sent it. Commands are executed in the order received.
+   * A command refused before the sequencer (see the top of this file) is
+   * answered with a report on this stream alone, `report_sequence` 0, which
+   * no resume or ListExecutions returns.
    */
   orderStream(): ClientDuplexStream<OrderStreamRequest, OrderStreamResponse>;
   orderStream(options: Partial<CallOptions>): ClientDuplexStream<OrderStreamRequest, OrderStreamResponse>;
@@ -4289,7 +4417,9 @@ export interface OrderServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Lists the execution reports of an account in `report_sequence` order
-   * (oldest first); the unary way to catch up after a disconnect.
+   * (oldest first); the unary way to catch up after a disconnect. Refusals by
+   * the engine are among them; refusals before the sequencer are not (see the
+   * top of this file).
    */
   listExecutions(
     request: ListExecutionsRequest,
