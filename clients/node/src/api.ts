@@ -12,6 +12,9 @@ export {
   rejectReasonToJSON,
 } from "../../../protos/gen/typescript/stocktraderx/v1/common.js";
 export {
+  GetDepthRequest,
+  GetQuoteRequest,
+  ListTradesRequest,
   MarketDataChannel,
   MarketDataServiceClient,
   type Quote,
@@ -19,6 +22,7 @@ export {
   type Trade,
 } from "../../../protos/gen/typescript/stocktraderx/v1/market_data.js";
 export {
+  CancelOrderRequest,
   ExecType,
   type ExecutionReport,
   LiquidityIndicator,
@@ -30,6 +34,17 @@ export {
   execTypeToJSON,
   orderStatusToJSON,
 } from "../../../protos/gen/typescript/stocktraderx/v1/orders.js";
-export { UserServiceClient } from "../../../protos/gen/typescript/stocktraderx/v1/users.js";
-export { RiskServiceClient } from "../../../protos/gen/typescript/stocktraderx/v1/risk.js";
-export { ReferenceDataServiceClient } from "../../../protos/gen/typescript/stocktraderx/v1/reference_data.js";
+export {
+  LoginRequest,
+  UserServiceClient,
+} from "../../../protos/gen/typescript/stocktraderx/v1/users.js";
+export {
+  FundAccountRequest,
+  GetAccountRequest,
+  RiskServiceClient,
+  UpdateRiskLimitsRequest,
+} from "../../../protos/gen/typescript/stocktraderx/v1/risk.js";
+export {
+  GetInstrumentRequest,
+  ReferenceDataServiceClient,
+} from "../../../protos/gen/typescript/stocktraderx/v1/reference_data.js";

@@ -7,10 +7,16 @@
 import process from "node:process";
 import { type ChannelCredentials, type ClientReadableStream, status } from "@grpc/grpc-js";
 import {
+  CancelOrderRequest,
   Code,
   ExecType,
+  GetDepthRequest,
+  GetInstrumentRequest,
+  GetQuoteRequest,
   type ExecutionReport,
   LiquidityIndicator,
+  ListTradesRequest,
+  LoginRequest,
   MarketDataChannel,
   MarketDataServiceClient,
   OrderServiceClient,
@@ -40,10 +46,10 @@ async function run(options: Options, check: Checks): Promise<void> {
   const { target, symbol, price, quantity, seller, buyer } = options;
   const channel = channelCredentials(options.tls);
   const users = new UserServiceClient(target, channel);
-  const login = await call(users.login.bind(users), {
-    username: options.username,
-    password: options.password,
-  });
+  const login = await call(
+    users.login.bind(users),
+    LoginRequest.fromPartial({ username: options.username, password: options.password }),
+  );
   users.close();
   check.that(login.accessToken !== "", "the sign-in answered an access token");
   say(`signed in as ${options.username} (token valid for ${login.expiresIn} s)`);
@@ -144,7 +150,7 @@ async function run(options: Options, check: Checks): Promise<void> {
   say(`#${orderId} buy ${quantity} ${symbol} @ ${formatPrice(below)} for ${buyer}: new`);
   const cancelled = await call(
     orders.cancelOrder.bind(orders),
-    { orderId, accountId: buyer },
+    CancelOrderRequest.fromPartial({ orderId, accountId: buyer }),
     auth,
   );
   check.equal(
@@ -207,12 +213,16 @@ async function run(options: Options, check: Checks): Promise<void> {
   // 6. Market data shows the trade.
   const market = new MarketDataServiceClient(target, channel);
   try {
-    const quote = (await call(market.getQuote.bind(market), { symbol })).quote;
+    const quote = (
+      await call(market.getQuote.bind(market), GetQuoteRequest.fromPartial({ symbol }))
+    ).quote;
     check.equal(quote?.lastPrice, price, "the quote's last price");
     check.equal(quote?.lastQuantity, quantity, "the quote's last quantity");
     const last = `${formatPrice(quote?.lastPrice ?? 0n)} x ${quote?.lastQuantity}`;
     say(`quote ${symbol}: last ${last}, volume ${quote?.volume}`);
-    const depth = (await call(market.getDepth.bind(market), { symbol, depth: 10 })).depth;
+    const depth = (
+      await call(market.getDepth.bind(market), GetDepthRequest.fromPartial({ symbol, depth: 10 }))
+    ).depth;
     const bids = depth?.bids ?? [];
     check.that(
       !bids.some((level) => level.price === below),
@@ -222,11 +232,10 @@ async function run(options: Options, check: Checks): Promise<void> {
     // ListTrades reads the store, which the projector fills from the journal
     // a moment after the trade: ask again for a few seconds.
     const listed = await eventually(`trade #${trade} in ListTrades`, async () => {
-      const page = await call(market.listTrades.bind(market), {
-        symbol,
-        pageSize: 100,
-        pageToken: "",
-      });
+      const page = await call(
+        market.listTrades.bind(market),
+        ListTradesRequest.fromPartial({ symbol, pageSize: 100 }),
+      );
       return page.trades.find((each) => each.tradeId === trade);
     });
     check.equal(listed.quantity, quantity, `trade #${trade}'s quantity in ListTrades`);
@@ -267,7 +276,10 @@ async function tickSize(
 ): Promise<bigint> {
   const reference = new ReferenceDataServiceClient(target, channel);
   try {
-    const { instrument } = await call(reference.getInstrument.bind(reference), { symbol });
+    const { instrument } = await call(
+      reference.getInstrument.bind(reference),
+      GetInstrumentRequest.fromPartial({ symbol }),
+    );
     return instrument?.tickSize ?? 1n;
   } finally {
     reference.close();

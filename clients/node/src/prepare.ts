@@ -2,7 +2,12 @@
 // (RiskService), as an operator would before trading: cash for the buyer,
 // short selling for the seller, whose account may hold no shares.
 import type { ChannelCredentials, Metadata } from "@grpc/grpc-js";
-import { RiskServiceClient } from "./api.js";
+import {
+  FundAccountRequest,
+  GetAccountRequest,
+  RiskServiceClient,
+  UpdateRiskLimitsRequest,
+} from "./api.js";
 import { call, errorDetails, isServiceError } from "./connection.js";
 import { formatPrice } from "./money.js";
 
@@ -20,12 +25,12 @@ export async function prepareAccounts(
     const reason = "Node.js example client";
     await call(
       risk.updateRiskLimits.bind(risk),
-      {
+      UpdateRiskLimitsRequest.fromPartial({
         accountId: seller,
         limits: { allowShortSelling: true },
         updateMask: ["allow_short_selling"],
         reason,
-      },
+      }),
       auth,
     );
     say(`prepared ${seller}: short selling allowed`);
@@ -33,7 +38,7 @@ export async function prepareAccounts(
     if (balance < cash) {
       await call(
         risk.fundAccount.bind(risk),
-        { accountId: buyer, amount: cash - balance, reason },
+        FundAccountRequest.fromPartial({ accountId: buyer, amount: cash - balance, reason }),
         auth,
       );
     }
@@ -46,7 +51,11 @@ export async function prepareAccounts(
 /** The account's cash; 0 for an account the exchange has not seen yet. */
 async function cashOf(risk: RiskServiceClient, account: string, auth: Metadata): Promise<bigint> {
   try {
-    const answer = await call(risk.getAccount.bind(risk), { accountId: account }, auth);
+    const answer = await call(
+      risk.getAccount.bind(risk),
+      GetAccountRequest.fromPartial({ accountId: account }),
+      auth,
+    );
     return answer.account?.cashBalance ?? 0n;
   } catch (error) {
     if (isServiceError(error) && errorDetails(error).errorInfo?.reason === "UNKNOWN_ACCOUNT") {
