@@ -186,7 +186,6 @@ STATUS_OF_REASON: MappingProxyType[str, grpc.StatusCode] = MappingProxyType(
     {reason.name: code for reason, code in STATUS_OF_REJECT.items()} | dict(OTHER_REASONS)
 )
 """Every ErrorInfo reason the exchange answers with, and its gRPC status."""
-assert len(STATUS_OF_REASON) == len(STATUS_OF_REJECT) + len(OTHER_REASONS)
 
 HTTP_OF_REASON: MappingProxyType[str, int] = MappingProxyType({"REQUEST_TOO_LARGE": 413})
 """The reasons whose HTTP code is not their status's (grpc-gateway has none
@@ -202,6 +201,16 @@ _REASON_OF_LIBRARY_CODE: MappingProxyType[grpc.StatusCode, str] = MappingProxyTy
 
 def http_status(code: grpc.StatusCode, reason: str = "") -> int:
     return HTTP_OF_REASON.get(reason) or HTTP_OF_STATUS[code]
+
+
+_CODES = MappingProxyType({code.value[0]: code for code in grpc.StatusCode})
+
+
+def http_code(status: status_pb2.Status) -> int:
+    """The HTTP code of a google.rpc.Status the REST bridge answers with."""
+    info = error_details_pb2.ErrorInfo()
+    reason = next((info.reason for detail in status.details if detail.Unpack(info)), "")
+    return http_status(_CODES[status.code], reason)
 
 
 def error(reason: str, message: str, field: str = "") -> status_pb2.Status:
@@ -302,7 +311,8 @@ reason they answer with."""
 
 
 def refusal_status(kind: Refusal, message: str, field: str = "") -> status_pb2.Status:
-    return error(REASON_OF_REFUSAL[kind], message, field)
+    """A refusal of the directory; a BadRequest names ``field`` for an invalid one."""
+    return error(REASON_OF_REFUSAL[kind], message, field if kind is Refusal.INVALID else "")
 
 
 def forbidden(message: str) -> status_pb2.Status:

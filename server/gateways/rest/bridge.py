@@ -24,9 +24,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.log import server_logger
 from google.protobuf import json_format, message_factory
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import status_pb2
 
-from server.errors import http_status, library_error, malformed, not_found, too_large
+from server.errors import http_code, library_error, malformed, not_found, too_large
 from server.gateways.rest import openapi
 from server.gateways.rest.jsonmap import MAX_DEPTH, JsonError, coerce, parse, to_json, too_deep
 from server.gateways.rest.routes import Route, Router, routes
@@ -47,7 +47,6 @@ window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
 """
 TIMEOUT_SECONDS = 30.0
 _STATUS_DETAILS = "grpc-status-details-bin"
-_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -78,9 +77,7 @@ def _status_json(status: status_pb2.Status) -> Any:
 
 def status_response(status: status_pb2.Status) -> web.Response:
     """An error answer: the status as JSON, with its HTTP code."""
-    info = error_details_pb2.ErrorInfo()
-    reason = next((info.reason for detail in status.details if detail.Unpack(info)), "")
-    return _json(_status_json(status), http_status(_CODES[status.code], reason))
+    return _json(_status_json(status), http_code(status))
 
 
 def error_response(error: grpc.aio.AioRpcError) -> web.Response:

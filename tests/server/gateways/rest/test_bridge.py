@@ -158,7 +158,11 @@ def test_openapi_and_swagger_ui_are_served_from_the_contract(tmp_path: Path) -> 
         assert "security" not in served["paths"]["/market-data/{symbol}"]["get"]
         order = served["components"]["schemas"]["stocktraderx.v1.Order"]["properties"]
         assert order["price"]["format"] == "decimal"
-        assert order["quantity"] == {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
+        quantity = {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
+        assert order["quantity"] == {
+            **quantity,
+            "description": "The total quantity, filled quantity included.",
+        }
         async with http.get(f"{base}/swagger-ui") as answer:
             page = await answer.text()
         assert "/openapi.json" in page
