@@ -26,6 +26,7 @@ from grpc_status import rpc_status
 from matching import RejectReason
 
 ERROR_DOMAIN = "stocktraderx.io"
+_STATUS_DETAILS = "grpc-status-details-bin"
 
 
 class Refusal(Enum):
@@ -206,11 +207,15 @@ def http_status(code: grpc.StatusCode, reason: str = "") -> int:
 _CODES = MappingProxyType({code.value[0]: code for code in grpc.StatusCode})
 
 
+def reason_of(status: status_pb2.Status) -> str:
+    """The ErrorInfo reason of ``status`` ("" if it has none)."""
+    info = error_details_pb2.ErrorInfo()
+    return next((str(info.reason) for detail in status.details if detail.Unpack(info)), "")
+
+
 def http_code(status: status_pb2.Status) -> int:
     """The HTTP code of a google.rpc.Status the REST bridge answers with."""
-    info = error_details_pb2.ErrorInfo()
-    reason = next((info.reason for detail in status.details if detail.Unpack(info)), "")
-    return http_status(_CODES[status.code], reason)
+    return http_status(_CODES[status.code], reason_of(status))
 
 
 def error(reason: str, message: str, field: str = "") -> status_pb2.Status:
@@ -284,6 +289,18 @@ def history_behind(message: str, *, kept: bool) -> status_pb2.Status:
     one is ``kept``, so a retry will find them), or older than an exchange
     without a store remembers (never to be found)."""
     return error("HISTORY_BEHIND" if kept else "HISTORY_TRIMMED", message)
+
+
+def status_of_call(failure: grpc.aio.AioRpcError) -> status_pb2.Status:
+    """The google.rpc.Status a call of the REST bridge ended with: the
+    exchange's own, details included, from the trailers; one of
+    ``library_error`` for a status the gRPC library made."""
+    trailers: Any = failure.trailing_metadata() or ()
+    for key, value in trailers:
+        if key == _STATUS_DETAILS and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    code = failure.code()
+    return library_error(code, failure.details() or code.name)
 
 
 def library_error(code: grpc.StatusCode, message: str) -> status_pb2.Status:

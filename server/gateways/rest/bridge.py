@@ -26,7 +26,7 @@ from google.protobuf import json_format, message_factory
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
-from server.errors import http_code, library_error, malformed, not_found, too_large
+from server.errors import http_code, malformed, not_found, status_of_call, too_large
 from server.gateways.rest import openapi
 from server.gateways.rest.jsonmap import MAX_DEPTH, JsonError, coerce, parse, to_json, too_deep
 from server.gateways.rest.routes import Route, Router, routes
@@ -46,25 +46,12 @@ window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
 </script></body></html>
 """
 TIMEOUT_SECONDS = 30.0
-_STATUS_DETAILS = "grpc-status-details-bin"
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
     )
-
-
-def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    """The google.rpc.Status a call ended with: the exchange's own, details
-    included, from the trailers; one of ``server/errors.py`` for a status the
-    gRPC library made (the server unreachable, the deadline passed)."""
-    trailers: Any = error.trailing_metadata() or ()
-    for key, value in trailers:
-        if key == _STATUS_DETAILS and isinstance(value, bytes):
-            return status_pb2.Status.FromString(value)
-    code = error.code()
-    return library_error(code, error.details() or code.name)
 
 
 def _status_json(status: status_pb2.Status) -> Any:
@@ -81,7 +68,7 @@ def status_response(status: status_pb2.Status) -> web.Response:
 
 
 def error_response(error: grpc.aio.AioRpcError) -> web.Response:
-    return status_response(status_of(error))
+    return status_response(status_of_call(error))
 
 
 def cors(origins: frozenset[str]) -> Any:
@@ -283,7 +270,7 @@ class RestBridge:
                 await response.write(orjson.dumps({"result": to_json(item)}) + b"\n")
                 item = await call.read()
         except grpc.aio.AioRpcError as failure:
-            status = _status_json(status_of(failure))
+            status = _status_json(status_of_call(failure))
             await response.write(orjson.dumps({"error": status}) + b"\n")
         except ConnectionResetError:
             call.cancel()  # the browser went away
