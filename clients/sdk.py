@@ -1,8 +1,9 @@
 """Python clients of the exchange, async and sync, over the generated API.
 
 Both raise ``ExchangeError`` for a refused call, carrying the gRPC status,
-the refusal's reason (the contract's RejectReason name, from the
-google.rpc ErrorInfo detail) and the offending field when there is one.
+the refusal's reason (from the google.rpc ErrorInfo detail every error
+carries: a RejectReason name, or another reason listed in the comment of
+RejectReason) and the offending field when there is one.
 """
 
 from __future__ import annotations

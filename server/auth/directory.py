@@ -14,7 +14,6 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import Row, select, update
@@ -24,6 +23,7 @@ from server.audit import AUTH_FIELDS, GENESIS, entry_hash
 from server.auth.access import api_key_revocation, session_revocation
 from server.auth.passwords import DUMMY_HASH, hash_password, policy_problem, verify_password
 from server.auth.tokens import LEEWAY_SECONDS, TokenIssuer
+from server.errors import Refusal
 from server.shared import SharedState
 from server.store import Store
 from server.store.personal import email_columns, email_of
@@ -53,15 +53,6 @@ LOG_LEVELS = {
 ends of sessions, never with a secret; a lockout or a reused refresh token
 may be an attack, hence WARNING. Nothing routine reaches ERROR."""
 _log = logging.getLogger(__name__)
-
-
-class Refusal(Enum):
-    INVALID = "invalid"
-    EXISTS = "exists"
-    UNAUTHENTICATED = "unauthenticated"
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
-    THROTTLED = "throttled"
 
 
 class AuthRefusal(Exception):  # noqa: N818 - a refusal value, raised to the gateway

@@ -3,7 +3,8 @@
 Public RPCs pass. Every other call must carry ``authorization: Bearer
 <access token>``; the token is validated (``tokens.py``), checked against
 the revocation set, and its roles against the RPC's rule. A missing or bad
-token is UNAUTHENTICATED, a role that is not admitted PERMISSION_DENIED. The
+token is UNAUTHENTICATED, a role that is not admitted PERMISSION_DENIED, each
+with the ErrorInfo of ``server/errors.py`` as every other error. The
 caller becomes the ``Principal`` of the call (``access.current_principal``),
 which the services use for object-level checks. Streams are checked again
 while they run: when the token expires the stream ends with UNAUTHENTICATED,
@@ -26,6 +27,7 @@ import grpc
 from server.auth.access import Principal, Rule, reset_principal, rule_for, set_principal
 from server.auth.oidc import OidcVerifier, issuer_of
 from server.auth.tokens import Claims, TokenError, TokenIssuer
+from server.errors import abort, forbidden, unauthenticated
 from server.shared import SharedState
 
 RECHECK_SECONDS = 5.0
@@ -130,13 +132,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         header = str(metadata.get("authorization", ""))
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            await context.abort(
-                grpc.StatusCode.UNAUTHENTICATED, "sign in: send 'authorization: Bearer <token>'"
-            )
+            await abort(context, unauthenticated("sign in: send 'authorization: Bearer <token>'"))
         try:
             claims = await self._verify(token)
         except TokenError as error:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"invalid access token: {error}")
+            await abort(context, unauthenticated(f"invalid access token: {error}"))
         principal = Principal(
             claims.subject,
             claims.roles,
@@ -147,11 +147,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             claims.session,
         )
         if await self._shared.is_revoked(*principal.revocation_ids):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
+            await abort(context, unauthenticated(REVOKED))
         if not rule.admits(claims.roles):
-            await context.abort(
-                grpc.StatusCode.PERMISSION_DENIED, "your roles do not allow this call"
-            )
+            await abort(context, forbidden("your roles do not allow this call"))
         return principal
 
     async def _verify(self, token: str) -> Claims:
@@ -173,13 +171,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     ) -> None:
         now = time.time()
         if now > principal.expires:
-            await context.abort(
-                grpc.StatusCode.UNAUTHENTICATED, "access token expired: reconnect with a new one"
-            )
+            await abort(context, unauthenticated("access token expired: reconnect with a new one"))
         if now - checked[0] >= RECHECK_SECONDS:
             checked[0] = now
             if await self._shared.is_revoked(*principal.revocation_ids):
-                await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
+                await abort(context, unauthenticated(REVOKED))
 
     def _guarded(self, handler: Any, rule: Rule) -> Any:
         # The behaviours of a grpc.aio handler are coroutine functions and
@@ -250,7 +246,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     if closing is not None:
                         await closing()
                 if stream.revoked:
-                    await context.abort(grpc.StatusCode.UNAUTHENTICATED, REVOKED)
+                    await abort(context, unauthenticated(REVOKED))
 
             return wrapper
 

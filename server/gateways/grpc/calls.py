@@ -4,15 +4,13 @@ with a google.rpc status, and paging."""
 from __future__ import annotations
 
 from ipaddress import ip_address
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
-from google.rpc import status_pb2
-from grpc_status import rpc_status
 
 from matching import RejectReason
 from server.auth.access import current_principal
-from server.errors import invalid_argument, unavailable
+from server.errors import abort, invalid_argument, unavailable
 from server.gateways.grpc.inputs import page_number
 from server.journal.codec import FORWARDED_FOR, Origin
 from server.model.view import CoreUnavailableError, SequencerView
@@ -21,13 +19,6 @@ MAX_PAGE = 1_000
 DEFAULT_PAGE = 100
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-async def abort(context: Context, status: status_pb2.Status) -> NoReturn:
-    """End the call with ``status``, its google.rpc details in the trailers."""
-    converted = rpc_status.to_status(status)
-    await context.abort(converted.code, converted.details, converted.trailing_metadata)
-    raise AssertionError("abort returned")
 
 
 async def committed(sequencer: SequencerView, context: Context) -> None:

@@ -26,8 +26,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
-from server.errors import invalid_argument, malformed
-from server.gateways.grpc.calls import Context, abort
+from server.errors import abort, invalid_argument, malformed
+from server.gateways.grpc.calls import Context
 from server.gateways.grpc.inputs import violation
 
 _log = logging.getLogger(__name__)

@@ -12,9 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import status_pb2
 from sqlalchemy import Row
 from stocktraderx.v1 import market_data_pb2 as pb
 from stocktraderx.v1 import market_data_pb2_grpc
@@ -23,8 +21,8 @@ from feeds import wire
 from feeds.market import SymbolMarket, Update
 from feeds.wire import depth_snapshot, quote_message
 from matching import RejectReason
-from server.errors import invalid_argument, rejection
-from server.gateways.grpc.calls import Context, abort, page_size, page_token
+from server.errors import abort, invalid_argument, rejection, slow_consumer
+from server.gateways.grpc.calls import Context, page_size, page_token
 from server.model.view import CoreView
 from server.store import Store
 from server.store.batch import BAR_SECONDS
@@ -169,11 +167,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                     continue
                 if updates is None:
                     await abort(
-                        context,
-                        status_pb2.Status(
-                            code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0],
-                            message="market data unread for too long; subscribe again",
-                        ),
+                        context, slow_consumer("market data unread for too long; subscribe again")
                     )
                 for update in updates:
                     yield wire.message(update)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-from google.rpc import status_pb2
 from stocktraderx.v1 import orders_pb2 as pb
 from stocktraderx.v1 import orders_pb2_grpc
 
@@ -31,11 +30,10 @@ from matching import (
 )
 from matching.instrument import BASIS_POINTS
 from server.auth.access import current_principal
-from server.errors import forbidden, invalid_argument, rejection
+from server.errors import abort, forbidden, history_behind, invalid_argument, rejection
 from server.gateways.grpc import convert
 from server.gateways.grpc.calls import (
     Context,
-    abort,
     committed,
     describe,
     origin_of,
@@ -307,8 +305,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 limit=size,
             )
         except HistoryBehind as behind:
-            code = grpc.StatusCode.UNAVAILABLE if self._has_store else grpc.StatusCode.OUT_OF_RANGE
-            await abort(context, status_pb2.Status(code=code.value[0], message=str(behind)))
+            await abort(context, history_behind(str(behind), kept=self._has_store))
         page = matches[:size]
         token = str(page[-1].report_sequence) if len(matches) > size else ""
         return pb.ListExecutionsResponse(

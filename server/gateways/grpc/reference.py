@@ -11,8 +11,8 @@ from stocktraderx.v1 import reference_data_pb2_grpc
 
 from matching import CommandRejected, RejectReason, SetTradingPhase, TradingPhase
 from matching.book import OrderBook
-from server.errors import invalid_argument, rejection
-from server.gateways.grpc.calls import Context, abort, committed, describe, origin_of, page_size
+from server.errors import abort, invalid_argument, rejection
+from server.gateways.grpc.calls import Context, committed, describe, origin_of, page_size
 from server.model.view import CoreView
 
 

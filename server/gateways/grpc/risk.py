@@ -28,8 +28,8 @@ from matching import (
 from server.auth.access import current_principal
 from server.auth.directory import UserDirectory
 from server.consumers.surveillance.desk import AlertDesk
-from server.errors import forbidden, invalid_argument, not_found, rejection
-from server.gateways.grpc.calls import Context, abort, committed, origin_of, page_size
+from server.errors import abort, forbidden, invalid_argument, not_found, rejection
+from server.gateways.grpc.calls import Context, committed, origin_of, page_size
 from server.gateways.grpc.inputs import page_number
 from server.gateways.grpc.risk_messages import (
     LIMIT_FIELDS,

@@ -42,6 +42,7 @@ from matching import (
     ReplaceOrder,
 )
 from server.auth.access import current_principal
+from server.errors import abort, internal, slow_consumer, unavailable
 from server.gateways.grpc import convert
 from server.gateways.grpc.calls import origin_of
 from server.gateways.grpc.inputs import violation
@@ -165,18 +166,23 @@ class OrderStreamHandler:
                     continue
                 if first is None:
                     if session.failed:
-                        await context.abort(grpc.StatusCode.INTERNAL, "order stream failed")
+                        await abort(context, internal("order stream failed"))
                     if session.unavailable:
-                        await context.abort(
-                            grpc.StatusCode.UNAVAILABLE,
-                            "core unavailable: commands not yet acknowledged may or may not "
-                            "have been applied; reconnect and resume with after_report_sequence",
+                        await abort(
+                            context,
+                            unavailable(
+                                "core unavailable: commands not yet acknowledged may or may not "
+                                "have been applied; reconnect and resume with "
+                                "after_report_sequence"
+                            ),
                         )
                     if session.overflowed:
-                        await context.abort(
-                            grpc.StatusCode.RESOURCE_EXHAUSTED,
-                            f"more than {limit} execution reports unread; read faster or "
-                            "resume later with after_report_sequence",
+                        await abort(
+                            context,
+                            slow_consumer(
+                                f"more than {limit} execution reports unread; read faster or "
+                                "resume later with after_report_sequence"
+                            ),
                         )
                     return
                 batch = list(first)

@@ -10,9 +10,9 @@ from stocktraderx.v1 import users_pb2 as pb
 from stocktraderx.v1 import users_pb2_grpc
 
 from server.auth.access import Principal, current_principal
-from server.auth.directory import AuthRefusal, Refusal, Session, UserDirectory, UserView
-from server.errors import refusal_status
-from server.gateways.grpc.calls import Context, abort, origin_of, page_size, page_token
+from server.auth.directory import AuthRefusal, Session, UserDirectory, UserView
+from server.errors import Refusal, abort, refusal_status
+from server.gateways.grpc.calls import Context, origin_of, page_size, page_token
 
 
 def _timestamp(nanos: int) -> Timestamp | None:

@@ -26,7 +26,7 @@ from google.protobuf import json_format, message_factory
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
-from server.errors import http_status
+from server.errors import http_code, malformed, not_found, status_of_call, too_large
 from server.gateways.rest import openapi
 from server.gateways.rest.jsonmap import MAX_DEPTH, JsonError, coerce, parse, to_json, too_deep
 from server.gateways.rest.routes import Route, Router, routes
@@ -46,7 +46,6 @@ window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
 </script></body></html>
 """
 TIMEOUT_SECONDS = 30.0
-_STATUS_DETAILS = "grpc-status-details-bin"
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -55,24 +54,21 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def _status_json(code: grpc.StatusCode, message: str, details: list[Any] | None = None) -> Any:
-    return {"code": code.value[0], "message": message, "details": details or []}
+def _status_json(status: status_pb2.Status) -> Any:
+    body = json_format.MessageToDict(status, preserving_proto_field_name=True)
+    body.setdefault("code", 0)
+    body.setdefault("message", "")
+    body.setdefault("details", [])
+    return body
+
+
+def status_response(status: status_pb2.Status) -> web.Response:
+    """An error answer: the status as JSON, with its HTTP code."""
+    return _json(_status_json(status), http_code(status))
 
 
 def error_response(error: grpc.aio.AioRpcError) -> web.Response:
-    code = error.code()
-    body = _status_json(code, error.details() or code.name)
-    trailers: Any = error.trailing_metadata() or ()
-    for key, value in trailers:
-        if key == _STATUS_DETAILS and isinstance(value, bytes):
-            status = status_pb2.Status.FromString(value)
-            body = json_format.MessageToDict(status, preserving_proto_field_name=True)
-            body.setdefault("details", [])
-    return _json(body, http_status(code))
-
-
-def bad_request(message: str, status: int = 400) -> web.Response:
-    return _json(_status_json(grpc.StatusCode.INVALID_ARGUMENT, message), status)
+    return status_response(status_of_call(error))
 
 
 def cors(origins: frozenset[str]) -> Any:
@@ -184,20 +180,15 @@ class RestBridge:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         found = self._router.match(request.method, request.path)
         if found is None:
-            return _json(
-                _status_json(
-                    grpc.StatusCode.NOT_FOUND, f"no route {request.method} {request.path}"
-                ),
-                404,
-            )
+            return status_response(not_found(f"no route {request.method} {request.path}"))
         route, variables = found
         endpoint = self._endpoints[route.http_method, route.template]
         try:
             message = await self._request_message(request, endpoint, variables)
         except JsonError as error:
-            return bad_request(str(error))
+            return status_response(malformed(str(error)))
         except web.HTTPRequestEntityTooLarge:
-            return bad_request(f"the body exceeds {MAX_BODY} bytes", 413)
+            return status_response(too_large(f"the body exceeds {MAX_BODY} bytes"))
         headers = request.headers
         # A correlation id, not a secret: uuid4 reads the OS's entropy on every call.
         request_id = headers.get("x-request-id") or f"{random.getrandbits(128):032x}"
@@ -278,8 +269,8 @@ class RestBridge:
             while item is not grpc.aio.EOF:  # type: ignore[attr-defined]
                 await response.write(orjson.dumps({"result": to_json(item)}) + b"\n")
                 item = await call.read()
-        except grpc.aio.AioRpcError as error:
-            status = _status_json(error.code(), error.details() or error.code().name)
+        except grpc.aio.AioRpcError as failure:
+            status = _status_json(status_of_call(failure))
             await response.write(orjson.dumps({"error": status}) + b"\n")
         except ConnectionResetError:
             call.cancel()  # the browser went away

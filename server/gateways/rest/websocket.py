@@ -15,7 +15,9 @@ A browser that reads slowly never makes the bridge hold more than
 ``QUEUE_LIMIT`` messages: market data is then conflated (the subscription is
 restarted, and the browser gets ``{"type": "resync"}`` followed by fresh
 snapshots), and a report subscription is ended with an error (reports resume
-by number with ``after_report_sequence``).
+by number with ``after_report_sequence``). An error is ``{"type": "error",
+"data": {"message", "reason"}}``, the reason one of the ErrorInfo reasons
+(``server/errors.py``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from typing import Any
 import grpc
 import orjson
 from aiohttp import WSMsgType, web
+from google.rpc import status_pb2
 from stocktraderx.v1 import market_data_pb2, market_data_pb2_grpc, orders_pb2, orders_pb2_grpc
 
+from server.errors import invalid_argument, malformed, reason_of, slow_consumer, status_of_call
 from server.gateways.rest.jsonmap import to_json
 from server.journal.codec import FORWARDED_FOR
 
@@ -80,7 +84,7 @@ class Connection:
                 try:
                     request = orjson.loads(frame.data)
                 except orjson.JSONDecodeError:
-                    self._error("messages must be JSON objects")
+                    self._refuse(malformed("messages must be JSON objects"))
                     continue
                 self._handle(request)
         finally:
@@ -88,36 +92,40 @@ class Connection:
             for task in self._tasks:
                 task.cancel()
 
-    def _error(self, message: str) -> None:
+    def _refuse(self, status: status_pb2.Status, subject: str = "") -> None:
+        """Tell the browser of an error: its message and ErrorInfo reason."""
+        message = f"{subject}: {status.message}" if subject else status.message
         with contextlib.suppress(_Overflow):
-            self._offer({"type": "error", "data": {"message": message}})
+            data = {"message": message, "reason": reason_of(status)}
+            self._offer({"type": "error", "data": data})
 
     def _handle(self, request: Any) -> None:
         if not isinstance(request, dict):
-            self._error("messages must be JSON objects")
+            self._refuse(malformed("messages must be JSON objects"))
             return
         op = request.get("op")
         if op == "auth":
             self._token = str(request.get("token", ""))
             return
         if op != "subscribe":
-            self._error(f"unknown op {op!r}: use subscribe or auth")
+            self._refuse(malformed(f"unknown op {op!r}: use subscribe or auth"))
             return
         channel = request.get("channel")
         if channel == "REPORTS":
             account = request.get("account_id")
             if not isinstance(account, str) or not account:
-                self._error("REPORTS needs account_id")
+                self._refuse(invalid_argument("account_id", "REPORTS needs account_id"))
                 return
             self._start(self._reports(account))
         elif channel in _CHANNELS:
             symbol = request.get("symbol")
             if not isinstance(symbol, str) or not symbol:
-                self._error(f"{channel} needs symbol")
+                self._refuse(invalid_argument("symbol", f"{channel} needs symbol"))
                 return
             self._start(self._market(symbol, channel))
         else:
-            self._error(f"unknown channel {channel!r}: L1, L2, TRADES or REPORTS")
+            known = "L1, L2, TRADES or REPORTS"
+            self._refuse(invalid_argument("channel", f"unknown channel {channel!r}: {known}"))
 
     def _start(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -140,8 +148,8 @@ class Connection:
                 # Conflate: what is queued is stale; start again from snapshots.
                 self._drain()
                 self._offer({"type": "resync", "data": {"channel": channel, "symbol": symbol}})
-            except grpc.aio.AioRpcError as error:
-                self._error(f"{channel} {symbol}: {error.details()}")
+            except grpc.aio.AioRpcError as failure:
+                self._refuse(status_of_call(failure), f"{channel} {symbol}")
                 return
 
     async def _reports(self, account: str) -> None:
@@ -161,9 +169,13 @@ class Connection:
                     self._offer({"type": "heartbeat", "data": to_json(response.heartbeat)})
         except _Overflow:
             self._drain()
-            self._error("reports unread for too long: subscribe again with after_report_sequence")
-        except grpc.aio.AioRpcError as error:
-            self._error(f"REPORTS {account}: {error.details()}")
+            self._refuse(
+                slow_consumer(
+                    "reports unread for too long: subscribe again with after_report_sequence"
+                )
+            )
+        except grpc.aio.AioRpcError as failure:
+            self._refuse(status_of_call(failure), f"REPORTS {account}")
 
     def _drain(self) -> None:
         while not self._queue.empty():

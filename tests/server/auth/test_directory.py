@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from server.auth.directory import AuthRefusal, Refusal, UserDirectory
+from server.auth.directory import AuthRefusal, UserDirectory
 from server.auth.keys import KeyRing
 from server.auth.tokens import TokenIssuer
+from server.errors import Refusal
 from server.shared import MemoryShared
 from server.store import open_store
 from server.store.field_crypto import FieldCipher

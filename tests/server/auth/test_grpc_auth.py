@@ -11,6 +11,8 @@ from typing import Any
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from stocktraderx.v1 import (
     common_pb2,
     market_data_pb2,
@@ -24,6 +26,7 @@ from stocktraderx.v1 import (
 from clients.credentials import ApiKeyCredentials, PasswordCredentials
 from clients.sdk import AsyncExchangeClient, ExchangeClient, place_request
 from server.app import Exchange
+from server.errors import ERROR_DOMAIN
 from tests.server.local import local_settings, prepare_accounts
 
 PASSWORD = "correct horse battery"
@@ -66,10 +69,28 @@ def _order(account: str, client_id: str, side: int = common_pb2.SIDE_BUY) -> Any
 
 
 async def _status(call: Awaitable[object]) -> grpc.StatusCode:
+    code, _reason = await _refusal(call)
+    return code
+
+
+async def _refusal(call: Awaitable[object]) -> tuple[grpc.StatusCode, str]:
+    """The status code of a refused call and the reason of its ErrorInfo,
+    which every refusal carries (in the exchange's domain)."""
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call
-    code: grpc.StatusCode = caught.value.code()
-    return code
+    return caught.value.code(), _error_info(caught.value)
+
+
+def _error_info(error: grpc.aio.AioRpcError) -> str:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, (error.code(), error.details())
+    infos = []
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            infos.append(info)
+    assert [info.domain for info in infos] == [ERROR_DOMAIN], status
+    return str(infos[0].reason)
 
 
 def test_tokens_roles_and_ownership_are_enforced(tmp_path: Path) -> None:
@@ -82,11 +103,13 @@ def test_tokens_roles_and_ownership_are_enforced(tmp_path: Path) -> None:
         unauthenticated = grpc.StatusCode.UNAUTHENTICATED
         denied = grpc.StatusCode.PERMISSION_DENIED
         missing = grpc.StatusCode.NOT_FOUND
-        assert await _status(orders.PlaceOrder(_order("ALICE", "x"))) is unauthenticated
-        assert (
-            await _status(orders.PlaceOrder(_order("ALICE", "x"), metadata=_bearer("not-a-token")))
-            is unauthenticated
+        assert await _refusal(orders.PlaceOrder(_order("ALICE", "x"))) == (
+            unauthenticated,
+            "UNAUTHENTICATED",
         )
+        assert await _refusal(
+            orders.PlaceOrder(_order("ALICE", "x"), metadata=_bearer("not-a-token"))
+        ) == (unauthenticated, "UNAUTHENTICATED")
         mine = await orders.PlaceOrder(_order("ALICE", "a1"), metadata=_bearer(alice))
         order_id = mine.order.order_id
         assert (
@@ -144,12 +167,9 @@ def test_tokens_roles_and_ownership_are_enforced(tmp_path: Path) -> None:
         await exchange.directory.register("vera", "vera@example.com", PASSWORD, roles=(1,))
         users = users_pb2_grpc.UserServiceStub(channel)
         vera = await users.Login(users_pb2.LoginRequest(username="vera", password=PASSWORD))
-        assert (
-            await _status(
-                orders.PlaceOrder(_order("VERA", "v1"), metadata=_bearer(vera.access_token))
-            )
-            is denied
-        )
+        assert await _refusal(
+            orders.PlaceOrder(_order("VERA", "v1"), metadata=_bearer(vera.access_token))
+        ) == (denied, "FORBIDDEN")
 
     _run(tmp_path, scenario)
 
@@ -261,6 +281,7 @@ def test_a_stream_ends_when_its_token_expires(
             await asyncio.wait_for(_read_until_the_end(stream), 20)
         assert ended.value.code() is grpc.StatusCode.UNAUTHENTICATED
         assert "expired" in (ended.value.details() or "")
+        assert _error_info(ended.value) == "UNAUTHENTICATED"
         await asyncio.sleep(0.2)  # the stream's request reader winds down
 
     with caplog.at_level(logging.INFO):

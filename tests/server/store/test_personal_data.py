@@ -13,10 +13,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
-from server.auth.directory import AuthRefusal, Refusal, UserDirectory
+from server.auth.directory import AuthRefusal, UserDirectory
 from server.auth.keys import KeyRing
 from server.auth.passwords import hash_password
 from server.auth.tokens import TokenIssuer
+from server.errors import Refusal
 from server.shared import MemoryShared
 from server.store import Store, database, open_store, schema
 from server.store.data_key import DataKeyError

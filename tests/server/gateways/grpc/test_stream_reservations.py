@@ -60,7 +60,9 @@ class Context:
     def invocation_metadata(self) -> tuple[()]:
         return ()
 
-    async def abort(self, code: grpc.StatusCode, details: str = "") -> NoReturn:
+    async def abort(
+        self, code: grpc.StatusCode, details: str = "", trailing_metadata: object = ()
+    ) -> NoReturn:
         raise Aborted(code, details)
 
 

@@ -158,7 +158,11 @@ def test_openapi_and_swagger_ui_are_served_from_the_contract(tmp_path: Path) -> 
         assert "security" not in served["paths"]["/market-data/{symbol}"]["get"]
         order = served["components"]["schemas"]["stocktraderx.v1.Order"]["properties"]
         assert order["price"]["format"] == "decimal"
-        assert order["quantity"] == {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
+        quantity = {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
+        assert order["quantity"] == {
+            **quantity,
+            "description": "The total quantity, filled quantity included.",
+        }
         async with http.get(f"{base}/swagger-ui") as answer:
             page = await answer.text()
         assert "/openapi.json" in page
@@ -187,8 +191,11 @@ def test_websocket_streams_market_data_and_own_reports_in_order(tmp_path: Path) 
                 {"op": "subscribe", "channel": "REPORTS", "account_id": "ALICE"}
             )
             await anonymous.send_json({"op": "dance"})
-            errors = [(await anonymous.receive_json())["type"] for _ in range(2)]
-            assert errors == ["error", "error"]
+            errors = [await anonymous.receive_json() for _ in range(2)]
+            assert {error["type"] for error in errors} == {"error"}
+            # The REPORTS subscription without a token, and the unknown op.
+            reasons = sorted(error["data"]["reason"] for error in errors)
+            assert reasons == ["MALFORMED_REQUEST", "UNAUTHENTICATED"]
         async with http.ws_connect(f"{base}/ws?access_token={token}") as socket:
             await socket.send_json({"op": "subscribe", "channel": "L2", "symbol": "AAPL"})
             await socket.send_json({"op": "subscribe", "channel": "TRADES", "symbol": "AAPL"})

@@ -32,6 +32,7 @@ from google.api import annotations_pb2
 from server.app import Exchange
 from server.auth.access import ADMIN
 from server.auth.directory import LOGIN_FAILURES, TRADER
+from server.errors import ERROR_DOMAIN
 from server.gateways.rest.bridge import MAX_BODY, RestBridge
 from server.gateways.rest.routes import Router, routes
 from tests.server.local import local_settings, prepare_accounts
@@ -180,7 +181,8 @@ class Http:
         assert payload["code"] == code.value[0], payload
         assert isinstance(payload["message"], str), payload
         assert payload["message"], payload
-        assert isinstance(payload["details"], list), payload
+        infos = [detail for detail in payload["details"] if detail["@type"] == ERROR_INFO]
+        assert [info["domain"] for info in infos] == [ERROR_DOMAIN], payload
         return dict(payload)
 
 
@@ -449,6 +451,7 @@ async def _client_errors(http: Http, exchange: Exchange) -> None:
     assert reasons(phase) == ["INVALID_PHASE_TRANSITION"]
     anonymous = await http.refuse(401, _C.UNAUTHENTICATED, "POST", "/orders", order("ALICE", "a3"))
     assert "sign in" in anonymous["message"]
+    assert reasons(anonymous) == ["UNAUTHENTICATED"]
     wrong = await http.refuse(
         401, _C.UNAUTHENTICATED, "POST", "/users/login",
         {"username": "alice", "password": "not the password"},
@@ -463,11 +466,13 @@ async def _client_errors(http: Http, exchange: Exchange) -> None:
         {"trading_phase": "TRADING_PHASE_HALTED"}, token=alice,
     )  # fmt: skip
     assert "roles" in roles["message"]
+    assert reasons(roles) == ["FORBIDDEN"]
     unknown = await http.refuse(404, _C.NOT_FOUND, "GET", "/instruments/NOPE")
     assert reasons(unknown) == ["UNKNOWN_SYMBOL"]
     missing = await http.refuse(404, _C.NOT_FOUND, "GET", "/orders/999999", token=alice)
     assert reasons(missing) == ["UNKNOWN_ORDER"]
-    await http.refuse(404, _C.NOT_FOUND, "PUT", "/orders")  # no such route
+    no_route = await http.refuse(404, _C.NOT_FOUND, "PUT", "/orders")
+    assert reasons(no_route) == ["NOT_FOUND"]
     duplicate = await http.refuse(
         409, _C.ALREADY_EXISTS, "POST", "/orders", order("ALICE", "a1"), token=alice
     )
@@ -500,9 +505,12 @@ async def _malformed_requests(http: Http) -> None:
             status, _C.INVALID_ARGUMENT, method, path, data=data, token=token
         )
         assert words in refused["message"], refused
+        too_large = status == 413
+        assert reasons(refused) == ["REQUEST_TOO_LARGE" if too_large else "MALFORMED_REQUEST"]
     unknown = await http.refuse(400, _C.INVALID_ARGUMENT, "GET", "/orders",
                                 token=token, params={"colour": "red"})  # fmt: skip
     assert "colour" in unknown["message"]
+    assert reasons(unknown) == ["MALFORMED_REQUEST"]
 
 
 def _free_port() -> int:
@@ -522,7 +530,7 @@ async def _unavailable(http: Http) -> None:
     try:
         alone = Http(http.session, f"http://127.0.0.1:{runner.addresses[0][1]}")
         down = await alone.refuse(503, _C.UNAVAILABLE, "GET", "/instruments")
-        assert down["details"] == []
+        assert reasons(down) == ["BACKEND_UNAVAILABLE"]
         http.refused |= alone.refused
     finally:
         await runner.cleanup()

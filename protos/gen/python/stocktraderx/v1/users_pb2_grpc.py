@@ -114,7 +114,8 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Logout(self, request, context):
-        """Ends a session: revokes its refresh token.
+        """Ends a session: revokes its refresh tokens and every access token issued
+        in it, which also ends the streams open with them at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

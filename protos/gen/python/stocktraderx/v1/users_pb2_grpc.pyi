@@ -50,7 +50,9 @@ class UserServiceStub:
     RefreshToken: _grpc.UnaryUnaryMultiCallable[_users_pb2.RefreshTokenRequest, _users_pb2.RefreshTokenResponse]
     """Exchanges a refresh token for a new access token and refresh token."""
     Logout: _grpc.UnaryUnaryMultiCallable[_users_pb2.LogoutRequest, _users_pb2.LogoutResponse]
-    """Ends a session: revokes its refresh token."""
+    """Ends a session: revokes its refresh tokens and every access token issued
+    in it, which also ends the streams open with them at once.
+    """
     GetCurrentUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetCurrentUserRequest, _users_pb2.GetCurrentUserResponse]
     """Returns the signed-in user."""
     CreateApiKey: _grpc.UnaryUnaryMultiCallable[_users_pb2.CreateApiKeyRequest, _users_pb2.CreateApiKeyResponse]
@@ -82,7 +84,9 @@ class UserServiceAsyncStub(UserServiceStub):
     RefreshToken: _aio.UnaryUnaryMultiCallable[_users_pb2.RefreshTokenRequest, _users_pb2.RefreshTokenResponse]  # type: ignore[assignment]
     """Exchanges a refresh token for a new access token and refresh token."""
     Logout: _aio.UnaryUnaryMultiCallable[_users_pb2.LogoutRequest, _users_pb2.LogoutResponse]  # type: ignore[assignment]
-    """Ends a session: revokes its refresh token."""
+    """Ends a session: revokes its refresh tokens and every access token issued
+    in it, which also ends the streams open with them at once.
+    """
     GetCurrentUser: _aio.UnaryUnaryMultiCallable[_users_pb2.GetCurrentUserRequest, _users_pb2.GetCurrentUserResponse]  # type: ignore[assignment]
     """Returns the signed-in user."""
     CreateApiKey: _aio.UnaryUnaryMultiCallable[_users_pb2.CreateApiKeyRequest, _users_pb2.CreateApiKeyResponse]  # type: ignore[assignment]
@@ -135,7 +139,9 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _users_pb2.LogoutRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.LogoutResponse, _abc.Awaitable[_users_pb2.LogoutResponse]]:
-        """Ends a session: revokes its refresh token."""
+        """Ends a session: revokes its refresh tokens and every access token issued
+        in it, which also ends the streams open with them at once.
+        """
 
     @_abc_1.abstractmethod
     def GetCurrentUser(

@@ -368,6 +368,56 @@ export function tradingPhaseToJSON(object: TradingPhase): string {
  * 1-39 are the engine's own validation, 40 and above are pre-trade risk
  * controls. In gRPC and REST errors the value's name without the
  * `REJECT_REASON_` prefix is the `google.rpc.ErrorInfo.reason`.
+ *
+ * Errors. Every error the exchange answers is a `google.rpc.Status` (over
+ * gRPC in the `grpc-status-details-bin` trailer, over REST as the body, with
+ * the HTTP code of grpc-gateway's table) whose `details` hold one
+ * `google.rpc.ErrorInfo` with `domain` "stocktraderx.io" and a `reason`:
+ * the name of a value of this enum without its prefix (a command refused,
+ * for example PRICE_NOT_ON_TICK), or one of these, with its gRPC status:
+ *
+ *   INVALID_ARGUMENT (INVALID_ARGUMENT): a field breaks an input rule.
+ *   MALFORMED_REQUEST (INVALID_ARGUMENT): the request does not read as the
+ *     method's request message (its bytes over gRPC, its JSON body or query
+ *     string over REST).
+ *   REQUEST_TOO_LARGE (INVALID_ARGUMENT, HTTP 413): a REST body over 1 MiB.
+ *   UNAUTHENTICATED (UNAUTHENTICATED): no valid access token (missing,
+ *     malformed, expired or revoked; a stream ends with it when its token
+ *     expires or is revoked), or credentials (password, refresh token, API
+ *     key) that sign no one in.
+ *   FORBIDDEN (PERMISSION_DENIED): the caller's roles do not admit the RPC,
+ *     or the account or user named is not the caller's.
+ *   NOT_FOUND (NOT_FOUND): the user or API key named does not exist; over
+ *     REST also a path and method that name no RPC.
+ *   EXISTS (ALREADY_EXISTS): the username, e-mail address or account is
+ *     already taken.
+ *   THROTTLED (RESOURCE_EXHAUSTED): too many sign-in attempts from the
+ *     address, or a user locked after failed ones; wait and try again.
+ *   SLOW_CONSUMER (RESOURCE_EXHAUSTED): a stream that left too much unread
+ *     ends; subscribe again (resume the order stream with
+ *     after_report_sequence).
+ *   CORE_UNAVAILABLE (UNAVAILABLE): the core went away before answering: the
+ *     command may or may not have been applied; resend it with the same
+ *     client_order_id, or resume the order stream.
+ *   HISTORY_BEHIND (UNAVAILABLE): the reports asked for are still being
+ *     written to the store; ask again shortly.
+ *   HISTORY_TRIMMED (OUT_OF_RANGE): the reports asked for are older than an
+ *     exchange without a store keeps.
+ *   BACKEND_UNAVAILABLE (UNAVAILABLE): REST only: the bridge cannot reach the
+ *     gRPC server.
+ *   TIMEOUT (DEADLINE_EXCEEDED): REST only: the call took longer than the
+ *     bridge waits (30 s).
+ *   INTERNAL (INTERNAL): a bug of the exchange (over REST also with the
+ *     status UNKNOWN).
+ *
+ * A `google.rpc.BadRequest` naming the field at fault follows the ErrorInfo
+ * for INVALID_ARGUMENT, and for the reasons of this enum answered with the
+ * status INVALID_ARGUMENT when one field is to blame. `ErrorInfo.metadata`
+ * has no keys yet; clients ignore keys they do not know, and reasons that
+ * may be added. Statuses the gRPC library makes by itself carry no details:
+ * UNIMPLEMENTED (no such method), DEADLINE_EXCEEDED (the client's own
+ * deadline), CANCELLED, UNAVAILABLE (no connection), RESOURCE_EXHAUSTED (a
+ * message over the size limit) and UNKNOWN (a bug).
  */
 export enum RejectReason {
   /** REJECT_REASON_UNSPECIFIED - Not rejected. */

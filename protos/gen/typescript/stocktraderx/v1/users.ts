@@ -2588,7 +2588,10 @@ export const UserServiceService = {
       Buffer.from(RefreshTokenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RefreshTokenResponse => RefreshTokenResponse.decode(value),
   },
-  /** Ends a session: revokes its refresh token. */
+  /**
+   * Ends a session: revokes its refresh tokens and every access token issued
+   * in it, which also ends the streams open with them at once.
+   */
   logout: {
     path: "/stocktraderx.v1.UserService/Logout" as const,
     requestStream: false as const,
@@ -2682,7 +2685,10 @@ export interface UserServiceServer extends UntypedServiceImplementation {
   login: handleUnaryCall<LoginRequest, LoginResponse>;
   /** Exchanges a refresh token for a new access token and refresh token. */
   refreshToken: handleUnaryCall<RefreshTokenRequest, RefreshTokenResponse>;
-  /** Ends a session: revokes its refresh token. */
+  /**
+   * Ends a session: revokes its refresh tokens and every access token issued
+   * in it, which also ends the streams open with them at once.
+   */
   logout: handleUnaryCall<LogoutRequest, LogoutResponse>;
   /** Returns the signed-in user. */
   getCurrentUser: handleUnaryCall<GetCurrentUserRequest, GetCurrentUserResponse>;
@@ -2756,7 +2762,10 @@ export interface UserServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RefreshTokenResponse) => void,
   ): ClientUnaryCall;
-  /** Ends a session: revokes its refresh token. */
+  /**
+   * Ends a session: revokes its refresh tokens and every access token issued
+   * in it, which also ends the streams open with them at once.
+   */
   logout(
     request: LogoutRequest,
     callback: (error: ServiceError | null, response: LogoutResponse) => void,
