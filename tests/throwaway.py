@@ -125,9 +125,13 @@ class PostgresServer:
         self.data = self.root / "data"
         self.port = _free_port()
         if self._user is not None:
-            os.chown(self.root, self._user.pw_uid, self._user.pw_gid)  # nobody's group varies
-            if not self._reaches_programs():
-                self._link_programs()
+            try:
+                os.chown(self.root, self._user.pw_uid, self._user.pw_gid)  # nobody's group varies
+                if not self._reaches_programs():
+                    self._link_programs()
+            except BaseException:
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise
         stop = ["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"]
         self._watchdog = _Watchdog([self._command(*stop)], self.root)
         try:
