@@ -194,6 +194,10 @@ class PostgresServer:
                     copy_function=link_or_copy,
                     ignore=unused,
                 )
+        # Directories made here take the process's umask, which `stx admin`,
+        # run in-process by other tests, narrows to 077: open them explicitly.
+        for directory in (mirror, *(path for path in mirror.rglob("*") if path.is_dir())):
+            directory.chmod(0o755)
         self.bin = mirror / package.name / install.name / self.bin.name
 
     def _run(self, program: str, *arguments: str) -> None:
