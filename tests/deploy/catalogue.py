@@ -29,7 +29,8 @@ _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 def catalogue_from_markdown(text: str) -> dict[str, str]:
-    """Name -> type from the first Markdown table whose header starts `name | type`.
+    """Name -> type from the first Markdown table whose header starts
+    `name | type` (or `metric | type`).
 
     Rows of the `standard` type (the collectors, allowed by prefix) and
     ellipses are skipped; a cell may list several names, comma-separated,
@@ -44,7 +45,7 @@ def catalogue_from_markdown(text: str) -> dict[str, str]:
                 break
             continue
         if not in_table:
-            in_table = [c.lower() for c in cells[:2]] == ["name", "type"]
+            in_table = cells[0].lower() in {"name", "metric"} and cells[1].lower() == "type"
             continue
         kind = cells[1].strip("`").lower()
         if set(cells[0]) <= set("-: ") or kind not in METRIC_TYPES:

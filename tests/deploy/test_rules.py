@@ -108,5 +108,8 @@ def test_catalogue_table_is_parsed() -> None:
         "stx_a_seconds": "histogram",
         "stx_b_total": "counter",
     }
+    assert catalogue_from_markdown("| Metric | Type |\n| --- | --- |\n| stx_a | gauge |\n") == {
+        "stx_a": "gauge"
+    }
     with pytest.raises(ValueError, match=re.escape("no `| name | type |` table")):
         catalogue_from_markdown("| metric | kind |\n| --- | --- |\n| stx_a | gauge |\n")
