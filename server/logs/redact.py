@@ -65,8 +65,8 @@ def redact_text(text: str) -> str:
     """``text`` with credentials in URLs, secret pairs, tokens and JWTs hidden."""
     if "://" in text:
         text = _URL.sub(lambda match: redact_url(match.group(0)), text)
-    text = _PAIR.sub(lambda match: f"{match.group(1)}{match.group(2)}{HIDDEN}", text)
     text = _SCHEME.sub(lambda match: f"{match.group(1)} {HIDDEN}", text)
+    text = _PAIR.sub(lambda match: f"{match.group(1)}{match.group(2)}{HIDDEN}", text)
     return _JWT.sub(HIDDEN, text)
 
 
@@ -95,6 +95,8 @@ class RedactingFilter(logging.Filter):
             message = f"{record.msg!s} (arguments: {record.args!r})"
         record.msg = redact_text(message)
         record.args = None
+        if record.exc_text:  # a traceback another handler formatted first
+            record.exc_text = redact_text(record.exc_text)
         for name, value in list(vars(record).items()):
             if name not in STANDARD_ATTRIBUTES:
                 setattr(record, name, redact_value(name, value))
