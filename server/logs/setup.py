@@ -21,8 +21,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import IO, Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS, merge_record_extra
@@ -61,8 +61,9 @@ def opentelemetry_context() -> TraceContext:
 
 def rfc3339(created: float) -> str:
     """``2026-12-07T10:40:00.000123Z``: always the microseconds, always UTC."""
-    moment = datetime.fromtimestamp(created, tz=UTC)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    seconds = int(created)
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{whole}.{int((created - seconds) * 1_000_000):06d}Z"
 
 
 class ConsoleFormatter(logging.Formatter):
