@@ -13,7 +13,7 @@ handler keeps secrets out of both formats (``redact.py``).
 The formatter is python-json-logger's orjson one: it plugs into the stdlib
 ``logging`` every module already uses, and it costs about 9 us a line
 against the stdlib text formatter's 5 (structlog's ProcessorFormatter: 25;
-docs/operations.md, "Logs").
+docs/observability-logs.md).
 """
 
 from __future__ import annotations
