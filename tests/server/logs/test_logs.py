@@ -184,3 +184,23 @@ def test_settings_choose_the_format_and_level(tmp_path: Path) -> None:
         load(None, {"STX_LOG_FORMAT": "xml"})
     with pytest.raises(ConfigError, match="log_level: 'loud'"):
         load(None, {"STX_LOG_LEVEL": "loud"})
+
+
+def test_the_current_opentelemetry_span_is_on_the_line(output: io.StringIO) -> None:
+    """The real lookup (runs where OpenTelemetry is installed: the traces work
+    adds it); outside a span no ids, inside one the span's."""
+    pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace import (  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: PLC0415
+        TracerProvider,
+    )
+
+    configure_logging("json", "info", "gateway", stream=output)
+    log = logging.getLogger("stx.test.otel")
+    log.info("outside")
+    with TracerProvider().get_tracer("test").start_as_current_span("order") as span:
+        log.info("inside")
+    outside, inside = _lines(output)
+    assert "trace_id" not in outside
+    context = span.get_span_context()
+    assert inside["trace_id"] == format(context.trace_id, "032x")
+    assert inside["span_id"] == format(context.span_id, "016x")
