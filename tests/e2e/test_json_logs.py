@@ -39,6 +39,8 @@ def test_every_line_is_json_with_its_role(tmp_path: Path) -> None:
     assert {line["role"] for line in lines} == ROLES
     for line in lines:
         assert {"time", "level", "logger", "message", "role", "pid"} <= set(line), line
+    recovered = [line["sequence"] for line in lines if line["message"].startswith("core on")]
+    assert recovered == [0]
     kill = [line for line in lines if line["message"].startswith("kill switch on")]
     assert [(line["role"], line["account_id"]) for line in kill] == [("gateway", "LOGS1")]
     failed = [line for line in lines if line.get("auth_event") == "login_failed"]
