@@ -23,6 +23,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from types import TracebackType
 from typing import IO, Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS, merge_record_extra
@@ -131,6 +132,19 @@ def make_formatter(
     raise ValueError(f"log format {log_format!r}: one of {', '.join(LOG_FORMATS)}")
 
 
+def log_uncaught(
+    kind: type[BaseException], error: BaseException, traceback: TracebackType | None
+) -> None:
+    """An exception that ends the process, as one scrubbed CRITICAL record
+    (one JSON object, not a traceback's many lines); ^C stays quiet as ever."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, traceback)
+        return
+    logging.getLogger("stx").critical(
+        "uncaught %s", kind.__name__, exc_info=(kind, error, traceback)
+    )
+
+
 def configure_logging(
     log_format: str,
     level: str,
@@ -142,7 +156,8 @@ def configure_logging(
 ) -> logging.Handler:
     """Send every record of this process to ``stream`` (stderr) in
     ``log_format``, from ``level`` up; what an earlier call installed is
-    replaced, other handlers (a test's capture) are left alone."""
+    replaced, other handlers (a test's capture) are left alone. Python's
+    warnings and an uncaught exception are logged too."""
     if level not in LOG_LEVELS:
         raise ValueError(f"log level {level!r}: one of {', '.join(LOG_LEVELS)}")
     if trace_context is None:
@@ -159,4 +174,6 @@ def configure_logging(
         installed.close()
     root.addHandler(handler)
     root.setLevel(level.upper())
+    logging.captureWarnings(True)
+    sys.excepthook = log_uncaught
     return handler

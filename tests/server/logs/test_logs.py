@@ -6,7 +6,8 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +28,6 @@ SECRETS = (
 )
 TRACE = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
 RFC3339_MICROSECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    """Where configure_logging writes in a test; the root logger as it was after."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield io.StringIO()
-    for handler in root.handlers:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def _configure(log_format: str, stream: io.StringIO, level: str = "info") -> None:
@@ -204,3 +193,23 @@ def test_the_current_opentelemetry_span_is_on_the_line(output: io.StringIO) -> N
     context = span.get_span_context()
     assert inside["trace_id"] == format(context.trace_id, "032x")
     assert inside["span_id"] == format(context.span_id, "016x")
+
+
+def test_an_uncaught_exception_is_one_scrubbed_record(output: io.StringIO) -> None:
+    _configure("json", output)
+    try:
+        raise RuntimeError("cannot reach postgresql://stx:db-pass@db/stx")
+    except RuntimeError as error:
+        sys.excepthook(RuntimeError, error, error.__traceback__)
+    (line,) = _lines(output)
+    assert (line["level"], line["message"]) == ("CRITICAL", "uncaught RuntimeError")
+    assert "postgresql://stx:***@db/stx" in line["exception"]
+    assert "db-pass" not in output.getvalue()
+
+
+def test_python_warnings_are_log_lines(output: io.StringIO) -> None:
+    _configure("json", output)
+    warnings.warn("deprecated thing", DeprecationWarning, stacklevel=1)
+    (line,) = _lines(output)
+    assert (line["level"], line["logger"]) == ("WARNING", "py.warnings")
+    assert "deprecated thing" in line["message"]

@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
-
-import pytest
 
 from server.logs.relay import relay_line
 from server.logs.setup import configure_logging
@@ -16,17 +13,6 @@ CHILD_LINE = json.dumps(
     {"time": "2026-12-07T10:00:00.000001Z", "level": "INFO", "logger": "stx.serve",
      "message": "recovered", "role": "core", "pid": 4242, "sequence": 7}
 )  # fmt: skip
-
-
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield io.StringIO()
-    for handler in root.handlers:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def test_a_json_line_passes_through_untouched(output: io.StringIO) -> None:
