@@ -34,6 +34,9 @@ from server.logs.redact import RedactingFilter, redact_text
 
 CHILD_FIELDS = ("child_role", "child_pid", "child_output", "child_json")
 """What the supervisor puts on a record relaying a line of a child (``relay.py``)."""
+OWN_FIELDS = ("time", "level", "logger", "role", "pid", "trace_id", "span_id", "exception", "stack")
+"""The line's own fields: an ``extra=`` of the same name is left out, never
+taken for them (a user's ``role`` is not the process's)."""
 
 TraceContext = Callable[[], tuple[str, str] | None]
 """The current trace and span ids (hex), or None outside any span."""
@@ -81,7 +84,7 @@ class JsonFormatter(OrjsonFormatter):
     """One JSON object per line, the fields in the order the module says."""
 
     def __init__(self, role: str, trace_context: TraceContext = no_trace) -> None:
-        super().__init__(reserved_attrs=[*RESERVED_ATTRS, *CHILD_FIELDS])
+        super().__init__(reserved_attrs=[*RESERVED_ATTRS, *CHILD_FIELDS, *OWN_FIELDS])
         self._role = role
         self._trace_context = trace_context
 

@@ -98,6 +98,14 @@ def test_a_json_line_has_every_field(output: io.StringIO) -> None:
     assert "ZeroDivisionError" in error["exception"]
 
 
+def test_a_field_never_replaces_the_lines_own(output: io.StringIO) -> None:
+    _configure("json", output)
+    logging.getLogger("stx.test.own").info("x", extra={"role": "admin", "pid": 1, "level": "?"})
+    (line,) = _lines(output)
+    assert (line["role"], line["level"]) == ("gateway", "INFO")
+    assert line["pid"] > 1
+
+
 def test_no_trace_ids_outside_a_span(output: io.StringIO) -> None:
     configure_logging("json", "info", "core", stream=output, trace_context=lambda: None)
     logging.getLogger("stx.test.trace").info("no span")
