@@ -420,10 +420,12 @@ def rest(
     With TLS on (STX_TLS_ENABLED, [tls]) it serves HTTPS and calls the gRPC
     server over mutual TLS, with the configured certificates or the local CA's."""
     from server.gateways.rest.standalone import run_bridge  # noqa: PLC0415 - aiohttp only here
+    from server.logs.setup import configure_logging  # noqa: PLC0415
     from server.transport.credentials import TlsFileError, resolve  # noqa: PLC0415
     from server.transport.listen import host_port, reason_of  # noqa: PLC0415
 
     settings = _settings(config_path, data_dir)
+    configure_logging(settings.log_format, settings.log_level, "rest")
     try:
         tls = resolve(settings.tls, Path(settings.data_dir)) if settings.tls.enabled else None
     except TlsFileError as error:

@@ -18,6 +18,7 @@ from typing import Any
 
 from matching import Instrument
 from server.config_values import ConfigError, parse_fixed
+from server.logs import LOG_FORMATS, LOG_LEVELS
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
 from server.secret_values import redact_url
 from server.transport.settings import TlsConfigError, TlsSettings, parse_tls, tls_from_environ
@@ -69,6 +70,10 @@ class Settings:
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
     risk: RiskSettings = field(default_factory=RiskSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
+    log_format: str = "console"
+    """``console`` (text, ``make run``) or ``json`` (one object a line, for
+    deployments); see docs/operations.md, "Logs"."""
+    log_level: str = "info"
 
 
 def _int(table: Mapping[str, Any], key: str, where: str, default: int) -> int:
@@ -164,6 +169,8 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         feed_port=_int(server, "feed_port", "server", Settings.feed_port),
         snapshot_port=_int(server, "snapshot_port", "server", Settings.snapshot_port),
         data_dir=Path(server.get("data_dir", str(Settings.data_dir))),
+        log_format=str(server.get("log_format", Settings.log_format)),
+        log_level=str(server.get("log_level", Settings.log_level)),
         durability=str(journal.get("durability", Settings.durability)),
         fsync_interval_ms=_int(journal, "fsync_interval_ms", "journal", 5),
         snapshot_every=_int(journal, "snapshot_every", "journal", 1_000_000),
@@ -208,6 +215,10 @@ def _checked(settings: Settings) -> Settings:
             f"listen_address: {settings.listen_address!r} is not an IP address "
             "(127.0.0.1, 0.0.0.0, ::1, ::)"
         ) from None
+    if settings.log_format not in LOG_FORMATS:
+        raise ConfigError(f"log_format: {settings.log_format!r} is not one of {LOG_FORMATS}")
+    if settings.log_level not in LOG_LEVELS:
+        raise ConfigError(f"log_level: {settings.log_level!r} is not one of {LOG_LEVELS}")
     if not 0 < settings.grpc_port < 65536:
         raise ConfigError(f"grpc_port: {settings.grpc_port} is not a TCP port")
     for name in ("rest_port", "feed_port", "snapshot_port"):
@@ -287,6 +298,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("cors_origins", _origins),
         ("pkcs11_module", str),
         ("pkcs11_token", str),
+        ("log_format", str),
+        ("log_level", str),
     ):
         raw = environ.get(f"STX_{name.upper()}")
         if raw is not None:

@@ -27,6 +27,8 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from server.logs.relay import relay_line
+
 _log = logging.getLogger("stx.supervisor")
 
 
@@ -201,7 +203,7 @@ class SupervisedChild:
                 self.ever_ready = True
                 self._ready.set()
                 continue
-            self._log.info("%s: %s", self.name, text)
+            relay_line(self._log, self.name, process.pid, text)
         code = await process.wait()
         self._process = None
         self.exit_codes.append(code)

@@ -113,6 +113,8 @@ class UserDirectory:
             LOG_LEVELS.get(event, logging.DEBUG),
             "auth %s: user %r user_id %r from %r %s",
             event, username[:64], user_id, source[:64], detail[:64],
+            extra={"auth_event": event, "user_id": user_id, "username": username[:64],
+                   "source": source[:64]},
         )  # fmt: skip
         async with self._log_lock, self._store.engine.begin() as connection:
             last = (
@@ -456,7 +458,9 @@ class UserDirectory:
         now = time.time_ns()
         valid = secrets.compare_digest(key.secret_hash, _digest(secret))
         if not valid or key.revoke_time or (key.expire_time and key.expire_time <= now):
-            _log.info("auth api_key_refused: key %r from %r", key_id[:64], source[:64])
+            _log.info("auth api_key_refused: key %r from %r", key_id[:64], source[:64],
+                      extra={"auth_event": "api_key_refused", "key_id": key_id[:64],
+                             "source": source[:64]})  # fmt: skip
             raise refused
         async with self._store.engine.begin() as connection:
             await connection.execute(

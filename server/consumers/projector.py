@@ -183,6 +183,7 @@ class Projector:
             _log.info(
                 "store at sequence %d, %d behind the journal; %d rows written",
                 self.position, self._committed() - self.position, self.projected_rows,
+                extra={"sequence": self.position, "lag": self._committed() - self.position},
             )  # fmt: skip
 
     async def _publish(self, batch: ProjectionBatch) -> None:
@@ -205,7 +206,8 @@ class Projector:
                     return
                 await self.store.write(batch)
                 if uncertain:
-                    _log.info("store back; projection resumes at %d", batch.last_sequence)
+                    _log.info("store back; projection resumes at %d", batch.last_sequence,
+                              extra={"sequence": batch.last_sequence})  # fmt: skip
                 return
             except asyncio.CancelledError:
                 raise
@@ -234,6 +236,7 @@ class Projector:
             _log.warning(
                 "store unavailable (%s: %s); projection at %d retries with backoff",
                 type(error).__name__, error, self.position,
+                extra={"sequence": self.position},
             )  # fmt: skip
 
 

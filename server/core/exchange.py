@@ -108,6 +108,7 @@ class ExchangeCore:
             base,
             len(recovery.records),
             recovery.last_sequence,
+            extra={"sequence": recovery.last_sequence},
         )
         core = cls(directory, sequencer, registry, market, writer, snapshot_every, recovered)
         core._add_missing_instruments(instruments)

@@ -53,6 +53,7 @@ class CoreProcess:
         _log.info(
             "core on %s; recovered to sequence %d (%d replayed)",
             self.link.path, recovered.last_sequence, recovered.replayed,
+            extra={"sequence": recovered.last_sequence},
         )  # fmt: skip
 
     async def stop(self) -> None:

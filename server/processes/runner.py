@@ -20,6 +20,7 @@ import uvloop
 
 from server.config import Settings
 from server.datadir import PRIVATE_UMASK, lock_data_dir, prepare_data_dir
+from server.logs.setup import configure_logging
 from server.processes.child import OrphanError, announce_ready, follow_supervisor, supervised
 from server.processes.failures import (
     REFUSED_EXIT,
@@ -70,13 +71,6 @@ def build(role: str, settings: Settings, simulate: bool = False) -> Role:
     raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
 
 
-def log_format() -> str:
-    """Under the supervisor its log lines carry the time and the role already."""
-    if supervised():
-        return "%(levelname)s %(name)s: %(message)s"
-    return "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
 async def serve_role(name: str, role: Role) -> None:
     """Start ``role``, serve until SIGINT or SIGTERM, stop it. A stop asked
     for while it starts (the supervisor stopping everything because another
@@ -97,7 +91,8 @@ async def serve_role(name: str, role: Role) -> None:
 
 
 def run_role(name: str, settings: Settings, simulate: bool = False) -> None:
-    logging.basicConfig(level=logging.INFO, format=log_format())
+    # Under the supervisor a console line gets the time and the role there.
+    configure_logging(settings.log_format, settings.log_level, name, timestamps=not supervised())
     os.nice(NICENESS.get(name, 0))
     os.umask(PRIVATE_UMASK)  # everything created in the data directory is private
     directory = Path(settings.data_dir)

@@ -12,7 +12,8 @@ its own one-line reason. Once running, a role that dies is started again
 catches up from the journal; one that keeps dying stops the server (exit 1).
 SIGINT or SIGTERM stop the REST bridge and the gateway first (no new orders),
 then the consumers (the projector finishing the store), the core last (its
-final snapshot). Each child's output is logged here, prefixed by its role.
+final snapshot). Each child's output is logged here, prefixed by its role
+(in JSON, each child's object passes through as it is: ``server/logs/relay.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import uvloop
 
 from server.config import Settings
 from server.datadir import PRIVATE_UMASK, lock_data_dir, prepare_data_dir
+from server.logs.setup import configure_logging
 from server.processes.child import LOCK_FD, SUPERVISOR_PID, ready_line
 from server.processes.failures import REFUSED_EXIT, REFUSED_STARTS, SETTINGS_EXIT, STARTUP_ERRORS
 from server.processes.starting import start_unless_stopped
@@ -174,9 +176,7 @@ async def supervise(processes: ExchangeProcesses) -> int:
 
 
 def run_all(settings: Settings, config_path: Path | None, simulate: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_format, settings.log_level, "supervisor")
     os.umask(PRIVATE_UMASK)  # everything created in the data directory is private
     directory = Path(settings.data_dir)
     try:

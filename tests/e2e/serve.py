@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import grpc
@@ -98,11 +99,12 @@ def start_server(
     tls: bool = True,
     rest_port: int | None = None,
     require_client_cert: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
     ``data`` if None); TLS on unless ``tls`` is False. Clients present the
     local CA's client certificate, so ``require_client_cert`` refuses only
-    others."""
+    others. ``settings`` are more ``STX_*`` variables (``STX_LOG_FORMAT``)."""
     log = data.parent / "serve.log"
     environ = dict(os.environ)
     environ.pop("STX_DATABASE_URL", None)
@@ -116,6 +118,7 @@ def start_server(
     environ["STX_SNAPSHOT_PORT"] = str(feed_port + 1 if feed_port else free_port())
     environ["STX_TLS_ENABLED"] = "true" if tls else "false"
     environ["STX_TLS_REQUIRE_CLIENT_CERT"] = "true" if require_client_cert else "false"
+    environ.update(settings or {})
     if tls:
         TLS_OF_PORT[port] = data / "tls"
     else:

@@ -9,6 +9,7 @@ against.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 from stocktraderx.v1 import common_pb2, risk_pb2_grpc
@@ -48,6 +49,10 @@ HEARTBEAT_SECONDS = 5.0
 _KINDS = frozenset(int(kind) for kind in AlertKind)
 _SEVERITIES = frozenset(int(severity) for severity in AlertSeverity)
 _HALTABLE = (TradingPhase.PRE_OPEN, TradingPhase.CONTINUOUS, TradingPhase.CLOSING_AUCTION)
+
+_log = logging.getLogger(__name__)
+"""Operator actions on risk (kill switches, halts) with their targets as
+structured fields; rare, so never on the order path."""
 
 
 class RiskService(risk_pb2_grpc.RiskServiceServicer):
@@ -166,6 +171,12 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
             for event in applied.events
             if isinstance(event, KillSwitchChanged)
         )
+        fields = _target(request.account_id, accounts, request.user_id, request.reason)
+        _log.warning(
+            "kill switch on for %s: %s (%d orders cancelled)",
+            ", ".join(accounts), request.reason, cancelled,
+            extra={**fields, "canceled_order_count": cancelled},
+        )  # fmt: skip
         return pb.ActivateKillSwitchResponse(account_ids=accounts, canceled_order_count=cancelled)
 
     async def ResetKillSwitch(  # noqa: N802
@@ -177,6 +188,10 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         await self._submit(
             SetKillSwitch(self._sequencer.now(), accounts, False, request.reason), context
         )
+        _log.warning(
+            "kill switch off for %s: %s", ", ".join(accounts), request.reason,
+            extra=_target(request.account_id, accounts, request.user_id, request.reason),
+        )  # fmt: skip
         return pb.ResetKillSwitchResponse(account_ids=accounts)
 
     async def _change_phases(
@@ -215,6 +230,10 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         if not request.reason:
             await abort(context, invalid_argument("reason", "reason is required"))
         symbols = await self._change_phases(request.symbol, _HALTABLE, TradingPhase.HALTED, context)
+        _log.warning(
+            "trading halted in %s: %s", ", ".join(symbols) or "no symbol", request.reason,
+            extra=_actor(symbol=request.symbol, symbols=symbols, reason=request.reason),
+        )  # fmt: skip
         return pb.HaltTradingResponse(symbols=symbols)
 
     async def ResumeTrading(  # noqa: N802
@@ -223,6 +242,10 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         symbols = await self._change_phases(
             request.symbol, (TradingPhase.HALTED,), TradingPhase.CONTINUOUS, context
         )
+        _log.warning(
+            "trading resumed in %s", ", ".join(symbols) or "no symbol",
+            extra=_actor(symbol=request.symbol, symbols=symbols),
+        )  # fmt: skip
         return pb.ResumeTradingResponse(symbols=symbols)
 
     # -- accounts ------------------------------------------------------------
@@ -308,6 +331,18 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
 
 def _nanos(request: pb.ListAlertsRequest, name: str) -> int | None:
     return getattr(request, name).ToNanoseconds() if request.HasField(name) else None  # type: ignore[arg-type]
+
+
+def _actor(**fields: object) -> dict[str, object]:
+    """Structured fields of an operator action's log line, with who did it."""
+    principal = current_principal()
+    if principal is not None:
+        fields["by_user_id"] = principal.user_id
+    return fields
+
+
+def _target(account: str, accounts: tuple[str, ...], user: str, reason: str) -> dict[str, object]:
+    return _actor(account_id=account, account_ids=list(accounts), user_id=user, reason=reason)
 
 
 async def _alert_token(token: str, context: Context) -> tuple[int, str] | None:

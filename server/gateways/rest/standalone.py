@@ -37,4 +37,5 @@ def run_bridge(target: str, host: str, port: int, tls: TlsMaterial | None) -> No
         port=port,
         ssl_context=https_context(tls) if tls is not None else None,
         loop=uvloop.new_event_loop(),
+        access_log=None,  # as the rest role: no line per request
     )
