@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The engine compiled with mypyc in place beside its sources (setup.py), rebuilt
+# whenever its source changes so that no stale extension module shadows it.
+ENGINE := $(VENV)/.engine-built
+ENGINE_SOURCES := setup.py $(wildcard matching/*.py)
 
 # `make run` starts the exchange (six supervised processes, docs/operations.md) with a
 # simulated market; ^C stops them all cleanly.
@@ -15,12 +19,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(ENGINE): $(STAMP) $(ENGINE_SOURCES)
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	@$(BIN)/python -c 'import matching, sys; matching.BUILD == "compiled" or print("WARNING: the matching engine runs pure Python (it could not be compiled: see above)", file=sys.stderr)'
+	touch $(ENGINE)
 
-run: $(STAMP)
+venv: $(ENGINE)
+
+run: $(ENGINE)
 	$(BIN)/stx serve --simulate
 
-demo: $(STAMP)
+demo: $(ENGINE)
 	$(BIN)/stx demo
 
 # Regenerate protos/gen/python (committed) from protos/stocktraderx/v1/*.proto.
@@ -47,10 +56,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint check-protos typecheck
+test: lint check-protos typecheck $(ENGINE)
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(ENGINE)
 	$(BIN)/stx bench engine
 
 # Coverage-guided fuzzing (atheris) of the decoders, FUZZ_SECONDS per target;

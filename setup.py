@@ -1,0 +1,90 @@
+"""Build the matching engine's modules with mypyc, or install them pure.
+
+Everything else about the package is declared in pyproject.toml; this file
+only adds the compiled extension modules (docs/decisions/0004-compiled-engine.md).
+The same ``matching/*.py`` source is both the pure build and the input of the
+compiled one; mypyc (part of the mypy wheel) is needed at build time only.
+
+When the modules cannot be compiled (no C compiler, no Python headers, mypyc
+missing) the install goes on without them, pure Python, with a warning:
+``python -c "import matching; print(matching.BUILD)"`` says which build runs.
+``STX_PURE_ENGINE=1`` at build time skips compilation on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import BaseError, CCompilerError
+
+ROOT = Path(__file__).parent
+GROUP = "matching"
+"""Name of mypyc's shared library (``matching__mypyc``), beside the package."""
+
+# ``matching/__init__.py`` and ``matching/build.py`` stay pure: they switch to the pure build
+# (``STX_PURE_ENGINE``) before any other engine module is imported.
+NOT_COMPILED = frozenset({"__init__.py", "build.py"})
+
+
+def _warn(message: str) -> None:
+    bar = "*" * 78
+    print(f"\n{bar}\nWARNING: {message}\n{bar}\n", file=sys.stderr)
+
+
+def _engine_sources() -> list[str]:
+    return sorted(
+        f"matching/{path.name}"
+        for path in (ROOT / "matching").glob("*.py")
+        if path.name not in NOT_COMPILED
+    )
+
+
+def _compiled_modules() -> list[Any]:
+    """mypyc's extension modules, or none (pure build) when mypyc is unusable."""
+    if os.environ.get("STX_PURE_ENGINE"):
+        return []
+    try:
+        from mypyc.build import mypycify  # noqa: PLC0415 (absent at run time)
+
+        return list(mypycify(_engine_sources(), opt_level="3", group_name=GROUP))
+    except (SystemExit, Exception) as error:
+        _warn(f"mypyc could not translate the engine ({error!r}); installing it pure Python.")
+        return []
+
+
+class BuildEngine(build_ext):
+    """Compile every engine module or none: a partial build would leave
+    extension modules that cannot import their shared library."""
+
+    def build_extensions(self) -> None:
+        try:
+            super().build_extensions()
+        except (BaseError, CCompilerError, OSError) as error:
+            for extension in self.extensions:
+                self._remove_outputs(extension.name)
+            self.extensions = []
+            _warn(
+                f"the engine could not be compiled ({error}); it is installed pure Python, "
+                "several times slower. Install a C compiler and the Python headers "
+                "(python3-dev) and reinstall to compile it."
+            )
+
+    def copy_extensions_to_source(self) -> None:
+        if self.extensions:
+            super().copy_extensions_to_source()
+
+    def _remove_outputs(self, name: str) -> None:
+        """The module's file in the build tree and, for an in-place build,
+        a stale one beside the sources."""
+        inplace = self.inplace
+        for self.inplace in (False, True):
+            Path(self.get_ext_fullpath(name)).unlink(missing_ok=True)
+        self.inplace = inplace
+
+
+setup(ext_modules=_compiled_modules(), cmdclass={"build_ext": BuildEngine})
