@@ -61,6 +61,14 @@ class BuildEngine(build_ext):
     """Compile every engine module or none: a partial build would leave
     extension modules that cannot import their shared library."""
 
+    in_place = False
+    """Whether this build also puts the modules beside the sources (``make``,
+    editable installs); setuptools clears ``inplace`` while it compiles."""
+
+    def run(self) -> None:
+        self.in_place = bool(self.inplace)
+        super().run()
+
     def build_extensions(self) -> None:
         try:
             super().build_extensions()
@@ -80,11 +88,12 @@ class BuildEngine(build_ext):
 
     def _remove_outputs(self, name: str) -> None:
         """The module's file in the build tree and, for an in-place build,
-        a stale one beside the sources."""
-        inplace = self.inplace
-        for self.inplace in (False, True):
+        a stale one beside the sources, which would shadow them."""
+        Path(self.get_ext_fullpath(name)).unlink(missing_ok=True)
+        if self.in_place:
+            self.inplace = True
             Path(self.get_ext_fullpath(name)).unlink(missing_ok=True)
-        self.inplace = inplace
+            self.inplace = False
 
 
 setup(ext_modules=_compiled_modules(), cmdclass={"build_ext": BuildEngine})
