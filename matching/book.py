@@ -18,15 +18,16 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator
+from typing import Final
 
 from matching.enums import SelfTradePrevention, Side, TimeInForce, TradingPhase
 from matching.events import Event, LevelChanged, TopOfBookChanged
 from matching.instrument import BASIS_POINTS, Instrument
 from matching.stops import PendingStop, StopBook
 
-_new = tuple.__new__
-BUY = Side.BUY
-SELL = Side.SELL
+_new: Final = tuple.__new__
+BUY: Final = Side.BUY
+SELL: Final = Side.SELL
 
 
 class Order:

@@ -13,6 +13,7 @@ lets a market order cross every level.
 from __future__ import annotations
 
 from collections import deque
+from typing import Final
 
 from matching.book import Order, OrderBook, PriceLevel
 from matching.enums import CancelReason, SelfTradePrevention, Side
@@ -24,11 +25,11 @@ from matching.events import (
     Trade,
 )
 
-NO_LIMIT = -(1 << 63)
-_new = tuple.__new__
-_BUY = Side.BUY
-_NONE = SelfTradePrevention.NONE
-_STP = CancelReason.SELF_TRADE_PREVENTION
+NO_LIMIT: Final = -(1 << 63)
+_new: Final = tuple.__new__
+_BUY: Final = Side.BUY
+_NONE: Final = SelfTradePrevention.NONE
+_STP: Final = CancelReason.SELF_TRADE_PREVENTION
 
 
 def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event]) -> None:

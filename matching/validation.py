@@ -15,14 +15,14 @@ from matching.commands import NewOrder
 from matching.enums import OrderType, RejectReason, SelfTradePrevention, Side, TimeInForce
 from matching.instrument import BASIS_POINTS, Instrument
 
-_LIMIT = OrderType.LIMIT
-_MARKET = OrderType.MARKET
-_STOP = OrderType.STOP
-_STOP_LIMIT = OrderType.STOP_LIMIT
-_DAY = TimeInForce.DAY
-_IOC = TimeInForce.IOC
-_FOK = TimeInForce.FOK
-_GTD = TimeInForce.GTD
+_LIMIT: Final = OrderType.LIMIT
+_MARKET: Final = OrderType.MARKET
+_STOP: Final = OrderType.STOP
+_STOP_LIMIT: Final = OrderType.STOP_LIMIT
+_DAY: Final = TimeInForce.DAY
+_IOC: Final = TimeInForce.IOC
+_FOK: Final = TimeInForce.FOK
+_GTD: Final = TimeInForce.GTD
 
 # Where the enum fields sit in a ``NewOrder``: they are read by position, as
 # plain objects, before anything trusts their type (see ``check_new_order``).
