@@ -30,6 +30,10 @@ _new: Final = tuple.__new__
 _BUY: Final = Side.BUY
 _NONE: Final = SelfTradePrevention.NONE
 _STP: Final = CancelReason.SELF_TRADE_PREVENTION
+# Classes on the hot paths bound Final: compiled, a module-level name is a dict
+# lookup at every use, a Final one a C static (docs/performance.md).
+_TRADE: Final = Trade
+_ORDER_FILLED: Final = OrderFilled
 
 
 def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event]) -> None:
@@ -83,7 +87,7 @@ def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event])
             if side is _BUY:
                 emit(
                     _new(
-                        Trade,
+                        _TRADE,
                         (
                             symbol,
                             trade_id,
@@ -100,7 +104,7 @@ def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event])
             else:
                 emit(
                     _new(
-                        Trade,
+                        _TRADE,
                         (
                             symbol,
                             trade_id,
@@ -116,7 +120,7 @@ def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event])
                 )
             emit(
                 _new(
-                    OrderFilled,
+                    _ORDER_FILLED,
                     (
                         symbol,
                         resting_id,
@@ -131,7 +135,7 @@ def match(book: OrderBook, order: Order, side: Side, key: int, out: list[Event])
             )
             emit(
                 _new(
-                    OrderFilled,
+                    _ORDER_FILLED,
                     (
                         symbol,
                         order_id,
