@@ -106,3 +106,21 @@ def test_the_engine_suite_passes_in_the_pure_build_too() -> None:
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def test_the_compiled_engine_is_not_older_than_its_source() -> None:
+    """An edited ``matching/*.py`` would be shadowed by the compiled code of
+    its previous version: ``make`` rebuilds it (or run with ``STX_PURE_ENGINE=1``).
+    The code of every module is in mypyc's shared library, ``matching__mypyc``."""
+    if matching.BUILD != "compiled":
+        pytest.skip("the pure build runs the sources themselves")
+    library = sys.modules["matching__mypyc"].__file__
+    assert library is not None
+    built = Path(library).stat().st_mtime
+    package = Path(matching.__file__).parent
+    stale = sorted(
+        source.name
+        for source in package.glob("*.py")
+        if source.stat().st_mtime > built and any(package.glob(f"{source.stem}.*.so"))
+    )
+    assert not stale, f"compiled before their last change: {stale}; run make"
