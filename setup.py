@@ -26,9 +26,22 @@ ROOT = Path(__file__).parent
 GROUP = "matching"
 """Name of mypyc's shared library (``matching__mypyc``), beside the package."""
 
-# ``matching/__init__.py`` and ``matching/build.py`` stay pure: they switch to the pure build
-# (``STX_PURE_ENGINE``) before any other engine module is imported.
-NOT_COMPILED = frozenset({"__init__.py", "build.py"})
+NOT_COMPILED = frozenset(
+    {
+        # They choose the build (``STX_PURE_ENGINE``) before any other engine
+        # module is imported.
+        "__init__.py",
+        "build.py",
+        # Records whose annotations the server reads at run time (the journal
+        # codec's checks: ``typing.get_type_hints``): compiled, mypyc keeps
+        # ``int | None`` or ``tuple[str, ...]`` as ``type`` and ``tuple``. Their
+        # classes are Python classes either way, and compiled code reads a
+        # NamedTuple's fields by position all the same.
+        "commands.py",
+        "events.py",
+        "risk_limits.py",
+    }
+)
 
 
 def _warn(message: str) -> None:
@@ -69,6 +82,10 @@ class BuildEngine(build_ext):
         self.in_place = bool(self.inplace)
         super().run()
         if self.in_place:
+            # A module taken out of the compiled set must not stay shadowed.
+            for name in NOT_COMPILED:
+                for stale in (ROOT / "matching").glob(f"{Path(name).stem}.*.so"):
+                    stale.unlink()
             # A translation that came out the same is not recompiled; the modules
             # beside the sources are now those of the sources as they are
             # (tests/matching/test_builds.py compares their times).

@@ -92,6 +92,43 @@ def test_seeded_flows_give_the_same_events_in_both_builds(controls: bool) -> Non
     assert ours == theirs
 
 
+_RECORD_HINTS = """
+import dataclasses, inspect, json, pkgutil, typing
+import matching
+hints = {}
+for info in pkgutil.iter_modules(matching.__path__):
+    module = __import__("matching." + info.name, fromlist=["_"])
+    for name, cls in vars(module).items():
+        if inspect.isclass(cls) and cls.__module__ == module.__name__ and (
+            dataclasses.is_dataclass(cls) or hasattr(cls, "_fields")
+        ):
+            hints[module.__name__ + "." + name] = repr(typing.get_type_hints(cls))
+print(json.dumps(hints))
+"""
+
+
+def test_commands_and_events_keep_their_annotations_in_both_builds() -> None:
+    """The journal codec checks decoded commands against their fields' type
+    hints (``typing.get_type_hints``); mypyc turns ``int | None`` into
+    ``type`` in the modules it compiles, so the records' modules stay pure."""
+    if matching.BUILD != "compiled":
+        pytest.skip("only one build here: the pure one")
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _RECORD_HINTS],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for env in (_pure_env(), {k: v for k, v in os.environ.items() if k != PURE_ENV})
+    ]
+    pure, compiled = (json.loads(run) for run in runs)
+    assert "matching.commands.SetRiskLimits" in pure
+    assert compiled == pure
+
+
 @pytest.mark.timeout(900)
 def test_the_engine_suite_passes_in_the_pure_build_too() -> None:
     if matching.BUILD != "compiled":
