@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# Left untouched when compiling failed, so the next make tries again.
 $(ENGINE): $(STAMP) $(ENGINE_SOURCES)
 	$(BIN)/python setup.py --quiet build_ext --inplace
-	@$(BIN)/python -c 'import matching, sys; matching.BUILD == "compiled" or print("WARNING: the matching engine runs pure Python (it could not be compiled: see above)", file=sys.stderr)'
-	touch $(ENGINE)
+	@if $(BIN)/python -c 'import matching, sys; sys.exit(matching.BUILD != "compiled")'; \
+	then touch $(ENGINE); \
+	else echo "WARNING: the matching engine runs pure Python (it could not be compiled: see above)" >&2; fi
 
 venv: $(ENGINE)
 
