@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The engine compiled with mypyc in place beside its sources (setup.py), rebuilt
+# whenever its source changes so that no stale extension module shadows it.
+ENGINE := $(VENV)/.engine-built
+ENGINE_SOURCES := setup.py $(wildcard matching/*.py)
 
 # `make run` starts the exchange (six supervised processes, docs/operations.md) with a
 # simulated market; ^C stops them all cleanly.
@@ -15,7 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+# Left untouched when compiling failed, so the next make tries again.
+$(ENGINE): $(STAMP) $(ENGINE_SOURCES)
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	@if $(BIN)/python -c 'import matching, sys; sys.exit(matching.BUILD != "compiled")'; \
+	then touch $(ENGINE); \
+	else echo "WARNING: the matching engine runs pure Python (it could not be compiled: see above)" >&2; fi
 
 # Node.js side (package.json, package-lock.json): ts-proto for
 # protos/gen/typescript and the example client in clients/node. npm ci again
@@ -30,10 +39,12 @@ $(NODE_STAMP): package.json package-lock.json clients/node/package.json
 
 node: $(NODE_STAMP)
 
-run: $(STAMP)
+venv: $(ENGINE)
+
+run: $(ENGINE)
 	$(BIN)/stx serve --simulate
 
-demo: $(STAMP)
+demo: $(ENGINE)
 	$(BIN)/stx demo
 
 # Regenerate protos/gen/python and protos/gen/typescript (committed) from
@@ -60,10 +71,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint check-protos typecheck $(NODE_STAMP)
+test: lint check-protos typecheck $(NODE_STAMP) $(ENGINE)
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(ENGINE)
 	$(BIN)/stx bench engine
 
 # Coverage-guided fuzzing (atheris) of the decoders, FUZZ_SECONDS per target;

@@ -2,8 +2,12 @@
 
 Pure Python with no I/O, clock, randomness, asyncio or third-party imports:
 commands in, events out. See docs/architecture.md.
+
+Compiled with mypyc from this same source where it can be (``BUILD`` says
+which build runs; ``matching/build.py``).
 """
 
+from matching.build import BUILD
 from matching.commands import (
     DEFAULT_MARKET_PROTECTION_BPS,
     AddInstrument,
@@ -58,6 +62,7 @@ from matching.risk_limits import NO_LIMITS, RiskLimits
 from matching.state_errors import InvariantError
 
 __all__ = [
+    "BUILD",
     "DEFAULT_MARKET_PROTECTION_BPS",
     "NO_LIMITS",
     "AccountFunded",

@@ -10,7 +10,7 @@ import it without a cycle.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from matching.enums import Side
 from matching.risk_snapshot import risk_snapshot
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from matching.book import OrderBook, PriceLevel
     from matching.engine_view import EngineView
 
-FORMAT_VERSION = 4
+FORMAT_VERSION: Final = 4
 """2 added accounts (cash, positions, limits, kill switches), market controls
 and protection state; 3 the time each account last changed; 4 market order
 protection. A version 1 snapshot restores with empty accounts whose open

@@ -5,7 +5,7 @@ nanoseconds since the Unix epoch; the engine has no clock of its own, so a
 journal of commands replays to exactly the same events.
 """
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from matching.enums import (
     CancelReason,
@@ -121,7 +121,7 @@ class SetKillSwitch(NamedTuple):
     reason: str
 
 
-DEFAULT_MARKET_PROTECTION_BPS = 500
+DEFAULT_MARKET_PROTECTION_BPS: Final = 500
 """5%: wide enough for a market order to reach a normal book's depth."""
 
 

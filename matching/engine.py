@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from heapq import heappop, heappush
-from typing import Any
+from typing import Any, Final
 
 from matching import state
 from matching.auction import uncross
@@ -60,21 +60,27 @@ from matching.risk import RiskBook, protection_price
 from matching.stops import PendingStop
 from matching.validation import check_new_order
 
-_new = tuple.__new__
-_CONTINUOUS = TradingPhase.CONTINUOUS
-_BUY = Side.BUY
+_new: Final = tuple.__new__
+_CONTINUOUS: Final = TradingPhase.CONTINUOUS
+_BUY: Final = Side.BUY
+# Classes on the hot paths bound Final: compiled, a module-level name is a dict
+# lookup at every use, a Final one a C static (docs/performance.md).
+_NEW_ORDER: Final = NewOrder
+_CANCEL_ORDER: Final = CancelOrder
+_ORDER_ACCEPTED: Final = OrderAccepted
+_ORDER_CANCELLED: Final = OrderCancelled
 # Enum member lookups cost ~50 ns each on CPython 3.11; hot paths use these.
-_USER_REQUESTED = CancelReason.USER_REQUESTED
-_IMMEDIATE_OR_CANCEL = CancelReason.IMMEDIATE_OR_CANCEL
-_LIMIT = OrderType.LIMIT
-_MARKET = OrderType.MARKET
-_STOP = OrderType.STOP
-_GTD = TimeInForce.GTD
-_IOC = TimeInForce.IOC
-_FOK = TimeInForce.FOK
-_LARGEST_CASH = 2**63 - 1
-_MARKET_PROTECTION = CancelReason.MARKET_PROTECTION
-_TRANSITIONS: dict[TradingPhase, frozenset[TradingPhase]] = {
+_USER_REQUESTED: Final = CancelReason.USER_REQUESTED
+_IMMEDIATE_OR_CANCEL: Final = CancelReason.IMMEDIATE_OR_CANCEL
+_LIMIT: Final = OrderType.LIMIT
+_MARKET: Final = OrderType.MARKET
+_STOP: Final = OrderType.STOP
+_GTD: Final = TimeInForce.GTD
+_IOC: Final = TimeInForce.IOC
+_FOK: Final = TimeInForce.FOK
+_LARGEST_CASH: Final = 2**63 - 1
+_MARKET_PROTECTION: Final = CancelReason.MARKET_PROTECTION
+_TRANSITIONS: Final[dict[TradingPhase, frozenset[TradingPhase]]] = {
     TradingPhase.CLOSED: frozenset((TradingPhase.PRE_OPEN, TradingPhase.CONTINUOUS)),
     TradingPhase.PRE_OPEN: frozenset(
         (TradingPhase.CONTINUOUS, TradingPhase.HALTED, TradingPhase.CLOSED)
@@ -180,9 +186,9 @@ class Engine:
         kind = type(command)
         # The two commonest kinds skip the table lookup, and book their own
         # effects on the accounts; every other kind's events are followed.
-        if kind is NewOrder:
+        if kind is _NEW_ORDER:
             self._new_order(command, out)  # type: ignore[arg-type]
-        elif kind is CancelOrder:
+        elif kind is _CANCEL_ORDER:
             self._cancel(command, out)  # type: ignore[arg-type]
         else:
             self._handlers[kind](command, out)
@@ -247,7 +253,7 @@ class Engine:
             heappush(self.expiries, (command.expire_time, order_id))
         out.append(
             _new(
-                OrderAccepted,
+                _ORDER_ACCEPTED,
                 (
                     book.symbol,
                     order_id,
@@ -445,7 +451,7 @@ class Engine:
             )
             out.append(
                 _new(
-                    OrderCancelled,
+                    _ORDER_CANCELLED,
                     (
                         book.symbol,
                         order.order_id,

@@ -5,10 +5,11 @@ currency); quantities are whole shares. The engine never sees a float.
 """
 
 from dataclasses import dataclass
+from typing import Final
 
 from matching.enums import RejectReason
 
-BASIS_POINTS = 10_000
+BASIS_POINTS: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,12 @@ those imports the other for them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from matching.risk_limits import RiskLimits
 
-SECOND = 1_000_000_000
+SECOND: Final = 1_000_000_000
 """Nanoseconds of command time in a second (the message-rate window)."""
 
 

@@ -19,14 +19,15 @@ every instrument has closed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from matching.book import OrderBook
 from matching.commands import ConfigureControls
 from matching.enums import Side
 from matching.instrument import BASIS_POINTS
 
-_BUY = Side.BUY
-DEFAULT_CONTROLS = ConfigureControls(0, False)
+_BUY: Final = Side.BUY
+DEFAULT_CONTROLS: Final = ConfigureControls(0, False)
 """No limits enforced, no circuit breaker: what a bare engine starts with."""
 
 

@@ -8,6 +8,8 @@ continuous trading a new price that crosses trades at once, as an aggressor.
 
 from __future__ import annotations
 
+from typing import Final
+
 from matching.book import Order, OrderBook
 from matching.commands import ReplaceOrder
 from matching.enums import OrderType, RejectReason, Side, TradingPhase
@@ -17,9 +19,9 @@ from matching.protection import band_key, outside_band
 from matching.stops import PendingStop
 from matching.validation import check_limit_price, check_quantity
 
-_CONTINUOUS = TradingPhase.CONTINUOUS
-_BUY = Side.BUY
-_new = tuple.__new__
+_CONTINUOUS: Final = TradingPhase.CONTINUOUS
+_BUY: Final = Side.BUY
+_new: Final = tuple.__new__
 
 
 def _phase_rule(book: OrderBook) -> RejectReason | None:

@@ -41,7 +41,7 @@ takes that share of the cost away.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from matching.commands import DEFAULT_MARKET_PROTECTION_BPS, NewOrder, ReplaceOrder
 from matching.enums import OrderType, RejectReason, Side
@@ -65,10 +65,10 @@ if TYPE_CHECKING:
     from matching.book import Order, OrderBook
     from matching.stops import PendingStop
 
-_BUY = Side.BUY
-_MARKET = OrderType.MARKET
-_STOP = OrderType.STOP
-_SELL_MARK = -1
+_BUY: Final = Side.BUY
+_MARKET: Final = OrderType.MARKET
+_STOP: Final = OrderType.STOP
+_SELL_MARK: Final = -1
 """The ledger's value for an open sell order (buys hold their reserve price)."""
 
 

@@ -1,6 +1,6 @@
 """Risk limits of an account, as commands and events carry them."""
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from matching.instrument import BASIS_POINTS
 
@@ -27,7 +27,7 @@ class RiskLimits(NamedTuple):
         return None
 
 
-NO_LIMITS = RiskLimits()
+NO_LIMITS: Final = RiskLimits()
 
 
 def money(value: int) -> str:

@@ -13,7 +13,7 @@ after it.
 from __future__ import annotations
 
 from heapq import heapify
-from typing import Any
+from typing import Any, Final
 
 from matching.book import AccountOrders, Order
 from matching.capture import FORMAT_VERSION, Snapshot, take_snapshot
@@ -24,7 +24,7 @@ from matching.instrument import Instrument
 from matching.risk_snapshot import rebuild_open_orders, restore_risk
 from matching.stops import PendingStop
 
-_UNBOOKED = 0
+_UNBOOKED: Final = 0
 """A restored order's reserve until the ledger's part of the snapshot (or,
 for a snapshot from before the ledger, ``rebuild_open_orders``) sets it."""
 

@@ -1,5 +1,5 @@
 """The error every self-check raises."""
 
 
-class InvariantError(AssertionError):
+class InvariantError(Exception):
     """The engine's state is inconsistent: always a bug."""

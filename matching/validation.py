@@ -9,18 +9,27 @@ This runs for every order, so it compares enum members by identity: an
 Python function, for each lookup.
 """
 
+from typing import Final
+
 from matching.commands import NewOrder
 from matching.enums import OrderType, RejectReason, SelfTradePrevention, Side, TimeInForce
 from matching.instrument import BASIS_POINTS, Instrument
 
-_LIMIT = OrderType.LIMIT
-_MARKET = OrderType.MARKET
-_STOP = OrderType.STOP
-_STOP_LIMIT = OrderType.STOP_LIMIT
-_DAY = TimeInForce.DAY
-_IOC = TimeInForce.IOC
-_FOK = TimeInForce.FOK
-_GTD = TimeInForce.GTD
+_LIMIT: Final = OrderType.LIMIT
+_MARKET: Final = OrderType.MARKET
+_STOP: Final = OrderType.STOP
+_STOP_LIMIT: Final = OrderType.STOP_LIMIT
+_DAY: Final = TimeInForce.DAY
+_IOC: Final = TimeInForce.IOC
+_FOK: Final = TimeInForce.FOK
+_GTD: Final = TimeInForce.GTD
+
+# Where the enum fields sit in a ``NewOrder``: they are read by position, as
+# plain objects, before anything trusts their type (see ``check_new_order``).
+_SIDE: Final = NewOrder._fields.index("side")
+_ORDER_TYPE: Final = NewOrder._fields.index("order_type")
+_TIME_IN_FORCE: Final = NewOrder._fields.index("time_in_force")
+_SELF_TRADE_PREVENTION: Final = NewOrder._fields.index("self_trade_prevention")
 
 
 def check_quantity(instrument: Instrument, quantity: int) -> RejectReason | None:
@@ -54,13 +63,17 @@ def check_new_order(
 ) -> RejectReason | None:
     """The first rule ``order`` breaks, or None."""
     # Enum members, not bare ints: the matching loop compares by identity.
-    if type(order.side) is not Side:
+    # Read untyped: compiled with mypyc, ``order.side`` checks its value
+    # against ``Side`` and raises TypeError for an int, where the order must
+    # be refused with its reason instead.
+    fields: tuple[object, ...] = order
+    if type(fields[_SIDE]) is not Side:
         return RejectReason.INVALID_SIDE
-    order_type = order.order_type
-    if type(order_type) is not OrderType:
+    if type(fields[_ORDER_TYPE]) is not OrderType:
         return RejectReason.INVALID_ORDER_TYPE
-    if type(order.self_trade_prevention) is not SelfTradePrevention:
+    if type(fields[_SELF_TRADE_PREVENTION]) is not SelfTradePrevention:
         return RejectReason.INVALID_SELF_TRADE_PREVENTION
+    order_type = order.order_type
     quantity = order.quantity
     if quantity <= 0 or quantity % instrument.lot_size or quantity > instrument.max_order_quantity:
         return check_quantity(instrument, quantity)
@@ -91,9 +104,9 @@ def check_new_order(
     post_only = order.post_only
     if post_only and order_type is not _LIMIT:
         return RejectReason.INVALID_ORDER_TYPE
-    tif = order.time_in_force
-    if type(tif) is not TimeInForce:
+    if type(fields[_TIME_IN_FORCE]) is not TimeInForce:
         return RejectReason.INVALID_TIME_IN_FORCE
+    tif = order.time_in_force
     immediate = tif is _IOC or tif is _FOK
     if order_type is _MARKET and not (immediate or tif is _DAY):
         return RejectReason.INVALID_TIME_IN_FORCE

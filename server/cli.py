@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,6 +28,9 @@ from server.datadir import PRIVATE_UMASK
 from server.journal_cli import journal
 from server.processes.child import OrphanError, follow_supervisor
 from server.processes.roles import ROLES
+
+if TYPE_CHECKING:
+    from server.bench.engine_bench import EngineFigures
 
 
 @click.group()
@@ -180,29 +184,52 @@ def bench() -> None:
     "--controls", is_flag=True,
     help="Every risk control on: limits, volatility bands, circuit breaker.",
 )  # fmt: skip
+@click.option(
+    "--pure", is_flag=True,
+    help="Also measure the pure-Python build (in a child process) and the ratio.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench_engine(
-    commands: int, seed: int, resting: int | None, controls: bool, as_json: bool
+    commands: int, seed: int, resting: int | None, controls: bool, pure: bool, as_json: bool
 ) -> None:
-    """Matching engine throughput and latency on a mixed, seeded order flow."""
-    from server.bench.engine_bench import measure, measure_resting  # noqa: PLC0415
+    """Matching engine throughput and latency on a mixed, seeded order flow,
+    in the build installed (compiled with mypyc, or pure Python)."""
+    from server.bench import engine_bench  # noqa: PLC0415
 
     if commands < 1:
         raise click.BadParameter("must be at least 1", param_hint="--commands")
     if resting is not None:
-        figures = measure_resting(resting)
-        if as_json:
-            click.echo(json.dumps(figures))
-        else:
-            for name, value in figures.items():
-                click.echo(f"{name:>28}: {value:,}")
+        runs = [engine_bench.measure_resting(resting)]
+        if pure:
+            runs.append(engine_bench.measure_resting(resting, pure=True))
+        for figures in runs:
+            if as_json:
+                click.echo(json.dumps(figures))
+            else:
+                for name, value in figures.items():
+                    click.echo(f"{name:>28}: {value:,}" if not isinstance(value, str) else value)
         return
     if not as_json:
         click.echo(f"generating {commands:,} commands (seed {seed}) ...", err=True)
-    result = measure(commands, seed, controls=controls)
+    result = engine_bench.measure(commands, seed, controls=controls)
+    if not pure:
+        _print_engine_figures(result, as_json)
+        return
+    baseline = engine_bench.measure_pure(commands, seed, controls=controls)
+    speedup = round(result.commands_per_sec / baseline.commands_per_sec, 2)
+    if as_json:
+        click.echo(json.dumps({**result.as_json(), "pure": baseline.as_json(), "speedup": speedup}))
+        return
+    _print_engine_figures(result, as_json)
+    _print_engine_figures(baseline, as_json)
+    click.echo(f"speedup       {speedup:>12.2f}x")
+
+
+def _print_engine_figures(result: EngineFigures, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.as_json()))
         return
+    click.echo(f"build         {result.build:>12}")
     click.echo(f"commands      {result.commands:>12,}")
     click.echo(f"events        {result.events:>12,}")
     click.echo(f"commands/s    {result.commands_per_sec:>12,.0f}")

@@ -6,10 +6,15 @@ throughput figure. The collector is frozen after set-up and its young
 generation threshold raised: the engine creates no reference cycles that
 need collecting, and a full collection over a large book is what gives
 pure-Python books their 100 ms worst cases.
+
+The engine is measured in the build this process runs (``matching.BUILD``:
+compiled with mypyc, or pure Python); ``pure=True`` also measures the pure
+build, in a child interpreter with ``STX_PURE_ENGINE=1``, in the same run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -19,6 +24,7 @@ import time
 from dataclasses import dataclass
 from dataclasses import replace as replaced
 
+import matching
 from matching import (
     Command,
     ConfigureControls,
@@ -32,6 +38,7 @@ from matching import (
     Side,
     TimeInForce,
 )
+from matching.build import PURE_ENV
 from server.bench.workload import ACCOUNTS, Mix, generate, instruments
 from server.risk_config import DEFAULT_BREAKERS
 
@@ -50,7 +57,7 @@ BENCH_LIMITS = RiskLimits(
 because the flow sells without positions."""
 
 
-def _engine(controls: bool) -> Engine:
+def fresh_engine(controls: bool) -> Engine:
     """A fresh engine; with ``controls``, every control on: limits enforced,
     volatility bands of 10%, the circuit breaker, funded accounts."""
     if not controls:
@@ -76,9 +83,12 @@ class EngineFigures:
     events: int
     rejected: int = 0
     """Orders the engine refused (risk controls, when on)."""
+    build: str = matching.BUILD
+    """``compiled`` or ``pure``: the engine build that ran."""
 
-    def as_json(self) -> dict[str, float | int]:
+    def as_json(self) -> dict[str, float | int | str]:
         return {
+            "build": self.build,
             "commands": self.commands,
             "commands_per_sec": round(self.commands_per_sec),
             "p50_ns": self.p50_ns,
@@ -98,13 +108,13 @@ def _quiet_collector() -> None:
 
 def _warm(commands: list[Command], controls: bool = False) -> None:
     """Run a slice once so the interpreter's specialised bytecode is in place."""
-    engine = _engine(controls)
+    engine = fresh_engine(controls)
     for command in commands[: min(len(commands), 50_000)]:
         engine.process(command)
 
 
 def run_throughput(commands: list[Command], controls: bool = False) -> tuple[float, int]:
-    engine = _engine(controls)
+    engine = fresh_engine(controls)
     process = engine.process
     events = 0
     _quiet_collector()
@@ -117,7 +127,7 @@ def run_throughput(commands: list[Command], controls: bool = False) -> tuple[flo
 
 def run_latency(commands: list[Command], controls: bool = False) -> tuple[list[int], int]:
     """Per-command latencies, and how many orders were refused."""
-    engine = _engine(controls)
+    engine = fresh_engine(controls)
     process = engine.process
     clock = time.perf_counter_ns
     samples = [0] * len(commands)
@@ -158,25 +168,46 @@ def measure(
     )
 
 
+def _pure_env() -> dict[str, str]:
+    return {**os.environ, PURE_ENV: "1"}
+
+
+def measure_pure(count: int, seed: int, controls: bool = False) -> EngineFigures:
+    """``measure`` in a child interpreter running the pure build."""
+    output = subprocess.run(
+        [sys.executable, "-m", "server.bench.engine_bench", "figures", str(count), str(seed)]
+        + (["controls"] if controls else []),
+        env=_pure_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    figures = EngineFigures(**json.loads(output))
+    if figures.build != "pure":
+        raise RuntimeError(f"the child interpreter ran the {figures.build} build")
+    return figures
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def measure_resting(count: int) -> dict[str, float | int]:
+def measure_resting(count: int, pure: bool = False) -> dict[str, float | int | str]:
     """Rest ``count`` orders in a fresh interpreter that imports the engine
     and nothing else, as a matching process would; its memory per order."""
     output = subprocess.run(
         [sys.executable, "-m", "server.bench.engine_bench", str(count)],
+        env=_pure_env() if pure else None,
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    figures: dict[str, float | int] = json.loads(output)
+    figures: dict[str, float | int | str] = json.loads(output)
     return figures
 
 
-def _measure_resting_here(count: int) -> dict[str, float | int]:
+def _measure_resting_here(count: int) -> dict[str, float | int | str]:
     """Rest ``count`` orders (none crossing) and report process memory per order."""
     gc.collect()
     before = _rss_bytes()
@@ -207,6 +238,7 @@ def _measure_resting_here(count: int) -> dict[str, float | int]:
     after = _rss_bytes()
     resting = len(engine.orders)
     return {
+        "build": matching.BUILD,
         "resting_orders": resting,
         "rss_bytes": after,
         "rss_bytes_per_order": round(after / resting, 1),
@@ -215,4 +247,9 @@ def _measure_resting_here(count: int) -> dict[str, float | int]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(_measure_resting_here(int(sys.argv[1]))))
+    if sys.argv[1] == "figures":
+        count, seed = int(sys.argv[2]), int(sys.argv[3])
+        controls = sys.argv[4:] == ["controls"]
+        print(json.dumps(dataclasses.asdict(measure(count, seed, controls=controls))))
+    else:
+        print(json.dumps(_measure_resting_here(int(sys.argv[1]))))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import matching
 from server.bench.workload import generate
 from server.cli import main
 from server.config import load as load_settings
@@ -29,6 +30,21 @@ def test_bench_engine_json_has_the_documented_keys() -> None:
     assert figures["commands"] == 3000
     assert figures["commands_per_sec"] > 0
     assert figures["p50_ns"] <= figures["p99_ns"] <= figures["p999_ns"] <= figures["max_ns"]
+
+
+def test_bench_engine_pure_measures_both_builds_in_one_run() -> None:
+    result = subprocess.run(
+        [str(STX), "bench", "engine", "--commands", "3000", "--pure", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(result.stdout)
+    assert figures["build"] == matching.BUILD
+    assert figures["pure"]["build"] == "pure"
+    assert figures["pure"]["events"] == figures["events"]
+    ratio = figures["commands_per_sec"] / figures["pure"]["commands_per_sec"]
+    assert figures["speedup"] == round(ratio, 2)
 
 
 def test_bench_engine_resting_reports_memory_per_order() -> None:

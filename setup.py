@@ -1,0 +1,123 @@
+"""Build the matching engine's modules with mypyc, or install them pure.
+
+Everything else about the package is declared in pyproject.toml; this file
+only adds the compiled extension modules (docs/decisions/0005-compiled-engine.md).
+The same ``matching/*.py`` source is both the pure build and the input of the
+compiled one; mypyc (part of the mypy wheel) is needed at build time only.
+
+When the modules cannot be compiled (no C compiler, no Python headers, mypyc
+missing) the install goes on without them, pure Python, with a warning:
+``python -c "import matching; print(matching.BUILD)"`` says which build runs.
+``STX_PURE_ENGINE=1`` at build time skips compilation on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import BaseError, CCompilerError
+
+ROOT = Path(__file__).parent
+GROUP = "matching"
+"""Name of mypyc's shared library (``matching__mypyc``), beside the package."""
+
+NOT_COMPILED = frozenset(
+    {
+        # They choose the build (``STX_PURE_ENGINE``) before any other engine
+        # module is imported.
+        "__init__.py",
+        "build.py",
+        # Records whose annotations the server reads at run time (the journal
+        # codec's checks: ``typing.get_type_hints``): compiled, mypyc keeps
+        # ``int | None`` or ``tuple[str, ...]`` as ``type`` and ``tuple``. Their
+        # classes are Python classes either way, and compiled code reads a
+        # NamedTuple's fields by position all the same.
+        "commands.py",
+        "events.py",
+        "risk_limits.py",
+    }
+)
+
+
+def _warn(message: str) -> None:
+    bar = "*" * 78
+    print(f"\n{bar}\nWARNING: {message}\n{bar}\n", file=sys.stderr)
+
+
+def _engine_sources() -> list[str]:
+    return sorted(
+        f"matching/{path.name}"
+        for path in (ROOT / "matching").glob("*.py")
+        if path.name not in NOT_COMPILED
+    )
+
+
+def _compiled_modules() -> list[Any]:
+    """mypyc's extension modules, or none (pure build) when mypyc is unusable."""
+    if os.environ.get("STX_PURE_ENGINE"):
+        return []
+    try:
+        from mypyc.build import mypycify  # noqa: PLC0415 (absent at run time)
+
+        return list(mypycify(_engine_sources(), opt_level="3", group_name=GROUP))
+    except (SystemExit, Exception) as error:
+        _warn(f"mypyc could not translate the engine ({error!r}); installing it pure Python.")
+        return []
+
+
+class BuildEngine(build_ext):
+    """Compile every engine module or none: a partial build would leave
+    extension modules that cannot import their shared library."""
+
+    in_place = False
+    """Whether this build also puts the modules beside the sources (``make``,
+    editable installs); setuptools clears ``inplace`` while it compiles."""
+
+    def run(self) -> None:
+        self.in_place = bool(self.inplace)
+        super().run()
+        if self.in_place:
+            # A module taken out of the compiled set must not stay shadowed.
+            for name in NOT_COMPILED:
+                for stale in (ROOT / "matching").glob(f"{Path(name).stem}.*.so"):
+                    stale.unlink()
+            # A translation that came out the same is not recompiled; the modules
+            # beside the sources are now those of the sources as they are
+            # (tests/matching/test_builds.py compares their times).
+            self.inplace = True
+            for extension in self.extensions:
+                os.utime(self.get_ext_fullpath(extension.name))
+
+    def build_extensions(self) -> None:
+        try:
+            super().build_extensions()
+        except (BaseError, CCompilerError, OSError) as error:
+            for extension in self.extensions:
+                self._remove_outputs(extension.name)
+            self.extensions = []
+            _warn(
+                f"the engine could not be compiled ({error}); it is installed pure Python, "
+                "several times slower. Install a C compiler and the Python headers "
+                "(python3-dev) and reinstall to compile it."
+            )
+
+    def copy_extensions_to_source(self) -> None:
+        if self.extensions:
+            super().copy_extensions_to_source()
+
+    def _remove_outputs(self, name: str) -> None:
+        """The module's file in the build tree and, for an in-place build,
+        a stale one beside the sources, which would shadow them."""
+        Path(self.get_ext_fullpath(name)).unlink(missing_ok=True)
+        if self.in_place:
+            self.inplace = True
+            Path(self.get_ext_fullpath(name)).unlink(missing_ok=True)
+            self.inplace = False
+
+
+setup(ext_modules=_compiled_modules(), cmdclass={"build_ext": BuildEngine})
