@@ -19,6 +19,7 @@ from server.core.clock import run_clock
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
 from server.link.listener import CoreLinkServer
+from server.metrics.core import JOURNAL_COMMIT, QUEUE, BatchCounts, RiskState
 from server.processes.link import serve_link
 from server.processes.position import PositionFile
 from server.risk_setup import AccountSetup
@@ -32,6 +33,7 @@ class CoreProcess:
         self.core: ExchangeCore | None = None
         self.link: CoreLinkServer | None = None
         self._clock: asyncio.Task[None] | None = None
+        self._risk_state: RiskState | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -48,6 +50,8 @@ class CoreProcess:
         AccountSetup(core, settings.risk).configure()
         await core.sequencer.durable()
         self.link = await serve_link(core)
+        if settings.metrics_port:
+            self._risk_state = instrument(core, self.link)
         self._clock = asyncio.get_running_loop().create_task(run_clock(core))
         recovered = core.recovered
         _log.info(
@@ -56,6 +60,9 @@ class CoreProcess:
         )  # fmt: skip
 
     async def stop(self) -> None:
+        if self._risk_state is not None:
+            self._risk_state.unregister()
+            self._risk_state = None
         if self._clock is not None:
             self._clock.cancel()
         if self.link is not None:
@@ -63,3 +70,14 @@ class CoreProcess:
         if self.core is not None:
             await self.core.close(final_snapshot=True)
             _log.info("core stopped at sequence %d", self.core.sequencer.sequence)
+
+
+def instrument(core: ExchangeCore, link: CoreLinkServer) -> RiskState:
+    """Record the core's series: per committed batch, per COMMANDS frame, and
+    the risk state at scrape time (registered; the caller unregisters it)."""
+    core.sequencer.add_listener(BatchCounts())
+    core.sequencer.commit_observer = JOURNAL_COMMIT.observe
+    link.queue_observer = QUEUE.observe
+    state = RiskState(lambda: core.engine, lambda: link.dropped)
+    state.register()
+    return state

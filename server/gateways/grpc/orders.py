@@ -32,6 +32,7 @@ from matching.instrument import BASIS_POINTS
 from server.auth.access import current_principal
 from server.errors import abort, forbidden, history_behind, invalid_argument, rejection
 from server.gateways.grpc import convert
+from server.metrics.order_entry import UNARY_ACK
 from server.gateways.grpc.calls import (
     Context,
     committed,
@@ -92,6 +93,14 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         return applied
 
     async def PlaceOrder(  # noqa: N802 - the contract's name
+        self,
+        request: pb.PlaceOrderRequest,
+        context: grpc.aio.ServicerContext[pb.PlaceOrderRequest, pb.PlaceOrderResponse],
+    ) -> pb.PlaceOrderResponse:
+        with UNARY_ACK.time():  # refusals too: each is an acknowledgement
+            return await self._place(request, context)
+
+    async def _place(
         self,
         request: pb.PlaceOrderRequest,
         context: grpc.aio.ServicerContext[pb.PlaceOrderRequest, pb.PlaceOrderResponse],
