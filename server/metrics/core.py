@@ -1,8 +1,8 @@
 """The core's series, recorded per committed batch and read at scrape time.
 
 Nothing here runs per command inside the sequencer: the batch listener
-counts a batch's commands and events with C-level ``Counter`` updates and
-then increments one pre-bound child per type present; the queue time is
+counts a batch's commands and events with C-level ``Counter`` updates into
+plain tallies that a collector reads at scrape time; the queue time is
 observed once per COMMANDS frame (its first command), the journal's commit
 once per batch; the risk gauges and the link's drops are read when
 Prometheus scrapes.
@@ -15,11 +15,10 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable
 from itertools import chain
 from operator import itemgetter
-from typing import Any
 
-from prometheus_client import Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
+from prometheus_client import Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from matching import (
     CancelOrder,
@@ -29,15 +28,13 @@ from matching import (
     MassCancel,
     NewOrder,
     OrderRejected,
+    RejectReason,
     ReplaceOrder,
     TradingPhase,
 )
 from server.metrics.exposition import LATENCY_BUCKETS
-from server.metrics.shared import REJECTS
 from server.model.sequenced import Sequenced
 
-COMMANDS = Counter("stx_commands", "Commands sequenced, by type.", ["type"])
-EVENTS = Counter("stx_events", "Engine events, by type.", ["type"])
 QUEUE = Histogram(
     "stx_sequencer_queue_seconds",
     "From a gateway's submission of a command to its sequencing (first command of each frame).",
@@ -67,40 +64,51 @@ def event_label(kind: type) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__.removeprefix("Order")).lower()
 
 
-class BatchCounts:
-    """A sequencer listener: each committed batch into the counters."""
+class BatchCounts(Collector):
+    """A sequencer listener that tallies each committed batch in plain
+    ``collections.Counter`` objects (C loops, no locks), and the collector
+    that turns the tallies into ``stx_commands_total``, ``stx_events_total``
+    and the core's ``stx_rejects_total`` when Prometheus scrapes. The scrape
+    runs on the same event loop, so it never sees a tally half updated."""
 
     def __init__(self) -> None:
-        self._commands: dict[type, Any] = {}
-        self._events: dict[type, Any] = {}
-        self._rejects: dict[Any, Any] = {}
+        self.commands: Tally[type] = Tally()
+        self.events: Tally[type] = Tally()
+        self.rejects: Tally[RejectReason] = Tally()
+        self._refused = 0
 
     def __call__(self, batch: list[Sequenced]) -> None:
-        commands = self._commands
-        for kind, count in Tally(map(type, map(_commands_of, batch))).items():
-            child = commands.get(kind)
-            if child is None:
-                child = commands[kind] = COMMANDS.labels(COMMAND_TYPES.get(kind, "admin"))
-            child.inc(count)
-        events = self._events
-        tally = Tally(map(type, chain.from_iterable(map(_events_of, batch))))
-        for kind, count in tally.items():
-            child = events.get(kind)
-            if child is None:
-                child = events[kind] = EVENTS.labels(event_label(kind))
-            child.inc(count)
-        if any(kind in tally for kind in REFUSALS):
-            self._count_rejects(batch)
+        self.commands.update(map(type, map(_commands_of, batch)))
+        events = self.events
+        events.update(map(type, chain.from_iterable(map(_events_of, batch))))
+        get = events.get  # not ``events[...]``: a missing key would call Counter.__missing__
+        refused = get(OrderRejected, 0) + get(CancelRejected, 0) + get(CommandRejected, 0)
+        if refused != self._refused:
+            self._refused = refused
+            self.rejects.update(
+                event.reason for item in batch for event in item.events if type(event) in REFUSALS
+            )
 
-    def _count_rejects(self, batch: list[Sequenced]) -> None:
-        rejects = self._rejects
-        for item in batch:
-            for event in item.events:
-                if type(event) in REFUSALS:
-                    child = rejects.get(event.reason)
-                    if child is None:
-                        child = rejects[event.reason] = REJECTS.labels(event.reason.name)
-                    child.inc()
+    def collect(self) -> Iterable[Metric]:
+        commands = CounterMetricFamily(
+            "stx_commands", "Commands sequenced, by type.", labels=["type"]
+        )
+        by_type: Tally[str] = Tally()
+        for kind, count in self.commands.items():
+            by_type[COMMAND_TYPES.get(kind, "admin")] += count
+        for label, count in sorted(by_type.items()):
+            commands.add_metric([label], count)
+        yield commands
+        events = CounterMetricFamily("stx_events", "Engine events, by type.", labels=["type"])
+        for label, count in sorted((event_label(kind), n) for kind, n in self.events.items()):
+            events.add_metric([label], count)
+        yield events
+        rejects = CounterMetricFamily(
+            "stx_rejects", "Refusals, by reason (RejectReason name).", labels=["reason"]
+        )
+        for reason, count in sorted(self.rejects.items()):
+            rejects.add_metric([reason.name], count)
+        yield rejects
 
 
 class RiskState(Collector):
@@ -130,9 +138,3 @@ class RiskState(Collector):
         )
         drops.add_sample("stx_link_lagging_drops_total", {}, self._dropped())
         yield drops
-
-    def register(self, registry: CollectorRegistry = REGISTRY) -> None:
-        registry.register(self)
-
-    def unregister(self, registry: CollectorRegistry = REGISTRY) -> None:
-        registry.unregister(self)

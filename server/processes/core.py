@@ -14,6 +14,8 @@ import asyncio
 import logging
 from pathlib import Path
 
+from prometheus_client.registry import REGISTRY, Collector
+
 from server.config import Settings
 from server.core.clock import run_clock
 from server.core.exchange import ExchangeCore
@@ -33,7 +35,7 @@ class CoreProcess:
         self.core: ExchangeCore | None = None
         self.link: CoreLinkServer | None = None
         self._clock: asyncio.Task[None] | None = None
-        self._risk_state: RiskState | None = None
+        self._collectors: list[Collector] = []
 
     async def start(self) -> None:
         settings = self.settings
@@ -51,7 +53,7 @@ class CoreProcess:
         await core.sequencer.durable()
         self.link = await serve_link(core)
         if settings.metrics_port:
-            self._risk_state = instrument(core, self.link)
+            self._collectors = instrument(core, self.link)
         self._clock = asyncio.get_running_loop().create_task(run_clock(core))
         recovered = core.recovered
         _log.info(
@@ -60,9 +62,9 @@ class CoreProcess:
         )  # fmt: skip
 
     async def stop(self) -> None:
-        if self._risk_state is not None:
-            self._risk_state.unregister()
-            self._risk_state = None
+        for collector in self._collectors:
+            REGISTRY.unregister(collector)
+        self._collectors = []
         if self._clock is not None:
             self._clock.cancel()
         if self.link is not None:
@@ -72,12 +74,15 @@ class CoreProcess:
             _log.info("core stopped at sequence %d", self.core.sequencer.sequence)
 
 
-def instrument(core: ExchangeCore, link: CoreLinkServer) -> RiskState:
+def instrument(core: ExchangeCore, link: CoreLinkServer) -> list[Collector]:
     """Record the core's series: per committed batch, per COMMANDS frame, and
-    the risk state at scrape time (registered; the caller unregisters it)."""
-    core.sequencer.add_listener(BatchCounts())
+    the risk state at scrape time. The collectors are registered in the
+    default registry; the caller unregisters them when it stops."""
+    counts = BatchCounts()
+    core.sequencer.add_listener(counts)
     core.sequencer.commit_observer = JOURNAL_COMMIT.observe
     link.queue_observer = QUEUE.observe
-    state = RiskState(lambda: core.engine, lambda: link.dropped)
-    state.register()
-    return state
+    collectors: list[Collector] = [counts, RiskState(lambda: core.engine, lambda: link.dropped)]
+    for collector in collectors:
+        REGISTRY.register(collector)
+    return collectors
