@@ -1,0 +1,108 @@
+"""The metrics module: the core's batch tallies, the endpoint, GC pauses, ports."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import urllib.request
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.parser import text_string_to_metric_families
+
+from matching import (
+    CancelOrder,
+    Engine,
+    Instrument,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    OrderType,
+    SetTradingPhase,
+    Side,
+    TradingPhase,
+)
+from server.metrics.core import BatchCounts, event_label
+from server.metrics.exposition import GcPauses, MetricsServer, port_of
+from server.model.sequenced import Sequenced
+
+
+def _order(timestamp: int, price: int, quantity: int = 10) -> NewOrder:
+    return NewOrder(timestamp, "A1", "ACME", Side.BUY, OrderType.LIMIT, quantity, price)
+
+
+def _samples(collector: BatchCounts) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in collector.collect()
+        for sample in family.samples
+    }
+
+
+def test_batches_are_counted_by_command_event_and_reject_reason() -> None:
+    engine = Engine([Instrument("ACME", 1, lot_size=1, reference_price=100)])
+    counts = BatchCounts()
+    commands = [_order(1, 100), _order(2, 100, quantity=0), CancelOrder(3, "A1", 1)]
+    batch = [
+        Sequenced(number, command, engine.process(command), "", b"")
+        for number, command in enumerate(commands, 1)
+    ]
+    counts(batch[:2])
+    counts(batch[2:])
+    counts([Sequenced(4, SetTradingPhase(4, "ACME", TradingPhase.HALTED), [], "", b"")])
+    samples = _samples(counts)
+    assert samples[("stx_commands_total", (("type", "new_order"),))] == 2
+    assert samples[("stx_commands_total", (("type", "cancel"),))] == 1
+    assert samples[("stx_commands_total", (("type", "admin"),))] == 1
+    assert samples[("stx_events_total", (("type", "accepted"),))] == 1
+    assert samples[("stx_events_total", (("type", "rejected"),))] == 1
+    refused = next(e for e in batch[1].events if isinstance(e, OrderRejected))
+    assert samples[("stx_rejects_total", (("reason", refused.reason.name),))] == 1
+    assert sum(v for (name, _), v in samples.items() if name == "stx_rejects_total") == 1
+
+
+def test_event_labels_drop_the_order_prefix_and_use_snake_case() -> None:
+    assert event_label(OrderAccepted) == "accepted"
+    assert event_label(OrderRejected) == "rejected"
+    assert event_label(SetTradingPhase) == "set_trading_phase"
+
+
+def test_each_role_has_its_catalogue_offset_and_zero_turns_them_off() -> None:
+    roles = ("core", "gateway", "projector", "surveillance", "feed", "rest")
+    assert [port_of(role, 9100) for role in roles] == list(range(9101, 9107))
+    assert port_of("core", 0) == 0
+
+
+def test_gc_pauses_are_observed_by_generation() -> None:
+    registry = CollectorRegistry()
+    histogram = Histogram("pause_seconds", "GC pauses.", ["generation"], registry=registry)
+    pauses = GcPauses(histogram)
+    pauses.install()
+    try:
+        gc.collect(2)
+    finally:
+        pauses.remove()
+    assert registry.get_sample_value("pause_seconds_count", {"generation": "2"}) == 1
+    assert pauses not in gc.callbacks
+
+
+def test_the_endpoint_serves_the_registry_in_the_text_format() -> None:
+    registry = CollectorRegistry()
+    histogram = Histogram("probe_seconds", "A probe.", registry=registry)
+    histogram.observe(0.0002)
+
+    async def scrape() -> str:
+        server = MetricsServer(registry)
+        port = await server.start("127.0.0.1", 0)
+        try:
+            url = f"http://127.0.0.1:{port}/metrics"
+            return await asyncio.to_thread(
+                lambda: urllib.request.urlopen(url, timeout=10).read().decode()
+            )
+        finally:
+            await server.stop()
+
+    text = asyncio.run(scrape())
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    assert families["probe_seconds"].type == "histogram"
+    counts = [s.value for s in families["probe_seconds"].samples if s.name.endswith("_count")]
+    assert counts == [1]
