@@ -86,7 +86,10 @@ class BatchCounts(Collector):
         if refused != self._refused:
             self._refused = refused
             self.rejects.update(
-                event.reason for item in batch for event in item.events if type(event) in REFUSALS
+                event.reason
+                for item in batch
+                for event in item.events
+                if isinstance(event, OrderRejected | CancelRejected | CommandRejected)
             )
 
     def collect(self) -> Iterable[Metric]:

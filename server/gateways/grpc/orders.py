@@ -32,7 +32,6 @@ from matching.instrument import BASIS_POINTS
 from server.auth.access import current_principal
 from server.errors import abort, forbidden, history_behind, invalid_argument, rejection
 from server.gateways.grpc import convert
-from server.metrics.order_entry import UNARY_ACK
 from server.gateways.grpc.calls import (
     Context,
     committed,
@@ -43,6 +42,7 @@ from server.gateways.grpc.calls import (
 )
 from server.gateways.grpc.history import History, HistoryBehind
 from server.gateways.grpc.stream import BACKLOG_LIMIT, OrderStreamHandler
+from server.metrics.order_entry import UNARY_ACK
 from server.model.registry import OrderRecord
 from server.model.view import Applied, CoreView
 from server.store import Store

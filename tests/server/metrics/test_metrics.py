@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from matching import (
     CancelOrder,
+    Command,
     Engine,
     Instrument,
     NewOrder,
@@ -41,7 +42,11 @@ def _samples(collector: BatchCounts) -> dict[tuple[str, tuple[tuple[str, str], .
 def test_batches_are_counted_by_command_event_and_reject_reason() -> None:
     engine = Engine([Instrument("ACME", 1, lot_size=1, reference_price=100)])
     counts = BatchCounts()
-    commands = [_order(1, 100), _order(2, 100, quantity=0), CancelOrder(3, "A1", 1)]
+    commands: list[Command] = [
+        _order(1, 100),
+        _order(2, 100, quantity=0),
+        CancelOrder(3, "A1", 1),
+    ]
     batch = [
         Sequenced(number, command, engine.process(command), "", b"")
         for number, command in enumerate(commands, 1)
