@@ -78,6 +78,9 @@ class Sequencer:
         """
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
     def now(self) -> int:
         """The timestamp for the next command: wall-clock nanoseconds that never
         go backwards, even if the system clock does."""

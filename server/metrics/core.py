@@ -4,8 +4,8 @@ Nothing here runs per command inside the sequencer: the batch listener
 counts a batch's commands and events with C-level ``Counter`` updates into
 plain tallies that a collector reads at scrape time; the queue time is
 observed once per COMMANDS frame (its first command), the journal's commit
-once per batch; the risk gauges and the link's drops are read when
-Prometheus scrapes.
+once per batch, into lock-free loop histograms (``loop_histogram``); the
+risk gauges and the link's drops are read when Prometheus scrapes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from itertools import chain
 from operator import itemgetter
 
-from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -33,18 +32,18 @@ from matching import (
     TradingPhase,
 )
 from server.metrics.exposition import LATENCY_BUCKETS
+from server.metrics.loop_histogram import LoopHistogram
 from server.model.sequenced import Sequenced
 
-QUEUE = Histogram(
+QUEUE = LoopHistogram(
     "stx_sequencer_queue_seconds",
     "From a gateway's submission of a command to its sequencing (first command of each frame).",
-    buckets=LATENCY_BUCKETS,
+    LATENCY_BUCKETS,
 )
-JOURNAL_COMMIT = Histogram(
-    "stx_journal_commit_seconds",
-    "A batch's journal write and fsync.",
-    buckets=LATENCY_BUCKETS,
+JOURNAL_COMMIT = LoopHistogram(
+    "stx_journal_commit_seconds", "A batch's journal write and fsync.", LATENCY_BUCKETS
 )
+"""Registered by the core process (``CoreInstruments``), observed on its loop."""
 
 COMMAND_TYPES = {
     NewOrder: "new_order",
@@ -53,7 +52,7 @@ COMMAND_TYPES = {
     MassCancel: "mass_cancel",
 }
 """Every other command (phases, instruments, risk, time) is ``admin``."""
-REFUSALS = (OrderRejected, CancelRejected, CommandRejected)
+COMMANDS_MODULE = NewOrder.__module__
 
 _commands_of = itemgetter(1)
 _events_of = itemgetter(2)
@@ -72,16 +71,18 @@ class BatchCounts(Collector):
     runs on the same event loop, so it never sees a tally half updated."""
 
     def __init__(self) -> None:
-        self.commands: Tally[type] = Tally()
-        self.events: Tally[type] = Tally()
+        self.types: Tally[type] = Tally()
+        """Commands and events by class, in one tally (one C loop a batch):
+        command classes are ``matching.commands``'s, the rest are events."""
         self.rejects: Tally[RejectReason] = Tally()
         self._refused = 0
 
     def __call__(self, batch: list[Sequenced]) -> None:
-        self.commands.update(map(type, map(_commands_of, batch)))
-        events = self.events
-        events.update(map(type, chain.from_iterable(map(_events_of, batch))))
-        get = events.get  # not ``events[...]``: a missing key would call Counter.__missing__
+        types = self.types
+        types.update(
+            map(type, chain(map(_commands_of, batch), chain.from_iterable(map(_events_of, batch))))
+        )
+        get = types.get  # not ``types[...]``: a missing key would call Counter.__missing__
         refused = get(OrderRejected, 0) + get(CancelRejected, 0) + get(CommandRejected, 0)
         if refused != self._refused:
             self._refused = refused
@@ -97,15 +98,19 @@ class BatchCounts(Collector):
             "stx_commands", "Commands sequenced, by type.", labels=["type"]
         )
         by_type: Tally[str] = Tally()
-        for kind, count in self.commands.items():
-            by_type[COMMAND_TYPES.get(kind, "admin")] += count
+        events: dict[str, int] = {}
+        for kind, count in list(self.types.items()):
+            if kind.__module__ == COMMANDS_MODULE:
+                by_type[COMMAND_TYPES.get(kind, "admin")] += count
+            else:
+                events[event_label(kind)] = count
         for label, count in sorted(by_type.items()):
             commands.add_metric([label], count)
         yield commands
-        events = CounterMetricFamily("stx_events", "Engine events, by type.", labels=["type"])
-        for label, count in sorted((event_label(kind), n) for kind, n in self.events.items()):
-            events.add_metric([label], count)
-        yield events
+        family = CounterMetricFamily("stx_events", "Engine events, by type.", labels=["type"])
+        for label, count in sorted(events.items()):
+            family.add_metric([label], count)
+        yield family
         rejects = CounterMetricFamily(
             "stx_rejects", "Refusals, by reason (RejectReason name).", labels=["reason"]
         )

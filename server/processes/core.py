@@ -35,7 +35,7 @@ class CoreProcess:
         self.core: ExchangeCore | None = None
         self.link: CoreLinkServer | None = None
         self._clock: asyncio.Task[None] | None = None
-        self._collectors: list[Collector] = []
+        self._instruments: CoreInstruments | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -53,7 +53,9 @@ class CoreProcess:
         await core.sequencer.durable()
         self.link = await serve_link(core)
         if settings.metrics_port:
-            self._collectors = instrument(core, self.link)
+            self._instruments = CoreInstruments(core, self.link)
+            self._instruments.attach()
+            self._instruments.register()
         self._clock = asyncio.get_running_loop().create_task(run_clock(core))
         recovered = core.recovered
         _log.info(
@@ -62,9 +64,9 @@ class CoreProcess:
         )  # fmt: skip
 
     async def stop(self) -> None:
-        for collector in self._collectors:
-            REGISTRY.unregister(collector)
-        self._collectors = []
+        if self._instruments is not None:
+            self._instruments.unregister()
+            self._instruments = None
         if self._clock is not None:
             self._clock.cancel()
         if self.link is not None:
@@ -74,15 +76,37 @@ class CoreProcess:
             _log.info("core stopped at sequence %d", self.core.sequencer.sequence)
 
 
-def instrument(core: ExchangeCore, link: CoreLinkServer) -> list[Collector]:
-    """Record the core's series: per committed batch, per COMMANDS frame, and
-    the risk state at scrape time. The collectors are registered in the
-    default registry; the caller unregisters them when it stops."""
-    counts = BatchCounts()
-    core.sequencer.add_listener(counts)
-    core.sequencer.commit_observer = JOURNAL_COMMIT.observe
-    link.queue_observer = QUEUE.observe
-    collectors: list[Collector] = [counts, RiskState(lambda: core.engine, lambda: link.dropped)]
-    for collector in collectors:
-        REGISTRY.register(collector)
-    return collectors
+class CoreInstruments:
+    """The core's series: tallied per committed batch, observed per COMMANDS
+    frame and per journal commit, and the risk state read at scrape time.
+    ``attach`` and ``detach`` let the metrics cost benchmark compare one core
+    with and without them."""
+
+    def __init__(self, core: ExchangeCore, link: CoreLinkServer) -> None:
+        self.core = core
+        self.link = link
+        self.counts = BatchCounts()
+        self.collectors: list[Collector] = [
+            self.counts,
+            QUEUE,
+            JOURNAL_COMMIT,
+            RiskState(lambda: core.engine, lambda: link.dropped),
+        ]
+
+    def attach(self) -> None:
+        self.core.sequencer.add_listener(self.counts)
+        self.core.sequencer.commit_observer = JOURNAL_COMMIT.observe
+        self.link.queue_observer = QUEUE.observe
+
+    def detach(self) -> None:
+        self.core.sequencer.remove_listener(self.counts)
+        self.core.sequencer.commit_observer = None
+        self.link.queue_observer = None
+
+    def register(self) -> None:
+        for collector in self.collectors:
+            REGISTRY.register(collector)
+
+    def unregister(self) -> None:
+        for collector in self.collectors:
+            REGISTRY.unregister(collector)
