@@ -14,9 +14,12 @@ import contextlib
 import logging
 from pathlib import Path
 
+from prometheus_client.registry import REGISTRY
+
 from server.config import Settings
 from server.consumers.projector import Projector
 from server.link.client import CoreClient
+from server.metrics.projector import ProjectorLag
 from server.processes.link import follow_positions
 from server.processes.position import PositionFile
 from server.processes.stores import open_configured_store
@@ -42,9 +45,12 @@ class ProjectorProcess:
         self.client: CoreClient | None = None
         self._positions = PositionFile(Path(settings.data_dir))
         self._writer: asyncio.Task[None] | None = None
+        self._lag: ProjectorLag | None = None
 
     def _committed(self, sequence: int) -> None:
         self.committed = max(self.committed, sequence)
+        if self._lag is not None:
+            self._lag.committed_to(sequence)
         if self.projector is not None:
             self.projector.notify()
 
@@ -58,6 +64,13 @@ class ProjectorProcess:
             store, directory, committed=lambda: self.committed, bus=self.bus, shared=self.shared
         )
         await self.projector.start()  # StoreAheadError: the start is refused
+        if settings.metrics_port:
+            projector = self.projector
+            self._lag = ProjectorLag(
+                lambda: projector.position, lambda: projector.failures, store.backend
+            )
+            self._lag.committed_to(self.committed)
+            REGISTRY.register(self._lag)
         self._positions.write(self.projector.position)
         self._writer = asyncio.get_running_loop().create_task(self._keep_position())
         _log.info(
@@ -76,6 +89,9 @@ class ProjectorProcess:
                 self._positions.write(written)
 
     async def stop(self) -> None:
+        if self._lag is not None:
+            REGISTRY.unregister(self._lag)
+            self._lag = None
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -30,7 +30,7 @@ FAMILIES = {
         "stx_gc_pause_seconds",
     },
     "gateway": {"stx_order_ack_seconds", "process_resident_memory_bytes"},
-    "projector": {"python_gc_collections"},
+    "projector": {"stx_projector_lag_records", "stx_projector_lag_seconds", "stx_store_errors"},
     "surveillance": {"python_gc_collections"},
     "feed": {"python_gc_collections"},
     "rest": {"python_gc_collections"},

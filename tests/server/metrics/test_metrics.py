@@ -24,6 +24,8 @@ from matching import (
 )
 from server.metrics.core import BatchCounts, event_label
 from server.metrics.exposition import GcPauses, MetricsServer, port_of
+from server.metrics.loop_histogram import LoopHistogram
+from server.metrics.projector import ProjectorLag
 from server.model.sequenced import Sequenced
 
 
@@ -111,3 +113,33 @@ def test_the_endpoint_serves_the_registry_in_the_text_format() -> None:
     assert families["probe_seconds"].type == "histogram"
     counts = [s.value for s in families["probe_seconds"].samples if s.name.endswith("_count")]
     assert counts == [1]
+
+
+def test_a_loop_histogram_is_cumulative_and_a_bound_holds_its_own_value() -> None:
+    histogram = LoopHistogram("wait_seconds", "Waits.", [0.001, 0.01])
+    for value in (0.0005, 0.001, 0.005, 0.5):
+        histogram.observe(value)
+    (family,) = histogram.collect()
+    samples = {(s.name, s.labels.get("le", "")): s.value for s in family.samples}
+    assert samples[("wait_seconds_bucket", "0.001")] == 2
+    assert samples[("wait_seconds_bucket", "0.01")] == 3
+    assert samples[("wait_seconds_bucket", "+Inf")] == 4
+    assert samples[("wait_seconds_count", "")] == 4
+    assert samples[("wait_seconds_sum", "")] == 0.5065
+
+
+def test_projector_lag_counts_records_and_ages_the_oldest_unstored() -> None:
+    now, stored = [100.0], [0]
+    lag = ProjectorLag(lambda: stored[0], lambda: 2, "sqlite", clock=lambda: now[0])
+    lag.committed_to(10)
+    now[0] = 101.0
+    lag.committed_to(20)
+    now[0] = 103.0
+    assert (lag.committed, lag.lag_seconds()) == (20, 3.0)
+    stored[0] = 10
+    assert lag.lag_seconds() == 2.0  # records 11..20 were reported at 101
+    stored[0] = 20
+    assert lag.lag_seconds() == 0.0
+    values = {s.name: s.value for family in lag.collect() for s in family.samples}
+    assert values["stx_projector_lag_records"] == 0
+    assert values["stx_store_errors_total"] == 2
