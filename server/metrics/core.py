@@ -1,8 +1,10 @@
 """The core's series, recorded per committed batch and read at scrape time.
 
-Nothing here runs per command inside the sequencer: the batch listener
-counts a batch's commands and events with C-level ``Counter`` updates into
-plain tallies that a collector reads at scrape time; the queue time is
+Nothing here runs inside the sequencer: a batch listener counts a batch's
+commands by class into a plain dict that a collector reads at scrape time
+(the events, two or three a command, are counted off the core by the
+projector: tallying them here cost about 2.5% of the core's throughput,
+docs/performance.md); the queue time is
 observed once per COMMANDS frame (its first command), the journal's commit
 once per batch, into lock-free loop histograms (``loop_histogram``); the
 risk gauges and the link's drops are read when Prometheus scrapes.
@@ -10,24 +12,16 @@ risk gauges and the link's drops are read when Prometheus scrapes.
 
 from __future__ import annotations
 
-import re
-from collections import Counter as Tally
 from collections.abc import Callable, Iterable
-from itertools import chain
-from operator import itemgetter
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from matching import (
     CancelOrder,
-    CancelRejected,
-    CommandRejected,
     Engine,
     MassCancel,
     NewOrder,
-    OrderRejected,
-    RejectReason,
     ReplaceOrder,
     TradingPhase,
 )
@@ -52,71 +46,36 @@ COMMAND_TYPES = {
     MassCancel: "mass_cancel",
 }
 """Every other command (phases, instruments, risk, time) is ``admin``."""
-COMMANDS_MODULE = NewOrder.__module__
-
-_commands_of = itemgetter(1)
-_events_of = itemgetter(2)
 
 
-def event_label(kind: type) -> str:
-    """``OrderAccepted`` -> ``accepted``, ``CancelRejected`` -> ``cancel_rejected``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__.removeprefix("Order")).lower()
-
-
-class BatchCounts(Collector):
-    """A sequencer listener that tallies each committed batch in plain
-    ``collections.Counter`` objects (C loops, no locks), and the collector
-    that turns the tallies into ``stx_commands_total``, ``stx_events_total``
-    and the core's ``stx_rejects_total`` when Prometheus scrapes. The scrape
-    runs on the same event loop, so it never sees a tally half updated."""
+class CommandCounts(Collector):
+    """A sequencer listener that counts each committed batch's commands by
+    class in a plain dict, and the collector that makes ``stx_commands_total``
+    of it when Prometheus scrapes (on the same event loop, so never half
+    updated). The engine's events are counted by the projector, which
+    replays every command off the order path (``server.metrics.events``)."""
 
     def __init__(self) -> None:
-        self.types: Tally[type] = Tally()
-        """Commands and events by class, in one tally (one C loop a batch):
-        command classes are ``matching.commands``'s, the rest are events."""
-        self.rejects: Tally[RejectReason] = Tally()
-        self._refused = 0
+        self.counts: dict[type, int] = {}
 
     def __call__(self, batch: list[Sequenced]) -> None:
-        types = self.types
-        types.update(
-            map(type, chain(map(_commands_of, batch), chain.from_iterable(map(_events_of, batch))))
-        )
-        get = types.get  # not ``types[...]``: a missing key would call Counter.__missing__
-        refused = get(OrderRejected, 0) + get(CancelRejected, 0) + get(CommandRejected, 0)
-        if refused != self._refused:
-            self._refused = refused
-            self.rejects.update(
-                event.reason
-                for item in batch
-                for event in item.events
-                if isinstance(event, OrderRejected | CancelRejected | CommandRejected)
-            )
+        counts = self.counts
+        get = counts.get
+        for item in batch:
+            kind = type(item.command)
+            counts[kind] = get(kind, 0) + 1
 
     def collect(self) -> Iterable[Metric]:
+        by_type: dict[str, int] = {}
+        for kind, count in list(self.counts.items()):
+            label = COMMAND_TYPES.get(kind, "admin")
+            by_type[label] = by_type.get(label, 0) + count
         commands = CounterMetricFamily(
             "stx_commands", "Commands sequenced, by type.", labels=["type"]
         )
-        by_type: Tally[str] = Tally()
-        events: dict[str, int] = {}
-        for kind, count in list(self.types.items()):
-            if kind.__module__ == COMMANDS_MODULE:
-                by_type[COMMAND_TYPES.get(kind, "admin")] += count
-            else:
-                events[event_label(kind)] = count
         for label, count in sorted(by_type.items()):
             commands.add_metric([label], count)
         yield commands
-        family = CounterMetricFamily("stx_events", "Engine events, by type.", labels=["type"])
-        for label, count in sorted(events.items()):
-            family.add_metric([label], count)
-        yield family
-        rejects = CounterMetricFamily(
-            "stx_rejects", "Refusals, by reason (RejectReason name).", labels=["reason"]
-        )
-        for reason, count in sorted(self.rejects.items()):
-            rejects.add_metric([reason.name], count)
-        yield rejects
 
 
 class RiskState(Collector):

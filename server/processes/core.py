@@ -21,7 +21,7 @@ from server.core.clock import run_clock
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
 from server.link.listener import CoreLinkServer
-from server.metrics.core import JOURNAL_COMMIT, QUEUE, BatchCounts, RiskState
+from server.metrics.core import JOURNAL_COMMIT, QUEUE, CommandCounts, RiskState
 from server.processes.link import serve_link
 from server.processes.position import PositionFile
 from server.risk_setup import AccountSetup
@@ -85,7 +85,7 @@ class CoreInstruments:
     def __init__(self, core: ExchangeCore, link: CoreLinkServer) -> None:
         self.core = core
         self.link = link
-        self.counts = BatchCounts()
+        self.counts = CommandCounts()
         self.collectors: list[Collector] = [
             self.counts,
             QUEUE,

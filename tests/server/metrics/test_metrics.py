@@ -8,6 +8,7 @@ import urllib.request
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from matching import (
     CancelOrder,
@@ -22,7 +23,8 @@ from matching import (
     Side,
     TradingPhase,
 )
-from server.metrics.core import BatchCounts, event_label
+from server.metrics.core import CommandCounts
+from server.metrics.events import EventCounts, event_label
 from server.metrics.exposition import GcPauses, MetricsServer, port_of
 from server.metrics.loop_histogram import LoopHistogram
 from server.metrics.projector import ProjectorLag
@@ -33,7 +35,7 @@ def _order(timestamp: int, price: int, quantity: int = 10) -> NewOrder:
     return NewOrder(timestamp, "A1", "ACME", Side.BUY, OrderType.LIMIT, quantity, price)
 
 
-def _samples(collector: BatchCounts) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def _samples(collector: Collector) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in collector.collect()
@@ -41,30 +43,34 @@ def _samples(collector: BatchCounts) -> dict[tuple[str, tuple[tuple[str, str], .
     }
 
 
-def test_batches_are_counted_by_command_event_and_reject_reason() -> None:
+def test_commands_are_counted_by_type_and_events_by_type_and_reject_reason() -> None:
     engine = Engine([Instrument("ACME", 1, lot_size=1, reference_price=100)])
-    counts = BatchCounts()
+    commands_counted, events_counted = CommandCounts(), EventCounts()
     commands: list[Command] = [
         _order(1, 100),
         _order(2, 100, quantity=0),
         CancelOrder(3, "A1", 1),
+        SetTradingPhase(4, "ACME", TradingPhase.HALTED),
     ]
-    batch = [
-        Sequenced(number, command, engine.process(command), "", b"")
-        for number, command in enumerate(commands, 1)
-    ]
-    counts(batch[:2])
-    counts(batch[2:])
-    counts([Sequenced(4, SetTradingPhase(4, "ACME", TradingPhase.HALTED), [], "", b"")])
-    samples = _samples(counts)
-    assert samples[("stx_commands_total", (("type", "new_order"),))] == 2
-    assert samples[("stx_commands_total", (("type", "cancel"),))] == 1
-    assert samples[("stx_commands_total", (("type", "admin"),))] == 1
+    batch = []
+    for number, command in enumerate(commands, 1):
+        events = engine.process(command)
+        events_counted(events)
+        batch.append(Sequenced(number, command, events, "", b""))
+    commands_counted(batch[:2])
+    commands_counted(batch[2:])
+    counted = _samples(commands_counted)
+    assert counted == {
+        ("stx_commands_total", (("type", "new_order"),)): 2,
+        ("stx_commands_total", (("type", "cancel"),)): 1,
+        ("stx_commands_total", (("type", "admin"),)): 1,
+    }
+    samples = _samples(events_counted)
     assert samples[("stx_events_total", (("type", "accepted"),))] == 1
     assert samples[("stx_events_total", (("type", "rejected"),))] == 1
     refused = next(e for e in batch[1].events if isinstance(e, OrderRejected))
-    assert samples[("stx_rejects_total", (("reason", refused.reason.name),))] == 1
-    assert sum(v for (name, _), v in samples.items() if name == "stx_rejects_total") == 1
+    rejects = {key: value for key, value in samples.items() if key[0] == "stx_rejects_total"}
+    assert rejects == {("stx_rejects_total", (("reason", refused.reason.name),)): 1}
 
 
 def test_event_labels_drop_the_order_prefix_and_use_snake_case() -> None:
