@@ -34,8 +34,8 @@ FAMILIES = {
         "stx_events", "stx_rejects", "stx_projector_lag_records", "stx_projector_lag_seconds",
         "stx_store_errors",
     },
-    "surveillance": {"python_gc_collections"},
-    "feed": {"python_gc_collections"},
+    "surveillance": {"stx_alerts", "python_gc_collections"},
+    "feed": {"stx_feed_messages", "python_gc_collections"},
     "rest": {"python_gc_collections"},
 }  # fmt: skip
 INSTALL = "apt-get install -y prometheus"
@@ -85,6 +85,8 @@ def test_each_process_serves_its_families_and_the_order_series_move(tmp_path: Pa
         )
         assert _total(core["stx_journal_commit_seconds"], "stx_journal_commit_seconds_count") > 0
         assert _total(core["stx_sequencer_queue_seconds"], "stx_sequencer_queue_seconds_count") > 0
+        feed = _scrape(base + OFFSETS["feed"])["stx_feed_messages"]
+        assert feed[("stx_feed_messages_total", (("channel", "l2"),))] > 0
         acks = gateway["stx_order_ack_seconds"]
         assert acks[("stx_order_ack_seconds_count", (("transport", "grpc_stream"),))] > 0
     finally:

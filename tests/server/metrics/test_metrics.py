@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import urllib.request
+from collections import Counter
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from feeds.market import MarketState
 from matching import (
     CancelOrder,
     Command,
@@ -26,8 +28,11 @@ from matching import (
 from server.metrics.core import CommandCounts
 from server.metrics.events import EventCounts, event_label
 from server.metrics.exposition import GcPauses, MetricsServer, port_of
+from server.metrics.feed import FeedCounts
 from server.metrics.loop_histogram import LoopHistogram
 from server.metrics.projector import ProjectorLag
+from server.metrics.surveillance import AlertCounts
+from server.model.alerts import AlertKind
 from server.model.sequenced import Sequenced
 
 
@@ -149,3 +154,27 @@ def test_projector_lag_counts_records_and_ages_the_oldest_unstored() -> None:
     values = {s.name: s.value for family in lag.collect() for s in family.samples}
     assert values["stx_projector_lag_records"] == 0
     assert values["stx_store_errors_total"] == 2
+
+
+def test_feed_messages_are_counted_by_channel() -> None:
+    engine = Engine([Instrument("ACME", 1, lot_size=1, reference_price=100)])
+    market = MarketState.from_engine(engine)
+    counts = FeedCounts()
+    for sequence, command in enumerate(
+        [_order(1, 100), NewOrder(2, "B1", "ACME", Side.SELL, OrderType.LIMIT, 10, 100)], 1
+    ):
+        counts(market.apply(sequence, command, engine.process(command)))
+    values = {s.labels["channel"]: s.value for family in counts.collect() for s in family.samples}
+    assert values["trades"] == 1
+    assert values["l1"] >= 1
+    assert values["l2"] >= 1
+
+
+def test_alerts_are_counted_by_kind_and_manual_ones_are_not_raised() -> None:
+    raised = Counter({AlertKind.SPOOFING: 2, AlertKind.WASH_TRADE: 1})
+    values = {
+        s.labels["kind"]: s.value for family in AlertCounts(lambda: raised).collect()
+        for s in family.samples
+    }  # fmt: skip
+    assert (values["spoofing"], values["wash_trade"], values["layering"]) == (2, 1, 0)
+    assert "manual" not in values
