@@ -1,0 +1,34 @@
+"""``stx_order_ack_seconds``: an order over HTTP is timed by the REST bridge
+(``rest``) and, behind it, by the gateway's unary PlaceOrder (``grpc_unary``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+from prometheus_client import REGISTRY
+
+from server.app import Exchange
+from tests.server.gateways.rest.test_bridge import _order, _run, _sign_up
+from tests.server.local import prepare_accounts
+
+
+def _acks(transport: str) -> float:
+    value = REGISTRY.get_sample_value("stx_order_ack_seconds_count", {"transport": transport})
+    return value or 0.0
+
+
+def test_an_order_over_http_is_timed_by_the_bridge_and_the_gateway(tmp_path: Path) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str, exchange: Exchange) -> None:
+        alice = await _sign_up(http, base, "alice")
+        await prepare_accounts(exchange, "ALICE")
+        before = _acks("rest"), _acks("grpc_unary")
+        async with http.post(f"{base}/orders", json=_order("ALICE", "a1"), headers=alice) as answer:
+            assert answer.status == 200, await answer.text()
+        async with http.post(f"{base}/orders", json=_order("ALICE", "a1"), headers=alice) as answer:
+            assert answer.status == 409  # refused as a duplicate: acknowledged all the same
+        async with http.get(f"{base}/orders", headers=alice) as answer:
+            assert answer.status == 200  # not order entry: not timed
+        assert (_acks("rest"), _acks("grpc_unary")) == (before[0] + 2, before[1] + 2)
+
+    _run(tmp_path, scenario)
