@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Histogram
+from collections.abc import Collection
+from typing import Protocol
+
+from prometheus_client import Gauge, Histogram
 
 from server.metrics.exposition import LATENCY_BUCKETS
 
@@ -15,3 +18,19 @@ ORDER_ACK = Histogram(
 UNARY_ACK = ORDER_ACK.labels("grpc_unary")
 STREAM_ACK = ORDER_ACK.labels("grpc_stream")
 REST_ACK = ORDER_ACK.labels("rest")
+
+ORDER_STREAMS = Gauge("stx_order_streams", "Open OrderStream calls.")
+STREAM_BACKLOG = Gauge(
+    "stx_stream_backlog_reports", "Execution reports queued unsent, summed over the streams."
+)
+
+
+class Backlogged(Protocol):
+    backlog: int
+
+
+def watch_streams(sessions: Collection[Backlogged]) -> None:
+    """Read both gauges from ``sessions`` (the gateway's one stream handler's)
+    when Prometheus scrapes: nothing is recorded as streams open or send."""
+    ORDER_STREAMS.set_function(lambda: len(sessions))
+    STREAM_BACKLOG.set_function(lambda: sum(session.backlog for session in list(sessions)))

@@ -29,14 +29,17 @@ FAMILIES = {
         "stx_circuit_breaker_level", "stx_link_lagging_drops", "process_cpu_seconds",
         "stx_gc_pause_seconds",
     },
-    "gateway": {"stx_order_ack_seconds", "process_resident_memory_bytes"},
+    "gateway": {
+        "stx_order_ack_seconds", "stx_order_streams", "stx_stream_backlog_reports",
+        "process_resident_memory_bytes",
+    },
+    "rest": {"stx_order_ack_seconds", "python_gc_collections"},
     "projector": {
         "stx_events", "stx_rejects", "stx_projector_lag_records", "stx_projector_lag_seconds",
         "stx_store_errors",
     },
     "surveillance": {"stx_alerts", "python_gc_collections"},
     "feed": {"stx_feed_messages", "python_gc_collections"},
-    "rest": {"python_gc_collections"},
 }  # fmt: skip
 INSTALL = "apt-get install -y prometheus"
 

@@ -56,7 +56,7 @@ from server.gateways.grpc.refusals import (
     refusal,
 )
 from server.journal.codec import Origin
-from server.metrics.order_entry import STREAM_ACK
+from server.metrics.order_entry import STREAM_ACK, watch_streams
 from server.model.registry import Report
 from server.model.view import Applied, CoreUnavailableError, CoreView
 
@@ -149,6 +149,9 @@ class OrderStreamHandler:
         self._in_flight = in_flight
         self.fanout = ReportFanout()
         core.report_listeners.append(self.fanout.publish)
+        self.sessions: set[Session] = set()
+        """The open streams' sessions: ``stx_order_streams`` and their backlog."""
+        watch_streams(self.sessions)
 
     async def serve(
         self,
@@ -160,6 +163,7 @@ class OrderStreamHandler:
         limit = self._backlog
         session = Session(limit, origin_of(context))
         reader = asyncio.ensure_future(self._read(requests, session))
+        self.sessions.add(session)
         try:
             while True:
                 try:
@@ -207,6 +211,7 @@ class OrderStreamHandler:
         finally:
             reader.cancel()
             self.fanout.forget(session)
+            self.sessions.discard(session)
 
     def _heartbeat(self) -> common_pb2.Heartbeat:
         heartbeat = common_pb2.Heartbeat(sequence=self._sequencer.sequence)

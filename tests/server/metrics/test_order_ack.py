@@ -9,6 +9,7 @@ import aiohttp
 from prometheus_client import REGISTRY
 
 from server.app import Exchange
+from server.metrics.order_entry import watch_streams
 from tests.server.gateways.rest.test_bridge import _order, _run, _sign_up
 from tests.server.local import prepare_accounts
 
@@ -32,3 +33,17 @@ def test_an_order_over_http_is_timed_by_the_bridge_and_the_gateway(tmp_path: Pat
         assert (_acks("rest"), _acks("grpc_unary")) == (before[0] + 2, before[1] + 2)
 
     _run(tmp_path, scenario)
+
+
+class _Session:
+    def __init__(self, backlog: int) -> None:
+        self.backlog = backlog
+
+
+def test_stream_gauges_read_the_open_sessions_when_scraped() -> None:
+    sessions = {_Session(3), _Session(4)}
+    watch_streams(sessions)
+    assert REGISTRY.get_sample_value("stx_order_streams") == 2
+    assert REGISTRY.get_sample_value("stx_stream_backlog_reports") == 7
+    sessions.pop()
+    assert REGISTRY.get_sample_value("stx_order_streams") == 1
