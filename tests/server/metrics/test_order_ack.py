@@ -7,9 +7,12 @@ from pathlib import Path
 
 import aiohttp
 from prometheus_client import REGISTRY
+from stocktraderx.v1 import orders_pb2 as pb
 
+from matching import RejectReason
 from server.app import Exchange
-from server.metrics.order_entry import watch_streams
+from server.gateways.grpc.refusals import refusal
+from server.metrics.order_entry import reason_name, watch_streams
 from tests.server.gateways.rest.test_bridge import _order, _run, _sign_up
 from tests.server.local import prepare_accounts
 
@@ -47,3 +50,14 @@ def test_stream_gauges_read_the_open_sessions_when_scraped() -> None:
     assert REGISTRY.get_sample_value("stx_stream_backlog_reports") == 7
     sessions.pop()
     assert REGISTRY.get_sample_value("stx_order_streams") == 1
+
+
+def test_gateway_refusals_are_counted_by_reason_name() -> None:
+    def count(reason: str) -> float:
+        return REGISTRY.get_sample_value("stx_rejects_total", {"reason": reason}) or 0.0
+
+    before = count("INVALID_QUANTITY"), count("UNSPECIFIED")
+    refusal(pb.EXEC_TYPE_REJECTED, int(RejectReason.INVALID_QUANTITY), "quantity 0")
+    refusal(pb.EXEC_TYPE_REJECTED, 0, "no reason fits")
+    assert (count("INVALID_QUANTITY"), count("UNSPECIFIED")) == (before[0] + 1, before[1] + 1)
+    assert reason_name(10_000) == "10000"
