@@ -7,6 +7,7 @@ import gc
 import urllib.request
 from collections import Counter
 
+import pytest
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
@@ -25,6 +26,7 @@ from matching import (
     Side,
     TradingPhase,
 )
+from server.config import ConfigError, load
 from server.metrics.core import CommandCounts
 from server.metrics.events import EventCounts, event_label
 from server.metrics.exposition import GcPauses, MetricsServer, port_of
@@ -178,3 +180,11 @@ def test_alerts_are_counted_by_kind_and_manual_ones_are_not_raised() -> None:
     }  # fmt: skip
     assert (values["spoofing"], values["wash_trade"], values["layering"]) == (2, 1, 0)
     assert "manual" not in values
+
+
+def test_the_metrics_port_is_a_setting_whose_six_offsets_must_fit() -> None:
+    assert load(environ={}).metrics_port == 9100
+    assert load(environ={"STX_METRICS_PORT": "0"}).metrics_port == 0
+    assert load(environ={"STX_METRICS_PORT": "19200"}).metrics_port == 19200
+    with pytest.raises(ConfigError, match="metrics_port"):
+        load(environ={"STX_METRICS_PORT": "65530"})
