@@ -44,6 +44,10 @@ class Settings:
     """ZeroMQ PUB of market data; 0 picks a free port on 127.0.0.1 (tests)."""
     snapshot_port: int = 5557
     """ZeroMQ ROUTER answering snapshot requests; 0 as for ``feed_port``."""
+    metrics_port: int = 9100
+    """The base of the Prometheus ``/metrics`` ports: each role serves on
+    base + its offset (core 1 .. rest 6, ``server/metrics/exposition.py``);
+    0 turns them off."""
     data_dir: Path = Path("./data")
     durability: str = "batch"
     fsync_interval_ms: int = 5
@@ -168,6 +172,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         rest_port=_int(server, "rest_port", "server", Settings.rest_port),
         feed_port=_int(server, "feed_port", "server", Settings.feed_port),
         snapshot_port=_int(server, "snapshot_port", "server", Settings.snapshot_port),
+        metrics_port=_int(server, "metrics_port", "server", Settings.metrics_port),
         data_dir=Path(server.get("data_dir", str(Settings.data_dir))),
         log_format=str(server.get("log_format", Settings.log_format)),
         log_level=str(server.get("log_level", Settings.log_level)),
@@ -224,6 +229,8 @@ def _checked(settings: Settings) -> Settings:
     for name in ("rest_port", "feed_port", "snapshot_port"):
         if not 0 <= getattr(settings, name) < 65536:
             raise ConfigError(f"{name}: {getattr(settings, name)} is not a TCP port")
+    if not 0 <= settings.metrics_port < 65536 - 6:  # the rest's offset must fit too
+        raise ConfigError(f"metrics_port: {settings.metrics_port} leaves no room for base + 6")
     if settings.durability not in DURABILITIES:
         raise ConfigError(f"durability: {settings.durability!r} is not one of {DURABILITIES}")
     if settings.fsync_interval_ms <= 0 or settings.snapshot_every <= 0:
@@ -285,6 +292,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("rest_port", int),
         ("feed_port", int),
         ("snapshot_port", int),
+        ("metrics_port", int),
         ("data_dir", Path),
         ("durability", str),
         ("fsync_interval_ms", int),

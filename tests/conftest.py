@@ -7,6 +7,10 @@ import pytest
 
 import clients  # noqa: F401 - gRPC's TLS 1.3 policy, set before any test module loads grpc
 
+# Servers the tests start serve no metrics unless a test gives them ports
+# (tests/e2e/serve.py): the default 9100.. would collide between servers.
+os.environ["STX_METRICS_PORT"] = "0"
+
 pytest_plugins = ["tests.throwaway"]
 
 

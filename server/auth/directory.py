@@ -24,6 +24,7 @@ from server.auth.access import api_key_revocation, session_revocation
 from server.auth.passwords import DUMMY_HASH, hash_password, policy_problem, verify_password
 from server.auth.tokens import LEEWAY_SECONDS, TokenIssuer
 from server.errors import Refusal
+from server.metrics.auth import AUTH_FAILURES, AUTH_LOCKOUTS, FAILURE_EVENTS
 from server.shared import SharedState
 from server.store import Store
 from server.store.personal import email_columns, email_of
@@ -109,6 +110,8 @@ class UserDirectory:
         self, event: str, user_id: str, username: str, source: str, detail: str = ""
     ) -> None:
         """Append an authentication event to the hash-chained ``auth_log``."""
+        if event in FAILURE_EVENTS:
+            AUTH_FAILURES.labels(event).inc()
         _log.log(
             LOG_LEVELS.get(event, logging.DEBUG),
             "auth %s: user %r user_id %r from %r %s",
@@ -287,6 +290,7 @@ class UserDirectory:
             locks = await self._shared.hit(f"login-locks:{username}", LOCK_MEMORY_SECONDS)
             seconds = min(LOCK_FIRST_SECONDS * 2 ** (locks - 1), LOCK_MAX_SECONDS)
             await self._shared.revoke(f"login-lock:{username}", self._clock() + seconds)
+            AUTH_LOCKOUTS.inc()
 
     async def accounts_of(self, user_id: str) -> tuple[str, ...]:
         async with self._store.engine.connect() as connection:

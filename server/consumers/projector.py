@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from feeds.wire import quote_message
-from matching import InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
+from matching import Event, InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
 from server.journal.snapshots import load_snapshot_at_or_before
 from server.journal.tail import JournalGapError, JournalTail
 from server.model.state import State
@@ -82,8 +82,11 @@ class Projector:
         batch_commands: int = BATCH_COMMANDS,
         bus: EventBus | None = None,
         shared: SharedState | None = None,
+        count_events: Callable[[list[Event]], None] | None = None,
     ) -> None:
         self.store = store
+        self.count_events = count_events
+        """Given each replayed command's events, on the replay's worker thread (the metrics)."""
         self.bus = bus
         self.shared = shared
         self.directory = directory
@@ -160,7 +163,9 @@ class Projector:
                 # of milliseconds of Python, which must not stall the event loop.
                 # It overlaps the previous batch's write (measured: 48k -> see
                 # docs/performance.md); writes still happen strictly in order.
-                batch = await asyncio.to_thread(_project, shadow, records, bars, chain)
+                batch = await asyncio.to_thread(
+                    _project, shadow, records, bars, chain, self.count_events
+                )
                 if writing is not None:
                     await writing
                 writing = asyncio.get_running_loop().create_task(self._commit(batch))
@@ -241,7 +246,11 @@ class Projector:
 
 
 def _project(
-    shadow: Shadow, records: list[tuple[int, bytes]], bars: BarBook, chain: AuditChain
+    shadow: Shadow,
+    records: list[tuple[int, bytes]],
+    bars: BarBook,
+    chain: AuditChain,
+    count_events: Callable[[list[Event]], None] | None = None,
 ) -> ProjectionBatch:
     batch = ProjectionBatch()
     registry = shadow.registry
@@ -253,6 +262,8 @@ def _project(
             applied.events, reports, registry, shadow.engine, bars, shadow.market, chain, origin,
         )  # fmt: skip
         shadow.market.apply(sequence, applied.command, applied.events)
+        if count_events is not None:
+            count_events(applied.events)
         quoted.update(
             event.symbol  # type: ignore[union-attr]
             for event in applied.events

@@ -67,6 +67,8 @@ class Sequencer:
         """A batch taken by the flusher is waiting for the journal."""
         self._committed = asyncio.Event()
         self._failure: BaseException | None = None
+        self.commit_observer: Callable[[float], None] | None = None
+        """Given each batch's journal commit time in seconds (the metrics)."""
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` with each committed batch, in sequence order.
@@ -75,6 +77,9 @@ class Sequencer:
         hand the batch on (enqueue), never block.
         """
         self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
 
     def now(self) -> int:
         """The timestamp for the next command: wall-clock nanoseconds that never
@@ -137,12 +142,15 @@ class Sequencer:
         """
         if not self._pending or self._committing or self._failure is not None:
             return
+        started = time.perf_counter()
         try:
             if not self._journal.commit_written():
                 return
         except Exception as error:
             self._fail(error)
             return
+        if self.commit_observer is not None:
+            self.commit_observer(time.perf_counter() - started)
         batch = self._pending
         self._pending = []
         self._publish(batch)
@@ -153,7 +161,10 @@ class Sequencer:
                 batch = self._pending
                 self._pending = []
                 self._committing = True
+                started = time.perf_counter()
                 await self._journal.commit()
+                if self.commit_observer is not None:
+                    self.commit_observer(time.perf_counter() - started)
                 self._committing = False
                 self._publish(batch)
         except Exception as error:

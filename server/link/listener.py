@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -76,6 +77,9 @@ class CoreLinkServer:
         """Connections closed for lagging past ``lag_limit``."""
         self.refused = 0
         """Commands refused (duplicate client order ids, undecodable payloads)."""
+        self.queue_observer: Callable[[float], None] | None = None
+        """Given, once per COMMANDS frame, the seconds from the gateway's
+        placeholder timestamp of its first command to its sequencing."""
         self._pending_ids: set[tuple[str, str]] = set()
         """(account, client order id) of new orders submitted, not yet committed."""
         self._server: asyncio.AbstractServer | None = None
@@ -137,6 +141,7 @@ class CoreLinkServer:
         pending_ids = self._pending_ids
         results: list[Any] = []
         last = 0
+        observe = self.queue_observer
         for payload in payloads:
             try:
                 command, client_order_id, origin = decode_with_origin(payload)
@@ -161,6 +166,9 @@ class CoreLinkServer:
                     continue
             # The gateway's timestamp is a placeholder: time follows sequence order only here.
             stamped = command._replace(timestamp=sequencer.now())
+            if observe is not None:
+                observe((stamped.timestamp - command.timestamp) / 1e9)
+                observe = None
             last = sequencer.submit(stamped, client_order_id, origin).sequence
             if key is not None:
                 pending_ids.add(key)

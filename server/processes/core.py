@@ -14,11 +14,14 @@ import asyncio
 import logging
 from pathlib import Path
 
+from prometheus_client.registry import REGISTRY, Collector
+
 from server.config import Settings
 from server.core.clock import run_clock
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
 from server.link.listener import CoreLinkServer
+from server.metrics.core import JOURNAL_COMMIT, QUEUE, CommandCounts, RiskState
 from server.processes.link import serve_link
 from server.processes.position import PositionFile
 from server.risk_setup import AccountSetup
@@ -32,6 +35,7 @@ class CoreProcess:
         self.core: ExchangeCore | None = None
         self.link: CoreLinkServer | None = None
         self._clock: asyncio.Task[None] | None = None
+        self._instruments: CoreInstruments | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -48,6 +52,10 @@ class CoreProcess:
         AccountSetup(core, settings.risk).configure()
         await core.sequencer.durable()
         self.link = await serve_link(core)
+        if settings.metrics_port:
+            self._instruments = CoreInstruments(core, self.link)
+            self._instruments.attach()
+            self._instruments.register()
         self._clock = asyncio.get_running_loop().create_task(run_clock(core))
         recovered = core.recovered
         _log.info(
@@ -57,6 +65,9 @@ class CoreProcess:
         )  # fmt: skip
 
     async def stop(self) -> None:
+        if self._instruments is not None:
+            self._instruments.unregister()
+            self._instruments = None
         if self._clock is not None:
             self._clock.cancel()
         if self.link is not None:
@@ -64,3 +75,39 @@ class CoreProcess:
         if self.core is not None:
             await self.core.close(final_snapshot=True)
             _log.info("core stopped at sequence %d", self.core.sequencer.sequence)
+
+
+class CoreInstruments:
+    """The core's series: tallied per committed batch, observed per COMMANDS
+    frame and per journal commit, and the risk state read at scrape time.
+    ``attach`` and ``detach`` let the metrics cost benchmark compare one core
+    with and without them."""
+
+    def __init__(self, core: ExchangeCore, link: CoreLinkServer) -> None:
+        self.core = core
+        self.link = link
+        self.counts = CommandCounts()
+        self.collectors: list[Collector] = [
+            self.counts,
+            QUEUE,
+            JOURNAL_COMMIT,
+            RiskState(lambda: core.engine, lambda: link.dropped),
+        ]
+
+    def attach(self) -> None:
+        self.core.sequencer.add_listener(self.counts)
+        self.core.sequencer.commit_observer = JOURNAL_COMMIT.observe
+        self.link.queue_observer = QUEUE.observe
+
+    def detach(self) -> None:
+        self.core.sequencer.remove_listener(self.counts)
+        self.core.sequencer.commit_observer = None
+        self.link.queue_observer = None
+
+    def register(self) -> None:
+        for collector in self.collectors:
+            REGISTRY.register(collector)
+
+    def unregister(self) -> None:
+        for collector in self.collectors:
+            REGISTRY.unregister(collector)

@@ -14,9 +14,13 @@ import contextlib
 import logging
 from pathlib import Path
 
+from prometheus_client.registry import REGISTRY
+
 from server.config import Settings
 from server.consumers.projector import Projector
 from server.link.client import CoreClient
+from server.metrics.events import EventCounts
+from server.metrics.projector import ProjectorLag
 from server.processes.link import follow_positions
 from server.processes.position import PositionFile
 from server.processes.stores import open_configured_store
@@ -42,9 +46,13 @@ class ProjectorProcess:
         self.client: CoreClient | None = None
         self._positions = PositionFile(Path(settings.data_dir))
         self._writer: asyncio.Task[None] | None = None
+        self._lag: ProjectorLag | None = None
+        self._events: EventCounts | None = None
 
     def _committed(self, sequence: int) -> None:
         self.committed = max(self.committed, sequence)
+        if self._lag is not None:
+            self._lag.committed_to(sequence)
         if self.projector is not None:
             self.projector.notify()
 
@@ -54,10 +62,21 @@ class ProjectorProcess:
         store = self.store = await open_configured_store(settings)
         self.shared, self.bus = await open_shared(settings.redis_url)
         self.client = await follow_positions(directory, self._committed)
+        if settings.metrics_port:
+            self._events = EventCounts()
+            REGISTRY.register(self._events)
         self.projector = Projector(
-            store, directory, committed=lambda: self.committed, bus=self.bus, shared=self.shared
-        )
+            store, directory, committed=lambda: self.committed, bus=self.bus,
+            shared=self.shared, count_events=self._events,
+        )  # fmt: skip
         await self.projector.start()  # StoreAheadError: the start is refused
+        if settings.metrics_port:
+            projector = self.projector
+            self._lag = ProjectorLag(
+                lambda: projector.position, lambda: projector.failures, store.backend
+            )
+            self._lag.committed_to(self.committed)
+            REGISTRY.register(self._lag)
         self._positions.write(self.projector.position)
         self._writer = asyncio.get_running_loop().create_task(self._keep_position())
         _log.info(
@@ -76,6 +95,10 @@ class ProjectorProcess:
                 self._positions.write(written)
 
     async def stop(self) -> None:
+        for collector in (self._lag, self._events):
+            if collector is not None:
+                REGISTRY.unregister(collector)
+        self._lag = self._events = None
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -28,6 +28,7 @@ from server.processes.failures import (
     SETTINGS_EXIT,
     STARTUP_ERRORS,
 )
+from server.processes.metrics import RoleMetrics
 from server.processes.roles import NICENESS, ROLES
 from server.processes.starting import start_unless_stopped
 from server.runtime import settle_heap
@@ -71,23 +72,30 @@ def build(role: str, settings: Settings, simulate: bool = False) -> Role:
     raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
 
 
-async def serve_role(name: str, role: Role) -> None:
+async def serve_role(name: str, role: Role, metrics: RoleMetrics | None = None) -> None:
     """Start ``role``, serve until SIGINT or SIGTERM, stop it. A stop asked
     for while it starts (the supervisor stopping everything because another
-    role failed) abandons the start and stops what did start."""
-    started = await start_unless_stopped(role.start(), role.stop, _log)
-    if started is None:
-        return
-    starting, asked = started
-    if starting.exception() is not None:
-        asked.cancel()
-        await role.stop()  # what did start (journal, store, ports) closes cleanly
-        starting.result()  # raises it
-    settle_heap()
-    announce_ready(name)
-    await asked
-    _log.info("stop requested")
-    await role.stop()
+    role failed) abandons the start and stops what did start. ``metrics``
+    listens first, so a taken metrics port fails the start before any work."""
+    if metrics is not None:
+        await metrics.start()
+    try:
+        started = await start_unless_stopped(role.start(), role.stop, _log)
+        if started is None:
+            return
+        starting, asked = started
+        if starting.exception() is not None:
+            asked.cancel()
+            await role.stop()  # what did start (journal, store, ports) closes cleanly
+            starting.result()  # raises it
+        settle_heap()
+        announce_ready(name)
+        await asked
+        _log.info("stop requested")
+        await role.stop()
+    finally:
+        if metrics is not None:
+            await metrics.stop()
 
 
 def run_role(name: str, settings: Settings, simulate: bool = False) -> None:
@@ -101,7 +109,8 @@ def run_role(name: str, settings: Settings, simulate: bool = False) -> None:
         if name == "core" and inherited is None:
             prepare_data_dir(directory)
             lock_data_dir(directory)  # held until the process ends
-        uvloop.run(serve_role(name, build(name, settings, simulate)))
+        role = build(name, settings, simulate)
+        uvloop.run(serve_role(name, role, RoleMetrics(name, settings)))
     except OrphanError as error:
         _log.critical("%s", error)
         raise SystemExit(REFUSED_EXIT) from None

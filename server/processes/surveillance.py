@@ -15,11 +15,13 @@ import logging
 import time
 from pathlib import Path
 
+from prometheus_client.registry import REGISTRY
 from sqlalchemy import select
 
 from server.config import Settings
 from server.consumers.surveillance.desk import AlertDesk
 from server.link.client import CoreClient
+from server.metrics.surveillance import AlertCounts
 from server.processes.link import follow, replica_of
 from server.processes.stores import open_configured_store
 from server.store import Store
@@ -71,6 +73,7 @@ class SurveillanceProcess:
         self.store: Store | None = None
         self.desk: AlertDesk | None = None
         self.client: CoreClient | None = None
+        self._alerts: AlertCounts | None = None
 
     async def start(self) -> None:
         directory = Path(self.settings.data_dir)
@@ -85,12 +88,18 @@ class SurveillanceProcess:
             book = replica.engine.books.get(symbol)
             return None if book is None else book.instrument.tick_size
 
-        self.desk = AlertDesk(store, owners.get, tick_size_of)
+        desk = self.desk = AlertDesk(store, owners.get, tick_size_of)
+        if self.settings.metrics_port:
+            self._alerts = AlertCounts(lambda: desk.raised_by_kind)
+            REGISTRY.register(self._alerts)
         replica.batch_listeners.append(self.desk.listen)
         self.desk.start()
         self.client = await follow(directory, "surveillance", replica)
 
     async def stop(self) -> None:
+        if self._alerts is not None:
+            REGISTRY.unregister(self._alerts)
+            self._alerts = None
         if self.client is not None:
             await self.client.stop()
         if self.desk is not None:

@@ -1,9 +1,9 @@
 """The metric names that deploy/ may query: the catalogue of issue 18, the
 recording rules of deploy/prometheus/rules, and the standard series.
 
-The catalogue is docs/observability.md's table (name | type | ...) once that
-file exists; until then metric_catalogue.yml beside this module holds the
-same names. A histogram `h` is queried as `h_bucket`, `h_sum` and `h_count`.
+The catalogue is docs/observability.md's table (name | type | ...), the one
+list of what the processes export. A histogram `h` is queried as `h_bucket`,
+`h_sum` and `h_count`.
 """
 
 import re
@@ -16,7 +16,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVABILITY_DOC = ROOT / "docs" / "observability.md"
-FALLBACK = Path(__file__).with_name("metric_catalogue.yml")
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
 RULE_TESTS = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
@@ -61,11 +60,7 @@ def catalogue_from_markdown(text: str) -> dict[str, str]:
 
 def catalogue() -> dict[str, str]:
     """The catalogue's metric names and their types."""
-    if OBSERVABILITY_DOC.exists():
-        return catalogue_from_markdown(OBSERVABILITY_DOC.read_text())
-    loaded = yaml.safe_load(FALLBACK.read_text())
-    assert isinstance(loaded, dict)
-    return {str(name): str(kind) for name, kind in loaded.items()}
+    return catalogue_from_markdown(OBSERVABILITY_DOC.read_text())
 
 
 def series_names(metrics: dict[str, str]) -> set[str]:

@@ -7,6 +7,7 @@ helpers here and ``client_environ`` give clients the local CA and feed key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -90,6 +91,25 @@ def free_port() -> int:
             return port
 
 
+def free_port_block(size: int = 7) -> int:
+    """The first of ``size`` consecutive free ports: a metrics base and the
+    six roles' ports after it (``server/metrics/exposition.py``)."""
+    while True:
+        base = free_port()
+        if base + size >= 65536:
+            continue
+        try:
+            with contextlib.ExitStack() as probes:
+                for offset in range(1, size):
+                    probe = probes.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        if not _GIVEN.intersection(range(base + 1, base + size)):
+            _GIVEN.update(range(base + 1, base + size))
+            return base
+
+
 def start_server(
     data: Path,
     port: int,
@@ -100,11 +120,14 @@ def start_server(
     rest_port: int | None = None,
     require_client_cert: bool = False,
     settings: Mapping[str, str] | None = None,
+    metrics_port: int = 0,
 ) -> subprocess.Popen[bytes]:
     """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
     ``data`` if None); TLS on unless ``tls`` is False. Clients present the
     local CA's client certificate, so ``require_client_cert`` refuses only
-    others. ``settings`` are more ``STX_*`` variables (``STX_LOG_FORMAT``)."""
+    others. ``settings`` are more ``STX_*`` variables (``STX_LOG_FORMAT``);
+    ``metrics_port`` is the base of the processes' metrics ports
+    (``free_port_block``), 0 for none."""
     log = data.parent / "serve.log"
     environ = dict(os.environ)
     environ.pop("STX_DATABASE_URL", None)
@@ -116,6 +139,7 @@ def start_server(
     environ["STX_REST_PORT"] = str(rest_port or free_port())
     environ["STX_FEED_PORT"] = str(feed_port or free_port())
     environ["STX_SNAPSHOT_PORT"] = str(feed_port + 1 if feed_port else free_port())
+    environ["STX_METRICS_PORT"] = str(metrics_port)
     environ["STX_TLS_ENABLED"] = "true" if tls else "false"
     environ["STX_TLS_REQUIRE_CLIENT_CERT"] = "true" if require_client_cert else "false"
     environ.update(settings or {})

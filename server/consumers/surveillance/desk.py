@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 
 from server.consumers.surveillance import Surveillance, SurveillanceConfig
-from server.model.alerts import Alert
+from server.model.alerts import Alert, AlertKind
 from server.model.sequenced import Sequenced
 from server.store import Store
 
@@ -41,6 +42,8 @@ class AlertDesk:
         self._task: asyncio.Task[None] | None = None
         self.raised = 0
         """Alerts raised by the detectors since start (for tests and metrics)."""
+        self.raised_by_kind: Counter[AlertKind] = Counter()
+        """The same, by kind (``stx_alerts_total``)."""
 
     def listen(self, batch: list[Sequenced]) -> None:
         """The sequencer's listener: hand the batch on, never block."""
@@ -62,6 +65,7 @@ class AlertDesk:
             if not alerts:
                 continue
             self.raised += len(alerts)
+            self.raised_by_kind.update(alert.kind for alert in alerts)
             try:
                 stored = await self.store.add_alerts(alerts)
             except Exception:

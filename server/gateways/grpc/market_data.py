@@ -23,6 +23,7 @@ from feeds.wire import depth_snapshot, quote_message
 from matching import RejectReason
 from server.errors import abort, invalid_argument, rejection, slow_consumer
 from server.gateways.grpc.calls import Context, page_size, page_token
+from server.metrics.order_entry import SUBSCRIBER_DROPS
 from server.model.view import CoreView
 from server.store import Store
 from server.store.batch import BAR_SECONDS
@@ -166,6 +167,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                     yield wire.heartbeat(self._core.sequencer.durable_sequence, 0, time.time_ns())
                     continue
                 if updates is None:
+                    SUBSCRIBER_DROPS.inc()
                     await abort(
                         context, slow_consumer("market data unread for too long; subscribe again")
                     )

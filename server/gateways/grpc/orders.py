@@ -42,6 +42,7 @@ from server.gateways.grpc.calls import (
 )
 from server.gateways.grpc.history import History, HistoryBehind
 from server.gateways.grpc.stream import BACKLOG_LIMIT, OrderStreamHandler
+from server.metrics.order_entry import UNARY_ACK
 from server.model.registry import OrderRecord
 from server.model.view import Applied, CoreView
 from server.store import Store
@@ -92,6 +93,14 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         return applied
 
     async def PlaceOrder(  # noqa: N802 - the contract's name
+        self,
+        request: pb.PlaceOrderRequest,
+        context: grpc.aio.ServicerContext[pb.PlaceOrderRequest, pb.PlaceOrderResponse],
+    ) -> pb.PlaceOrderResponse:
+        with UNARY_ACK.time():  # refusals too: each is an acknowledgement
+            return await self._place(request, context)
+
+    async def _place(
         self,
         request: pb.PlaceOrderRequest,
         context: grpc.aio.ServicerContext[pb.PlaceOrderRequest, pb.PlaceOrderResponse],

@@ -27,6 +27,7 @@ from stocktraderx.v1 import orders_pb2 as pb
 from matching import CancelRejected, NewOrder, OrderRejected, RejectReason, ReplaceOrder
 from server.errors import gateway_reason
 from server.gateways.grpc import convert, inputs
+from server.metrics.order_entry import REJECTS, reason_name
 from server.model.registry import Report
 from server.model.view import Applied
 
@@ -63,6 +64,7 @@ def refusal(
         reason, 0, 0, time.time_ns(), _echo(client_request_id),
     )  # fmt: skip
     report.text = text
+    REJECTS.labels(reason_name(reason)).inc()
     return report
 
 

@@ -56,6 +56,7 @@ from server.gateways.grpc.refusals import (
     refusal,
 )
 from server.journal.codec import Origin
+from server.metrics.order_entry import STREAM_ACK, watch_streams
 from server.model.registry import Report
 from server.model.view import Applied, CoreUnavailableError, CoreView
 
@@ -72,9 +73,11 @@ _log = logging.getLogger(__name__)
 class _Entered:
     """One message's commands as entered, until they are committed."""
 
-    __slots__ = ("commands", "keys", "mark", "refusals")
+    __slots__ = ("commands", "keys", "mark", "received", "refusals")
 
     def __init__(self, refusals: list[Report]) -> None:
+        self.received = time.perf_counter()
+        """When the message arrived: its acknowledgement's latency starts here."""
         self.refusals = refusals
         self.keys: set[tuple[str, str]] = set()
         """Client order ids reserved for this message's commands."""
@@ -146,6 +149,9 @@ class OrderStreamHandler:
         self._in_flight = in_flight
         self.fanout = ReportFanout()
         core.report_listeners.append(self.fanout.publish)
+        self.sessions: set[Session] = set()
+        """The open streams' sessions: ``stx_order_streams`` and their backlog."""
+        watch_streams(self.sessions)
 
     async def serve(
         self,
@@ -157,6 +163,7 @@ class OrderStreamHandler:
         limit = self._backlog
         session = Session(limit, origin_of(context))
         reader = asyncio.ensure_future(self._read(requests, session))
+        self.sessions.add(session)
         try:
             while True:
                 try:
@@ -204,6 +211,7 @@ class OrderStreamHandler:
         finally:
             reader.cancel()
             self.fanout.forget(session)
+            self.sessions.discard(session)
 
     def _heartbeat(self) -> common_pb2.Heartbeat:
         heartbeat = common_pb2.Heartbeat(sequence=self._sequencer.sequence)
@@ -277,6 +285,8 @@ class OrderStreamHandler:
                     entered.refusals.extend(core_refusals(entered.commands))
                 finally:
                     self._in_flight.difference_update(entered.keys)
+                # Its reports are queued for the client now (the commit delivered them).
+                STREAM_ACK.observe(time.perf_counter() - entered.received)
                 if entered.refusals:
                     session.deliver(entered.refusals)
         except CoreUnavailableError:

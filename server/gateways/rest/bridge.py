@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import Any
 
 import grpc
@@ -32,6 +33,7 @@ from server.gateways.rest.jsonmap import MAX_DEPTH, JsonError, coerce, parse, to
 from server.gateways.rest.routes import Route, Router, routes
 from server.gateways.rest.websocket import websocket_handler
 from server.journal.codec import FORWARDED_FOR
+from server.metrics.order_entry import REST_ACK
 
 MAX_BODY = 1024 * 1024
 SWAGGER_PAGE = """<!doctype html>
@@ -97,6 +99,8 @@ def cors(origins: frozenset[str]) -> Any:
 
 
 DEFAULT_ORIGINS = frozenset({"http://localhost:3000"})
+ORDER_ENTRY = frozenset({"PlaceOrder", "CancelOrder", "ReplaceOrder", "MassCancel"})
+"""The RPCs whose answers ``stx_order_ack_seconds{transport="rest"}`` times."""
 
 
 class QuietMalformed(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -127,6 +131,8 @@ class _Endpoint:
         serializer, deserializer = self.input.SerializeToString, output.FromString
         self.call = channel.unary_unary(route.grpc_path, serializer, deserializer)
         self.stream = channel.unary_stream(route.grpc_path, serializer, deserializer)
+        self.order_entry = route.method.name in ORDER_ENTRY
+        """Whether its answers are order acknowledgements (``stx_order_ack_seconds``)."""
 
 
 class RestBridge:
@@ -178,6 +184,7 @@ class RestBridge:
         return web.Response(text=SWAGGER_PAGE, content_type="text/html")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        received = time.perf_counter()
         found = self._router.match(request.method, request.path)
         if found is None:
             return status_response(not_found(f"no route {request.method} {request.path}"))
@@ -204,7 +211,11 @@ class RestBridge:
         try:
             response = await endpoint.call(message, metadata=metadata, timeout=TIMEOUT_SECONDS)
         except grpc.aio.AioRpcError as error:
+            if endpoint.order_entry:  # a refusal is an acknowledgement too
+                REST_ACK.observe(time.perf_counter() - received)
             return error_response(error)
+        if endpoint.order_entry:
+            REST_ACK.observe(time.perf_counter() - received)
         body = to_json(response)
         if route.response_body:
             body = body.get(route.response_body, {})
