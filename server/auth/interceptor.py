@@ -28,6 +28,7 @@ from server.auth.access import Principal, Rule, reset_principal, rule_for, set_p
 from server.auth.oidc import OidcVerifier, issuer_of
 from server.auth.tokens import Claims, TokenError, TokenIssuer
 from server.errors import abort, forbidden, unauthenticated
+from server.metrics.auth import AUTH_FAILURES
 from server.shared import SharedState
 
 RECHECK_SECONDS = 5.0
@@ -35,6 +36,13 @@ RECHECK_SECONDS = 5.0
 VERIFIED_LIMIT = 10_000
 """Verified tokens remembered; past this the memory starts over."""
 REVOKED = "access token revoked"
+
+# stx_auth_failures_total's reasons for a call refused for its token, beside
+# the directory's sign-in failures (server/metrics/auth.py).
+TOKEN_MISSING = AUTH_FAILURES.labels("token_missing")
+TOKEN_INVALID = AUTH_FAILURES.labels("token_invalid")
+TOKEN_REVOKED = AUTH_FAILURES.labels("token_revoked")
+TOKEN_EXPIRED = AUTH_FAILURES.labels("token_expired")
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _log = logging.getLogger(__name__)
@@ -132,10 +140,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         header = str(metadata.get("authorization", ""))
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
+            TOKEN_MISSING.inc()
             await abort(context, unauthenticated("sign in: send 'authorization: Bearer <token>'"))
         try:
             claims = await self._verify(token)
         except TokenError as error:
+            TOKEN_INVALID.inc()
             await abort(context, unauthenticated(f"invalid access token: {error}"))
         principal = Principal(
             claims.subject,
@@ -147,6 +157,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             claims.session,
         )
         if await self._shared.is_revoked(*principal.revocation_ids):
+            TOKEN_REVOKED.inc()
             await abort(context, unauthenticated(REVOKED))
         if not rule.admits(claims.roles):
             await abort(context, forbidden("your roles do not allow this call"))
@@ -171,10 +182,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     ) -> None:
         now = time.time()
         if now > principal.expires:
+            TOKEN_EXPIRED.inc()
             await abort(context, unauthenticated("access token expired: reconnect with a new one"))
         if now - checked[0] >= RECHECK_SECONDS:
             checked[0] = now
             if await self._shared.is_revoked(*principal.revocation_ids):
+                TOKEN_REVOKED.inc()
                 await abort(context, unauthenticated(REVOKED))
 
     def _guarded(self, handler: Any, rule: Rule) -> Any:
@@ -246,6 +259,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     if closing is not None:
                         await closing()
                 if stream.revoked:
+                    TOKEN_REVOKED.inc()
                     await abort(context, unauthenticated(REVOKED))
 
             return wrapper

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import _async as health_aio  # the package exposes it as health.aio
+from prometheus_client import REGISTRY
 
 from server.auth.directory import UserDirectory
 from server.auth.tokens import TokenIssuer
@@ -25,6 +26,7 @@ from server.gateways.grpc.stream import BACKLOG_LIMIT
 from server.hsm.key_source import open_key_ring
 from server.link.client import CoreClient
 from server.link.replica import Replica
+from server.metrics.shared import StoreErrors
 from server.processes.alerts import AlertRelay
 from server.processes.identity import (
     KEY_ROTATION_SECONDS,
@@ -65,6 +67,7 @@ class GatewayProcess:
         self._health = health_aio.HealthServicer()
         self._tasks: list[asyncio.Task[None]] = []
         self._simulation: SupervisedChild | None = None
+        self._store_errors: StoreErrors | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -72,6 +75,9 @@ class GatewayProcess:
         if settings.tls.enabled:
             self.tls = ServerTls(settings.tls, directory)
         store = self.store = await open_configured_store(settings)
+        if settings.metrics_port:
+            self._store_errors = StoreErrors(store.engine)
+            REGISTRY.register(self._store_errors)
         self.shared, self.bus = await open_shared(settings.redis_url)
         self.replica, self.client = await gateway_link(directory)
         keys = open_key_ring(settings)
@@ -104,6 +110,9 @@ class GatewayProcess:
         )  # fmt: skip
 
     async def stop(self) -> None:
+        if self._store_errors is not None:
+            REGISTRY.unregister(self._store_errors)
+            self._store_errors = None
         for task in self._tasks:
             task.cancel()
         if self._simulation is not None:

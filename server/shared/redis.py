@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from server.metrics.shared import REDIS_ERRORS
 from server.shared.base import STREAM_MAXLEN, BusEntry, id_key
 
 QUOTES = "stx:quotes"
@@ -29,6 +31,27 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def counted(
+    method: Callable[_P, Coroutine[Any, Any, _T]],
+) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    """Count each failure of ``method`` in ``stx_redis_errors_total`` and let
+    it rise: a ``try`` costs nothing until something is raised."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisError, OSError):
+            REDIS_ERRORS.inc()
+            raise
+
+    return wrapper
+
+
 def stream_key(stream: str) -> str:
     return f"stx:events:{stream}"
 
@@ -40,14 +63,17 @@ class RedisShared:
         self._pubsub: PubSub | None = None
         self._watcher: asyncio.Task[None] | None = None
 
+    @counted
     async def put_quotes(self, quotes: dict[str, bytes]) -> None:
         if quotes:
             await self._redis.hset(QUOTES, mapping=quotes)  # type: ignore[arg-type]
 
+    @counted
     async def get_quote(self, symbol: str) -> bytes | None:
         found = await self._redis.hget(QUOTES, symbol)
         return found.encode() if isinstance(found, str) else found
 
+    @counted
     async def hit(self, key: str, window_seconds: int) -> int:
         window = int(time.time() // window_seconds)
         counter = f"stx:rate:{key}:{window}"
@@ -57,11 +83,13 @@ class RedisShared:
             count, _ = await pipe.execute()
         return int(count)
 
+    @counted
     async def count(self, key: str, window_seconds: int) -> int:
         window = int(time.time() // window_seconds)
         value = await self._redis.get(f"stx:rate:{key}:{window}")
         return int(value or 0)
 
+    @counted
     async def revoke(self, token_id: str, until: float) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(REVOKED, {token_id: until})
@@ -71,6 +99,7 @@ class RedisShared:
         # This process need not wait for its own message to come back.
         self._tell(token_id)
 
+    @counted
     async def is_revoked(self, *token_ids: str) -> bool:
         if not token_ids:
             return False
@@ -78,6 +107,7 @@ class RedisShared:
         scores = await self._redis.zmscore(REVOKED, list(token_ids))
         return any(until is not None and until > now for until in scores)
 
+    @counted
     async def watch_revocations(self, listener: Callable[[str], None]) -> None:
         self._listeners.append(listener)
         if self._pubsub is None:
@@ -95,6 +125,7 @@ class RedisShared:
             try:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
             except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                REDIS_ERRORS.inc()
                 # redis-py subscribes again when it reconnects; meanwhile the
                 # streams' periodic look-up in the revocation set still works.
                 _log.warning("revocation channel lost (%s); reconnecting", error)
@@ -122,16 +153,21 @@ class RedisBus:
         self._maxlen = maxlen
         self._last: dict[str, tuple[int, int]] = {}
 
+    @counted
     async def last_id(self, stream: str) -> str | None:
+        return await self._newest(stream)
+
+    async def _newest(self, stream: str) -> str | None:
         newest: Any = await self._redis.xrevrange(stream_key(stream), count=1)
         return _text(newest[0][0]) if newest else None
 
+    @counted
     async def publish(self, stream: str, entries: list[BusEntry]) -> None:
         if not entries:
             return
         last = self._last.get(stream)
         if last is None:
-            known = await self.last_id(stream)
+            known = await self._newest(stream)
             last = id_key(known) if known else (-1, -1)
         fresh = [entry for entry in entries if id_key(entry.id) > last]
         if not fresh:
@@ -143,6 +179,7 @@ class RedisBus:
             await pipe.execute()
         self._last[stream] = id_key(fresh[-1].id)
 
+    @counted
     async def ensure_group(self, stream: str, group: str) -> None:
         try:
             await self._redis.xgroup_create(stream_key(stream), group, id="0", mkstream=True)
@@ -150,6 +187,7 @@ class RedisBus:
             if "BUSYGROUP" not in str(error):
                 raise
 
+    @counted
     async def read_group(
         self, stream: str, group: str, consumer: str, count: int, block_ms: int = 0
     ) -> list[BusEntry]:
@@ -164,6 +202,7 @@ class RedisBus:
                 )
         return entries
 
+    @counted
     async def ack(self, stream: str, group: str, ids: list[str]) -> int:
         if not ids:
             return 0

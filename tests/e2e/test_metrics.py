@@ -31,7 +31,8 @@ FAMILIES = {
     },
     "gateway": {
         "stx_order_ack_seconds", "stx_order_streams", "stx_stream_backlog_reports",
-        "process_resident_memory_bytes",
+        "process_resident_memory_bytes", "stx_store_errors", "stx_redis_errors",
+        "stx_auth_failures",
     },
     "rest": {"stx_order_ack_seconds", "python_gc_collections"},
     "projector": {
