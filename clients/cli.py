@@ -24,6 +24,7 @@ from clients.money import format_price
 from clients.order_entry import ORDER_TYPES, TIFS, format_time, order_terms
 from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
 from clients.simulate import simulate as run_simulation
+from clients.top import top
 from clients.transport import ClientTls, tls_options, unreachable
 
 target_option = click.option(
@@ -327,4 +328,4 @@ LATENCY_KEYS = (
     ("p99.9", "p999_us"),
     ("max", "max_us"),
 )
-COMMANDS = (login, logout, order, cancel, orders, account, book, simulate, loadtest)
+COMMANDS = (login, logout, order, cancel, orders, account, book, simulate, loadtest, top)
