@@ -18,7 +18,7 @@ from server.app import Exchange
 from server.metrics.shared import StoreErrors
 from server.shared import open_shared
 from server.store import open_store, schema
-from tests.server.auth.test_grpc_auth import _bearer, _run, _sign_up
+from tests.server.auth.test_grpc_auth import _bearer, _read_until_the_end, _run, _sign_up
 from tests.throwaway import RedisServer
 
 
@@ -99,6 +99,28 @@ def test_calls_with_a_missing_forged_or_revoked_token_are_counted(tmp_path: Path
         for reason in reasons
     }
     assert moved == {"token_missing": 1, "token_invalid": 2, "token_revoked": 1}
+
+
+def test_a_stream_outliving_its_token_is_counted_as_expired(tmp_path: Path) -> None:
+    before = _value("stx_auth_failures_total", {"reason": "token_expired"})
+
+    async def scenario(exchange: Exchange, channel: grpc.aio.Channel) -> None:
+        assert exchange.tokens is not None
+        exchange.tokens.access_seconds = 1
+        token = await _sign_up(channel, "max")
+        stream = orders_pb2_grpc.OrderServiceStub(channel).OrderStream(metadata=_bearer(token))  # type: ignore[call-arg]
+        await stream.write(
+            orders_pb2.OrderStreamRequest(
+                subscriptions=[orders_pb2.ReportSubscription(account_id="MAX")]
+            )
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await asyncio.wait_for(_read_until_the_end(stream), 20)
+        assert ended.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        await asyncio.sleep(0.2)  # the stream's request reader winds down
+
+    _run(tmp_path, scenario)
+    assert _value("stx_auth_failures_total", {"reason": "token_expired"}) == before + 1
 
 
 def _claims_id(exchange: Exchange, token: str) -> str:
