@@ -18,7 +18,7 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from stocktraderx.v1 import users_pb2, users_pb2_grpc
+from stocktraderx.v1 import orders_pb2, orders_pb2_grpc, users_pb2, users_pb2_grpc
 
 from clients.sdk import AsyncExchangeClient
 from clients.transport import ClientTls
@@ -218,10 +218,9 @@ def prepare_accounts(port: int, token: str, *accounts: str) -> None:
     asyncio.run(prepare())
 
 
-def roles_of(supervisor: int) -> dict[str, int]:
-    """The processes ``stx serve`` (process ``supervisor``) runs: role -> pid,
-    as ``ps`` would list them (each child's command line names its role)."""
-    found: dict[str, int] = {}
+def children_of(parent: int) -> list[tuple[int, list[bytes]]]:
+    """The processes whose parent is ``parent``: pid and command line."""
+    found: list[tuple[int, list[bytes]]] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -230,11 +229,38 @@ def roles_of(supervisor: int) -> dict[str, int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:  # it ended while we looked
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent != supervisor or b"serve" not in argv:
-            continue
-        found[argv[argv.index(b"serve") + 1].decode()] = int(entry.name)
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            found.append((int(entry.name), argv))
     return found
+
+
+def roles_of(supervisor: int) -> dict[str, int]:
+    """The processes ``stx serve`` (process ``supervisor``) runs: role -> pid,
+    as ``ps`` would list them (each child's command line names its role)."""
+    return {
+        argv[argv.index(b"serve") + 1].decode(): pid
+        for pid, argv in children_of(supervisor)
+        if b"serve" in argv
+    }
+
+
+def listed_client_order_ids(port: int, account: str = "") -> list[str]:
+    """Every order ``ListOrders`` gives the administrator (of ``account``,
+    or of all accounts), newest first, page after page."""
+    token = admin_token(port)
+    found: list[str] = []
+    page = ""
+    with channel(port) as opened:
+        stub = orders_pb2_grpc.OrderServiceStub(opened)
+        while True:
+            answer = stub.ListOrders(
+                orders_pb2.ListOrdersRequest(account_id=account, page_size=1000, page_token=page),
+                metadata=(("authorization", f"Bearer {token}"),),
+            )
+            found.extend(order.client_order_id for order in answer.orders)
+            page = answer.next_page_token
+            if not page:
+                return found
 
 
 async def check_store(data: Path) -> None:

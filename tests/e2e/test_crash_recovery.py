@@ -26,7 +26,14 @@ from matching import Engine
 from server.journal import load_latest_snapshot
 from server.journal.codec import decode
 from server.store import open_store
-from tests.e2e.serve import admin_token, channel, free_port, prepare_accounts, start_server
+from tests.e2e.serve import (
+    admin_token,
+    channel,
+    free_port,
+    listed_client_order_ids,
+    prepare_accounts,
+    start_server,
+)
 from tests.server.store.journal_check import all_records, check_store_matches_journal
 
 ACCOUNTS = tuple(f"acct{number}" for number in range(4))
@@ -92,24 +99,6 @@ def _bearer(token: str) -> tuple[tuple[str, str]]:
     return (("authorization", f"Bearer {token}"),)
 
 
-def _client_order_ids(port: int) -> list[str]:
-    token = admin_token(port)
-    listing = channel(port)
-    stub = orders_pb2_grpc.OrderServiceStub(listing)
-    found: list[str] = []
-    next_page = ""
-    while True:
-        page = stub.ListOrders(
-            orders_pb2.ListOrdersRequest(page_size=1000, page_token=next_page),
-            metadata=_bearer(token),
-        )
-        found.extend(order.client_order_id for order in page.orders)
-        next_page = page.next_page_token
-        if not next_page:
-            listing.close()
-            return found
-
-
 def _replayed_hash(data: Path) -> str:
     """Replay every record from the first, ignoring snapshots: an independent check."""
     engine = Engine()
@@ -142,7 +131,7 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(
 
     second = start_server(data, port, database_url)
     try:
-        present = _client_order_ids(port)
+        present = listed_client_order_ids(port)
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0

@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 from stocktraderx.v1 import common_pb2, orders_pb2, orders_pb2_grpc
 
-from tests.e2e.serve import STX, admin_token, channel, free_port, prepare_accounts, start_server
+from tests.e2e.serve import (
+    STX,
+    admin_token,
+    channel,
+    free_port,
+    listed_client_order_ids,
+    prepare_accounts,
+    start_server,
+)
 
 ACCOUNT = "JRNL"
 
@@ -37,23 +45,6 @@ def _place(port: int, prefix: str, count: int) -> list[str]:
                 timeout=10,
             )  # fmt: skip
     return ids
-
-
-def _listed(port: int) -> list[str]:
-    token = admin_token(port)
-    found: list[str] = []
-    page = ""
-    with channel(port) as opened:
-        stub = orders_pb2_grpc.OrderServiceStub(opened)
-        while True:
-            answer = stub.ListOrders(
-                orders_pb2.ListOrdersRequest(account_id=ACCOUNT, page_size=1000, page_token=page),
-                metadata=(("authorization", f"Bearer {token}"),),
-            )
-            found.extend(order.client_order_id for order in answer.orders)
-            page = answer.next_page_token
-            if not page:
-                return found
 
 
 def _refused_start(data: Path) -> str:
@@ -102,7 +93,7 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
     # The store must hold them all before the kill, so that it ends up past
     # the repaired journal's end; on a loaded machine it can lag behind.
     deadline = time.monotonic() + 60
-    while not set(after) <= set(_listed(port)):
+    while not set(after) <= set(listed_client_order_ids(port, ACCOUNT)):
         assert time.monotonic() < deadline, "the store never caught up with the orders"
         time.sleep(0.2)
     server.send_signal(signal.SIGKILL)  # b-* stay in the active segment
@@ -140,7 +131,7 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
 
     server = start_server(data, port)
     try:
-        listed = _listed(port)
+        listed = listed_client_order_ids(port, ACCOUNT)
     finally:
         _stop(server)
     assert set(before) <= set(listed)
@@ -196,7 +187,7 @@ def test_a_client_order_id_changed_in_a_snapshot_is_not_served(tmp_path: Path) -
 
     server = start_server(data, port)
     try:
-        listed = _listed(port)
+        listed = listed_client_order_ids(port, ACCOUNT)
     finally:
         _stop(server)
     assert sorted(listed) == sorted(placed)

@@ -31,7 +31,9 @@ from tests.e2e.serve import (
     admin_token,
     channel,
     check_store,
+    children_of,
     free_port,
+    listed_client_order_ids,
     prepare_accounts,
     roles_of,
     start_server,
@@ -83,23 +85,6 @@ def _place_until_acknowledged(port: int, client_order_id: str, number: int) -> N
             time.sleep(0.2)
 
 
-def _listed(port: int) -> list[str]:
-    token = admin_token(port)
-    found: list[str] = []
-    page = ""
-    with channel(port) as opened:
-        stub = orders_pb2_grpc.OrderServiceStub(opened)
-        while True:
-            answer = stub.ListOrders(
-                orders_pb2.ListOrdersRequest(page_size=1000, page_token=page),
-                metadata=_bearer(token),
-            )
-            found.extend(order.client_order_id for order in answer.orders)
-            page = answer.next_page_token
-            if not page:
-                return found
-
-
 def _stop(server: subprocess.Popen[bytes]) -> None:
     """^C, as at a terminal: everything stops, exit code 0."""
     children = roles_of(server.pid)
@@ -142,7 +127,7 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
             _place_until_acknowledged(port, client_order_id, round_ * 5 + index)
             placed.append(client_order_id)
     assert server.poll() is None
-    listed = _listed(port)
+    listed = listed_client_order_ids(port)
     assert set(placed) <= set(listed)
     assert len(listed) == len(set(listed))
     _stop(server)
@@ -234,7 +219,7 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
         numbers = resumed[account]
         assert numbers, f"no report of {account} after {last[account]}"
         assert numbers == list(range(last[account] + 1, last[account] + 1 + len(numbers)))
-    listed = _listed(port)
+    listed = listed_client_order_ids(port)
     assert acknowledged <= set(listed)
     assert len(listed) == len(set(listed))
     _stop(server)
@@ -294,7 +279,7 @@ def test_each_role_runs_as_a_separate_command(tmp_path: Path) -> None:
     others = {role: _serve_alone(role, data, port, log, ports) for role in CONSUMERS}
     prepare_accounts(port, admin_token(port), *ACCOUNTS)
     _place_until_acknowledged(port, "alone-1", 1)
-    assert "alone-1" in _listed(port)
+    assert "alone-1" in listed_client_order_ids(port)
     _until(partial(_accepts, ports["rest_port"]), what=f"REST listens: {log.read_text()}")
     _until(partial(_accepts, ports["snapshot_port"]), what=f"the feed: {log.read_text()}")
     position = data / "projector.position"
@@ -371,18 +356,7 @@ def test_an_alert_raised_by_surveillance_is_streamed_by_the_gateway(tmp_path: Pa
 
 def _children_running(parent: int, word: bytes) -> list[int]:
     """Processes whose parent is ``parent`` and whose command line has ``word``."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and word in argv:
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, argv in children_of(parent) if word in argv]
 
 
 def test_the_simulator_dies_with_the_gateway_that_started_it(tmp_path: Path) -> None:
