@@ -369,12 +369,21 @@ def bench_server(
 )
 @click.option("--commands", type=click.IntRange(min=1), default=100_000, show_default=True)
 @click.option("--seed", default=1, show_default=True)
-def bench_projector(database_url: str, commands: int, seed: int) -> None:
-    """Projection of a journal into the store: rows (events) per second."""
+@click.option(
+    "--batch-commands",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Commands per projected batch (default: the projector's own); 1 is a live trickle.",
+)
+def bench_projector(
+    database_url: str, commands: int, seed: int, batch_commands: int | None
+) -> None:
+    """Projection of a journal into the store: rows (events) per second, and
+    the process's CPU per command."""
     from server.bench import projector_bench  # noqa: PLC0415
 
     try:
-        figures = projector_bench.measure(database_url, commands, seed)
+        figures = projector_bench.measure(database_url, commands, seed, batch_commands)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(figures))

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from server.bench.workload import OrderFlow, instruments
-from server.consumers.projector import Projector
+from server.consumers.projector import BATCH_COMMANDS, Projector
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
 from server.store import open_store
@@ -38,7 +38,9 @@ async def _journal(directory: Path, commands: int, seed: int) -> int:
     return last
 
 
-async def _measure(url: str, commands: int, seed: int) -> dict[str, float | int | str]:
+async def _measure(
+    url: str, commands: int, seed: int, batch_commands: int | None
+) -> dict[str, float | int | str]:
     with tempfile.TemporaryDirectory(prefix="stx-bench-projector-") as scratch:
         directory = Path(scratch)
         last = await _journal(directory, commands, seed)
@@ -46,11 +48,16 @@ async def _measure(url: str, commands: int, seed: int) -> dict[str, float | int 
         try:
             if await store.position():
                 raise ValueError("the store is not empty: benchmark into a fresh database")
-            projector = Projector(store, directory, committed=lambda: last)
+            projector = Projector(
+                store, directory, committed=lambda: last,
+                batch_commands=batch_commands or BATCH_COMMANDS,
+            )  # fmt: skip
             began = time.perf_counter()
+            cpu = time.process_time()
             await projector.start()
             await projector.caught_up(last, timeout=3_600)
             elapsed = time.perf_counter() - began
+            cpu_seconds = time.process_time() - cpu
             await projector.stop()
             return {
                 "backend": store.backend,
@@ -59,10 +66,14 @@ async def _measure(url: str, commands: int, seed: int) -> dict[str, float | int 
                 "seconds": round(elapsed, 3),
                 "events_per_sec": round(projector.projected_rows / elapsed, 1),
                 "commands_per_sec": round(last / elapsed, 1),
+                "batch_commands": projector.batch_commands,
+                "cpu_us_per_command": round(cpu_seconds / last * 1e6, 1),
             }
         finally:
             await store.close()
 
 
-def measure(url: str, commands: int, seed: int = 1) -> dict[str, float | int | str]:
-    return asyncio.run(_measure(url, commands, seed))
+def measure(
+    url: str, commands: int, seed: int = 1, batch_commands: int | None = None
+) -> dict[str, float | int | str]:
+    return asyncio.run(_measure(url, commands, seed, batch_commands))

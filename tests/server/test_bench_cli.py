@@ -223,3 +223,14 @@ def test_bench_server_names_a_revision_git_does_not_know() -> None:
     assert result.exit_code == 1
     assert "no-such-revision-here" in result.output
     assert "Traceback" not in result.output
+
+
+def test_bench_projector_in_one_command_batches_reports_cpu_per_command() -> None:
+    result = CliRunner().invoke(
+        main, ["bench", "projector", "--commands", "300", "--batch-commands", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["batch_commands"] == 1
+    assert figures["commands"] >= 300
+    assert figures["cpu_us_per_command"] > 0
