@@ -30,7 +30,7 @@ Snapshot = dict[str, Any]
 
 
 def take_snapshot(engine: EngineView) -> Snapshot:
-    open_ids = engine.orders.keys() | engine.stops.keys()
+    open_ids = set(engine.orders.ids()) | engine.stops.keys()
     controls = engine.controls
     return {
         "format": FORMAT_VERSION,

@@ -49,6 +49,7 @@ from matching.events import (
 )
 from matching.instrument import Instrument
 from matching.matcher import NO_LIMIT, fillable, match
+from matching.order_index import OrderIndex
 from matching.protection import (
     DEFAULT_CONTROLS,
     MarketIndex,
@@ -113,7 +114,7 @@ class Engine:
         phase: TradingPhase = TradingPhase.CONTINUOUS,
     ) -> None:
         self.books: dict[str, OrderBook] = {}
-        self.orders: dict[int, Order] = {}
+        self.orders: OrderIndex[Order] = OrderIndex()
         """Open orders in a book or an auction queue, by order id."""
         self.stops: dict[int, PendingStop] = {}
         """Stop orders waiting for their trigger, by order id."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from matching.book import AccountOrders, Counters, Order, OrderBook
     from matching.commands import ConfigureControls
+    from matching.order_index import OrderIndex
     from matching.protection import MarketIndex
     from matching.risk import RiskBook
     from matching.stops import PendingStop
@@ -25,7 +26,7 @@ class EngineView(Protocol):
     @property
     def books(self) -> dict[str, OrderBook]: ...
     @property
-    def orders(self) -> dict[int, Order]: ...
+    def orders(self) -> OrderIndex[Order]: ...
     @property
     def stops(self) -> dict[int, PendingStop]: ...
     @property

@@ -63,6 +63,7 @@ from matching.risk_limits import NO_LIMITS, RiskLimits, money
 
 if TYPE_CHECKING:
     from matching.book import Order, OrderBook
+    from matching.order_index import OrderIndex
     from matching.stops import PendingStop
 
 _BUY: Final = Side.BUY
@@ -77,7 +78,7 @@ class RiskBook:
 
     def __init__(
         self,
-        orders: dict[int, Order],
+        orders: OrderIndex[Order],
         stops: dict[int, PendingStop],
         departed: dict[int, Order | PendingStop],
     ) -> None:

@@ -29,9 +29,9 @@ def risk_snapshot(risk: RiskBook) -> dict[str, Any]:
         "enforced": risk.enforced,
         "default_limits": list(risk.default_limits),
         "open": sorted(
-            [order_id, order.reserve]
-            for orders in (risk.orders, risk.stops)
-            for order_id, order in orders.items()
+            [order.order_id, order.reserve]
+            for orders in (risk.orders.orders(), risk.stops.values())
+            for order in orders
         ),
         "accounts": {
             name: [
@@ -100,7 +100,8 @@ def restore_risk(risk: RiskBook, data: dict[str, Any]) -> None:
 def _open_orders(engine: EngineView) -> dict[int, tuple[str, str, Side, int, int]]:
     """Every open order: (account, symbol, side, limit or stop price, open quantity)."""
     found: dict[int, tuple[str, str, Side, int, int]] = {}
-    for order_id, order in engine.orders.items():
+    for order in engine.orders.orders():
+        order_id = order.order_id
         level = order.level
         found[order_id] = (
             order.account,

@@ -47,7 +47,7 @@ def check_invariants(engine: EngineView) -> None:
     for symbol, book in engine.books.items():
         _check(book.symbol == symbol, f"book {book.symbol} filed under {symbol}")
         _check_book(engine, book, seen)
-    _check(seen == engine.orders.keys(), "order index differs from the orders in books")
+    _check(seen == set(engine.orders.ids()), "order index differs from the orders in books")
     for order_id in seen:
         _check(order_id <= engine.counters.order_id, f"order id {order_id} not yet issued")
     linked = 0

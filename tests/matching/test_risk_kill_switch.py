@@ -70,7 +70,7 @@ def _loaded() -> RiskHarness:
 
 def _open_orders(h: RiskHarness) -> dict[int, tuple[str, int]]:
     """Every open order (stops too): account and open quantity."""
-    found = {oid: (o.account, o.remaining) for oid, o in h.engine.orders.items()}
+    found = {o.order_id: (o.account, o.remaining) for o in h.engine.orders.orders()}
     found.update({oid: (s.account, s.quantity) for oid, s in h.engine.stops.items()})
     return found
 

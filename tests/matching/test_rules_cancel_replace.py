@@ -90,7 +90,7 @@ def test_mass_cancel_takes_every_open_order_of_the_account_only() -> None:
     cancelled = {event.order_id for event in of(events, OrderCancelled)}
     assert cancelled == {*mine, stop}
     assert {event.reason for event in of(events, OrderCancelled)} == {CancelReason.MASS_CANCEL}
-    assert list(h.engine.orders) == [other]
+    assert h.engine.orders.ids() == [other]
 
 
 def test_mass_cancel_of_one_symbol() -> None:
@@ -99,4 +99,4 @@ def test_mass_cancel_of_one_symbol() -> None:
     y = h.place(BUY, 100, 9_000, symbol="Y")
     events = h.run(MassCancel(h.tick(), "a", "X"))
     assert [event.order_id for event in of(events, OrderCancelled)] == [x]
-    assert list(h.engine.orders) == [y]
+    assert h.engine.orders.ids() == [y]

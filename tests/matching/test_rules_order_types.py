@@ -33,7 +33,7 @@ def test_market_order_into_an_empty_book_is_cancelled() -> None:
     h = Harness()
     events = h.order(SELL, 100)
     assert of(events, OrderCancelled)[0].cancelled_quantity == 100
-    assert h.engine.orders == {}
+    assert len(h.engine.orders) == 0
 
 
 def test_stop_waits_then_fires_as_a_market_order() -> None:

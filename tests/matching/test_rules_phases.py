@@ -119,7 +119,7 @@ def test_closing_auction_then_close_expires_day_orders_only() -> None:
     events = h.run(SetTradingPhase(h.tick(), "X", TradingPhase.CLOSED))
     assert of(events, AuctionCompleted)
     assert [event.order_id for event in of(events, OrderExpired)] == [day]
-    assert list(h.engine.orders) == [gtc]
+    assert h.engine.orders.ids() == [gtc]
     refused = h.order(BUY, 100, 9_000)
     assert of(refused, OrderRejected)[0].reason is RejectReason.MARKET_CLOSED
 

@@ -47,7 +47,7 @@ def test_cancel_both() -> None:
     events = h.order(BUY, 100, 10_000, account="a", stp=STP.CANCEL_BOTH)
     assert of(events, Trade) == []
     assert len(of(events, OrderCancelled)) == 2
-    assert list(h.engine.orders) == [other]
+    assert h.engine.orders.ids() == [other]
 
 
 def test_decrement_reduces_both_without_a_trade() -> None:

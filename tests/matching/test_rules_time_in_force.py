@@ -29,7 +29,7 @@ def test_day_orders_expire_at_the_close_and_gtc_orders_stay() -> None:
     gtc = h.place(BUY, 100, 9_800, tif=GTC)
     events = _close(h)
     assert [event.order_id for event in events if isinstance(event, OrderExpired)] == [day]
-    assert list(h.engine.orders) == [gtc]
+    assert h.engine.orders.ids() == [gtc]
 
 
 def test_ioc_never_rests() -> None:
@@ -73,7 +73,7 @@ def test_gtd_expires_when_time_passes() -> None:
     assert of(h.run(AdvanceTime(expire - 1)), OrderExpired) == []
     (expired,) = of(h.run(AdvanceTime(expire)), OrderExpired)
     assert (expired.order_id, expired.expired_quantity) == (order, 100)
-    assert h.engine.orders == {}
+    assert len(h.engine.orders) == 0
 
 
 def test_gtd_expires_before_a_later_command_is_processed() -> None:
