@@ -1,0 +1,126 @@
+"""The FIX acceptor's asyncio transport: TCP connections bound to configured sessions.
+
+A connection is bound to a session by its first message, which must be a
+Logon naming a configured identity (BeginString, SenderCompID, TargetCompID);
+anything else, or a second connection for a session already connected (one
+session per identity), is closed without an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from server.gateways.fix.codec import Framer, FrameError
+from server.gateways.fix.message import ParseError, split
+from server.gateways.fix.session import Session, SessionID
+
+log = logging.getLogger(__name__)
+
+# How often heartbeats, TestRequests and timeouts are looked at, in seconds.
+TIMER_INTERVAL = 0.25
+_READ_SIZE = 1 << 16
+
+
+class StreamLink:
+    """A session's connection: writes go to the socket's buffer at once."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.closed = False
+
+    def send(self, data: bytes) -> None:
+        if not self.closed:
+            self.writer.write(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.writer.close()
+
+
+class Acceptor:
+    """Serves the given sessions on one listening socket."""
+
+    def __init__(self, sessions: list[Session]) -> None:
+        self.sessions = {s.id: s for s in sessions}
+        self._server: asyncio.Server | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the bound port (useful with port 0)."""
+        self._server = await asyncio.start_server(self._connection, host, port)
+        self._timer = asyncio.create_task(self._tick())
+        bound: int = self._server.sockets[0].getsockname()[1]
+        return bound
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        for session in self.sessions.values():
+            session.disconnect()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TIMER_INTERVAL)
+            for session in self.sessions.values():
+                session.on_timer()
+
+    def _bind(self, frame: bytes, link: StreamLink) -> Session | None:
+        try:
+            fields = dict(split(frame, None))
+        except ParseError:
+            return None
+        session_id = SessionID(fields.get(8, ""), fields.get(56, ""), fields.get(49, ""))
+        session = self.sessions.get(session_id)
+        if session is None:
+            log.info("FIX connection for unknown session %s closed", session_id)
+            return None
+        if fields.get(35) != "A":
+            log.info("%s: first message is not a Logon; connection closed", session_id)
+            return None
+        if session.link is not None:
+            log.info("%s: already connected; second connection closed", session_id)
+            return None
+        session.attach(link)
+        return session
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        link = StreamLink(writer)
+        framer = Framer.empty()
+        session: Session | None = None
+        try:
+            while not link.closed:
+                data = await reader.read(_READ_SIZE)
+                if not data:
+                    break
+                framer.feed(data)
+                while not link.closed:
+                    try:
+                        frame = framer.next_frame()
+                    except FrameError as error:
+                        log.info("unframeable FIX bytes dropped: %s", error)
+                        continue
+                    if frame is None:
+                        break
+                    if session is None:
+                        session = self._bind(frame, link)
+                        if session is None:
+                            link.close()
+                            break
+                    session.on_frame(frame)
+                if not link.closed:
+                    await writer.drain()
+        except ConnectionError as error:
+            log.info("FIX connection lost: %s", error)
+        finally:
+            if session is not None and session.link is link:
+                session.disconnect()
+            link.close()
