@@ -23,7 +23,7 @@ SENDER_COMP_ID = "ISLD"
 COUNTERPARTIES = {"FIX.4.2": "TW42", "FIX.4.4": "TW44"}
 
 
-def test_acceptor(store: StoreDatabase, clock: Callable[[], float] | None = None) -> Acceptor:
+def echo_acceptor(store: StoreDatabase, clock: Callable[[], float] | None = None) -> Acceptor:
     application = EchoApplication()
     settings = SessionSettings(reset_on_logon=True)
     sessions = []
@@ -45,7 +45,7 @@ def test_acceptor(store: StoreDatabase, clock: Callable[[], float] | None = None
 
 async def _serve(port: int, store_path: Path) -> None:
     store = StoreDatabase(store_path)
-    acceptor = test_acceptor(store)
+    acceptor = echo_acceptor(store)
     await acceptor.start("127.0.0.1", port)
     try:
         await asyncio.Event().wait()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from server.gateways.fix.store import StoreDatabase
-from server.gateways.fix.testmode import test_acceptor
+from server.gateways.fix.testmode import echo_acceptor
 from tests.server.gateways.fix.scenario import Runner, load_patterns
 
 DATA = Path(__file__).parent / "quickfix" / "definitions"
@@ -24,7 +24,7 @@ SCENARIO_TIMEOUT = 60.0
 
 async def _play(path: Path, tmp_path: Path) -> None:
     store = StoreDatabase(tmp_path / "fix.db")
-    acceptor = test_acceptor(store)
+    acceptor = echo_acceptor(store)
     port = await acceptor.start("127.0.0.1", 0)
     try:
         await asyncio.wait_for(Runner(port, PATTERNS).run(path), SCENARIO_TIMEOUT)
