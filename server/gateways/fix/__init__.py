@@ -1,1 +1,1 @@
-"""The FIX gateway: codec, data dictionary, session layer, message store and acceptor (docs/fix.md)."""
+"""The FIX gateway: codec, dictionary, session layer, message store, acceptor (docs/fix.md)."""

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 
-from server.gateways.fix.codec import Framer, FrameError
+from server.gateways.fix.codec import FrameError, Framer
 from server.gateways.fix.message import ParseError, split
 from server.gateways.fix.session import Session, SessionID
 

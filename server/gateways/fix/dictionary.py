@@ -97,7 +97,8 @@ def _parse(root: ET.Element) -> Dictionary:
     trailer = Layout()
     header_el = root.find("header")
     trailer_el = root.find("trailer")
-    assert header_el is not None and trailer_el is not None, "spec without header/trailer"
+    assert header_el is not None, "spec without <header>"
+    assert trailer_el is not None, "spec without <trailer>"
     fill(header, header_el, True)
     fill(trailer, trailer_el, True)
     messages: dict[str, Layout] = {}

@@ -81,11 +81,9 @@ class Message:
         """The frame, with BodyLength and CheckSum computed."""
         first = {t: v for t, v in self.header if t in (BEGIN_STRING, MSG_TYPE)}
         pairs: list[Field] = [(BEGIN_STRING, first[BEGIN_STRING]), (MSG_TYPE, first[MSG_TYPE])]
-        rest = sorted(
-            ((t, v) for t, v in self.header if t not in _FIRST_THREE), key=lambda f: f[0]
-        )
+        rest = sorted(((t, v) for t, v in self.header if t not in _FIRST_THREE), key=lambda f: f[0])
         pairs.extend(rest)
-        _flatten(sorted(self.body, key=_entry_tag), None, pairs)
+        _flatten(sorted(self.body, key=_entry_tag), pairs)
         pairs.extend((t, v) for t, v in self.trailer if t != CHECKSUM)
         return encode(pairs)
 
@@ -94,14 +92,14 @@ def _entry_tag(entry: Entry) -> int:
     return entry[0] if isinstance(entry, tuple) else entry.tag
 
 
-def _flatten(entries: list[Entry], layout: Layout | None, out: list[Field]) -> None:
+def _flatten(entries: list[Entry], out: list[Field]) -> None:
     for entry in entries:
         if isinstance(entry, tuple):
             out.append(entry)
             continue
         out.append((entry.tag, entry.count))
         for group_entry in entry.entries:
-            _flatten(group_entry, None, out)
+            _flatten(group_entry, out)
 
 
 def _order_entry(entry: list[Entry], layout: Layout) -> list[Entry]:

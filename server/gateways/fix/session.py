@@ -193,9 +193,7 @@ class Session:
     def _next(self, message: Message, *, queued: bool) -> None:
         msg_type = message.msg_type
         begin = message.header_value(BEGIN_STRING)
-        missing = next(
-            (t for t in (SENDER, TARGET) if message.header_value(t) is None), None
-        )
+        missing = next((t for t in (SENDER, TARGET) if message.header_value(t) is None), None)
         if missing is not None:
             self._field_not_found(message, missing)
         elif begin != self.id.begin_string:
@@ -367,9 +365,13 @@ class Session:
         if check_low and seq < self.store.next_target:
             self._target_too_low(message)
             return False
-        if (check_high or check_low) and self.resend_range is not None:
-            if seq >= self.resend_range[1]:
-                self.resend_range = None
+        if (
+            (check_high or check_low)
+            and self.resend_range is not None
+            and seq >= self.resend_range[1]
+        ):
+            # The gap we asked to be filled is filled.
+            self.resend_range = None
         self.last_received = self.clock()
         self.test_requests = 0
         return True

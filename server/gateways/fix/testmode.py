@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,13 +24,12 @@ SENDER_COMP_ID = "ISLD"
 COUNTERPARTIES = {"FIX.4.2": "TW42", "FIX.4.4": "TW44"}
 
 
-def echo_acceptor(store: StoreDatabase, clock: Callable[[], float] | None = None) -> Acceptor:
+def echo_acceptor(store: StoreDatabase, clock: Callable[[], float] = time.time) -> Acceptor:
     application = EchoApplication()
     settings = SessionSettings(reset_on_logon=True)
     sessions = []
     for begin_string, target in COUNTERPARTIES.items():
         session_id = SessionID(begin_string, SENDER_COMP_ID, target)
-        extra = {} if clock is None else {"clock": clock}
         sessions.append(
             Session(
                 session_id,
@@ -37,7 +37,7 @@ def echo_acceptor(store: StoreDatabase, clock: Callable[[], float] | None = None
                 store.store(str(session_id)),
                 application,
                 settings,
-                **extra,
+                clock,
             )
         )
     return Acceptor(sessions)

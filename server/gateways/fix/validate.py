@@ -148,12 +148,14 @@ def _missing_in(entries: list[Entry], layout: Layout) -> int | None:
     return None
 
 
-def _iterate(entries: list[Entry], dictionary: Dictionary, layout: Layout | None) -> Violation | None:
+def _iterate(
+    entries: list[Entry], dictionary: Dictionary, layout: Layout | None
+) -> Violation | None:
     """Field checks in tag order; `layout` None for header and trailer fields."""
     ordered = entries if layout is None else sorted(entries, key=_entry_tag)
     last: int | None = None
     for entry in ordered:
-        tag, value = (entry if isinstance(entry, tuple) else (entry.tag, entry.count))
+        tag, value = entry if isinstance(entry, tuple) else (entry.tag, entry.count)
         if tag == last:
             return Violation(TAG_APPEARS_MORE_THAN_ONCE, tag)
         last = tag
