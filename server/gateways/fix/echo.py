@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 
 from server.gateways.fix.message import Message
-from server.gateways.fix.session import UNSUPPORTED_MESSAGE_TYPE, Session
+from server.gateways.fix.session import Session
+from server.gateways.fix.tags import UNSUPPORTED_MESSAGE_TYPE
 
 CL_ORD_ID = 11
 POSS_RESEND = 97

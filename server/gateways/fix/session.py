@@ -17,53 +17,35 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
+from server.gateways.fix import admin
 from server.gateways.fix import validate as v
+from server.gateways.fix.admin import parse_timestamp, utc_timestamp
 from server.gateways.fix.dictionary import Dictionary
 from server.gateways.fix.message import Message, ParseError, build, parse, split
 from server.gateways.fix.store import MessageStore
+from server.gateways.fix.tags import (
+    BEGIN_SEQ_NO,
+    BEGIN_STRING,
+    CONDITIONALLY_REQUIRED_MISSING,
+    ENCRYPT_METHOD,
+    END_SEQ_NO,
+    GAP_FILL,
+    HEART_BT_INT,
+    MSG_SEQ_NUM,
+    NEW_SEQ_NO,
+    ORIG_SENDING_TIME,
+    POSS_DUP,
+    RESET_SEQ_NUM,
+    SENDER,
+    SENDING_TIME,
+    TARGET,
+    TEST_REQ_ID,
+    TEXT,
+)
 
 log = logging.getLogger(__name__)
-
-# Header tags the session layer works with.
-BEGIN_STRING = 8
-MSG_SEQ_NUM = 34
-MSG_TYPE = 35
-POSS_DUP = 43
-SENDER = 49
-SENDING_TIME = 52
-TARGET = 56
-ORIG_SENDING_TIME = 122
-# Body tags of the administrative messages.
-BEGIN_SEQ_NO = 7
-END_SEQ_NO = 16
-NEW_SEQ_NO = 36
-REF_SEQ_NUM = 45
-TEXT = 58
-ENCRYPT_METHOD = 98
-HEART_BT_INT = 108
-TEST_REQ_ID = 112
-GAP_FILL = 123
-RESET_SEQ_NUM = 141
-REF_TAG_ID = 371
-REF_MSG_TYPE = 372
-SESSION_REJECT_REASON = 373
-BUSINESS_REJECT_REASON = 380
-
-# BusinessRejectReason (380) values and texts, as the reference engine words them.
-BUSINESS_OTHER = 0
-UNSUPPORTED_MESSAGE_TYPE = 3
-CONDITIONALLY_REQUIRED_MISSING = 5
-BUSINESS_REJECT_TEXTS = {
-    BUSINESS_OTHER: "Other",
-    UNSUPPORTED_MESSAGE_TYPE: "Unsupported Message Type",
-    CONDITIONALLY_REQUIRED_MISSING: "Conditionally Required Field Missing",
-}
-
-# Header routing fields swapped on a reject: OnBehalfOf* <-> DeliverTo*.
-_REVERSE_ROUTE = ((115, 128), (116, 129), (144, 145))
 
 
 class Link(Protocol):
@@ -103,21 +85,6 @@ class SessionSettings:
     max_latency: float = 120.0
     # Seconds we wait for the answer to our Logout before closing.
     logout_timeout: float = 2.0
-
-
-def utc_timestamp(now: float) -> str:
-    """A FIX UTCTimestamp with milliseconds."""
-    moment = datetime.fromtimestamp(now, UTC)
-    return moment.strftime("%Y%m%d-%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-
-
-def parse_timestamp(text: str) -> float | None:
-    for pattern in ("%Y%m%d-%H:%M:%S.%f", "%Y%m%d-%H:%M:%S"):
-        try:
-            return datetime.strptime(text, pattern).replace(tzinfo=UTC).timestamp()
-        except ValueError:
-            continue
-    return None
 
 
 class Session:
@@ -265,7 +232,7 @@ class Session:
         self.received_logon = True
         heart_bt_int = logon.value(HEART_BT_INT)
         self.heart_bt_int = int(heart_bt_int) if heart_bt_int else 0
-        answer = self._new("A")
+        answer = admin.new("A")
         answer.set(ENCRYPT_METHOD, "0")
         if self.received_reset:
             answer.set(RESET_SEQ_NUM, "Y")
@@ -401,7 +368,7 @@ class Session:
         self.queue[seq] = message
         if self.resend_range is not None and seq >= self.resend_range[0]:
             return
-        request = self._new("2")
+        request = admin.new("2")
         request.set(BEGIN_SEQ_NO, str(self.store.next_target))
         request.set(END_SEQ_NO, "0" if self.id.begin_string >= "FIX.4.2" else "999999")
         self._send_raw(request)
@@ -460,7 +427,7 @@ class Session:
             log.info("%s: timed out waiting for a heartbeat", self.id)
             self.disconnect()
         elif since_received >= 1.2 * (self.test_requests + 1) * self.heart_bt_int:
-            request = self._new("1")
+            request = admin.new("1")
             request.set(TEST_REQ_ID, "TEST")
             self._send_raw(request)
             self.test_requests += 1
@@ -474,11 +441,6 @@ class Session:
         message.remove_header(POSS_DUP)
         message.remove_header(ORIG_SENDING_TIME)
         self._send_raw(message)
-
-    def _new(self, msg_type: str) -> Message:
-        message = Message()
-        message.set_header(MSG_TYPE, msg_type)
-        return message
 
     def _fill(self, message: Message, seq: int) -> None:
         now = self.clock()
@@ -511,7 +473,7 @@ class Session:
             self.link.send(stored.to_bytes())
 
     def _send_gap_fill(self, begin: int, new_seq: int) -> None:
-        fill = self._new("4")
+        fill = admin.new("4")
         fill.set_header(POSS_DUP, "Y")
         fill.set(NEW_SEQ_NO, str(new_seq))
         fill.set(GAP_FILL, "Y")
@@ -520,58 +482,32 @@ class Session:
         self._send_raw(fill, begin)
 
     def _send_heartbeat(self, test_req_id: str | None) -> None:
-        heartbeat = self._new("0")
+        heartbeat = admin.new("0")
         if test_req_id is not None:
             heartbeat.set(TEST_REQ_ID, test_req_id)
         self._send_raw(heartbeat)
 
     def _send_logout(self, text: str | None) -> None:
-        logout = self._new("5")
+        logout = admin.new("5")
         if text:
             logout.set(TEXT, text)
         self._send_raw(logout)
         self.sent_logout = True
 
     def _reject(self, message: Message, reason: int, tag: int | None) -> None:
-        """A session-level Reject (3) of `message`."""
-        reject = self._new("3")
-        for a, b in _REVERSE_ROUTE:
-            for source, target in ((a, b), (b, a)):
-                value = message.header_value(source)
-                if value:
-                    reject.set_header(target, value)
-        msg_type = message.msg_type
+        """A session-level Reject (3); it counts as processing the message if it was next."""
         seq_text = message.header_value(MSG_SEQ_NUM)
-        if seq_text:
-            reject.set(REF_SEQ_NUM, seq_text)
-        if self.id.begin_string >= "FIX.4.2":
-            if msg_type:
-                reject.set(REF_MSG_TYPE, msg_type)
-            if self.id.begin_string > "FIX.4.2" or reason <= v.INVALID_MSG_TYPE:
-                reject.set(SESSION_REJECT_REASON, str(reason))
-        if msg_type not in ("A", "4") and seq_text and _int(seq_text) == self.store.next_target:
+        if (
+            message.msg_type not in ("A", "4")
+            and seq_text
+            and _int(seq_text) == self.store.next_target
+        ):
             self._incr_target()
-        text = v.REJECT_TEXTS.get(reason)
-        if text is not None:
-            if tag is not None or reason == v.INVALID_TAG_NUMBER:
-                if self.id.begin_string >= "FIX.4.2":
-                    reject.set(REF_TAG_ID, str(tag))
-                    reject.set(TEXT, text)
-                else:
-                    reject.set(TEXT, f"{text} ({tag})")
-            else:
-                reject.set(TEXT, text)
-        self._send_raw(reject)
+        self._send_raw(admin.reject(message, reason, tag, self.id.begin_string))
 
     def _business_reject(self, message: Message, reason: int, tag: int | None) -> None:
-        reject = self._new("j")
-        reject.set(REF_MSG_TYPE, message.msg_type)
-        reject.set(REF_SEQ_NUM, message.header_value(MSG_SEQ_NUM) or "0")
-        reject.set(BUSINESS_REJECT_REASON, str(reason))
         self._incr_target()
-        text = BUSINESS_REJECT_TEXTS.get(reason, "Other")
-        reject.set(TEXT, f"{text} ({tag})" if tag is not None else text)
-        self._send_raw(reject)
+        self._send_raw(admin.business_reject(message, reason, tag))
 
 
 def _int(text: str) -> int:
