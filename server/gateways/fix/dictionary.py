@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 HEADER = "_header_"
@@ -56,6 +56,18 @@ class Dictionary:
 
     def is_admin(self, msg_type: str) -> bool:
         return msg_type in self.admin_types
+
+    def with_field(self, definition: FieldDef, msg_types: tuple[str, ...]) -> Dictionary:
+        """A copy that also knows a field of ours (user-defined tag) in these messages."""
+        messages = dict(self.messages)
+        for msg_type in msg_types:
+            old = messages[msg_type]
+            messages[msg_type] = Layout(
+                old.fields | {definition.tag}, set(old.required), dict(old.groups),
+                [*old.order, definition.tag],
+            )  # fmt: skip
+        fields = {**self.fields, definition.tag: definition}
+        return replace(self, fields=fields, messages=messages)
 
 
 def _parse(root: ET.Element) -> Dictionary:
