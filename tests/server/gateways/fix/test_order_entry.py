@@ -12,42 +12,15 @@ from matching import NewOrder, OrderType, Side
 from server.app import Exchange
 from server.gateways.fix import dictionary
 from server.gateways.fix.acceptor import Acceptor
-from server.gateways.fix.codec import Framer, encode
 from server.gateways.fix.dictionary import FieldDef
 from server.gateways.fix.exchange import ExchangeApplication
-from server.gateways.fix.message import split
 from server.gateways.fix.orders import SELF_TRADE_PREVENTION
 from server.gateways.fix.session import Session, SessionID, SessionSettings
 from server.gateways.fix.store import StoreDatabase
+from tests.server.gateways.fix.client import Client
 from tests.server.local import local_settings, prepare_accounts
 
 ID = SessionID("FIX.4.4", "STX", "FAY")
-
-
-class Client:
-    """A bare FIX initiator: numbers its messages, reads whole frames."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.framer = Framer.empty()
-        self.seq = 0
-
-    def send(self, msg_type: str, *body: tuple[int, str]) -> None:
-        self.seq += 1
-        now = datetime.now(UTC).strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
-        header = [(8, ID.begin_string), (35, msg_type), (34, str(self.seq))]
-        header += [(49, ID.target_comp_id), (52, now), (56, ID.sender_comp_id)]
-        self.writer.write(encode(header + list(body)))
-
-    async def read(self) -> dict[int, str]:
-        while True:
-            frame = self.framer.next_frame()
-            if frame is not None:
-                return dict(split(frame, None))
-            data = await asyncio.wait_for(self.reader.read(65536), 10)
-            assert data, "connection closed"
-            self.framer.feed(data)
 
 
 def _order(
@@ -75,7 +48,7 @@ def _run(tmp_path: Path, scenario: Callable[[Client, Exchange], Awaitable[None]]
             session = Session(ID, spec, store.store(str(ID)), application, SessionSettings())
             acceptor = Acceptor([session])
             port = await acceptor.start("127.0.0.1", 0)
-            client = Client(*await asyncio.open_connection("127.0.0.1", port))
+            client = Client(ID, *await asyncio.open_connection("127.0.0.1", port))
             client.send("A", (98, "0"), (108, "30"))
             assert (await client.read())[35] == "A"
             await scenario(client, exchange)
