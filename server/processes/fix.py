@@ -62,7 +62,9 @@ class FixProcess:
                     options)
             for i in ids
         ]  # fmt: skip
-        self.acceptor = Acceptor(sessions)
+        for session in sessions:
+            application.serve(session)
+        self.acceptor = Acceptor(sessions, self.store.commit)
         self.port = await self.acceptor.start(settings.listen_address, settings.fix.port)
         _log.info(
             "FIX gateway serving %d session(s) on %s at sequence %d",

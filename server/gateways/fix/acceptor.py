@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from server.gateways.fix.codec import FrameError, Framer
 from server.gateways.fix.message import ParseError, split
@@ -24,18 +25,34 @@ _READ_SIZE = 1 << 16
 
 
 class StreamLink:
-    """A session's connection: writes go to the socket's buffer at once."""
+    """A session's connection. What is sent waits for the end of the event
+    loop's current step, then the store commits and the bytes go out together:
+    a message never leaves before it is kept, and a burst costs one commit."""
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, commit: Callable[[], None]) -> None:
         self.writer = writer
         self.closed = False
+        self._commit = commit
+        self._pending: list[bytes] = []
 
     def send(self, data: bytes) -> None:
-        if not self.closed:
-            self.writer.write(data)
+        if self.closed:
+            return
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if not self._pending or self.closed:
+            return
+        self._commit()
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self.writer.write(data)
 
     def close(self) -> None:
         if not self.closed:
+            self.flush()
             self.closed = True
             self.writer.close()
 
@@ -43,11 +60,13 @@ class StreamLink:
 class Acceptor:
     """Serves the given sessions on one listening socket."""
 
-    def __init__(self, sessions: list[Session]) -> None:
+    def __init__(self, sessions: list[Session], commit: Callable[[], None]) -> None:
+        """`commit` makes the sessions' store writes durable (`StoreDatabase.commit`)."""
         self.sessions = {s.id: s for s in sessions}
+        self._commit = commit
         self._server: asyncio.Server | None = None
         self._timer: asyncio.Task[None] | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], StreamLink] = {}
 
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the bound port (useful with port 0)."""
@@ -61,10 +80,16 @@ class Acceptor:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer
-        for session in self.sessions.values():
-            session.disconnect()
         if self._server is not None:
             self._server.close()
+        for session in self.sessions.values():
+            session.disconnect()
+        for link in self._connections.values():
+            link.close()
+        if self._connections:
+            # Each connection's task sees its socket closed and ends.
+            await asyncio.wait(list(self._connections), timeout=5)
+        if self._server is not None:
             await self._server.wait_closed()
 
     async def _tick(self) -> None:
@@ -72,6 +97,7 @@ class Acceptor:
             await asyncio.sleep(TIMER_INTERVAL)
             for session in self.sessions.values():
                 session.on_timer()
+            self._commit()
 
     def _bind(self, frame: bytes, link: StreamLink) -> Session | None:
         try:
@@ -93,9 +119,12 @@ class Acceptor:
         return session
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        link = StreamLink(writer)
+        link = StreamLink(writer, self._commit)
         framer = Framer.empty()
         session: Session | None = None
+        task = asyncio.current_task()
+        assert task is not None, "a connection runs in a task"
+        self._connections[task] = link
         try:
             while not link.closed:
                 data = await reader.read(_READ_SIZE)
@@ -116,6 +145,8 @@ class Acceptor:
                             link.close()
                             break
                     session.on_frame(frame)
+                # What the chunk's messages changed (expected numbers) is kept now.
+                self._commit()
                 if not link.closed:
                     await writer.drain()
         except ConnectionError as error:
@@ -124,3 +155,4 @@ class Acceptor:
             if session is not None and session.link is link:
                 session.disconnect()
             link.close()
+            self._connections.pop(task, None)

@@ -8,8 +8,6 @@ refuses every other application message with BusinessMessageReject
 
 from __future__ import annotations
 
-import copy
-
 from server.gateways.fix.message import Message
 from server.gateways.fix.session import Session
 from server.gateways.fix.tags import UNSUPPORTED_MESSAGE_TYPE
@@ -37,5 +35,6 @@ class EchoApplication:
             self._seen.add(key)
         elif msg_type != "d":
             return UNSUPPORTED_MESSAGE_TYPE
-        session.send(copy.deepcopy(message))
+        # A new header (the session stamps its own); body entries are not changed.
+        session.send(Message(list(message.header), list(message.body), list(message.trailer)))
         return None

@@ -7,7 +7,8 @@ submitted to the sequencer like the gRPC gateway's, with ClOrdID as the
 exchange's client order id (a cancel's or replace's ClOrdID is its request
 id); OrderStatusRequest is answered from the order registry. Every report of
 a session's accounts, whoever caused it, goes out as an ExecutionReport or
-OrderCancelReject, in the order the core committed them.
+OrderCancelReject, in the order the core committed them; reports that come
+while the session is not logged on wait in its store (`serve`).
 """
 
 from __future__ import annotations
@@ -51,15 +52,21 @@ class ExchangeApplication:
         self._tasks: set[asyncio.Task[None]] = set()
         core.report_listeners.append(self._publish)
 
-    # -- Application ---------------------------------------------------------
-
-    def on_logon(self, session: Session) -> None:
+    def serve(self, session: Session) -> None:
+        """Send `session` every report of its accounts from now on, logged on or not:
+        while it is not, they are numbered and kept in the store, and the
+        counterparty gets them at its next Logon by asking for the gap (guaranteed
+        delivery, FIX's own way)."""
         for account in self._accounts.get(session.id, ()):
             self._followers.setdefault(account, set()).add(session)
 
+    # -- Application ---------------------------------------------------------
+
+    def on_logon(self, session: Session) -> None:
+        return None
+
     def on_logout(self, session: Session) -> None:
-        for sessions in self._followers.values():
-            sessions.discard(session)
+        return None
 
     def from_app(self, session: Session, message: Message) -> int | None:
         account = self._account(session, message)

@@ -3,8 +3,12 @@
 One SQLite file holds every session of a gateway. Sequence numbers survive a
 restart of the gateway (a counterparty resumes where it left off), and every
 message we sent stays available for a ResendRequest until the session resets.
-SQLite in WAL mode with synchronous=NORMAL: a write is durable against a
-process crash (the gateway's kill -9), which is what sequence recovery needs.
+SQLite in WAL mode with synchronous=NORMAL: a committed write is durable
+against a process crash (the gateway's kill -9), which is what sequence
+recovery needs. Writes are grouped: they join one open transaction that
+`commit` ends, and the acceptor commits before it writes the messages of
+that transaction to their sockets (a message is never out before it is kept),
+so a burst of orders costs one commit, not one per message.
 """
 
 from __future__ import annotations
@@ -36,56 +40,66 @@ class StoreDatabase:
         self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.executescript(_SCHEMA)
 
+        self._open = False
+
     def store(self, session: str) -> MessageStore:
-        return MessageStore(self.connection, session)
+        return MessageStore(self, session)
+
+    def write(self, sql: str, parameters: tuple[object, ...]) -> None:
+        """Run a statement inside the open transaction (begun if there is none)."""
+        if not self._open:
+            self.connection.execute("BEGIN")
+            self._open = True
+        self.connection.execute(sql, parameters)
+
+    def commit(self) -> None:
+        if self._open:
+            self.connection.execute("COMMIT")
+            self._open = False
 
     def close(self) -> None:
+        self.commit()
         self.connection.close()
 
 
 class MessageStore:
     """One session's sequence numbers and sent messages."""
 
-    def __init__(self, connection: sqlite3.Connection, session: str) -> None:
-        self._db = connection
+    def __init__(self, database: StoreDatabase, session: str) -> None:
+        self._db = database
         self._session = session
-        row = self._db.execute(
+        row = database.connection.execute(
             "SELECT next_sender, next_target FROM fix_sessions WHERE session = ?", (session,)
         ).fetchone()
         if row is None:
-            self._db.execute("INSERT INTO fix_sessions VALUES (?, 1, 1)", (session,))
+            database.write("INSERT INTO fix_sessions VALUES (?, 1, 1)", (session,))
+            database.commit()
             row = (1, 1)
         self.next_sender: int = row[0]
         self.next_target: int = row[1]
 
     def set_next_sender(self, seq: int) -> None:
         self.next_sender = seq
-        self._db.execute(
+        self._db.write(
             "UPDATE fix_sessions SET next_sender = ? WHERE session = ?", (seq, self._session)
         )
 
     def set_next_target(self, seq: int) -> None:
         self.next_target = seq
-        self._db.execute(
+        self._db.write(
             "UPDATE fix_sessions SET next_target = ? WHERE session = ?", (seq, self._session)
         )
 
     def save_sent(self, seq: int, raw: bytes) -> None:
-        """Keep a sent message and move the next sender number past it, atomically."""
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.execute(
-                "INSERT OR REPLACE INTO fix_messages VALUES (?, ?, ?)", (self._session, seq, raw)
-            )
-            self._db.execute(
-                "UPDATE fix_sessions SET next_sender = ? WHERE session = ?",
-                (seq + 1, self._session),
-            )
-        self.next_sender = seq + 1
+        """Keep a sent message and move the next sender number past it."""
+        self._db.write(
+            "INSERT OR REPLACE INTO fix_messages VALUES (?, ?, ?)", (self._session, seq, raw)
+        )
+        self.set_next_sender(seq + 1)
 
     def sent(self, begin: int, end: int) -> list[bytes]:
         """The messages we sent numbered begin..end (inclusive), in order."""
-        rows = self._db.execute(
+        rows = self._db.connection.execute(
             "SELECT raw FROM fix_messages WHERE session = ? AND seq BETWEEN ? AND ? ORDER BY seq",
             (self._session, begin, end),
         ).fetchall()
@@ -93,12 +107,10 @@ class MessageStore:
 
     def reset(self) -> None:
         """Both sequence numbers back to 1 and no message kept."""
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM fix_messages WHERE session = ?", (self._session,))
-            self._db.execute(
-                "UPDATE fix_sessions SET next_sender = 1, next_target = 1 WHERE session = ?",
-                (self._session,),
-            )
+        self._db.write("DELETE FROM fix_messages WHERE session = ?", (self._session,))
+        self._db.write(
+            "UPDATE fix_sessions SET next_sender = 1, next_target = 1 WHERE session = ?",
+            (self._session,),
+        )
         self.next_sender = 1
         self.next_target = 1

@@ -40,7 +40,7 @@ def echo_acceptor(store: StoreDatabase, clock: Callable[[], float] = time.time) 
                 clock,
             )
         )
-    return Acceptor(sessions)
+    return Acceptor(sessions, store.commit)
 
 
 async def _serve(port: int, store_path: Path) -> None:

@@ -31,7 +31,7 @@ def _order(
             (55, "AAPL"), (60, now), *extra]  # fmt: skip
 
 
-def _run(tmp_path: Path, scenario: Callable[[Client, Exchange], Awaitable[None]]) -> None:
+def _run(tmp_path: Path, scenario: Callable[[Client, Exchange, int], Awaitable[None]]) -> None:
     async def main() -> None:
         exchange = Exchange(local_settings(tmp_path, auth_required=False))
         await exchange.start()
@@ -46,12 +46,13 @@ def _run(tmp_path: Path, scenario: Callable[[Client, Exchange], Awaitable[None]]
             )
             application = ExchangeApplication(exchange.core, {ID: ("fay",)})
             session = Session(ID, spec, store.store(str(ID)), application, SessionSettings())
-            acceptor = Acceptor([session])
+            application.serve(session)
+            acceptor = Acceptor([session], store.commit)
             port = await acceptor.start("127.0.0.1", 0)
             client = Client(ID, *await asyncio.open_connection("127.0.0.1", port))
             client.send("A", (98, "0"), (108, "30"))
             assert (await client.read())[35] == "A"
-            await scenario(client, exchange)
+            await scenario(client, exchange, port)
             client.writer.close()
         finally:
             if acceptor is not None:
@@ -63,7 +64,7 @@ def _run(tmp_path: Path, scenario: Callable[[Client, Exchange], Awaitable[None]]
 
 
 def test_an_order_is_acknowledged_filled_replaced_and_cancelled(tmp_path: Path) -> None:
-    async def scenario(client: Client, exchange: Exchange) -> None:
+    async def scenario(client: Client, exchange: Exchange, _: int) -> None:
         client.send("D", *_order("b1", "188.00"))
         new = await client.read()
         assert (new[35], new[150], new[39], new[11], new[44]) == ("8", "0", "0", "b1", "188")
@@ -117,7 +118,7 @@ def test_an_order_is_acknowledged_filled_replaced_and_cancelled(tmp_path: Path) 
 
 
 def test_refusals_are_reports_with_reasons(tmp_path: Path) -> None:
-    async def scenario(client: Client, _: Exchange) -> None:
+    async def scenario(client: Client, _: Exchange, __: int) -> None:
         client.send("D", *_order("c1", "188.00"))
         assert (await client.read())[150] == "0"
         client.send("D", *_order("c1", "188.00"))
@@ -154,7 +155,7 @@ def test_refusals_are_reports_with_reasons(tmp_path: Path) -> None:
 
 
 def test_mass_cancel_and_self_trade_prevention_tag(tmp_path: Path) -> None:
-    async def scenario(client: Client, _: Exchange) -> None:
+    async def scenario(client: Client, _: Exchange, __: int) -> None:
         client.send("D", *_order("m1", "188.00", 100, (SELF_TRADE_PREVENTION, "2")))
         assert (await client.read())[150] == "0"
         client.send("D", *_order("m2", "187.00"))
@@ -162,5 +163,35 @@ def test_mass_cancel_and_self_trade_prevention_tag(tmp_path: Path) -> None:
         client.send("q", (11, "mc"), (530, "7"), (60, "20260101-00:00:00"))
         cancelled = {(await client.read())[11] for _ in range(2)}
         assert cancelled == {"m1", "m2"}
+
+    _run(tmp_path, scenario)
+
+
+def test_reports_while_disconnected_are_kept_and_resent_at_the_next_logon(
+    tmp_path: Path,
+) -> None:
+    async def scenario(client: Client, exchange: Exchange, port: int) -> None:
+        client.send("D", *_order("r1", "188.00"))
+        assert (await client.read())[34] == "2"
+        client.writer.close()
+        await asyncio.sleep(0.2)
+
+        assert exchange.core is not None
+        sequencer = exchange.core.sequencer
+        sell = NewOrder(sequencer.now(), "gus", "AAPL", Side.SELL, OrderType.LIMIT, 100, 1_880_000)
+        sequencer.submit(sell, "g1")
+        await sequencer.durable()
+
+        again = Client(ID, *await asyncio.open_connection("127.0.0.1", port))
+        again.seq = client.seq
+        again.send("A", (98, "0"), (108, "30"))
+        logon = await again.read()
+        assert (logon[35], logon[34]) == ("A", "4")  # the fill took number 3 meanwhile
+        again.send("2", (7, "3"), (16, "0"))
+        fill = await again.read()
+        assert (fill[35], fill[34], fill[43], fill[150], fill[39]) == ("8", "3", "Y", "F", "2")
+        gap = await again.read()
+        assert (gap[35], gap[34], gap[36]) == ("4", "4", "5")
+        again.writer.close()
 
     _run(tmp_path, scenario)

@@ -54,7 +54,7 @@ async def _run(store_path: Path, lines: list[str], settings: SessionSettings) ->
     session = Session(
         ID, dictionary.load(ID.begin_string), store.store(str(ID)), EchoApplication(), settings
     )
-    acceptor = Acceptor([session])
+    acceptor = Acceptor([session], store.commit)
     port = await acceptor.start("127.0.0.1", 0)
     try:
         await asyncio.wait_for(Runner(port, PATTERNS).run_lines(lines), 30)
