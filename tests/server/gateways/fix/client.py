@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from server.gateways.fix import dictionary
 from server.gateways.fix.codec import Framer, encode
-from server.gateways.fix.message import split
+from server.gateways.fix.message import parse, split
 from server.gateways.fix.session import SessionID
+from server.gateways.fix.validate import validate
 
 
 class Client:
@@ -30,9 +32,13 @@ class Client:
         self.writer.write(encode(header + list(body)))
 
     async def read(self) -> dict[int, str]:
+        """The next message, which must be valid by the data dictionary of its version."""
         while True:
             frame = self.framer.next_frame()
             if frame is not None:
+                spec = dictionary.load(self.id.begin_string)
+                problem = validate(parse(frame, spec), spec)
+                assert problem is None, f"{problem} in {frame!r}"
                 return dict(split(frame, None))
             data = await asyncio.wait_for(self.reader.read(65536), 10)
             assert data, "connection closed"

@@ -31,7 +31,11 @@ def _order(
             (55, "AAPL"), (60, now), *extra]  # fmt: skip
 
 
-def _run(tmp_path: Path, scenario: Callable[[Client, Exchange, int], Awaitable[None]]) -> None:
+def _run(
+    tmp_path: Path,
+    scenario: Callable[[Client, Exchange, int], Awaitable[None]],
+    session_id: SessionID = ID,
+) -> None:
     async def main() -> None:
         exchange = Exchange(local_settings(tmp_path, auth_required=False))
         await exchange.start()
@@ -40,16 +44,18 @@ def _run(tmp_path: Path, scenario: Callable[[Client, Exchange, int], Awaitable[N
         try:
             await prepare_accounts(exchange, "fay", "gus")
             assert exchange.core is not None
-            spec = dictionary.load(ID.begin_string).with_field(
+            spec = dictionary.load(session_id.begin_string).with_field(
                 FieldDef(SELF_TRADE_PREVENTION, "SelfTradePrevention", "INT", frozenset()),
                 ("D",),
             )
-            application = ExchangeApplication(exchange.core, {ID: ("fay",)})
-            session = Session(ID, spec, store.store(str(ID)), application, SessionSettings())
+            application = ExchangeApplication(exchange.core, {session_id: ("fay",)})
+            session = Session(
+                session_id, spec, store.store(str(session_id)), application, SessionSettings()
+            )
             application.serve(session)
             acceptor = Acceptor([session], store.commit)
             port = await acceptor.start("127.0.0.1", 0)
-            client = Client(ID, *await asyncio.open_connection("127.0.0.1", port))
+            client = Client(session_id, *await asyncio.open_connection("127.0.0.1", port))
             client.send("A", (98, "0"), (108, "30"))
             assert (await client.read())[35] == "A"
             await scenario(client, exchange, port)
@@ -195,3 +201,25 @@ def test_reports_while_disconnected_are_kept_and_resent_at_the_next_logon(
         again.writer.close()
 
     _run(tmp_path, scenario)
+
+
+def test_fix_4_2_reports_fills_with_its_own_exec_types(tmp_path: Path) -> None:
+    async def scenario(client: Client, exchange: Exchange, _: int) -> None:
+        client.send("D", *_order("f1", "188.00"), (21, "1"))
+        new = await client.read()
+        assert (new[8], new[20], new[150], new[39]) == ("FIX.4.2", "0", "0", "0")
+        assert exchange.core is not None
+        sequencer = exchange.core.sequencer
+        for quantity, exec_type in ((40, "1"), (60, "2")):
+            sell = NewOrder(
+                sequencer.now(), "gus", "AAPL", Side.SELL, OrderType.LIMIT, quantity, 1_880_000
+            )
+            sequencer.submit(sell, f"g{quantity}")
+            sequencer.commit_now()
+            fill = await client.read()
+            assert (fill[150], fill[32], fill[31]) == (exec_type, str(quantity), "188")
+        client.send("H", (11, "f1"), (54, "1"), (55, "AAPL"))
+        status = await client.read()
+        assert (status[20], status[150], status[39]) == ("3", "2", "2")
+
+    _run(tmp_path, scenario, SessionID("FIX.4.2", "STX", "FAY"))
