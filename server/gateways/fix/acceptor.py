@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # How often heartbeats, TestRequests and timeouts are looked at, in seconds.
 TIMER_INTERVAL = 0.25
+# Seconds a new connection has to send its Logon before it is closed.
+LOGON_TIMEOUT = 10.0
 _READ_SIZE = 1 << 16
 
 
@@ -60,10 +62,16 @@ class StreamLink:
 class Acceptor:
     """Serves the given sessions on one listening socket."""
 
-    def __init__(self, sessions: list[Session], commit: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        sessions: list[Session],
+        commit: Callable[[], None],
+        logon_timeout: float = LOGON_TIMEOUT,
+    ) -> None:
         """`commit` makes the sessions' store writes durable (`StoreDatabase.commit`)."""
         self.sessions = {s.id: s for s in sessions}
         self._commit = commit
+        self._logon_timeout = logon_timeout
         self._server: asyncio.Server | None = None
         self._timer: asyncio.Task[None] | None = None
         self._connections: dict[asyncio.Task[None], StreamLink] = {}
@@ -127,7 +135,16 @@ class Acceptor:
         self._connections[task] = link
         try:
             while not link.closed:
-                data = await reader.read(_READ_SIZE)
+                if session is None:
+                    try:
+                        data = await asyncio.wait_for(reader.read(_READ_SIZE), self._logon_timeout)
+                    except TimeoutError:
+                        log.info(
+                            "FIX connection sent no Logon in %.0f s: closed", self._logon_timeout
+                        )
+                        break
+                else:
+                    data = await reader.read(_READ_SIZE)
                 if not data:
                     break
                 framer.feed(data)

@@ -85,6 +85,8 @@ class SessionSettings:
     max_latency: float = 120.0
     # Seconds we wait for the answer to our Logout before closing.
     logout_timeout: float = 2.0
+    # Messages ahead of a gap kept until it is filled; beyond, the session ends.
+    max_queued: int = 10_000
 
 
 class Session:
@@ -365,6 +367,10 @@ class Session:
 
     def _target_too_high(self, message: Message) -> None:
         seq = _seq(message)
+        if len(self.queue) >= self.settings.max_queued and seq not in self.queue:
+            self._send_logout(f"More than {self.settings.max_queued} messages beyond a gap")
+            self.disconnect()
+            return
         self.queue[seq] = message
         if self.resend_range is not None and seq >= self.resend_range[0]:
             return
