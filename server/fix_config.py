@@ -10,7 +10,13 @@ begin_string = "FIX.4.4"    # or "FIX.4.2"
 sender_comp_id = "STX"      # ours
 target_comp_id = "ACME"     # the counterparty's SenderCompID
 accounts = ["acme-1"]       # its orders' accounts; the first when Account (1) is absent
+username = "acme"           # sign-in: the Logon must carry this Username (553) and its
+                            # Password (554), checked by the user directory; the user's
+                            # accounts (those of them listed in `accounts`, if any) are used
 ```
+
+A session without `username` is trusted by its CompIDs alone (a private line)
+and must list its `accounts`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class FixSessionSettings:
     sender_comp_id: str
     target_comp_id: str
     accounts: tuple[str, ...]
+    username: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +57,28 @@ def _text(table: Mapping[str, Any], key: str, where: str, default: str | None = 
 
 
 def _session(table: Mapping[str, Any], where: str) -> FixSessionSettings:
-    unknown = set(table) - {"begin_string", "sender_comp_id", "target_comp_id", "accounts"}
+    unknown = set(table) - {
+        "begin_string", "sender_comp_id", "target_comp_id", "accounts", "username",
+    }  # fmt: skip
     if unknown:
         raise FixConfigError(f"{where}: unknown keys {sorted(unknown)}")
     begin_string = _text(table, "begin_string", where, "FIX.4.4")
     if begin_string not in VERSIONS:
         raise FixConfigError(f"{where}.begin_string: one of {', '.join(VERSIONS)}")
-    accounts = table.get("accounts")
-    if (
-        not isinstance(accounts, list)
-        or not accounts
-        or not all(isinstance(a, str) and a for a in accounts)
-    ):
+    username = table.get("username", "")
+    if not isinstance(username, str):
+        raise FixConfigError(f"{where}.username: expected a string, got {username!r}")
+    accounts = table.get("accounts", [])
+    if not isinstance(accounts, list) or not all(isinstance(a, str) and a for a in accounts):
         raise FixConfigError(f"{where}.accounts: expected a list of account ids, got {accounts!r}")
+    if not accounts and not username:
+        raise FixConfigError(f"{where}: a session needs a username (sign-in) or its accounts")
     return FixSessionSettings(
         begin_string,
         _text(table, "sender_comp_id", where, "STX"),
         _text(table, "target_comp_id", where),
         tuple(accounts),
+        username,
     )
 
 

@@ -19,6 +19,11 @@ def test_sessions_are_read_with_their_defaults() -> None:
     )
 
 
+def test_a_session_with_sign_in_may_leave_its_accounts_to_the_user() -> None:
+    settings = from_mapping({"fix": {"sessions": [{"target_comp_id": "A", "username": "acme"}]}})
+    assert settings.fix.sessions == (FixSessionSettings("FIX.4.4", "STX", "A", (), "acme"),)
+
+
 def test_no_section_means_no_sessions() -> None:
     assert from_mapping({}).fix.sessions == ()
 
@@ -29,8 +34,9 @@ def test_no_section_means_no_sessions() -> None:
         ({"port": "9878"}, "fix.port"),
         ({"reset_on_logon": "yes"}, "fix.reset_on_logon"),
         ({"colour": 1}, "unknown keys"),
-        ({"sessions": [{"target_comp_id": "A"}]}, "accounts"),
-        ({"sessions": [{"target_comp_id": "A", "accounts": [], "begin_string": "FIX.4.4"}]},
+        ({"sessions": [{"target_comp_id": "A"}]}, "username"),
+        ({"sessions": [{"target_comp_id": "A", "username": 7}]}, "username"),
+        ({"sessions": [{"target_comp_id": "A", "accounts": [""], "begin_string": "FIX.4.4"}]},
          "accounts"),
         ({"sessions": [{"target_comp_id": "A", "accounts": ["a"], "begin_string": "FIX.5.0"}]},
          "begin_string"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from server.gateways.fix.codec import FrameError, Framer
 from server.gateways.fix.message import ParseError, split
@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 TIMER_INTERVAL = 0.25
 # Seconds a new connection has to send its Logon before it is closed.
 LOGON_TIMEOUT = 10.0
+
+SignIn = Callable[[Session, dict[int, str], str], Awaitable[str | None]]
+"""Checks a connection's Logon (its fields, the peer's address) before the session
+sees it: None to let it in, else the text of the Logout that refuses it."""
 _READ_SIZE = 1 << 16
 
 
@@ -67,11 +71,13 @@ class Acceptor:
         sessions: list[Session],
         commit: Callable[[], None],
         logon_timeout: float = LOGON_TIMEOUT,
+        sign_in: SignIn | None = None,
     ) -> None:
         """`commit` makes the sessions' store writes durable (`StoreDatabase.commit`)."""
         self.sessions = {s.id: s for s in sessions}
         self._commit = commit
         self._logon_timeout = logon_timeout
+        self._sign_in = sign_in
         self._server: asyncio.Server | None = None
         self._timer: asyncio.Task[None] | None = None
         self._connections: dict[asyncio.Task[None], StreamLink] = {}
@@ -126,6 +132,15 @@ class Acceptor:
         session.attach(link)
         return session
 
+    async def _check(
+        self, session: Session, frame: bytes, writer: asyncio.StreamWriter
+    ) -> str | None:
+        if self._sign_in is None:
+            return None
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else str(peer or "unknown")
+        return await self._sign_in(session, dict(split(frame, None)), address)
+
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         link = StreamLink(writer, self._commit)
         framer = Framer.empty()
@@ -160,6 +175,10 @@ class Acceptor:
                         session = self._bind(frame, link)
                         if session is None:
                             link.close()
+                            break
+                        refusal = await self._check(session, frame, writer)
+                        if refusal is not None:
+                            session.refuse_logon(refusal)
                             break
                     session.on_frame(frame)
                 # What the chunk's messages changed (expected numbers) is kept now.

@@ -26,11 +26,14 @@ from server.gateways.fix.message import Message
 from server.gateways.fix.session import Session, SessionID
 from server.gateways.fix.tags import UNSUPPORTED_MESSAGE_TYPE
 from server.gateways.grpc.refusals import core_refusals
+from server.journal.codec import Origin
 from server.model.registry import OrderRecord, Report
 from server.model.view import Applied, CoreUnavailableError, CoreView
 
 log = logging.getLogger(__name__)
 
+GATEWAY = "fix"
+"""The gateway's name in the audit trail (commands, sign-ins)."""
 # OrdRejReason (103) for a ClOrdID the account already used.
 DUPLICATE_ORDER = "6"
 UNKNOWN_ORDER = "5"
@@ -49,8 +52,16 @@ class ExchangeApplication:
         # (account, request ClOrdID) -> the OrigClOrdID the request named.
         self._origins: dict[tuple[str, str], str] = {}
         self._refusal_ids = itertools.count(1)
+        self._origin: dict[SessionID, Origin] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         core.report_listeners.append(self._publish)
+
+    def bind(self, session: Session, origin: Origin, accounts: tuple[str, ...]) -> None:
+        """At sign-in: the accounts this session may use now, and who it is for the
+        audit trail of its commands."""
+        self._accounts[session.id] = accounts
+        self._origin[session.id] = origin
+        self.serve(session)
 
     def serve(self, session: Session) -> None:
         """Send `session` every report of its accounts from now on, logged on or not:
@@ -148,7 +159,8 @@ class ExchangeApplication:
     def _submit(
         self, session: Session, command: Command, client_id: str, key: tuple[str, str] | None
     ) -> None:
-        applied = self._sequencer.submit(command, client_id)
+        origin = self._origin.get(session.id) or Origin("", "", GATEWAY)
+        applied = self._sequencer.submit(command, client_id, origin)
         self._sequencer.commit_now()
         if key is not None:
             self._in_flight.add(key)

@@ -146,6 +146,11 @@ class Session:
         self.resend_range = None
         self.test_requests = 0
 
+    def refuse_logon(self, text: str) -> None:
+        """End a connection whose Logon is refused (sign-in): Logout with the reason."""
+        self._send_logout(text)
+        self.disconnect()
+
     # -- inbound -------------------------------------------------------------
 
     def on_frame(self, frame: bytes) -> None:
