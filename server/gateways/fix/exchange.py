@@ -32,6 +32,14 @@ from server.model.view import Applied, CoreUnavailableError, CoreView
 
 log = logging.getLogger(__name__)
 
+_FINISHED = frozenset(
+    (
+        pb.ORDER_STATUS_FILLED,
+        pb.ORDER_STATUS_CANCELED,
+        pb.ORDER_STATUS_REJECTED,
+        pb.ORDER_STATUS_EXPIRED,
+    )
+)
 GATEWAY = "fix"
 """The gateway's name in the audit trail (commands, sign-ins)."""
 # OrdRejReason (103) for a ClOrdID the account already used.
@@ -47,8 +55,12 @@ class ExchangeApplication:
         self._accounts = accounts
         self._followers: dict[str, set[Session]] = {}
         self._in_flight: set[tuple[str, str]] = set()
-        # (account, ClOrdID of a replace) -> order id: later requests may name it.
+        # (account, ClOrdID) -> order id, for the orders of the accounts followed
+        # here (a replace's ClOrdID too: later requests may name the order by it).
+        # Orders from before this process started are found in the registry.
         self._aliases: dict[tuple[str, str], int] = {}
+        self._keys_of: dict[int, list[tuple[str, str]]] = {}
+        """Each open order's keys in ``_aliases``, dropped when it finishes."""
         # (account, request ClOrdID) -> the OrigClOrdID the request named.
         self._origins: dict[tuple[str, str], str] = {}
         self._refusal_ids = itertools.count(1)
@@ -187,10 +199,25 @@ class ExchangeApplication:
 
     def _publish(self, batch: list[Report]) -> None:
         for report in batch:
-            if report.exec_type == pb.EXEC_TYPE_REPLACED and report.client_request_id:
-                self._aliases[(report.account, report.client_request_id)] = report.order_id
-            for session in self._followers.get(report.account, ()):
+            followers = self._followers.get(report.account, ())
+            if not followers:
+                continue
+            self._index(report)
+            for session in followers:
                 self._send(session, report)
+
+    def _index(self, report: Report) -> None:
+        key = None
+        if report.exec_type == pb.EXEC_TYPE_NEW and report.client_order_id:
+            key = (report.account, report.client_order_id)
+        elif report.exec_type == pb.EXEC_TYPE_REPLACED and report.client_request_id:
+            key = (report.account, report.client_request_id)
+        if key is not None:
+            self._aliases[key] = report.order_id
+            self._keys_of.setdefault(report.order_id, []).append(key)
+        if report.order_status in _FINISHED:
+            for finished in self._keys_of.pop(report.order_id, ()):
+                self._aliases.pop(finished, None)
 
     def _send(self, session: Session, report: Report) -> None:
         text = ""
