@@ -18,6 +18,7 @@ from typing import Any
 
 from matching import Instrument
 from server.config_values import ConfigError, parse_fixed
+from server.fix_config import FixConfigError, FixSettings, parse_fix
 from server.logs import LOG_FORMATS, LOG_LEVELS
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
 from server.secret_values import redact_url
@@ -74,6 +75,7 @@ class Settings:
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
     risk: RiskSettings = field(default_factory=RiskSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
+    fix: FixSettings = field(default_factory=FixSettings)
     log_format: str = "console"
     """``console`` (text, ``make run``) or ``json`` (one object a line, for
     deployments); see docs/operations.md, "Logs"."""
@@ -124,7 +126,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 
 def from_mapping(document: Mapping[str, Any]) -> Settings:
     unknown = set(document) - {
-        "server", "journal", "store", "auth", "keys", "instruments", "risk", "tls",
+        "server", "journal", "store", "auth", "keys", "instruments", "risk", "tls", "fix",
     }  # fmt: skip
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
@@ -161,7 +163,8 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
     try:
         risk = parse_risk(document.get("risk", {}))
         tls = parse_tls(document.get("tls", {}))
-    except (RiskConfigError, TlsConfigError) as error:
+        fix = parse_fix(document.get("fix", {}))
+    except (RiskConfigError, TlsConfigError, FixConfigError) as error:
         raise ConfigError(str(error)) from None
     listen_address = server.get("listen_address", Settings.listen_address)
     if not isinstance(listen_address, str) or not listen_address:
@@ -193,6 +196,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         instruments=instruments,
         risk=risk,
         tls=tls,
+        fix=fix,
     )
     return _checked(settings)
 

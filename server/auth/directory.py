@@ -107,7 +107,13 @@ class UserDirectory:
         the exchange gives it the limits of the owner's role."""
 
     async def record(
-        self, event: str, user_id: str, username: str, source: str, detail: str = ""
+        self,
+        event: str,
+        user_id: str,
+        username: str,
+        source: str,
+        detail: str = "",
+        gateway: str = "grpc",
     ) -> None:
         """Append an authentication event to the hash-chained ``auth_log``."""
         if event in FAILURE_EVENTS:
@@ -134,7 +140,7 @@ class UserDirectory:
                 "user_id": user_id,
                 "username": username,
                 "source": source,
-                "gateway": "grpc",
+                "gateway": gateway,
                 "detail": detail,
                 "previous_hash": GENESIS if last is None else last.hash,
             }
@@ -260,6 +266,21 @@ class UserDirectory:
     # -- sessions ------------------------------------------------------------
 
     async def login(self, username: str, password: str, source: str) -> Session:
+        row = await self._check_password(username, password, source, "grpc")
+        return await self._start_session(row, secrets.token_hex(8))
+
+    async def verify_login(
+        self, username: str, password: str, source: str, gateway: str
+    ) -> tuple[str, tuple[str, ...]]:
+        """A sign-in that issues no token (a FIX Logon): the user's id and accounts.
+
+        The same checks, throttles, lockouts and audit entries as ``login``."""
+        row = await self._check_password(username, password, source, gateway)
+        return row.user_id, await self.accounts_of(row.user_id)
+
+    async def _check_password(
+        self, username: str, password: str, source: str, gateway: str
+    ) -> Row[Any]:
         if await self._shared.hit(f"login-source:{source}", 60) > SOURCE_LOGINS:
             raise AuthRefusal(Refusal.THROTTLED, "too many login attempts from this address")
         async with self._store.engine.connect() as connection:
@@ -267,17 +288,19 @@ class UserDirectory:
                 await connection.execute(select(users).where(users.c.username == username))
             ).first()
         if await self._shared.is_revoked(f"login-lock:{username}"):
-            await self.record("login_locked", "", username, source)
+            await self.record("login_locked", "", username, source, gateway=gateway)
             raise AuthRefusal(
                 Refusal.THROTTLED, "too many failed logins: this user is locked for a while"
             )
         stored = row.password_hash if row is not None else DUMMY_HASH
         if not verify_password(stored, password) or row is None:
             await self._failed_login(username)
-            await self.record("login_failed", row.user_id if row else "", username, source)
+            await self.record(
+                "login_failed", row.user_id if row else "", username, source, gateway=gateway
+            )
             raise AuthRefusal(Refusal.UNAUTHENTICATED, "wrong username or password")
-        await self.record("login", row.user_id, username, source)
-        return await self._start_session(row, secrets.token_hex(8))
+        await self.record("login", row.user_id, username, source, gateway=gateway)
+        return row
 
     async def _failed_login(self, username: str) -> None:
         """Count a failure; the LOGIN_FAILURES-th in a row locks the user, for a

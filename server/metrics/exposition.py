@@ -30,9 +30,15 @@ OFFSETS = {"core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5
 """Each role's port is ``metrics_port`` + its offset (the catalogue's)."""
 
 
+OPTIONAL_OFFSETS = {"fix": 7}
+"""Roles that run only when configured (the FIX gateway: ``[fix.sessions]``)."""
+
+
 def port_of(role: str, base: int) -> int:
     """The role's metrics port, 0 (off) when ``base`` is 0."""
-    return base + OFFSETS[role] if base else 0
+    if not base:
+        return 0
+    return base + (OFFSETS[role] if role in OFFSETS else OPTIONAL_OFFSETS[role])
 
 
 GC_PAUSE = Histogram(

@@ -1,6 +1,7 @@
 """The roles ``stx serve ROLE`` runs, in the order the supervisor starts them."""
 
-ROLES = ("core", "gateway", "projector", "surveillance", "feed", "rest")
+ROLES = ("core", "gateway", "projector", "surveillance", "feed", "rest", "fix")
+"""``fix`` runs under ``stx serve`` only when ``[fix.sessions]`` are configured."""
 
 NICENESS = {"projector": 10, "surveillance": 10}
 """How far a role's process stands back from the order path for the CPU.

@@ -69,6 +69,10 @@ def build(role: str, settings: Settings, simulate: bool = False) -> Role:
         from server.processes.rest import RestProcess  # noqa: PLC0415
 
         return RestProcess(settings)
+    if role == "fix":
+        from server.processes.fix import FixProcess  # noqa: PLC0415
+
+        return FixProcess(settings)
     raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
 
 

@@ -40,11 +40,11 @@ _log = logging.getLogger("stx.supervisor")
 START_GROUPS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("gateway",),
-    ("projector", "surveillance", "feed"),
+    ("projector", "surveillance", "feed", "fix"),
     ("rest",),
 )
 STOP_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("rest", "gateway"),
+    ("rest", "gateway", "fix"),
     ("feed", "surveillance", "projector"),
     ("core",),
 )
@@ -72,12 +72,15 @@ class ExchangeProcesses:
         lock_fd: int,
         *,
         simulate: bool = False,
+        fix: bool = False,
         first_pause: float = 0.5,
         command: Sequence[str] = SERVE_COMMAND,
     ) -> None:
         self._options = tuple(options)
         self._lock_fd = lock_fd
         self._simulate = simulate
+        self._fix = fix
+        """Whether the FIX gateway runs: only with sessions configured."""
         self._first_pause = first_pause
         self._command = tuple(command)
         self.children: dict[str, SupervisedChild] = {}
@@ -100,6 +103,8 @@ class ExchangeProcesses:
         for group in START_GROUPS:
             started = []
             for role in group:
+                if role == "fix" and not self._fix:
+                    continue
                 child = SupervisedChild(
                     role,
                     partial(self._launch, role),
@@ -188,7 +193,10 @@ def run_all(settings: Settings, config_path: Path | None, simulate: bool = False
     except REFUSED_STARTS as error:
         _log.critical("cannot start: %s", error)
         raise SystemExit(REFUSED_EXIT) from None
-    processes = ExchangeProcesses(child_options(config_path, settings), lock, simulate=simulate)
+    processes = ExchangeProcesses(
+        child_options(config_path, settings), lock, simulate=simulate,
+        fix=bool(settings.fix.sessions),
+    )  # fmt: skip
     code = uvloop.run(supervise(processes))
     if code:
         raise SystemExit(code)

@@ -121,13 +121,14 @@ def start_server(
     require_client_cert: bool = False,
     settings: Mapping[str, str] | None = None,
     metrics_port: int = 0,
+    config: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """``stx serve`` on ``port``; its store is ``database_url`` (SQLite in
     ``data`` if None); TLS on unless ``tls`` is False. Clients present the
     local CA's client certificate, so ``require_client_cert`` refuses only
     others. ``settings`` are more ``STX_*`` variables (``STX_LOG_FORMAT``);
     ``metrics_port`` is the base of the processes' metrics ports
-    (``free_port_block``), 0 for none."""
+    (``free_port_block``), 0 for none; ``config`` a TOML file instead of the demo's."""
     log = data.parent / "serve.log"
     environ = dict(os.environ)
     environ.pop("STX_DATABASE_URL", None)
@@ -153,7 +154,8 @@ def start_server(
         # full one would block the server.
         process = subprocess.Popen(
             [str(STX), "serve", "--data-dir", str(data), "--grpc-port", str(port)]
-            + (["--simulate"] if simulate else []),
+            + (["--simulate"] if simulate else [])
+            + (["--config", str(config)] if config is not None else []),
             stdout=output,
             stderr=subprocess.STDOUT,
             env=environ,

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from server.auth.directory import AuthRefusal, UserDirectory
 from server.auth.keys import KeyRing
@@ -16,6 +17,7 @@ from server.errors import Refusal
 from server.shared import MemoryShared
 from server.store import open_store
 from server.store.field_crypto import FieldCipher
+from server.store.schema import auth_log
 
 PASSWORD = "correct horse battery"
 
@@ -157,3 +159,33 @@ def test_each_lockout_lasts_twice_as_long_as_the_one_before(tmp_path: Path) -> N
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_login_without_token_for_the_fix_gateway_is_audited_as_fix(
+    store_url: str, tmp_path: Path
+) -> None:
+    async def scenario(directory: UserDirectory) -> None:
+        alice = await directory.register("alice", "alice@example.com", PASSWORD)
+        assert await directory.verify_login("alice", PASSWORD, "10.0.0.9", "fix") == (
+            alice.user_id,
+            ("ALICE",),
+        )
+        await _refused(
+            Refusal.UNAUTHENTICATED, directory.verify_login("alice", "wrong", "10.0.0.9", "fix")
+        )
+        await directory.login("alice", PASSWORD, "10.0.0.1")
+        async with directory._store.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(auth_log.c.event, auth_log.c.gateway, auth_log.c.source)
+                    .where(auth_log.c.event.in_(("login", "login_failed")))
+                    .order_by(auth_log.c.entry_id)
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("login", "fix", "10.0.0.9"),
+            ("login_failed", "fix", "10.0.0.9"),
+            ("login", "grpc", "10.0.0.1"),
+        ]
+
+    _run(store_url, tmp_path, scenario)

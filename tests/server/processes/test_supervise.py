@@ -37,7 +37,7 @@ while True:
 
 
 def _processes(
-    tmp_path: Path, lock: int, failing: str = "", hanging: str = ""
+    tmp_path: Path, lock: int, failing: str = "", hanging: str = "", fix: bool = True
 ) -> tuple[ExchangeProcesses, Path]:
     script = tmp_path / "role.py"
     script.write_text(ROLE)
@@ -46,6 +46,7 @@ def _processes(
     processes = ExchangeProcesses(
         [str(record), failing or "none", hanging or "none"],
         lock,
+        fix=fix,
         command=(sys.executable, str(script)),
     )
     return processes, record
@@ -77,6 +78,20 @@ def test_roles_start_group_by_group_and_stop_in_the_reverse_dependency_order(
         _groups_in_order(_events(record, "start"), START_GROUPS)
         await processes.stop()
         _groups_in_order(_events(record, "stop"), STOP_GROUPS)
+
+    asyncio.run(scenario())
+    os.close(lock)
+
+
+def test_the_fix_gateway_runs_only_with_sessions_configured(tmp_path: Path) -> None:
+    lock = lock_data_dir(tmp_path)
+
+    async def scenario() -> None:
+        processes, record = _processes(tmp_path, lock, fix=False)
+        assert await processes.start() is None
+        assert "fix" not in processes.children
+        assert "fix" not in _events(record, "start")
+        await processes.stop()
 
     asyncio.run(scenario())
     os.close(lock)

@@ -1,0 +1,1 @@
+"""The FIX gateway: codec, dictionary, session layer, message store, acceptor (docs/fix.md)."""

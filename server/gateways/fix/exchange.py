@@ -1,0 +1,271 @@
+"""The FIX order-entry application: FIX sessions onto the exchange's sequencer.
+
+Each session is bound to accounts (its configuration); an order names one of
+them in Account (1) or uses the first. NewOrderSingle, OrderCancelRequest,
+OrderCancelReplaceRequest and OrderMassCancelRequest become engine commands
+submitted to the sequencer like the gRPC gateway's, with ClOrdID as the
+exchange's client order id (a cancel's or replace's ClOrdID is its request
+id); OrderStatusRequest is answered from the order registry. Every report of
+a session's accounts, whoever caused it, goes out as an ExecutionReport or
+OrderCancelReject, in the order the core committed them; reports that come
+while the session is not logged on wait in its store (`serve`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+
+from stocktraderx.v1 import orders_pb2 as pb
+
+from matching import Command, RejectReason
+from server.gateways.fix import orders, reports
+from server.gateways.fix.admin import new
+from server.gateways.fix.message import Message
+from server.gateways.fix.session import Session, SessionID
+from server.gateways.fix.tags import UNSUPPORTED_MESSAGE_TYPE
+from server.gateways.grpc.refusals import core_refusals
+from server.journal.codec import Origin
+from server.model.registry import OrderRecord, Report
+from server.model.view import Applied, CoreUnavailableError, CoreView
+
+log = logging.getLogger(__name__)
+
+_FINISHED = frozenset(
+    (
+        pb.ORDER_STATUS_FILLED,
+        pb.ORDER_STATUS_CANCELED,
+        pb.ORDER_STATUS_REJECTED,
+        pb.ORDER_STATUS_EXPIRED,
+    )
+)
+GATEWAY = "fix"
+"""The gateway's name in the audit trail (commands, sign-ins)."""
+# OrdRejReason (103) for a ClOrdID the account already used.
+DUPLICATE_ORDER = "6"
+UNKNOWN_ORDER = "5"
+
+
+class ExchangeApplication:
+    def __init__(self, core: CoreView, accounts: dict[SessionID, tuple[str, ...]]) -> None:
+        self._core = core
+        self._sequencer = core.sequencer
+        self._registry = core.registry
+        self._accounts = accounts
+        self._followers: dict[str, set[Session]] = {}
+        self._in_flight: set[tuple[str, str]] = set()
+        # (account, ClOrdID) -> order id, for the orders of the accounts followed
+        # here (a replace's ClOrdID too: later requests may name the order by it).
+        # Orders from before this process started are found in the registry.
+        self._aliases: dict[tuple[str, str], int] = {}
+        self._keys_of: dict[int, list[tuple[str, str]]] = {}
+        """Each open order's keys in ``_aliases``, dropped when it finishes."""
+        # (account, request ClOrdID) -> the OrigClOrdID the request named.
+        self._origins: dict[tuple[str, str], str] = {}
+        self._refusal_ids = itertools.count(1)
+        self._origin: dict[SessionID, Origin] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        core.report_listeners.append(self._publish)
+
+    def bind(self, session: Session, origin: Origin, accounts: tuple[str, ...]) -> None:
+        """At sign-in: the accounts this session may use now, and who it is for the
+        audit trail of its commands."""
+        self._accounts[session.id] = accounts
+        self._origin[session.id] = origin
+        self.serve(session)
+
+    def serve(self, session: Session) -> None:
+        """Send `session` every report of its accounts from now on, logged on or not:
+        while it is not, they are numbered and kept in the store, and the
+        counterparty gets them at its next Logon by asking for the gap (guaranteed
+        delivery, FIX's own way)."""
+        for account in self._accounts.get(session.id, ()):
+            self._followers.setdefault(account, set()).add(session)
+
+    # -- Application ---------------------------------------------------------
+
+    def on_logon(self, session: Session) -> None:
+        return None
+
+    def on_logout(self, session: Session) -> None:
+        return None
+
+    def from_app(self, session: Session, message: Message) -> int | None:
+        account = self._account(session, message)
+        msg_type = message.msg_type
+        if msg_type not in ("D", "F", "G", "H", "q"):
+            return UNSUPPORTED_MESSAGE_TYPE
+        if account is None:
+            self._refuse(session, message, "Account is not one of this session's")
+        elif msg_type == "D":
+            self._new_order(session, message, account)
+        elif msg_type in ("F", "G"):
+            self._change(session, message, account)
+        elif msg_type == "H":
+            self._status(session, message, account)
+        else:
+            command = orders.mass_cancel(message, account, self._sequencer.now())
+            if isinstance(command, orders.Refusal):
+                self._refuse(session, message, command.text)
+            else:
+                self._submit(session, command, message.value(orders.CL_ORD_ID) or "", None)
+        return None
+
+    # -- commands ------------------------------------------------------------
+
+    def _account(self, session: Session, message: Message) -> str | None:
+        allowed = self._accounts.get(session.id, ())
+        named = message.value(orders.ACCOUNT)
+        if named is None:
+            return allowed[0] if allowed else None
+        return named if named in allowed else None
+
+    def _new_order(self, session: Session, message: Message, account: str) -> None:
+        cl_ord_id = message.value(orders.CL_ORD_ID) or ""
+        key = (account, cl_ord_id)
+        if key in self._in_flight or self._registry.is_duplicate(*key):
+            self._refuse(session, message, "ClOrdID already used by this account", DUPLICATE_ORDER)
+            return
+        command = orders.new_order(message, account, self._sequencer.now())
+        if isinstance(command, orders.Refusal):
+            self._refuse(session, message, command.text, str(command.reason))
+            return
+        self._submit(session, command, cl_ord_id, key)
+
+    def _change(self, session: Session, message: Message, account: str) -> None:
+        cl_ord_id = message.value(orders.CL_ORD_ID) or ""
+        original = message.value(orders.ORIG_CL_ORD_ID) or ""
+        order_id = self._order_id(account, original)
+        if order_id is None:
+            self._cancel_reject(session, message, "no such order for this account")
+            return
+        now = self._sequencer.now()
+        command: Command | orders.Refusal
+        if message.msg_type == "F":
+            command = orders.cancel(account, order_id, now)
+        else:
+            command = orders.replace(message, account, order_id, now)
+        if isinstance(command, orders.Refusal):
+            self._cancel_reject(session, message, command.text)
+            return
+        self._origins[(account, cl_ord_id)] = original
+        self._submit(session, command, cl_ord_id, None)
+
+    def _order_id(self, account: str, cl_ord_id: str) -> int | None:
+        alias = self._aliases.get((account, cl_ord_id))
+        if alias is not None:
+            return alias
+        record = self._record(account, cl_ord_id)
+        return record.order_id if record is not None else None
+
+    def _record(self, account: str, cl_ord_id: str) -> OrderRecord | None:
+        alias = self._aliases.get((account, cl_ord_id))
+        if alias is not None:
+            return self._registry.orders.get(alias)
+        for record in self._registry.orders.values():
+            if record.account == account and record.client_order_id == cl_ord_id:
+                return record
+        return None
+
+    def _submit(
+        self, session: Session, command: Command, client_id: str, key: tuple[str, str] | None
+    ) -> None:
+        origin = self._origin.get(session.id) or Origin("", "", GATEWAY)
+        applied = self._sequencer.submit(command, client_id, origin)
+        self._sequencer.commit_now()
+        if key is not None:
+            self._in_flight.add(key)
+        task = asyncio.get_running_loop().create_task(self._settle(session, applied, key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle(
+        self, session: Session, applied: Applied, key: tuple[str, str] | None
+    ) -> None:
+        """Once committed: free the id, and send what the core refused itself."""
+        try:
+            await self._sequencer.durable()
+        except CoreUnavailableError:
+            log.warning("%s: core unavailable before it answered", session.id)
+            return
+        finally:
+            if key is not None:
+                self._in_flight.discard(key)
+        for report in core_refusals([applied]):
+            self._send(session, report)
+
+    # -- reports -------------------------------------------------------------
+
+    def _publish(self, batch: list[Report]) -> None:
+        for report in batch:
+            followers = self._followers.get(report.account, ())
+            if not followers:
+                continue
+            self._index(report)
+            for session in followers:
+                self._send(session, report)
+
+    def _index(self, report: Report) -> None:
+        key = None
+        if report.exec_type == pb.EXEC_TYPE_NEW and report.client_order_id:
+            key = (report.account, report.client_order_id)
+        elif report.exec_type == pb.EXEC_TYPE_REPLACED and report.client_request_id:
+            key = (report.account, report.client_request_id)
+        if key is not None:
+            self._aliases[key] = report.order_id
+            self._keys_of.setdefault(report.order_id, []).append(key)
+        if report.order_status in _FINISHED:
+            for finished in self._keys_of.pop(report.order_id, ()):
+                self._aliases.pop(finished, None)
+
+    def _send(self, session: Session, report: Report) -> None:
+        text = ""
+        if report.reject_reason:
+            text = RejectReason(report.reject_reason).name
+        origin = self._origins.get((report.account, report.client_request_id), "")
+        session.send(reports.to_fix(report, session.id.begin_string, text, origin))
+
+    def _status(self, session: Session, message: Message, account: str) -> None:
+        cl_ord_id = message.value(orders.CL_ORD_ID) or ""
+        record = self._record(account, cl_ord_id)
+        if record is None:
+            self._refuse(session, message, "no such order for this account", UNKNOWN_ORDER)
+            return
+        status = reports.status_report(record, session.id.begin_string)
+        session.send(status)
+
+    def _refuse(
+        self, session: Session, message: Message, text: str, reason: str = reports.OTHER
+    ) -> None:
+        """A rejected ExecutionReport for a request that never reached the core."""
+        answer = new("8")
+        account = message.value(orders.ACCOUNT)
+        if account:
+            answer.set(1, account)
+        answer.set(6, "0")
+        answer.set(11, message.value(orders.CL_ORD_ID) or "NONE")
+        answer.set(14, "0")
+        answer.set(17, f"R{next(self._refusal_ids)}")
+        if session.id.begin_string < "FIX.4.3":
+            answer.set(20, "0")
+        answer.set(37, "NONE")
+        answer.set(39, "8")
+        answer.set(54, message.value(orders.SIDE) or "1")
+        answer.set(55, message.value(orders.SYMBOL) or "")
+        answer.set(58, text)
+        answer.set(103, reason)
+        answer.set(150, "8")
+        answer.set(151, "0")
+        session.send(answer)
+
+    def _cancel_reject(self, session: Session, message: Message, text: str) -> None:
+        answer = new("9")
+        answer.set(11, message.value(orders.CL_ORD_ID) or "NONE")
+        answer.set(37, "NONE")
+        answer.set(39, "8")
+        answer.set(41, message.value(orders.ORIG_CL_ORD_ID) or "NONE")
+        answer.set(58, text)
+        answer.set(102, "1")
+        answer.set(434, "1" if message.msg_type == "F" else "2")
+        session.send(answer)
