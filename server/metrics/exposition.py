@@ -26,7 +26,10 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 """Seconds; the order path's latencies are sub-millisecond, its stalls seconds."""
 
-OFFSETS = {"core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5, "rest": 6}
+OFFSETS = {
+    "core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5, "rest": 6,
+    "analytics": 7,
+}  # fmt: skip
 """Each role's port is ``metrics_port`` + its offset (the catalogue's)."""
 
 
