@@ -1,0 +1,92 @@
+"""`stx report pnl` and `stx report trades` against an exchange running in
+this process: CSV a spreadsheet reads, a table for people, and another
+trader's account refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+from stocktraderx.v1 import users_pb2, users_pb2_grpc
+
+from clients.cli import order
+from clients.login import login
+from clients.report import report
+from tests.clients.test_cli_exchange import PASSWORD, Terminal
+from tests.server.local import local_settings, prepare_accounts
+from tests.server.transport.running import RunningExchange
+
+
+@pytest.fixture(scope="module")
+def traders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Terminal, Terminal]]:
+    data = tmp_path_factory.mktemp("exchange")
+    running = RunningExchange(local_settings(data, auth_required=True))
+    with running as exchange:
+        target = f"127.0.0.1:{exchange.port}"
+        with grpc.insecure_channel(target) as channel:
+            for name in ("rita", "sam"):
+                users_pb2_grpc.UserServiceStub(channel).Register(
+                    users_pb2.RegisterRequest(
+                        username=name, email=f"{name}@example.com", password=PASSWORD
+                    ),
+                    timeout=10,
+                )
+        running.call(prepare_accounts(exchange, "RITA", "SAM"))
+        rita, sam = Terminal(target, data / "rita.json"), Terminal(target, data / "sam.json")
+        for terminal, name in ((rita, "rita"), (sam, "sam")):
+            signed = terminal.run(login, "--username", name)
+            assert signed.exit_code == 0, signed.output
+        for terminal, arguments in (
+            (sam, ("sell", "AAPL", "100", "@190.05", "--account", "SAM")),
+            (rita, ("buy", "AAPL", "60", "@190.05", "--account", "RITA")),
+            (rita, ("buy", "AAPL", "40", "@190.05", "--account", "RITA")),
+        ):
+            placed = terminal.run(order, *arguments)
+            assert placed.exit_code == 0, placed.output
+        assert exchange.analytics is not None
+        assert exchange.core is not None
+        running.call(exchange.analytics.caught_up(exchange.core.sequencer.sequence))
+        yield rita, sam
+
+
+def test_pnl_and_trades_as_csv(traders: tuple[Terminal, Terminal]) -> None:
+    rita, _ = traders
+    today = datetime.now(UTC).date().isoformat()
+    statement = rita.run(report, "pnl", "--account", "RITA", "--date", today, "--format", "csv")
+    assert statement.exit_code == 0, statement.output
+    rows = list(csv.DictReader(io.StringIO(statement.output)))
+    assert [row["symbol"] for row in rows] == ["AAPL", "TOTAL"]
+    assert rows[0]["closing_quantity"] == "100"
+    assert rows[0]["average_cost"] == "190.0500"
+    assert rows[1]["realized_pnl"] == "0.0000"
+    fills = rita.run(report, "trades", "--account", "RITA", "--date", today)  # not a terminal
+    assert fills.exit_code == 0, fills.output
+    rows = list(csv.DictReader(io.StringIO(fills.output)))
+    assert [(row["side"], row["quantity"], row["price"]) for row in rows] == [
+        ("buy", "60", "190.0500"), ("buy", "40", "190.0500"),
+    ]  # fmt: skip
+    assert rows[0]["notional"] == "11403.0000"
+    assert rows[0]["liquidity"] == "taker"
+
+
+def test_a_table_for_people_and_refusals_in_one_line(traders: tuple[Terminal, Terminal]) -> None:
+    rita, sam = traders
+    today = datetime.now(UTC).date().isoformat()
+    table = sam.run(report, "pnl", "--account", "SAM", "--date", today, "--format", "table")
+    assert table.exit_code == 0, table.output
+    header, position, total = table.output.splitlines()
+    assert header.split()[:2] == ["symbol", "opening_quantity"]
+    assert position.split() == [
+        "AAPL", "0", "0", "100", "-100", "190.0500", "190.0500", "0.0000", "0.0000",
+    ]  # fmt: skip
+    assert total.split()[0] == "TOTAL"
+    others = rita.run(report, "pnl", "--account", "SAM", "--date", today)
+    assert others.exit_code == 1
+    assert "refused [FORBIDDEN]" in others.output
+    bad_day = rita.run(report, "trades", "--account", "RITA", "--date", "yesterday")
+    assert bad_day.exit_code == 1
+    assert "is not a day" in bad_day.output
