@@ -26,16 +26,14 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 """Seconds; the order path's latencies are sub-millisecond, its stalls seconds."""
 
-OFFSETS = {
-    "core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5, "rest": 6,
-    "analytics": 7,
-}  # fmt: skip
+OFFSETS = {"core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5, "rest": 6}
 """Each role's port is ``metrics_port`` + its offset (the catalogue's)."""
 
 
 def port_of(role: str, base: int) -> int:
-    """The role's metrics port, 0 (off) when ``base`` is 0."""
-    return base + OFFSETS[role] if base else 0
+    """The role's metrics port, 0 (off) when ``base`` is 0 or the role has
+    no port in the catalogue yet (the analytics process)."""
+    return base + OFFSETS[role] if base and role in OFFSETS else 0
 
 
 GC_PAUSE = Histogram(

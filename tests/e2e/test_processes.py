@@ -1,4 +1,4 @@
-"""``stx serve`` as processes: six roles, each restarted when killed, one
+"""``stx serve`` as processes: seven roles, each restarted when killed, one
 command to stop them all, and each role able to run alone.
 
 Every test starts real ``stx serve`` subprocesses (tests/e2e/serve.py) and
@@ -30,6 +30,7 @@ from tests.e2e.serve import (
     STX,
     admin_token,
     channel,
+    check_analytics,
     check_store,
     children_of,
     free_port,
@@ -39,8 +40,8 @@ from tests.e2e.serve import (
     start_server,
 )
 
-ROLES = {"core", "gateway", "projector", "surveillance", "feed", "rest"}
-CONSUMERS = ("projector", "surveillance", "feed", "rest")
+ROLES = {"core", "gateway", "projector", "surveillance", "analytics", "feed", "rest"}
+CONSUMERS = ("projector", "surveillance", "analytics", "feed", "rest")
 ACCOUNTS = ("PROCA", "PROCB")
 
 
@@ -110,14 +111,15 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
     server = start_server(data, port)
     log = tmp_path / "serve.log"
     roles = roles_of(server.pid)
-    assert set(roles) == ROLES  # ps shows six processes, each naming its role
+    assert set(roles) == ROLES  # ps shows seven processes, each naming its role
     # The behind-by-design consumers stand back from the order path for the CPU.
     assert {role: os.getpriority(os.PRIO_PROCESS, pid) for role, pid in roles.items()} == {
         role: NICENESS.get(role, 0) for role in ROLES
     }
     prepare_accounts(port, admin_token(port), *ACCOUNTS)
     placed: list[str] = []
-    for round_, role in enumerate(("gateway", "projector", "feed", "surveillance", "rest", "core")):
+    killed = ("gateway", "projector", "analytics", "feed", "surveillance", "rest", "core")
+    for round_, role in enumerate(killed):
         before = roles_of(server.pid)
         os.kill(before[role], signal.SIGKILL)
         _until(partial(_replaced, server.pid, role, before[role]), what=f"{role} restarted")
@@ -134,6 +136,7 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
     assert "stopped cleanly" in log.read_text()
     assert list(data.glob("snapshot-*.json"))  # the core's final snapshot
     asyncio.run(check_store(data))  # the projector caught up with the journal
+    check_analytics(data)  # and the analytics store, killed and restarted, too
 
 
 def _stream_reports(
