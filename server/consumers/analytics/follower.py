@@ -120,12 +120,15 @@ def facts_of(shadow: Shadow, records: list[tuple[int, bytes]]) -> Facts:
     return facts
 
 
-def rebuild(store: AnalyticsStore, directory: Path, up_to: int, batch: int = BATCH_COMMANDS) -> int:
-    """Bring ``store`` up to journal sequence ``up_to`` from wherever it
-    stands (an empty store: from the journal's start); its new position."""
+def rebuild(
+    store: AnalyticsStore, directory: Path, up_to: int | None = None, batch: int = BATCH_COMMANDS
+) -> int:
+    """Bring ``store`` up to journal sequence ``up_to`` (None: the journal's
+    end) from wherever it stands (an empty store: from the journal's start);
+    its new position."""
     shadow = Shadow.at(directory, store.position())
     tail = JournalTail(directory, shadow.sequence)
-    while shadow.sequence < up_to:
+    while up_to is None or shadow.sequence < up_to:
         records = tail.read(batch, up_to=up_to)
         if not records:
             break

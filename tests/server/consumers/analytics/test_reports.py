@@ -8,8 +8,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from stocktraderx.v1 import analytics_pb2 as pb
 
+from server.analytics_cli import analytics
 from server.consumers.analytics import reports
 from server.consumers.analytics.follower import AnalyticsFollower, facts_of, rebuild
 from server.consumers.analytics.store import AnalyticsStore
@@ -185,3 +187,27 @@ def test_the_follower_resumes_after_a_restart_without_gaps_or_duplicates(
         await core.close()
 
     asyncio.run(scenario())
+
+
+def test_stx_analytics_rebuild_builds_a_store_and_its_parquet(
+    crafted: tuple[Path, int], store: AnalyticsStore, tmp_path: Path
+) -> None:
+    directory, last = crafted
+    out = tmp_path / "parquet"
+    built = tmp_path / "built.duckdb"
+    arguments = ["rebuild", "--data-dir", str(directory), "--store", str(built)]
+    result = CliRunner().invoke(analytics, [*arguments, "--parquet", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"analytics store at journal sequence {last} in {built}" in result.output
+    rebuilt = AnalyticsStore.open(built)
+    assert _contents(rebuilt) == _contents(store)
+    rebuilt.close()
+    exported = (
+        store.reader()
+        .execute(f"SELECT count(*) FROM read_parquet('{out}/trades/**/*.parquet')")
+        .fetchone()
+    )
+    assert exported == (5,)  # 3 trades on the first day, 2 on the second
+    nothing = CliRunner().invoke(analytics, ["rebuild", "--data-dir", str(directory)])
+    assert nothing.exit_code == 2
+    assert "give --store, --parquet or both" in nothing.output
