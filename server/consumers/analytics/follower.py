@@ -22,6 +22,7 @@ from pathlib import Path
 from server.consumers.analytics.facts import Facts
 from server.consumers.analytics.store import AnalyticsStore
 from server.consumers.projector import Shadow, StoreAheadError
+from server.journal.files import list_segments, list_snapshots
 from server.journal.tail import JournalTail
 
 _log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class AnalyticsFollower:
     async def start(self) -> None:
         """Resume after the store's position; ``StoreAheadError`` if the store
         holds facts of records the journal no longer has."""
-        self.position = await asyncio.to_thread(self.store.position)
+        self.position = await asyncio.to_thread(begin, self.store, self.directory)
         journal_end = self._committed()
         if self.position > journal_end:
             raise StoreAheadError(
@@ -110,6 +111,27 @@ class AnalyticsFollower:
             self.position = facts.last_sequence
 
 
+def begin(store: AnalyticsStore, directory: Path) -> int:
+    """Where ``store`` resumes. A new store starts at the journal's first
+    record; if the core has pruned the journal before this store ever ran
+    (an exchange that ran without it), at the oldest snapshot, whose
+    sequence becomes the store's position: earlier facts are not there."""
+    position = store.position()
+    segments = list_segments(directory)
+    if position or not segments or segments[0][0] <= 1:
+        return position
+    snapshots = list_snapshots(directory)
+    if not snapshots:
+        return position  # nothing to start from: following reports the gap
+    oldest = snapshots[0][0]
+    _log.warning(
+        "the journal starts at sequence %d: the analytics store holds facts from sequence %d "
+        "on, none before", segments[0][0], oldest + 1,
+    )  # fmt: skip
+    store.write(Facts(last_sequence=oldest))
+    return oldest
+
+
 def facts_of(shadow: Shadow, records: list[tuple[int, bytes]]) -> Facts:
     """Replay ``records`` on ``shadow`` and collect their facts."""
     facts = Facts()
@@ -126,7 +148,7 @@ def rebuild(
     """Bring ``store`` up to journal sequence ``up_to`` (None: the journal's
     end) from wherever it stands (an empty store: from the journal's start);
     its new position."""
-    shadow = Shadow.at(directory, store.position())
+    shadow = Shadow.at(directory, begin(store, directory))
     tail = JournalTail(directory, shadow.sequence)
     while up_to is None or shadow.sequence < up_to:
         records = tail.read(batch, up_to=up_to)

@@ -5,19 +5,34 @@ same whether built at once or followed live across a restart."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from stocktraderx.v1 import analytics_pb2 as pb
 
+from matching import NewOrder, OrderType, Side
 from server.analytics_cli import analytics
+from server.bench.workload import instruments
 from server.consumers.analytics import reports
 from server.consumers.analytics.follower import AnalyticsFollower, facts_of, rebuild
 from server.consumers.analytics.store import AnalyticsStore
 from server.consumers.projector import Shadow
+from server.core.exchange import ExchangeCore
+from server.journal import Durability
+from server.journal.files import list_segments, list_snapshots
 from server.journal.tail import JournalTail
-from tests.server.consumers.analytics.crafted import DAY_1, DAY_2, craft, crafted_journal
+from tests.server.consumers.analytics.crafted import (
+    DAY_1,
+    DAY_2,
+    Clock,
+    craft,
+    crafted_journal,
+)
+
+DAY_3 = datetime.date(2026, 3, 4)
+DAY_3_OPEN = int(datetime.datetime(2026, 3, 4, 14, 30, tzinfo=datetime.UTC).timestamp()) * 10**9
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +226,34 @@ def test_stx_analytics_rebuild_builds_a_store_and_its_parquet(
     nothing = CliRunner().invoke(analytics, ["rebuild", "--data-dir", str(directory)])
     assert nothing.exit_code == 2
     assert "give --store, --parquet or both" in nothing.output
+
+
+def test_a_store_new_to_a_pruned_journal_starts_at_its_oldest_snapshot(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    crafted_journal(data)  # closed with a snapshot; the next records go to a new segment
+    (snapshot, _), *_ = list_snapshots(data)
+    first_segment = list_segments(data)[0][1]
+    first_segment.unlink()  # as the core's pruning would, before analytics ever ran
+
+    async def a_third_day() -> int:
+        clock = Clock(DAY_3_OPEN)
+        core = ExchangeCore.open(data, instruments(), durability=Durability.NONE, clock=clock)
+        for account, side in (("MM", Side.SELL), ("T", Side.BUY)):
+            clock.now += 1
+            core.sequencer.submit(
+                NewOrder(clock.now, account, "AAPL", side, OrderType.LIMIT, 10, 1_900_000)
+            )
+        await core.sequencer.durable()
+        last = core.sequencer.sequence
+        await core.close()
+        return last
+
+    last = asyncio.run(a_third_day())
+    fresh = AnalyticsStore.open(None)
+    assert rebuild(fresh, data) >= last
+    assert not reports.market_statistics(fresh.reader(), DAY_1, "").symbols
+    (third,) = reports.market_statistics(fresh.reader(), DAY_3, "").symbols
+    assert (third.trade_count, third.volume) == (1, 10)
+    assert fresh.reader().execute("SELECT min(sequence) FROM order_events").fetchone() == (
+        snapshot + 1,
+    )
