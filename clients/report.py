@@ -1,5 +1,6 @@
-"""``stx report pnl`` and ``stx report trades``: the analytics service's
-reports as CSV (for spreadsheets and scripts) or as a table on a terminal.
+"""``stx report pnl``, ``stx report trades`` and ``stx report compliance
+cat``: the analytics service's reports as CSV (for spreadsheets, scripts and
+regulators) or, the first two, as a table on a terminal.
 
 CSV is the default when the output is not a terminal. Its money columns are
 plain decimals with the contract's 4 places (190.0500, no thousands
@@ -12,6 +13,7 @@ import csv
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, TextIO
 
 import click
 from stocktraderx.v1 import analytics_pb2, common_pb2, orders_pb2
@@ -44,9 +46,19 @@ TRADE_COLUMNS = (
 )  # fmt: skip
 
 
+EVENT_COLUMNS = (
+    "event_time", "sequence", "account_id", "report_sequence", "event", "order_status",
+    "order_id", "client_order_id", "client_request_id", "symbol", "side", "order_type",
+    "time_in_force", "price", "stop_price", "quantity", "leaves_quantity", "cum_quantity",
+    "last_price", "last_quantity", "trade_id", "reject_reason", "cancel_reason",
+    "sender_user_id", "sender_source", "sender_gateway",
+)  # fmt: skip
+"""The order-event trail's columns, documented one by one in docs/compliance.md."""
+
+
 @click.group()
 def report() -> None:
-    """Reports of an account's day: profit and loss, trades."""
+    """Reports of an account's day (profit and loss, trades) and compliance files."""
 
 
 @report.command()
@@ -86,6 +98,72 @@ def trades(
         for page in exchange.trade_report(account, date, symbol):
             rows.extend(trade_row(fill) for fill in page.fills)
     _emit(TRADE_COLUMNS, rows, output)
+
+
+@report.group()
+def compliance() -> None:
+    """Compliance files (risk officers and administrators)."""
+
+
+@compliance.command("cat")
+@date_option
+@click.option("--account", default="", help="Only this account (default: every account).")
+@click.option(
+    "--out", type=click.File("w", encoding="utf-8"), default="-", show_default="standard output"
+)
+@target_option
+@tls_options
+def cat_trail(date: str, account: str, out: TextIO, target: str, tls: ClientTls) -> None:
+    """The order-event audit trail of the day (CAT style): every lifecycle
+    event of every order, with microsecond times and the sender the journal
+    recorded, as CSV."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EVENT_COLUMNS)
+    written = 0
+    with client(target, tls) as exchange:
+        for page in exchange.order_events(date, account):
+            writer.writerows(event_row(event) for event in page.events)
+            written += len(page.events)
+            if out is not sys.stdout:
+                click.echo(f"\r{written:,} events", nl=False, err=True)
+    if out is not sys.stdout:
+        click.echo(f"\r{written:,} events written to {out.name}", err=True)
+
+
+def _name(enum: Any, number: int, prefix: str) -> str:
+    return str(enum.Name(number)).removeprefix(prefix) if number else ""
+
+
+def event_row(event: analytics_pb2.OrderEvent) -> list[str]:
+    when = event.event_time.ToDatetime(tzinfo=UTC)
+    return [
+        when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        str(event.sequence),
+        event.account_id,
+        str(event.report_sequence),
+        _name(orders_pb2.ExecType, event.exec_type, "EXEC_TYPE_"),
+        _name(orders_pb2.OrderStatus, event.order_status, "ORDER_STATUS_"),
+        str(event.order_id),
+        event.client_order_id,
+        event.client_request_id,
+        event.symbol,
+        _name(common_pb2.Side, event.side, "SIDE_"),
+        _name(common_pb2.OrderType, event.order_type, "ORDER_TYPE_"),
+        _name(common_pb2.TimeInForce, event.time_in_force, "TIME_IN_FORCE_"),
+        format_price(event.price),
+        format_price(event.stop_price),
+        str(event.quantity),
+        str(event.leaves_quantity),
+        str(event.cum_quantity),
+        format_price(event.last_price),
+        str(event.last_quantity),
+        str(event.trade_id),
+        _name(common_pb2.RejectReason, event.reject_reason, "REJECT_REASON_"),
+        _name(common_pb2.CancelReason, event.cancel_reason, "CANCEL_REASON_"),
+        event.sender_user_id,
+        event.sender_source,
+        event.sender_gateway,
+    ]
 
 
 def pnl_row(position: analytics_pb2.PositionProfitAndLoss) -> list[str]:

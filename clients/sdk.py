@@ -207,6 +207,26 @@ class ExchangeClient:
         except grpc.RpcError as error:
             raise _translate(error) from None
 
+    def order_events(
+        self, date: str, account: str = ""
+    ) -> Iterator[analytics_pb2.ListOrderEventsResponse]:
+        """The pages of the order-event trail of the UTC day ``date``."""
+        token = ""
+        try:
+            while True:
+                page = self._analytics.ListOrderEvents(
+                    analytics_pb2.ListOrderEventsRequest(
+                        date=date, account_id=account, page_size=10_000, page_token=token
+                    ),
+                    **self._options(),
+                )
+                yield page
+                token = page.next_page_token
+                if not token:
+                    return
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
     def profit_and_loss(self, account: str, date: str) -> analytics_pb2.GetProfitAndLossResponse:
         """``account``'s profit and loss statement of the UTC day ``date``."""
         request = analytics_pb2.GetProfitAndLossRequest(account_id=account, date=date)

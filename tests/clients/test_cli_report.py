@@ -8,10 +8,12 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 import pytest
-from stocktraderx.v1 import users_pb2, users_pb2_grpc
+from click.testing import CliRunner
+from stocktraderx.v1 import options_pb2, users_pb2, users_pb2_grpc
 
 from clients.cli import order
 from clients.login import login
@@ -22,7 +24,9 @@ from tests.server.transport.running import RunningExchange
 
 
 @pytest.fixture(scope="module")
-def traders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Terminal, Terminal]]:
+def traders(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Terminal, Terminal, str]]:
     data = tmp_path_factory.mktemp("exchange")
     running = RunningExchange(local_settings(data, auth_required=True))
     with running as exchange:
@@ -50,11 +54,13 @@ def traders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Terminal
         assert exchange.analytics is not None
         assert exchange.core is not None
         running.call(exchange.analytics.caught_up(exchange.core.sequencer.sequence))
-        yield rita, sam
+        assert exchange.tokens is not None
+        officer, _ = exchange.tokens.issue("officer", (options_pb2.ROLE_RISK_OFFICER,))
+        yield rita, sam, officer
 
 
-def test_pnl_and_trades_as_csv(traders: tuple[Terminal, Terminal]) -> None:
-    rita, _ = traders
+def test_pnl_and_trades_as_csv(traders: tuple[Terminal, Terminal, str]) -> None:
+    rita, _, _ = traders
     today = datetime.now(UTC).date().isoformat()
     statement = rita.run(report, "pnl", "--account", "RITA", "--date", today, "--format", "csv")
     assert statement.exit_code == 0, statement.output
@@ -73,8 +79,10 @@ def test_pnl_and_trades_as_csv(traders: tuple[Terminal, Terminal]) -> None:
     assert rows[0]["liquidity"] == "taker"
 
 
-def test_a_table_for_people_and_refusals_in_one_line(traders: tuple[Terminal, Terminal]) -> None:
-    rita, sam = traders
+def test_a_table_for_people_and_refusals_in_one_line(
+    traders: tuple[Terminal, Terminal, str],
+) -> None:
+    rita, sam, _ = traders
     today = datetime.now(UTC).date().isoformat()
     table = sam.run(report, "pnl", "--account", "SAM", "--date", today, "--format", "table")
     assert table.exit_code == 0, table.output
@@ -90,3 +98,29 @@ def test_a_table_for_people_and_refusals_in_one_line(traders: tuple[Terminal, Te
     bad_day = rita.run(report, "trades", "--account", "RITA", "--date", "yesterday")
     assert bad_day.exit_code == 1
     assert "is not a day" in bad_day.output
+
+
+def test_the_cat_trail_for_a_risk_officer(
+    traders: tuple[Terminal, Terminal, str], tmp_path: Path
+) -> None:
+    rita, _, officer = traders
+    today = datetime.now(UTC).date().isoformat()
+    out = tmp_path / "cat.csv"
+    written = CliRunner().invoke(
+        report,
+        ["compliance", "cat", "--date", today, "--out", str(out), "--target", rita.target,
+         "--plaintext"],
+        env={"STX_TOKEN": officer},
+    )  # fmt: skip
+    assert written.exit_code == 0, written.output
+    assert "events written to" in written.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    rita_rows = [row for row in rows if row["account_id"] == "RITA"]
+    assert [row["event"] for row in rita_rows] == ["NEW", "FILL", "NEW", "FILL"]
+    assert {row["sender_user_id"] for row in rita_rows} != {""}
+    assert {row["sender_gateway"] for row in rita_rows} == {"grpc"}
+    assert rita_rows[1]["last_price"] == "190.0500"
+    assert len(rita_rows[0]["event_time"]) == len("2026-03-02T14:30:00.000000Z")
+    refused = rita.run(report, "compliance", "cat", "--date", today)
+    assert refused.exit_code == 1
+    assert "refused [FORBIDDEN]" in refused.output

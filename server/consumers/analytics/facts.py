@@ -31,6 +31,7 @@ DAY_NANOS = 86_400 * 1_000_000_000
 
 ORDER_EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sequence", "BIGINT"),
+    ("event_index", "INTEGER"),
     ("transact_time", "BIGINT"),
     ("day", "DATE"),
     ("account_id", "VARCHAR"),
@@ -61,7 +62,8 @@ ORDER_EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("gateway", "VARCHAR"),
 )
 """Column names and DuckDB types; times are integer nanoseconds since the
-epoch (UTC), ``day`` the UTC day they fall in."""
+epoch (UTC), ``day`` the UTC day they fall in. ``(sequence, event_index)``
+numbers the events in the order the engine produced them."""
 
 TRADE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sequence", "BIGINT"),
@@ -119,8 +121,9 @@ class Facts:
         day = when // DAY_NANOS
         sender_account = getattr(command, "account", "")
         columns = self.order_events
-        for report in reports:
+        for index, report in enumerate(reports):
             columns["sequence"].append(sequence)
+            columns["event_index"].append(index)
             columns["transact_time"].append(report.transact_time)
             columns["day"].append(report.transact_time // DAY_NANOS)
             columns["account_id"].append(report.account)

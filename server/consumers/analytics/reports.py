@@ -287,3 +287,52 @@ def market_statistics(
             )
         )  # fmt: skip
     return response
+
+
+_EVENT_COLUMNS = (
+    "sequence", "event_index", "transact_time", "account_id", "report_sequence", "exec_type",
+    "order_status", "order_id", "client_order_id", "client_request_id", "symbol", "side",
+    "order_type", "time_in_force", "price", "stop_price", "quantity", "leaves_quantity",
+    "cum_quantity", "last_price", "last_quantity", "trade_id", "reject_reason",
+    "cancel_reason", "user_id", "source", "gateway",
+)  # fmt: skip
+
+
+def order_events(
+    reader: duckdb.DuckDBPyConnection,
+    day: datetime.date,
+    account: str,
+    page_size: int,
+    after: tuple[int, int],
+) -> pb.ListOrderEventsResponse:
+    """Every order event of ``day`` (of ``account`` if given) after the event
+    ``after`` (sequence, index), in the engine's order, at most ``page_size``."""
+    only = " AND account_id = $account" if account else ""
+    parameters: dict[str, object] = {
+        "day": day, "sequence": after[0], "index": after[1], "limit": page_size + 1,
+    }  # fmt: skip
+    if account:
+        parameters["account"] = account
+    rows = reader.execute(
+        f"SELECT {', '.join(_EVENT_COLUMNS)} FROM order_events WHERE day = $day{only} "
+        "AND (sequence, event_index) > ($sequence, $index) "
+        "ORDER BY sequence, event_index LIMIT $limit",
+        parameters,
+    ).fetchall()
+    response = pb.ListOrderEventsResponse()
+    for row in rows[:page_size]:
+        values = dict(zip(_EVENT_COLUMNS, row, strict=True))
+        event = pb.OrderEvent(
+            event_time=_timestamp(values.pop("transact_time")),
+            sender_user_id=values.pop("user_id"),
+            sender_source=values.pop("source"),
+            sender_gateway=values.pop("gateway"),
+        )
+        values.pop("event_index")
+        for name, value in values.items():
+            setattr(event, name, value)
+        response.events.append(event)
+    if len(rows) > page_size:
+        last = rows[page_size - 1]
+        response.next_page_token = f"{last[0]}-{last[1]}"
+    return response

@@ -29,6 +29,17 @@ def parse_day(text: str) -> datetime.date | None:
         return None
 
 
+def parse_event_after(token: str) -> tuple[int, int] | None:
+    """An order-event page token, ``SEQUENCE-INDEX`` of the last event of the
+    page before; (0, -1) for none, None if it is not one we issued."""
+    if not token:
+        return (0, -1)
+    sequence, dash, index = token.partition("-")
+    if not dash or parse_after(sequence) is None or parse_after(index) is None:
+        return None
+    return int(sequence), int(index)
+
+
 def parse_after(token: str) -> int | None:
     """A trade report's page token (the last report sequence of the page
     before); 0 for none, None if it is not one we issued."""

@@ -25,6 +25,7 @@ from server.consumers.analytics.requests import (
     MAX_FILLS,
     parse_after,
     parse_day,
+    parse_event_after,
     socket_path,
 )
 from server.consumers.analytics.store import AnalyticsStore
@@ -69,6 +70,16 @@ class ReportServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         day = _day(request.date)
         return await asyncio.to_thread(
             lambda: reports.order_statistics(self._store.reader(), request.account_id, day)
+        )
+
+    async def ListOrderEvents(  # noqa: N802
+        self, request: pb.ListOrderEventsRequest, context: Context
+    ) -> pb.ListOrderEventsResponse:
+        size = min(request.page_size or DEFAULT_FILLS, MAX_FILLS)
+        after = parse_event_after(request.page_token) or (0, -1)
+        day = _day(request.date)
+        return await asyncio.to_thread(
+            lambda: reports.order_events(self._store.reader(), day, request.account_id, size, after)
         )
 
     async def GetMarketStatistics(  # noqa: N802

@@ -21,7 +21,12 @@ from stocktraderx.v1 import analytics_pb2 as pb
 from stocktraderx.v1 import analytics_pb2_grpc
 
 from server.auth.access import current_principal
-from server.consumers.analytics.requests import parse_after, parse_day, socket_path
+from server.consumers.analytics.requests import (
+    parse_after,
+    parse_day,
+    parse_event_after,
+    socket_path,
+)
 from server.errors import abort, analytics_unavailable, forbidden, invalid_argument, status_of_call
 from server.gateways.grpc.calls import Context
 
@@ -66,6 +71,18 @@ class AnalyticsService(analytics_pb2_grpc.AnalyticsServiceServicer):
         await _account(request.account_id, context)
         await _day(request.date, context)
         return await _forward(self._reports().GetOrderStatistics, request, context)
+
+    async def ListOrderEvents(  # noqa: N802
+        self, request: pb.ListOrderEventsRequest, context: Context
+    ) -> pb.ListOrderEventsResponse:
+        # Who may call it at all is the access rule's (risk officers and
+        # administrators, who see every account).
+        await _day(request.date, context)
+        if request.page_size < 0:
+            await abort(context, invalid_argument("page_size", "page_size must not be negative"))
+        if parse_event_after(request.page_token) is None:
+            await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
+        return await _forward(self._reports().ListOrderEvents, request, context)
 
     async def GetMarketStatistics(  # noqa: N802
         self, request: pb.GetMarketStatisticsRequest, context: Context

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from stocktraderx.v1 import analytics_pb2 as pb
+from stocktraderx.v1 import common_pb2, orders_pb2
 
 from matching import NewOrder, OrderType, Side
 from server.analytics_cli import analytics
@@ -257,3 +258,33 @@ def test_a_store_new_to_a_pruned_journal_starts_at_its_oldest_snapshot(tmp_path:
     assert fresh.reader().execute("SELECT min(sequence) FROM order_events").fetchone() == (
         snapshot + 1,
     )
+
+
+def test_the_order_event_trail_lists_every_lifecycle_event_in_engine_order(
+    store: AnalyticsStore,
+) -> None:
+    trail = reports.order_events(store.reader(), DAY_1, "T", 1000, (0, -1))
+    new, fill, canceled, rejected = (
+        orders_pb2.EXEC_TYPE_NEW, orders_pb2.EXEC_TYPE_FILL,
+        orders_pb2.EXEC_TYPE_CANCELED, orders_pb2.EXEC_TYPE_REJECTED,
+    )  # fmt: skip
+    assert [(event.client_order_id, event.exec_type) for event in trail.events] == [
+        ("t1", new), ("t1", fill), ("t2", new), ("t2", fill), ("t3", new), ("t3", fill),
+        ("t4", new), ("t4", canceled), ("t5", rejected),
+    ]  # fmt: skip
+    assert [event.report_sequence for event in trail.events] == list(range(1, 10))
+    assert trail.events[7].cancel_reason == common_pb2.CANCEL_REASON_USER_REQUESTED
+    assert trail.events[8].reject_reason == common_pb2.REJECT_REASON_PRICE_NOT_ON_TICK
+    assert trail.events[5].event_time.ToJsonString() == "2026-03-02T14:30:14Z"
+    everyone = reports.order_events(store.reader(), DAY_1, "", 1000, (0, -1))
+    assert {event.account_id for event in everyone.events} == {"T", "MM"}
+    paged: list[pb.OrderEvent] = []
+    after = (0, -1)
+    while True:
+        page = reports.order_events(store.reader(), DAY_1, "", 4, after)
+        paged.extend(page.events)
+        if not page.next_page_token:
+            break
+        sequence, index = page.next_page_token.split("-")
+        after = (int(sequence), int(index))
+    assert paged == list(everyone.events)

@@ -126,6 +126,25 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel) -> None:
             (market,) = (await answer.json())["symbols"]
         assert (market["symbol"], market["volume"], market["vwap"]) == ("AAPL", "100", "190.0000")
 
+    # The order-event trail: who sent each command, for risk officers only.
+    events = analytics_pb2.ListOrderEventsRequest(date=traded, account_id="ALICE")
+    trail = await analytics.ListOrderEvents(events, metadata=officer)
+    assert [event.exec_type for event in trail.events] == [
+        orders_pb2.EXEC_TYPE_NEW, orders_pb2.EXEC_TYPE_FILL,
+    ]  # fmt: skip
+    assert {(event.sender_user_id, event.sender_gateway) for event in trail.events} == {
+        ("alice", "grpc")
+    }
+    assert trail.events[0].sender_source
+    everyone = await analytics.ListOrderEvents(
+        analytics_pb2.ListOrderEventsRequest(date=traded), metadata=officer
+    )
+    (bob_fill,) = [event for event in everyone.events if event.account_id == "BOB"][1:]
+    assert not bob_fill.sender_user_id  # alice's command filled it: not bob's sender
+    with pytest.raises(grpc.aio.AioRpcError) as not_officer:
+        await analytics.ListOrderEvents(events, metadata=alice)
+    assert not_officer.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
     # The analytics process away: the gateway says so, in its own words.
     assert exchange._reports is not None
     await exchange._reports.stop(None)

@@ -590,3 +590,194 @@ class GetMarketStatisticsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetMarketStatisticsResponse: _TypeAlias = GetMarketStatisticsResponse  # noqa: Y015
+
+@_typing.final
+class ListOrderEventsRequest(_message.Message):
+    """Request of the order events of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day, `YYYY-MM-DD`."""
+    account_id: _builtins.str
+    """Only this account's events; empty means every account."""
+    page_size: _builtins.int
+    """The maximum number of events to return (0 = 1000; at most 10000)."""
+    page_token: _builtins.str
+    """The `next_page_token` of a previous call, to get the next page."""
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "date", b"date", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOrderEventsRequest: _TypeAlias = ListOrderEventsRequest  # noqa: Y015
+
+@_typing.final
+class OrderEvent(_message.Message):
+    """One lifecycle event of one order: an execution report as journaled, with
+    who sent the command that caused it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    EVENT_TIME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    REPORT_SEQUENCE_FIELD_NUMBER: _builtins.int
+    EXEC_TYPE_FIELD_NUMBER: _builtins.int
+    ORDER_STATUS_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ORDER_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    SIDE_FIELD_NUMBER: _builtins.int
+    ORDER_TYPE_FIELD_NUMBER: _builtins.int
+    TIME_IN_FORCE_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    STOP_PRICE_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    LEAVES_QUANTITY_FIELD_NUMBER: _builtins.int
+    CUM_QUANTITY_FIELD_NUMBER: _builtins.int
+    LAST_PRICE_FIELD_NUMBER: _builtins.int
+    LAST_QUANTITY_FIELD_NUMBER: _builtins.int
+    TRADE_ID_FIELD_NUMBER: _builtins.int
+    REJECT_REASON_FIELD_NUMBER: _builtins.int
+    CANCEL_REASON_FIELD_NUMBER: _builtins.int
+    SENDER_USER_ID_FIELD_NUMBER: _builtins.int
+    SENDER_SOURCE_FIELD_NUMBER: _builtins.int
+    SENDER_GATEWAY_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    """The engine sequence of the command that caused the event."""
+    account_id: _builtins.str
+    """The account."""
+    report_sequence: _builtins.int
+    """The event's number in the account's report history."""
+    exec_type: _orders_pb2.ExecType.ValueType
+    """What happened."""
+    order_status: _orders_pb2.OrderStatus.ValueType
+    """The order's status after it."""
+    order_id: _builtins.int
+    """The order (0 for an order the engine refused)."""
+    client_order_id: _builtins.str
+    """The client's id of the order."""
+    client_request_id: _builtins.str
+    """The client's id of the cancel or replace request that caused the event."""
+    symbol: _builtins.str
+    """The instrument."""
+    side: _common_pb2.Side.ValueType
+    """The order's side."""
+    order_type: _common_pb2.OrderType.ValueType
+    """The order's type."""
+    time_in_force: _common_pb2.TimeInForce.ValueType
+    """The order's time in force."""
+    price: _builtins.int
+    """The limit price (0 for none)."""
+    stop_price: _builtins.int
+    """The stop price (0 for none)."""
+    quantity: _builtins.int
+    """The order's quantity."""
+    leaves_quantity: _builtins.int
+    """Shares still open."""
+    cum_quantity: _builtins.int
+    """Shares filled so far."""
+    last_price: _builtins.int
+    """The price of this fill (0 if not a fill)."""
+    last_quantity: _builtins.int
+    """Shares of this fill (0 if not a fill)."""
+    trade_id: _builtins.int
+    """The trade of this fill (0 if not a fill)."""
+    reject_reason: _common_pb2.RejectReason.ValueType
+    """Why the engine refused (REJECTED, CANCEL_REJECTED, REPLACE_REJECTED)."""
+    cancel_reason: _common_pb2.CancelReason.ValueType
+    """Why the order ended (CANCELED, EXPIRED)."""
+    sender_user_id: _builtins.str
+    """The user who sent the command, as the journal recorded it; empty when
+    the command came from another account (the counterparty of a passive
+    fill) or from the exchange itself (expiry, auctions).
+    """
+    sender_source: _builtins.str
+    """The sender's network address as the gateway saw it."""
+    sender_gateway: _builtins.str
+    """The gateway the command came through ("grpc", "rest", ...)."""
+    @_builtins.property
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the command's time, to the nanosecond as journaled)."""
+
+    def __init__(
+        self,
+        *,
+        sequence: _builtins.int = ...,
+        event_time: _timestamp_pb2.Timestamp | None = ...,
+        account_id: _builtins.str = ...,
+        report_sequence: _builtins.int = ...,
+        exec_type: _orders_pb2.ExecType.ValueType = ...,
+        order_status: _orders_pb2.OrderStatus.ValueType = ...,
+        order_id: _builtins.int = ...,
+        client_order_id: _builtins.str = ...,
+        client_request_id: _builtins.str = ...,
+        symbol: _builtins.str = ...,
+        side: _common_pb2.Side.ValueType = ...,
+        order_type: _common_pb2.OrderType.ValueType = ...,
+        time_in_force: _common_pb2.TimeInForce.ValueType = ...,
+        price: _builtins.int = ...,
+        stop_price: _builtins.int = ...,
+        quantity: _builtins.int = ...,
+        leaves_quantity: _builtins.int = ...,
+        cum_quantity: _builtins.int = ...,
+        last_price: _builtins.int = ...,
+        last_quantity: _builtins.int = ...,
+        trade_id: _builtins.int = ...,
+        reject_reason: _common_pb2.RejectReason.ValueType = ...,
+        cancel_reason: _common_pb2.CancelReason.ValueType = ...,
+        sender_user_id: _builtins.str = ...,
+        sender_source: _builtins.str = ...,
+        sender_gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "cancel_reason", b"cancel_reason", "client_order_id", b"client_order_id", "client_request_id", b"client_request_id", "cum_quantity", b"cum_quantity", "event_time", b"event_time", "exec_type", b"exec_type", "last_price", b"last_price", "last_quantity", b"last_quantity", "leaves_quantity", b"leaves_quantity", "order_id", b"order_id", "order_status", b"order_status", "order_type", b"order_type", "price", b"price", "quantity", b"quantity", "reject_reason", b"reject_reason", "report_sequence", b"report_sequence", "sender_gateway", b"sender_gateway", "sender_source", b"sender_source", "sender_user_id", b"sender_user_id", "sequence", b"sequence", "side", b"side", "stop_price", b"stop_price", "symbol", b"symbol", "time_in_force", b"time_in_force", "trade_id", b"trade_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderEvent: _TypeAlias = OrderEvent  # noqa: Y015
+
+@_typing.final
+class ListOrderEventsResponse(_message.Message):
+    """The order events of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token of the next page; empty on the last page."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderEvent]:
+        """The events of this page, in the order the engine produced them."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___OrderEvent] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOrderEventsResponse: _TypeAlias = ListOrderEventsResponse  # noqa: Y015

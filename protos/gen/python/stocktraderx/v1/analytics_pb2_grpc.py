@@ -51,6 +51,11 @@ class AnalyticsServiceStub:
                 request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetOrderStatisticsRequest.SerializeToString,
                 response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetOrderStatisticsResponse.FromString,
                 _registered_method=True)
+        self.ListOrderEvents = channel.unary_unary(
+                '/stocktraderx.v1.AnalyticsService/ListOrderEvents',
+                request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.ListOrderEventsRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.ListOrderEventsResponse.FromString,
+                _registered_method=True)
         self.GetMarketStatistics = channel.unary_unary(
                 '/stocktraderx.v1.AnalyticsService/GetMarketStatistics',
                 request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetMarketStatisticsRequest.SerializeToString,
@@ -85,6 +90,16 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOrderEvents(self, request, context):
+        """Lists every lifecycle event of every order of one day, with the sender
+        the journal recorded: the order-event audit trail (CAT style,
+        docs/compliance.md). It names users and their addresses, so only risk
+        officers and administrators may read it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetMarketStatistics(self, request, context):
         """Returns each symbol's volume, VWAP and price range of one day (public
         market data).
@@ -110,6 +125,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetOrderStatistics,
                     request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetOrderStatisticsRequest.FromString,
                     response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetOrderStatisticsResponse.SerializeToString,
+            ),
+            'ListOrderEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrderEvents,
+                    request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.ListOrderEventsRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.ListOrderEventsResponse.SerializeToString,
             ),
             'GetMarketStatistics': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMarketStatistics,
@@ -200,6 +220,33 @@ class AnalyticsService:
             '/stocktraderx.v1.AnalyticsService/GetOrderStatistics',
             stocktraderx_dot_v1_dot_analytics__pb2.GetOrderStatisticsRequest.SerializeToString,
             stocktraderx_dot_v1_dot_analytics__pb2.GetOrderStatisticsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrderEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.AnalyticsService/ListOrderEvents',
+            stocktraderx_dot_v1_dot_analytics__pb2.ListOrderEventsRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_analytics__pb2.ListOrderEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -53,6 +53,12 @@ class AnalyticsServiceStub:
     """
     GetOrderStatistics: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.GetOrderStatisticsRequest, _analytics_pb2.GetOrderStatisticsResponse]
     """Returns statistics of the orders an account entered on one day."""
+    ListOrderEvents: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.ListOrderEventsRequest, _analytics_pb2.ListOrderEventsResponse]
+    """Lists every lifecycle event of every order of one day, with the sender
+    the journal recorded: the order-event audit trail (CAT style,
+    docs/compliance.md). It names users and their addresses, so only risk
+    officers and administrators may read it.
+    """
     GetMarketStatistics: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.GetMarketStatisticsRequest, _analytics_pb2.GetMarketStatisticsResponse]
     """Returns each symbol's volume, VWAP and price range of one day (public
     market data).
@@ -73,6 +79,12 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     """
     GetOrderStatistics: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetOrderStatisticsRequest, _analytics_pb2.GetOrderStatisticsResponse]  # type: ignore[assignment]
     """Returns statistics of the orders an account entered on one day."""
+    ListOrderEvents: _aio.UnaryUnaryMultiCallable[_analytics_pb2.ListOrderEventsRequest, _analytics_pb2.ListOrderEventsResponse]  # type: ignore[assignment]
+    """Lists every lifecycle event of every order of one day, with the sender
+    the journal recorded: the order-event audit trail (CAT style,
+    docs/compliance.md). It names users and their addresses, so only risk
+    officers and administrators may read it.
+    """
     GetMarketStatistics: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetMarketStatisticsRequest, _analytics_pb2.GetMarketStatisticsResponse]  # type: ignore[assignment]
     """Returns each symbol's volume, VWAP and price range of one day (public
     market data).
@@ -108,6 +120,18 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_analytics_pb2.GetOrderStatisticsResponse, _abc.Awaitable[_analytics_pb2.GetOrderStatisticsResponse]]:
         """Returns statistics of the orders an account entered on one day."""
+
+    @_abc_1.abstractmethod
+    def ListOrderEvents(
+        self,
+        request: _analytics_pb2.ListOrderEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_pb2.ListOrderEventsResponse, _abc.Awaitable[_analytics_pb2.ListOrderEventsResponse]]:
+        """Lists every lifecycle event of every order of one day, with the sender
+        the journal recorded: the order-event audit trail (CAT style,
+        docs/compliance.md). It names users and their addresses, so only risk
+        officers and administrators may read it.
+        """
 
     @_abc_1.abstractmethod
     def GetMarketStatistics(

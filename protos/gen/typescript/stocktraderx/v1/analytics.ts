@@ -19,8 +19,34 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Side, sideFromJSON, sideToJSON } from "./common.js";
-import { LiquidityIndicator, liquidityIndicatorFromJSON, liquidityIndicatorToJSON } from "./orders.js";
+import {
+  CancelReason,
+  cancelReasonFromJSON,
+  cancelReasonToJSON,
+  OrderType,
+  orderTypeFromJSON,
+  orderTypeToJSON,
+  RejectReason,
+  rejectReasonFromJSON,
+  rejectReasonToJSON,
+  Side,
+  sideFromJSON,
+  sideToJSON,
+  TimeInForce,
+  timeInForceFromJSON,
+  timeInForceToJSON,
+} from "./common.js";
+import {
+  ExecType,
+  execTypeFromJSON,
+  execTypeToJSON,
+  LiquidityIndicator,
+  liquidityIndicatorFromJSON,
+  liquidityIndicatorToJSON,
+  OrderStatus,
+  orderStatusFromJSON,
+  orderStatusToJSON,
+} from "./orders.js";
 
 export const protobufPackage = "stocktraderx.v1";
 
@@ -251,6 +277,91 @@ export interface GetMarketStatisticsResponse {
   date: string;
   /** Every symbol that traded that day, by symbol. */
   symbols: MarketStatistics[];
+}
+
+/** Request of the order events of one day. */
+export interface ListOrderEventsRequest {
+  /** The UTC day, `YYYY-MM-DD`. */
+  date: string;
+  /** Only this account's events; empty means every account. */
+  accountId: string;
+  /** The maximum number of events to return (0 = 1000; at most 10000). */
+  pageSize: number;
+  /** The `next_page_token` of a previous call, to get the next page. */
+  pageToken: string;
+}
+
+/**
+ * One lifecycle event of one order: an execution report as journaled, with
+ * who sent the command that caused it.
+ */
+export interface OrderEvent {
+  /** The engine sequence of the command that caused the event. */
+  sequence: bigint;
+  /** When it happened (the command's time, to the nanosecond as journaled). */
+  eventTime:
+    | Timestamp
+    | undefined;
+  /** The account. */
+  accountId: string;
+  /** The event's number in the account's report history. */
+  reportSequence: bigint;
+  /** What happened. */
+  execType: ExecType;
+  /** The order's status after it. */
+  orderStatus: OrderStatus;
+  /** The order (0 for an order the engine refused). */
+  orderId: bigint;
+  /** The client's id of the order. */
+  clientOrderId: string;
+  /** The client's id of the cancel or replace request that caused the event. */
+  clientRequestId: string;
+  /** The instrument. */
+  symbol: string;
+  /** The order's side. */
+  side: Side;
+  /** The order's type. */
+  orderType: OrderType;
+  /** The order's time in force. */
+  timeInForce: TimeInForce;
+  /** The limit price (0 for none). */
+  price: bigint;
+  /** The stop price (0 for none). */
+  stopPrice: bigint;
+  /** The order's quantity. */
+  quantity: bigint;
+  /** Shares still open. */
+  leavesQuantity: bigint;
+  /** Shares filled so far. */
+  cumQuantity: bigint;
+  /** The price of this fill (0 if not a fill). */
+  lastPrice: bigint;
+  /** Shares of this fill (0 if not a fill). */
+  lastQuantity: bigint;
+  /** The trade of this fill (0 if not a fill). */
+  tradeId: bigint;
+  /** Why the engine refused (REJECTED, CANCEL_REJECTED, REPLACE_REJECTED). */
+  rejectReason: RejectReason;
+  /** Why the order ended (CANCELED, EXPIRED). */
+  cancelReason: CancelReason;
+  /**
+   * The user who sent the command, as the journal recorded it; empty when
+   * the command came from another account (the counterparty of a passive
+   * fill) or from the exchange itself (expiry, auctions).
+   */
+  senderUserId: string;
+  /** The sender's network address as the gateway saw it. */
+  senderSource: string;
+  /** The gateway the command came through ("grpc", "rest", ...). */
+  senderGateway: string;
+}
+
+/** The order events of one day. */
+export interface ListOrderEventsResponse {
+  /** The events of this page, in the order the engine produced them. */
+  events: OrderEvent[];
+  /** The token of the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 function createBaseGetTradeReportRequest(): GetTradeReportRequest {
@@ -2580,6 +2691,839 @@ export const GetMarketStatisticsResponse: MessageFns<GetMarketStatisticsResponse
   },
 };
 
+function createBaseListOrderEventsRequest(): ListOrderEventsRequest {
+  return { date: "", accountId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListOrderEventsRequest: MessageFns<ListOrderEventsRequest> = {
+  encode(message: ListOrderEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(18).string(message.accountId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListOrderEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListOrderEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListOrderEventsRequest {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListOrderEventsRequest): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListOrderEventsRequest>, I>>(base?: I): ListOrderEventsRequest {
+    return ListOrderEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListOrderEventsRequest>, I>>(object: I): ListOrderEventsRequest {
+    const message = createBaseListOrderEventsRequest();
+    message.date = object.date ?? "";
+    message.accountId = object.accountId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseOrderEvent(): OrderEvent {
+  return {
+    sequence: 0n,
+    eventTime: undefined,
+    accountId: "",
+    reportSequence: 0n,
+    execType: 0,
+    orderStatus: 0,
+    orderId: 0n,
+    clientOrderId: "",
+    clientRequestId: "",
+    symbol: "",
+    side: 0,
+    orderType: 0,
+    timeInForce: 0,
+    price: 0n,
+    stopPrice: 0n,
+    quantity: 0n,
+    leavesQuantity: 0n,
+    cumQuantity: 0n,
+    lastPrice: 0n,
+    lastQuantity: 0n,
+    tradeId: 0n,
+    rejectReason: 0,
+    cancelReason: 0,
+    senderUserId: "",
+    senderSource: "",
+    senderGateway: "",
+  };
+}
+
+export const OrderEvent: MessageFns<OrderEvent> = {
+  encode(message: OrderEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0n) {
+      if (BigInt.asUintN(64, message.sequence) !== message.sequence) {
+        throw new globalThis.Error("value provided for field message.sequence of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.sequence);
+    }
+    if (message.eventTime !== undefined) {
+      Timestamp.encode(message.eventTime, writer.uint32(18).fork()).join();
+    }
+    if (message.accountId !== "") {
+      writer.uint32(26).string(message.accountId);
+    }
+    if (message.reportSequence !== 0n) {
+      if (BigInt.asUintN(64, message.reportSequence) !== message.reportSequence) {
+        throw new globalThis.Error("value provided for field message.reportSequence of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.reportSequence);
+    }
+    if (message.execType !== 0) {
+      writer.uint32(40).int32(message.execType);
+    }
+    if (message.orderStatus !== 0) {
+      writer.uint32(48).int32(message.orderStatus);
+    }
+    if (message.orderId !== 0n) {
+      if (BigInt.asUintN(64, message.orderId) !== message.orderId) {
+        throw new globalThis.Error("value provided for field message.orderId of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.orderId);
+    }
+    if (message.clientOrderId !== "") {
+      writer.uint32(66).string(message.clientOrderId);
+    }
+    if (message.clientRequestId !== "") {
+      writer.uint32(74).string(message.clientRequestId);
+    }
+    if (message.symbol !== "") {
+      writer.uint32(82).string(message.symbol);
+    }
+    if (message.side !== 0) {
+      writer.uint32(88).int32(message.side);
+    }
+    if (message.orderType !== 0) {
+      writer.uint32(96).int32(message.orderType);
+    }
+    if (message.timeInForce !== 0) {
+      writer.uint32(104).int32(message.timeInForce);
+    }
+    if (message.price !== 0n) {
+      if (BigInt.asIntN(64, message.price) !== message.price) {
+        throw new globalThis.Error("value provided for field message.price of type int64 too large");
+      }
+      writer.uint32(112).int64(message.price);
+    }
+    if (message.stopPrice !== 0n) {
+      if (BigInt.asIntN(64, message.stopPrice) !== message.stopPrice) {
+        throw new globalThis.Error("value provided for field message.stopPrice of type int64 too large");
+      }
+      writer.uint32(120).int64(message.stopPrice);
+    }
+    if (message.quantity !== 0n) {
+      if (BigInt.asIntN(64, message.quantity) !== message.quantity) {
+        throw new globalThis.Error("value provided for field message.quantity of type int64 too large");
+      }
+      writer.uint32(128).int64(message.quantity);
+    }
+    if (message.leavesQuantity !== 0n) {
+      if (BigInt.asIntN(64, message.leavesQuantity) !== message.leavesQuantity) {
+        throw new globalThis.Error("value provided for field message.leavesQuantity of type int64 too large");
+      }
+      writer.uint32(136).int64(message.leavesQuantity);
+    }
+    if (message.cumQuantity !== 0n) {
+      if (BigInt.asIntN(64, message.cumQuantity) !== message.cumQuantity) {
+        throw new globalThis.Error("value provided for field message.cumQuantity of type int64 too large");
+      }
+      writer.uint32(144).int64(message.cumQuantity);
+    }
+    if (message.lastPrice !== 0n) {
+      if (BigInt.asIntN(64, message.lastPrice) !== message.lastPrice) {
+        throw new globalThis.Error("value provided for field message.lastPrice of type int64 too large");
+      }
+      writer.uint32(152).int64(message.lastPrice);
+    }
+    if (message.lastQuantity !== 0n) {
+      if (BigInt.asIntN(64, message.lastQuantity) !== message.lastQuantity) {
+        throw new globalThis.Error("value provided for field message.lastQuantity of type int64 too large");
+      }
+      writer.uint32(160).int64(message.lastQuantity);
+    }
+    if (message.tradeId !== 0n) {
+      if (BigInt.asUintN(64, message.tradeId) !== message.tradeId) {
+        throw new globalThis.Error("value provided for field message.tradeId of type uint64 too large");
+      }
+      writer.uint32(168).uint64(message.tradeId);
+    }
+    if (message.rejectReason !== 0) {
+      writer.uint32(176).int32(message.rejectReason);
+    }
+    if (message.cancelReason !== 0) {
+      writer.uint32(184).int32(message.cancelReason);
+    }
+    if (message.senderUserId !== "") {
+      writer.uint32(194).string(message.senderUserId);
+    }
+    if (message.senderSource !== "") {
+      writer.uint32(202).string(message.senderSource);
+    }
+    if (message.senderGateway !== "") {
+      writer.uint32(210).string(message.senderGateway);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OrderEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOrderEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.eventTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.reportSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.execType = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.orderStatus = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.orderId = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.clientOrderId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.clientRequestId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.side = reader.int32() as any;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.orderType = reader.int32() as any;
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.timeInForce = reader.int32() as any;
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.price = reader.int64() as bigint;
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.stopPrice = reader.int64() as bigint;
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.quantity = reader.int64() as bigint;
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.leavesQuantity = reader.int64() as bigint;
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.cumQuantity = reader.int64() as bigint;
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.lastPrice = reader.int64() as bigint;
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.lastQuantity = reader.int64() as bigint;
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.tradeId = reader.uint64() as bigint;
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.rejectReason = reader.int32() as any;
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.cancelReason = reader.int32() as any;
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.senderUserId = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.senderSource = reader.string();
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.senderGateway = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OrderEvent {
+    return {
+      sequence: isSet(object.sequence) ? BigInt(object.sequence) : 0n,
+      eventTime: isSet(object.eventTime)
+        ? fromJsonTimestamp(object.eventTime)
+        : isSet(object.event_time)
+        ? fromJsonTimestamp(object.event_time)
+        : undefined,
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      reportSequence: isSet(object.reportSequence)
+        ? BigInt(object.reportSequence)
+        : isSet(object.report_sequence)
+        ? BigInt(object.report_sequence)
+        : 0n,
+      execType: isSet(object.execType)
+        ? execTypeFromJSON(object.execType)
+        : isSet(object.exec_type)
+        ? execTypeFromJSON(object.exec_type)
+        : 0,
+      orderStatus: isSet(object.orderStatus)
+        ? orderStatusFromJSON(object.orderStatus)
+        : isSet(object.order_status)
+        ? orderStatusFromJSON(object.order_status)
+        : 0,
+      orderId: isSet(object.orderId) ? BigInt(object.orderId) : isSet(object.order_id) ? BigInt(object.order_id) : 0n,
+      clientOrderId: isSet(object.clientOrderId)
+        ? globalThis.String(object.clientOrderId)
+        : isSet(object.client_order_id)
+        ? globalThis.String(object.client_order_id)
+        : "",
+      clientRequestId: isSet(object.clientRequestId)
+        ? globalThis.String(object.clientRequestId)
+        : isSet(object.client_request_id)
+        ? globalThis.String(object.client_request_id)
+        : "",
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      side: isSet(object.side) ? sideFromJSON(object.side) : 0,
+      orderType: isSet(object.orderType)
+        ? orderTypeFromJSON(object.orderType)
+        : isSet(object.order_type)
+        ? orderTypeFromJSON(object.order_type)
+        : 0,
+      timeInForce: isSet(object.timeInForce)
+        ? timeInForceFromJSON(object.timeInForce)
+        : isSet(object.time_in_force)
+        ? timeInForceFromJSON(object.time_in_force)
+        : 0,
+      price: isSet(object.price) ? BigInt(object.price) : 0n,
+      stopPrice: isSet(object.stopPrice)
+        ? BigInt(object.stopPrice)
+        : isSet(object.stop_price)
+        ? BigInt(object.stop_price)
+        : 0n,
+      quantity: isSet(object.quantity) ? BigInt(object.quantity) : 0n,
+      leavesQuantity: isSet(object.leavesQuantity)
+        ? BigInt(object.leavesQuantity)
+        : isSet(object.leaves_quantity)
+        ? BigInt(object.leaves_quantity)
+        : 0n,
+      cumQuantity: isSet(object.cumQuantity)
+        ? BigInt(object.cumQuantity)
+        : isSet(object.cum_quantity)
+        ? BigInt(object.cum_quantity)
+        : 0n,
+      lastPrice: isSet(object.lastPrice)
+        ? BigInt(object.lastPrice)
+        : isSet(object.last_price)
+        ? BigInt(object.last_price)
+        : 0n,
+      lastQuantity: isSet(object.lastQuantity)
+        ? BigInt(object.lastQuantity)
+        : isSet(object.last_quantity)
+        ? BigInt(object.last_quantity)
+        : 0n,
+      tradeId: isSet(object.tradeId) ? BigInt(object.tradeId) : isSet(object.trade_id) ? BigInt(object.trade_id) : 0n,
+      rejectReason: isSet(object.rejectReason)
+        ? rejectReasonFromJSON(object.rejectReason)
+        : isSet(object.reject_reason)
+        ? rejectReasonFromJSON(object.reject_reason)
+        : 0,
+      cancelReason: isSet(object.cancelReason)
+        ? cancelReasonFromJSON(object.cancelReason)
+        : isSet(object.cancel_reason)
+        ? cancelReasonFromJSON(object.cancel_reason)
+        : 0,
+      senderUserId: isSet(object.senderUserId)
+        ? globalThis.String(object.senderUserId)
+        : isSet(object.sender_user_id)
+        ? globalThis.String(object.sender_user_id)
+        : "",
+      senderSource: isSet(object.senderSource)
+        ? globalThis.String(object.senderSource)
+        : isSet(object.sender_source)
+        ? globalThis.String(object.sender_source)
+        : "",
+      senderGateway: isSet(object.senderGateway)
+        ? globalThis.String(object.senderGateway)
+        : isSet(object.sender_gateway)
+        ? globalThis.String(object.sender_gateway)
+        : "",
+    };
+  },
+
+  toJSON(message: OrderEvent): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0n) {
+      obj.sequence = message.sequence.toString();
+    }
+    if (message.eventTime !== undefined) {
+      obj.eventTime = fromTimestamp(message.eventTime).toISOString();
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.reportSequence !== 0n) {
+      obj.reportSequence = message.reportSequence.toString();
+    }
+    if (message.execType !== 0) {
+      obj.execType = execTypeToJSON(message.execType);
+    }
+    if (message.orderStatus !== 0) {
+      obj.orderStatus = orderStatusToJSON(message.orderStatus);
+    }
+    if (message.orderId !== 0n) {
+      obj.orderId = message.orderId.toString();
+    }
+    if (message.clientOrderId !== "") {
+      obj.clientOrderId = message.clientOrderId;
+    }
+    if (message.clientRequestId !== "") {
+      obj.clientRequestId = message.clientRequestId;
+    }
+    if (message.symbol !== "") {
+      obj.symbol = message.symbol;
+    }
+    if (message.side !== 0) {
+      obj.side = sideToJSON(message.side);
+    }
+    if (message.orderType !== 0) {
+      obj.orderType = orderTypeToJSON(message.orderType);
+    }
+    if (message.timeInForce !== 0) {
+      obj.timeInForce = timeInForceToJSON(message.timeInForce);
+    }
+    if (message.price !== 0n) {
+      obj.price = message.price.toString();
+    }
+    if (message.stopPrice !== 0n) {
+      obj.stopPrice = message.stopPrice.toString();
+    }
+    if (message.quantity !== 0n) {
+      obj.quantity = message.quantity.toString();
+    }
+    if (message.leavesQuantity !== 0n) {
+      obj.leavesQuantity = message.leavesQuantity.toString();
+    }
+    if (message.cumQuantity !== 0n) {
+      obj.cumQuantity = message.cumQuantity.toString();
+    }
+    if (message.lastPrice !== 0n) {
+      obj.lastPrice = message.lastPrice.toString();
+    }
+    if (message.lastQuantity !== 0n) {
+      obj.lastQuantity = message.lastQuantity.toString();
+    }
+    if (message.tradeId !== 0n) {
+      obj.tradeId = message.tradeId.toString();
+    }
+    if (message.rejectReason !== 0) {
+      obj.rejectReason = rejectReasonToJSON(message.rejectReason);
+    }
+    if (message.cancelReason !== 0) {
+      obj.cancelReason = cancelReasonToJSON(message.cancelReason);
+    }
+    if (message.senderUserId !== "") {
+      obj.senderUserId = message.senderUserId;
+    }
+    if (message.senderSource !== "") {
+      obj.senderSource = message.senderSource;
+    }
+    if (message.senderGateway !== "") {
+      obj.senderGateway = message.senderGateway;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OrderEvent>, I>>(base?: I): OrderEvent {
+    return OrderEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OrderEvent>, I>>(object: I): OrderEvent {
+    const message = createBaseOrderEvent();
+    message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
+    message.eventTime = (object.eventTime !== undefined && object.eventTime !== null)
+      ? Timestamp.fromPartial(object.eventTime)
+      : undefined;
+    message.accountId = object.accountId ?? "";
+    message.reportSequence = (object.reportSequence !== undefined && object.reportSequence !== null)
+      ? BigInt(object.reportSequence)
+      : 0n;
+    message.execType = object.execType ?? 0;
+    message.orderStatus = object.orderStatus ?? 0;
+    message.orderId = (object.orderId !== undefined && object.orderId !== null) ? BigInt(object.orderId) : 0n;
+    message.clientOrderId = object.clientOrderId ?? "";
+    message.clientRequestId = object.clientRequestId ?? "";
+    message.symbol = object.symbol ?? "";
+    message.side = object.side ?? 0;
+    message.orderType = object.orderType ?? 0;
+    message.timeInForce = object.timeInForce ?? 0;
+    message.price = (object.price !== undefined && object.price !== null) ? BigInt(object.price) : 0n;
+    message.stopPrice = (object.stopPrice !== undefined && object.stopPrice !== null) ? BigInt(object.stopPrice) : 0n;
+    message.quantity = (object.quantity !== undefined && object.quantity !== null) ? BigInt(object.quantity) : 0n;
+    message.leavesQuantity = (object.leavesQuantity !== undefined && object.leavesQuantity !== null)
+      ? BigInt(object.leavesQuantity)
+      : 0n;
+    message.cumQuantity = (object.cumQuantity !== undefined && object.cumQuantity !== null)
+      ? BigInt(object.cumQuantity)
+      : 0n;
+    message.lastPrice = (object.lastPrice !== undefined && object.lastPrice !== null) ? BigInt(object.lastPrice) : 0n;
+    message.lastQuantity = (object.lastQuantity !== undefined && object.lastQuantity !== null)
+      ? BigInt(object.lastQuantity)
+      : 0n;
+    message.tradeId = (object.tradeId !== undefined && object.tradeId !== null) ? BigInt(object.tradeId) : 0n;
+    message.rejectReason = object.rejectReason ?? 0;
+    message.cancelReason = object.cancelReason ?? 0;
+    message.senderUserId = object.senderUserId ?? "";
+    message.senderSource = object.senderSource ?? "";
+    message.senderGateway = object.senderGateway ?? "";
+    return message;
+  },
+};
+
+function createBaseListOrderEventsResponse(): ListOrderEventsResponse {
+  return { events: [], nextPageToken: "" };
+}
+
+export const ListOrderEventsResponse: MessageFns<ListOrderEventsResponse> = {
+  encode(message: ListOrderEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      OrderEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListOrderEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListOrderEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(OrderEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListOrderEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => OrderEvent.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListOrderEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => OrderEvent.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListOrderEventsResponse>, I>>(base?: I): ListOrderEventsResponse {
+    return ListOrderEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListOrderEventsResponse>, I>>(object: I): ListOrderEventsResponse {
+    const message = createBaseListOrderEventsResponse();
+    message.events = object.events?.map((e) => OrderEvent.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 /**
  * Reports over the journal's facts. Traders see their own accounts; risk
  * officers and administrators see every account.
@@ -2626,6 +3570,23 @@ export const AnalyticsServiceService = {
     responseDeserialize: (value: Buffer): GetOrderStatisticsResponse => GetOrderStatisticsResponse.decode(value),
   },
   /**
+   * Lists every lifecycle event of every order of one day, with the sender
+   * the journal recorded: the order-event audit trail (CAT style,
+   * docs/compliance.md). It names users and their addresses, so only risk
+   * officers and administrators may read it.
+   */
+  listOrderEvents: {
+    path: "/stocktraderx.v1.AnalyticsService/ListOrderEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListOrderEventsRequest): Buffer =>
+      Buffer.from(ListOrderEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListOrderEventsRequest => ListOrderEventsRequest.decode(value),
+    responseSerialize: (value: ListOrderEventsResponse): Buffer =>
+      Buffer.from(ListOrderEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListOrderEventsResponse => ListOrderEventsResponse.decode(value),
+  },
+  /**
    * Returns each symbol's volume, VWAP and price range of one day (public
    * market data).
    */
@@ -2652,6 +3613,13 @@ export interface AnalyticsServiceServer extends UntypedServiceImplementation {
   getProfitAndLoss: handleUnaryCall<GetProfitAndLossRequest, GetProfitAndLossResponse>;
   /** Returns statistics of the orders an account entered on one day. */
   getOrderStatistics: handleUnaryCall<GetOrderStatisticsRequest, GetOrderStatisticsResponse>;
+  /**
+   * Lists every lifecycle event of every order of one day, with the sender
+   * the journal recorded: the order-event audit trail (CAT style,
+   * docs/compliance.md). It names users and their addresses, so only risk
+   * officers and administrators may read it.
+   */
+  listOrderEvents: handleUnaryCall<ListOrderEventsRequest, ListOrderEventsResponse>;
   /**
    * Returns each symbol's volume, VWAP and price range of one day (public
    * market data).
@@ -2710,6 +3678,27 @@ export interface AnalyticsServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetOrderStatisticsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists every lifecycle event of every order of one day, with the sender
+   * the journal recorded: the order-event audit trail (CAT style,
+   * docs/compliance.md). It names users and their addresses, so only risk
+   * officers and administrators may read it.
+   */
+  listOrderEvents(
+    request: ListOrderEventsRequest,
+    callback: (error: ServiceError | null, response: ListOrderEventsResponse) => void,
+  ): ClientUnaryCall;
+  listOrderEvents(
+    request: ListOrderEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListOrderEventsResponse) => void,
+  ): ClientUnaryCall;
+  listOrderEvents(
+    request: ListOrderEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListOrderEventsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Returns each symbol's volume, VWAP and price range of one day (public
