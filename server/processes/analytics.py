@@ -84,7 +84,7 @@ class AnalyticsProcess:
         if follower is not None:
             try:
                 await follower.caught_up(self.committed, CATCH_UP_GRACE)
-            except TimeoutError:
+            except Exception:  # a timeout, or following failed (logged when it did)
                 _log.warning("analytics store left at sequence %d; it catches up at the next "
                              "start", follower.position)  # fmt: skip
             await follower.stop()

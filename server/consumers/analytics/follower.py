@@ -69,17 +69,18 @@ class AnalyticsFollower:
                 "it is rebuilt from the journal"
             )
         self._task = asyncio.get_running_loop().create_task(self._run())
+        self._task.add_done_callback(_report_failure)
 
     async def stop(self) -> None:
         """Stop following; a batch being written is finished first, so the
         store can be closed once this returns."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # A failure of its own was logged when it ended (_report_failure).
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._writing is not None:
-            await self._writing
+            await asyncio.gather(self._writing, return_exceptions=True)
             self._writing = None
             self.position = await asyncio.to_thread(self.store.position)
 
@@ -109,6 +110,14 @@ class AnalyticsFollower:
             await asyncio.shield(self._writing)
             self._writing = None
             self.position = facts.last_sequence
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    # Following ends only by a stop (cancelled) or a bug: say which, at once,
+    # rather than when someone next waits for the store to catch up.
+    if not task.cancelled() and task.exception() is not None:
+        _log.critical("the analytics store stopped following the journal",
+                      exc_info=task.exception())  # fmt: skip
 
 
 def begin(store: AnalyticsStore, directory: Path) -> int:

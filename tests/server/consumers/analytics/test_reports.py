@@ -17,6 +17,7 @@ from matching import NewOrder, OrderType, Side
 from server.analytics_cli import analytics
 from server.bench.workload import instruments
 from server.consumers.analytics import reports
+from server.consumers.analytics.facts import Facts
 from server.consumers.analytics.follower import AnalyticsFollower, facts_of, rebuild
 from server.consumers.analytics.store import AnalyticsStore
 from server.consumers.projector import Shadow
@@ -288,3 +289,27 @@ def test_the_order_event_trail_lists_every_lifecycle_event_in_engine_order(
         sequence, index = page.next_page_token.split("-")
         after = (int(sequence), int(index))
     assert paged == list(everyone.events)
+
+
+class BrokenStore(AnalyticsStore):
+    """A store whose writes fail, as a full disk would make them."""
+
+    def write(self, facts: Facts) -> bool:
+        raise OSError("No space left on device")
+
+
+def test_a_follower_that_cannot_write_says_so_at_once(
+    crafted: tuple[Path, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    directory, last = crafted
+
+    async def scenario() -> None:
+        follower = AnalyticsFollower(BrokenStore.open(None), directory, committed=lambda: last)
+        await follower.start()
+        with pytest.raises(OSError, match="No space left"):
+            await follower.caught_up(last, timeout=20)
+        await follower.stop()
+
+    asyncio.run(scenario())
+    (record,) = [record for record in caplog.records if record.levelname == "CRITICAL"]
+    assert record.getMessage() == "the analytics store stopped following the journal"
