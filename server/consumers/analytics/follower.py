@@ -142,11 +142,12 @@ def begin(store: AnalyticsStore, directory: Path) -> int:
 
 
 def facts_of(shadow: Shadow, records: list[tuple[int, bytes]]) -> Facts:
-    """Replay ``records`` on ``shadow`` and collect their facts."""
+    """Replay ``records`` on ``shadow`` and collect their facts. The shadow's
+    market data is left behind: no fact needs it, and keeping it (depth
+    levels and checksums) was 40% of the replay (cProfile, 10,000 commands)."""
     facts = Facts()
     for sequence, payload in records:
         applied, reports, origin = shadow.step(sequence, payload)
-        shadow.market.apply(sequence, applied.command, applied.events)
         facts.add(sequence, applied.command, applied.events, reports, origin)
     return facts
 

@@ -86,8 +86,8 @@ class AnalyticsStore:
         connection = self._connection
         if facts.last_sequence <= self.position():
             return False
-        events = _arrow(facts.order_events, ORDER_EVENT_COLUMNS)
-        trades = _arrow(facts.trades, TRADE_COLUMNS)
+        events = _arrow(facts.order_event_columns(), ORDER_EVENT_COLUMNS)
+        trades = _arrow(facts.trade_columns(), TRADE_COLUMNS)
         connection.execute("BEGIN")
         try:
             connection.register("incoming_events", events)
