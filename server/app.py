@@ -172,7 +172,7 @@ class Exchange:
         assert projector is not None  # started first
         core.needed_from = lambda: min(projector.needed_from(), follower.position)
         await self.analytics.start()
-        self._reports = await serve_reports(store, directory)
+        self._reports = await serve_reports(store, directory, self.settings.fee_bps)
 
     async def _start_rest(self) -> None:
         """The REST bridge, calling this process's gRPC server like any client

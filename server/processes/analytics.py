@@ -59,7 +59,7 @@ class AnalyticsProcess:
         self.client = await follow_positions(directory, self._committed, "analytics")
         self.follower = AnalyticsFollower(store, directory, committed=lambda: self.committed)
         await self.follower.start()  # StoreAheadError: the start is refused
-        self.server = await serve_reports(store, directory)
+        self.server = await serve_reports(store, directory, self.settings.fee_bps)
         self._writer = asyncio.get_running_loop().create_task(self._keep_position())
         _log.info("analytics store at sequence %d, reports on %s", self.follower.position,
                   directory / "analytics.sock")  # fmt: skip

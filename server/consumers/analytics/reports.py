@@ -121,13 +121,15 @@ class _Day:
     opening_realized: int = 0
     bought: int = 0
     sold: int = 0
+    fees: int = 0
 
 
 def profit_and_loss(
-    reader: duckdb.DuckDBPyConnection, account: str, day: datetime.date
+    reader: duckdb.DuckDBPyConnection, account: str, day: datetime.date, fee_bps: int = 0
 ) -> pb.GetProfitAndLossResponse:
     """The account's P&L statement of ``day``: every fill up to the day's
-    end booked by average cost, positions valued at the day's closing price."""
+    end booked by average cost, positions valued at the day's closing price,
+    the day's fills charged ``fee_bps`` basis points of their notional."""
     fills = reader.execute(
         "SELECT symbol, side, last_quantity, last_price, day FROM executions "
         "WHERE account_id = $account AND day <= $day ORDER BY sequence, report_sequence",
@@ -145,6 +147,7 @@ def profit_and_loss(
                 traded.bought += quantity
             else:
                 traded.sold += quantity
+            traded.fees += divide_half_even(quantity * price * fee_bps, 10_000)
         holding.trade(side == BUY, quantity, price)
     shown = sorted(
         symbol for symbol, holding in holdings.items() if holding.quantity or symbol in today
@@ -165,11 +168,14 @@ def profit_and_loss(
             closing_price=close,
             realized_pnl=holding.realized - traded.opening_realized,
             unrealized_pnl=holding.unrealized(close),
+            fees=traded.fees,
         )
         response.positions.append(position)
         response.realized_pnl += position.realized_pnl
         response.unrealized_pnl += position.unrealized_pnl
+        response.fees += position.fees
     response.total_pnl = response.realized_pnl + response.unrealized_pnl
+    response.net_pnl = response.total_pnl - response.fees
     return response
 
 

@@ -41,8 +41,9 @@ def _day(text: str) -> datetime.date:
 
 
 class ReportServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
-    def __init__(self, store: AnalyticsStore) -> None:
+    def __init__(self, store: AnalyticsStore, fee_bps: int = 0) -> None:
         self._store = store
+        self._fee_bps = fee_bps
 
     async def GetTradeReport(  # noqa: N802 - the contract's name
         self, request: pb.GetTradeReportRequest, context: Context
@@ -61,7 +62,9 @@ class ReportServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     ) -> pb.GetProfitAndLossResponse:
         day = _day(request.date)
         return await asyncio.to_thread(
-            lambda: reports.profit_and_loss(self._store.reader(), request.account_id, day)
+            lambda: reports.profit_and_loss(
+                self._store.reader(), request.account_id, day, self._fee_bps
+            )
         )
 
     async def GetOrderStatistics(  # noqa: N802
@@ -91,13 +94,17 @@ class ReportServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         )
 
 
-async def serve_reports(store: AnalyticsStore, directory: Path) -> grpc.aio.Server:
-    """The report server on the data directory's socket, started. A socket
-    left by a process that died is replaced."""
+async def serve_reports(
+    store: AnalyticsStore, directory: Path, fee_bps: int = 0
+) -> grpc.aio.Server:
+    """The report server on the data directory's socket, started (P&L
+    charging ``fee_bps``). A socket left by a process that died is replaced."""
     path = socket_path(directory)
     path.unlink(missing_ok=True)
     server = grpc.aio.server()
-    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(ReportServicer(store), server)
+    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
+        ReportServicer(store, fee_bps), server
+    )
     server.add_insecure_port(f"unix:{path}")
     await server.start()
     return server

@@ -16,6 +16,7 @@ from stocktraderx.v1 import common_pb2, orders_pb2
 from matching import NewOrder, OrderType, Side
 from server.analytics_cli import analytics
 from server.bench.workload import instruments
+from server.config import ConfigError, from_mapping, load
 from server.consumers.analytics import reports
 from server.consumers.analytics.facts import Facts
 from server.consumers.analytics.follower import AnalyticsFollower, facts_of, rebuild
@@ -313,3 +314,23 @@ def test_a_follower_that_cannot_write_says_so_at_once(
     asyncio.run(scenario())
     (record,) = [record for record in caplog.records if record.levelname == "CRITICAL"]
     assert record.getMessage() == "the analytics store stopped following the journal"
+
+
+def test_profit_and_loss_charges_the_configured_fee_on_the_days_fills(
+    store: AnalyticsStore,
+) -> None:
+    # 25 bp of day 1's fills: 19,000.00 -> 47.50, 9,600.00 -> 24.00, 11,700.00 -> 29.25
+    statement = reports.profit_and_loss(store.reader(), "T", DAY_1, fee_bps=25)
+    (position,) = statement.positions
+    assert position.fees == 475_000 + 240_000 + 292_500
+    assert statement.fees == position.fees
+    assert statement.net_pnl == 6_500_000 - 1_007_500
+    assert reports.profit_and_loss(store.reader(), "T", DAY_1).net_pnl == 6_500_000
+
+
+def test_the_fee_is_a_setting_in_basis_points() -> None:
+    assert from_mapping({"analytics": {"fee_bps": 25}}).fee_bps == 25
+    assert load(environ={"STX_FEE_BPS": "3"}).fee_bps == 3
+    for wrong in ({"fee_bps": -1}, {"fee_bps": 10_001}, {"fees": 1}):
+        with pytest.raises(ConfigError):
+            from_mapping({"analytics": wrong})

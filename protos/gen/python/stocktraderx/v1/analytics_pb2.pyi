@@ -268,6 +268,7 @@ class PositionProfitAndLoss(_message.Message):
     CLOSING_PRICE_FIELD_NUMBER: _builtins.int
     REALIZED_PNL_FIELD_NUMBER: _builtins.int
     UNREALIZED_PNL_FIELD_NUMBER: _builtins.int
+    FEES_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """The instrument."""
     opening_quantity: _builtins.int
@@ -286,6 +287,11 @@ class PositionProfitAndLoss(_message.Message):
     """Profit and loss realized by the day's closing trades."""
     unrealized_pnl: _builtins.int
     """Profit and loss of the closing position at `closing_price`."""
+    fees: _builtins.int
+    """The fees of the day's fills: each fill's notional times the configured
+    fee in basis points, rounded to the nearest unit with ties to even; 0
+    when no fee is configured.
+    """
     def __init__(
         self,
         *,
@@ -298,10 +304,11 @@ class PositionProfitAndLoss(_message.Message):
         closing_price: _builtins.int = ...,
         realized_pnl: _builtins.int = ...,
         unrealized_pnl: _builtins.int = ...,
+        fees: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_cost", b"average_cost", "bought_quantity", b"bought_quantity", "closing_price", b"closing_price", "closing_quantity", b"closing_quantity", "opening_quantity", b"opening_quantity", "realized_pnl", b"realized_pnl", "sold_quantity", b"sold_quantity", "symbol", b"symbol", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_cost", b"average_cost", "bought_quantity", b"bought_quantity", "closing_price", b"closing_price", "closing_quantity", b"closing_quantity", "fees", b"fees", "opening_quantity", b"opening_quantity", "realized_pnl", b"realized_pnl", "sold_quantity", b"sold_quantity", "symbol", b"symbol", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -319,6 +326,8 @@ class GetProfitAndLossResponse(_message.Message):
     REALIZED_PNL_FIELD_NUMBER: _builtins.int
     UNREALIZED_PNL_FIELD_NUMBER: _builtins.int
     TOTAL_PNL_FIELD_NUMBER: _builtins.int
+    FEES_FIELD_NUMBER: _builtins.int
+    NET_PNL_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """The account."""
     date: _builtins.str
@@ -329,6 +338,10 @@ class GetProfitAndLossResponse(_message.Message):
     """The sum of the positions' `unrealized_pnl`."""
     total_pnl: _builtins.int
     """`realized_pnl` plus `unrealized_pnl`."""
+    fees: _builtins.int
+    """The sum of the positions' `fees`."""
+    net_pnl: _builtins.int
+    """`total_pnl` minus `fees`."""
     @_builtins.property
     def positions(self) -> _containers.RepeatedCompositeFieldContainer[Global___PositionProfitAndLoss]:
         """Every position held or traded that day, by symbol."""
@@ -342,10 +355,12 @@ class GetProfitAndLossResponse(_message.Message):
         realized_pnl: _builtins.int = ...,
         unrealized_pnl: _builtins.int = ...,
         total_pnl: _builtins.int = ...,
+        fees: _builtins.int = ...,
+        net_pnl: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "date", b"date", "positions", b"positions", "realized_pnl", b"realized_pnl", "total_pnl", b"total_pnl", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "date", b"date", "fees", b"fees", "net_pnl", b"net_pnl", "positions", b"positions", "realized_pnl", b"realized_pnl", "total_pnl", b"total_pnl", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

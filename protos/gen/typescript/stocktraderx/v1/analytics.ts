@@ -172,6 +172,12 @@ export interface PositionProfitAndLoss {
   realizedPnl: bigint;
   /** Profit and loss of the closing position at `closing_price`. */
   unrealizedPnl: bigint;
+  /**
+   * The fees of the day's fills: each fill's notional times the configured
+   * fee in basis points, rounded to the nearest unit with ties to even; 0
+   * when no fee is configured.
+   */
+  fees: bigint;
 }
 
 /** An account's profit and loss statement of one day. */
@@ -188,6 +194,10 @@ export interface GetProfitAndLossResponse {
   unrealizedPnl: bigint;
   /** `realized_pnl` plus `unrealized_pnl`. */
   totalPnl: bigint;
+  /** The sum of the positions' `fees`. */
+  fees: bigint;
+  /** `total_pnl` minus `fees`. */
+  netPnl: bigint;
 }
 
 /** Request of an account's order statistics. */
@@ -1265,6 +1275,7 @@ function createBasePositionProfitAndLoss(): PositionProfitAndLoss {
     closingPrice: 0n,
     realizedPnl: 0n,
     unrealizedPnl: 0n,
+    fees: 0n,
   };
 }
 
@@ -1320,6 +1331,12 @@ export const PositionProfitAndLoss: MessageFns<PositionProfitAndLoss> = {
         throw new globalThis.Error("value provided for field message.unrealizedPnl of type int64 too large");
       }
       writer.uint32(72).int64(message.unrealizedPnl);
+    }
+    if (message.fees !== 0n) {
+      if (BigInt.asIntN(64, message.fees) !== message.fees) {
+        throw new globalThis.Error("value provided for field message.fees of type int64 too large");
+      }
+      writer.uint32(80).int64(message.fees);
     }
     return writer;
   },
@@ -1409,6 +1426,14 @@ export const PositionProfitAndLoss: MessageFns<PositionProfitAndLoss> = {
             message.unrealizedPnl = reader.int64() as bigint;
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.fees = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1464,6 +1489,7 @@ export const PositionProfitAndLoss: MessageFns<PositionProfitAndLoss> = {
         : isSet(object.unrealized_pnl)
         ? BigInt(object.unrealized_pnl)
         : 0n,
+      fees: isSet(object.fees) ? BigInt(object.fees) : 0n,
     };
   },
 
@@ -1495,6 +1521,9 @@ export const PositionProfitAndLoss: MessageFns<PositionProfitAndLoss> = {
     }
     if (message.unrealizedPnl !== 0n) {
       obj.unrealizedPnl = message.unrealizedPnl.toString();
+    }
+    if (message.fees !== 0n) {
+      obj.fees = message.fees.toString();
     }
     return obj;
   },
@@ -1529,12 +1558,22 @@ export const PositionProfitAndLoss: MessageFns<PositionProfitAndLoss> = {
     message.unrealizedPnl = (object.unrealizedPnl !== undefined && object.unrealizedPnl !== null)
       ? BigInt(object.unrealizedPnl)
       : 0n;
+    message.fees = (object.fees !== undefined && object.fees !== null) ? BigInt(object.fees) : 0n;
     return message;
   },
 };
 
 function createBaseGetProfitAndLossResponse(): GetProfitAndLossResponse {
-  return { accountId: "", date: "", positions: [], realizedPnl: 0n, unrealizedPnl: 0n, totalPnl: 0n };
+  return {
+    accountId: "",
+    date: "",
+    positions: [],
+    realizedPnl: 0n,
+    unrealizedPnl: 0n,
+    totalPnl: 0n,
+    fees: 0n,
+    netPnl: 0n,
+  };
 }
 
 export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
@@ -1565,6 +1604,18 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
         throw new globalThis.Error("value provided for field message.totalPnl of type int64 too large");
       }
       writer.uint32(48).int64(message.totalPnl);
+    }
+    if (message.fees !== 0n) {
+      if (BigInt.asIntN(64, message.fees) !== message.fees) {
+        throw new globalThis.Error("value provided for field message.fees of type int64 too large");
+      }
+      writer.uint32(56).int64(message.fees);
+    }
+    if (message.netPnl !== 0n) {
+      if (BigInt.asIntN(64, message.netPnl) !== message.netPnl) {
+        throw new globalThis.Error("value provided for field message.netPnl of type int64 too large");
+      }
+      writer.uint32(64).int64(message.netPnl);
     }
     return writer;
   },
@@ -1630,6 +1681,22 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
             message.totalPnl = reader.int64() as bigint;
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.fees = reader.int64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.netPnl = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1668,6 +1735,8 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
         : isSet(object.total_pnl)
         ? BigInt(object.total_pnl)
         : 0n,
+      fees: isSet(object.fees) ? BigInt(object.fees) : 0n,
+      netPnl: isSet(object.netPnl) ? BigInt(object.netPnl) : isSet(object.net_pnl) ? BigInt(object.net_pnl) : 0n,
     };
   },
 
@@ -1691,6 +1760,12 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
     if (message.totalPnl !== 0n) {
       obj.totalPnl = message.totalPnl.toString();
     }
+    if (message.fees !== 0n) {
+      obj.fees = message.fees.toString();
+    }
+    if (message.netPnl !== 0n) {
+      obj.netPnl = message.netPnl.toString();
+    }
     return obj;
   },
 
@@ -1709,6 +1784,8 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
       ? BigInt(object.unrealizedPnl)
       : 0n;
     message.totalPnl = (object.totalPnl !== undefined && object.totalPnl !== null) ? BigInt(object.totalPnl) : 0n;
+    message.fees = (object.fees !== undefined && object.fees !== null) ? BigInt(object.fees) : 0n;
+    message.netPnl = (object.netPnl !== undefined && object.netPnl !== null) ? BigInt(object.netPnl) : 0n;
     return message;
   },
 };
