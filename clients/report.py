@@ -38,7 +38,7 @@ format_option = click.option(
 
 PNL_COLUMNS = (
     "symbol", "opening_quantity", "bought_quantity", "sold_quantity", "closing_quantity",
-    "average_cost", "closing_price", "realized_pnl", "unrealized_pnl",
+    "average_cost", "closing_price", "realized_pnl", "unrealized_pnl", "fees",
 )  # fmt: skip
 TRADE_COLUMNS = (
     "transact_time", "trade_id", "symbol", "side", "quantity", "price", "notional",
@@ -69,7 +69,8 @@ def report() -> None:
 @tls_options
 def pnl(account: str, date: str, output: str | None, target: str, tls: ClientTls) -> None:
     """Profit and loss of each position on the day, by average cost, and the
-    total (realized, and unrealized at the day's closing price)."""
+    total (realized, unrealized at the day's closing price, and the fees when
+    the exchange configures them)."""
     with client(target, tls) as exchange:
         statement = exchange.profit_and_loss(account, date)
     rows = [pnl_row(position) for position in statement.positions]
@@ -77,6 +78,7 @@ def pnl(account: str, date: str, output: str | None, target: str, tls: ClientTls
         [
             "TOTAL", "", "", "", "", "", "",
             format_price(statement.realized_pnl), format_price(statement.unrealized_pnl),
+            format_price(statement.fees),
         ]
     )  # fmt: skip
     _emit(PNL_COLUMNS, rows, output)
@@ -177,6 +179,7 @@ def pnl_row(position: analytics_pb2.PositionProfitAndLoss) -> list[str]:
         format_price(position.closing_price),
         format_price(position.realized_pnl),
         format_price(position.unrealized_pnl),
+        format_price(position.fees),
     ]
 
 

@@ -89,7 +89,7 @@ def test_a_table_for_people_and_refusals_in_one_line(
     header, position, total = table.output.splitlines()
     assert header.split()[:2] == ["symbol", "opening_quantity"]
     assert position.split() == [
-        "AAPL", "0", "0", "100", "-100", "190.0500", "190.0500", "0.0000", "0.0000",
+        "AAPL", "0", "0", "100", "-100", "190.0500", "190.0500", "0.0000", "0.0000", "0.0000",
     ]  # fmt: skip
     assert total.split()[0] == "TOTAL"
     others = rita.run(report, "pnl", "--account", "SAM", "--date", today)
