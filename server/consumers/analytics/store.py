@@ -29,6 +29,10 @@ STORE_FILE = "analytics.duckdb"
 SCHEMA_VERSION = 1
 """Raised when the tables change; a store of another version is rebuilt."""
 _ARROW = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "VARCHAR": pa.string(), "DATE": pa.date32()}
+DUCKDB_CONFIG: dict[str, str | int] = {"threads": 2, "memory_limit": "1GB"}
+"""DuckDB takes every core and 80% of the memory by default; beside the
+exchange's own processes it gets two threads and a gigabyte (reports of one
+account and day need far less; larger sorts spill to disk)."""
 _FILLS = (2, 3)
 """EXEC_TYPE_PARTIAL_FILL and EXEC_TYPE_FILL."""
 
@@ -48,7 +52,9 @@ class AnalyticsStore:
     @classmethod
     def open(cls, path: Path | None) -> AnalyticsStore:
         """The store at ``path`` (created if new); None keeps it in memory."""
-        connection = duckdb.connect(":memory:" if path is None else str(path))
+        connection = duckdb.connect(
+            ":memory:" if path is None else str(path), config=dict(DUCKDB_CONFIG)
+        )
         connection.execute(
             "CREATE TABLE IF NOT EXISTS position "
             "(name VARCHAR PRIMARY KEY, last_sequence BIGINT NOT NULL, version INTEGER NOT NULL)"
