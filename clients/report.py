@@ -46,6 +46,15 @@ TRADE_COLUMNS = (
 )  # fmt: skip
 
 
+ORDER_COLUMNS = (
+    "symbol", "order_count", "rejected_count", "filled_count", "canceled_count",
+    "ordered_quantity", "filled_quantity", "fill_count", "fill_ratio",
+    "order_to_trade_ratio", "cancel_rate", "average_fill_micros",
+)  # fmt: skip
+MARKET_COLUMNS = (
+    "symbol", "trade_count", "volume", "notional", "vwap", "open_price", "high_price",
+    "low_price", "close_price",
+)  # fmt: skip
 EVENT_COLUMNS = (
     "event_time", "sequence", "account_id", "report_sequence", "event", "order_status",
     "order_id", "client_order_id", "client_request_id", "symbol", "side", "order_type",
@@ -58,7 +67,8 @@ EVENT_COLUMNS = (
 
 @click.group()
 def report() -> None:
-    """Reports of an account's day (profit and loss, trades) and compliance files."""
+    """Reports of a day (profit and loss, trades, order and market statistics)
+    and compliance files."""
 
 
 @report.command()
@@ -100,6 +110,57 @@ def trades(
         for page in exchange.trade_report(account, date, symbol):
             rows.extend(trade_row(fill) for fill in page.fills)
     _emit(TRADE_COLUMNS, rows, output)
+
+
+@report.command("orders")
+@account_option
+@date_option
+@format_option
+@target_option
+@tls_options
+def order_statistics(
+    account: str, date: str, output: str | None, target: str, tls: ClientTls
+) -> None:
+    """Statistics of the orders the account entered on the day: fill ratio,
+    order-to-trade ratio, cancel rate, average time to fill."""
+    with client(target, tls) as exchange:
+        statistics = exchange.order_statistics(account, date)
+    rows = [_statistics_row(line) for line in statistics.symbols]
+    rows.append(_statistics_row(statistics.total, "TOTAL"))
+    _emit(ORDER_COLUMNS, rows, output)
+
+
+@report.command("market")
+@date_option
+@click.option("--symbol", default="", help="Only this instrument.")
+@format_option
+@target_option
+@tls_options
+def market_statistics(
+    date: str, symbol: str, output: str | None, target: str, tls: ClientTls
+) -> None:
+    """Each symbol's trades, volume, VWAP and price range on the day."""
+    with client(target, tls) as exchange:
+        statistics = exchange.market_statistics(date, symbol)
+    rows = [
+        [
+            line.symbol, str(line.trade_count), str(line.volume), line.notional,
+            format_price(line.vwap), format_price(line.open_price),
+            format_price(line.high_price), format_price(line.low_price),
+            format_price(line.close_price),
+        ]
+        for line in statistics.symbols
+    ]  # fmt: skip
+    _emit(MARKET_COLUMNS, rows, output)
+
+
+def _statistics_row(line: analytics_pb2.OrderStatistics, symbol: str = "") -> list[str]:
+    return [
+        symbol or line.symbol, str(line.order_count), str(line.rejected_count),
+        str(line.filled_count), str(line.canceled_count), str(line.ordered_quantity),
+        str(line.filled_quantity), str(line.fill_count), line.fill_ratio,
+        line.order_to_trade_ratio, line.cancel_rate, str(line.average_fill_micros),
+    ]  # fmt: skip
 
 
 @report.group()

@@ -227,6 +227,24 @@ class ExchangeClient:
         except grpc.RpcError as error:
             raise _translate(error) from None
 
+    def order_statistics(self, account: str, date: str) -> analytics_pb2.GetOrderStatisticsResponse:
+        """Statistics of the orders ``account`` entered on the UTC day ``date``."""
+        request = analytics_pb2.GetOrderStatisticsRequest(account_id=account, date=date)
+        try:
+            return self._analytics.GetOrderStatistics(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def market_statistics(
+        self, date: str, symbol: str = ""
+    ) -> analytics_pb2.GetMarketStatisticsResponse:
+        """Volume, VWAP and price range per symbol of the UTC day ``date``."""
+        request = analytics_pb2.GetMarketStatisticsRequest(date=date, symbol=symbol)
+        try:
+            return self._analytics.GetMarketStatistics(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
     def profit_and_loss(self, account: str, date: str) -> analytics_pb2.GetProfitAndLossResponse:
         """``account``'s profit and loss statement of the UTC day ``date``."""
         request = analytics_pb2.GetProfitAndLossRequest(account_id=account, date=date)

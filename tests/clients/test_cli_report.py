@@ -124,3 +124,17 @@ def test_the_cat_trail_for_a_risk_officer(
     refused = rita.run(report, "compliance", "cat", "--date", today)
     assert refused.exit_code == 1
     assert "refused [FORBIDDEN]" in refused.output
+
+
+def test_order_and_market_statistics(traders: tuple[Terminal, Terminal, str]) -> None:
+    rita, _, _ = traders
+    today = datetime.now(UTC).date().isoformat()
+    orders = rita.run(report, "orders", "--account", "RITA", "--date", today)
+    assert orders.exit_code == 0, orders.output
+    aapl, total = csv.DictReader(io.StringIO(orders.output))
+    assert (aapl["symbol"], aapl["order_count"], aapl["fill_ratio"]) == ("AAPL", "2", "1.0000")
+    assert (total["symbol"], total["order_to_trade_ratio"]) == ("TOTAL", "1.0000")
+    market = rita.run(report, "market", "--date", today, "--symbol", "AAPL")
+    assert market.exit_code == 0, market.output
+    (line,) = csv.DictReader(io.StringIO(market.output))
+    assert (line["volume"], line["vwap"], line["notional"]) == ("100", "190.0500", "19005.0000")
