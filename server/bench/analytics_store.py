@@ -11,10 +11,16 @@ for one account and day on each:
 - the same table filled row by row (``executemany``; on 2,000 rows only);
 - Parquet files partitioned by day and symbol, each batch appended as new
   files, queried with ``read_parquet`` over the whole tree.
+
+``python -m server.bench.analytics_store --replay COMMANDS`` measures the
+consumer itself instead: a journal of COMMANDS simulated commands (the
+engine benchmark's order flow) rebuilt into a store, commands and facts a
+second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import shutil
 import sys
@@ -127,7 +133,47 @@ def parquet(columns: dict[str, list[Any]], where: Path) -> None:
     print(f"  report query: {_query_ms(connection, source):.1f} ms")
 
 
+def replay(commands: int) -> None:
+    from server.bench.workload import OrderFlow, instruments  # noqa: PLC0415
+    from server.consumers.analytics.follower import rebuild  # noqa: PLC0415
+    from server.consumers.analytics.store import AnalyticsStore  # noqa: PLC0415
+    from server.core.exchange import ExchangeCore  # noqa: PLC0415
+    from server.journal import Durability  # noqa: PLC0415
+
+    async def journal(directory: Path) -> None:
+        core = ExchangeCore.open(directory, instruments(), durability=Durability.NONE)
+        flow = OrderFlow(core.engine, 1)
+        for index in range(commands):
+            command = flow.next_command()._replace(timestamp=core.sequencer.now())
+            flow.observe(core.sequencer.submit(command).events)
+            if index % 500 == 499:
+                await core.sequencer.durable()
+        await core.sequencer.durable()
+        await core.close()
+
+    where = Path(tempfile.mkdtemp())
+    try:
+        asyncio.run(journal(where / "data"))
+        store = AnalyticsStore.open(where / "analytics.duckdb")
+        began = time.perf_counter()
+        last = rebuild(store, where / "data")
+        took = time.perf_counter() - began
+        reader = store.reader()
+        facts = 0
+        for table in ("order_events", "trades"):
+            counted = reader.execute(f"SELECT count(*) FROM {table}").fetchone()
+            facts += int(counted[0]) if counted is not None else 0
+        store.close()
+        print(f"{last:,} commands, {facts:,} facts rebuilt in {took:.2f} s: "
+              f"{last / took:,.0f} commands/s, {facts / took:,.0f} facts/s")  # fmt: skip
+    finally:
+        shutil.rmtree(where)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--replay"]:
+        replay(int(sys.argv[2]) if len(sys.argv) > 2 else 50_000)
+        return
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 400_000
     columns = synthetic(rows)
     where = Path(tempfile.mkdtemp())
