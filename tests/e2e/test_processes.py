@@ -287,6 +287,10 @@ def test_each_role_runs_as_a_separate_command(tmp_path: Path) -> None:
     _until(partial(_accepts, ports["snapshot_port"]), what=f"the feed: {log.read_text()}")
     position = data / "projector.position"
     _until(position.exists, what=f"the projector projects: {log.read_text()}")
+    # The analytics role listens for the gateway once it has started (its
+    # imports take seconds on a busy machine; a SIGTERM before that kills it).
+    reports = data / "analytics.sock"
+    _until(reports.exists, what=f"the analytics process serves: {log.read_text()}")
     for process in (others["rest"], gateway, *others.values(), core):
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
