@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
@@ -18,54 +15,18 @@ from stocktraderx.v1 import common_pb2, orders_pb2
 from clients import session
 from clients.account_view import describe_account
 from clients.book import watch
+from clients.connect import account_option, target_option
+from clients.connect import client as _client
+from clients.connect import failure as _failure
 from clients.loadtest import LoadSpec, run_load
 from clients.login import login, logout
 from clients.money import format_price
 from clients.order_entry import ORDER_TYPES, TIFS, format_time, order_terms
-from clients.sdk import DEFAULT_TARGET, ExchangeClient, ExchangeError, place_request
+from clients.report import report
+from clients.sdk import ExchangeError, place_request
 from clients.simulate import simulate as run_simulation
 from clients.top import top
-from clients.transport import ClientTls, tls_options, unreachable
-
-target_option = click.option(
-    "--target",
-    default=lambda: os.environ.get("STX_TARGET", DEFAULT_TARGET),
-    show_default="STX_TARGET or 127.0.0.1:50051",
-    help="The exchange's gRPC address.",
-)
-account_option = click.option(
-    "--account",
-    default=lambda: os.environ.get("STX_ACCOUNT", "DEMO"),
-    show_default="STX_ACCOUNT or DEMO",
-    help="Trading account.",
-)
-
-
-@contextmanager
-def _client(target: str, tls: ClientTls) -> Iterator[ExchangeClient]:
-    try:
-        token = session.access_token(target, tls)
-    except grpc.RpcError:
-        token = None
-    client = ExchangeClient(target, token=token, tls=tls)
-    try:
-        yield client
-    except ExchangeError as error:
-        raise _failure(error, target, tls, token) from None
-    finally:
-        client.close()
-
-
-def _failure(
-    error: ExchangeError, target: str, tls: ClientTls, token: str | None
-) -> click.ClickException:
-    """What a command says when the exchange could not be reached or refused."""
-    if error.code is grpc.StatusCode.UNAVAILABLE:
-        return click.ClickException(unreachable(target, tls))
-    if error.code is grpc.StatusCode.UNAUTHENTICATED:
-        return click.ClickException(session.sign_in_refused(token, str(error)))
-    reason = f" [{error.reason}]" if error.reason else ""
-    return click.ClickException(f"refused{reason}: {error}")
+from clients.transport import ClientTls, tls_options
 
 
 def _describe(order: orders_pb2.Order) -> str:
@@ -328,4 +289,4 @@ LATENCY_KEYS = (
     ("p99.9", "p999_us"),
     ("max", "max_us"),
 )
-COMMANDS = (login, logout, order, cancel, orders, account, book, simulate, loadtest, top)
+COMMANDS = (login, logout, order, cancel, orders, account, book, simulate, loadtest, top, report)

@@ -8,7 +8,7 @@ RejectReason) and the offending field when there is one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -19,6 +19,8 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from stocktraderx.v1 import (
+    analytics_pb2,
+    analytics_pb2_grpc,
     common_pb2,
     market_data_pb2,
     market_data_pb2_grpc,
@@ -126,6 +128,7 @@ class ExchangeClient:
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._market_data = market_data_pb2_grpc.MarketDataServiceStub(self._channel)
         self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
+        self._analytics = analytics_pb2_grpc.AnalyticsServiceStub(self._channel)
         self.timeout = timeout
 
     def _options(self) -> dict[str, Any]:
@@ -184,6 +187,72 @@ class ExchangeClient:
         except grpc.RpcError as error:
             raise _translate(error) from None
 
+    def trade_report(
+        self, account: str, date: str, symbol: str = ""
+    ) -> Iterator[analytics_pb2.GetTradeReportResponse]:
+        """The pages of ``account``'s trade report of the UTC day ``date`` (YYYY-MM-DD)."""
+        token = ""
+        try:
+            while True:
+                page = self._analytics.GetTradeReport(
+                    analytics_pb2.GetTradeReportRequest(
+                        account_id=account, date=date, symbol=symbol, page_token=token
+                    ),
+                    **self._options(),
+                )
+                yield page
+                token = page.next_page_token
+                if not token:
+                    return
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def order_events(
+        self, date: str, account: str = ""
+    ) -> Iterator[analytics_pb2.ListOrderEventsResponse]:
+        """The pages of the order-event trail of the UTC day ``date``."""
+        token = ""
+        try:
+            while True:
+                page = self._analytics.ListOrderEvents(
+                    analytics_pb2.ListOrderEventsRequest(
+                        date=date, account_id=account, page_size=10_000, page_token=token
+                    ),
+                    **self._options(),
+                )
+                yield page
+                token = page.next_page_token
+                if not token:
+                    return
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def order_statistics(self, account: str, date: str) -> analytics_pb2.GetOrderStatisticsResponse:
+        """Statistics of the orders ``account`` entered on the UTC day ``date``."""
+        request = analytics_pb2.GetOrderStatisticsRequest(account_id=account, date=date)
+        try:
+            return self._analytics.GetOrderStatistics(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def market_statistics(
+        self, date: str, symbol: str = ""
+    ) -> analytics_pb2.GetMarketStatisticsResponse:
+        """Volume, VWAP and price range per symbol of the UTC day ``date``."""
+        request = analytics_pb2.GetMarketStatisticsRequest(date=date, symbol=symbol)
+        try:
+            return self._analytics.GetMarketStatistics(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def profit_and_loss(self, account: str, date: str) -> analytics_pb2.GetProfitAndLossResponse:
+        """``account``'s profit and loss statement of the UTC day ``date``."""
+        request = analytics_pb2.GetProfitAndLossRequest(account_id=account, date=date)
+        try:
+            return self._analytics.GetProfitAndLoss(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
     def orders(self, account: str = "", open_only: bool = False) -> list[orders_pb2.Order]:
         found: list[orders_pb2.Order] = []
         token = ""
@@ -220,6 +289,7 @@ class AsyncExchangeClient:
         self._orders = orders_pb2_grpc.OrderServiceStub(self._channel)
         self._reference = reference_data_pb2_grpc.ReferenceDataServiceStub(self._channel)
         self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
+        self._analytics = analytics_pb2_grpc.AnalyticsServiceStub(self._channel)
         self.timeout = timeout
 
     async def _options(self) -> dict[str, Any]:

@@ -22,6 +22,9 @@ from feeds.publisher import FeedPublisher
 from server.auth.directory import UserDirectory
 from server.auth.tokens import TokenIssuer
 from server.config import Settings
+from server.consumers.analytics.follower import AnalyticsFollower
+from server.consumers.analytics.serving import serve_reports
+from server.consumers.analytics.store import STORE_FILE, AnalyticsStore
 from server.consumers.projector import Projector
 from server.consumers.surveillance.desk import AlertDesk
 from server.core.clock import run_clock
@@ -59,6 +62,8 @@ class Exchange:
         self.core: ExchangeCore | None = None
         self.store: Store | None = None
         self.projector: Projector | None = None
+        self.analytics: AnalyticsFollower | None = None
+        self._reports: grpc.aio.Server | None = None
         self.shared: SharedState | None = None
         self.bus: EventBus | None = None
         self.feed: FeedPublisher | None = None
@@ -151,7 +156,23 @@ class Exchange:
             store.backend, self.projector.position,
             "redis" if self.settings.redis_url else "in-process",
         )  # fmt: skip
+        await self._start_analytics(core)
         return store
+
+    async def _start_analytics(self, core: ExchangeCore) -> None:
+        """The analytical store and its report server, as the analytics process runs them."""
+        directory = Path(self.settings.data_dir)
+        store = await asyncio.to_thread(AnalyticsStore.open, directory / STORE_FILE)
+        sequencer = core.sequencer
+        self.analytics = AnalyticsFollower(
+            store, directory, committed=lambda: sequencer.durable_sequence
+        )
+        sequencer.add_listener(self.analytics.notify)
+        projector, follower = self.projector, self.analytics
+        assert projector is not None  # started first
+        core.needed_from = lambda: min(projector.needed_from(), follower.position)
+        await self.analytics.start()
+        self._reports = await serve_reports(store, directory, self.settings.fee_bps)
 
     async def _start_rest(self) -> None:
         """The REST bridge, calling this process's gRPC server like any client
@@ -195,6 +216,11 @@ class Exchange:
                 _log.warning("store left at sequence %d; it catches up at the next start",
                              self.projector.position)  # fmt: skip
             await self.projector.stop()
+        if self._reports is not None:
+            await self._reports.stop(None)
+        if self.analytics is not None:
+            await self.analytics.stop()
+            self.analytics.store.close()
         if self.store is not None:
             await self.store.close()
         if self.tokens is not None:

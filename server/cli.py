@@ -21,6 +21,7 @@ import click
 
 from clients.cli import COMMANDS as CLIENT_COMMANDS
 from clients.feed import feed
+from server.analytics_cli import analytics
 from server.auth.access import ROLES_BY_NAME
 from server.config import ConfigError, Settings
 from server.config import load as load_settings
@@ -49,6 +50,7 @@ for client_command in CLIENT_COMMANDS:
     main.add_command(client_command)
 main.add_command(feed)
 main.add_command(journal)
+main.add_command(analytics)
 
 
 def _settings(config_path: Path | None, data_dir: Path | None) -> Settings:

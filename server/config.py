@@ -72,6 +72,9 @@ class Settings:
     in ``<data dir>/keys/``. Its PIN comes from STX_PKCS11_PIN[_FILE] only."""
     pkcs11_token: str = ""
     """The label of the token in that library."""
+    fee_bps: int = 0
+    """The trading fee the P&L statements charge, in basis points of each
+    fill's notional (``[analytics] fee_bps``); 0: none configured."""
     instruments: tuple[Instrument, ...] = field(default_factory=tuple)
     risk: RiskSettings = field(default_factory=RiskSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
@@ -127,6 +130,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 def from_mapping(document: Mapping[str, Any]) -> Settings:
     unknown = set(document) - {
         "server", "journal", "store", "auth", "keys", "instruments", "risk", "tls", "fix",
+        "analytics",
     }  # fmt: skip
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
@@ -150,6 +154,9 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
     if unknown_auth:
         raise ConfigError(f"auth: unknown keys {sorted(unknown_auth)}")
     keys = _keys(document.get("keys", {}))
+    analytics = document.get("analytics", {})
+    if set(analytics) - {"fee_bps"}:
+        raise ConfigError(f"analytics: unknown keys {sorted(set(analytics) - {'fee_bps'})}")
     required = auth.get("required", Settings.auth_required)
     if not isinstance(required, bool):
         raise ConfigError(f"auth.required: expected true or false, got {required!r}")
@@ -193,6 +200,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         oidc_roles_claim=str(auth.get("oidc_roles_claim", "roles")),
         pkcs11_module=keys.get("pkcs11_module", ""),
         pkcs11_token=keys.get("pkcs11_token", ""),
+        fee_bps=_int(analytics, "fee_bps", "analytics", 0),
         instruments=instruments,
         risk=risk,
         tls=tls,
@@ -237,6 +245,8 @@ def _checked(settings: Settings) -> Settings:
         raise ConfigError(f"metrics_port: {settings.metrics_port} leaves no room for base + 6")
     if settings.durability not in DURABILITIES:
         raise ConfigError(f"durability: {settings.durability!r} is not one of {DURABILITIES}")
+    if not 0 <= settings.fee_bps <= 10_000:
+        raise ConfigError(f"fee_bps: {settings.fee_bps} is not 0-10000 basis points")
     if settings.fsync_interval_ms <= 0 or settings.snapshot_every <= 0:
         raise ConfigError("fsync_interval_ms and snapshot_every must be positive")
     if settings.database_url and not settings.database_url.startswith(
@@ -301,6 +311,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         ("durability", str),
         ("fsync_interval_ms", int),
         ("snapshot_every", int),
+        ("fee_bps", int),
         ("database_url", str),
         ("redis_url", str),
         ("auth_required", _boolean),

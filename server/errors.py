@@ -174,6 +174,7 @@ OTHER_REASONS: MappingProxyType[str, grpc.StatusCode] = MappingProxyType(
         "CORE_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
         "HISTORY_BEHIND": grpc.StatusCode.UNAVAILABLE,
         "HISTORY_TRIMMED": grpc.StatusCode.OUT_OF_RANGE,
+        "ANALYTICS_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
         "BACKEND_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
         "TIMEOUT": grpc.StatusCode.DEADLINE_EXCEEDED,
         "INTERNAL": grpc.StatusCode.INTERNAL,
@@ -289,6 +290,11 @@ def history_behind(message: str, *, kept: bool) -> status_pb2.Status:
     one is ``kept``, so a retry will find them), or older than an exchange
     without a store remembers (never to be found)."""
     return error("HISTORY_BEHIND" if kept else "HISTORY_TRIMMED", message)
+
+
+def analytics_unavailable(message: str) -> status_pb2.Status:
+    """The analytics process, which answers the reports, cannot be reached."""
+    return error("ANALYTICS_UNAVAILABLE", message)
 
 
 def status_of_call(failure: grpc.aio.AioRpcError) -> status_pb2.Status:

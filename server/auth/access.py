@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from google.protobuf.descriptor import FileDescriptor
 from stocktraderx.v1 import (
+    analytics_pb2,
     market_data_pb2,
     options_pb2,
     orders_pb2,
@@ -61,6 +62,7 @@ ACCESS = _rules(
     reference_data_pb2.DESCRIPTOR,
     users_pb2.DESCRIPTOR,
     risk_pb2.DESCRIPTOR,
+    analytics_pb2.DESCRIPTOR,
 )
 NOBODY = Rule(False, frozenset())
 

@@ -35,10 +35,13 @@ OPTIONAL_OFFSETS = {"fix": 7}
 
 
 def port_of(role: str, base: int) -> int:
-    """The role's metrics port, 0 (off) when ``base`` is 0."""
+    """The role's metrics port, 0 (off) when ``base`` is 0 or the role has
+    no port in the catalogue yet (the analytics process)."""
     if not base:
         return 0
-    return base + (OFFSETS[role] if role in OFFSETS else OPTIONAL_OFFSETS[role])
+    if role in OFFSETS:
+        return base + OFFSETS[role]
+    return base + OPTIONAL_OFFSETS[role] if role in OPTIONAL_OFFSETS else 0
 
 
 GC_PAUSE = Histogram(

@@ -4,8 +4,9 @@ It recovers the engine (snapshot plus journal), journals what the
 configuration says about instruments and market controls, runs the trading
 clock, writes snapshots and prunes the journal, and serves the link
 (``<data dir>/core.sock``) that gateways submit commands over and every
-other process follows. Pruning keeps what the store projector (a process of
-its own) still needs: its position comes from ``projector.position``.
+other process follows. Pruning keeps what the store projector and the
+analytics store (processes of their own) still need: their positions come
+from ``projector.position`` and ``analytics.position``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from server.journal import Durability
 from server.link.listener import CoreLinkServer
 from server.metrics.core import JOURNAL_COMMIT, QUEUE, CommandCounts, RiskState
 from server.processes.link import serve_link
-from server.processes.position import PositionFile
+from server.processes.position import needed_from
 from server.risk_setup import AccountSetup
 
 _log = logging.getLogger("stx.core")
@@ -48,7 +49,7 @@ class CoreProcess:
             snapshot_every=settings.snapshot_every,
         )
         await core.start()
-        core.needed_from = PositionFile(directory).read
+        core.needed_from = lambda: needed_from(directory)
         AccountSetup(core, settings.risk).configure()
         await core.sequencer.durable()
         self.link = await serve_link(core)

@@ -56,9 +56,12 @@ async def gateway_link(directory: Path) -> tuple[Replica, CoreClient]:
     return replica, client
 
 
-async def follow_positions(directory: Path, on_position: Callable[[int], None]) -> CoreClient:
-    """Only the committed positions (the projector reads the journal itself)."""
-    client = CoreClient(directory, None, role="consumer", name=f"projector-{os.getpid()}")
+async def follow_positions(
+    directory: Path, on_position: Callable[[int], None], name: str = "projector"
+) -> CoreClient:
+    """Only the committed positions (the projector and analytics read the
+    journal themselves)."""
+    client = CoreClient(directory, None, role="consumer", name=f"{name}-{os.getpid()}")
     client.position_listeners.append(on_position)
     await client.start()
     await client.wait_ready()

@@ -22,7 +22,7 @@ class RoleMetrics:
 
     @property
     def enabled(self) -> bool:
-        return self.settings.metrics_port != 0
+        return port_of(self.role, self.settings.metrics_port) != 0
 
     async def start(self) -> None:
         """Listen (``ListenError`` if the port is taken); nothing when off."""

@@ -1,10 +1,13 @@
-"""The projector's position, shared with the core through a small file.
+"""The journal readers' positions, shared with the core through small files.
 
 The core prunes journal segments that no reader needs any more; the store
-projector, in a process of its own, needs every record after the last one it
-wrote. It writes that sequence to ``projector.position`` in the data directory
-(atomically: a temporary file renamed over it) and the core reads it when it
-prunes. No file means no projector ever ran there: the core keeps everything.
+projector and the analytics store, each in a process of its own, need every
+record after the last one they wrote. Each writes that sequence to its file
+in the data directory (atomically: a temporary file renamed over it) and the
+core reads them when it prunes. No ``projector.position`` means no projector
+ever ran there: the core keeps everything. No ``analytics.position`` means
+no analytics process ever ran there (it is optional in a deployment of one
+container per role): it holds nothing back.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import os
 from pathlib import Path
 
 POSITION_FILE = "projector.position"
+ANALYTICS_POSITION_FILE = "analytics.position"
 
 
 class PositionFile:
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / POSITION_FILE
+    def __init__(self, directory: Path, name: str = POSITION_FILE) -> None:
+        self.path = directory / name
 
     def read(self) -> int:
         """The last sequence the store holds; 0 (keep everything) if unknown.
@@ -34,6 +38,15 @@ class PositionFile:
             return 0
 
     def write(self, position: int) -> None:
-        aside = self.path.with_name(f".{POSITION_FILE}.{os.getpid()}")
+        aside = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         aside.write_text(f"{position}\n")
         aside.replace(self.path)
+
+
+def needed_from(directory: Path) -> int:
+    """The last sequence every journal reader has: the journal keeps what follows."""
+    needed = PositionFile(directory).read()
+    analytics = PositionFile(directory, ANALYTICS_POSITION_FILE)
+    if analytics.path.exists():
+        needed = min(needed, analytics.read())
+    return needed

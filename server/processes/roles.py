@@ -1,13 +1,13 @@
 """The roles ``stx serve ROLE`` runs, in the order the supervisor starts them."""
 
-ROLES = ("core", "gateway", "projector", "surveillance", "feed", "rest", "fix")
+ROLES = ("core", "gateway", "projector", "surveillance", "analytics", "feed", "rest", "fix")
 """``fix`` runs under ``stx serve`` only when ``[fix.sessions]`` are configured."""
 
-NICENESS = {"projector": 10, "surveillance": 10}
+NICENESS = {"projector": 10, "surveillance": 10, "analytics": 10}
 """How far a role's process stands back from the order path for the CPU.
 
 On a machine with fewer cores than processes the kernel shares the cores
-among them; the projector and surveillance are behind by design (write-
-behind, alerts) and catch up in larger batches when they get the CPU later,
+among them; the projector, surveillance and analytics are behind by design
+(write-behind, alerts, reports) and catch up in larger batches when they get the CPU later,
 while the core, the gateways and market data are what a client waits for.
 Measured with ``stx bench server`` (docs/performance.md)."""

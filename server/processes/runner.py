@@ -65,6 +65,10 @@ def build(role: str, settings: Settings, simulate: bool = False) -> Role:
         from server.processes.surveillance import SurveillanceProcess  # noqa: PLC0415
 
         return SurveillanceProcess(settings)
+    if role == "analytics":
+        from server.processes.analytics import AnalyticsProcess  # noqa: PLC0415
+
+        return AnalyticsProcess(settings)
     if role == "rest":
         from server.processes.rest import RestProcess  # noqa: PLC0415
 

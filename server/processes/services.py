@@ -8,12 +8,15 @@ same API with the same access rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import _async as health_aio  # the package exposes it as health.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from stocktraderx.v1 import (
+    analytics_pb2,
+    analytics_pb2_grpc,
     market_data_pb2,
     market_data_pb2_grpc,
     orders_pb2,
@@ -32,6 +35,7 @@ from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import TokenIssuer
 from server.config import Settings
 from server.consumers.surveillance.desk import AlertDesk
+from server.gateways.grpc.analytics import AnalyticsService
 from server.gateways.grpc.intake import InputInterceptor
 from server.gateways.grpc.market_data import MarketDataService
 from server.gateways.grpc.orders import OrderService
@@ -52,6 +56,7 @@ SERVICES = (
     market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name,
     users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
     risk_pb2.DESCRIPTOR.services_by_name["RiskService"].full_name,
+    analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name,
 )
 """The API's services, each reported SERVING by the health service."""
 
@@ -122,6 +127,9 @@ async def grpc_server(
     )
     risk_pb2_grpc.add_RiskServiceServicer_to_server(
         RiskService(state, backing.directory, backing.alerts), server
+    )
+    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
+        AnalyticsService(Path(settings.data_dir)), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflected = (

@@ -40,15 +40,15 @@ _log = logging.getLogger("stx.supervisor")
 START_GROUPS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("gateway",),
-    ("projector", "surveillance", "feed", "fix"),
+    ("projector", "surveillance", "analytics", "feed", "fix"),
     ("rest",),
 )
 STOP_GROUPS: tuple[tuple[str, ...], ...] = (
     ("rest", "gateway", "fix"),
-    ("feed", "surveillance", "projector"),
+    ("feed", "analytics", "surveillance", "projector"),
     ("core",),
 )
-GRACE_SECONDS = {"core": 60.0, "projector": 20.0, "gateway": 15.0}
+GRACE_SECONDS = {"core": 60.0, "projector": 20.0, "analytics": 20.0, "gateway": 15.0}
 """How long each role may take to stop before it is killed (the core writes a
 snapshot, the projector finishes the store); others get DEFAULT_GRACE."""
 DEFAULT_GRACE = 10.0
@@ -64,7 +64,7 @@ READY_LOG = "all processes started"
 
 
 class ExchangeProcesses:
-    """The six roles as supervised children of this process."""
+    """The roles as supervised children of this process."""
 
     def __init__(
         self,

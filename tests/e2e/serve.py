@@ -23,6 +23,8 @@ from stocktraderx.v1 import orders_pb2, orders_pb2_grpc, users_pb2, users_pb2_gr
 from clients.sdk import AsyncExchangeClient
 from clients.transport import ClientTls
 from clients.transport import channel as tls_channel
+from server.consumers.analytics.follower import rebuild
+from server.consumers.analytics.store import STORE_FILE, AnalyticsStore
 from server.processes.supervise import READY_LOG
 from server.store import open_store
 from tests.server.store.journal_check import check_store_matches_journal
@@ -263,6 +265,23 @@ def listed_client_order_ids(port: int, account: str = "") -> list[str]:
             page = answer.next_page_token
             if not page:
                 return found
+
+
+def check_analytics(data: Path) -> None:
+    """The analytics store of the server in ``data`` holds exactly the facts
+    a rebuild from its journal makes (the analytics process caught up)."""
+    live = AnalyticsStore.open(data / STORE_FILE)
+    rebuilt = AnalyticsStore.open(None)
+    try:
+        assert live.position() == rebuild(rebuilt, data, live.position()) > 0
+        for table in ("order_events", "trades"):
+            query = f"SELECT * FROM {table} ORDER BY ALL"
+            assert live.reader().execute(query).fetchall() == (
+                rebuilt.reader().execute(query).fetchall()
+            )
+    finally:
+        live.close()
+        rebuilt.close()
 
 
 async def check_store(data: Path) -> None:

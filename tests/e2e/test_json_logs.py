@@ -1,5 +1,5 @@
 """``stx serve`` with ``STX_LOG_FORMAT=json``: the combined output of the
-supervisor and its six roles is one JSON object a line, no secret in it."""
+supervisor and its roles is one JSON object a line, no secret in it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from stocktraderx.v1 import risk_pb2, risk_pb2_grpc, users_pb2, users_pb2_grpc
 
 from tests.e2e.serve import ADMIN, ADMIN_PASSWORD, admin_token, channel, free_port, start_server
 
-ROLES = {"supervisor", "core", "gateway", "projector", "surveillance", "feed", "rest"}
+ROLES = {
+    "supervisor", "core", "gateway", "projector", "surveillance", "analytics", "feed", "rest",
+}  # fmt: skip
 
 
 def test_every_line_is_json_with_its_role(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``stx serve`` as processes: six roles, each restarted when killed, one
+"""``stx serve`` as processes: seven roles, each restarted when killed, one
 command to stop them all, and each role able to run alone.
 
 Every test starts real ``stx serve`` subprocesses (tests/e2e/serve.py) and
@@ -30,6 +30,7 @@ from tests.e2e.serve import (
     STX,
     admin_token,
     channel,
+    check_analytics,
     check_store,
     children_of,
     free_port,
@@ -39,8 +40,8 @@ from tests.e2e.serve import (
     start_server,
 )
 
-ROLES = {"core", "gateway", "projector", "surveillance", "feed", "rest"}
-CONSUMERS = ("projector", "surveillance", "feed", "rest")
+ROLES = {"core", "gateway", "projector", "surveillance", "analytics", "feed", "rest"}
+CONSUMERS = ("projector", "surveillance", "analytics", "feed", "rest")
 ACCOUNTS = ("PROCA", "PROCB")
 
 
@@ -110,14 +111,15 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
     server = start_server(data, port)
     log = tmp_path / "serve.log"
     roles = roles_of(server.pid)
-    assert set(roles) == ROLES  # ps shows six processes, each naming its role
+    assert set(roles) == ROLES  # ps shows seven processes, each naming its role
     # The behind-by-design consumers stand back from the order path for the CPU.
     assert {role: os.getpriority(os.PRIO_PROCESS, pid) for role, pid in roles.items()} == {
         role: NICENESS.get(role, 0) for role in ROLES
     }
     prepare_accounts(port, admin_token(port), *ACCOUNTS)
     placed: list[str] = []
-    for round_, role in enumerate(("gateway", "projector", "feed", "surveillance", "rest", "core")):
+    killed = ("gateway", "projector", "analytics", "feed", "surveillance", "rest", "core")
+    for round_, role in enumerate(killed):
         before = roles_of(server.pid)
         os.kill(before[role], signal.SIGKILL)
         _until(partial(_replaced, server.pid, role, before[role]), what=f"{role} restarted")
@@ -134,6 +136,7 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
     assert "stopped cleanly" in log.read_text()
     assert list(data.glob("snapshot-*.json"))  # the core's final snapshot
     asyncio.run(check_store(data))  # the projector caught up with the journal
+    check_analytics(data)  # and the analytics store, killed and restarted, too
 
 
 def _stream_reports(
@@ -284,6 +287,10 @@ def test_each_role_runs_as_a_separate_command(tmp_path: Path) -> None:
     _until(partial(_accepts, ports["snapshot_port"]), what=f"the feed: {log.read_text()}")
     position = data / "projector.position"
     _until(position.exists, what=f"the projector projects: {log.read_text()}")
+    # The analytics role listens for the gateway once it has started (its
+    # imports take seconds on a busy machine; a SIGTERM before that kills it).
+    reports = data / "analytics.sock"
+    _until(reports.exists, what=f"the analytics process serves: {log.read_text()}")
     for process in (others["rest"], gateway, *others.values(), core):
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

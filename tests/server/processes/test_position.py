@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.processes.position import PositionFile
+from server.processes.position import ANALYTICS_POSITION_FILE, PositionFile, needed_from
 
 
 def test_the_position_is_read_back_and_unknown_or_damaged_keeps_everything(
@@ -19,3 +19,16 @@ def test_the_position_is_read_back_and_unknown_or_damaged_keeps_everything(
     assert [path.name for path in tmp_path.iterdir()] == ["projector.position"]
     positions.path.write_text("12x")
     assert positions.read() == 0
+
+
+def test_pruning_keeps_what_the_slower_of_projector_and_analytics_needs(tmp_path: Path) -> None:
+    assert needed_from(tmp_path) == 0  # nobody ever ran: keep everything
+    PositionFile(tmp_path).write(500)
+    assert needed_from(tmp_path) == 500  # no analytics process here: it holds nothing back
+    analytics = PositionFile(tmp_path, ANALYTICS_POSITION_FILE)
+    analytics.write(200)
+    assert needed_from(tmp_path) == 200
+    analytics.write(900)
+    assert needed_from(tmp_path) == 500
+    analytics.path.write_text("damaged")
+    assert needed_from(tmp_path) == 0

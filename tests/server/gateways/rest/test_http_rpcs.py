@@ -75,6 +75,11 @@ COVERED = (
     "/stocktraderx.v1.RiskService/ResumeTrading",
     "/stocktraderx.v1.RiskService/GetAccount",
     "/stocktraderx.v1.RiskService/FundAccount",
+    "/stocktraderx.v1.AnalyticsService/GetTradeReport",
+    "/stocktraderx.v1.AnalyticsService/GetProfitAndLoss",
+    "/stocktraderx.v1.AnalyticsService/GetOrderStatistics",
+    "/stocktraderx.v1.AnalyticsService/ListOrderEvents",
+    "/stocktraderx.v1.AnalyticsService/GetMarketStatistics",
 )
 """The annotated RPCs the success scenario calls, each at least once."""
 _C = grpc.StatusCode
@@ -414,12 +419,26 @@ async def _risk(http: Http, exchange: Exchange, alice: str) -> None:
     assert first  # a heartbeat or an alert: the stream answered
 
 
+async def _analytics(http: Http, exchange: Exchange, alice: str) -> None:
+    assert exchange.analytics is not None
+    assert exchange.core is not None
+    await exchange.analytics.caught_up(exchange.core.sequencer.sequence)
+    operator = await _operator(http, exchange)
+    day = {"date": datetime.now(UTC).date().isoformat()}
+    for path in ("trades", "pnl", "order-statistics"):
+        await http.ok("GET", f"/analytics/accounts/ALICE/{path}", token=alice, params=day)
+    events = await http.ok("GET", "/analytics/order-events", token=operator, params=day)
+    assert any(event["account_id"] == "ALICE" for event in events["events"])
+    await http.ok("GET", "/analytics/market-statistics", params=day)
+
+
 def test_every_annotated_rpc_answers_over_http(tmp_path: Path) -> None:
     async def scenario(http: Http, exchange: Exchange) -> None:
         alice = await _users_and_keys(http, exchange)
         await _reference_data(http, exchange)
         await _orders_and_market_data(http, exchange, alice["access_token"])
         await _risk(http, exchange, alice["access_token"])
+        await _analytics(http, exchange, alice["access_token"])
         assert http.succeeded == set(COVERED)
         assert not http.refused
 

@@ -374,6 +374,9 @@ class RejectReason(_RejectReason, metaclass=_RejectReasonEnumTypeWrapper):
         written to the store; ask again shortly.
       HISTORY_TRIMMED (OUT_OF_RANGE): the reports asked for are older than an
         exchange without a store keeps.
+      ANALYTICS_UNAVAILABLE (UNAVAILABLE): the analytics process, which
+        computes the AnalyticsService's reports, is not running or not ready;
+        ask again shortly.
       BACKEND_UNAVAILABLE (UNAVAILABLE): REST only: the bridge cannot reach the
         gRPC server.
       TIMEOUT (DEADLINE_EXCEEDED): REST only: the call took longer than the

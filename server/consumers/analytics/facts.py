@@ -1,0 +1,149 @@
+"""The analytical store's facts: what one replayed command adds, as columns.
+
+Two fact tables, both append-only and keyed by the engine sequence of the
+command that caused them (which makes ingest idempotent, ``store.py``):
+
+- ``order_events``: every execution report, the order's whole life (new,
+  fills, cancels, replaces, rejections, expiry, triggers) with the time to
+  the nanosecond as journaled and the sender of the command as the journal
+  recorded it (user, address, gateway). The sender goes only on reports of
+  the sender's own account: a passive fill is caused by the counterparty's
+  command, whose user is none of this account's business.
+- ``trades``: every print, both sides.
+
+Executions are the fill reports among the order events (a view in the store),
+and an order's arrival is its first report, so neither is stored twice.
+Rows become columns and one Arrow table per batch: the store takes a whole
+table in one statement (decision 0007 measured row by row inserts at about a
+hundred rows a second).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from matching import Command, Event, Trade
+from server.journal.codec import Origin
+from server.model.registry import Report
+
+DAY_NANOS = 86_400 * 1_000_000_000
+
+ORDER_EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("sequence", "BIGINT"),
+    ("event_index", "INTEGER"),
+    ("transact_time", "BIGINT"),
+    ("day", "DATE"),
+    ("account_id", "VARCHAR"),
+    ("report_sequence", "BIGINT"),
+    ("exec_type", "INTEGER"),
+    ("order_status", "INTEGER"),
+    ("order_id", "BIGINT"),
+    ("client_order_id", "VARCHAR"),
+    ("symbol", "VARCHAR"),
+    ("side", "INTEGER"),
+    ("order_type", "INTEGER"),
+    ("time_in_force", "INTEGER"),
+    ("price", "BIGINT"),
+    ("stop_price", "BIGINT"),
+    ("quantity", "BIGINT"),
+    ("leaves_quantity", "BIGINT"),
+    ("cum_quantity", "BIGINT"),
+    ("avg_price", "BIGINT"),
+    ("last_price", "BIGINT"),
+    ("last_quantity", "BIGINT"),
+    ("trade_id", "BIGINT"),
+    ("liquidity", "INTEGER"),
+    ("reject_reason", "INTEGER"),
+    ("cancel_reason", "INTEGER"),
+    ("client_request_id", "VARCHAR"),
+    ("user_id", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("gateway", "VARCHAR"),
+)
+"""Column names and DuckDB types; times are integer nanoseconds since the
+epoch (UTC), ``day`` the UTC day they fall in. ``(sequence, event_index)``
+numbers the events in the order the engine produced them."""
+
+TRADE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("sequence", "BIGINT"),
+    ("trade_time", "BIGINT"),
+    ("day", "DATE"),
+    ("trade_id", "BIGINT"),
+    ("symbol", "VARCHAR"),
+    ("price", "BIGINT"),
+    ("quantity", "BIGINT"),
+    ("aggressor_side", "INTEGER"),
+    ("buy_order_id", "BIGINT"),
+    ("sell_order_id", "BIGINT"),
+    ("buy_account_id", "VARCHAR"),
+    ("sell_account_id", "VARCHAR"),
+)
+
+_REPORT_COLUMNS = tuple("account_id" if name == "account" else name for name in Report._fields)
+"""The order-event columns a report fills, in the report's field order."""
+_EXTRA_COLUMNS = ("event_index", "day", "user_id", "source", "gateway")
+"""The rest of an order event's columns, in the order ``Facts.add`` keeps them."""
+_NO_ORIGIN = ("", "", "")
+_TRADE_NAMES = tuple(name for name, _ in TRADE_COLUMNS)
+
+
+@dataclass
+class Facts:
+    """The facts of a run of consecutive commands, kept as rows while the
+    replay adds them and turned into columns once per batch (``columns``):
+    one C-level transpose instead of a Python append per field."""
+
+    last_sequence: int = 0
+    reports: list[tuple[Any, ...]] = field(default_factory=list)
+    extras: list[tuple[Any, ...]] = field(default_factory=list)
+    """Per report: its place in its command, its day, and the sender."""
+    trades: list[tuple[Any, ...]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.reports) + len(self.trades)
+
+    def add(
+        self,
+        sequence: int,
+        command: Command,
+        events: list[Event],
+        reports: list[Report],
+        origin: Origin | None,
+    ) -> None:
+        """The facts of one applied command: its reports and its trades."""
+        self.last_sequence = sequence
+        when = command.timestamp
+        sender_account = getattr(command, "account", "")
+        width = len(_REPORT_COLUMNS)
+        for index, report in enumerate(reports):
+            # Reports restored from snapshots older than client_request_id lack it.
+            self.reports.append(report if len(report) == width else (*report, ""))
+            own = origin is not None and report.account == sender_account
+            sender = origin if own and origin is not None else _NO_ORIGIN
+            self.extras.append((index, report.transact_time // DAY_NANOS, *sender))
+        for event in events:
+            if type(event) is not Trade:
+                continue
+            assert isinstance(event, Trade)
+            side = event.aggressor_side
+            self.trades.append(
+                (
+                    sequence, when, when // DAY_NANOS, event.trade_id, event.symbol, event.price,
+                    event.quantity, 0 if side is None else int(side), event.buy_order_id,
+                    event.sell_order_id, event.buy_account, event.sell_account,
+                )
+            )  # fmt: skip
+
+    def order_event_columns(self) -> dict[str, list[Any]]:
+        return _transpose(self.reports, _REPORT_COLUMNS) | _transpose(self.extras, _EXTRA_COLUMNS)
+
+    def trade_columns(self) -> dict[str, list[Any]]:
+        return _transpose(self.trades, _TRADE_NAMES)
+
+
+def _transpose(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    if not rows:
+        return {name: [] for name in names}
+    return {name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)}
