@@ -60,15 +60,17 @@ def settings_of(arguments: Sequence[str]) -> tuple[str, Settings]:
     data_dir = _option(arguments, "--data-dir")
     if data_dir is not None:
         settings = replace(settings, data_dir=Path(data_dir))
-    for name, field in (("--grpc-port", "grpc_port"), ("--rest-port", "rest_port")):
-        value = _option(arguments, name)
-        if value is not None:
-            settings = replace(settings, **{field: int(value)})
+    grpc_port = _option(arguments, "--grpc-port")
+    if grpc_port is not None:
+        settings = replace(settings, grpc_port=int(grpc_port))
+    rest_port = _option(arguments, "--rest-port")
+    if rest_port is not None:
+        settings = replace(settings, rest_port=int(rest_port))
     return roles[0], settings
 
 
 def _get(url: str, context: ssl.SSLContext | None = None) -> None:
-    with urllib.request.urlopen(url, timeout=TIMEOUT, context=context) as response:  # noqa: S310
+    with urllib.request.urlopen(url, timeout=TIMEOUT, context=context) as response:
         if response.status != 200:
             raise OSError(f"{url} answered {response.status}")
 

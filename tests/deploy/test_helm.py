@@ -131,7 +131,8 @@ def test_every_container_is_unprivileged_read_only_and_probed(
             assert context["readOnlyRootFilesystem"] is True, name
             assert context["allowPrivilegeEscalation"] is False, name
             assert context["capabilities"]["drop"] == ["ALL"], name
-            assert "readinessProbe" in container and "livenessProbe" in container, name
+            assert "readinessProbe" in container, name
+            assert "livenessProbe" in container, name
             mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
             assert "/tmp" in mounts, name
 
@@ -177,14 +178,18 @@ def test_the_production_configuration_is_valid() -> None:
 
 
 def test_no_secret_value_is_in_a_pod_spec(rendered: dict[str, list[Manifest]]) -> None:
-    manifests = render("--set", "secrets.adminPassword=never-in-a-spec-0930", "--set",
-                       "admin.username=ops", "--set", "secrets.databasePassword=db-secret-1600")  # fmt: skip
+    manifests = render(
+        "--set=secrets.adminPassword=never-in-a-spec-0930",
+        "--set=admin.username=ops",
+        "--set=secrets.databasePassword=db-secret-1600",
+    )
     secret = named(manifests, "Secret", "-secrets")
     assert secret["stringData"]["admin-password"] == "never-in-a-spec-0930"
     for manifest in manifests:
         if manifest["kind"] != "Secret":
             text = yaml.safe_dump(manifest)
-            assert "never-in-a-spec" not in text and "db-secret" not in text
+            assert "never-in-a-spec" not in text
+            assert "db-secret" not in text
     gateway = named(manifests, "Deployment", "-gateway")["spec"]["template"]["spec"]
     (password,) = [e for e in gateway["containers"][0]["env"] if e["name"] == "STX_ADMIN_PASSWORD"]
     assert password["valueFrom"]["secretKeyRef"]["key"] == "admin-password"
@@ -213,16 +218,23 @@ def test_only_the_gateways_and_the_web_frontend_are_open_from_outside(
 ) -> None:
     policies = of_kind(rendered["default"], "NetworkPolicy")
     deny = named(policies, "NetworkPolicy", "-default-deny")
-    assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
+    assert deny["spec"]["policyTypes"] == ["Ingress"]
+    assert "ingress" not in deny["spec"]
     open_ports = {
         policy["metadata"]["name"]: ports
         for policy in policies
         if (ports := _ingress_from_anywhere(policy))
     }
-    assert open_ports == {"stx-stocktraderx-gateway": {"grpc", "rest"}, "stx-stocktraderx-web": {"http"}}
+    assert open_ports == {
+        "stx-stocktraderx-gateway": {"grpc", "rest"},
+        "stx-stocktraderx-web": {"http"},
+    }
     production = of_kind(rendered["production"], "NetworkPolicy")
     assert all(not _ingress_from_anywhere(policy) for policy in production)
-    services = {s["metadata"]["name"]: s["spec"].get("type") for s in of_kind(rendered["production"], "Service")}
+    services = {
+        s["metadata"]["name"]: s["spec"].get("type")
+        for s in of_kind(rendered["production"], "Service")
+    }
     assert [name for name, kind in services.items() if kind == "LoadBalancer"] == [
         "stx-stocktraderx-gateway"
     ]
@@ -256,8 +268,6 @@ def test_service_monitors_only_with_the_operator_and_with_the_rules_job_names(
         (relabel,) = endpoint["relabelings"]
         jobs.add(relabel["replacement"])
         selector: dict[str, Any] = monitor["spec"]["selector"]["matchLabels"]
-        (service,) = [
-            s for s in services if selector.items() <= s["metadata"]["labels"].items()
-        ]
+        (service,) = [s for s in services if selector.items() <= s["metadata"]["labels"].items()]
         assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
     assert jobs == _prometheus_jobs()
