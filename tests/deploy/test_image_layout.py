@@ -141,7 +141,12 @@ def image() -> Iterator[Image]:
     scratch = Path(tempfile.mkdtemp(prefix="stx-image-"))
     scratch.chmod(0o755)
     try:
-        yield _build(scratch)
+        umask = os.umask(0o022)  # an image's files are readable by its user
+        try:
+            built = _build(scratch)
+        finally:
+            os.umask(umask)
+        yield built
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
