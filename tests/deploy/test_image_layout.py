@@ -34,7 +34,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -49,7 +48,13 @@ START_ORDER = ("core", "gateway", "projector", "surveillance", "feed", "rest")
 HEALTHY_WITHIN = 120.0
 BUILD_WITHIN = 840.0
 """The install and the engine's compilation: about 1.5 minutes of CPU."""
-NOBODY = 65534
+CONFINE = (
+    'mount --bind "$1" "$1" && mount --bind "$2" "$2" && mount -o remount,bind,ro / && '
+    'mount --bind "$3" "$3" && mount -o remount,bind,ro "$3" && shift 3 && exec "$@"'
+)
+"""In a mount namespace of its own: the volume and /tmp bound onto
+themselves (mounts of their own stay writable), then the root filesystem
+and the installed files read-only, as a container with readOnlyRootFilesystem."""
 ADMIN_PASSWORD = "layout test operator password"
 
 
@@ -169,10 +174,6 @@ class Containers:
         key = self.secrets / "data-key"
         key.write_text("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n")  # 32 bytes
         self.as_root = os.geteuid() == 0
-        if self.as_root:
-            for path in (self.data, self.tmp):
-                os.chown(path, NOBODY, NOBODY)
-            os.chown(key, NOBODY, NOBODY)
         key.chmod(0o400)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.base = free_port_block()
@@ -201,8 +202,22 @@ class Containers:
             environ.update(STX_ADMIN_USERNAME="operator", STX_ADMIN_PASSWORD=ADMIN_PASSWORD)
         return environ
 
-    def _user(self) -> dict[str, Any]:
-        return {"user": NOBODY, "group": NOBODY, "extra_groups": []} if self.as_root else {}
+    def confined(self, argv: list[str]) -> list[str]:
+        """``argv`` where only the volume and /tmp can be written: a
+        read-only mount namespace as root; otherwise the installed files are
+        made read-only (``readonly_install``) and the rest is not the
+        user's to write."""
+        if not self.as_root:
+            return argv
+        paths = (str(self.data), str(self.tmp), str(self.image.opt))
+        return ["unshare", "--mount", "--", "sh", "-c", CONFINE, "sh", *paths, *argv]
+
+    def readonly_install(self) -> None:
+        if not self.as_root:
+            for path in self.image.opt.rglob("*"):
+                if not path.is_symlink():
+                    mode = path.stat().st_mode
+                    path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
     def start(self, role: str) -> None:
         entrypoint = self.image.runtime.exec_form("ENTRYPOINT")
@@ -211,12 +226,11 @@ class Containers:
         assert program is not None
         assert program.startswith(str(self.image.opt))
         self.processes[role] = subprocess.Popen(
-            [program, *entrypoint[1:], role],
+            self.confined([program, *entrypoint[1:], role]),
             cwd=self.data,
             env=environ,
             stdout=subprocess.DEVNULL,
             stderr=open(self.image.root / f"{role}.log", "wb"),  # noqa: SIM115
-            **self._user(),
         )
 
     def healthcheck(self, role: str) -> subprocess.CompletedProcess[bytes]:
@@ -235,7 +249,6 @@ class Containers:
             capture_output=True,
             timeout=30,
             check=False,
-            **self._user(),
         )
 
     def wait_healthy(self, role: str) -> None:
@@ -292,10 +305,12 @@ def test_the_image_is_built_with_the_compiled_engine(image: Image) -> None:
 @pytest.mark.timeout(BUILD_WITHIN + 60)
 def test_every_role_starts_healthy_as_its_container(image: Image) -> None:
     containers = Containers(image)
-    if not containers.as_root:
-        for path in image.opt.rglob("*"):
-            if not path.is_symlink():
-                path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    containers.readonly_install()
+    for directory, writable in ((image.opt, False), (containers.data, True)):
+        touch = containers.confined(["touch", str(directory / "probe")])
+        result = subprocess.run(touch, capture_output=True, check=False, timeout=30)
+        assert (result.returncode == 0) is writable, (directory, result.stderr)
+    (containers.data / "probe").unlink()
     installed = _file_set(image.opt)
     try:
         for role in START_ORDER:
@@ -308,9 +323,6 @@ def test_every_role_starts_healthy_as_its_container(image: Image) -> None:
         assert _file_set(image.opt) == installed, "a process wrote outside the volume"
         assert (containers.data / "tls" / "ca.pem").exists()
         assert list(containers.data.glob("journal-*.log"))
-        if containers.as_root:
-            owners = {path.stat().st_uid for path in containers.data.rglob("*")}
-            assert owners == {NOBODY}
         # The check fails for a role that is down.
         assert containers.stop("rest") == 0
         assert containers.healthcheck("rest").returncode == 1
