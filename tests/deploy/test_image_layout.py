@@ -199,7 +199,7 @@ class Containers:
             **self.ports,
         )
         if role == "gateway":
-            environ.update(STX_ADMIN_USERNAME="operator", STX_ADMIN_PASSWORD=ADMIN_PASSWORD)
+            environ.update(STX_ADMIN_USERNAME="admin", STX_ADMIN_PASSWORD=ADMIN_PASSWORD)
         return environ
 
     def confined(self, argv: list[str]) -> list[str]:
