@@ -271,3 +271,25 @@ def test_service_monitors_only_with_the_operator_and_with_the_rules_job_names(
         (service,) = [s for s in services if selector.items() <= s["metadata"]["labels"].items()]
         assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
     assert jobs == _prometheus_jobs()
+
+
+def test_the_web_frontend_forwards_api_to_this_releases_bridge(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    image_config = (CHART.parents[1] / "docker" / "nginx.conf").read_text()
+    assert (CHART / "files" / "nginx.conf").read_text() == image_config
+    assert "proxy_pass https://gateway:8080/;" in image_config  # compose's service
+    config = named(rendered["production"], "ConfigMap", "-web")["data"]["default.conf"]
+    assert "proxy_pass https://stx-stocktraderx-gateway:8080/;" in config
+    assert config.replace("stx-stocktraderx-gateway", "gateway").strip() == image_config.strip()
+    gateway = named(rendered["production"], "NetworkPolicy", "-gateway")
+    from_web = [
+        rule
+        for rule in gateway["spec"]["ingress"]
+        if any(
+            source.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")
+            == "web"
+            for source in rule.get("from", [])
+        )
+    ]
+    assert [rule["ports"] for rule in from_web] == [[{"port": "rest"}]]
