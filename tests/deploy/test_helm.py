@@ -88,8 +88,15 @@ def test_production_replaces_the_core_only_when_its_pod_is_deleted(
 
 
 def test_the_core_count_is_not_a_value() -> None:
-    manifests = render("--set", "core.replicas=3", "--set", "core.replicaCount=3")
-    assert named(manifests, "StatefulSet", "-core")["spec"]["replicas"] == 1
+    """values.schema.json refuses keys it does not know, naming them: a
+    second core cannot be asked for, nor a misspelt setting slip by."""
+    result = helm("template", "stx", CHART, "--set", "core.replicas=3")
+    assert result.returncode != 0
+    assert "at '/core': additional properties 'replicas' not allowed" in result.stderr
+    result = helm("template", "stx", CHART, "--set", "settings.durabilty=always")
+    assert "'durabilty' not allowed" in result.stderr
+    result = helm("template", "stx", CHART, "--set", "settings.durability=sometimes")
+    assert "value must be one of 'always', 'batch', 'none'" in result.stderr
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
