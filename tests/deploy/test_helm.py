@@ -65,6 +65,9 @@ def test_the_validation_can_fail(rendered: dict[str, list[Manifest]]) -> None:
     core = copy.deepcopy(named(rendered["default"], "StatefulSet", "-core"))
     core["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "metrics"
     assert schema_errors(core, KUBERNETES_VERSIONS[-1]) is not None
+    core = copy.deepcopy(named(rendered["default"], "StatefulSet", "-core"))
+    core["kind"] = "StatefulSett"
+    assert "no schema for apps/v1 StatefulSett" in str(schema_errors(core, KUBERNETES_VERSIONS[-1]))
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
