@@ -91,7 +91,7 @@ export class AccountFeed {
 
   private take(message: StreamMessage): void {
     if (message.type === "report") {
-      this.apply(message.data as ExecutionReport);
+      this.apply(message.data);
       this.soon();
     } else if (message.type === "error") {
       const reason = message.data.reason ?? "";
@@ -104,12 +104,12 @@ export class AccountFeed {
   /** Take in a report (from /ws, or the answer of this page's own order). */
   apply(report: ExecutionReport): void {
     this.store.update((state) => {
-      const orders = { ...state.orders };
+      let orders = state.orders;
       const id = report.order_id ?? "";
       if (id && id !== "0") {
         const next = orderAfter(orders[id], report);
-        if (next === null) delete orders[id];
-        else orders[id] = next;
+        const others = Object.entries(orders).filter(([key]) => key !== id);
+        orders = Object.fromEntries(next === null ? others : [...others, [id, next]]);
       }
       const seen = state.fills.some(
         (fill) => fill.report_sequence === report.report_sequence && fill.report_sequence !== "0",

@@ -8,7 +8,6 @@ import type { Quote, Trade } from "../api/types";
 import { Stream, type StreamMessage } from "../api/stream";
 import { applyUpdate, EMPTY_BOOK, fromSnapshot, type Book } from "./book";
 import { ConflatingStore } from "./conflate";
-import type { DepthSnapshot, DepthUpdate } from "../api/types";
 
 export const TAPE_LENGTH = 60;
 
@@ -27,8 +26,9 @@ export class QuotesFeed {
   private take(message: StreamMessage): void {
     if (message.type !== "quote") return;
     const quote = message.data as Quote;
-    if (!quote.symbol) return;
-    this.store.update((quotes) => ({ ...quotes, [quote.symbol as string]: quote }));
+    const symbol = quote.symbol;
+    if (!symbol) return;
+    this.store.update((quotes) => ({ ...quotes, [symbol]: quote }));
   }
 
   close(): void {
@@ -72,10 +72,10 @@ export class SymbolFeed {
   private take(message: StreamMessage): void {
     switch (message.type) {
       case "depth_snapshot":
-        this.store.update((state) => ({ ...state, book: fromSnapshot(message.data as DepthSnapshot) }));
+        this.store.update((state) => ({ ...state, book: fromSnapshot(message.data) }));
         break;
       case "depth_update":
-        this.store.update((state) => ({ ...state, book: applyUpdate(state.book, message.data as DepthUpdate) }));
+        this.store.update((state) => ({ ...state, book: applyUpdate(state.book, message.data) }));
         break;
       case "trade": {
         const trade = message.data as Trade;
