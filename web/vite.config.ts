@@ -12,5 +12,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ["src/test-setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
+    // A loaded CI machine renders Material UI slowly; no test waits on purpose.
+    testTimeout: 30_000,
   },
 });
