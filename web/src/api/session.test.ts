@@ -41,12 +41,9 @@ describe("Session", () => {
       "GET /api/users/me": () => [200, { user: USER }],
       "POST /api/users/logout": () => [200, {}],
     });
-    const storage = new Map<string, string>();
-    const session = new Session("http://web.test/api", {
-      getItem: (key: string) => storage.get(key) ?? null,
-      setItem: (key: string, value: string) => storage.set(key, value),
-      removeItem: (key: string) => storage.delete(key),
-    } as Storage, fetcher);
+    const storage = window.sessionStorage;
+    storage.clear();
+    const session = new Session("http://web.test/api", storage, fetcher);
 
     await session.login("demo", "market-open-0930");
     expect(session.state.user?.username).toBe("demo");
@@ -57,12 +54,12 @@ describe("Session", () => {
     await session.refresh();
     expect(JSON.parse(calls.at(-1)?.body ?? "{}")).toEqual({ refresh_token: "refresh-1" });
     expect(session.token).toBe("access-2");
-    expect(JSON.parse(storage.get("stx.session") ?? "{}")).toMatchObject({ access: "access-2", refresh: "refresh-2" });
+    expect(JSON.parse(storage.getItem("stx.session") ?? "{}")).toMatchObject({ access: "access-2", refresh: "refresh-2" });
 
     await session.logout();
     expect(JSON.parse(calls.at(-1)?.body ?? "{}")).toEqual({ refresh_token: "refresh-2" });
     expect(session.state.user).toBeNull();
-    expect(storage.has("stx.session")).toBe(false);
+    expect(storage.getItem("stx.session")).toBeNull();
   });
 
   it("ends the session with a notice when the refresh token is refused", async () => {
