@@ -104,5 +104,5 @@ def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
         front.terminate()
         front.wait(10)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    for page in ("sign-in", "trading", "filled", "refused", "trading-light", "risk"):
+    for page in ("sign-in", "trading", "filled", "refused", "trading-light", "risk", "risk-limits"):
         assert (SCREENSHOTS / f"{page}.png").stat().st_size > 0

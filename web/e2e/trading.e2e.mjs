@@ -193,6 +193,15 @@ test("the risk officer kills an account and its orders disappear", async () => {
   assert.match(blocked.text, /Refused: KILL_SWITCH_ACTIVE/);
   await officer.getByRole("button", { name: "Reset" }).click();
   await officer.getByRole("status").filter({ hasText: "Kill switch off" }).waitFor({ timeout: LONG });
+
+  // Limits and their usage, and a limit changed.
+  await officer.getByRole("button", { name: "Look up" }).click();
+  await officer.getByTestId("risk-usage").waitFor({ timeout: LONG });
+  await officer.getByLabel("Max open orders").fill("500");
+  await officer.getByRole("button", { name: "Save limits" }).click();
+  await officer.getByRole("status").filter({ hasText: `Limits of ${process.env.TRADER_ACCOUNT} saved` }).waitFor({ timeout: LONG });
+  await officer.getByLabel("Max open orders").and(officer.locator('[value="500"]')).waitFor({ timeout: LONG });
+  await officer.screenshot({ path: join(SCREENSHOTS, "risk-limits.png") });
   await officer.close();
   await page.close();
 });

@@ -7,12 +7,16 @@ import { Alert as Notice, Box, Button, Table, TableBody, TableCell, TableHead, T
 import { useCallback, useEffect, useState } from "react";
 import { ApiError } from "../api/errors";
 import { unwrap, type Session } from "../api/session";
-import type { Account, Alert, Instrument } from "../api/types";
+import type { Account, AccountRisk, Alert, Instrument } from "../api/types";
+import { LimitsEditor } from "../components/LimitsEditor";
 import { Num } from "../components/Num";
 import { Panel } from "../components/Panel";
 import { formatMoney } from "../lib/decimal";
 
 const ALERT_POLL_MS = 3_000;
+/** Trading phases are re-read this often: a circuit breaker or a volatility
+ * pause changes them without anyone on this page asking. */
+const PHASE_POLL_MS = 3_000;
 
 function describe(error: unknown): string {
   return error instanceof ApiError ? `Refused: ${error.display}` : String(error);
@@ -24,12 +28,18 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
   const [reason, setReason] = useState("risk desk");
   const [accountId, setAccountId] = useState("");
   const [account, setAccount] = useState<Account | null>(null);
+  const [risk, setRisk] = useState<AccountRisk | null>(null);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
 
   const loadInstruments = useCallback(async () => {
     const answer = unwrap(await session.api.GET("/instruments", { params: { query: { page_size: 1000 } } }));
     setInstruments(answer.instruments ?? []);
   }, [session]);
+
+  useEffect(() => {
+    const timer = setInterval(() => void loadInstruments().catch(() => undefined), PHASE_POLL_MS);
+    return () => clearInterval(timer);
+  }, [loadInstruments]);
 
   useEffect(() => {
     let stopped = false;
@@ -66,10 +76,20 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
       return `${resume ? "Resumed" : "Halted"}: ${(answer.symbols ?? []).join(", ") || "none"}`;
     });
 
+  const loadAccount = async () => {
+      const answer = unwrap(await session.api.GET("/accounts/{account_id}", { params: { path: { account_id: accountId } } }));
+      const found = answer.account ?? null;
+      setAccount(found);
+      setRisk(null);
+      if (found?.user_id) {
+        const limits = unwrap(await session.api.GET("/risk/{user_id}", { params: { path: { user_id: found.user_id } } }));
+        setRisk(limits.accounts?.find((entry) => entry.account_id === accountId) ?? null);
+      }
+  };
+
   const lookUp = () =>
     act(async () => {
-      const answer = unwrap(await session.api.GET("/accounts/{account_id}", { params: { path: { account_id: accountId } } }));
-      setAccount(answer.account ?? null);
+      await loadAccount();
       return `Account ${accountId}`;
     });
 
@@ -134,6 +154,16 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
             {account.account_id}: cash {formatMoney(account.cash_balance)}, buying power {formatMoney(account.buying_power)},
             {" "}{account.positions?.length ?? 0} positions, kill switch {account.kill_switch_active ? "ON" : "off"}
           </Typography>
+        )}
+        {risk && (
+          <LimitsEditor
+            key={`${risk.account_id ?? ""}-${JSON.stringify(risk.limits)}`}
+            session={session}
+            risk={risk}
+            reason={reason}
+            onSaved={(text) => { setMessage({ ok: true, text }); void loadAccount().catch((error: unknown) => setMessage({ ok: false, text: describe(error) })); }}
+            onError={(error) => setMessage({ ok: false, text: describe(error) })}
+          />
         )}
       </Panel>
       <Panel title={`Surveillance alerts (${alerts.length})`} sx={{ gridColumn: "1 / -1" }}>
