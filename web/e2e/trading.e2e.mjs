@@ -91,6 +91,22 @@ test("a wrong password is refused with its reason", async () => {
   await page.close();
 });
 
+test("a new user registers and is signed in with an account of their own", async () => {
+  const page = await trader.newPage();
+  await page.goto(WEB_URL);
+  const username = `web${Date.now().toString(36)}`;
+  await page.getByRole("tab", { name: "Register" }).click();
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("E-mail").fill(`${username}@example.com`);
+  await page.getByLabel("Password").fill("a long enough password 1");
+  await page.getByRole("button", { name: "Register" }).click();
+  await page.getByTestId("signed-in-user").filter({ hasText: username }).waitFor({ timeout: LONG });
+  await page.getByRole("region", { name: "account" }).filter({ hasText: username.toUpperCase() }).waitFor({ timeout: LONG });
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign in" }).waitFor({ timeout: LONG });
+  await page.close();
+});
+
 test("trade: a limit order on the ladder, crossed by another user, filled, position changed; cancel; refusals; BOLA", async () => {
   const page = await signIn(trader, process.env.TRADER_USER, process.env.TRADER_PASSWORD);
   await page.locator(`tr[data-symbol="${SYMBOL}"]`).click();
@@ -121,12 +137,19 @@ test("trade: a limit order on the ladder, crossed by another user, filled, posit
   await page.screenshot({ path: join(SCREENSHOTS, "filled.png") });
   await page.getByRole("tab", { name: /Open orders/ }).click();
 
-  // 3. Cancel: an order far from the market leaves the open orders.
+  // 3. Amend, then cancel: an order far from the market takes a new quantity,
+  //    then leaves the open orders.
   const low = (BigInt(bid.price.replace(".", "")) * 97n) / 100n;
   const lowPrice = `${low / 100n}.${(low % 100n).toString().padStart(2, "0")}`;
   const resting = await placeOrder(page, { side: "BUY", quantity: 5, price: lowPrice });
   assert.ok(resting.orderId, `the resting order was refused: ${resting.text}`);
   const row = page.locator(`tr[data-order-id="${resting.orderId}"]`);
+  await row.getByRole("button", { name: "Amend" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Quantity").fill("8");
+  await dialog.getByRole("button", { name: "Amend" }).click();
+  await dialog.waitFor({ state: "detached", timeout: LONG });
+  await row.locator("td").nth(7).filter({ hasText: /^8$/ }).waitFor({ timeout: LONG });
   await row.getByRole("button", { name: "Cancel" }).click();
   await row.waitFor({ state: "detached", timeout: LONG });
 
