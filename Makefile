@@ -11,7 +11,7 @@ ENGINE_SOURCES := setup.py $(wildcard matching/*.py)
 
 # `make run` starts the exchange (six supervised processes, docs/operations.md) with a
 # simulated market; ^C stops them all cleanly.
-.PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus node helm
+.PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus node helm web
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,29 @@ $(HELM): $(STAMP) $(NODE_STAMP) tests/deploy/helm_tool.py
 
 helm: $(HELM)
 
+# The web frontend (web/, its own npm project): `npm ci` again only when its
+# manifests change, the production build (web/dist) only when a source does.
+WEB_STAMP := web/node_modules/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src -type f 2>/dev/null)
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	  echo "Node.js 20 or newer and npm are needed (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_BUILD)
+
 venv: $(ENGINE)
 
-run: $(ENGINE)
+# The web frontend at http://localhost:3000 (server/gateways/web.py), beside
+# the exchange, relaying /api to the REST bridge; it ends with `make run`.
+run: $(ENGINE) $(WEB_BUILD)
+	@$(BIN)/python -m server.gateways.web & web=$$!; \
+	trap 'kill $$web 2>/dev/null' EXIT; \
 	$(BIN)/stx serve --simulate
 
 demo: $(ENGINE)
@@ -61,26 +81,32 @@ demo: $(ENGINE)
 protos: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python protos/generate.py
 
-# Regenerate docs/openapi.yaml (committed) from the contract's HTTP annotations.
-openapi: $(STAMP)
+# Regenerate docs/openapi.yaml (committed) from the contract's HTTP annotations,
+# and the web frontend's types from it (web/src/api/schema.d.ts, committed).
+openapi: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m server.gateways.rest.openapi --write
+	cd web && npm run api
 
 # Fail if the committed generated code or vendored googleapis files are stale (what CI runs).
 check-protos: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python protos/generate.py --check
 
-lint: $(STAMP)
+lint: $(STAMP) $(WEB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code --path protos/stocktraderx
 	$(BIN)/python -m server.gateways.rest.openapi --check
+	cd web && npm run lint
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint check-protos typecheck $(NODE_STAMP) $(ENGINE) $(HELM)
+# The web unit tests (Vitest) run here; its browser tests are part of pytest
+# (tests/e2e/test_web.py), which needs the build.
+test: lint check-protos typecheck $(NODE_STAMP) $(ENGINE) $(HELM) $(WEB_BUILD)
+	cd web && npm test
 	$(BIN)/pytest -q
 
 bench: $(ENGINE)
@@ -98,4 +124,4 @@ fuzz-corpus: $(STAMP)
 	$(BIN)/python -m tests.fuzz.corpus
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis fuzz-work
+	rm -rf $(VENV) node_modules web/node_modules web/dist web/test-results .mypy_cache .ruff_cache .pytest_cache .hypothesis fuzz-work
