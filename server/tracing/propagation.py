@@ -1,0 +1,50 @@
+"""The W3C trace context (``traceparent``, ``tracestate``) in and out of
+gRPC metadata, HTTP headers and the journal, with the standard propagator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+HEADERS = (TRACEPARENT, TRACESTATE)
+PROPAGATOR = TraceContextTextMapPropagator()
+
+
+def context_of(carrier: Mapping[str, str]) -> Context:
+    """The remote parent a carrier names (an empty context if none or malformed)."""
+    return PROPAGATOR.extract(carrier)
+
+
+def metadata_carrier(metadata: Iterable[tuple[str, Any]] | None) -> dict[str, str]:
+    """The trace headers of gRPC invocation metadata (keys arrive lower case)."""
+    return {
+        key: value for key, value in metadata or () if key in HEADERS and isinstance(value, str)
+    }
+
+
+def injected(context: Context | None = None) -> list[tuple[str, str]]:
+    """The current span's (or ``context``'s) trace headers, as metadata pairs."""
+    carrier: dict[str, str] = {}
+    PROPAGATOR.inject(carrier, context)
+    return list(carrier.items())
+
+
+def sampled_traceparent() -> str:
+    """The current span's ``traceparent`` if it is sampled, else "": what a
+    gateway journals with a command, so the core records a span only for
+    the traces a collector keeps."""
+    span_context = trace.get_current_span().get_span_context()
+    if not (span_context.is_valid and span_context.trace_flags.sampled):
+        return ""
+    return f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-01"
+
+
+def parent_of(traceparent: str) -> Context:
+    """The remote parent a journaled ``traceparent`` names."""
+    return PROPAGATOR.extract({TRACEPARENT: traceparent})
