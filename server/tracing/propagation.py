@@ -8,6 +8,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.trace import SpanContext
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 TRACEPARENT = "traceparent"
@@ -39,7 +40,11 @@ def sampled_traceparent() -> str:
     """The current span's ``traceparent`` if it is sampled, else "": what a
     gateway journals with a command, so the core records a span only for
     the traces a collector keeps."""
-    span_context = trace.get_current_span().get_span_context()
+    return traceparent_of(trace.get_current_span().get_span_context())
+
+
+def traceparent_of(span_context: SpanContext) -> str:
+    """A span's ``traceparent`` if it is sampled, else ""."""
     if not (span_context.is_valid and span_context.trace_flags.sampled):
         return ""
     return f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-01"

@@ -25,6 +25,8 @@ CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 REST_TRACE = "0af7651916cd43dd8448eb211c80319c"
 REST_CALLER_SPAN = "b7ad6b7169203331"
+STREAM_TRACE = "5b8aa5a2d2c872e8321cf37308d69df2"
+STREAM_CALLER_SPAN = "051581bf3cb55c13"
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,22 @@ def test_an_order_over_grpc_and_one_over_rest_are_traced_through_the_core(
             ),
             timeout=10,
         )
+        # One message of an order stream whose call carries a traceparent.
+        message = orders_pb2.OrderStreamRequest(
+            commands=[orders_pb2.OrderCommand(place=_order("TRACED", "over-stream"))]
+        )
+        answers = list(
+            orders_pb2_grpc.OrderServiceStub(grpc_channel).OrderStream(
+                iter([message]),
+                metadata=(
+                    ("authorization", f"Bearer {token}"),
+                    ("traceparent", f"00-{STREAM_TRACE}-{STREAM_CALLER_SPAN}-01"),
+                ),
+                timeout=10,
+            )
+        )
     assert placed.order.client_order_id == "over-grpc"
+    assert any(answer.reports for answer in answers)
 
     order = {
         "account_id": "TRACED", "client_order_id": "over-rest", "symbol": "AAPL",
@@ -196,3 +213,13 @@ def test_an_order_over_grpc_and_one_over_rest_are_traced_through_the_core(
     assert (core.service, core.parent_id) == ("stx-core", call.span_id)
     assert core.attributes["stx.client_order_id"] == "over-rest"
     assert bridge.attributes["http.response.status_code"] == 200
+
+    # Over the order stream: the caller -> the message's span -> the core.
+    spans = _spans(
+        collected, STREAM_TRACE, {"stx.gateway OrderStream message", "stx.core sequence"}
+    )
+    received = _one(spans, "stx.gateway OrderStream message")
+    core = _one(spans, "stx.core sequence")
+    assert (received.service, received.parent_id) == ("stx-gateway", STREAM_CALLER_SPAN)
+    assert (core.service, core.parent_id) == ("stx-core", received.span_id)
+    assert core.attributes["stx.client_order_id"] == "over-stream"

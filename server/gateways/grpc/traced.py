@@ -1,4 +1,5 @@
-"""The gateway's spans of unary order entry: the call, and the report going back.
+"""The gateway's spans of order entry: a unary call and the report going
+back, or one message of an order stream.
 
 ``TracingInterceptor`` is installed only when this process traces
 (``server/tracing``): it takes the caller's ``traceparent`` from the
@@ -8,22 +9,31 @@ has committed its command; the span of the report going back runs from
 then to the answer. ``journaled_traceparent`` is what ``origin_of`` puts in
 the journal beside the command, so the core's span of it is a child of this
 one; outside a traced call it is "" at the cost of one ``ContextVar.get``.
+In an OrderStream, each message gets a span of its own (``message_span``),
+child of the stream's ``traceparent`` or a root, sampled by the ratio.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
 import grpc
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, set_span_in_context
 from stocktraderx.v1 import orders_pb2
 
-from server.tracing.propagation import context_of, metadata_carrier, sampled_traceparent
+from server.tracing.propagation import (
+    context_of,
+    metadata_carrier,
+    sampled_traceparent,
+    traceparent_of,
+)
 
 ORDER_SERVICE = orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
+ORDER_STREAM = f"/{ORDER_SERVICE}/OrderStream"
 TRACED_METHODS = frozenset(
     f"/{ORDER_SERVICE}/{name}"
     for name in ("PlaceOrder", "CancelOrder", "ReplaceOrder", "MassCancel")
@@ -58,6 +68,39 @@ class _Call:
 
 
 _CALL: ContextVar[_Call | None] = ContextVar("stx_traced_call", default=None)
+
+
+class _Stream:
+    """A traced OrderStream: the tracer and the caller's context, for the
+    span of each message."""
+
+    __slots__ = ("parent", "tracer")
+
+    def __init__(self, tracer: Tracer, parent: Context) -> None:
+        self.tracer = tracer
+        self.parent = parent
+
+
+_STREAM: ContextVar[_Stream | None] = ContextVar("stx_traced_stream", default=None)
+
+
+def message_span(commands: int) -> tuple[Span, str] | None:
+    """In a traced order stream, a span for one message (its arrival to its
+    reports queued, as ``stx_order_ack_seconds{transport="grpc_stream"}``)
+    and its ``traceparent`` to journal ("" when not sampled); else None."""
+    stream = _STREAM.get()
+    if stream is None:
+        return None
+    span = stream.tracer.start_span(
+        "stx.gateway OrderStream message",
+        context=stream.parent,
+        kind=SpanKind.SERVER,
+        attributes={
+            "rpc.system": "grpc", "rpc.service": ORDER_SERVICE, "rpc.method": "OrderStream",
+            "stx.commands": commands,
+        },
+    )  # fmt: skip
+    return span, traceparent_of(span.get_span_context())
 
 
 def answered(sequence: int) -> None:
@@ -111,9 +154,13 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method not in TRACED_METHODS or handler.unary_unary is None:
+        if handler is None:
             return handler
         parent = context_of(metadata_carrier(handler_call_details.invocation_metadata))
+        if method == ORDER_STREAM and handler.stream_stream is not None:
+            return self._stream(handler, parent)
+        if method not in TRACED_METHODS or handler.unary_unary is None:
+            return handler
         behaviour: Any = handler.unary_unary  # a coroutine function under grpc.aio
         name = method.rsplit("/", 1)[1]
         tracer = self._tracer
@@ -146,6 +193,27 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     _finish(tracer, span, call, context.code())
 
         wrapped: grpc.RpcMethodHandler[Any, Any] = grpc.unary_unary_rpc_method_handler(
+            traced,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+        return wrapped
+
+    def _stream(
+        self, handler: grpc.RpcMethodHandler[Any, Any], parent: Context
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        both: Any = handler.stream_stream  # an async generator function under grpc.aio
+        tracer = self._tracer
+
+        async def traced(
+            requests: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            # The call's own task: the stream's reader task inherits it.
+            _STREAM.set(_Stream(tracer, parent))
+            async for response in both(requests, context):
+                yield response
+
+        wrapped: grpc.RpcMethodHandler[Any, Any] = grpc.stream_stream_rpc_method_handler(
             traced,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
