@@ -8,13 +8,14 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanContext
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 HEADERS = (TRACEPARENT, TRACESTATE)
 PROPAGATOR = TraceContextTextMapPropagator()
+SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 
 
 def context_of(carrier: Mapping[str, str]) -> Context:
@@ -50,6 +51,18 @@ def traceparent_of(span_context: SpanContext) -> str:
     return f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-01"
 
 
-def parent_of(traceparent: str) -> Context:
-    """The remote parent a journaled ``traceparent`` names."""
-    return PROPAGATOR.extract({TRACEPARENT: traceparent})
+def parent_of_journaled(traceparent: str) -> Context | None:
+    """The remote parent a journaled ``traceparent`` names. It is one a
+    gateway wrote (``traceparent_of``: version 00, sampled), so it is
+    sliced rather than matched by the propagator's regular expression (a
+    fifth of a core span's cost); None if it is not of that form."""
+    if len(traceparent) != 55 or not traceparent.startswith("00-") or traceparent[-3:] != "-01":
+        return None
+    try:
+        trace_id, span_id = int(traceparent[3:35], 16), int(traceparent[36:52], 16)
+    except ValueError:
+        return None
+    if not (trace_id and span_id) or traceparent[35] != "-":
+        return None
+    parent = SpanContext(trace_id, span_id, is_remote=True, trace_flags=SAMPLED)
+    return trace.set_span_in_context(NonRecordingSpan(parent))

@@ -20,7 +20,7 @@ from server.tracing.propagation import (
     context_of,
     injected,
     metadata_carrier,
-    parent_of,
+    parent_of_journaled,
     sampled_traceparent,
 )
 from server.tracing.provider import Tracing, start_tracing
@@ -123,7 +123,8 @@ def test_sampling_follows_the_parent_and_only_sampled_spans_are_journaled() -> N
     assert sampled_traceparent() == ""  # no span at all
     with tracer.start_as_current_span("root"):
         assert sampled_traceparent() == ""  # ratio 0: a trace begun here is dropped
-    with tracer.start_as_current_span("child", context=parent_of(TRACEPARENT)) as span:
+    caller = context_of({"traceparent": TRACEPARENT})
+    with tracer.start_as_current_span("child", context=caller) as span:
         # The caller sampled it: recorded and passed on whatever the ratio.
         context = span.get_span_context()
         assert sampled_traceparent() == f"00-{TRACE_ID:032x}-{context.span_id:016x}-01"
@@ -152,9 +153,39 @@ def test_the_core_records_a_command_from_its_timestamp_to_its_batch_commit() -> 
     assert recorded.attributes is not None
     assert recorded.attributes["stx.sequence"] == 7
     assert recorded.attributes["stx.client_order_id"] == "c7"
-    assert recorded.attributes["stx.batch.commands"] == 3
     now[0] = 6_000
     spans([second])  # the second waits for its own batch
     tracing.provider.force_flush()
     assert [span.end_time for span in exporter.get_finished_spans()] == [5_000, 6_000]
     tracing.shutdown()
+
+
+@pytest.mark.parametrize(
+    "journaled",
+    [
+        "",
+        TRACEPARENT[:-3] + "-00",  # not sampled: a gateway journals none such
+        "01" + TRACEPARENT[2:],
+        TRACEPARENT.replace("4b", "xx", 1),
+        f"00-{0:032x}-{SPAN_ID:016x}-01",
+        TRACEPARENT + "-extra",
+    ],
+)
+def test_the_core_makes_no_span_of_a_traceparent_no_gateway_wrote(journaled: str) -> None:
+    assert parent_of_journaled(journaled) is None
+    tracing, exporter = _tracing()
+    spans = CoreSpans(tracing.tracer("stx.core"))
+    command = Sequenced(1, _order(1_000), [], "c1")
+    spans.sequenced(journaled, command)
+    spans([command])
+    tracing.provider.force_flush()
+    assert exporter.get_finished_spans() == ()
+    tracing.shutdown()
+
+
+def test_a_journaled_traceparent_parses_as_the_propagator_reads_it() -> None:
+    mine = parent_of_journaled(TRACEPARENT)
+    assert mine is not None
+    ours = trace.get_current_span(mine).get_span_context()
+    theirs = trace.get_current_span(context_of({"traceparent": TRACEPARENT})).get_span_context()
+    assert ours == theirs
