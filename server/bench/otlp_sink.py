@@ -46,7 +46,7 @@ def serve(port: int) -> tuple[grpc.Server, CountingSink]:
 if __name__ == "__main__":
     running, counting = serve(int(sys.argv[1]))
     try:
-        while not running.wait_for_termination(10):
+        while running.wait_for_termination(10):  # True: the wait timed out
             print(f"{counting.spans} spans", flush=True)
     except KeyboardInterrupt:
         running.stop(None)
