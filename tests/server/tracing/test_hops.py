@@ -95,7 +95,7 @@ def test_a_bridge_that_does_not_trace_passes_the_callers_trace_headers_on() -> N
                     "stocktraderx.v1.OrderService",
                     {
                         "PlaceOrder": grpc.unary_unary_rpc_method_handler(
-                            place,  # type: ignore[arg-type]
+                            place,
                             request_deserializer=orders_pb2.PlaceOrderRequest.FromString,
                             response_serializer=orders_pb2.PlaceOrderResponse.SerializeToString,
                         )
