@@ -322,6 +322,7 @@ class OrderStreamHandler:
             waiting = settling.get_nowait()
             if waiting is not None:
                 self._in_flight.difference_update(waiting.keys)
+                _failed(waiting, "the stream ended before its commit")
 
     def _subscribe(self, request: pb.OrderStreamRequest, session: Session) -> list[Report]:
         refusals: list[Report] = []
