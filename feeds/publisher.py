@@ -23,6 +23,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +95,11 @@ class FeedPublisher:
         self._heartbeat = heartbeat_seconds
         self._queue: queue.Queue[list[Update] | None] = queue.Queue(queue_limit)
         self.dropped_batches = 0
+        """Committed batches shed because the sending thread was ``queue_limit`` behind."""
+        self.snapshots_served: Counter[str] = Counter()
+        """Snapshots answered, by channel: a subscriber asks once per channel as
+        it joins and again after each loss it noticed (a PUB socket drops for a
+        slow subscriber without telling anyone, so this is where drops show)."""
         self.sent = 0
         self._thread: threading.Thread | None = None
         self._serving: asyncio.Task[None] | None = None
@@ -236,4 +242,5 @@ class FeedPublisher:
         body = self._source(channel, symbol)
         if body is None:
             return [b"ERROR", f"no instrument {symbol!r}".encode()]
+        self.snapshots_served[channel] += 1
         return [b"OK", body]

@@ -22,6 +22,12 @@ from server.fix_config import FixConfigError, FixSettings, parse_fix
 from server.logs import LOG_FORMATS, LOG_LEVELS
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
 from server.secret_values import redact_url
+from server.tracing.settings import (
+    TracingConfigError,
+    TracingSettings,
+    parse_tracing,
+    tracing_from_environ,
+)
 from server.transport.settings import TlsConfigError, TlsSettings, parse_tls, tls_from_environ
 
 DURABILITIES = ("always", "batch", "none")
@@ -83,6 +89,8 @@ class Settings:
     """``console`` (text, ``make run``) or ``json`` (one object a line, for
     deployments); see docs/operations.md, "Logs"."""
     log_level: str = "info"
+    tracing: TracingSettings = field(default_factory=TracingSettings)
+    """OpenTelemetry traces over OTLP: off unless a collector is named."""
 
 
 def _int(table: Mapping[str, Any], key: str, where: str, default: int) -> int:
@@ -130,7 +138,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 def from_mapping(document: Mapping[str, Any]) -> Settings:
     unknown = set(document) - {
         "server", "journal", "store", "auth", "keys", "instruments", "risk", "tls", "fix",
-        "analytics",
+        "analytics", "tracing",
     }  # fmt: skip
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
@@ -171,7 +179,8 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         risk = parse_risk(document.get("risk", {}))
         tls = parse_tls(document.get("tls", {}))
         fix = parse_fix(document.get("fix", {}))
-    except (RiskConfigError, TlsConfigError, FixConfigError) as error:
+        tracing = parse_tracing(document.get("tracing", {}))
+    except (RiskConfigError, TlsConfigError, FixConfigError, TracingConfigError) as error:
         raise ConfigError(str(error)) from None
     listen_address = server.get("listen_address", Settings.listen_address)
     if not isinstance(listen_address, str) or not listen_address:
@@ -205,6 +214,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         risk=risk,
         tls=tls,
         fix=fix,
+        tracing=tracing,
     )
     return _checked(settings)
 
@@ -338,6 +348,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
             raise ConfigError(f"STX_RISK_ENFORCE_LIMITS: {raw!r} is not valid") from None
     try:
         overrides["tls"] = tls_from_environ(settings.tls, environ)
-    except TlsConfigError as error:
+        overrides["tracing"] = tracing_from_environ(settings.tracing, environ)
+    except (TlsConfigError, TracingConfigError) as error:
         raise ConfigError(str(error)) from None
     return _checked(replace(settings, **overrides))

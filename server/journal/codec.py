@@ -78,19 +78,29 @@ calls for (an Origin's source), as grpc-gateway does."""
 
 
 class Origin(NamedTuple):
-    """Who sent a command, from where, through which gateway (for the audit log)."""
+    """Who sent a command, from where, through which gateway (for the audit
+    log), and the W3C ``traceparent`` of the gateway's span when that trace is
+    sampled (docs/observability.md, "Traces"), else empty."""
 
     user_id: str
     source: str
     gateway: str
+    traceparent: str = ""
 
 
 def encode(command: Command, client_order_id: str = "", origin: Origin | None = None) -> bytes:
     """The journal payload. With an origin, the second slot is the list
     ``[client_order_id, user_id, source, gateway]`` instead of the bare
-    client order id (payloads written before origins existed stay readable)."""
+    client order id (payloads written before origins existed stay readable),
+    and ``traceparent`` follows as a fifth item only when there is one."""
     kind = _KINDS[type(command)]
-    slot: str | list[str] = client_order_id if origin is None else [client_order_id, *origin]
+    slot: str | list[str]
+    if origin is None:
+        slot = client_order_id
+    elif origin.traceparent:
+        slot = [client_order_id, *origin]
+    else:
+        slot = [client_order_id, origin.user_id, origin.source, origin.gateway]
     if type(command) is AddInstrument:
         return orjson.dumps(
             [kind, slot, command.timestamp, astuple(command.instrument), command.phase]
@@ -265,8 +275,10 @@ def decode_with_origin(payload: bytes) -> tuple[Command, str, Origin | None]:
         kind, slot, *fields = orjson.loads(payload)
         origin = None
         if isinstance(slot, list):
-            client_order_id, user_id, source, gateway = slot
-            origin = Origin(user_id, source, gateway)
+            client_order_id, *sender = slot
+            if len(sender) not in (3, 4):  # user, source, gateway[, traceparent]
+                raise TypeError(slot)
+            origin = Origin(*sender)
         else:
             client_order_id = slot
         if type(client_order_id) is not str or (

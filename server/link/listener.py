@@ -80,6 +80,9 @@ class CoreLinkServer:
         self.queue_observer: Callable[[float], None] | None = None
         """Given, once per COMMANDS frame, the seconds from the gateway's
         placeholder timestamp of its first command to its sequencing."""
+        self.trace_observer: Callable[[str, Sequenced], None] | None = None
+        """Given each command that came with a ``traceparent`` (a sampled
+        trace), as sequenced (``server/tracing/core_spans.py``)."""
         self._pending_ids: set[tuple[str, str]] = set()
         """(account, client order id) of new orders submitted, not yet committed."""
         self._server: asyncio.AbstractServer | None = None
@@ -142,6 +145,7 @@ class CoreLinkServer:
         results: list[Any] = []
         last = 0
         observe = self.queue_observer
+        traced = self.trace_observer
         for payload in payloads:
             try:
                 command, client_order_id, origin = decode_with_origin(payload)
@@ -169,7 +173,10 @@ class CoreLinkServer:
             if observe is not None:
                 observe((stamped.timestamp - command.timestamp) / 1e9)
                 observe = None
-            last = sequencer.submit(stamped, client_order_id, origin).sequence
+            applied = sequencer.submit(stamped, client_order_id, origin)
+            last = applied.sequence
+            if traced is not None and origin is not None and origin.traceparent:
+                traced(origin.traceparent, applied)
             if key is not None:
                 pending_ids.add(key)
             results.append(last)

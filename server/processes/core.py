@@ -26,6 +26,8 @@ from server.metrics.core import JOURNAL_COMMIT, QUEUE, CommandCounts, RiskState
 from server.processes.link import serve_link
 from server.processes.position import needed_from
 from server.risk_setup import AccountSetup
+from server.tracing.core_spans import CoreSpans
+from server.tracing.provider import active as active_tracing
 
 _log = logging.getLogger("stx.core")
 
@@ -57,6 +59,11 @@ class CoreProcess:
             self._instruments = CoreInstruments(core, self.link)
             self._instruments.attach()
             self._instruments.register()
+        tracing = active_tracing()
+        if tracing is not None:
+            spans = CoreSpans(tracing.tracer("stx.core"))
+            self.link.trace_observer = spans.sequenced
+            core.sequencer.add_listener(spans)
         self._clock = asyncio.get_running_loop().create_task(run_clock(core))
         recovered = core.recovered
         _log.info(

@@ -37,7 +37,7 @@ class FeedProcess:
         self.feed = open_feed(self.settings, lambda: replica.market)
         replica.market_listeners.append(self.feed.publish)
         if self.settings.metrics_port:
-            self._counts = FeedCounts()
+            self._counts = FeedCounts(self.feed)
             replica.market_listeners.append(self._counts)
             REGISTRY.register(self._counts)
         self.client = await follow(directory, "feed", replica)

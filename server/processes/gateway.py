@@ -41,6 +41,7 @@ from server.risk_setup import AccountSetup
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store
 from server.supervisor import SupervisedChild
+from server.tracing.provider import active as active_tracing
 from server.transport.listen import host_port, loopback_of
 from server.transport.security import ServerTls
 
@@ -95,9 +96,11 @@ class GatewayProcess:
         if self.tls is not None:
             self._tasks.append(loop.create_task(self.tls.renew_periodically()))
         backing = Backing(self.replica, store, users, self.tokens, self.shared, self.alerts)
+        tracing = active_tracing()
         self.server, self.port = await grpc_server(
-            settings, backing, self.tls, self._health, self.stream_backlog
-        )
+            settings, backing, self.tls, self._health, self.stream_backlog,
+            tracing.tracer("stx.gateway") if tracing is not None else None,
+        )  # fmt: skip
         await report_serving(self._health)
         target = loopback_of(settings.listen_address, self.port)
         if self.simulate:

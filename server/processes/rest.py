@@ -16,6 +16,7 @@ from aiohttp import web
 
 from server.config import Settings
 from server.gateways.rest.bridge import RestBridge
+from server.tracing.provider import active as active_tracing
 from server.transport.credentials import grpc_channel_credentials, https_context, resolve
 from server.transport.listen import ListenError, host_port, loopback_of, reason_of
 
@@ -27,7 +28,12 @@ async def start_bridge(
 ) -> tuple[web.AppRunner, int]:
     """The bridge over ``channel``, listening on the configured REST port
     (``ListenError`` if it is taken); the runner and the port."""
-    bridge = RestBridge(channel, origins=frozenset(settings.cors_origins))
+    tracing = active_tracing()
+    bridge = RestBridge(
+        channel,
+        origins=frozenset(settings.cors_origins),
+        tracer=tracing.tracer("stx.rest") if tracing is not None else None,
+    )
     runner = web.AppRunner(bridge.app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.listen_address, settings.rest_port, ssl_context=https)

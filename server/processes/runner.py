@@ -32,6 +32,7 @@ from server.processes.metrics import RoleMetrics
 from server.processes.roles import NICENESS, ROLES
 from server.processes.starting import start_unless_stopped
 from server.runtime import settle_heap
+from server.tracing.provider import start_tracing, stop_tracing
 
 _log = logging.getLogger("stx.serve")
 
@@ -118,7 +119,11 @@ def run_role(name: str, settings: Settings, simulate: bool = False) -> None:
             prepare_data_dir(directory)
             lock_data_dir(directory)  # held until the process ends
         role = build(name, settings, simulate)
-        uvloop.run(serve_role(name, role, RoleMetrics(name, settings)))
+        start_tracing(settings.tracing, name)
+        try:
+            uvloop.run(serve_role(name, role, RoleMetrics(name, settings)))
+        finally:
+            stop_tracing()  # the spans still queued go to the collector
     except OrphanError as error:
         _log.critical("%s", error)
         raise SystemExit(REFUSED_EXIT) from None

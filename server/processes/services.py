@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import _async as health_aio  # the package exposes it as health.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.trace import Tracer
 from stocktraderx.v1 import (
     analytics_pb2,
     analytics_pb2_grpc,
@@ -41,6 +42,7 @@ from server.gateways.grpc.market_data import MarketDataService
 from server.gateways.grpc.orders import OrderService
 from server.gateways.grpc.reference import ReferenceDataService
 from server.gateways.grpc.risk import RiskService
+from server.gateways.grpc.traced import TracingInterceptor
 from server.gateways.grpc.users import UserService
 from server.model.view import CoreView
 from server.shared import SharedState
@@ -75,10 +77,13 @@ class Backing:
 
 
 async def interceptors(
-    settings: Settings, tokens: TokenIssuer, shared: SharedState
+    settings: Settings, tokens: TokenIssuer, shared: SharedState, tracer: Tracer | None = None
 ) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
-    """Sign-in checks (when required), then input checks (innermost)."""
+    """Order entry's spans when tracing (outermost: a span covers the sign-in
+    check too), sign-in checks (when required), then input checks (innermost)."""
     chain: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
+    if tracer is not None:
+        chain.append(TracingInterceptor(tracer))
     if settings.auth_required:
         oidc = (
             OidcVerifier(
@@ -105,13 +110,15 @@ async def grpc_server(
     tls: ServerTls | None,
     health: health_aio.HealthServicer,
     stream_backlog: int,
+    tracer: Tracer | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """The gRPC server, bound (``ListenError`` if the port is taken) and
-    started; its port. The caller reports SERVING once the rest is up."""
+    started; its port. The caller reports SERVING once the rest is up.
+    ``tracer``: this process traces order entry (``server/tracing``)."""
     # No SO_REUSEPORT (grpc's default): a second exchange on the same port
     # must fail to bind, not share the port and take half the clients.
     server = grpc.aio.server(
-        interceptors=await interceptors(settings, backing.tokens, backing.shared),
+        interceptors=await interceptors(settings, backing.tokens, backing.shared, tracer),
         options=[("grpc.so_reuseport", 0)],
     )
     state, store = backing.state, backing.store

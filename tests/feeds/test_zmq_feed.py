@@ -40,6 +40,7 @@ class Follower:
     """SymbolFeeds polled on a thread of their own, as a subscriber process would."""
 
     def __init__(self, publisher: FeedPublisher, symbols: list[str], hwm: int = 100_000) -> None:
+        self.publisher = publisher
         self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.feeds = {
             symbol: SymbolFeed(
@@ -130,7 +131,10 @@ def test_lost_messages_are_detected_and_recovered_never_ignored(tmp_path: Path) 
     # High-water marks of a few messages: ZeroMQ drops while the subscriber is busy.
     follower = _run(tmp_path, scenario_hwm=4, publisher_hwm=4)
     assert sum(feed.gaps for feed in follower.feeds.values()) > 0
-    assert sum(feed.snapshots for feed in follower.feeds.values()) > 2 * len(follower.feeds)
+    snapshots = sum(feed.snapshots for feed in follower.feeds.values())
+    assert snapshots > 2 * len(follower.feeds)
+    # The publisher counts each recovery it served (stx_feed_snapshots_served_total).
+    assert sum(follower.publisher.snapshots_served.values()) == snapshots
 
 
 def test_unknown_symbols_and_channels_without_snapshots_are_refused(tmp_path: Path) -> None:

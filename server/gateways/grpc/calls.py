@@ -12,6 +12,7 @@ from matching import RejectReason
 from server.auth.access import current_principal
 from server.errors import abort, invalid_argument, unavailable
 from server.gateways.grpc.inputs import page_number
+from server.gateways.grpc.traced import journaled_traceparent
 from server.journal.codec import FORWARDED_FOR, Origin
 from server.model.view import CoreUnavailableError, SequencerView
 
@@ -53,7 +54,8 @@ async def page_token(token: str, context: Context) -> int:
 
 def origin_of(context: Context, gateway: str = "grpc") -> Origin:
     """Who is calling and from where: for the audit log of their commands and
-    the sign-in throttle per address.
+    the sign-in throttle per address; in a traced call, the ``traceparent``
+    the core's span of the command will be a child of.
 
     The REST bridge calls on behalf of HTTP clients, so it passes each one's
     address as ``x-forwarded-for`` (as grpc-gateway does). That is believed
@@ -66,11 +68,12 @@ def origin_of(context: Context, gateway: str = "grpc") -> Origin:
     peer = context.peer() or "unknown"
     kind, _, rest = peer.partition(":")
     address, _, _ = rest.rpartition(":")
+    traceparent = journaled_traceparent()
     if kind.startswith("unix") or address.startswith("127.") or address == "[::1]":
         forwarded = _forwarded_for(context)
         if forwarded is not None:
-            return Origin(user_id, forwarded, "rest")
-    return Origin(user_id, address or kind, gateway)
+            return Origin(user_id, forwarded, "rest", traceparent)
+    return Origin(user_id, address or kind, gateway, traceparent)
 
 
 def _forwarded_for(context: Context) -> str | None:

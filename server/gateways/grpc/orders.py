@@ -42,6 +42,7 @@ from server.gateways.grpc.calls import (
 )
 from server.gateways.grpc.history import History, HistoryBehind
 from server.gateways.grpc.stream import BACKLOG_LIMIT, OrderStreamHandler
+from server.gateways.grpc.traced import answered
 from server.metrics.order_entry import UNARY_ACK
 from server.model.registry import OrderRecord
 from server.model.view import Applied, CoreView
@@ -90,6 +91,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         client order id, a cancel's or replace's client request id)."""
         applied = self._sequencer.submit(command, client_id, origin_of(context))
         await committed(self._sequencer, context)
+        answered(applied.sequence)
         return applied
 
     async def PlaceOrder(  # noqa: N802 - the contract's name

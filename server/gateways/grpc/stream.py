@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from opentelemetry.trace import Span, Status, StatusCode
 from stocktraderx.v1 import common_pb2
 from stocktraderx.v1 import orders_pb2 as pb
 
@@ -55,6 +56,7 @@ from server.gateways.grpc.refusals import (
     of_request,
     refusal,
 )
+from server.gateways.grpc.traced import message_span
 from server.journal.codec import Origin
 from server.metrics.order_entry import STREAM_ACK, watch_streams
 from server.model.registry import Report
@@ -73,9 +75,11 @@ _log = logging.getLogger(__name__)
 class _Entered:
     """One message's commands as entered, until they are committed."""
 
-    __slots__ = ("commands", "keys", "mark", "received", "refusals")
+    __slots__ = ("commands", "keys", "mark", "received", "refusals", "span")
 
     def __init__(self, refusals: list[Report]) -> None:
+        self.span: Span | None = None
+        """Its span when the stream is traced (``traced.message_span``)."""
         self.received = time.perf_counter()
         """When the message arrived: its acknowledgement's latency starts here."""
         self.refusals = refusals
@@ -232,6 +236,12 @@ class OrderStreamHandler:
                     break  # the core went away, or a bug: the stream is ending
                 refusals = self._subscribe(request, session)
                 entered = _Entered(refusals)
+                origin = session.origin
+                traced = message_span(len(request.commands))
+                if traced is not None:
+                    entered.span, traceparent = traced
+                    if traceparent and origin is not None:
+                        origin = origin._replace(traceparent=traceparent)
                 try:
                     if len(request.commands) > MAX_COMMANDS_PER_MESSAGE:
                         refusals.append(
@@ -243,7 +253,9 @@ class OrderStreamHandler:
                         )
                     else:
                         refusals.extend(
-                            self._enter(request.commands, session, entered.keys, entered.commands)
+                            self._enter(
+                                request.commands, session, origin, entered.keys, entered.commands
+                            )
                         )
                     self._sequencer.commit_now()
                     entered.mark = self._sequencer.mark()
@@ -289,11 +301,15 @@ class OrderStreamHandler:
                 STREAM_ACK.observe(time.perf_counter() - entered.received)
                 if entered.refusals:
                     session.deliver(entered.refusals)
+                if entered.span is not None:
+                    entered.span.end()
         except CoreUnavailableError:
             session.unavailable = True
+            _failed(entered, "core unavailable")
         except Exception:
             _log.exception("order stream settling failed")
             session.failed = True
+            _failed(entered, "order stream settling failed")
         finally:
             # Whatever ended it, no id this stream entered stays reserved.
             self._release(settling)
@@ -306,6 +322,7 @@ class OrderStreamHandler:
             waiting = settling.get_nowait()
             if waiting is not None:
                 self._in_flight.difference_update(waiting.keys)
+                _failed(waiting, "the stream ended before its commit")
 
     def _subscribe(self, request: pb.OrderStreamRequest, session: Session) -> list[Report]:
         refusals: list[Report] = []
@@ -344,6 +361,7 @@ class OrderStreamHandler:
         self,
         commands: Any,
         session: Session,
+        origin: Origin | None,
         keys: set[tuple[str, str]],
         entered: list[Applied],
     ) -> list[Report]:
@@ -387,7 +405,7 @@ class OrderStreamHandler:
                 refusals.append(not_yours(body))
                 continue
             self.fanout.follow(account, session)
-            entered.append(self._sequencer.submit(prepared, client_id, session.origin))
+            entered.append(self._sequencer.submit(prepared, client_id, origin))
             if client_order_id:
                 # Reserved once submitted (no await in between), so a command
                 # the sequencer did not take leaves its id free.
@@ -439,6 +457,13 @@ class OrderStreamHandler:
             self._sequencer.now(), account, request.order_id, request.price, request.quantity,
             request.stop_price,
         )  # fmt: skip
+
+
+def _failed(entered: _Entered | None, why: str) -> None:
+    """End the span of a message whose outcome is unknown as an error."""
+    if entered is not None and entered.span is not None:
+        entered.span.set_status(Status(StatusCode.ERROR, why))
+        entered.span.end()
 
 
 def _may_use(account: str) -> bool:

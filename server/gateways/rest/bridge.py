@@ -3,8 +3,10 @@
 Each request is matched against the routes read from the contract, turned
 into the RPC's request message (path variables, then the body, then the
 query string), and sent over a gRPC channel with the caller's
-``Authorization`` header and a request id as metadata, so the gRPC server's
-interceptor authorises it exactly as a gRPC call. gRPC statuses become HTTP
+``Authorization`` header, a request id and the W3C trace context
+(``traceparent``: the bridge's own span when it traces, else the caller's
+header passed on) as metadata, so the gRPC server's interceptor authorises
+it exactly as a gRPC call. gRPC statuses become HTTP
 codes through the one table in ``server/errors.py``; the body of an error is
 the ``google.rpc.Status`` as JSON, details included. Server-streaming RPCs
 answer with newline-delimited JSON, one ``{"result": ...}`` per message.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -26,6 +29,8 @@ from aiohttp.log import server_logger
 from google.protobuf import json_format, message_factory
 from google.protobuf.message import Message
 from google.rpc import status_pb2
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 
 from server.errors import http_code, malformed, not_found, status_of_call, too_large
 from server.gateways.rest import openapi
@@ -34,6 +39,8 @@ from server.gateways.rest.routes import Route, Router, routes
 from server.gateways.rest.websocket import websocket_handler
 from server.journal.codec import FORWARDED_FOR
 from server.metrics.order_entry import REST_ACK
+from server.tracing.propagation import HEADERS as TRACE_HEADERS
+from server.tracing.propagation import context_of, injected
 
 MAX_BODY = 1024 * 1024
 SWAGGER_PAGE = """<!doctype html>
@@ -48,6 +55,11 @@ window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
 </script></body></html>
 """
 TIMEOUT_SECONDS = 30.0
+
+
+def _printable(value: str) -> bool:
+    """Fit for gRPC metadata: printable ASCII."""
+    return value.isascii() and value.isprintable()
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -90,7 +102,7 @@ def cors(origins: frozenset[str]) -> Any:
             response.headers["vary"] = "origin"
             response.headers["access-control-allow-methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
             response.headers["access-control-allow-headers"] = (
-                "authorization, content-type, x-request-id"
+                "authorization, content-type, x-request-id, traceparent, tracestate"
             )
             response.headers["access-control-expose-headers"] = "x-request-id"
         return response
@@ -141,8 +153,10 @@ class RestBridge:
         channel: grpc.aio.Channel,
         table: list[Route] | None = None,
         origins: frozenset[str] = DEFAULT_ORIGINS,
+        tracer: Tracer | None = None,
     ) -> None:
         self._channel = channel
+        self._tracer = tracer
         self._table = routes() if table is None else table
         self._router = Router(self._table)
         self._endpoints = {
@@ -184,11 +198,42 @@ class RestBridge:
         return web.Response(text=SWAGGER_PAGE, content_type="text/html")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """Answer a route; when this process traces, in a SERVER span whose
+        parent is the caller's ``traceparent`` header, if any."""
+        if self._tracer is None:
+            return await self._answer(request)
+        with self._tracer.start_as_current_span(
+            f"stx.rest {request.method}",
+            context=context_of(request.headers),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "url.path": request.path},
+        ) as span:
+            response = await self._answer(request)
+            span.set_attribute("http.response.status_code", response.status)
+            return response
+
+    def _trace_headers(self, headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+        """What tells the gateway which trace a call belongs to: this
+        process's span when it traces, else the caller's own headers passed
+        on (the gateway may trace when the bridge does not)."""
+        if self._tracer is not None:
+            return tuple(injected())
+        return tuple(
+            (name, value)
+            for name in TRACE_HEADERS
+            if (value := headers.get(name)) and len(value) <= 512 and _printable(value)
+        )
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         received = time.perf_counter()
         found = self._router.match(request.method, request.path)
         if found is None:
             return status_response(not_found(f"no route {request.method} {request.path}"))
         route, variables = found
+        if self._tracer is not None:
+            span = trace.get_current_span()
+            span.update_name(f"stx.rest {request.method} {route.template}")
+            span.set_attribute("http.route", route.template)
         endpoint = self._endpoints[route.http_method, route.template]
         try:
             message = await self._request_message(request, endpoint, variables)
@@ -203,6 +248,7 @@ class RestBridge:
         metadata: tuple[tuple[str, str], ...] = (
             ("x-request-id", request_id),
             (FORWARDED_FOR, request.remote or ""),
+            *self._trace_headers(headers),
         )
         if authorization:
             metadata += (("authorization", authorization),)

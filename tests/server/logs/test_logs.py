@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from server.config import ConfigError, load
 from server.logs.redact import RedactingFilter
@@ -184,13 +185,7 @@ def test_settings_choose_the_format_and_level(tmp_path: Path) -> None:
 
 
 def test_the_current_opentelemetry_span_is_on_the_line(output: io.StringIO) -> None:
-    """The real lookup (runs where OpenTelemetry is installed: the traces work
-    adds it); outside a span no ids, inside one the span's."""
-    pytest.importorskip("opentelemetry.sdk.trace")
-    from opentelemetry.sdk.trace import (  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: PLC0415
-        TracerProvider,
-    )
-
+    """The real lookup: outside a span no ids, inside one the span's."""
     configure_logging("json", "info", "gateway", stream=output)
     log = logging.getLogger("stx.test.otel")
     log.info("outside")

@@ -13,6 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from feeds.market import MarketState
+from feeds.publisher import FeedPublisher
+from feeds.subscriber import SymbolFeed
 from matching import (
     CancelOrder,
     Command,
@@ -158,18 +160,61 @@ def test_projector_lag_counts_records_and_ages_the_oldest_unstored() -> None:
     assert values["stx_store_errors_total"] == 2
 
 
+class _Publisher:
+    def __init__(self) -> None:
+        self.dropped_batches = 0
+        self.snapshots_served: Counter[str] = Counter()
+
+
 def test_feed_messages_are_counted_by_channel() -> None:
     engine = Engine([Instrument("ACME", 1, lot_size=1, reference_price=100)])
     market = MarketState.from_engine(engine)
-    counts = FeedCounts()
+    counts = FeedCounts(_Publisher())
     for sequence, command in enumerate(
         [_order(1, 100), NewOrder(2, "B1", "ACME", Side.SELL, OrderType.LIMIT, 10, 100)], 1
     ):
         counts(market.apply(sequence, command, engine.process(command)))
-    values = {s.labels["channel"]: s.value for family in counts.collect() for s in family.samples}
+    values = {
+        s.labels["channel"]: s.value
+        for family in counts.collect()
+        for s in family.samples
+        if s.name == "stx_feed_messages_total"
+    }
     assert values["trades"] == 1
     assert values["l1"] >= 1
     assert values["l2"] >= 1
+
+
+def test_the_feeds_shed_batches_and_the_snapshots_it_served_are_counted() -> None:
+    """A publisher whose sending thread is a batch behind sheds the next ones;
+    the collector shows them, and the snapshots served, as counters."""
+
+    async def scenario() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        engine = Engine([Instrument("ACME", 1, lot_size=1, reference_price=100)])
+        market = MarketState.from_engine(engine)
+        publisher = FeedPublisher.for_market(
+            market, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", queue_limit=1
+        )
+        try:
+            # Not started: nothing drains the hand-off queue of one batch.
+            for sequence, command in enumerate([_order(1, 100), _order(2, 101), _order(3, 102)], 1):
+                publisher.publish(market.apply(sequence, command, engine.process(command)))
+            publisher.start()
+            feed = SymbolFeed(
+                publisher.publish_endpoint, publisher.snapshot_endpoint, "ACME", ("L1", "L2")
+            )
+            try:
+                await asyncio.to_thread(feed.poll, 10)  # joins: one snapshot of L1 and L2
+            finally:
+                feed.close()
+            return _samples(FeedCounts(publisher))
+        finally:
+            await publisher.stop()
+
+    samples = asyncio.run(scenario())
+    assert samples["stx_feed_dropped_batches_total", ()] == 2
+    assert samples["stx_feed_snapshots_served_total", (("channel", "l2"),)] == 1
+    assert samples["stx_feed_snapshots_served_total", (("channel", "l1"),)] == 1
 
 
 def test_alerts_are_counted_by_kind_and_manual_ones_are_not_raised() -> None:
