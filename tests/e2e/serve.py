@@ -177,7 +177,9 @@ def start_server(
 def _wait_until_serving(
     process: subprocess.Popen[bytes], data: Path, port: int, tls: bool, log: Path, offset: int
 ) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: eight processes import gRPC, DuckDB and the OpenTelemetry SDK
+    # at once, and on a loaded two-core machine that took over 30 s.
+    deadline = time.monotonic() + 120
     # The server makes its local CA, then its own and the client certificate;
     # each file appears whole (written aside, then renamed), but one by one.
     made = [data / "tls" / name for name in ("ca.pem", "client.pem", "client-key.pem")]
