@@ -107,7 +107,7 @@ typecheck: $(STAMP)
 # (tests/e2e/test_web.py), which needs the build.
 test: lint check-protos typecheck $(NODE_STAMP) $(ENGINE) $(HELM) $(WEB_BUILD)
 	cd web && npm test
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 bench: $(ENGINE)
 	$(BIN)/stx bench engine
