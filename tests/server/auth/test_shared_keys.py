@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import time
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.auth.keys import FOLLOW_SECONDS, KeyRing
 from server.auth.tokens import TokenError, TokenIssuer
@@ -109,9 +111,18 @@ def test_forged_key_ids_do_not_reload_the_ring_per_request(tmp_path: Path) -> No
     assert second.verify(genuine).subject == "u"
 
 
+class SlowKeyRing(KeyRing):
+    """A ring whose key generation takes long enough for every starting
+    process to be inside it at once (a loaded machine, an HSM)."""
+
+    def _generate(self, kid: str, created: float) -> ec.EllipticCurvePrivateKey:
+        time.sleep(0.3)
+        return super()._generate(kid, created)
+
+
 def _start_ring(directory: Path, start: Barrier, kids: multiprocessing.Queue[str]) -> None:
     start.wait()
-    kids.put(KeyRing(directory, LIFETIME).signing.kid)
+    kids.put(SlowKeyRing(directory, LIFETIME).signing.kid)
 
 
 def test_gateways_starting_together_on_an_empty_volume_make_one_key(tmp_path: Path) -> None:
