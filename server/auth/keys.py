@@ -188,7 +188,9 @@ class KeyRing:
     def _reload(self) -> None:
         """Read the ring from where it lives (under a lock: see ``_shared``)."""
         stamp = self._stamp()
-        keys = self._load() if self._kept() else self.keys
+        # A ring emptied under a running process (its files deleted) keeps
+        # the keys it had: the next rotation writes them back.
+        keys = (self._load() if self._kept() else []) or self.keys
         self.keys = self._settled(keys)
         self._stamp_seen = stamp
 

@@ -151,3 +151,18 @@ def test_a_ring_in_memory_only_never_looks_for_changes() -> None:
     clock.now += FOLLOW_SECONDS
     assert ring.verifying("nobody") is None
     assert ring.reloads == 0
+
+
+def test_a_ring_whose_files_were_deleted_keeps_its_keys_and_writes_them_back(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    ring = _ring(tmp_path, clock)
+    kid = ring.signing.kid
+    for path in tmp_path.iterdir():
+        path.unlink()
+    clock.now += FOLLOW_SECONDS
+    assert ring.verifying("unknown") is None
+    assert ring.signing.kid == kid
+    made = ring.rotate(clock.now).kid
+    assert _indexed(tmp_path) == [kid, made]
