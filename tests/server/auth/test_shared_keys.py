@@ -166,3 +166,20 @@ def test_a_ring_whose_files_were_deleted_keeps_its_keys_and_writes_them_back(
     assert ring.signing.kid == kid
     made = ring.rotate(clock.now).kid
     assert _indexed(tmp_path) == [kid, made]
+
+
+def test_two_unretired_keys_settle_on_the_newest(tmp_path: Path) -> None:
+    """What two rotations at once leave where no lock is shared (a network
+    HSM reached from two hosts): every reader signs with the newer key and
+    lets the older verify as a superseded one."""
+    clock = Clock()
+    first = _ring(tmp_path, clock)
+    older = first.signing
+    newer = first.rotate(older.created + 60)
+    entries = json.loads((tmp_path / "keys.json").read_text())
+    entries[0]["retired_after"] = None
+    (tmp_path / "keys.json").write_text(json.dumps(entries))
+    reader = _ring(tmp_path, clock)
+    assert reader.signing.kid == newer.kid
+    assert reader.verifying(older.kid, now=newer.created + LIFETIME) is not None
+    assert reader.verifying(older.kid, now=newer.created + LIFETIME + 1) is None
