@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from server.auth.keys import KeyRing
+from server.auth.keys import LOCK_NAME, KeyRing
 from server.auth.tokens import ACCESS_SECONDS, LEEWAY_SECONDS
 from server.config import Settings
 from server.store.data_key import KeyWrapper
@@ -25,7 +25,8 @@ def open_key_ring(settings: Settings, environ: Mapping[str, str] = os.environ) -
         from server.hsm.token import token_settings  # noqa: PLC0415
 
         token = token_settings(settings.pkcs11_module, settings.pkcs11_token, environ)
-        return Pkcs11KeyRing(token, LONGEST_TOKEN_SECONDS)
+        lock_file = Path(settings.data_dir) / "keys" / LOCK_NAME
+        return Pkcs11KeyRing(token, LONGEST_TOKEN_SECONDS, lock_file=lock_file)
     return KeyRing(Path(settings.data_dir) / "keys", LONGEST_TOKEN_SECONDS)
 
 

@@ -12,12 +12,17 @@ Everything about a key lives in the token, so a restart (or a second
 server on the same token) finds them again: CKA_ID is the kid, CKA_LABEL
 ``stx-jwt <kid> <created> <retired_after or ->``. Rotation creates a new
 pair and marks the previous one retired after the longest token lifetime;
-retired pairs past that are destroyed in the token.
+retired pairs past that are destroyed in the token. Servers sharing the
+token follow each other as file rings do (``KeyRing``): the labels are what
+they watch for a change, and a lock file on their host orders rotations.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -104,10 +109,19 @@ def _label(kid: str, created: float, retired_after: float | None) -> str:
 class Pkcs11KeyRing(KeyRing):
     """The key ring with its keys in a PKCS#11 token instead of files."""
 
-    def __init__(self, settings: TokenSettings, max_token_seconds: float) -> None:
+    def __init__(
+        self,
+        settings: TokenSettings,
+        max_token_seconds: float,
+        *,
+        lock_file: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``lock_file``: where the processes sharing the token on one host
+        take turns making and rotating keys (PKCS#11 has no lock of its own)."""
         self._settings = settings
         self._session = open_session(settings)
-        super().__init__(None, max_token_seconds)
+        super().__init__(None, max_token_seconds, lock_file=lock_file, clock=clock)
 
     def describe(self) -> str:
         return f"PKCS#11 token {self._settings.label!r} ({self._settings.module})"
@@ -119,6 +133,20 @@ class Pkcs11KeyRing(KeyRing):
 
     def close(self) -> None:
         release_session(self._settings)
+
+    def _kept(self) -> bool:
+        return True
+
+    def _stamp(self) -> object:
+        """The labels of the ring's private keys: they name every key, its
+        creation and its retirement, so any rotation changes them."""
+        from pkcs11 import Attribute, KeyType, ObjectClass  # noqa: PLC0415
+
+        found = self._session.get_objects(
+            {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.KEY_TYPE: KeyType.EC}
+        )
+        labels = (str(private[Attribute.LABEL]) for private in found)
+        return frozenset(label for label in labels if label.startswith(LABEL_PREFIX + " "))
 
     def _generate(self, kid: str, created: float) -> ec.EllipticCurvePrivateKey:
         from pkcs11 import Attribute, KeyType  # noqa: PLC0415 - optional dependency

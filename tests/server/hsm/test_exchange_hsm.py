@@ -87,9 +87,11 @@ def test_sign_in_through_an_exchange_whose_keys_are_in_the_token(
         # unwrapped by the token at each start.
         assert asyncio.run(current_user(token)) == ("hana", "hana@example.com")
     # No signing key and no plain data key on disk: only the data key wrapped
-    # by the token, which opens nothing without it.
+    # by the token, which opens nothing without it (and the empty lock file
+    # gateways sharing the token take turns on to rotate).
     keys = tmp_path / "data" / "keys"
-    assert [path.name for path in keys.iterdir()] == ["data.key.wrapped"]
+    assert sorted(path.name for path in keys.iterdir()) == ["data.key.wrapped", "keys.lock"]
+    assert (keys / "keys.lock").stat().st_size == 0
     with pytest.raises(DataKeyError, match="is 61 bytes"):
         parse_keys((keys / "data.key.wrapped").read_text(), "wrapped file")
     assert f"PKCS#11 token {softhsm_token.label!r}" in caplog.text
