@@ -29,6 +29,9 @@ BEGIN_STRING = "FIX.4.4"
 OURS = "STX"
 """The acceptor's SenderCompID in the benchmark's sessions."""
 LOGON_TIMEOUT = 30.0
+HEARTBEAT_SECONDS = 30
+"""HeartBtInt of the sessions: a gateway still working through the orders
+after the last one was sent would otherwise log the silent session out."""
 
 
 def session_name(index: int) -> str:
@@ -69,9 +72,11 @@ class _Initiator:
         self.now = datetime.now(UTC).strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
         self.interval = load.sessions / load.rate
         self.scheduled: list[float] = []
+        self.all_sent = False
+        """Every order is written: messages made from now on come after them."""
         rng = random.Random(load.seed * 1_000 + index)
         # Numbered first: the Logon is the session's message 1 (a reset Logon).
-        self.logon = self.message("A", (98, "0"), (108, "30"), (141, "Y"))
+        self.logon = self.message("A", (98, "0"), (108, str(HEARTBEAT_SECONDS)), (141, "Y"))
         self.frames = [self._order(load, rng, f"{run}-{number}") for number in range(orders)]
 
     def message(self, msg_type: str, *body: tuple[int, str]) -> bytes:
@@ -123,11 +128,9 @@ async def _session(
             raise FixLoadError(f"{initiator.name}: Logon answered with {logon!r}")
         sender = asyncio.get_running_loop().create_task(_send(initiator, writer))
         try:
-            await _acknowledgements(initiator, reader, framer, histogram, counts)
-        except BaseException:
+            await _acknowledgements(initiator, reader, writer, framer, histogram, counts)
+        finally:
             sender.cancel()
-            raise
-        await sender
         writer.write(initiator.message("5"))
         await writer.drain()
     finally:
@@ -137,6 +140,7 @@ async def _session(
 async def _acknowledgements(
     initiator: _Initiator,
     reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
     framer: Framer,
     histogram: HdrHistogram,
     counts: list[int],
@@ -147,6 +151,11 @@ async def _acknowledgements(
     while seen < len(scheduled):
         fields = await _read(reader, framer)
         now = time.perf_counter()
+        if fields.get(b"35") == b"1" and initiator.all_sent:
+            # A TestRequest while the orders are still going out needs no answer:
+            # they are traffic enough. Later, numbered after them, it gets one.
+            test = fields.get(b"112", b"").decode()
+            writer.write(initiator.message("0", (112, test)))
         if fields.get(b"35") != b"8":
             continue
         kind = fields.get(b"150")
@@ -176,6 +185,10 @@ async def _send(initiator: _Initiator, writer: asyncio.StreamWriter) -> None:
         writer.write(b"".join(frames[sent:due]))
         sent = due
         await writer.drain()
+    initiator.all_sent = True
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        writer.write(initiator.message("0"))
 
 
 async def run_fix_load(load: FixLoad) -> LoadResult:
