@@ -98,7 +98,10 @@ async def _sign_in(target: str, tls: ClientTls, process: subprocess.Popen[bytes]
             token: str = answer.access_token
             return token
         except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+            # Not up yet, or too slow to answer a sign-in in time (a loaded
+            # machine, its processes still starting): ask again until the deadline.
+            retry = error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+            if not retry or time.monotonic() > deadline:
                 reason = f"{error.code().name}: {error.details()}"
                 raise BenchError(f"sign-in failed: {reason}") from None
         await asyncio.sleep(0.2)
