@@ -131,7 +131,8 @@ def measure(rate: float, duration: float, sessions: int, tls: bool) -> dict[str,
 
 
 def _ratio(fix: dict[str, Any], grpc_stream: dict[str, Any]) -> float:
-    return round(fix["p99_us"] / max(1, grpc_stream["p99_us"]), 2)
+    ratio: float = fix["p99_us"] / max(1, grpc_stream["p99_us"])
+    return round(ratio, 2)
 
 
 def run(rate: float, duration: float, sessions: int, tls: bool, repeat: int = 1) -> dict[str, Any]:

@@ -102,7 +102,7 @@ class _Initiator:
 
 def _fields(frame: bytes) -> dict[bytes, bytes]:
     """The fields of a frame this harness reads (tags as bytes, no validation)."""
-    return dict(pair.split(b"=", 1) for pair in frame.split(b"\x01") if pair)  # type: ignore[misc]
+    return dict(pair.split(b"=", 1) for pair in frame.split(b"\x01") if pair)
 
 
 async def _read(reader: asyncio.StreamReader, framer: Framer) -> dict[bytes, bytes]:

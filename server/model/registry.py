@@ -529,10 +529,10 @@ class OrderRegistry:
                 registry.by_client_id[(record.account, record.client_order_id)] = record.order_id
         # Snapshots from before the chains have none: their orders keep their own ids.
         for order_id, ids in state.get("later_ids", ()):
-            record = registry.orders.get(order_id)
-            if record is not None:
+            chained = registry.orders.get(order_id)
+            if chained is not None:
                 for client_id in ids:
-                    registry._chain(record, client_id)
+                    registry._chain(chained, client_id)
         for account, used in state.get("client_ids", {}).items():
             registry.client_ids.setdefault(account, set()).update(used)
         if "finished" in state:

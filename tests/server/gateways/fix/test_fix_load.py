@@ -29,7 +29,9 @@ def _load(tmp_path: Path, tick: int) -> LoadResult:
             names = [session_name(index) for index in range(SESSIONS)]
             await prepare_accounts(exchange, *names)
             assert exchange.core is not None
-            ids = {SessionID(BEGIN_STRING, OURS, name): (name,) for name in names}
+            ids: dict[SessionID, tuple[str, ...]] = {
+                SessionID(BEGIN_STRING, OURS, name): (name,) for name in names
+            }
             application = ExchangeApplication(exchange.core, ids)
             sessions = [
                 Session(i, order_dictionary(BEGIN_STRING), store.store(str(i)), application,
