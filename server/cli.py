@@ -365,6 +365,35 @@ def bench_server(
         click.echo(line)
 
 
+@bench.command("fix")
+@click.option("--rate", type=click.FloatRange(min=1), default=10_000, show_default=True,
+              help="Orders per second offered over all sessions (then streams).")  # fmt: skip
+@click.option("--duration", type=click.FloatRange(0.5, 60), default=5, show_default=True)
+@click.option("--sessions", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="FIX sessions, one account each; as many gRPC streams.")  # fmt: skip
+@click.option("--tls/--plaintext", default=False, show_default=True,
+              help="The gRPC stream over TLS or, like the FIX sessions, plaintext.")  # fmt: skip
+@click.option("--repeat", type=click.IntRange(1, 20), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_fix(
+    rate: float, duration: float, sessions: int, tls: bool, repeat: int, as_json: bool
+) -> None:
+    """NewOrderSingle -> ExecutionReport(new) over FIX sessions of a fresh
+    `stx serve`, then its gRPC order stream at the same rate for the p99 ratio."""
+    from server.bench import fix_bench  # noqa: PLC0415 - loaded only for this bench
+    from server.bench.server_bench import BenchError  # noqa: PLC0415
+
+    try:
+        report = fix_bench.run(rate, duration, sessions, tls, repeat)
+    except BenchError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    for line in fix_bench.describe(report):
+        click.echo(line)
+
+
 @bench.command("projector")
 @click.option(
     "--database-url", default="", help="The store to fill (default: a temporary SQLite file)."

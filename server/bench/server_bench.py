@@ -98,7 +98,10 @@ async def _sign_in(target: str, tls: ClientTls, process: subprocess.Popen[bytes]
             token: str = answer.access_token
             return token
         except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+            # Not up yet, or too slow to answer a sign-in in time (a loaded
+            # machine, its processes still starting): ask again until the deadline.
+            retry = error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+            if not retry or time.monotonic() > deadline:
                 reason = f"{error.code().name}: {error.details()}"
                 raise BenchError(f"sign-in failed: {reason}") from None
         await asyncio.sleep(0.2)
@@ -106,10 +109,11 @@ async def _sign_in(target: str, tls: ClientTls, process: subprocess.Popen[bytes]
 
 @contextlib.contextmanager
 def _fresh_server(
-    source: Source, tls: bool, scratch: Path
+    source: Source, tls: bool, scratch: Path, *, config: Path | None = None
 ) -> Iterator[tuple[str, ClientTls, subprocess.Popen[bytes]]]:
-    """``stx serve`` from ``source`` on ``scratch``: its target, how to reach
-    it and the process (stopped with SIGTERM, as ^C would, at the end)."""
+    """``stx serve`` from ``source`` on ``scratch`` (with ``config``, else the
+    demo configuration): its target, how to reach it and the process (stopped
+    with SIGTERM, as ^C would, at the end)."""
     grpc_port = _free_port()
     data = scratch / "data"
     environ = source.environ({
@@ -129,7 +133,8 @@ def _fresh_server(
         # A file, not a pipe: nobody reads a pipe during the load, and a full
         # one would stall the server.
         process = subprocess.Popen(
-            [stx, "serve", "--data-dir", str(data), "--grpc-port", str(grpc_port)],
+            [stx, "serve", "--data-dir", str(data), "--grpc-port", str(grpc_port),
+             *(["--config", str(config)] if config is not None else [])],
             env=environ, stdout=log, stderr=subprocess.STDOUT, cwd=scratch,
         )  # fmt: skip
     client_tls = ClientTls(data / "tls" / "ca.pem") if tls else ClientTls()

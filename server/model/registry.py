@@ -17,6 +17,10 @@ A cancel or replace may come with the client's id of that request (FIX's
 ClOrdID of an OrderCancelRequest), journaled in the slot a new order's
 client order id takes; the CANCELED, REPLACED, CANCEL_REJECTED or
 REPLACE_REJECTED report it causes echoes it as ``client_request_id``.
+An order is found by any id of its chain (``find``): its own client order id
+and the request id of each replace or cancel that took effect on it, so a FIX
+OrigClOrdID may name the latest ClOrdID, also after a restart of a gateway
+(the chain is rebuilt by replay and kept in snapshots).
 """
 
 from __future__ import annotations
@@ -181,6 +185,11 @@ class OrderRegistry:
         self.orders: dict[int, OrderRecord] = {}
         self.client_ids: dict[str, set[str]] = {}
         """Every client order id each account has used."""
+        self.by_client_id: dict[tuple[str, str], int] = {}
+        """(account, any client id of an order's chain) -> order id, for the
+        orders held in ``orders``."""
+        self.later_ids: dict[int, list[str]] = {}
+        """The ids an order took after its own: replace and cancel request ids."""
         self.finished: deque[int] = deque()
         """Ids of the finished orders still in ``orders``, oldest first."""
         self.logs: dict[str, deque[Report]] = {}
@@ -191,6 +200,11 @@ class OrderRegistry:
     def is_duplicate(self, account: str, client_order_id: str) -> bool:
         used = self.client_ids.get(account)
         return used is not None and client_order_id in used
+
+    def find(self, account: str, client_id: str) -> OrderRecord | None:
+        """The order of ``account`` that carried ``client_id``, first or later."""
+        order_id = self.by_client_id.get((account, client_id))
+        return None if order_id is None else self.orders.get(order_id)
 
     def reports_after(self, account: str, after: int) -> list[Report] | None:
         """Every report of ``account`` numbered above ``after``; None when some
@@ -262,6 +276,7 @@ class OrderRegistry:
         self.orders[event.order_id] = record
         if item.client_order_id:
             self._use_client_id(record.account, item.client_order_id)
+            self.by_client_id[(record.account, item.client_order_id)] = event.order_id
         self._report(record, pb.EXEC_TYPE_NEW, item.sequence, command.timestamp, reports)
 
     def _rejected(
@@ -329,6 +344,7 @@ class OrderRegistry:
                 record, pb.EXEC_TYPE_CANCELED, sequence, time, reports,
                 cancel_reason=int(event.reason), client_request_id=request_id,
             )  # fmt: skip
+            self._chain(record, request_id)
             self._finish(record)
         elif kind is OrderExpired:
             record.status = pb.ORDER_STATUS_EXPIRED
@@ -354,6 +370,7 @@ class OrderRegistry:
                 record, pb.EXEC_TYPE_REPLACED, sequence, time, reports,
                 client_request_id=request_id,
             )  # fmt: skip
+            self._chain(record, request_id)
         elif kind is StopTriggered:
             record.status = pb.ORDER_STATUS_NEW
             self._report(record, pb.EXEC_TYPE_TRIGGERED, sequence, time, reports)
@@ -400,13 +417,24 @@ class OrderRegistry:
             used = self.client_ids[account] = set()
         used.add(client_order_id)
 
+    def _chain(self, record: OrderRecord, request_id: str) -> None:
+        """``request_id`` names ``record`` from now on, beside its earlier ids."""
+        if request_id:
+            self.later_ids.setdefault(record.order_id, []).append(request_id)
+            self.by_client_id[(record.account, request_id)] = record.order_id
+
     def _finish(self, record: OrderRecord) -> None:
         """Note that ``record`` can change no more; forget the oldest finished
         order once more than ``finished_kept`` are held."""
         finished = self.finished
         finished.append(record.order_id)
         if len(finished) > self.finished_kept:
-            del self.orders[finished.popleft()]
+            self._forget(self.orders.pop(finished.popleft()))
+
+    def _forget(self, record: OrderRecord) -> None:
+        for client_id in (record.client_order_id, *self.later_ids.pop(record.order_id, ())):
+            if self.by_client_id.get((record.account, client_id)) == record.order_id:
+                del self.by_client_id[(record.account, client_id)]
 
     def _report(
         self,
@@ -478,6 +506,7 @@ class OrderRegistry:
         return {
             "orders": [record.as_state() for record in self.orders.values()],
             "finished": list(self.finished),
+            "later_ids": [[order_id, ids] for order_id, ids in self.later_ids.items()],
             "client_ids": {account: sorted(used) for account, used in self.client_ids.items()},
             "logs": {
                 account: [list(report) for report in log] for account, log in self.logs.items()
@@ -497,6 +526,13 @@ class OrderRegistry:
             registry.orders[record.order_id] = record
             if record.client_order_id:
                 registry._use_client_id(record.account, record.client_order_id)
+                registry.by_client_id[(record.account, record.client_order_id)] = record.order_id
+        # Snapshots from before the chains have none: their orders keep their own ids.
+        for order_id, ids in state.get("later_ids", ()):
+            chained = registry.orders.get(order_id)
+            if chained is not None:
+                for client_id in ids:
+                    registry._chain(chained, client_id)
         for account, used in state.get("client_ids", {}).items():
             registry.client_ids.setdefault(account, set()).update(used)
         if "finished" in state:
@@ -508,7 +544,7 @@ class OrderRegistry:
                 record.order_id for record in registry.orders.values() if not record.is_open
             )
         while len(registry.finished) > finished_kept:
-            del registry.orders[registry.finished.popleft()]
+            registry._forget(registry.orders.pop(registry.finished.popleft()))
         for account, reports in state["logs"].items():
             registry.logs[account] = deque((Report(*fields) for fields in reports), maxlen=window)
         registry.last_report = dict(state["last_report"])

@@ -17,8 +17,6 @@ import asyncio
 import itertools
 import logging
 
-from stocktraderx.v1 import orders_pb2 as pb
-
 from matching import Command, RejectReason
 from server.gateways.fix import orders, reports
 from server.gateways.fix.admin import new
@@ -27,19 +25,11 @@ from server.gateways.fix.session import Session, SessionID
 from server.gateways.fix.tags import UNSUPPORTED_MESSAGE_TYPE
 from server.gateways.grpc.refusals import core_refusals
 from server.journal.codec import Origin
-from server.model.registry import OrderRecord, Report
+from server.model.registry import Report
 from server.model.view import Applied, CoreUnavailableError, CoreView
 
 log = logging.getLogger(__name__)
 
-_FINISHED = frozenset(
-    (
-        pb.ORDER_STATUS_FILLED,
-        pb.ORDER_STATUS_CANCELED,
-        pb.ORDER_STATUS_REJECTED,
-        pb.ORDER_STATUS_EXPIRED,
-    )
-)
 GATEWAY = "fix"
 """The gateway's name in the audit trail (commands, sign-ins)."""
 # OrdRejReason (103) for a ClOrdID the account already used.
@@ -55,12 +45,6 @@ class ExchangeApplication:
         self._accounts = accounts
         self._followers: dict[str, set[Session]] = {}
         self._in_flight: set[tuple[str, str]] = set()
-        # (account, ClOrdID) -> order id, for the orders of the accounts followed
-        # here (a replace's ClOrdID too: later requests may name the order by it).
-        # Orders from before this process started are found in the registry.
-        self._aliases: dict[tuple[str, str], int] = {}
-        self._keys_of: dict[int, list[tuple[str, str]]] = {}
-        """Each open order's keys in ``_aliases``, dropped when it finishes."""
         # (account, request ClOrdID) -> the OrigClOrdID the request named.
         self._origins: dict[tuple[str, str], str] = {}
         self._refusal_ids = itertools.count(1)
@@ -153,20 +137,10 @@ class ExchangeApplication:
         self._submit(session, command, cl_ord_id, None)
 
     def _order_id(self, account: str, cl_ord_id: str) -> int | None:
-        alias = self._aliases.get((account, cl_ord_id))
-        if alias is not None:
-            return alias
-        record = self._record(account, cl_ord_id)
+        # Any ClOrdID of the order's chain: the registry keeps them (replayed from
+        # the journal, so a restart of this process loses none).
+        record = self._registry.find(account, cl_ord_id)
         return record.order_id if record is not None else None
-
-    def _record(self, account: str, cl_ord_id: str) -> OrderRecord | None:
-        alias = self._aliases.get((account, cl_ord_id))
-        if alias is not None:
-            return self._registry.orders.get(alias)
-        for record in self._registry.orders.values():
-            if record.account == account and record.client_order_id == cl_ord_id:
-                return record
-        return None
 
     def _submit(
         self, session: Session, command: Command, client_id: str, key: tuple[str, str] | None
@@ -200,24 +174,8 @@ class ExchangeApplication:
     def _publish(self, batch: list[Report]) -> None:
         for report in batch:
             followers = self._followers.get(report.account, ())
-            if not followers:
-                continue
-            self._index(report)
             for session in followers:
                 self._send(session, report)
-
-    def _index(self, report: Report) -> None:
-        key = None
-        if report.exec_type == pb.EXEC_TYPE_NEW and report.client_order_id:
-            key = (report.account, report.client_order_id)
-        elif report.exec_type == pb.EXEC_TYPE_REPLACED and report.client_request_id:
-            key = (report.account, report.client_request_id)
-        if key is not None:
-            self._aliases[key] = report.order_id
-            self._keys_of.setdefault(report.order_id, []).append(key)
-        if report.order_status in _FINISHED:
-            for finished in self._keys_of.pop(report.order_id, ()):
-                self._aliases.pop(finished, None)
 
     def _send(self, session: Session, report: Report) -> None:
         text = ""
@@ -228,7 +186,7 @@ class ExchangeApplication:
 
     def _status(self, session: Session, message: Message, account: str) -> None:
         cl_ord_id = message.value(orders.CL_ORD_ID) or ""
-        record = self._record(account, cl_ord_id)
+        record = self._registry.find(account, cl_ord_id)
         if record is None:
             self._refuse(session, message, "no such order for this account", UNKNOWN_ORDER)
             return
