@@ -189,7 +189,8 @@ def test_the_production_configuration_is_valid() -> None:
     values = yaml.safe_load(PRODUCTION.read_text())
     settings = from_mapping(tomllib.loads(values["settings"]["config"]))
     assert [instrument.symbol for instrument in settings.instruments] == ["AAPL"]
-    assert settings.fix.port == values["ports"].get("fix", 9878)
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert settings.fix.port == values.get("ports", defaults["ports"])["fix"]
     assert [session.target_comp_id for session in settings.fix.sessions] == ["ACME"]
 
 
