@@ -111,7 +111,7 @@ def test_each_process_serves_its_families_and_the_order_series_move(tmp_path: Pa
             "the projector did not count the load's events",
         )
         _eventually(
-            lambda: _caught_up(_scrape(analytics), start + 500),
+            lambda: _caught_up(_scrape(analytics), start + 1),
             "the analytics store did not take in the load's records",
         )
         assert _total(core["stx_journal_commit_seconds"], "stx_journal_commit_seconds_count") > 0

@@ -121,7 +121,12 @@ class Facts:
             # Reports restored from snapshots older than client_request_id lack it.
             self.reports.append(report if len(report) == width else (*report, ""))
             own = origin is not None and report.account == sender_account
-            sender = origin if own and origin is not None else _NO_ORIGIN
+            # Not the whole origin: it may also carry the gateway span's traceparent.
+            sender = (
+                (origin.user_id, origin.source, origin.gateway)
+                if own and origin is not None
+                else _NO_ORIGIN
+            )
             self.extras.append((index, report.transact_time // DAY_NANOS, *sender))
         for event in events:
             if type(event) is not Trade:
