@@ -167,8 +167,8 @@ def test_a_real_prometheus_scrapes_every_process(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         _eventually(
-            lambda: _query(listen, 'count(up{job=~"stx-.*"} == 1)') == 6,
-            "Prometheus never saw the six processes up",
+            lambda: _query(listen, 'count(up{job=~"stx-.*"} == 1)') == len(OFFSETS),
+            "Prometheus never saw every process up",
         )
         _eventually(lambda: _query(listen, "sum(stx_commands_total)") > 0, "no commands yet")
         before = _query(listen, "sum(stx_commands_total)")
