@@ -109,11 +109,15 @@ def _order_lines(before: Scrape, now: Scrape) -> list[str]:
 
 
 def _state_lines(before: Scrape, now: Scrape) -> list[str]:
-    projector, gateway, core = (now.processes.get(r) for r in ("projector", "gateway", "core"))
+    projector, gateway, core, analytics = (
+        now.processes.get(r) for r in ("projector", "gateway", "core", "analytics")
+    )
     feed = _rates(before, now, ("feed",), "stx_feed_messages_total", "channel")
     return [
         f"projector lag  {_number(unlabelled(projector, 'stx_projector_lag_records'))} records, "
         f"{_number(unlabelled(projector, 'stx_projector_lag_seconds'), ',.2f')} s",
+        f"analytics lag  {_number(unlabelled(analytics, 'stx_analytics_lag_records'))} records, "
+        f"{_number(unlabelled(analytics, 'stx_analytics_lag_seconds'), ',.2f')} s",
         f"feed msgs/s    {sum(feed.values()):,.1f} ({_listed(feed)})",
         f"order streams  {_number(unlabelled(gateway, 'stx_order_streams'))} open, "
         f"{_number(unlabelled(gateway, 'stx_stream_backlog_reports'))} reports queued",
@@ -129,7 +133,7 @@ def render(before: Scrape, now: Scrape, host: str, base: int) -> list[str]:
     if seconds <= 0:
         raise ValueError("the two scrapes must be apart in time")
     return [
-        f"stx top: {host}, metrics ports {base + 1}..{base + len(OFFSETS)}, "
+        f"stx top: {host}, metrics ports {base + 1}..{base + max(OFFSETS.values())}, "
         f"rates over the last {seconds:.1f} s",
         "",
         *_process_lines(before, now, base),
@@ -144,7 +148,7 @@ def render(before: Scrape, now: Scrape, host: str, base: int) -> list[str]:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Where the processes run.")
 @click.option(
     "--metrics-port",
-    type=click.IntRange(1, 65535 - len(OFFSETS)),
+    type=click.IntRange(1, 65535 - max(OFFSETS.values())),
     default=DEFAULT_BASE,
     envvar="STX_METRICS_PORT",
     show_default="STX_METRICS_PORT or 9100",

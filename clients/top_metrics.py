@@ -19,8 +19,12 @@ from typing import TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
-OFFSETS = {"core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5, "rest": 6}
-"""Each role's metrics port is the base (``metrics_port``, 9100) + its offset."""
+OFFSETS = {
+    "core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5, "rest": 6,
+    "analytics": 8,
+}  # fmt: skip
+"""Each role's metrics port is the base (``metrics_port``, 9100) + its offset
+(7 is the FIX gateway's, which runs only when configured)."""
 DEFAULT_BASE = 9100
 
 _K = TypeVar("_K")
@@ -57,7 +61,7 @@ def fetch(url: str, timeout: float) -> Samples | None:
 
 
 def scrape(host: str, base: int, timeout: float = 1.0) -> Scrape:
-    """All six processes at once (one thread each, so a hung one costs one timeout)."""
+    """Every process at once (one thread each, so a hung one costs one timeout)."""
     at = time.monotonic()
     address = _host(host)
     urls = {role: f"http://{address}:{base + offset}/metrics" for role, offset in OFFSETS.items()}

@@ -8,8 +8,9 @@ line, ``stx serve ROLE [--config FILE] [--data-dir DIR] [--grpc-port N]
 [--rest-port N]``, so the ports come from the same settings the process read
 (the file and the ``STX_*`` variables of the container). Every role must
 answer ``/metrics`` on its port (base + the role's offset); the gateway
-must also accept connections on its gRPC port and the REST bridge answer
-``/healthz``. Exit 0 when healthy, 1 with one line saying what failed.
+must also accept connections on its gRPC port, the FIX gateway on its
+``[fix]`` port, and the REST bridge answer ``/healthz``. Exit 0 when
+healthy, 1 with one line saying what failed.
 
 The REST probe does not verify the server's certificate: it asks the
 process on this host's loopback whether it serves, not who it is, and the
@@ -27,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from server.config import ConfigError, Settings, load
-from server.metrics.exposition import OFFSETS, port_of
+from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS, port_of
 
 TIMEOUT = 3.0
 
@@ -52,9 +53,10 @@ def _option(arguments: Sequence[str], name: str) -> str | None:
 
 def settings_of(arguments: Sequence[str]) -> tuple[str, Settings]:
     """The role and the settings of ``stx serve ROLE [options]``."""
-    roles = [argument for argument in arguments if argument in OFFSETS]
+    known = {**OFFSETS, **OPTIONAL_OFFSETS}
+    roles = [argument for argument in arguments if argument in known]
     if not roles:
-        raise ConfigError(f"no role among {list(arguments)}: give one of {sorted(OFFSETS)}")
+        raise ConfigError(f"no role among {list(arguments)}: give one of {sorted(known)}")
     config = _option(arguments, "--config")
     settings = load(Path(config) if config else None)
     data_dir = _option(arguments, "--data-dir")
@@ -82,6 +84,9 @@ def check(role: str, settings: Settings) -> None:
         _get(f"http://127.0.0.1:{metrics}/metrics")
     if role == "gateway":
         with socket.create_connection(("127.0.0.1", settings.grpc_port), timeout=TIMEOUT):
+            pass
+    if role == "fix":
+        with socket.create_connection(("127.0.0.1", settings.fix.port), timeout=TIMEOUT):
             pass
     if role == "rest":
         if settings.tls.enabled:

@@ -26,8 +26,12 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 """Seconds; the order path's latencies are sub-millisecond, its stalls seconds."""
 
-OFFSETS = {"core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5, "rest": 6}
-"""Each role's port is ``metrics_port`` + its offset (the catalogue's)."""
+OFFSETS = {
+    "core": 1, "gateway": 2, "projector": 3, "surveillance": 4, "feed": 5, "rest": 6,
+    "analytics": 8,
+}  # fmt: skip
+"""Each role's port is ``metrics_port`` + its offset (the catalogue's): the
+roles ``stx serve`` always runs. Analytics came after the FIX gateway had 7."""
 
 
 OPTIONAL_OFFSETS = {"fix": 7}
@@ -36,7 +40,7 @@ OPTIONAL_OFFSETS = {"fix": 7}
 
 def port_of(role: str, base: int) -> int:
     """The role's metrics port, 0 (off) when ``base`` is 0 or the role has
-    no port in the catalogue yet (the analytics process)."""
+    no port in the catalogue."""
     if not base:
         return 0
     if role in OFFSETS:

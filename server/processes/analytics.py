@@ -17,12 +17,14 @@ import logging
 from pathlib import Path
 
 import grpc
+from prometheus_client.registry import REGISTRY
 
 from server.config import Settings
 from server.consumers.analytics.follower import AnalyticsFollower
 from server.consumers.analytics.serving import serve_reports
 from server.consumers.analytics.store import STORE_FILE, AnalyticsStore
 from server.link.client import CoreClient
+from server.metrics.analytics import AnalyticsLag
 from server.processes.link import follow_positions
 from server.processes.position import ANALYTICS_POSITION_FILE, PositionFile
 
@@ -44,9 +46,12 @@ class AnalyticsProcess:
         directory = Path(settings.data_dir)
         self._positions = PositionFile(directory, ANALYTICS_POSITION_FILE)
         self._writer: asyncio.Task[None] | None = None
+        self._lag: AnalyticsLag | None = None
 
     def _committed(self, sequence: int) -> None:
         self.committed = max(self.committed, sequence)
+        if self._lag is not None:
+            self._lag.committed_to(sequence)
         if self.follower is not None:
             self.follower.notify()
 
@@ -59,6 +64,11 @@ class AnalyticsProcess:
         self.client = await follow_positions(directory, self._committed, "analytics")
         self.follower = AnalyticsFollower(store, directory, committed=lambda: self.committed)
         await self.follower.start()  # StoreAheadError: the start is refused
+        if self.settings.metrics_port:
+            follower = self.follower
+            self._lag = AnalyticsLag(lambda: follower.position, lambda: follower.following)
+            self._lag.committed_to(self.committed)
+            REGISTRY.register(self._lag)
         self.server = await serve_reports(store, directory, self.settings.fee_bps)
         self._writer = asyncio.get_running_loop().create_task(self._keep_position())
         _log.info("analytics store at sequence %d, reports on %s", self.follower.position,
@@ -74,6 +84,9 @@ class AnalyticsProcess:
                 self._positions.write(written)
 
     async def stop(self) -> None:
+        if self._lag is not None:
+            REGISTRY.unregister(self._lag)
+            self._lag = None
         if self.server is not None:
             await self.server.stop(1.0)
         if self._writer is not None:

@@ -59,6 +59,14 @@ def _projector(rejected: int, lag: int) -> str:
     )
 
 
+def _analytics(lag: int) -> str:
+    return (
+        "# TYPE stx_analytics_lag_records gauge\n"
+        f"stx_analytics_lag_records {lag}\n"
+        "# TYPE stx_analytics_lag_seconds gauge\nstx_analytics_lag_seconds 1.5\n"
+    )
+
+
 def _feed(l2: int) -> str:
     return (
         "# TYPE stx_feed_messages counter\n"
@@ -77,6 +85,7 @@ def _scrapes() -> tuple[Scrape, Scrape]:
             "surveillance": parse(""),
             "feed": parse(_feed(5_000)),
             "rest": None,
+            "analytics": parse(_analytics(0)),
         },
     )
     # Two seconds later: 400 more acks, 100 in the first bucket, 200 in the
@@ -90,6 +99,7 @@ def _scrapes() -> tuple[Scrape, Scrape]:
             "surveillance": parse(""),
             "feed": parse(_feed(6_000)),
             "rest": None,
+            "analytics": parse(_analytics(40)),
         },
     )
     return before, now
@@ -112,6 +122,7 @@ def test_rates_and_percentiles_come_from_the_interval_between_the_scrapes() -> N
     # The gateway's 40 refusals over 2 s, the engine's 20; none of UNKNOWN_SYMBOL.
     assert _line(screen, "rejects/s") == "rejects/s UNSPECIFIED 20.0 INSUFFICIENT_BUYING_POWER 10.0"
     assert _line(screen, "projector lag") == "projector lag 12 records, 0.25 s"
+    assert _line(screen, "analytics lag") == "analytics lag 40 records, 1.50 s"
     assert _line(screen, "feed msgs/s") == "feed msgs/s 500.0 (l2 500.0)"
     assert _line(screen, "order streams") == "order streams 3 open, 7 reports queued"
     assert _line(screen, "risk") == "risk kill switches 1, halted symbols 2, breaker level 0"
@@ -121,6 +132,8 @@ def test_each_process_is_shown_up_or_down_with_its_cpu_and_memory() -> None:
     screen = render(*_scrapes(), "127.0.0.1", 9100)
     assert _line(screen, "gateway") == "gateway 9102 up 50.0 100.0"
     assert _line(screen, "rest") == "rest 9106 DOWN - -"
+    assert _line(screen, "analytics  ") == "analytics 9108 up - -"  # not "analytics lag"
+    assert screen[0].startswith("stx top: 127.0.0.1, metrics ports 9101..9108,")
     # Up, but without the process collector's series (as on a platform without /proc).
     assert _line(screen, "surveillance") == "surveillance 9104 up - -"
 

@@ -10,12 +10,14 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from server.config import from_mapping
 from server.metrics.exposition import OFFSETS, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,3 +136,22 @@ def test_compose_scrape_targets_are_the_roles_metrics_ports(compose: dict[str, A
     (datasource,) = grafana["datasources"]
     assert datasource["uid"] == "stx-prometheus"
     assert datasource["url"] == "http://prometheus:9090"
+
+
+def test_the_fix_gateway_is_a_service_only_under_its_profile(compose: dict[str, Any]) -> None:
+    """Off unless `--profile fix`; its sessions from the mounted compose/fix.toml."""
+    fix = compose["services"]["fix"]
+    assert fix["profiles"] == ["fix"]
+    assert [name for name, s in compose["services"].items() if "profiles" in s] == ["fix"]
+    assert fix["command"] == ["fix", "--config", "/etc/stx/fix.toml"]
+    assert fix["image"] == "stocktraderx:local"
+    assert fix["read_only"] is True
+    assert fix["volumes"] == ["stxdata:/data", "./compose/fix.toml:/etc/stx/fix.toml:ro"]
+    assert fix["ports"] == ["9878:9878"]
+    settings = from_mapping(tomllib.loads((DEPLOY / "compose" / "fix.toml").read_text()))
+    assert settings.fix.port == 9878
+    assert [s.username for s in settings.fix.sessions] == ["fix-client1"]
+    # Not scraped by default: a target that never answers would page.
+    assert yaml.safe_load((DEPLOY / "compose/prometheus/targets/stx-fix.yml").read_text()) == []
+    text = (DEPLOY / "compose/prometheus/targets/stx-fix.yml").read_text()
+    assert f"fix:{port_of('fix', 9100)}" in text

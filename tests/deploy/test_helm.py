@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from server.config import from_mapping, load
-from server.metrics.exposition import OFFSETS, port_of
+from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS, port_of
 from tests.deploy.catalogue import PROMETHEUS_DIR
 from tests.deploy.chart import (
     CHART,
@@ -33,6 +33,12 @@ VARIANTS = {
     "default+operator": ("--api-versions", SERVICE_MONITOR_API),
     "production": ("-f", str(PRODUCTION), "--api-versions", SERVICE_MONITOR_API),
 }
+
+
+def _roles(variant: str) -> set[str]:
+    """The roles a variant runs: every role ``stx serve`` always runs, and
+    the FIX gateway where it is enabled (the production values)."""
+    return set(OFFSETS) | (set(OPTIONAL_OFFSETS) if variant == "production" else set())
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +124,7 @@ def test_pods_that_share_the_data_volume_run_on_the_cores_node(
             for volume in spec["volumes"]
         )
     }
-    assert {name.rsplit("-", 1)[1] for name in sharing} == {
-        "core", "gateway", "projector", "surveillance", "feed",
-    }  # fmt: skip
+    assert {name.rsplit("-", 1)[1] for name in sharing} == _roles(variant) - {"rest"}
     for name, spec in sharing.items():
         if name.endswith("-core"):
             continue
@@ -155,7 +159,7 @@ def test_metrics_ports_are_the_servers(rendered: dict[str, list[Manifest]], vari
             for port in container["ports"]:
                 if port["name"] in ("metrics", "rest-metrics"):
                     seen[container["name"]] = port["containerPort"]
-    assert seen == {role: port_of(role, 9100) for role in OFFSETS}
+    assert seen == {role: port_of(role, 9100) for role in _roles(variant)}
 
 
 def _container_env(manifests: list[Manifest], container: str) -> dict[str, str]:
@@ -185,6 +189,9 @@ def test_the_production_configuration_is_valid() -> None:
     values = yaml.safe_load(PRODUCTION.read_text())
     settings = from_mapping(tomllib.loads(values["settings"]["config"]))
     assert [instrument.symbol for instrument in settings.instruments] == ["AAPL"]
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert settings.fix.port == values.get("ports", defaults["ports"])["fix"]
+    assert [session.target_comp_id for session in settings.fix.sessions] == ["ACME"]
 
 
 def test_no_secret_value_is_in_a_pod_spec(rendered: dict[str, list[Manifest]]) -> None:
@@ -245,9 +252,9 @@ def test_only_the_gateways_and_the_web_frontend_are_open_from_outside(
         s["metadata"]["name"]: s["spec"].get("type")
         for s in of_kind(rendered["production"], "Service")
     }
-    assert [name for name, kind in services.items() if kind == "LoadBalancer"] == [
-        "stx-stocktraderx-gateway"
-    ]
+    assert sorted(name for name, kind in services.items() if kind == "LoadBalancer") == [
+        "stx-stocktraderx-fix", "stx-stocktraderx-gateway",
+    ]  # fmt: skip
 
 
 def test_the_gateways_scale_on_cpu_and_order_streams(rendered: dict[str, list[Manifest]]) -> None:
@@ -266,12 +273,13 @@ def _prometheus_jobs() -> set[str]:
     return {job["job_name"] for job in document["scrape_configs"]}
 
 
+@pytest.mark.parametrize("variant", ["default+operator", "production"])
 def test_service_monitors_only_with_the_operator_and_with_the_rules_job_names(
-    rendered: dict[str, list[Manifest]],
+    rendered: dict[str, list[Manifest]], variant: str
 ) -> None:
     assert of_kind(rendered["default"], "ServiceMonitor") == []
-    monitors = of_kind(rendered["default+operator"], "ServiceMonitor")
-    services = of_kind(rendered["default+operator"], "Service")
+    monitors = of_kind(rendered[variant], "ServiceMonitor")
+    services = of_kind(rendered[variant], "Service")
     jobs = set()
     for monitor in monitors:
         (endpoint,) = monitor["spec"]["endpoints"]
@@ -280,7 +288,8 @@ def test_service_monitors_only_with_the_operator_and_with_the_rules_job_names(
         selector: dict[str, Any] = monitor["spec"]["selector"]["matchLabels"]
         (service,) = [s for s in services if selector.items() <= s["metadata"]["labels"].items()]
         assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
-    assert jobs == _prometheus_jobs()
+    assert jobs == {f"stx-{role}" for role in _roles(variant)}
+    assert _prometheus_jobs() == {f"stx-{role}" for role in _roles("production")}
 
 
 def test_the_web_frontend_forwards_api_to_this_releases_bridge(
@@ -303,3 +312,54 @@ def test_the_web_frontend_forwards_api_to_this_releases_bridge(
         )
     ]
     assert [rule["ports"] for rule in from_web] == [[{"port": "rest"}]]
+
+
+def test_analytics_follows_the_journal_alone_with_its_store_in_the_volume(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    """One analytics process owns analytics.duckdb: never two at once."""
+    for manifests in rendered.values():
+        analytics = named(manifests, "Deployment", "-analytics")
+        assert analytics["spec"]["replicas"] == 1
+        assert analytics["spec"]["strategy"] == {"type": "Recreate"}
+        (container,) = analytics["spec"]["template"]["spec"]["containers"]
+        assert container["args"][0] == "analytics"
+        assert {"name": "data", "mountPath": "/data"} in container["volumeMounts"]
+
+
+def test_the_fix_gateway_is_off_by_default(rendered: dict[str, list[Manifest]]) -> None:
+    for variant in ("default", "default+operator"):
+        names = [m["metadata"]["name"] for m in rendered[variant]]
+        assert not [name for name in names if "-fix" in name], variant
+
+
+def test_fix_enabled_without_sessions_is_refused_saying_what_to_do() -> None:
+    result = helm("template", "stx", CHART, "--set", "fix.enabled=true")
+    assert result.returncode != 0
+    assert "[[fix.sessions]] in settings.config" in result.stderr
+
+
+def test_the_fix_gateway_serves_its_sessions_from_outside_through_one_pod(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    """fix.db holds each session's sequence numbers: one acceptor, replaced
+    with Recreate; ready when it accepts connections on the FIX port, which
+    its Service exposes and its NetworkPolicy opens to fixFrom only."""
+    manifests = rendered["production"]
+    fix = named(manifests, "Deployment", "-fix")
+    assert fix["spec"]["replicas"] == 1
+    assert fix["spec"]["strategy"] == {"type": "Recreate"}
+    (container,) = fix["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["fix", "--config", "/etc/stx/stx.toml"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert ports == {"fix": 9878, "metrics": port_of("fix", 9100)}
+    assert container["readinessProbe"]["tcpSocket"] == {"port": "fix"}
+    assert container["livenessProbe"]["httpGet"]["port"] == "metrics"
+    service = named(manifests, "Service", "-fix")
+    assert service["spec"]["ports"] == [{"name": "fix", "port": 9878, "targetPort": "fix"}]
+    assert service["spec"]["loadBalancerSourceRanges"] == ["198.51.100.0/24"]
+    policy = named(manifests, "NetworkPolicy", "-fix")
+    (rule,) = policy["spec"]["ingress"]
+    assert rule == {"ports": [{"port": "fix"}], "from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}
+    opened = render("-f", str(PRODUCTION), "--set", "networkPolicy.fixFrom=null")
+    assert _ingress_from_anywhere(named(opened, "NetworkPolicy", "-fix")) == {"fix"}

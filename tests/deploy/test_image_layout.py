@@ -37,14 +37,14 @@ from types import ModuleType
 
 import pytest
 
-from server.metrics.exposition import OFFSETS
+from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS
 from tests.deploy.dockerfile import Stage, dockerignore, ignored, parse
 from tests.e2e.serve import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
 IMAGE_PREFIX = "/opt/stx"
-START_ORDER = ("core", "gateway", "projector", "surveillance", "feed", "rest")
+START_ORDER = ("core", "gateway", "projector", "surveillance", "feed", "analytics", "fix", "rest")
 HEALTHY_WITHIN = 120.0
 BUILD_WITHIN = 840.0
 """The install and the engine's compilation: 250 s on a loaded 2-core machine."""
@@ -183,6 +183,15 @@ class Containers:
             "STX_FEED_PORT": str(free_port()),
             "STX_SNAPSHOT_PORT": str(free_port()),
         }
+        # The FIX gateway's sessions come from a configuration file, mounted
+        # read-only as the chart's ConfigMap and compose's fix.toml are.
+        fix = self.secrets / "fix.toml"
+        fix.write_text(
+            f"[fix]\nport = {free_port()}\n\n[[fix.sessions]]\n"
+            'target_comp_id = "CLIENT1"\naccounts = ["layout-1"]\n'
+        )
+        self.arguments = {"fix": ["--config", str(fix)]}
+        """Each role's options after ``ROLE`` on its command line."""
 
     def environ(self, role: str) -> dict[str, str]:
         """The image's ENV, then what compose and the chart set."""
@@ -226,7 +235,7 @@ class Containers:
         assert program is not None
         assert program.startswith(str(self.image.opt))
         self.processes[role] = subprocess.Popen(
-            self.confined([program, *entrypoint[1:], role]),
+            self.confined([program, *entrypoint[1:], role, *self.arguments.get(role, [])]),
             cwd=self.data,
             env=environ,
             stdout=subprocess.DEVNULL,
@@ -243,7 +252,7 @@ class Containers:
         assert program is not None
         assert program.startswith(str(self.image.opt))
         return subprocess.run(
-            [program, *command[1:], role],
+            [program, *command[1:], role, *self.arguments.get(role, [])],
             env=environ,
             cwd=self.data,
             capture_output=True,
@@ -319,14 +328,16 @@ def test_every_role_starts_healthy_as_its_container(image: Image) -> None:
                 containers.wait_healthy(role)
         for role in START_ORDER[2:]:
             containers.wait_healthy(role)
-        assert set(containers.processes) == set(OFFSETS)
+        assert set(containers.processes) == set(OFFSETS) | set(OPTIONAL_OFFSETS)
         assert _file_set(image.opt) == installed, "a process wrote outside the volume"
         assert (containers.data / "tls" / "ca.pem").exists()
+        assert (containers.data / "analytics.duckdb").exists()
+        assert (containers.data / "fix.db").exists()
         assert list(containers.data.glob("journal-*.log"))
         # The check fails for a role that is down.
         assert containers.stop("rest") == 0
         assert containers.healthcheck("rest").returncode == 1
-        for role in ("feed", "surveillance", "projector", "gateway", "core"):
+        for role in ("fix", "analytics", "feed", "surveillance", "projector", "gateway", "core"):
             assert containers.stop(role) == 0, role
     finally:
         containers.stop_all()
@@ -354,5 +365,9 @@ def test_the_healthcheck_reads_the_containers_command_line(tmp_path: Path) -> No
     )
     role, settings = healthcheck.settings_of([*arguments, f"--config={config}"])
     assert (role, settings.grpc_port, settings.rest_port) == ("gateway", 6000, 8443)
+    fix = tmp_path / "fix.toml"
+    fix.write_text('[fix]\nport = 9979\n[[fix.sessions]]\ntarget_comp_id = "C"\naccounts = ["a"]\n')
+    role, settings = healthcheck.settings_of(["fix", "--config", str(fix)])
+    assert (role, settings.fix.port) == ("fix", 9979)
     assert healthcheck.serve_arguments(["nginx", "-g", "daemon off;"]) == []
     assert healthcheck.main(["nonsense"]) == 1

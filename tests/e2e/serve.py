@@ -93,9 +93,9 @@ def free_port() -> int:
             return port
 
 
-def free_port_block(size: int = 7) -> int:
+def free_port_block(size: int = 9) -> int:
     """The first of ``size`` consecutive free ports: a metrics base and the
-    six roles' ports after it (``server/metrics/exposition.py``)."""
+    roles' ports after it, up to analytics' offset 8 (``server/metrics/exposition.py``)."""
     while True:
         base = free_port()
         if base + size >= 65536:

@@ -41,6 +41,10 @@ FAMILIES = {
     },
     "surveillance": {"stx_alerts", "python_gc_collections"},
     "feed": {"stx_feed_messages", "python_gc_collections"},
+    "analytics": {
+        "stx_analytics_position", "stx_analytics_lag_records", "stx_analytics_lag_seconds",
+        "stx_analytics_following", "process_resident_memory_bytes", "stx_gc_pause_seconds",
+    },
 }  # fmt: skip
 INSTALL = "apt-get install -y prometheus"
 
@@ -70,6 +74,22 @@ def _total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: 
     return sum(value for (sample, _), value in samples.items() if sample == name)
 
 
+def _value(
+    scraped: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]], name: str
+) -> float:
+    return scraped[name][(name, ())]
+
+
+def _caught_up(
+    scraped: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]], position: float
+) -> bool:
+    return (
+        _value(scraped, "stx_analytics_position") >= position
+        and _value(scraped, "stx_analytics_lag_records") == 0
+        and _value(scraped, "stx_analytics_following") == 1
+    )
+
+
 def test_each_process_serves_its_families_and_the_order_series_move(tmp_path: Path) -> None:
     port, base = free_port(), free_port_block()
     server = start_server(tmp_path / "data", port, metrics_port=base)
@@ -78,6 +98,9 @@ def test_each_process_serves_its_families_and_the_order_series_move(tmp_path: Pa
         for role, names in FAMILIES.items():
             assert names <= set(scraped[role]), (role, names - set(scraped[role]))
         before_core = scraped["core"]
+        assert set(scraped) == set(FAMILIES)
+        analytics = base + OFFSETS["analytics"]
+        start = _value(scraped["analytics"], "stx_analytics_position")
         _load(port)
         core, gateway = _scrape(base + OFFSETS["core"]), _scrape(base + OFFSETS["gateway"])
         commands = _total(core["stx_commands"], "stx_commands_total")
@@ -86,6 +109,10 @@ def test_each_process_serves_its_families_and_the_order_series_move(tmp_path: Pa
         _eventually(
             lambda: _total(_scrape(projector)["stx_events"], "stx_events_total") > commands,
             "the projector did not count the load's events",
+        )
+        _eventually(
+            lambda: _caught_up(_scrape(analytics), start + 1),
+            "the analytics store did not take in the load's records",
         )
         assert _total(core["stx_journal_commit_seconds"], "stx_journal_commit_seconds_count") > 0
         assert _total(core["stx_sequencer_queue_seconds"], "stx_sequencer_queue_seconds_count") > 0
@@ -119,7 +146,7 @@ def _eventually(check: object, what: str, seconds: float = 60) -> None:
     raise AssertionError(what)
 
 
-def test_a_real_prometheus_scrapes_the_six_processes(tmp_path: Path) -> None:
+def test_a_real_prometheus_scrapes_every_process(tmp_path: Path) -> None:
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip(f"no prometheus binary; install it with: {INSTALL}")
@@ -140,8 +167,8 @@ def test_a_real_prometheus_scrapes_the_six_processes(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         _eventually(
-            lambda: _query(listen, 'count(up{job=~"stx-.*"} == 1)') == 6,
-            "Prometheus never saw the six processes up",
+            lambda: _query(listen, 'count(up{job=~"stx-.*"} == 1)') == len(OFFSETS),
+            "Prometheus never saw every process up",
         )
         _eventually(lambda: _query(listen, "sum(stx_commands_total)") > 0, "no commands yet")
         before = _query(listen, "sum(stx_commands_total)")

@@ -53,6 +53,11 @@ class AnalyticsFollower:
         self._writing: asyncio.Future[bool] | None = None
         """The write in progress on a worker thread, which a cancel cannot stop."""
 
+    @property
+    def following(self) -> bool:
+        """Started and not stopped by a failure (or a stop)."""
+        return self._task is not None and not self._task.done()
+
     def notify(self, _batch: object = None) -> None:
         """New records are committed."""
         self._wake.set()

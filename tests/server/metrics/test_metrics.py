@@ -29,6 +29,7 @@ from matching import (
     TradingPhase,
 )
 from server.config import ConfigError, load
+from server.metrics.analytics import AnalyticsLag
 from server.metrics.core import CommandCounts
 from server.metrics.events import EventCounts, event_label
 from server.metrics.exposition import GcPauses, MetricsServer, port_of
@@ -89,8 +90,8 @@ def test_event_labels_drop_the_order_prefix_and_use_snake_case() -> None:
 
 
 def test_each_role_has_its_catalogue_offset_and_zero_turns_them_off() -> None:
-    roles = ("core", "gateway", "projector", "surveillance", "feed", "rest")
-    assert [port_of(role, 9100) for role in roles] == list(range(9101, 9107))
+    roles = ("core", "gateway", "projector", "surveillance", "feed", "rest", "fix", "analytics")
+    assert [port_of(role, 9100) for role in roles] == list(range(9101, 9109))
     assert port_of("core", 0) == 0
 
 
@@ -233,3 +234,27 @@ def test_the_metrics_port_is_a_setting_whose_six_offsets_must_fit() -> None:
     assert load(environ={"STX_METRICS_PORT": "19200"}).metrics_port == 19200
     with pytest.raises(ConfigError, match="metrics_port"):
         load(environ={"STX_METRICS_PORT": "65530"})
+
+
+def test_analytics_lag_shows_the_store_falling_behind_and_stopping() -> None:
+    now, held, following = [50.0], [5], [True]
+    lag = AnalyticsLag(lambda: held[0], lambda: following[0], clock=lambda: now[0])
+    lag.committed_to(30)
+    now[0] = 54.0
+
+    def values() -> dict[str, float]:
+        return {s.name: s.value for family in lag.collect() for s in family.samples}
+
+    assert values() == {
+        "stx_analytics_position": 5,
+        "stx_analytics_lag_records": 25,
+        "stx_analytics_lag_seconds": 4.0,
+        "stx_analytics_following": 1,
+    }
+    held[0], following[0] = 30, False
+    assert values() == {
+        "stx_analytics_position": 30,
+        "stx_analytics_lag_records": 0,
+        "stx_analytics_lag_seconds": 0.0,
+        "stx_analytics_following": 0,
+    }

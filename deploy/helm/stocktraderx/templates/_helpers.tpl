@@ -68,7 +68,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/* The metrics port of a role: the base plus the role's offset
 (server/metrics/exposition.py). */}}
 {{- define "stx.metricsPort" -}}
-{{- $offsets := dict "core" 1 "gateway" 2 "projector" 3 "surveillance" 4 "feed" 5 "rest" 6 -}}
+{{- $offsets := dict "core" 1 "gateway" 2 "projector" 3 "surveillance" 4 "feed" 5 "rest" 6 "fix" 7 "analytics" 8 -}}
 {{- add (int .root.Values.ports.metricsBase) (get $offsets .role) -}}
 {{- end -}}
 
