@@ -22,6 +22,8 @@ import { activityOf, entryRate, movers, summed, utcDay, type Mover, type Point }
 export const POLL_MS = 5_000;
 /** The symbols drawn per chart: the most traded ones. */
 const CHARTED = 6;
+/** The instruments whose bars are read (the market's trades per minute is their sum). */
+const BARRED = 50;
 /** How far back the per-minute charts reach. */
 const WINDOW_MS = 2 * 3600 * 1000;
 
@@ -45,18 +47,23 @@ export function DashboardPage({ session, instruments }: { session: Session; inst
       const day = utcDay();
       const statistics = unwrap(await session.api.GET("/analytics/market-statistics", { params: { query: { date: day } } }));
       const ranked = movers(statistics.symbols ?? [], instruments);
-      const busiest = [...ranked].sort((a, b) => (b.volume > a.volume ? 1 : b.volume < a.volume ? -1 : 0)).slice(0, CHARTED);
       const start = new Date(Date.now() - WINDOW_MS).toISOString();
+      // The bars come from the market-data store, which follows the engine
+      // closely; the statistics from the analytics process, which may lag:
+      // the charts rank symbols by their own bars' volume.
       const activity = await Promise.all(
-        busiest.map(async (row) => {
+        instruments.slice(0, BARRED).map(async (instrument) => {
+          const symbol = instrument.symbol ?? "";
           const answer = unwrap(
             await session.api.GET("/market-data/historical", {
-              params: { query: { symbol: row.symbol, interval: "BAR_INTERVAL_1M", start_time: start, page_size: 5000 } },
+              params: { query: { symbol, interval: "BAR_INTERVAL_1M", start_time: start, page_size: 5000 } },
             }),
           );
-          return [row.symbol, activityOf(answer.bars ?? [])] as const;
+          return [symbol, activityOf(answer.bars ?? [])] as const;
         }),
       );
+      const shares = (series: { volume: Point[] }) => series.volume.reduce((total, point) => total + point.value, 0);
+      const busiest = activity.filter(([, series]) => shares(series) > 0).sort((a, b) => shares(b[1]) - shares(a[1])).slice(0, CHARTED);
       const throughput = new Map<string, Point[]>([["trades", summed(activity.map(([, series]) => series.trades))]]);
       if (events) {
         const since = Date.now() / 1000 - WINDOW_MS / 1000;
@@ -65,8 +72,8 @@ export function DashboardPage({ session, instruments }: { session: Session; inst
       if (stopped) return;
       setView({
         movers: ranked,
-        volume: new Map(activity.map(([symbol, series]) => [symbol, series.volume])),
-        trades: new Map(activity.map(([symbol, series]) => [symbol, series.trades])),
+        volume: new Map(busiest.map(([symbol, series]) => [symbol, series.volume])),
+        trades: new Map(busiest.map(([symbol, series]) => [symbol, series.trades])),
         throughput,
       });
       setProblem("");
