@@ -90,7 +90,7 @@ export function ApiKeysPanel({ session }: { session: Session }) {
 
   return (
     <Panel title="API keys" label="api keys">
-      <Box component="form" sx={{ display: "flex", gap: 1, alignItems: "center", flexWrap: "wrap", mb: 1 }} onSubmit={(event) => { event.preventDefault(); void create(); }}>
+      <Box component="form" sx={{ display: "flex", gap: 1, alignItems: "center", flexWrap: "wrap", mb: 1, pt: 1 }} onSubmit={(event) => { event.preventDefault(); void create(); }}>
         <TextField size="small" label="Label" value={label} onChange={(event) => setLabel(event.target.value)} />
         {own.map((role) => (
           <FormControlLabel key={role} control={<Checkbox size="small" checked={roles.includes(role)} onChange={() => toggle(role)} />} label={roleName(role)} />

@@ -48,7 +48,7 @@ export function OrderEventsPanel({ session }: { session: Session }) {
 
   return (
     <Panel title="Order-event audit trail" label="audit trail">
-      <Box component="form" sx={{ display: "flex", gap: 1, alignItems: "center", mb: 1 }} onSubmit={(event) => { event.preventDefault(); void read(""); }}>
+      <Box component="form" sx={{ display: "flex", gap: 1, alignItems: "center", mb: 1, pt: 1 }} onSubmit={(event) => { event.preventDefault(); void read(""); }}>
         <TextField size="small" label="Day (UTC)" value={day} onChange={(event) => setDay(event.target.value)} />
         <TextField size="small" label="Account (empty: all)" value={accountId} onChange={(event) => setAccountId(event.target.value)} />
         <Button type="submit" variant="outlined" size="small">Read events</Button>

@@ -71,13 +71,14 @@ function AccountFunding({ session }: { session: Session }) {
 
   return (
     <Panel title="Accounts" label="accounts">
-      <Box component="form" sx={{ display: "flex", gap: 1, mb: 1 }} onSubmit={(event) => { event.preventDefault(); void find(); }}>
+      <Box component="form" sx={{ display: "flex", gap: 1, mb: 1, pt: 1 }} onSubmit={(event) => { event.preventDefault(); void find(); }}>
         <TextField size="small" label="Account id" value={accountId} onChange={(event) => setAccountId(event.target.value)} />
         <Button type="submit" variant="outlined" size="small">Look up</Button>
       </Box>
       {message && <Notice severity={message.ok ? "success" : "error"} data-testid="account-message">{message.text}</Notice>}
       {account && (
         <>
+          <Box sx={{ overflowX: "auto" }}>
           <Table size="small" aria-label="account">
             <TableHead>
               <TableRow>
@@ -104,7 +105,8 @@ function AccountFunding({ session }: { session: Session }) {
               </TableRow>
             </TableBody>
           </Table>
-          <Box component="form" sx={{ display: "flex", gap: 1, mt: 1 }} onSubmit={(event) => { event.preventDefault(); void fund(); }}>
+          </Box>
+          <Box component="form" sx={{ display: "flex", gap: 1, mt: 1, pt: 1 }} onSubmit={(event) => { event.preventDefault(); void fund(); }}>
             <TextField size="small" label="Amount" value={amount} onChange={(event) => setAmount(event.target.value)} />
             <TextField size="small" label="Reason" value={reason} onChange={(event) => setReason(event.target.value)} />
             <Button type="submit" variant="contained" size="small">Fund</Button>
