@@ -3,7 +3,9 @@ driven by playwright-core (web/e2e/trading.e2e.mjs), against a real
 `stx serve --simulate` and the web front (server/gateways/web.py) before it,
 as `make run` starts them. The browser signs in, trades, cancels, sees
 refusals with their reasons, tries another user's account and works the
-kill switch; the pages' screenshots are left in web/test-results/."""
+kill switch; the administrator creates an API key, funds an account and reads
+the order-event audit trail, and the dashboards draw the simulator's trading;
+the pages' screenshots are left in web/test-results/."""
 
 from __future__ import annotations
 
@@ -104,5 +106,6 @@ def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
         front.terminate()
         front.wait(10)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    for page in ("sign-in", "trading", "filled", "refused", "trading-light", "risk", "risk-limits"):
+    pages = ("sign-in", "trading", "filled", "refused", "trading-light", "risk", "risk-limits")
+    for page in (*pages, "admin", "dashboards"):
         assert (SCREENSHOTS / f"{page}.png").stat().st_size > 0

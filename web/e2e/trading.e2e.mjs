@@ -228,3 +228,49 @@ test("the risk officer kills an account and its orders disappear", async () => {
   await officer.close();
   await page.close();
 });
+
+test("the administrator: API keys, an account funded, the order-event audit trail; the dashboards with the simulator's data", async () => {
+  const admin = await signIn(other, process.env.OTHER_USER, process.env.OTHER_PASSWORD);
+  await admin.getByRole("tab", { name: "Admin" }).click();
+  await admin.getByTestId("admin-missing-routes").waitFor({ timeout: LONG });
+
+  // A key is created; its secret is shown once, and the key is listed.
+  const keys = admin.getByRole("region", { name: "api keys" });
+  await keys.getByLabel("Label").fill("e2e robot");
+  await keys.getByRole("button", { name: "Create key" }).click();
+  const secret = keys.getByTestId("api-key-secret");
+  await secret.waitFor({ timeout: LONG });
+  assert.match(await secret.innerText(), /shown only now, copy it: \S{16,}/);
+  await keys.getByRole("table", { name: "api key list" }).getByText("e2e robot").waitFor({ timeout: LONG });
+
+  // The trader's account looked up and funded.
+  const accounts = admin.getByRole("region", { name: "accounts" });
+  await accounts.getByLabel("Account id").fill(process.env.TRADER_ACCOUNT);
+  await accounts.getByRole("button", { name: "Look up" }).click();
+  await accounts.getByTestId("account-cash").waitFor({ timeout: LONG });
+  await accounts.getByLabel("Amount").fill("100");
+  await accounts.getByLabel("Reason").fill("e2e credit");
+  await accounts.getByRole("button", { name: "Fund" }).click();
+  await accounts.getByTestId("account-message").filter({ hasText: `Funded ${process.env.TRADER_ACCOUNT} with 100` }).waitFor({ timeout: LONG });
+
+  // The day's order-event audit trail, every account. The analytics process
+  // writes it behind the engine, far behind under the simulator's flow on a
+  // loaded machine (its rows may not be there yet): the page must show the
+  // route's answer, the events or that there are none, never a refusal.
+  const audit = admin.getByRole("region", { name: "audit trail" });
+  await audit.getByRole("button", { name: "Read events" }).click();
+  await audit.getByRole("table", { name: "order events" }).or(audit.getByText("No order events that day.")).waitFor({ timeout: LONG });
+  assert.equal(await audit.getByRole("alert").count(), 0, await audit.innerText());
+  await admin.screenshot({ path: join(SCREENSHOTS, "admin.png"), fullPage: true });
+
+  // The dashboards: movers of the day, and per-minute charts with points.
+  await admin.getByRole("tab", { name: "Dashboards" }).click();
+  // The movers come from the analytics process too (see above); the charts from the bars, which follow the engine closely.
+  const movers = admin.getByRole("region", { name: "top movers panel" });
+  await movers.getByRole("table", { name: "top movers" }).or(movers.getByText("Nothing has traded today.")).waitFor({ timeout: LONG });
+  for (const chart of ["volume", "trades", "throughput"]) {
+    await admin.locator(`[data-testid="${chart}-chart"]:not([data-points="0"])`).waitFor({ timeout: LONG });
+  }
+  await admin.screenshot({ path: join(SCREENSHOTS, "dashboards.png"), fullPage: true });
+  await admin.close();
+});

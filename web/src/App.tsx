@@ -6,6 +6,8 @@ import { AppBar, Box, Button, CssBaseline, IconButton, MenuItem, Select, Tab, Ta
 import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { unwrap, type Session } from "./api/session";
 import type { Instrument } from "./api/types";
+import { AdminPage } from "./pages/AdminPage";
+import { DashboardPage } from "./pages/DashboardPage";
 import { RiskPage } from "./pages/RiskPage";
 import { SignIn } from "./pages/SignIn";
 import { TradingPage } from "./pages/TradingPage";
@@ -45,7 +47,8 @@ function Signed({ session, onToggleTheme, mode }: { session: Session; onToggleTh
   const user = session.state.user;
   const canTrade = session.hasRole("ROLE_TRADER", "ROLE_MARKET_MAKER");
   const canRisk = session.hasRole("ROLE_RISK_OFFICER", "ROLE_ADMIN");
-  const pages = [...(canTrade || !canRisk ? ["Trading"] : []), ...(canRisk ? ["Risk"] : [])];
+  const canAdmin = session.hasRole("ROLE_ADMIN");
+  const pages = [...(canTrade || !canRisk ? ["Trading"] : []), ...(canRisk ? ["Risk"] : []), "Dashboards", ...(canAdmin ? ["Admin"] : [])];
   const [page, setPage] = useState(pages[0] ?? "Trading");
   const accounts = user?.account_ids ?? [];
   const [accountId, setAccountId] = useState(accounts[0] ?? "");
@@ -89,6 +92,8 @@ function Signed({ session, onToggleTheme, mode }: { session: Session; onToggleTh
         <TradingPage key={accountId} session={session} instruments={instruments} accountId={accountId} canTrade={canTrade} />
       )}
       {page === "Risk" && canRisk && <RiskPage session={session} instruments={instruments} />}
+      {page === "Dashboards" && <DashboardPage session={session} instruments={instruments} />}
+      {page === "Admin" && canAdmin && <AdminPage session={session} />}
     </Box>
   );
 }

@@ -22,3 +22,6 @@ export type LoginResponse = Schemas["stocktraderx.v1.LoginResponse"];
 export type Side = NonNullable<PlaceOrderRequest["side"]>;
 export type Role = NonNullable<User["roles"]>[number];
 export type RpcStatus = Schemas["google.rpc.Status"];
+export type ApiKey = Schemas["stocktraderx.v1.ApiKey"];
+export type MarketStatistics = Schemas["stocktraderx.v1.MarketStatistics"];
+export type OrderEvent = Schemas["stocktraderx.v1.OrderEvent"];
