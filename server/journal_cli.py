@@ -4,6 +4,7 @@ recovery's rule (see ``server.journal`` and docs/operations.md)."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import click
@@ -75,6 +76,36 @@ def _store_note(directory: Path, database_url: str, new_end: int) -> str:
     )
 
 
+def _analytics_note(directory: Path, new_end: int) -> tuple[str, bool]:
+    """What becomes of the analytics store, and whether it must be moved aside:
+    it is derived from the journal alone, so one past the new end is rebuilt
+    rather than restored from a backup."""
+    from server.consumers.analytics.store import STORE_FILE, AnalyticsStore  # noqa: PLC0415 - DuckDB: only here
+
+    path = directory / STORE_FILE
+    if not path.exists():
+        return "analytics store: none in the data directory", False
+    try:
+        store = AnalyticsStore.open(path)
+        try:
+            position = store.position()
+        finally:
+            store.close()
+    except Exception as error:  # DuckDB raises its own types
+        return (
+            f"analytics store: could not read its position ({type(error).__name__}: {error})",
+            False,
+        )
+    if position <= new_end:
+        return f"analytics store at sequence {position}: it catches up from the journal", False
+    return (
+        f"analytics store at sequence {position}, PAST the new end of the journal "
+        f"({new_end}): moved aside with the damaged bytes; the analytics process rebuilds "
+        "it from the journal at its next start",
+        True,
+    )
+
+
 @click.group()
 def journal() -> None:
     """Check the journal and snapshots; give up damaged history explicitly."""
@@ -128,8 +159,11 @@ def repair(config_path: Path | None, data_dir: Path | None, accept_loss: bool) -
                 click.echo(line)
             return
         lines = plan.describe()
+        move_analytics = False
         if plan.cut is not None:
             lines.append(_store_note(directory, database_url, plan.new_end))
+            note, move_analytics = _analytics_note(directory, plan.new_end)
+            lines.append(note)
         if not accept_loss:
             click.echo("would:")
             for line in lines:
@@ -137,6 +171,9 @@ def repair(config_path: Path | None, data_dir: Path | None, accept_loss: bool) -
             click.echo("nothing changed; run again with --accept-loss to do it")
             return
         folder = apply_repair(plan)
+        if move_analytics and folder is not None:
+            for path in directory.glob("analytics.duckdb*"):
+                shutil.move(path, folder / path.name)
         click.echo(f"repaired {directory}; moved aside into {folder}:")
         for line in lines:
             click.echo(f"  {line}")

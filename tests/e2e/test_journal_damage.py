@@ -118,9 +118,15 @@ def test_a_flipped_byte_mid_segment_stops_the_start_until_an_explicit_repair(
     assert "store (sqlite) at sequence" in dry.stdout
     assert "PAST the new end of the journal" in dry.stdout
     assert segment.read_bytes() == bytes(damaged)
+    assert "analytics store at sequence" in dry.stdout
     repaired = _journal(data, "repair", "--accept-loss")
     assert repaired.returncode == 0, repaired.stderr
     assert "LOST: records" in repaired.stdout
+    # The analytics store is derived from the journal alone: one past the new
+    # end (it may also still lag behind it) is moved aside and rebuilt.
+    if "analytics store at sequence" in repaired.stdout and "rebuilds it" in repaired.stdout:
+        assert not (data / "analytics.duckdb").exists()
+        assert list(data.glob("damaged-*/analytics.duckdb"))
 
     # The store projected records the journal no longer has: refused too.
     assert "the store holds records up to sequence" in _refused_start(data)

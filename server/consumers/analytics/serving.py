@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 from pathlib import Path
 from typing import Any
 
@@ -107,4 +108,7 @@ async def serve_reports(
     )
     server.add_insecure_port(f"unix:{path}")
     await server.start()
+    # Like core.sock, owner-only: gRPC binds with the process's umask (0700
+    # for a socket), and every file of the data directory is 0600.
+    os.chmod(path, 0o600)
     return server
