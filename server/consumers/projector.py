@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from feeds.wire import quote_message
 from matching import Event, InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
+from server.consumers.following import JournalFollower
 from server.journal.snapshots import load_snapshot_at_or_before
 from server.journal.tail import JournalGapError, JournalTail
 from server.model.state import State
@@ -41,7 +42,6 @@ T = TypeVar("T")
 BATCH_COMMANDS = 5_000
 """Commands per transaction: large enough for multi-row inserts to pay off,
 small enough that one batch's rows stay a few megabytes."""
-IDLE_SECONDS = 0.05
 RETRY_FIRST = 0.1
 RETRY_MAX = 5.0
 REPORT_SECONDS = 10.0
@@ -72,7 +72,9 @@ class Shadow(State):
         return shadow
 
 
-class Projector:
+class Projector(JournalFollower):
+    what = "projection"
+
     def __init__(
         self,
         store: Store,
@@ -84,30 +86,20 @@ class Projector:
         shared: SharedState | None = None,
         count_events: Callable[[list[Event]], None] | None = None,
     ) -> None:
+        super().__init__(committed, batch_commands)
         self.store = store
         self.count_events = count_events
         """Given each replayed command's events, on the replay's worker thread (the metrics)."""
         self.bus = bus
         self.shared = shared
         self.directory = directory
-        self._committed = committed
-        """The last sequence the journal has committed: nothing beyond is projected."""
-        self.batch_commands = batch_commands
-        self.position = 0
-        """The last sequence in the store."""
         self.projected_rows = 0
         self.failures = 0
         self._next_report = 0.0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def needed_from(self) -> int:
         """The journal must keep every record after this one (and a snapshot at or before it)."""
         return self.position
-
-    def notify(self, _batch: object = None) -> None:
-        """A sequencer listener: new records are committed."""
-        self._wake.set()
 
     async def start(self) -> None:
         """Resume after the store's position; ``StoreAheadError`` if the store
@@ -134,17 +126,6 @@ class Projector:
                 await self._task
             self._task = None
 
-    async def caught_up(self, sequence: int, timeout: float = 30.0) -> None:
-        """Wait until the store holds everything up to ``sequence``."""
-        deadline = time.monotonic() + timeout
-        while self.position < sequence:
-            if self._task is not None and self._task.done():
-                self._task.result()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"projection at {self.position}, waiting for {sequence}")
-            self._wake.set()
-            await asyncio.sleep(0.01)
-
     async def _run(self) -> None:
         shadow = await asyncio.to_thread(Shadow.at, self.directory, self.position)
         bars = BarBook([dict(row._mapping) for row in await self._retry(self.store.latest_bars)])
@@ -155,9 +136,7 @@ class Projector:
             while True:
                 records = tail.read(self.batch_commands, up_to=self._committed())
                 if not records:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+                    await self.idle()
                     continue
                 # The replay runs on a worker thread: a catch-up batch is tens
                 # of milliseconds of Python, which must not stall the event loop.

@@ -13,14 +13,13 @@ the journal. It is behind the core by design and never on its path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from server.consumers.analytics.facts import Facts
 from server.consumers.analytics.store import AnalyticsStore
+from server.consumers.following import JournalFollower
 from server.consumers.projector import Shadow, StoreAheadError
 from server.journal.files import list_segments, list_snapshots
 from server.journal.tail import JournalTail
@@ -29,10 +28,11 @@ _log = logging.getLogger(__name__)
 
 BATCH_COMMANDS = 5_000
 """Commands per batch of facts (one Arrow table, one transaction)."""
-IDLE_SECONDS = 0.05
 
 
-class AnalyticsFollower:
+class AnalyticsFollower(JournalFollower):
+    what = "analytics"
+
     def __init__(
         self,
         store: AnalyticsStore,
@@ -41,15 +41,9 @@ class AnalyticsFollower:
         committed: Callable[[], int],
         batch_commands: int = BATCH_COMMANDS,
     ) -> None:
+        super().__init__(committed, batch_commands)
         self.store = store
         self.directory = directory
-        self._committed = committed
-        """The last sequence the journal has committed: nothing beyond is read."""
-        self.batch_commands = batch_commands
-        self.position = 0
-        """The last sequence whose facts the store holds."""
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._writing: asyncio.Future[bool] | None = None
         """The write in progress on a worker thread, which a cancel cannot stop."""
 
@@ -57,10 +51,6 @@ class AnalyticsFollower:
     def following(self) -> bool:
         """Started and not stopped by a failure (or a stop)."""
         return self._task is not None and not self._task.done()
-
-    def notify(self, _batch: object = None) -> None:
-        """New records are committed."""
-        self._wake.set()
 
     async def start(self) -> None:
         """Resume after the store's position; ``StoreAheadError`` if the store
@@ -89,26 +79,13 @@ class AnalyticsFollower:
             self._writing = None
             self.position = await asyncio.to_thread(self.store.position)
 
-    async def caught_up(self, sequence: int, timeout: float = 30.0) -> None:
-        """Wait until the store holds the facts of everything up to ``sequence``."""
-        deadline = time.monotonic() + timeout
-        while self.position < sequence:
-            if self._task is not None and self._task.done():
-                self._task.result()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"analytics at {self.position}, waiting for {sequence}")
-            self._wake.set()
-            await asyncio.sleep(0.01)
-
     async def _run(self) -> None:
         shadow = await asyncio.to_thread(Shadow.at, self.directory, self.position)
         tail = JournalTail(self.directory, shadow.sequence)
         while True:
             records = tail.read(self.batch_commands, up_to=self._committed())
             if not records:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+                await self.idle()
                 continue
             facts = await asyncio.to_thread(facts_of, shadow, records)
             self._writing = asyncio.ensure_future(asyncio.to_thread(self.store.write, facts))
