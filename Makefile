@@ -103,11 +103,17 @@ lint: $(STAMP) $(WEB_STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two pytest workers (pytest-xdist): every test that starts whole servers runs
+# on one of them, one after another as before, while the other takes the rest
+# of the suite module by module (tests/conftest.py). TEST_WORKERS=0 runs all
+# in this process.
+TEST_WORKERS ?= 2
+
 # The web unit tests (Vitest) run here; its browser tests are part of pytest
 # (tests/e2e/test_web.py), which needs the build.
 test: lint check-protos typecheck $(NODE_STAMP) $(ENGINE) $(HELM) $(WEB_BUILD)
 	cd web && npm test
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(ENGINE)
 	$(BIN)/stx bench engine

@@ -22,3 +22,26 @@ def _umask_restored() -> Iterator[None]:
     os.umask(before)
     yield
     os.umask(before)
+
+
+SERVER_GROUP = "servers"
+"""The tests that start whole exchanges (`stx serve` and its seven processes,
+the image's every role, the benchmarks' server pairs): under `make test`'s
+two workers they run on one, one after another, so no two of them share the
+machine's two cores; every other module runs whole on whichever worker is
+free (its module fixtures are set up once)."""
+SERVER_MODULES = (
+    "tests/e2e/",
+    "tests/deploy/test_image_layout.py",
+    "tests/server/test_bench_cli.py",
+    "tests/server/gateways/rest/test_rest_bench.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test's xdist group, for ``--dist loadgroup``."""
+    root = config.rootpath
+    for item in items:
+        module = item.path.relative_to(root).as_posix()
+        group = SERVER_GROUP if module.startswith(SERVER_MODULES) else module
+        item.add_marker(pytest.mark.xdist_group(group))
