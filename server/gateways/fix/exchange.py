@@ -146,8 +146,10 @@ class ExchangeApplication:
         self, session: Session, command: Command, client_id: str, key: tuple[str, str] | None
     ) -> None:
         origin = self._origin.get(session.id) or Origin("", "", GATEWAY)
+        # No commit per order: the sequencer sends (or commits) what a chunk
+        # read from the socket submitted in one go, at the loop's next turn,
+        # so a burst of orders costs the core one batch, not one per order.
         applied = self._sequencer.submit(command, client_id, origin)
-        self._sequencer.commit_now()
         if key is not None:
             self._in_flight.add(key)
         task = asyncio.get_running_loop().create_task(self._settle(session, applied, key))
