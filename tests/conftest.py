@@ -41,6 +41,11 @@ SERVER_MODULES = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers it too; this keeps `-p no:xdist` runs strict-clean.
+    config.addinivalue_line("markers", "xdist_group(name): tests that run on one worker")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Each test's xdist group, for ``--dist loadgroup``."""
     root = config.rootpath
