@@ -526,7 +526,11 @@ export interface paths {
         };
         /**
          * Streams new alerts as they are raised, with heartbeats while quiet.
-         * @description Streams new alerts as they are raised, with heartbeats while quiet.
+         * @description Streams new alerts as they are raised, with heartbeats while quiet. The
+         *     first message is a heartbeat, sent once the stream is subscribed: every
+         *     alert raised after it is streamed, so a client that lists alerts
+         *     (ListAlerts) after that heartbeat and merges them with the stream by
+         *     alert id misses none.
          */
         get: operations["RiskService_StreamAlerts"];
         put?: never;
