@@ -6,7 +6,8 @@ refusals with their reasons, tries another user's account and works the
 kill switch; the administrator creates an API key, funds an account and reads
 the order-event audit trail, and the dashboards draw the simulator's trading;
 a risk officer with the risk page open sees a surveillance alert (a wash
-trade made for it) appear live, with its evidence;
+trade made for it) appear live, with its evidence, and the dashboards chart
+the gateway's order-entry throughput and latency;
 the pages' screenshots are left in web/test-results/."""
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     pages = (
         "sign-in", "trading", "filled", "refused", "trading-light", "risk", "risk-limits",
-        "risk-alerts",
+        "risk-alerts", "order-entry",
     )  # fmt: skip
     for page in (*pages, "admin", "dashboards"):
         assert (SCREENSHOTS / f"{page}.png").stat().st_size > 0

@@ -2,7 +2,9 @@
 // chromium through playwright-core) against a real `stx serve --simulate`:
 // with the risk page open, a wash trade is made with real orders through the
 // page's own API client, the surveillance process raises the alert, and it
-// appears on the page without a reload, with its evidence. Started by
+// appears on the page without a reload, with its evidence; then the
+// dashboards chart the gateway's order entry, which that trading (and the
+// simulator's) made non-zero. Started by
 // tests/e2e/test_web.py with the environment trading.e2e.mjs describes; the
 // user OTHER_USER is an administrator (who sees the risk page) whose account
 // OTHER_ACCOUNT may sell short.
@@ -102,4 +104,16 @@ test("the risk officer sees a surveillance alert raised while the page is open, 
   assert.match(await row.innerText(), /traded with itself/);
   await officer.screenshot({ path: join(SCREENSHOTS, "risk-alerts.png") });
   await officer.close();
+});
+
+test("the dashboards chart the gateway's order-entry throughput and latency after trading", async () => {
+  const page = await signIn(process.env.OTHER_USER, process.env.OTHER_PASSWORD);
+  await page.getByRole("tab", { name: "Dashboards" }).click();
+  // The gateway closes an interval every 5 s; the simulator and the orders
+  // above have been trading through it since it started.
+  await page.locator('[data-testid="order-entry-chart"]:not([data-peak="0"])').waitFor({ timeout: LONG });
+  await page.locator('[data-testid="order-entry-latency-chart"]:not([data-peak="0"])').waitFor({ timeout: LONG });
+  assert.match(await page.getByRole("region", { name: "order-entry" }).innerText(), /acknowledgements per 5 s/);
+  await page.screenshot({ path: join(SCREENSHOTS, "order-entry.png"), fullPage: true });
+  await page.close();
 });
