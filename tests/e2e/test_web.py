@@ -92,32 +92,38 @@ def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         _wait_for(f"http://127.0.0.1:{web_port}/api/instruments")
-        result = subprocess.run(
-            # Every browser test file, one after the other (they share the
-            # server and its users), in this one server run.
-            ["node", "--test", "--test-concurrency=1", *_browser_tests()],
-            cwd=WEB,
-            env={
-                **os.environ,
-                "WEB_URL": f"http://127.0.0.1:{web_port}",
-                "TRADER_USER": DEMO_USER,
-                "TRADER_PASSWORD": DEMO_PASSWORD,
-                "TRADER_ACCOUNT": DEMO_USER.upper(),
-                "OTHER_USER": ADMIN,
-                "OTHER_PASSWORD": ADMIN_PASSWORD,
-                "OTHER_ACCOUNT": ADMIN.upper(),
-                "SCREENSHOTS": str(SCREENSHOTS),
-                "CHROMIUM": chromium,
-            },
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        environment = {
+            **os.environ,
+            "WEB_URL": f"http://127.0.0.1:{web_port}",
+            "TRADER_USER": DEMO_USER,
+            "TRADER_PASSWORD": DEMO_PASSWORD,
+            "TRADER_ACCOUNT": DEMO_USER.upper(),
+            "OTHER_USER": ADMIN,
+            "OTHER_PASSWORD": ADMIN_PASSWORD,
+            "OTHER_ACCOUNT": ADMIN.upper(),
+            "SCREENSHOTS": str(SCREENSHOTS),
+            "CHROMIUM": chromium,
+        }
+        # Every browser test file in this one server run, one after the
+        # other in the order _browser_tests gives (node --test would sort
+        # them itself); each launches its browser.
+        failures = []
+        for tests in _browser_tests():
+            result = subprocess.run(
+                ["node", "--test", tests],
+                cwd=WEB,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=240,
+                check=False,
+            )
+            if result.returncode != 0:
+                failures.append(f"{tests}:\n{result.stdout[-6000:]}{result.stderr[-3000:]}")
     finally:
         front.terminate()
         front.wait(10)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert not failures, "\n".join(failures)
     pages = (
         "sign-in", "trading", "filled", "refused", "trading-light", "risk", "risk-limits",
         "risk-alerts", "order-entry",

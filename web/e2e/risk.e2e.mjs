@@ -113,7 +113,7 @@ test("the dashboards chart the gateway's order-entry throughput and latency afte
   // above have been trading through it since it started.
   await page.locator('[data-testid="order-entry-chart"]:not([data-peak="0"])').waitFor({ timeout: LONG });
   await page.locator('[data-testid="order-entry-latency-chart"]:not([data-peak="0"])').waitFor({ timeout: LONG });
-  assert.match(await page.getByRole("region", { name: "order-entry" }).innerText(), /acknowledgements per 5 s/);
+  assert.match(await page.getByRole("region", { name: "order-entry", exact: true }).innerText(), /acknowledgements per 5 s/i);
   await page.screenshot({ path: join(SCREENSHOTS, "order-entry.png"), fullPage: true });
   await page.close();
 });
