@@ -116,7 +116,7 @@ export function DashboardPage({ session, instruments }: { session: Session; inst
       </Box>
       <Box sx={{ display: "flex", gap: 1, flexWrap: "wrap" }}>
         <SeriesChart title={`Order entry: acknowledgements per ${view.interval || "…"} s`} label="order-entry" series={view.entry} />
-        <SeriesChart title="Order-entry latency (µs): p50 and p99" label="order-entry-latency" series={view.latency} />
+        <SeriesChart title="Order-entry latency in microseconds: p50 and p99" label="order-entry-latency" series={view.latency} />
       </Box>
       <Typography variant="caption" color="text.secondary">
         Order entry is that of the gateway process the REST bridge calls, since its start (half an hour at most): every PlaceOrder call and OrderStream message it acknowledged, timed from arrival to acknowledgement (stx_order_ack_seconds; docs/observability.md).
