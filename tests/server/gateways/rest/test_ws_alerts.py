@@ -24,7 +24,7 @@ from tests.server.local import prepare_accounts
 async def _next(socket: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
     """The next message of type ``kind`` (others, such as heartbeats, skipped)."""
     while True:
-        message = await asyncio.wait_for(socket.receive_json(), 10)
+        message: dict[str, Any] = await asyncio.wait_for(socket.receive_json(), 10)
         if message["type"] in (kind, "error"):
             return message
 
@@ -34,6 +34,7 @@ def test_a_wash_trade_reaches_the_risk_officer_and_a_trader_is_refused(tmp_path:
         alice = await _sign_up(http, base, "alice")
         trader_token = alice["authorization"].removeprefix("Bearer ")
         await prepare_accounts(exchange, "ALICE")
+        assert exchange.tokens is not None
         officer, _ = exchange.tokens.issue("officer", (options_pb2.ROLE_RISK_OFFICER,))
 
         async with http.ws_connect(f"{base}/ws?access_token={trader_token}") as trader:
@@ -113,6 +114,7 @@ def test_an_alert_reader_left_behind_is_told_to_resubscribe(tmp_path: Path) -> N
     with SLOW_CONSUMER, naming what to do: no alert is dropped silently."""
 
     async def scenario(http: aiohttp.ClientSession, base: str, exchange: Exchange) -> None:
+        assert exchange.tokens is not None
         officer, _ = exchange.tokens.issue("officer", (options_pb2.ROLE_RISK_OFFICER,))
         headers = {"authorization": f"Bearer {officer}"}
         limit = 5
