@@ -32,6 +32,7 @@ from server.core.exchange import ExchangeCore
 from server.gateways.grpc.stream import BACKLOG_LIMIT
 from server.hsm.key_source import open_key_ring
 from server.journal import Durability
+from server.metrics.entry_history import EntryHistory
 from server.processes.identity import (
     KEY_ROTATION_SECONDS,
     bootstrap_admin,
@@ -75,6 +76,8 @@ class Exchange:
         self._tasks: list[asyncio.Task[None]] = []
         self.accounts: AccountSetup | None = None
         self.alerts: AlertDesk | None = None
+        self.entries: EntryHistory | None = None
+        """The gateway's order entry per interval (GetOrderEntryStatistics)."""
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._health = health_aio.HealthServicer()
@@ -122,6 +125,8 @@ class Exchange:
         if self.tls is not None:
             self._tasks.append(loop.create_task(self.tls.renew_periodically()))
         backing = Backing(self.core, store, self.directory, self.tokens, self.shared, self.alerts)
+        self.entries = backing.entries
+        self._tasks.append(loop.create_task(backing.entries.run()))
         self.server, self.port = await grpc_server(
             settings, backing, self.tls, self._health, self.stream_backlog
         )

@@ -96,6 +96,7 @@ class GatewayProcess:
         if self.tls is not None:
             self._tasks.append(loop.create_task(self.tls.renew_periodically()))
         backing = Backing(self.replica, store, users, self.tokens, self.shared, self.alerts)
+        self._tasks.append(loop.create_task(backing.entries.run()))
         tracing = active_tracing()
         self.server, self.port = await grpc_server(
             settings, backing, self.tls, self._health, self.stream_backlog,

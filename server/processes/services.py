@@ -7,7 +7,7 @@ same API with the same access rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -44,6 +44,7 @@ from server.gateways.grpc.reference import ReferenceDataService
 from server.gateways.grpc.risk import RiskService
 from server.gateways.grpc.traced import TracingInterceptor
 from server.gateways.grpc.users import UserService
+from server.metrics.entry_history import EntryHistory
 from server.model.view import CoreView
 from server.shared import SharedState
 from server.store import Store
@@ -74,6 +75,9 @@ class Backing:
     tokens: TokenIssuer
     shared: SharedState
     alerts: AlertDesk
+    entries: EntryHistory = field(default_factory=EntryHistory)
+    """Order entry per interval for GetOrderEntryStatistics: the process
+    serving runs its ``run`` task."""
 
 
 async def interceptors(
@@ -124,7 +128,7 @@ async def grpc_server(
     state, store = backing.state, backing.store
     users_pb2_grpc.add_UserServiceServicer_to_server(UserService(backing.directory), server)
     orders_pb2_grpc.add_OrderServiceServicer_to_server(
-        OrderService(state, stream_backlog, store), server
+        OrderService(state, stream_backlog, store, backing.entries), server
     )
     reference_data_pb2_grpc.add_ReferenceDataServiceServicer_to_server(
         ReferenceDataService(state), server

@@ -1,10 +1,13 @@
 """The web frontend (web/, issue 19) in a real browser: Debian's chromium,
-driven by playwright-core (web/e2e/trading.e2e.mjs), against a real
+driven by playwright-core (web/e2e/*.e2e.mjs), against a real
 `stx serve --simulate` and the web front (server/gateways/web.py) before it,
 as `make run` starts them. The browser signs in, trades, cancels, sees
 refusals with their reasons, tries another user's account and works the
 kill switch; the administrator creates an API key, funds an account and reads
 the order-event audit trail, and the dashboards draw the simulator's trading;
+a risk officer with the risk page open sees a surveillance alert (a wash
+trade made for it) appear live, with its evidence, and the dashboards chart
+the gateway's order-entry throughput and latency;
 the pages' screenshots are left in web/test-results/."""
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ def _built() -> None:
         pytest.fail("web/ is not built: run `make web` (npm ci and npm run build in web/)")
 
 
+def _browser_tests() -> list[str]:
+    """Every e2e/*.e2e.mjs, the trading test first: it reads the simulator's
+    book as it is, before the others' orders have moved it."""
+    found = sorted(str(path.relative_to(WEB)) for path in (WEB / "e2e").glob("*.e2e.mjs"))
+    return sorted(found, key=lambda name: name != "e2e/trading.e2e.mjs")
+
+
 def _wait_for(url: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while True:
@@ -82,30 +92,41 @@ def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         _wait_for(f"http://127.0.0.1:{web_port}/api/instruments")
-        result = subprocess.run(
-            ["node", "--test", "e2e/trading.e2e.mjs"],
-            cwd=WEB,
-            env={
-                **os.environ,
-                "WEB_URL": f"http://127.0.0.1:{web_port}",
-                "TRADER_USER": DEMO_USER,
-                "TRADER_PASSWORD": DEMO_PASSWORD,
-                "TRADER_ACCOUNT": DEMO_USER.upper(),
-                "OTHER_USER": ADMIN,
-                "OTHER_PASSWORD": ADMIN_PASSWORD,
-                "OTHER_ACCOUNT": ADMIN.upper(),
-                "SCREENSHOTS": str(SCREENSHOTS),
-                "CHROMIUM": chromium,
-            },
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        environment = {
+            **os.environ,
+            "WEB_URL": f"http://127.0.0.1:{web_port}",
+            "TRADER_USER": DEMO_USER,
+            "TRADER_PASSWORD": DEMO_PASSWORD,
+            "TRADER_ACCOUNT": DEMO_USER.upper(),
+            "OTHER_USER": ADMIN,
+            "OTHER_PASSWORD": ADMIN_PASSWORD,
+            "OTHER_ACCOUNT": ADMIN.upper(),
+            "SCREENSHOTS": str(SCREENSHOTS),
+            "CHROMIUM": chromium,
+        }
+        # Every browser test file in this one server run, one after the
+        # other in the order _browser_tests gives (node --test would sort
+        # them itself); each launches its browser.
+        failures = []
+        for tests in _browser_tests():
+            result = subprocess.run(
+                ["node", "--test", tests],
+                cwd=WEB,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=240,
+                check=False,
+            )
+            if result.returncode != 0:
+                failures.append(f"{tests}:\n{result.stdout[-6000:]}{result.stderr[-3000:]}")
     finally:
         front.terminate()
         front.wait(10)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    pages = ("sign-in", "trading", "filled", "refused", "trading-light", "risk", "risk-limits")
+    assert not failures, "\n".join(failures)
+    pages = (
+        "sign-in", "trading", "filled", "refused", "trading-light", "risk", "risk-limits",
+        "risk-alerts", "order-entry",
+    )  # fmt: skip
     for page in (*pages, "admin", "dashboards"):
         assert (SCREENSHOTS / f"{page}.png").stat().st_size > 0

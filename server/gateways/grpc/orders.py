@@ -40,9 +40,11 @@ from server.gateways.grpc.calls import (
     page_size,
     page_token,
 )
+from server.gateways.grpc.entry_statistics import entry_statistics
 from server.gateways.grpc.history import History, HistoryBehind
 from server.gateways.grpc.stream import BACKLOG_LIMIT, OrderStreamHandler
 from server.gateways.grpc.traced import answered
+from server.metrics.entry_history import EntryHistory
 from server.metrics.order_entry import UNARY_ACK
 from server.model.registry import OrderRecord
 from server.model.view import Applied, CoreView
@@ -51,9 +53,15 @@ from server.store import Store
 
 class OrderService(orders_pb2_grpc.OrderServiceServicer):
     def __init__(
-        self, core: CoreView, stream_backlog: int = BACKLOG_LIMIT, store: Store | None = None
+        self,
+        core: CoreView,
+        stream_backlog: int = BACKLOG_LIMIT,
+        store: Store | None = None,
+        entries: EntryHistory | None = None,
     ) -> None:
         self._core = core
+        self._entries = entries or EntryHistory()
+        """Sampled by the task of the process that serves (``Backing.entries``); read here."""
         self._sequencer = core.sequencer
         self._registry = core.registry
         self._history = History(core.registry, store)
@@ -322,6 +330,15 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         return pb.ListExecutionsResponse(
             reports=[convert.report_message(report) for report in page], next_page_token=token
         )
+
+    async def GetOrderEntryStatistics(  # noqa: N802
+        self,
+        request: pb.GetOrderEntryStatisticsRequest,
+        context: grpc.aio.ServicerContext[
+            pb.GetOrderEntryStatisticsRequest, pb.GetOrderEntryStatisticsResponse
+        ],
+    ) -> pb.GetOrderEntryStatisticsResponse:
+        return entry_statistics(self._entries, request)
 
 
 def _price(units: int) -> str:

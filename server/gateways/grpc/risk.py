@@ -315,18 +315,24 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         kinds = frozenset(request.kinds)
         queue = self._alerts.subscribe()
         try:
+            # Subscribed now: the first heartbeat tells the client so, and
+            # that a ListAlerts from then on misses nothing the stream skips.
+            yield pb.StreamAlertsResponse(heartbeat=self._heartbeat_message())
             while True:
                 try:
                     alert = await asyncio.wait_for(queue.get(), self._heartbeat)
                 except TimeoutError:
-                    heartbeat = common_pb2.Heartbeat(sequence=self._sequencer.durable_sequence)
-                    heartbeat.server_time.GetCurrentTime()
-                    yield pb.StreamAlertsResponse(heartbeat=heartbeat)
+                    yield pb.StreamAlertsResponse(heartbeat=self._heartbeat_message())
                     continue
                 if matches(alert, request.account_id, request.symbol, kinds, request.min_severity):
                     yield pb.StreamAlertsResponse(alert=alert_message(alert))
         finally:
             self._alerts.unsubscribe(queue)
+
+    def _heartbeat_message(self) -> common_pb2.Heartbeat:
+        heartbeat = common_pb2.Heartbeat(sequence=self._sequencer.durable_sequence)
+        heartbeat.server_time.GetCurrentTime()
+        return heartbeat
 
 
 def _nanos(request: pb.ListAlertsRequest, name: str) -> int | None:

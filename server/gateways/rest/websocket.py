@@ -7,15 +7,26 @@ Messages from the browser are JSON objects:
   the access token, sent as ``?access_token=...`` on the URL or as
   ``{"op": "auth", "token": "..."}`` (browsers cannot set headers on a
   WebSocket) and checked by the gRPC server like any call.
+- ``{"op": "subscribe", "channel": "ALERTS"}``, optionally with
+  ``"account_id"`` and ``"symbol"`` filters: the surveillance alerts as they
+  are raised, with the rights of ``RiskService.StreamAlerts`` (risk officers
+  and administrators; anyone else gets the refusal as an error).
 
 Each subscription is a gRPC stream of this bridge to the exchange
-(SubscribeMarketData, OrderStream); its messages go to the browser as
-``{"type": <event>, "data": {...}}`` with the same JSON as the REST routes.
+(SubscribeMarketData, OrderStream, StreamAlerts); its messages go to the
+browser as ``{"type": <event>, "data": {...}}`` with the same JSON as the
+REST routes: ``alert`` and ``alert_heartbeat`` for ALERTS, whose first
+message is an ``alert_heartbeat`` sent once the exchange has subscribed the
+stream (a ``GET /risk/alerts`` read after it, merged by ``alert_id``, misses
+no alert).
 A browser that reads slowly never makes the bridge hold more than
 ``QUEUE_LIMIT`` messages: market data is then conflated (the subscription is
 restarted, and the browser gets ``{"type": "resync"}`` followed by fresh
-snapshots), and a report subscription is ended with an error (reports resume
-by number with ``after_report_sequence``). An error is ``{"type": "error",
+snapshots), and a report or alert subscription is ended with a
+``SLOW_CONSUMER`` error, never left with a silent gap: reports resume by
+number with ``after_report_sequence``; alerts have no such number, so the
+browser subscribes again and re-reads ``GET /risk/alerts`` after the new
+stream's first ``alert_heartbeat``. An error is ``{"type": "error",
 "data": {"message", "reason"}}``, the reason one of the ErrorInfo reasons
 (``server/errors.py``).
 """
@@ -25,13 +36,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 from google.rpc import status_pb2
-from stocktraderx.v1 import market_data_pb2, market_data_pb2_grpc, orders_pb2, orders_pb2_grpc
+from stocktraderx.v1 import (
+    market_data_pb2,
+    market_data_pb2_grpc,
+    orders_pb2,
+    orders_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
+)
 
 from server.errors import invalid_argument, malformed, reason_of, slow_consumer, status_of_call
 from server.gateways.rest.jsonmap import to_json
@@ -50,15 +68,25 @@ class _Overflow(Exception):  # noqa: N818 - a signal between tasks
     pass
 
 
+class Browser(Protocol):
+    """What a connection needs of its WebSocket (aiohttp's, or a test's)."""
+
+    def __aiter__(self) -> AsyncIterator[WSMessage]: ...
+
+    async def send_str(self, data: str, compress: int | None = None) -> None: ...
+
+
 class Connection:
     def __init__(
         self,
         channel: grpc.aio.Channel,
-        socket: web.WebSocketResponse,
+        socket: Browser,
         token: str,
         remote: str | None,
+        queue_limit: int = QUEUE_LIMIT,
     ) -> None:
         self._channel = channel
+        self._queue_limit = queue_limit
         self._socket = socket
         self._token = token
         self._forwarded = ((FORWARDED_FOR, remote or ""),)
@@ -71,9 +99,14 @@ class Connection:
         return self._forwarded
 
     def _offer(self, message: dict[str, Any]) -> None:
-        if self._queue.qsize() >= QUEUE_LIMIT:
+        if self._queue.qsize() >= self._queue_limit:
             raise _Overflow
         self._queue.put_nowait(message)
+
+    @property
+    def backlog(self) -> int:
+        """Messages queued for the browser, not yet sent."""
+        return self._queue.qsize()
 
     async def run(self) -> None:
         sender = asyncio.get_running_loop().create_task(self._send())
@@ -117,6 +150,13 @@ class Connection:
                 self._refuse(invalid_argument("account_id", "REPORTS needs account_id"))
                 return
             self._start(self._reports(account))
+        elif channel == "ALERTS":
+            account, symbol = request.get("account_id") or "", request.get("symbol") or ""
+            if not isinstance(account, str) or not isinstance(symbol, str):
+                self._refuse(invalid_argument("account_id", "ALERTS filters must be strings"))
+                return
+            filters = risk_pb2.StreamAlertsRequest(account_id=account, symbol=symbol)
+            self._start(self._alerts(filters))
         elif channel in _CHANNELS:
             symbol = request.get("symbol")
             if not isinstance(symbol, str) or not symbol:
@@ -124,7 +164,7 @@ class Connection:
                 return
             self._start(self._market(symbol, channel))
         else:
-            known = "L1, L2, TRADES or REPORTS"
+            known = "L1, L2, TRADES, REPORTS or ALERTS"
             self._refuse(invalid_argument("channel", f"unknown channel {channel!r}: {known}"))
 
     def _start(self, work: Any) -> None:
@@ -176,6 +216,25 @@ class Connection:
             )
         except grpc.aio.AioRpcError as failure:
             self._refuse(status_of_call(failure), f"REPORTS {account}")
+
+    async def _alerts(self, request: risk_pb2.StreamAlertsRequest) -> None:
+        stub = risk_pb2_grpc.RiskServiceStub(self._channel)
+        try:
+            async for response in stub.StreamAlerts(request, metadata=self._metadata()):
+                if response.HasField("alert"):
+                    self._offer({"type": "alert", "data": to_json(response.alert)})
+                else:
+                    self._offer({"type": "alert_heartbeat", "data": to_json(response.heartbeat)})
+        except _Overflow:
+            self._drain()
+            self._refuse(
+                slow_consumer(
+                    "alerts unread for too long: subscribe again and re-read GET /risk/alerts"
+                ),
+                "ALERTS",
+            )
+        except grpc.aio.AioRpcError as failure:
+            self._refuse(status_of_call(failure), "ALERTS")
 
     def _drain(self) -> None:
         while not self._queue.empty():

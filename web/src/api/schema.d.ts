@@ -378,6 +378,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/order-entry/statistics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns the order entry of the gateway process that answers, per interval over the last minutes: how many orders it acknowledged and how long they took, from the `stx_order_ack_seconds` histogram of its Prometheus /metrics (docs/observability.md).
+         * @description Returns the order entry of the gateway process that answers, per
+         *     interval over the last minutes: how many orders it acknowledged and how
+         *     long they took, from the `stx_order_ack_seconds` histogram of its
+         *     Prometheus /metrics (docs/observability.md). Each gateway process keeps
+         *     its own bounded history in memory, empty at its start; with several
+         *     gateways each answers for itself. Over REST the gateway that answers is
+         *     the one the bridge calls, and the latency is the gateway's own (without
+         *     the bridge's HTTP).
+         */
+        get: operations["OrderService_GetOrderEntryStatistics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders": {
         parameters: {
             query?: never;
@@ -526,7 +553,11 @@ export interface paths {
         };
         /**
          * Streams new alerts as they are raised, with heartbeats while quiet.
-         * @description Streams new alerts as they are raised, with heartbeats while quiet.
+         * @description Streams new alerts as they are raised, with heartbeats while quiet. The
+         *     first message is a heartbeat, sent once the stream is subscribed: every
+         *     alert raised after it is streamed, so a client that lists alerts
+         *     (ListAlerts) after that heartbeat and merges them with the stream by
+         *     alert id misses none.
          */
         get: operations["RiskService_StreamAlerts"];
         put?: never;
@@ -1545,6 +1576,24 @@ export interface components {
             /** @description Every symbol that traded that day, by symbol. */
             symbols?: components["schemas"]["stocktraderx.v1.MarketStatistics"][];
         };
+        /** @description The result of GetOrderEntryStatistics. */
+        "stocktraderx.v1.GetOrderEntryStatisticsResponse": {
+            /**
+             * @description The intervals, oldest first; the last one ended at most
+             *     `interval_seconds` ago.
+             */
+            intervals?: components["schemas"]["stocktraderx.v1.OrderEntryInterval"][];
+            /**
+             * Format: int32
+             * @description How long each interval is.
+             */
+            interval_seconds?: number;
+            /**
+             * Format: int32
+             * @description How many intervals the gateway keeps (older ones are forgotten).
+             */
+            kept_intervals?: number;
+        };
         /** @description The result of GetOrder. */
         "stocktraderx.v1.GetOrderResponse": {
             /** @description The order. */
@@ -2135,6 +2184,40 @@ export interface components {
              * @description The `report_sequence` of the last report about this order.
              */
             last_report_sequence?: string;
+        };
+        /** @description One interval of a gateway's order entry. */
+        "stocktraderx.v1.OrderEntryInterval": {
+            /**
+             * Format: date-time
+             * @description When the interval began.
+             */
+            start_time?: string;
+            /**
+             * Format: date-time
+             * @description When it ended.
+             */
+            end_time?: string;
+            /**
+             * Format: int64
+             * @description Acknowledgements sent in it, as `stx_order_ack_seconds` counts them:
+             *     one per PlaceOrder call, accepted or refused, whatever its client (the
+             *     REST bridge's orders are PlaceOrder calls), and one per OrderStream
+             *     request message (its commands are acknowledged together).
+             */
+            acknowledged_count?: string;
+            /**
+             * Format: int64
+             * @description The median time from an order's arrival to its acknowledgement, in
+             *     microseconds, interpolated within its histogram bucket as PromQL's
+             *     histogram_quantile does (above the last bucket bound, 10 s, that bound);
+             *     0 when nothing was acknowledged.
+             */
+            p50_latency_micros?: string;
+            /**
+             * Format: int64
+             * @description The 99th percentile, the same way.
+             */
+            p99_latency_micros?: string;
         };
         /**
          * @description One lifecycle event of one order: an execution report as journaled, with
@@ -3830,6 +3913,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["stocktraderx.v1.ExchangeApiKeyResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    OrderService_GetOrderEntryStatistics: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only intervals that ended after this time; unset means every interval
+                 *     the gateway keeps.
+                 */
+                start_time?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.GetOrderEntryStatisticsResponse"];
                 };
             };
             /** @description An error: a google.rpc.Status */

@@ -8,20 +8,21 @@
 import { websocketUrl } from "./config";
 
 export type StreamMessage =
-  | { type: "quote" | "depth_snapshot" | "depth_update" | "trade" | "heartbeat" | "report"; data: Record<string, unknown> }
+  | { type: "quote" | "depth_snapshot" | "depth_update" | "trade" | "heartbeat" | "report" | "alert" | "alert_heartbeat"; data: Record<string, unknown> }
   | { type: "resync"; data: { channel?: string; symbol?: string } }
   | { type: "error"; data: { message?: string; reason?: string } };
 
 export type Subscription =
   | { channel: "L1" | "L2" | "TRADES"; symbol: string }
-  | { channel: "REPORTS"; account_id: string };
+  | { channel: "REPORTS"; account_id: string }
+  | { channel: "ALERTS"; account_id?: string; symbol?: string };
 
 export interface StreamOptions {
   subscriptions: Subscription[];
   onMessage: (message: StreamMessage) => void;
   /** Told of each (re)connection: state fetched over REST may be stale. */
   onOpen?: () => void;
-  /** The access token to send first (REPORTS need one); read at each connection. */
+  /** The access token to send first (REPORTS and ALERTS need one); read at each connection. */
   token?: () => string;
   url?: string;
   socketFactory?: (url: string) => WebSocket;
@@ -67,7 +68,7 @@ export class Stream {
     };
   }
 
-  /** Reconnect now (a new token for REPORTS, after a refresh). */
+  /** Reconnect now (a new token after a refresh; a subscription ended as too slow). */
   restart(): void {
     if (this.closed) return;
     clearTimeout(this.retry);

@@ -11,6 +11,7 @@ export type DepthUpdate = Schemas["stocktraderx.v1.DepthUpdate"];
 export type ExecutionReport = Schemas["stocktraderx.v1.ExecutionReport"];
 export type Instrument = Schemas["stocktraderx.v1.Instrument"];
 export type Order = Schemas["stocktraderx.v1.Order"];
+export type OrderEntryInterval = Schemas["stocktraderx.v1.OrderEntryInterval"];
 export type PlaceOrderRequest = Schemas["stocktraderx.v1.PlaceOrderRequest"];
 export type Position = Schemas["stocktraderx.v1.Position"];
 export type PriceLevel = Schemas["stocktraderx.v1.PriceLevel"];

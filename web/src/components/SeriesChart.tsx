@@ -50,9 +50,10 @@ export function SeriesChart({ title, series, label }: { title: string; series: R
     }
   }, [series, theme]);
   const points = [...series.values()].reduce((total, points) => total + points.length, 0);
+  const peak = [...series.values()].reduce((highest, points) => points.reduce((top, point) => Math.max(top, point.value), highest), 0);
   return (
     <Panel title={title} label={label} sx={{ flex: 1, minWidth: 360 }}>
-      <Box ref={box} data-testid={`${label}-chart`} data-points={points} sx={{ flex: 1, minHeight: 220 }} />
+      <Box ref={box} data-testid={`${label}-chart`} data-points={points} data-peak={peak} sx={{ flex: 1, minHeight: 220 }} />
     </Panel>
   );
 }

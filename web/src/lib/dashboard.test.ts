@@ -1,5 +1,5 @@
 import type { OrderEvent } from "../api/types";
-import { activityOf, entryRate, movers, summed, utcDay } from "./dashboard";
+import { activityOf, entryRate, movers, orderEntrySeries, summed, utcDay } from "./dashboard";
 
 describe("movers", () => {
   it("ranks by the size of the move against the reference price, the day's open when there is none", () => {
@@ -60,5 +60,18 @@ describe("series", () => {
 
   it("names the UTC day", () => {
     expect(utcDay(new Date("2026-12-07T23:59:59-05:00"))).toBe("2026-12-08");
+  });
+});
+
+describe("orderEntrySeries", () => {
+  it("charts each interval at its end, oldest first; latency only where orders were acknowledged", () => {
+    const series = orderEntrySeries([
+      { start_time: "2026-12-07T16:00:05Z", end_time: "2026-12-07T16:00:10Z", acknowledged_count: "12", p50_latency_micros: "310", p99_latency_micros: "2400" },
+      { start_time: "2026-12-07T16:00:00Z", end_time: "2026-12-07T16:00:05Z" },
+    ]);
+    const at = Date.parse("2026-12-07T16:00:05Z") / 1000;
+    expect(series.throughput).toEqual([{ time: at, value: 0 }, { time: at + 5, value: 12 }]);
+    expect(series.p50).toEqual([{ time: at + 5, value: 310 }]);
+    expect(series.p99).toEqual([{ time: at + 5, value: 2400 }]);
   });
 });

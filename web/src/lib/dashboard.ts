@@ -1,10 +1,11 @@
 /**
  * The dashboards' arithmetic, kept apart from drawing: the day's movers from
  * the market statistics, per-minute series from the bars of many symbols, and
- * the order-entry rate from the order-event audit trail. Prices stay in units
+ * the order-entry rate from the order-event audit trail, and the gateway's
+ * order-entry throughput and latency per interval. Prices stay in units
  * (bigint); only the series handed to the charts are numbers.
  */
-import type { Bar, Instrument, MarketStatistics, OrderEvent } from "../api/types";
+import type { Bar, Instrument, MarketStatistics, OrderEntryInterval, OrderEvent } from "../api/types";
 import { change, integer, units } from "./decimal";
 
 export interface Mover {
@@ -87,6 +88,27 @@ export function entryRate(events: readonly OrderEvent[], seconds: number): Point
     counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
   }
   return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
+}
+
+/** The gateway's order-entry intervals (GET /order-entry/statistics) as
+ * charts' series at each interval's end: acknowledgements per interval, and
+ * the p50 and p99 latency in microseconds (for intervals that had any). */
+export function orderEntrySeries(intervals: readonly OrderEntryInterval[]): { throughput: Point[]; p50: Point[]; p99: Point[] } {
+  const rows = intervals
+    .map((entry) => ({
+      time: Math.floor(Date.parse(entry.end_time ?? "") / 1000),
+      count: Number(entry.acknowledged_count ?? "0"),
+      p50: Number(entry.p50_latency_micros ?? "0"),
+      p99: Number(entry.p99_latency_micros ?? "0"),
+    }))
+    .filter((row) => !Number.isNaN(row.time))
+    .sort((a, b) => a.time - b.time);
+  const busy = rows.filter((row) => row.count > 0);
+  return {
+    throughput: rows.map((row) => ({ time: row.time, value: row.count })),
+    p50: busy.map((row) => ({ time: row.time, value: row.p50 })),
+    p99: busy.map((row) => ({ time: row.time, value: row.p99 })),
+  };
 }
 
 /** Today's UTC day as the analytics routes want it (`YYYY-MM-DD`). */

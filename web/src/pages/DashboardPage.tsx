@@ -3,10 +3,11 @@
  * day's movers (/analytics/market-statistics), shares and trades per minute of
  * the most traded symbols (/market-data/historical), the market's trades per
  * minute, and, for risk officers and administrators, orders entered per
- * minute counted from the order-event audit trail (/analytics/order-events).
- * Everything is re-read every POLL_MS. Order-entry latency is not among the
- * bridge's routes (it is in the processes' Prometheus /metrics), so it is not
- * drawn here.
+ * minute counted from the order-event audit trail (/analytics/order-events);
+ * and the order entry of the gateway the bridge calls, per 5 s interval:
+ * acknowledgements and their p50 and p99 latency (/order-entry/statistics,
+ * from its stx_order_ack_seconds histogram). Everything is re-read every
+ * POLL_MS.
  */
 import { Alert as Notice, Box, Typography } from "@mui/material";
 import { useEffect, useState } from "react";
@@ -17,7 +18,7 @@ import { MoversTable } from "../components/MoversTable";
 import { Panel } from "../components/Panel";
 import { SeriesChart } from "../components/SeriesChart";
 import { EventPages } from "../lib/eventPages";
-import { activityOf, entryRate, movers, summed, utcDay, type Mover, type Point } from "../lib/dashboard";
+import { activityOf, entryRate, movers, orderEntrySeries, summed, utcDay, type Mover, type Point } from "../lib/dashboard";
 
 export const POLL_MS = 5_000;
 /** The symbols drawn per chart: the most traded ones. */
@@ -32,9 +33,15 @@ interface View {
   volume: Map<string, Point[]>;
   trades: Map<string, Point[]>;
   throughput: Map<string, Point[]>;
+  /** The gateway's acknowledgements per interval. */
+  entry: Map<string, Point[]>;
+  /** Their p50 and p99, in microseconds. */
+  latency: Map<string, Point[]>;
+  /** The gateway's interval, in seconds. */
+  interval: number;
 }
 
-const EMPTY: View = { movers: [], volume: new Map(), trades: new Map(), throughput: new Map() };
+const EMPTY: View = { movers: [], volume: new Map(), trades: new Map(), throughput: new Map(), entry: new Map(), latency: new Map(), interval: 0 };
 
 export function DashboardPage({ session, instruments }: { session: Session; instruments: Instrument[] }) {
   const [view, setView] = useState<View>(EMPTY);
@@ -69,8 +76,13 @@ export function DashboardPage({ session, instruments }: { session: Session; inst
         const since = Date.now() / 1000 - WINDOW_MS / 1000;
         throughput.set("orders entered", entryRate(await events.read(day), 60).filter((point) => point.time >= since));
       }
+      const orderEntry = unwrap(await session.api.GET("/order-entry/statistics", {}));
+      const entry = orderEntrySeries(orderEntry.intervals ?? []);
       if (stopped) return;
       setView({
+        entry: new Map([["acknowledged", entry.throughput]]),
+        latency: new Map([["p50", entry.p50], ["p99", entry.p99]]),
+        interval: orderEntry.interval_seconds ?? 0,
         movers: ranked,
         volume: new Map(busiest.map(([symbol, series]) => [symbol, series.volume])),
         trades: new Map(busiest.map(([symbol, series]) => [symbol, series.trades])),
@@ -102,8 +114,12 @@ export function DashboardPage({ session, instruments }: { session: Session; inst
       <Box sx={{ display: "flex", gap: 1, flexWrap: "wrap" }}>
         <SeriesChart title={privileged ? "Throughput per minute: trades and orders entered" : "Throughput: trades per minute"} label="throughput" series={view.throughput} />
       </Box>
+      <Box sx={{ display: "flex", gap: 1, flexWrap: "wrap" }}>
+        <SeriesChart title={`Order entry: acknowledgements per ${view.interval || "…"} s`} label="order-entry" series={view.entry} />
+        <SeriesChart title="Order-entry latency in microseconds: p50 and p99" label="order-entry-latency" series={view.latency} />
+      </Box>
       <Typography variant="caption" color="text.secondary">
-        Order-entry latency is not served by the REST bridge: it is in each process&apos;s Prometheus /metrics (docs/observability.md, stx top).
+        Order entry is that of the gateway process the REST bridge calls, since its start (half an hour at most): every PlaceOrder call and OrderStream message it acknowledged, timed from arrival to acknowledgement (stx_order_ack_seconds; docs/observability.md).
       </Typography>
     </Box>
   );

@@ -1,22 +1,41 @@
 /**
  * The risk officer's page: trading phases with halt and resume per symbol
  * and market-wide, an account's money and kill switch, and the surveillance
- * alerts with their evidence (re-read every ALERT_POLL_MS).
+ * alerts with their evidence, live: read once, then kept up by the /ws
+ * ALERTS stream (lib/alerts.ts).
  */
 import { Alert as Notice, Box, Button, Table, TableBody, TableCell, TableHead, TableRow, TextField, Typography } from "@mui/material";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { ApiError } from "../api/errors";
 import { unwrap, type Session } from "../api/session";
 import type { Account, AccountRisk, Alert, Instrument } from "../api/types";
+import { AlertFeed } from "../lib/alerts";
 import { LimitsEditor } from "../components/LimitsEditor";
 import { Num } from "../components/Num";
 import { Panel } from "../components/Panel";
 import { formatMoney } from "../lib/decimal";
 
-const ALERT_POLL_MS = 3_000;
 /** Trading phases are re-read this often: a circuit breaker or a volatility
  * pause changes them without anyone on this page asking. */
 const PHASE_POLL_MS = 3_000;
+
+/** Ids shown per list: an alert may name up to 100 (`max_evidence_ids`). */
+const IDS_SHOWN = 8;
+
+function ids(list: readonly string[]): string {
+  const more = list.length - IDS_SHOWN;
+  return list.slice(0, IDS_SHOWN).join(",") + (more > 0 ? ` +${more}` : "");
+}
+
+/** An alert's evidence in one line: the orders and trades it names, then its details. */
+function evidenceOf(alert: Alert): string {
+  const evidence = alert.evidence ?? {};
+  const parts = [];
+  if (evidence.order_ids?.length) parts.push(`orders ${ids(evidence.order_ids)}`);
+  if (evidence.trade_ids?.length) parts.push(`trades ${ids(evidence.trade_ids)}`);
+  for (const [key, value] of Object.entries(evidence.details ?? {})) parts.push(`${key}=${value}`);
+  return parts.join(" · ");
+}
 
 function describe(error: unknown): string {
   return error instanceof ApiError ? `Refused: ${error.display}` : String(error);
@@ -24,7 +43,6 @@ function describe(error: unknown): string {
 
 export function RiskPage({ session, instruments: initial }: { session: Session; instruments: Instrument[] }) {
   const [instruments, setInstruments] = useState(initial);
-  const [alerts, setAlerts] = useState<Alert[]>([]);
   const [reason, setReason] = useState("risk desk");
   const [accountId, setAccountId] = useState("");
   const [account, setAccount] = useState<Account | null>(null);
@@ -41,23 +59,9 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
     return () => clearInterval(timer);
   }, [loadInstruments]);
 
-  useEffect(() => {
-    let stopped = false;
-    const load = async () => {
-      try {
-        const answer = unwrap(await session.api.GET("/risk/alerts", { params: { query: { page_size: 200 } } }));
-        if (!stopped) setAlerts(answer.alerts ?? []);
-      } catch (error) {
-        if (!stopped) setMessage({ ok: false, text: describe(error) });
-      }
-    };
-    void load();
-    const timer = setInterval(() => void load(), ALERT_POLL_MS);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [session]);
+  const feed = useMemo(() => new AlertFeed(session), [session]);
+  useEffect(() => () => feed.close(), [feed]);
+  const { alerts, live, error: alertsError } = useSyncExternalStore(feed.store.subscribe, feed.store.get);
 
   const act = async (work: () => Promise<string>) => {
     setMessage(null);
@@ -166,7 +170,12 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
           />
         )}
       </Panel>
-      <Panel title={`Surveillance alerts (${alerts.length})`} sx={{ gridColumn: "1 / -1" }}>
+      <Panel title={`Surveillance alerts (${alerts.length})`} label="surveillance alerts" sx={{ gridColumn: "1 / -1" }} action={
+        <Typography variant="caption" data-testid="alerts-live" data-live={live} color={live ? "success.main" : "warning.main"}>
+          {live ? "live" : "connecting…"}
+        </Typography>
+      }>
+        {alertsError && <Notice severity="warning" sx={{ py: 0 }}>{alertsError}</Notice>}
         <Table size="small" padding="none" aria-label="alerts" sx={{ "& td, & th": { px: 0.75, py: 0.1 } }}>
           <TableHead>
             <TableRow>
@@ -176,7 +185,7 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
           </TableHead>
           <TableBody>
             {alerts.map((alert) => (
-              <TableRow key={alert.alert_id}>
+              <TableRow key={alert.alert_id} data-alert-id={alert.alert_id} data-alert-kind={alert.kind} data-alert-account={alert.account_id}>
                 <Num sx={{ textAlign: "left" }}>{alert.create_time?.slice(0, 19).replace("T", " ")}</Num>
                 <TableCell>{alert.severity?.replace("ALERT_SEVERITY_", "")}</TableCell>
                 <TableCell>{alert.kind?.replace("ALERT_KIND_", "")}</TableCell>
@@ -185,9 +194,7 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
                 <TableCell>{alert.description}</TableCell>
                 <Num>{alert.evidence?.order_ids?.length ?? 0}</Num>
                 <Num>{alert.evidence?.trade_ids?.length ?? 0}</Num>
-                <TableCell sx={{ fontSize: 11 }}>
-                  {Object.entries(alert.evidence?.details ?? {}).map(([key, value]) => `${key}=${value}`).join(" ")}
-                </TableCell>
+                <TableCell sx={{ fontSize: 11 }} data-testid="alert-evidence">{evidenceOf(alert)}</TableCell>
               </TableRow>
             ))}
           </TableBody>

@@ -46,6 +46,7 @@ COVERED = (
     "/stocktraderx.v1.OrderService/ListOrders",
     "/stocktraderx.v1.OrderService/MassCancel",
     "/stocktraderx.v1.OrderService/ListExecutions",
+    "/stocktraderx.v1.OrderService/GetOrderEntryStatistics",
     "/stocktraderx.v1.ReferenceDataService/ListInstruments",
     "/stocktraderx.v1.ReferenceDataService/GetInstrument",
     "/stocktraderx.v1.ReferenceDataService/SetTradingPhase",
@@ -365,6 +366,17 @@ async def _orders_and_market_data(http: Http, exchange: Exchange, alice: str) ->
     third = await _placed(http, alice, "ALICE", "a3", price="189.00")
     swept = await http.ok("POST", "/orders:massCancel", {"account_id": "ALICE"}, token=alice)
     assert sorted(swept["canceled_order_ids"]) == sorted([second["order_id"], third["order_id"]])
+    # The gateway's order entry since its start: a1, b1, a2 and a3, each
+    # counted once though they came through the bridge.
+    assert exchange.entries is not None
+    exchange.entries.sample()
+    entry = await http.ok("GET", "/order-entry/statistics", token=alice)
+    assert (entry["interval_seconds"], entry["kept_intervals"]) == (5, 360)
+    counts = [int(found.get("acknowledged_count", "0")) for found in entry["intervals"]]
+    assert sum(counts) == 4
+    for found in entry["intervals"]:
+        if found.get("acknowledged_count", "0") != "0":
+            assert 0 < int(found["p50_latency_micros"]) <= int(found["p99_latency_micros"])
 
 
 async def _risk(http: Http, exchange: Exchange, alice: str) -> None:

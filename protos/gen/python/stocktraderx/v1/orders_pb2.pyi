@@ -1126,3 +1126,113 @@ class ListExecutionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListExecutionsResponse: _TypeAlias = ListExecutionsResponse  # noqa: Y015
+
+@_typing.final
+class GetOrderEntryStatisticsRequest(_message.Message):
+    """Get the answering gateway's recent order entry."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Only intervals that ended after this time; unset means every interval
+        the gateway keeps.
+        """
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOrderEntryStatisticsRequest: _TypeAlias = GetOrderEntryStatisticsRequest  # noqa: Y015
+
+@_typing.final
+class OrderEntryInterval(_message.Message):
+    """One interval of a gateway's order entry."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    ACKNOWLEDGED_COUNT_FIELD_NUMBER: _builtins.int
+    P50_LATENCY_MICROS_FIELD_NUMBER: _builtins.int
+    P99_LATENCY_MICROS_FIELD_NUMBER: _builtins.int
+    acknowledged_count: _builtins.int
+    """Acknowledgements sent in it, as `stx_order_ack_seconds` counts them:
+    one per PlaceOrder call, accepted or refused, whatever its client (the
+    REST bridge's orders are PlaceOrder calls), and one per OrderStream
+    request message (its commands are acknowledged together).
+    """
+    p50_latency_micros: _builtins.int
+    """The median time from an order's arrival to its acknowledgement, in
+    microseconds, interpolated within its histogram bucket as PromQL's
+    histogram_quantile does (above the last bucket bound, 10 s, that bound);
+    0 when nothing was acknowledged.
+    """
+    p99_latency_micros: _builtins.int
+    """The 99th percentile, the same way."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the interval began."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When it ended."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        acknowledged_count: _builtins.int = ...,
+        p50_latency_micros: _builtins.int = ...,
+        p99_latency_micros: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledged_count", b"acknowledged_count", "end_time", b"end_time", "p50_latency_micros", b"p50_latency_micros", "p99_latency_micros", b"p99_latency_micros", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderEntryInterval: _TypeAlias = OrderEntryInterval  # noqa: Y015
+
+@_typing.final
+class GetOrderEntryStatisticsResponse(_message.Message):
+    """The result of GetOrderEntryStatistics."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERVALS_FIELD_NUMBER: _builtins.int
+    INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
+    KEPT_INTERVALS_FIELD_NUMBER: _builtins.int
+    interval_seconds: _builtins.int
+    """How long each interval is."""
+    kept_intervals: _builtins.int
+    """How many intervals the gateway keeps (older ones are forgotten)."""
+    @_builtins.property
+    def intervals(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderEntryInterval]:
+        """The intervals, oldest first; the last one ended at most
+        `interval_seconds` ago.
+        """
+
+    def __init__(
+        self,
+        *,
+        intervals: _abc.Iterable[Global___OrderEntryInterval] | None = ...,
+        interval_seconds: _builtins.int = ...,
+        kept_intervals: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interval_seconds", b"interval_seconds", "intervals", b"intervals", "kept_intervals", b"kept_intervals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOrderEntryStatisticsResponse: _TypeAlias = GetOrderEntryStatisticsResponse  # noqa: Y015

@@ -75,6 +75,11 @@ class OrderServiceStub:
                 request_serializer=stocktraderx_dot_v1_dot_orders__pb2.ListExecutionsRequest.SerializeToString,
                 response_deserializer=stocktraderx_dot_v1_dot_orders__pb2.ListExecutionsResponse.FromString,
                 _registered_method=True)
+        self.GetOrderEntryStatistics = channel.unary_unary(
+                '/stocktraderx.v1.OrderService/GetOrderEntryStatistics',
+                request_serializer=stocktraderx_dot_v1_dot_orders__pb2.GetOrderEntryStatisticsRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_orders__pb2.GetOrderEntryStatisticsResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -155,6 +160,20 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOrderEntryStatistics(self, request, context):
+        """Returns the order entry of the gateway process that answers, per
+        interval over the last minutes: how many orders it acknowledged and how
+        long they took, from the `stx_order_ack_seconds` histogram of its
+        Prometheus /metrics (docs/observability.md). Each gateway process keeps
+        its own bounded history in memory, empty at its start; with several
+        gateways each answers for itself. Over REST the gateway that answers is
+        the one the bridge calls, and the latency is the gateway's own (without
+        the bridge's HTTP).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -197,6 +216,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ListExecutions,
                     request_deserializer=stocktraderx_dot_v1_dot_orders__pb2.ListExecutionsRequest.FromString,
                     response_serializer=stocktraderx_dot_v1_dot_orders__pb2.ListExecutionsResponse.SerializeToString,
+            ),
+            'GetOrderEntryStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderEntryStatistics,
+                    request_deserializer=stocktraderx_dot_v1_dot_orders__pb2.GetOrderEntryStatisticsRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_orders__pb2.GetOrderEntryStatisticsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -416,6 +440,33 @@ class OrderService:
             '/stocktraderx.v1.OrderService/ListExecutions',
             stocktraderx_dot_v1_dot_orders__pb2.ListExecutionsRequest.SerializeToString,
             stocktraderx_dot_v1_dot_orders__pb2.ListExecutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderEntryStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.OrderService/GetOrderEntryStatistics',
+            stocktraderx_dot_v1_dot_orders__pb2.GetOrderEntryStatisticsRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_orders__pb2.GetOrderEntryStatisticsResponse.FromString,
             options,
             channel_credentials,
             insecure,

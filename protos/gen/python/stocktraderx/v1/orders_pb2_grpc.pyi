@@ -115,6 +115,16 @@ class OrderServiceStub:
     the engine are among them; refusals before the sequencer are not (see the
     top of this file).
     """
+    GetOrderEntryStatistics: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrderEntryStatisticsRequest, _orders_pb2.GetOrderEntryStatisticsResponse]
+    """Returns the order entry of the gateway process that answers, per
+    interval over the last minutes: how many orders it acknowledged and how
+    long they took, from the `stx_order_ack_seconds` histogram of its
+    Prometheus /metrics (docs/observability.md). Each gateway process keeps
+    its own bounded history in memory, empty at its start; with several
+    gateways each answers for itself. Over REST the gateway that answers is
+    the one the bridge calls, and the latency is the gateway's own (without
+    the bridge's HTTP).
+    """
 
 @_typing.type_check_only
 class OrderServiceAsyncStub(OrderServiceStub):
@@ -160,6 +170,16 @@ class OrderServiceAsyncStub(OrderServiceStub):
     (oldest first); the unary way to catch up after a disconnect. Refusals by
     the engine are among them; refusals before the sequencer are not (see the
     top of this file).
+    """
+    GetOrderEntryStatistics: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrderEntryStatisticsRequest, _orders_pb2.GetOrderEntryStatisticsResponse]  # type: ignore[assignment]
+    """Returns the order entry of the gateway process that answers, per
+    interval over the last minutes: how many orders it acknowledged and how
+    long they took, from the `stx_order_ack_seconds` histogram of its
+    Prometheus /metrics (docs/observability.md). Each gateway process keeps
+    its own bounded history in memory, empty at its start; with several
+    gateways each answers for itself. Over REST the gateway that answers is
+    the one the bridge calls, and the latency is the gateway's own (without
+    the bridge's HTTP).
     """
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -251,6 +271,22 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         (oldest first); the unary way to catch up after a disconnect. Refusals by
         the engine are among them; refusals before the sequencer are not (see the
         top of this file).
+        """
+
+    @_abc_1.abstractmethod
+    def GetOrderEntryStatistics(
+        self,
+        request: _orders_pb2.GetOrderEntryStatisticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.GetOrderEntryStatisticsResponse, _abc.Awaitable[_orders_pb2.GetOrderEntryStatisticsResponse]]:
+        """Returns the order entry of the gateway process that answers, per
+        interval over the last minutes: how many orders it acknowledged and how
+        long they took, from the `stx_order_ack_seconds` histogram of its
+        Prometheus /metrics (docs/observability.md). Each gateway process keeps
+        its own bounded history in memory, empty at its start; with several
+        gateways each answers for itself. Over REST the gateway that answers is
+        the one the bridge calls, and the latency is the gateway's own (without
+        the bridge's HTTP).
         """
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

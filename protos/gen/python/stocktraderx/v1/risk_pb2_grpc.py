@@ -126,7 +126,11 @@ class RiskServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamAlerts(self, request, context):
-        """Streams new alerts as they are raised, with heartbeats while quiet.
+        """Streams new alerts as they are raised, with heartbeats while quiet. The
+        first message is a heartbeat, sent once the stream is subscribed: every
+        alert raised after it is streamed, so a client that lists alerts
+        (ListAlerts) after that heartbeat and merges them with the stream by
+        alert id misses none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -52,7 +52,12 @@ class RiskServiceStub:
     ListAlerts: _grpc.UnaryUnaryMultiCallable[_risk_pb2.ListAlertsRequest, _risk_pb2.ListAlertsResponse]
     """Lists alerts, newest first."""
     StreamAlerts: _grpc.UnaryStreamMultiCallable[_risk_pb2.StreamAlertsRequest, _risk_pb2.StreamAlertsResponse]
-    """Streams new alerts as they are raised, with heartbeats while quiet."""
+    """Streams new alerts as they are raised, with heartbeats while quiet. The
+    first message is a heartbeat, sent once the stream is subscribed: every
+    alert raised after it is streamed, so a client that lists alerts
+    (ListAlerts) after that heartbeat and merges them with the stream by
+    alert id misses none.
+    """
     ActivateKillSwitch: _grpc.UnaryUnaryMultiCallable[_risk_pb2.ActivateKillSwitchRequest, _risk_pb2.ActivateKillSwitchResponse]
     """Blocks an account, or every account of a user: cancels their open orders
     (CANCEL_REASON_KILL_SWITCH) and refuses new ones
@@ -87,7 +92,12 @@ class RiskServiceAsyncStub(RiskServiceStub):
     ListAlerts: _aio.UnaryUnaryMultiCallable[_risk_pb2.ListAlertsRequest, _risk_pb2.ListAlertsResponse]  # type: ignore[assignment]
     """Lists alerts, newest first."""
     StreamAlerts: _aio.UnaryStreamMultiCallable[_risk_pb2.StreamAlertsRequest, _risk_pb2.StreamAlertsResponse]  # type: ignore[assignment]
-    """Streams new alerts as they are raised, with heartbeats while quiet."""
+    """Streams new alerts as they are raised, with heartbeats while quiet. The
+    first message is a heartbeat, sent once the stream is subscribed: every
+    alert raised after it is streamed, so a client that lists alerts
+    (ListAlerts) after that heartbeat and merges them with the stream by
+    alert id misses none.
+    """
     ActivateKillSwitch: _aio.UnaryUnaryMultiCallable[_risk_pb2.ActivateKillSwitchRequest, _risk_pb2.ActivateKillSwitchResponse]  # type: ignore[assignment]
     """Blocks an account, or every account of a user: cancels their open orders
     (CANCEL_REASON_KILL_SWITCH) and refuses new ones
@@ -149,7 +159,12 @@ class RiskServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _risk_pb2.StreamAlertsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_risk_pb2.StreamAlertsResponse], _abc.AsyncIterator[_risk_pb2.StreamAlertsResponse]]:
-        """Streams new alerts as they are raised, with heartbeats while quiet."""
+        """Streams new alerts as they are raised, with heartbeats while quiet. The
+        first message is a heartbeat, sent once the stream is subscribed: every
+        alert raised after it is streamed, so a client that lists alerts
+        (ListAlerts) after that heartbeat and merges them with the stream by
+        alert id misses none.
+        """
 
     @_abc_1.abstractmethod
     def ActivateKillSwitch(

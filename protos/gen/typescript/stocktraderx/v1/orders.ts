@@ -750,6 +750,56 @@ export interface ListExecutionsResponse {
   nextPageToken: string;
 }
 
+/** Get the answering gateway's recent order entry. */
+export interface GetOrderEntryStatisticsRequest {
+  /**
+   * Only intervals that ended after this time; unset means every interval
+   * the gateway keeps.
+   */
+  startTime: Timestamp | undefined;
+}
+
+/** One interval of a gateway's order entry. */
+export interface OrderEntryInterval {
+  /** When the interval began. */
+  startTime:
+    | Timestamp
+    | undefined;
+  /** When it ended. */
+  endTime:
+    | Timestamp
+    | undefined;
+  /**
+   * Acknowledgements sent in it, as `stx_order_ack_seconds` counts them:
+   * one per PlaceOrder call, accepted or refused, whatever its client (the
+   * REST bridge's orders are PlaceOrder calls), and one per OrderStream
+   * request message (its commands are acknowledged together).
+   */
+  acknowledgedCount: bigint;
+  /**
+   * The median time from an order's arrival to its acknowledgement, in
+   * microseconds, interpolated within its histogram bucket as PromQL's
+   * histogram_quantile does (above the last bucket bound, 10 s, that bound);
+   * 0 when nothing was acknowledged.
+   */
+  p50LatencyMicros: bigint;
+  /** The 99th percentile, the same way. */
+  p99LatencyMicros: bigint;
+}
+
+/** The result of GetOrderEntryStatistics. */
+export interface GetOrderEntryStatisticsResponse {
+  /**
+   * The intervals, oldest first; the last one ended at most
+   * `interval_seconds` ago.
+   */
+  intervals: OrderEntryInterval[];
+  /** How long each interval is. */
+  intervalSeconds: number;
+  /** How many intervals the gateway keeps (older ones are forgotten). */
+  keptIntervals: number;
+}
+
 function createBaseExecutionReport(): ExecutionReport {
   return {
     reportSequence: 0n,
@@ -4119,6 +4169,374 @@ export const ListExecutionsResponse: MessageFns<ListExecutionsResponse> = {
   },
 };
 
+function createBaseGetOrderEntryStatisticsRequest(): GetOrderEntryStatisticsRequest {
+  return { startTime: undefined };
+}
+
+export const GetOrderEntryStatisticsRequest: MessageFns<GetOrderEntryStatisticsRequest> = {
+  encode(message: GetOrderEntryStatisticsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetOrderEntryStatisticsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetOrderEntryStatisticsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetOrderEntryStatisticsRequest {
+    return {
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetOrderEntryStatisticsRequest): unknown {
+    const obj: any = {};
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetOrderEntryStatisticsRequest>, I>>(base?: I): GetOrderEntryStatisticsRequest {
+    return GetOrderEntryStatisticsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetOrderEntryStatisticsRequest>, I>>(
+    object: I,
+  ): GetOrderEntryStatisticsRequest {
+    const message = createBaseGetOrderEntryStatisticsRequest();
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseOrderEntryInterval(): OrderEntryInterval {
+  return {
+    startTime: undefined,
+    endTime: undefined,
+    acknowledgedCount: 0n,
+    p50LatencyMicros: 0n,
+    p99LatencyMicros: 0n,
+  };
+}
+
+export const OrderEntryInterval: MessageFns<OrderEntryInterval> = {
+  encode(message: OrderEntryInterval, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(10).fork()).join();
+    }
+    if (message.endTime !== undefined) {
+      Timestamp.encode(message.endTime, writer.uint32(18).fork()).join();
+    }
+    if (message.acknowledgedCount !== 0n) {
+      if (BigInt.asIntN(64, message.acknowledgedCount) !== message.acknowledgedCount) {
+        throw new globalThis.Error("value provided for field message.acknowledgedCount of type int64 too large");
+      }
+      writer.uint32(24).int64(message.acknowledgedCount);
+    }
+    if (message.p50LatencyMicros !== 0n) {
+      if (BigInt.asIntN(64, message.p50LatencyMicros) !== message.p50LatencyMicros) {
+        throw new globalThis.Error("value provided for field message.p50LatencyMicros of type int64 too large");
+      }
+      writer.uint32(32).int64(message.p50LatencyMicros);
+    }
+    if (message.p99LatencyMicros !== 0n) {
+      if (BigInt.asIntN(64, message.p99LatencyMicros) !== message.p99LatencyMicros) {
+        throw new globalThis.Error("value provided for field message.p99LatencyMicros of type int64 too large");
+      }
+      writer.uint32(40).int64(message.p99LatencyMicros);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OrderEntryInterval {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOrderEntryInterval();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.endTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.acknowledgedCount = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.p50LatencyMicros = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.p99LatencyMicros = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OrderEntryInterval {
+    return {
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      endTime: isSet(object.endTime)
+        ? fromJsonTimestamp(object.endTime)
+        : isSet(object.end_time)
+        ? fromJsonTimestamp(object.end_time)
+        : undefined,
+      acknowledgedCount: isSet(object.acknowledgedCount)
+        ? BigInt(object.acknowledgedCount)
+        : isSet(object.acknowledged_count)
+        ? BigInt(object.acknowledged_count)
+        : 0n,
+      p50LatencyMicros: isSet(object.p50LatencyMicros)
+        ? BigInt(object.p50LatencyMicros)
+        : isSet(object.p50_latency_micros)
+        ? BigInt(object.p50_latency_micros)
+        : 0n,
+      p99LatencyMicros: isSet(object.p99LatencyMicros)
+        ? BigInt(object.p99LatencyMicros)
+        : isSet(object.p99_latency_micros)
+        ? BigInt(object.p99_latency_micros)
+        : 0n,
+    };
+  },
+
+  toJSON(message: OrderEntryInterval): unknown {
+    const obj: any = {};
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.endTime !== undefined) {
+      obj.endTime = fromTimestamp(message.endTime).toISOString();
+    }
+    if (message.acknowledgedCount !== 0n) {
+      obj.acknowledgedCount = message.acknowledgedCount.toString();
+    }
+    if (message.p50LatencyMicros !== 0n) {
+      obj.p50LatencyMicros = message.p50LatencyMicros.toString();
+    }
+    if (message.p99LatencyMicros !== 0n) {
+      obj.p99LatencyMicros = message.p99LatencyMicros.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OrderEntryInterval>, I>>(base?: I): OrderEntryInterval {
+    return OrderEntryInterval.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OrderEntryInterval>, I>>(object: I): OrderEntryInterval {
+    const message = createBaseOrderEntryInterval();
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    message.endTime = (object.endTime !== undefined && object.endTime !== null)
+      ? Timestamp.fromPartial(object.endTime)
+      : undefined;
+    message.acknowledgedCount = (object.acknowledgedCount !== undefined && object.acknowledgedCount !== null)
+      ? BigInt(object.acknowledgedCount)
+      : 0n;
+    message.p50LatencyMicros = (object.p50LatencyMicros !== undefined && object.p50LatencyMicros !== null)
+      ? BigInt(object.p50LatencyMicros)
+      : 0n;
+    message.p99LatencyMicros = (object.p99LatencyMicros !== undefined && object.p99LatencyMicros !== null)
+      ? BigInt(object.p99LatencyMicros)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseGetOrderEntryStatisticsResponse(): GetOrderEntryStatisticsResponse {
+  return { intervals: [], intervalSeconds: 0, keptIntervals: 0 };
+}
+
+export const GetOrderEntryStatisticsResponse: MessageFns<GetOrderEntryStatisticsResponse> = {
+  encode(message: GetOrderEntryStatisticsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.intervals) {
+      OrderEntryInterval.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.intervalSeconds !== 0) {
+      writer.uint32(16).int32(message.intervalSeconds);
+    }
+    if (message.keptIntervals !== 0) {
+      writer.uint32(24).int32(message.keptIntervals);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetOrderEntryStatisticsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetOrderEntryStatisticsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.intervals.push(OrderEntryInterval.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalSeconds = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keptIntervals = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetOrderEntryStatisticsResponse {
+    return {
+      intervals: globalThis.Array.isArray(object?.intervals)
+        ? object.intervals.map((e: any) => OrderEntryInterval.fromJSON(e))
+        : [],
+      intervalSeconds: isSet(object.intervalSeconds)
+        ? globalThis.Number(object.intervalSeconds)
+        : isSet(object.interval_seconds)
+        ? globalThis.Number(object.interval_seconds)
+        : 0,
+      keptIntervals: isSet(object.keptIntervals)
+        ? globalThis.Number(object.keptIntervals)
+        : isSet(object.kept_intervals)
+        ? globalThis.Number(object.kept_intervals)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetOrderEntryStatisticsResponse): unknown {
+    const obj: any = {};
+    if (message.intervals?.length) {
+      obj.intervals = message.intervals.map((e) => OrderEntryInterval.toJSON(e));
+    }
+    if (message.intervalSeconds !== 0) {
+      obj.intervalSeconds = Math.round(message.intervalSeconds);
+    }
+    if (message.keptIntervals !== 0) {
+      obj.keptIntervals = Math.round(message.keptIntervals);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetOrderEntryStatisticsResponse>, I>>(base?: I): GetOrderEntryStatisticsResponse {
+    return GetOrderEntryStatisticsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetOrderEntryStatisticsResponse>, I>>(
+    object: I,
+  ): GetOrderEntryStatisticsResponse {
+    const message = createBaseGetOrderEntryStatisticsResponse();
+    message.intervals = object.intervals?.map((e) => OrderEntryInterval.fromPartial(e)) || [];
+    message.intervalSeconds = object.intervalSeconds ?? 0;
+    message.keptIntervals = object.keptIntervals ?? 0;
+    return message;
+  },
+};
+
 /** Order entry, order state and execution reports. */
 export type OrderServiceService = typeof OrderServiceService;
 export const OrderServiceService = {
@@ -4235,6 +4653,28 @@ export const OrderServiceService = {
       Buffer.from(ListExecutionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListExecutionsResponse => ListExecutionsResponse.decode(value),
   },
+  /**
+   * Returns the order entry of the gateway process that answers, per
+   * interval over the last minutes: how many orders it acknowledged and how
+   * long they took, from the `stx_order_ack_seconds` histogram of its
+   * Prometheus /metrics (docs/observability.md). Each gateway process keeps
+   * its own bounded history in memory, empty at its start; with several
+   * gateways each answers for itself. Over REST the gateway that answers is
+   * the one the bridge calls, and the latency is the gateway's own (without
+   * the bridge's HTTP).
+   */
+  getOrderEntryStatistics: {
+    path: "/stocktraderx.v1.OrderService/GetOrderEntryStatistics" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetOrderEntryStatisticsRequest): Buffer =>
+      Buffer.from(GetOrderEntryStatisticsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetOrderEntryStatisticsRequest => GetOrderEntryStatisticsRequest.decode(value),
+    responseSerialize: (value: GetOrderEntryStatisticsResponse): Buffer =>
+      Buffer.from(GetOrderEntryStatisticsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetOrderEntryStatisticsResponse =>
+      GetOrderEntryStatisticsResponse.decode(value),
+  },
 } as const;
 
 export interface OrderServiceServer extends UntypedServiceImplementation {
@@ -4284,6 +4724,17 @@ export interface OrderServiceServer extends UntypedServiceImplementation {
    * top of this file).
    */
   listExecutions: handleUnaryCall<ListExecutionsRequest, ListExecutionsResponse>;
+  /**
+   * Returns the order entry of the gateway process that answers, per
+   * interval over the last minutes: how many orders it acknowledged and how
+   * long they took, from the `stx_order_ack_seconds` histogram of its
+   * Prometheus /metrics (docs/observability.md). Each gateway process keeps
+   * its own bounded history in memory, empty at its start; with several
+   * gateways each answers for itself. Over REST the gateway that answers is
+   * the one the bridge calls, and the latency is the gateway's own (without
+   * the bridge's HTTP).
+   */
+  getOrderEntryStatistics: handleUnaryCall<GetOrderEntryStatisticsRequest, GetOrderEntryStatisticsResponse>;
 }
 
 export interface OrderServiceClient extends Client {
@@ -4435,6 +4886,31 @@ export interface OrderServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListExecutionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Returns the order entry of the gateway process that answers, per
+   * interval over the last minutes: how many orders it acknowledged and how
+   * long they took, from the `stx_order_ack_seconds` histogram of its
+   * Prometheus /metrics (docs/observability.md). Each gateway process keeps
+   * its own bounded history in memory, empty at its start; with several
+   * gateways each answers for itself. Over REST the gateway that answers is
+   * the one the bridge calls, and the latency is the gateway's own (without
+   * the bridge's HTTP).
+   */
+  getOrderEntryStatistics(
+    request: GetOrderEntryStatisticsRequest,
+    callback: (error: ServiceError | null, response: GetOrderEntryStatisticsResponse) => void,
+  ): ClientUnaryCall;
+  getOrderEntryStatistics(
+    request: GetOrderEntryStatisticsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetOrderEntryStatisticsResponse) => void,
+  ): ClientUnaryCall;
+  getOrderEntryStatistics(
+    request: GetOrderEntryStatisticsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetOrderEntryStatisticsResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -4333,7 +4333,13 @@ export const RiskServiceService = {
     responseSerialize: (value: ListAlertsResponse): Buffer => Buffer.from(ListAlertsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListAlertsResponse => ListAlertsResponse.decode(value),
   },
-  /** Streams new alerts as they are raised, with heartbeats while quiet. */
+  /**
+   * Streams new alerts as they are raised, with heartbeats while quiet. The
+   * first message is a heartbeat, sent once the stream is subscribed: every
+   * alert raised after it is streamed, so a client that lists alerts
+   * (ListAlerts) after that heartbeat and merges them with the stream by
+   * alert id misses none.
+   */
   streamAlerts: {
     path: "/stocktraderx.v1.RiskService/StreamAlerts" as const,
     requestStream: false as const,
@@ -4430,7 +4436,13 @@ export interface RiskServiceServer extends UntypedServiceImplementation {
   createAlert: handleUnaryCall<CreateAlertRequest, CreateAlertResponse>;
   /** Lists alerts, newest first. */
   listAlerts: handleUnaryCall<ListAlertsRequest, ListAlertsResponse>;
-  /** Streams new alerts as they are raised, with heartbeats while quiet. */
+  /**
+   * Streams new alerts as they are raised, with heartbeats while quiet. The
+   * first message is a heartbeat, sent once the stream is subscribed: every
+   * alert raised after it is streamed, so a client that lists alerts
+   * (ListAlerts) after that heartbeat and merges them with the stream by
+   * alert id misses none.
+   */
   streamAlerts: handleServerStreamingCall<StreamAlertsRequest, StreamAlertsResponse>;
   /**
    * Blocks an account, or every account of a user: cancels their open orders
@@ -4521,7 +4533,13 @@ export interface RiskServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAlertsResponse) => void,
   ): ClientUnaryCall;
-  /** Streams new alerts as they are raised, with heartbeats while quiet. */
+  /**
+   * Streams new alerts as they are raised, with heartbeats while quiet. The
+   * first message is a heartbeat, sent once the stream is subscribed: every
+   * alert raised after it is streamed, so a client that lists alerts
+   * (ListAlerts) after that heartbeat and merges them with the stream by
+   * alert id misses none.
+   */
   streamAlerts(
     request: StreamAlertsRequest,
     options?: Partial<CallOptions>,

@@ -1,0 +1,149 @@
+"""The ``/ws`` ALERTS channel over a real socket: an alert raised by a real
+detector (a wash trade: an account trading with itself) reaches a subscribed
+risk officer; a trader is refused with the reason; a reader that falls
+``QUEUE_LIMIT`` alerts behind is told so instead of losing any silently."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import grpc
+from stocktraderx.v1 import options_pb2
+
+from server.app import Exchange
+from server.gateways.rest.websocket import Connection
+from tests.server.gateways.rest.test_bridge import _order, _run, _sign_up
+from tests.server.local import prepare_accounts
+
+
+async def _next(socket: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    """The next message of type ``kind`` (others, such as heartbeats, skipped)."""
+    while True:
+        message: dict[str, Any] = await asyncio.wait_for(socket.receive_json(), 10)
+        if message["type"] in (kind, "error"):
+            return message
+
+
+def test_a_wash_trade_reaches_the_risk_officer_and_a_trader_is_refused(tmp_path: Path) -> None:
+    async def scenario(http: aiohttp.ClientSession, base: str, exchange: Exchange) -> None:
+        alice = await _sign_up(http, base, "alice")
+        trader_token = alice["authorization"].removeprefix("Bearer ")
+        await prepare_accounts(exchange, "ALICE")
+        assert exchange.tokens is not None
+        officer, _ = exchange.tokens.issue("officer", (options_pb2.ROLE_RISK_OFFICER,))
+
+        async with http.ws_connect(f"{base}/ws?access_token={trader_token}") as trader:
+            await trader.send_json({"op": "subscribe", "channel": "ALERTS"})
+            refused = await _next(trader, "alert")
+            assert refused["type"] == "error"
+            assert refused["data"]["reason"] == "FORBIDDEN"
+            assert refused["data"]["message"].startswith("ALERTS: ")
+
+        async with http.ws_connect(f"{base}/ws?access_token={officer}") as socket:
+            await socket.send_json({"op": "subscribe", "channel": "ALERTS", "symbol": "AAPL"})
+            # The first message says the stream is subscribed: the wash
+            # trade below is raised after it, so it must be streamed.
+            # (At once, not after the stream's 5 s quiet-time heartbeat.)
+            first = await asyncio.wait_for(socket.receive_json(), 3)
+            assert first["type"] == "alert_heartbeat", first
+            for client_id, side in (("s1", "SIDE_SELL"), ("b1", "SIDE_BUY")):
+                order = {**_order("ALICE", client_id), "side": side,
+                         "self_trade_prevention": "SELF_TRADE_PREVENTION_NONE"}  # fmt: skip
+                async with http.post(f"{base}/orders", json=order, headers=alice) as answer:
+                    assert answer.status == 200, await answer.text()
+            raised = await _next(socket, "alert")
+            assert raised["type"] == "alert", raised
+            alert = raised["data"]
+            assert (alert["kind"], alert["account_id"], alert["symbol"]) == (
+                "ALERT_KIND_WASH_TRADE", "ALICE", "AAPL",
+            )  # fmt: skip
+            evidence = alert["evidence"]
+            assert len(evidence["trade_ids"]) == 1
+            assert len(evidence["order_ids"]) == 2
+            listed = await http.get(
+                f"{base}/risk/alerts", headers={"authorization": f"Bearer {officer}"}
+            )
+            ids = [found["alert_id"] for found in (await listed.json())["alerts"]]
+            assert alert["alert_id"] in ids
+
+    _run(tmp_path, scenario)
+
+
+class _StalledBrowser:
+    """A browser that subscribes to ALERTS and then reads nothing until
+    ``release``: the bridge's first send blocks, the rest queue up."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        """Every message the bridge sent, the first one while blocked."""
+        self._released = asyncio.Event()
+        self._closed = asyncio.Event()
+
+    async def _frames(self) -> AsyncIterator[aiohttp.WSMessage]:
+        subscribe = json.dumps({"op": "subscribe", "channel": "ALERTS"})
+        yield aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, subscribe, None)
+        await self._closed.wait()
+
+    def __aiter__(self) -> AsyncIterator[aiohttp.WSMessage]:
+        return self._frames()
+
+    async def send_str(self, data: str, compress: int | None = None) -> None:
+        self.sent.append(json.loads(data))
+        await self._released.wait()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def test_an_alert_reader_left_behind_is_told_to_resubscribe(tmp_path: Path) -> None:
+    """After ``queue_limit`` unsent messages the ALERTS subscription ends
+    with SLOW_CONSUMER, naming what to do: no alert is dropped silently."""
+
+    async def scenario(http: aiohttp.ClientSession, base: str, exchange: Exchange) -> None:
+        assert exchange.tokens is not None
+        officer, _ = exchange.tokens.issue("officer", (options_pb2.ROLE_RISK_OFFICER,))
+        headers = {"authorization": f"Bearer {officer}"}
+        limit = 5
+        browser = _StalledBrowser()
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{exchange.port}") as channel:
+            connection = Connection(channel, browser, officer, None, queue_limit=limit)
+            running = asyncio.create_task(connection.run())
+
+            async def file(count: int) -> None:
+                for number in range(count):
+                    body = {"severity": "ALERT_SEVERITY_LOW", "description": f"call {number}"}
+                    async with http.post(f"{base}/risk/alerts", json=body, headers=headers) as a:
+                        assert a.status == 200, await a.text()
+
+            # The first heartbeat is in the blocked send; then `limit` alerts queue.
+            await _until(lambda: len(browser.sent) == 1)
+            await file(limit)
+            await _until(lambda: connection.backlog == limit)
+            await file(1)  # one too many: the queue is emptied for the error
+            await _until(lambda: connection.backlog == 1)
+            browser.release()
+            await _until(lambda: len(browser.sent) == 2)
+            browser.close()
+            await running
+        heartbeat, error = browser.sent
+        assert heartbeat["type"] == "alert_heartbeat"
+        assert error["type"] == "error"
+        assert error["data"]["reason"] == "SLOW_CONSUMER"
+        assert error["data"]["message"].startswith("ALERTS: alerts unread for too long")
+        assert "GET /risk/alerts" in error["data"]["message"]
+
+    _run(tmp_path, scenario)
