@@ -12,7 +12,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from stocktraderx.v1 import (
     admin_pb2,
     admin_pb2_grpc,
@@ -41,8 +42,8 @@ async def _refused(call: Awaitable[object], code: grpc.StatusCode, reason: str) 
         await call
     failure = caught.value
     assert failure.code() == code, failure.details()
-    trailers = dict(failure.trailing_metadata() or ())
-    status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+    status = rpc_status.from_call(failure)  # type: ignore[arg-type]
+    assert status is not None
     info = error_details_pb2.ErrorInfo()
     assert status.details[0].Unpack(info)
     assert info.reason == reason, (info.reason, status.message)
@@ -135,9 +136,9 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
     )
     assert disabled.user.disabled
     me = users_pb2.GetCurrentUserRequest()
-    for token in (bob, key_token):  # tokens already issued: refused at once
+    for issued in (bob, key_token):  # tokens already issued: refused at once
         await _refused(
-            users.GetCurrentUser(me, metadata=token), grpc.StatusCode.UNAUTHENTICATED,
+            users.GetCurrentUser(me, metadata=issued), grpc.StatusCode.UNAUTHENTICATED,
             "UNAUTHENTICATED",
         )  # fmt: skip
     message = await _refused(
@@ -252,7 +253,8 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
         admin.ListAuditEntries(admin_pb2.ListAuditEntriesRequest(), metadata=root),
         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
     )  # fmt: skip
-    assert exchange.core is not None and exchange.projector is not None
+    assert exchange.core is not None
+    assert exchange.projector is not None
     await exchange.projector.caught_up(exchange.core.sequencer.sequence)
     commands = await admin.ListAuditEntries(
         admin_pb2.ListAuditEntriesRequest(log=admin_pb2.AUDIT_LOG_COMMANDS, page_size=5),
