@@ -63,6 +63,9 @@ def _wait_for(url: str, seconds: float = 30) -> None:
         time.sleep(0.2)
 
 
+# Every browser file runs in this one test, one after the other, in a browser
+# of its own each: a loaded CI machine needs more than the suite's 300 s.
+@pytest.mark.timeout(540)
 def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
     chromium = _chromium()
     _built()
@@ -104,7 +107,7 @@ def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
             },
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=480,
             check=False,
         )
     finally:

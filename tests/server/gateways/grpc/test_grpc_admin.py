@@ -9,6 +9,7 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -17,7 +18,10 @@ from grpc_status import rpc_status
 from stocktraderx.v1 import (
     admin_pb2,
     admin_pb2_grpc,
+    common_pb2,
     options_pb2,
+    orders_pb2,
+    orders_pb2_grpc,
     risk_pb2,
     risk_pb2_grpc,
     users_pb2,
@@ -25,7 +29,7 @@ from stocktraderx.v1 import (
 )
 
 from server.app import Exchange
-from tests.server.local import local_settings
+from tests.server.local import TEST_CASH, local_settings, prepare_accounts
 
 PASSWORD = "correct horse battery"
 ADMIN, TRADER, VIEWER = options_pb2.ROLE_ADMIN, options_pb2.ROLE_TRADER, options_pb2.ROLE_VIEWER
@@ -121,9 +125,14 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
     )
     assert ([user.username for user in rest.users], rest.next_page_token) == (["root"], "")
 
-    # Bob signs in, makes an API key; then he is disabled.
+    # Bob signs in, makes an API key, trades on a stream; then he is disabled.
     bob_login = await users.Login(users_pb2.LoginRequest(username="bob", password=PASSWORD))
     bob = _bearer(bob_login.access_token)
+    await prepare_accounts(exchange, "BOB")
+    stream = orders_pb2_grpc.OrderServiceStub(channel).OrderStream(metadata=bob)  # type: ignore[call-arg]  # the stubs want an iterator; write() is the other way
+    await stream.write(_place("BOB"))
+    opened: Any = await asyncio.wait_for(stream.read(), 10)
+    assert opened.reports[0].exec_type == orders_pb2.EXEC_TYPE_NEW
     key = await users.CreateApiKey(users_pb2.CreateApiKeyRequest(label="algo"), metadata=bob)
     exchange_key = users_pb2.ExchangeApiKeyRequest(key_id=key.api_key.key_id, secret=key.secret)
     key_token = _bearer((await users.ExchangeApiKey(exchange_key)).access_token)
@@ -135,6 +144,9 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
         admin_pb2.DisableUserRequest(user_id=bob_id, reason="left the firm"), metadata=root
     )
     assert disabled.user.disabled
+    with pytest.raises(grpc.aio.AioRpcError) as ended:  # the open stream ends at once
+        await _read_to_the_end(stream)
+    assert ended.value.code() is grpc.StatusCode.UNAUTHENTICATED
     me = users_pb2.GetCurrentUserRequest()
     for issued in (bob, key_token):  # tokens already issued: refused at once
         await _refused(
@@ -214,7 +226,7 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
     assert {"BOB", "BOB.ALGO", "CAROL", "ROOT"} <= set(by_id)
     assert by_id["BOB"].username == "bob"
     assert by_id["BOB"].account.user_id == bob_id
-    assert by_id["BOB"].account.cash_balance == 5_000_0000
+    assert by_id["BOB"].account.cash_balance == TEST_CASH + 5_000_0000
     assert by_id["BOB"].risk.account_id == "BOB"
     assert by_id["BOB"].risk.limits.HasField("max_order_quantity")
     first = await admin.ListAccounts(admin_pb2.ListAccountsRequest(page_size=1), metadata=root)
@@ -282,3 +294,19 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
     assert not broken.holds
     assert broken.first_problem == f"entry_id {tampered}: its content was changed"
     assert broken.entries_checked == tampered - 1
+
+
+def _place(account: str) -> orders_pb2.OrderStreamRequest:
+    order = orders_pb2.PlaceOrderRequest(
+        account_id=account, client_order_id="resting", symbol="AAPL",
+        side=common_pb2.SIDE_BUY, order_type=common_pb2.ORDER_TYPE_LIMIT,
+        time_in_force=common_pb2.TIME_IN_FORCE_GTC, quantity=100, price=1_890_000,
+    )  # fmt: skip
+    return orders_pb2.OrderStreamRequest(commands=[orders_pb2.OrderCommand(place=order)])
+
+
+async def _read_to_the_end(stream: Any) -> None:
+    """Read until the stream fails (heartbeats and reports until then)."""
+    while True:
+        answer = await asyncio.wait_for(stream.read(), 10)
+        assert answer is not grpc.aio.EOF, "the stream ended without a status"  # type: ignore[attr-defined]
