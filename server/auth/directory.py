@@ -48,11 +48,18 @@ LOG_LEVELS = {
     "logout": logging.INFO,
     "api_key_revoked": logging.INFO,
     "login_locked": logging.WARNING,
+    "login_disabled": logging.WARNING,
     "refresh_reused": logging.WARNING,
+    "user_created": logging.INFO,
+    "roles_changed": logging.INFO,
+    "user_enabled": logging.INFO,
+    "user_disabled": logging.WARNING,
 }
-"""Authentication events also logged (others at DEBUG): failures and the
-ends of sessions, never with a secret; a lockout or a reused refresh token
-may be an attack, hence WARNING. Nothing routine reaches ERROR."""
+"""Authentication events also logged (others at DEBUG): failures, the ends of
+sessions and administrators' changes to users, never with a secret; a
+lockout, a reused refresh token or a disabled user's sign-in may be an
+attack, and a user disabled cuts someone off, hence WARNING. Nothing routine
+reaches ERROR."""
 _log = logging.getLogger(__name__)
 
 
