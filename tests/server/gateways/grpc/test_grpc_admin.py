@@ -144,15 +144,15 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
         admin_pb2.DisableUserRequest(user_id=bob_id, reason="left the firm"), metadata=root
     )
     assert disabled.user.disabled
-    with pytest.raises(grpc.aio.AioRpcError) as ended:  # the open stream ends at once
-        await _read_to_the_end(stream)
-    assert ended.value.code() is grpc.StatusCode.UNAUTHENTICATED
     me = users_pb2.GetCurrentUserRequest()
     for issued in (bob, key_token):  # tokens already issued: refused at once
         await _refused(
             users.GetCurrentUser(me, metadata=issued), grpc.StatusCode.UNAUTHENTICATED,
             "UNAUTHENTICATED",
         )  # fmt: skip
+    with pytest.raises(grpc.aio.AioRpcError) as ended:  # and the open stream ended
+        await _read_to_the_end(stream)
+    assert ended.value.code() is grpc.StatusCode.UNAUTHENTICATED
     message = await _refused(
         users.Login(users_pb2.LoginRequest(username="bob", password=PASSWORD)),
         DENIED, "USER_DISABLED",
@@ -228,7 +228,9 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
     assert by_id["BOB"].account.user_id == bob_id
     assert by_id["BOB"].account.cash_balance == TEST_CASH + 5_000_0000
     assert by_id["BOB"].risk.account_id == "BOB"
-    assert by_id["BOB"].risk.limits.HasField("max_order_quantity")
+    assert by_id["BOB"].risk.limits.allow_short_selling  # prepare_accounts' open limits
+    assert by_id["BOB"].risk.usage.open_orders == 1  # the order of the ended stream
+    assert by_id["CAROL"].risk.limits.HasField("max_order_quantity")  # a trader's defaults
     first = await admin.ListAccounts(admin_pb2.ListAccountsRequest(page_size=1), metadata=root)
     second = await admin.ListAccounts(
         admin_pb2.ListAccountsRequest(page_size=1, page_token=first.next_page_token),
@@ -308,5 +310,9 @@ def _place(account: str) -> orders_pb2.OrderStreamRequest:
 async def _read_to_the_end(stream: Any) -> None:
     """Read until the stream fails (heartbeats and reports until then)."""
     while True:
-        answer = await asyncio.wait_for(stream.read(), 10)
+        try:
+            answer = await asyncio.wait_for(stream.read(), 10)
+        except TimeoutError:
+            stream.cancel()  # not left open for the exchange's stop
+            raise AssertionError("the stream is still open") from None
         assert answer is not grpc.aio.EOF, "the stream ended without a status"  # type: ignore[attr-defined]
