@@ -28,21 +28,43 @@ def entry_hash(previous: str, row: Mapping[str, Any], fields: Sequence[str]) -> 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class Chain:
+    """A chain checked entry by entry, in order (so a long log can be read in
+    pages): the entries that hold so far, and the first problem."""
+
+    def __init__(self, fields: Sequence[str], key: str) -> None:
+        self._fields = fields
+        self._key = key
+        self._previous = GENESIS
+        self._expected_key: int | None = None
+        self.checked = 0
+        self.problem: str | None = None
+
+    def add(self, row: Mapping[str, Any]) -> bool:
+        """Check the next entry; False once the chain has broken."""
+        if self.problem is not None:
+            return False
+        key = self._key
+        if self._expected_key is not None and row[key] != self._expected_key:
+            self.problem = f"{key} {self._expected_key} is missing (next is {row[key]})"
+        elif row["previous_hash"] != self._previous:
+            self.problem = f"{key} {row[key]}: does not follow the entry before it"
+        elif entry_hash(self._previous, row, self._fields) != row["hash"]:
+            self.problem = f"{key} {row[key]}: its content was changed"
+        else:
+            self._previous = row["hash"]
+            self._expected_key = row[key] + 1
+            self.checked += 1
+            return True
+        return False
+
+
 def verify(
     rows: Iterable[Mapping[str, Any]], fields: Sequence[str], key: str
 ) -> tuple[int, str | None]:
     """Entries checked, and the first problem (None if the chain holds)."""
-    previous = GENESIS
-    expected_key: int | None = None
-    checked = 0
+    chain = Chain(fields, key)
     for row in rows:
-        if expected_key is not None and row[key] != expected_key:
-            return checked, f"{key} {expected_key} is missing (next is {row[key]})"
-        if row["previous_hash"] != previous:
-            return checked, f"{key} {row[key]}: does not follow the entry before it"
-        if entry_hash(previous, row, fields) != row["hash"]:
-            return checked, f"{key} {row[key]}: its content was changed"
-        previous = row["hash"]
-        expected_key = row[key] + 1
-        checked += 1
-    return checked, None
+        if not chain.add(row):
+            break
+    return chain.checked, chain.problem

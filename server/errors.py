@@ -40,6 +40,8 @@ class Refusal(Enum):
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     THROTTLED = "throttled"
+    DISABLED = "disabled"
+    SELF_LOCKOUT = "self_lockout"
 
 
 R = RejectReason
@@ -170,6 +172,8 @@ OTHER_REASONS: MappingProxyType[str, grpc.StatusCode] = MappingProxyType(
         "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
         "EXISTS": grpc.StatusCode.ALREADY_EXISTS,
         "THROTTLED": grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "USER_DISABLED": grpc.StatusCode.PERMISSION_DENIED,
+        "SELF_LOCKOUT": _PRECONDITION,
         "SLOW_CONSUMER": grpc.StatusCode.RESOURCE_EXHAUSTED,
         "CORE_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
         "HISTORY_BEHIND": grpc.StatusCode.UNAVAILABLE,
@@ -327,6 +331,8 @@ REASON_OF_REFUSAL: MappingProxyType[Refusal, str] = MappingProxyType(
         Refusal.FORBIDDEN: "FORBIDDEN",
         Refusal.NOT_FOUND: "NOT_FOUND",
         Refusal.THROTTLED: "THROTTLED",
+        Refusal.DISABLED: "USER_DISABLED",
+        Refusal.SELF_LOCKOUT: "SELF_LOCKOUT",
     }
 )
 """Refusals of the user directory (sign-in, registration, API keys), by the

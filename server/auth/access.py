@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from google.protobuf.descriptor import FileDescriptor
 from stocktraderx.v1 import (
+    admin_pb2,
     analytics_pb2,
     market_data_pb2,
     options_pb2,
@@ -63,6 +64,7 @@ ACCESS = _rules(
     users_pb2.DESCRIPTOR,
     risk_pb2.DESCRIPTOR,
     analytics_pb2.DESCRIPTOR,
+    admin_pb2.DESCRIPTOR,
 )
 NOBODY = Rule(False, frozenset())
 
@@ -91,6 +93,8 @@ class Principal:
     def revocation_ids(self) -> tuple[str, ...]:
         """Every id in the revocation set that ends this principal's token."""
         ids = [self.token_id]
+        if self.user_id:
+            ids.append(user_revocation(self.user_id))
         if self.session:
             ids.append(session_revocation(self.session))
         if self.api_key:
@@ -108,6 +112,11 @@ class Principal:
 def session_revocation(session: str) -> str:
     """The revocation-set id that ends every access token of a session."""
     return f"session:{session}"
+
+
+def user_revocation(user_id: str) -> str:
+    """The revocation-set id that ends every access token of a user (disabled)."""
+    return f"user:{user_id}"
 
 
 def api_key_revocation(key_id: str) -> str:

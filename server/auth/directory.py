@@ -20,7 +20,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.audit import AUTH_FIELDS, GENESIS, entry_hash
-from server.auth.access import api_key_revocation, session_revocation
+from server.auth.access import api_key_revocation, session_revocation, user_revocation
 from server.auth.passwords import DUMMY_HASH, hash_password, policy_problem, verify_password
 from server.auth.tokens import LEEWAY_SECONDS, TokenIssuer
 from server.errors import Refusal
@@ -48,11 +48,18 @@ LOG_LEVELS = {
     "logout": logging.INFO,
     "api_key_revoked": logging.INFO,
     "login_locked": logging.WARNING,
+    "login_disabled": logging.WARNING,
     "refresh_reused": logging.WARNING,
+    "user_created": logging.INFO,
+    "roles_changed": logging.INFO,
+    "user_enabled": logging.INFO,
+    "user_disabled": logging.WARNING,
 }
-"""Authentication events also logged (others at DEBUG): failures and the
-ends of sessions, never with a secret; a lockout or a reused refresh token
-may be an attack, hence WARNING. Nothing routine reaches ERROR."""
+"""Authentication events also logged (others at DEBUG): failures, the ends of
+sessions and administrators' changes to users, never with a secret; a
+lockout, a reused refresh token or a disabled user's sign-in may be an
+attack, and a user disabled cuts someone off, hence WARNING. Nothing routine
+reaches ERROR."""
 _log = logging.getLogger(__name__)
 
 
@@ -63,6 +70,10 @@ class AuthRefusal(Exception):  # noqa: N818 - a refusal value, raised to the gat
         self.field = field
 
 
+def disabled_refusal() -> AuthRefusal:
+    return AuthRefusal(Refusal.DISABLED, "this user is disabled by an administrator")
+
+
 @dataclass(frozen=True)
 class UserView:
     user_id: str
@@ -71,6 +82,7 @@ class UserView:
     roles: tuple[int, ...]
     account_ids: tuple[str, ...]
     create_time: int
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,7 +227,7 @@ class UserDirectory:
             return UserView(
                 row.user_id, row.username,
                 email_of(self._store.cipher, row.user_id, row.email_ciphertext),
-                _roles(row.roles), tuple(accounts), row.create_time,
+                _roles(row.roles), tuple(accounts), row.create_time, bool(row.disable_time),
             )  # fmt: skip
 
     async def add_account(self, username: str, account_id: str) -> UserView:
@@ -299,6 +311,9 @@ class UserDirectory:
                 "login_failed", row.user_id if row else "", username, source, gateway=gateway
             )
             raise AuthRefusal(Refusal.UNAUTHENTICATED, "wrong username or password")
+        if row.disable_time:
+            await self.record("login_disabled", row.user_id, username, source, gateway=gateway)
+            raise disabled_refusal()
         await self.record("login", row.user_id, username, source, gateway=gateway)
         return row
 
@@ -352,6 +367,12 @@ class UserDirectory:
             ).first()
             if spent is None or spent.revoked or spent.expire_time < now:
                 raise AuthRefusal(Refusal.UNAUTHENTICATED, "refresh token is not valid")
+            # Refused before the token is spent: the session goes on once the
+            # user is enabled again.
+            if await connection.scalar(
+                select(users.c.disable_time).where(users.c.user_id == spent.user_id)
+            ):
+                raise disabled_refusal()
             if spent.used_time:
                 # A spent token presented again: it was stolen or leaked. End the family.
                 await connection.execute(
@@ -382,6 +403,16 @@ class UserDirectory:
     async def revoke_access(self, token_id: str, expires: int) -> None:
         """Refuse an access token from now until it would have expired anyway."""
         await self._shared.revoke(token_id, expires)
+
+    async def suspend_tokens(self, user_id: str) -> None:
+        """Refuse every access token issued to the user so far (and end their
+        streams): for as long as the newest of them can live, since a disabled
+        user is issued no more."""
+        await self._revoke_issued(user_revocation(user_id))
+
+    async def resume_tokens(self, user_id: str) -> None:
+        """Accept the user's unexpired access tokens again (an enabled user)."""
+        await self._shared.reinstate(user_revocation(user_id))
 
     async def _revoke_issued(self, revocation_id: str) -> None:
         """Refuse every access token already issued under ``revocation_id`` (a
@@ -489,13 +520,20 @@ class UserDirectory:
                       extra={"auth_event": "api_key_refused", "key_id": key_id[:64],
                              "source": source[:64]})  # fmt: skip
             raise refused
+        owner = await self.user(key.user_id)
+        if owner is None:
+            raise refused
+        if owner.disabled:
+            raise disabled_refusal()
+        # The key's roles that its owner still holds: an administrator may
+        # have taken some away since the key was made.
+        roles = tuple(role for role in _roles(key.roles) if role in owner.roles)
+        if not roles:
+            raise AuthRefusal(Refusal.FORBIDDEN, "the key's owner no longer holds any of its roles")
         async with self._store.engine.begin() as connection:
             await connection.execute(
                 update(api_keys).where(api_keys.c.key_id == key_id).values(last_use_time=now)
             )
-        accounts = await self.accounts_of(key.user_id)
-        token, _ = self.tokens.issue(
-            key.user_id, _roles(key.roles), api_key=key_id, accounts=accounts
-        )
+        token, _ = self.tokens.issue(key.user_id, roles, api_key=key_id, accounts=owner.account_ids)
         await self.record("api_key_exchanged", key.user_id, "", source, key_id)
         return token, self.tokens.access_seconds

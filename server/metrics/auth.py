@@ -10,6 +10,6 @@ AUTH_FAILURES = Counter(
     ["reason"],
 )
 AUTH_LOCKOUTS = Counter("stx_auth_lockouts", "Users locked out after failed sign-ins.")
-FAILURE_EVENTS = frozenset({"login_failed", "login_locked", "refresh_reused"})
+FAILURE_EVENTS = frozenset({"login_failed", "login_locked", "login_disabled", "refresh_reused"})
 """The auth log's events that are failures: a wrong password, a sign-in while
-locked, a refresh token used twice."""
+locked or disabled by an administrator, a refresh token used twice."""

@@ -16,6 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.trace import Tracer
 from stocktraderx.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
     analytics_pb2,
     analytics_pb2_grpc,
     market_data_pb2,
@@ -30,12 +32,14 @@ from stocktraderx.v1 import (
     users_pb2_grpc,
 )
 
+from server.auth.administration import Administration
 from server.auth.directory import UserDirectory
 from server.auth.interceptor import AuthInterceptor
 from server.auth.oidc import OidcSettings, OidcVerifier
 from server.auth.tokens import TokenIssuer
 from server.config import Settings
 from server.consumers.surveillance.desk import AlertDesk
+from server.gateways.grpc.admin import AdminService
 from server.gateways.grpc.analytics import AnalyticsService
 from server.gateways.grpc.intake import InputInterceptor
 from server.gateways.grpc.market_data import MarketDataService
@@ -60,6 +64,7 @@ SERVICES = (
     users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
     risk_pb2.DESCRIPTOR.services_by_name["RiskService"].full_name,
     analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
 )
 """The API's services, each reported SERVING by the health service."""
 
@@ -141,6 +146,9 @@ async def grpc_server(
     )
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(
         AnalyticsService(Path(settings.data_dir)), server
+    )
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminService(state, Administration(backing.directory, store)), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflected = (

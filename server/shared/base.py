@@ -34,6 +34,9 @@ class SharedState(Protocol):
     async def revoke(self, token_id: str, until: float) -> None:
         """Treat ``token_id`` as revoked until the Unix time ``until`` (its expiry)."""
 
+    async def reinstate(self, token_id: str) -> None:
+        """Take ``token_id`` out of the revocation set (a user enabled again)."""
+
     async def is_revoked(self, *token_ids: str) -> bool:
         """Whether any of ``token_ids`` is revoked (one round trip for all)."""
 

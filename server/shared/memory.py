@@ -45,6 +45,9 @@ class MemoryShared:
         for listener in self._listeners:
             listener(token_id)
 
+    async def reinstate(self, token_id: str) -> None:
+        self._revoked.pop(token_id, None)
+
     async def is_revoked(self, *token_ids: str) -> bool:
         now = self._clock()
         found = False

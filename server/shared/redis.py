@@ -100,6 +100,10 @@ class RedisShared:
         self._tell(token_id)
 
     @counted
+    async def reinstate(self, token_id: str) -> None:
+        await self._redis.zrem(REVOKED, token_id)
+
+    @counted
     async def is_revoked(self, *token_ids: str) -> bool:
         if not token_ids:
             return False

@@ -213,6 +213,8 @@ users = Table(
     # Role numbers of the contract, comma-separated.
     Column("roles", String(64), nullable=False),
     _big("create_time"),
+    # When an administrator disabled the user; 0 while enabled.
+    _big("disable_time", server_default="0"),
 )
 
 account_owners = Table(

@@ -7,7 +7,9 @@ kill switch; the administrator creates an API key, funds an account and reads
 the order-event audit trail, and the dashboards draw the simulator's trading;
 a risk officer with the risk page open sees a surveillance alert (a wash
 trade made for it) appear live, with its evidence, and the dashboards chart
-the gateway's order-entry throughput and latency;
+the gateway's order-entry throughput and latency; the administrator creates
+a trader, disables them (their sign-in is then refused with the reason) and
+verifies the audit logs (web/e2e/admin.e2e.mjs);
 the pages' screenshots are left in web/test-results/."""
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def _wait_for(url: str, seconds: float = 30) -> None:
         time.sleep(0.2)
 
 
+# Every browser file runs in this one test, one after the other, in a browser
+# of its own each: a loaded CI machine needs more than the suite's 300 s.
+@pytest.mark.timeout(540)
 def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
     chromium = _chromium()
     _built()
@@ -128,5 +133,5 @@ def test_a_trader_and_a_risk_officer_in_the_browser(tmp_path: Path) -> None:
         "sign-in", "trading", "filled", "refused", "trading-light", "risk", "risk-limits",
         "risk-alerts", "order-entry",
     )  # fmt: skip
-    for page in (*pages, "admin", "dashboards"):
+    for page in (*pages, "admin", "admin-users", "admin-audit", "dashboards"):
         assert (SCREENSHOTS / f"{page}.png").stat().st_size > 0

@@ -232,7 +232,7 @@ test("the risk officer kills an account and its orders disappear", async () => {
 test("the administrator: API keys, an account funded, the order-event audit trail; the dashboards with the simulator's data", async () => {
   const admin = await signIn(other, process.env.OTHER_USER, process.env.OTHER_PASSWORD);
   await admin.getByRole("tab", { name: "Admin" }).click();
-  await admin.getByTestId("admin-missing-routes").waitFor({ timeout: LONG });
+  await admin.getByRole("table", { name: "user list" }).waitFor({ timeout: LONG });
 
   // A key is created; its secret is shown once, and the key is listed.
   const keys = admin.getByRole("region", { name: "api keys" });

@@ -31,6 +31,7 @@ def user_message(user: UserView) -> pb.User:
         roles=list(user.roles),  # type: ignore[arg-type]
         account_ids=list(user.account_ids),
         create_time=_timestamp(user.create_time),
+        disabled=user.disabled,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from google.api import annotations_pb2
 from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 from stocktraderx.v1 import (
+    admin_pb2,
     analytics_pb2,
     market_data_pb2,
     orders_pb2,
@@ -30,6 +31,7 @@ CONTRACT: tuple[FileDescriptor, ...] = (
     users_pb2.DESCRIPTOR,
     risk_pb2.DESCRIPTOR,
     analytics_pb2.DESCRIPTOR,
+    admin_pb2.DESCRIPTOR,
 )
 _VARIABLE = re.compile(r"\{([a-z_][a-z0-9_.]*)(?:=([^}]*))?\}")
 

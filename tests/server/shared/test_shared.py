@@ -58,6 +58,12 @@ def test_quotes_counters_and_revocations(shared_url: str) -> None:
         assert await shared.is_revoked("token-1")
         assert not await shared.is_revoked("token-2")
         assert not await shared.is_revoked("token-3")
+        # A disabled user enabled again: the id leaves the set, once and for all.
+        await shared.revoke("user:u1", time.time() + 60)
+        await shared.reinstate("user:u1")
+        await shared.reinstate("user:never-revoked")
+        assert not await shared.is_revoked("user:u1")
+        assert await shared.is_revoked("token-1")
 
     _run(shared_url, scenario)
 

@@ -64,6 +64,172 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists every account the exchange knows (owned by a user, or with a ledger in the engine), by account id: the owner, cash, and the risk limits with their usage as of the last command.
+         * @description Lists every account the exchange knows (owned by a user, or with a
+         *     ledger in the engine), by account id: the owner, cash, and the risk
+         *     limits with their usage as of the last command.
+         */
+        get: operations["AdminService_ListAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/audit/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the entries of one audit log, newest first.
+         * @description Lists the entries of one audit log, newest first.
+         */
+        get: operations["AdminService_ListAuditEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/audit:verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verifies the hash chains of both audit logs, as `stx audit verify` does: for each, the entries checked and the first entry that does not hold (changed, not following the entry before it, or missing).
+         * @description Verifies the hash chains of both audit logs, as `stx audit verify` does:
+         *     for each, the entries checked and the first entry that does not hold
+         *     (changed, not following the entry before it, or missing).
+         */
+        get: operations["AdminService_VerifyAuditLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists every user, by username, disabled ones included.
+         * @description Lists every user, by username, disabled ones included.
+         */
+        get: operations["AdminService_ListUsers"];
+        put?: never;
+        /**
+         * Creates a user with the roles and accounts given, by the rules of Register (username, e-mail address, password).
+         * @description Creates a user with the roles and accounts given, by the rules of
+         *     Register (username, e-mail address, password). The user also gets the
+         *     account named after them (the username in capitals), as at Register.
+         *     Refused as a whole (EXISTS) if the username, the e-mail address or any of
+         *     the accounts is taken.
+         */
+        post: operations["AdminService_CreateUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user_id}:disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disables a user.
+         * @description Disables a user. From then on every credential of theirs is refused with
+         *     USER_DISABLED: sign-in (Login, a FIX Logon), RefreshToken and
+         *     ExchangeApiKey. Every access token already issued to them (of a session
+         *     or of an API key) is refused at once as revoked (UNAUTHENTICATED), and
+         *     their open streams end. Their orders stay in the book: use a kill switch
+         *     to cancel them. An administrator cannot disable themselves
+         *     (SELF_LOCKOUT). Disabling a disabled user changes nothing.
+         */
+        post: operations["AdminService_DisableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user_id}:enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enables a disabled user again: they can sign in, refresh their sessions and use their API keys (those not otherwise expired or revoked), and the access tokens issued before the disable that have not expired are accepted again.
+         * @description Enables a disabled user again: they can sign in, refresh their sessions
+         *     and use their API keys (those not otherwise expired or revoked), and the
+         *     access tokens issued before the disable that have not expired are
+         *     accepted again. Enabling an enabled user changes nothing.
+         */
+        post: operations["AdminService_EnableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user_id}:setRoles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replaces the roles of a user.
+         * @description Replaces the roles of a user. The new roles are in every access token
+         *     issued from then on: at the next sign-in, refresh of a session or API key
+         *     exchange (whose tokens carry the roles of the key the owner still
+         *     holds). Tokens issued before keep their roles until they expire (at most
+         *     `expires_in` of the sign-in); disable the user to end them at once. An
+         *     administrator cannot remove ROLE_ADMIN from themselves (SELF_LOCKOUT).
+         */
+        post: operations["AdminService_SetUserRoles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/analytics/accounts/{account_id}/order-statistics": {
         parameters: {
             query?: never;
@@ -902,6 +1068,15 @@ export interface components {
             /** @description Why the kill switch was activated (empty when it is not active). */
             kill_switch_reason?: string;
         };
+        /** @description An account as an administrator sees it. */
+        "stocktraderx.v1.AccountSummary": {
+            /** @description The account: owner, cash, buying power, positions, kill switch. */
+            account?: components["schemas"]["stocktraderx.v1.Account"];
+            /** @description The username of the owner; empty for an account no user owns. */
+            username?: string;
+            /** @description The account's risk limits and their usage. */
+            risk?: components["schemas"]["stocktraderx.v1.AccountRisk"];
+        };
         /** @description Activate a kill switch. */
         "stocktraderx.v1.ActivateKillSwitchRequest": {
             /** @description One account. */
@@ -1024,6 +1199,62 @@ export interface components {
              */
             revoke_time?: string;
         };
+        /** @description One entry of an audit log. */
+        "stocktraderx.v1.AuditEntry": {
+            /**
+             * Format: int64
+             * @description The entry's number: the command's sequence number (AUDIT_LOG_COMMANDS)
+             *     or the event's entry id (AUDIT_LOG_AUTH).
+             */
+            number?: string;
+            /**
+             * Format: date-time
+             * @description When the command was applied or the event happened.
+             */
+            time?: string;
+            /**
+             * @description What happened: the command (for example "new_order") or the event (for
+             *     example "login_failed", "user_disabled").
+             */
+            action?: string;
+            /** @description The user who sent the command, or whom the event is about. */
+            user_id?: string;
+            /** @description The username of the event (AUDIT_LOG_AUTH only). */
+            username?: string;
+            /** @description The account of the command (AUDIT_LOG_COMMANDS only). */
+            account_id?: string;
+            /** @description The client's id of the command (AUDIT_LOG_COMMANDS only). */
+            client_order_id?: string;
+            /** @description The address the command or event came from. */
+            source?: string;
+            /** @description The gateway it came through: "grpc", "rest", "fix". */
+            gateway?: string;
+            /** @description More about it, as recorded. */
+            detail?: string;
+            /** @description The entry's hash (SHA-256, hex), chained to the entry before it. */
+            hash?: string;
+        };
+        /** @description The verification of one audit log's hash chain. */
+        "stocktraderx.v1.AuditVerification": {
+            /**
+             * @description The log.
+             *
+             *     - `AUDIT_LOG_UNSPECIFIED`: Not a log; refused.
+             *     - `AUDIT_LOG_COMMANDS`: `audit_log`: every journaled command (orders, cancels, limits, kill switches, funding...), by sequence number.
+             *     - `AUDIT_LOG_AUTH`: `auth_log`: every authentication event (sign-ins, their failures, sessions, API keys) and every change an administrator makes to users.
+             * @enum {string}
+             */
+            log?: "AUDIT_LOG_UNSPECIFIED" | "AUDIT_LOG_COMMANDS" | "AUDIT_LOG_AUTH";
+            /**
+             * Format: int64
+             * @description The entries checked and found to hold, from the first on.
+             */
+            entries_checked?: string;
+            /** @description True if every entry holds. */
+            holds?: boolean;
+            /** @description The first entry that does not hold, and why; empty if the chain holds. */
+            first_problem?: string;
+        };
         /** @description One bar (candle): the trades of one instrument in one interval. */
         "stocktraderx.v1.Bar": {
             /**
@@ -1144,6 +1375,36 @@ export interface components {
             /** @description The key's secret. It is shown only here: the exchange keeps a hash. */
             secret?: string;
         };
+        /** @description Create a user. */
+        "stocktraderx.v1.CreateUserRequest": {
+            /** @description The sign-in name: 3 to 32 characters of [a-z0-9_.-], unique. */
+            username?: string;
+            /** @description The user's e-mail address. */
+            email?: string;
+            /** @description The password: at least 12 characters. Never returned or logged. */
+            password?: string;
+            /**
+             * @description The roles granted; at least one.
+             *
+             *     - `ROLE_UNSPECIFIED`: Not a role; never granted.
+             *     - `ROLE_VIEWER`: May sign in and read the data of its own user, but may not trade.
+             *     - `ROLE_TRADER`: May enter orders for its own accounts and read their orders, executions, positions and risk.
+             *     - `ROLE_MARKET_MAKER`: A trader that also quotes both sides of the market (liquidity provider).
+             *     - `ROLE_RISK_OFFICER`: Market surveillance and risk control: reads every account, sets risk limits, handles alerts, kill switches and trading halts.
+             *     - `ROLE_ADMIN`: Exchange operations: everything a risk officer may do, plus reference data, trading phases and account funding.
+             */
+            roles?: ("ROLE_UNSPECIFIED" | "ROLE_VIEWER" | "ROLE_TRADER" | "ROLE_MARKET_MAKER" | "ROLE_RISK_OFFICER" | "ROLE_ADMIN")[];
+            /**
+             * @description Accounts the user owns besides the one named after them: 1-64 of
+             *     [A-Z0-9_.-] each.
+             */
+            account_ids?: string[];
+        };
+        /** @description The result of CreateUser. */
+        "stocktraderx.v1.CreateUserResponse": {
+            /** @description The new user. */
+            user?: components["schemas"]["stocktraderx.v1.User"];
+        };
         /** @description A level 2 snapshot of one instrument's book. */
         "stocktraderx.v1.DepthSnapshot": {
             /** @description The instrument. */
@@ -1214,6 +1475,30 @@ export interface components {
              * @description When the engine accepted the command of `sequence`.
              */
             update_time?: string;
+        };
+        /** @description Disable a user. */
+        "stocktraderx.v1.DisableUserRequest": {
+            /** @description The user. */
+            user_id?: string;
+            /** @description Why, for the audit log. */
+            reason?: string;
+        };
+        /** @description The result of DisableUser. */
+        "stocktraderx.v1.DisableUserResponse": {
+            /** @description The user, now disabled. */
+            user?: components["schemas"]["stocktraderx.v1.User"];
+        };
+        /** @description Enable a disabled user. */
+        "stocktraderx.v1.EnableUserRequest": {
+            /** @description The user. */
+            user_id?: string;
+            /** @description Why, for the audit log. */
+            reason?: string;
+        };
+        /** @description The result of EnableUser. */
+        "stocktraderx.v1.EnableUserResponse": {
+            /** @description The user, now enabled. */
+            user?: components["schemas"]["stocktraderx.v1.User"];
         };
         /** @description Exchange an API key for an access token. */
         "stocktraderx.v1.ExchangeApiKeyRequest": {
@@ -1834,6 +2119,13 @@ export interface components {
              */
             action?: "LEVEL_ACTION_UNSPECIFIED" | "LEVEL_ACTION_ADD" | "LEVEL_ACTION_UPDATE" | "LEVEL_ACTION_DELETE";
         };
+        /** @description The result of ListAccounts. */
+        "stocktraderx.v1.ListAccountsResponse": {
+            /** @description The accounts, by account id. */
+            accounts?: components["schemas"]["stocktraderx.v1.AccountSummary"][];
+            /** @description The token of the next page; empty on the last page. */
+            next_page_token?: string;
+        };
         /** @description The result of ListAlerts. */
         "stocktraderx.v1.ListAlertsResponse": {
             /** @description The alerts, newest first. */
@@ -1845,6 +2137,13 @@ export interface components {
         "stocktraderx.v1.ListApiKeysResponse": {
             /** @description The keys, revoked ones included, newest first. */
             api_keys?: components["schemas"]["stocktraderx.v1.ApiKey"][];
+            /** @description The token of the next page; empty on the last page. */
+            next_page_token?: string;
+        };
+        /** @description The result of ListAuditEntries. */
+        "stocktraderx.v1.ListAuditEntriesResponse": {
+            /** @description The entries, newest first. */
+            entries?: components["schemas"]["stocktraderx.v1.AuditEntry"][];
             /** @description The token of the next page; empty on the last page. */
             next_page_token?: string;
         };
@@ -1880,6 +2179,13 @@ export interface components {
         "stocktraderx.v1.ListTradesResponse": {
             /** @description The trades, newest first. */
             trades?: components["schemas"]["stocktraderx.v1.Trade"][];
+            /** @description The token of the next page; empty on the last page. */
+            next_page_token?: string;
+        };
+        /** @description The result of ListUsers. */
+        "stocktraderx.v1.ListUsersResponse": {
+            /** @description The users, by username. */
+            users?: components["schemas"]["stocktraderx.v1.User"][];
             /** @description The token of the next page; empty on the last page. */
             next_page_token?: string;
         };
@@ -3062,6 +3368,27 @@ export interface components {
             /** @description The instrument in its new phase. */
             instrument?: components["schemas"]["stocktraderx.v1.Instrument"];
         };
+        /** @description Replace the roles of a user. */
+        "stocktraderx.v1.SetUserRolesRequest": {
+            /** @description The user. */
+            user_id?: string;
+            /**
+             * @description The user's roles from now on; at least one.
+             *
+             *     - `ROLE_UNSPECIFIED`: Not a role; never granted.
+             *     - `ROLE_VIEWER`: May sign in and read the data of its own user, but may not trade.
+             *     - `ROLE_TRADER`: May enter orders for its own accounts and read their orders, executions, positions and risk.
+             *     - `ROLE_MARKET_MAKER`: A trader that also quotes both sides of the market (liquidity provider).
+             *     - `ROLE_RISK_OFFICER`: Market surveillance and risk control: reads every account, sets risk limits, handles alerts, kill switches and trading halts.
+             *     - `ROLE_ADMIN`: Exchange operations: everything a risk officer may do, plus reference data, trading phases and account funding.
+             */
+            roles?: ("ROLE_UNSPECIFIED" | "ROLE_VIEWER" | "ROLE_TRADER" | "ROLE_MARKET_MAKER" | "ROLE_RISK_OFFICER" | "ROLE_ADMIN")[];
+        };
+        /** @description The result of SetUserRoles. */
+        "stocktraderx.v1.SetUserRolesResponse": {
+            /** @description The user, with the new roles. */
+            user?: components["schemas"]["stocktraderx.v1.User"];
+        };
         /** @description One message of the alert stream. */
         "stocktraderx.v1.StreamAlertsResponse": {
             /** @description A new alert. */
@@ -3263,6 +3590,16 @@ export interface components {
              * @description When the user registered.
              */
             create_time?: string;
+            /**
+             * @description True while an administrator has disabled the user: every credential of
+             *     theirs is refused (AdminService.DisableUser).
+             */
+            disabled?: boolean;
+        };
+        /** @description The result of VerifyAuditLogs. */
+        "stocktraderx.v1.VerifyAuditLogsResponse": {
+            /** @description Both logs: AUDIT_LOG_COMMANDS, then AUDIT_LOG_AUTH. */
+            logs?: components["schemas"]["stocktraderx.v1.AuditVerification"][];
         };
     };
     responses: never;
@@ -3357,6 +3694,286 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["stocktraderx.v1.FundAccountResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AdminService_ListAccounts: {
+        parameters: {
+            query?: {
+                /** @description The maximum number of accounts to return (0 = 100; at most 1000). */
+                page_size?: number;
+                /** @description The `next_page_token` of a previous call, to get the next page. */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.ListAccountsResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AdminService_ListAuditEntries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The log.
+                 *
+                 *     - `AUDIT_LOG_UNSPECIFIED`: Not a log; refused.
+                 *     - `AUDIT_LOG_COMMANDS`: `audit_log`: every journaled command (orders, cancels, limits, kill switches, funding...), by sequence number.
+                 *     - `AUDIT_LOG_AUTH`: `auth_log`: every authentication event (sign-ins, their failures, sessions, API keys) and every change an administrator makes to users.
+                 */
+                log?: "AUDIT_LOG_UNSPECIFIED" | "AUDIT_LOG_COMMANDS" | "AUDIT_LOG_AUTH";
+                /** @description The maximum number of entries to return (0 = 100; at most 1000). */
+                page_size?: number;
+                /** @description The `next_page_token` of a previous call, to get the next page. */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.ListAuditEntriesResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AdminService_VerifyAuditLogs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.VerifyAuditLogsResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AdminService_ListUsers: {
+        parameters: {
+            query?: {
+                /** @description The maximum number of users to return (0 = 100; at most 1000). */
+                page_size?: number;
+                /** @description The `next_page_token` of a previous call, to get the next page. */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.ListUsersResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AdminService_CreateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["stocktraderx.v1.CreateUserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.CreateUserResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AdminService_DisableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user. */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["stocktraderx.v1.DisableUserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.DisableUserResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AdminService_EnableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user. */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["stocktraderx.v1.EnableUserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.EnableUserResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AdminService_SetUserRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user. */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["stocktraderx.v1.SetUserRolesRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.SetUserRolesResponse"];
                 };
             };
             /** @description An error: a google.rpc.Status */

@@ -26,3 +26,7 @@ export type RpcStatus = Schemas["google.rpc.Status"];
 export type ApiKey = Schemas["stocktraderx.v1.ApiKey"];
 export type MarketStatistics = Schemas["stocktraderx.v1.MarketStatistics"];
 export type OrderEvent = Schemas["stocktraderx.v1.OrderEvent"];
+export type AccountSummary = Schemas["stocktraderx.v1.AccountSummary"];
+export type AuditEntry = Schemas["stocktraderx.v1.AuditEntry"];
+export type AuditLog = NonNullable<Schemas["stocktraderx.v1.AuditVerification"]["log"]>;
+export type AuditVerification = Schemas["stocktraderx.v1.AuditVerification"];

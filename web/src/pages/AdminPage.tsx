@@ -1,20 +1,21 @@
 /**
- * The administrator's page: the user's own API keys, an account looked up by
- * id and funded (credit or debit with a reason), and the order-event audit
- * trail. The REST bridge has no routes to list, create, change the roles of or
- * disable users, to list accounts, or to verify the audit chain: those are
- * operator commands (`stx admin create-user`, `stx admin add-account`,
- * `stx audit verify`), and the page says so instead of pretending.
+ * The administrator's page: the users (create, roles, disable and enable),
+ * every account with cash, limits and usage, the audit logs with their
+ * verification, the user's own API keys, an account looked up by id and
+ * funded (credit or debit with a reason), and the order-event audit trail.
  */
 import { Alert as Notice, Box, Button, Table, TableBody, TableCell, TableHead, TableRow, TextField, Typography } from "@mui/material";
 import { useState } from "react";
 import { ApiError } from "../api/errors";
 import { unwrap, type Session } from "../api/session";
 import type { Account } from "../api/types";
+import { AdminAccountsPanel } from "../components/AdminAccountsPanel";
 import { ApiKeysPanel } from "../components/ApiKeysPanel";
+import { AuditPanel } from "../components/AuditPanel";
 import { Num } from "../components/Num";
 import { OrderEventsPanel } from "../components/OrderEventsPanel";
 import { Panel } from "../components/Panel";
+import { UsersPanel } from "../components/UsersPanel";
 import { formatMoney, formatQuantity, parseFixed } from "../lib/decimal";
 
 function describe(error: unknown): string {
@@ -120,11 +121,9 @@ function AccountFunding({ session }: { session: Session }) {
 export function AdminPage({ session }: { session: Session }) {
   return (
     <Box sx={{ p: 1, display: "flex", flexDirection: "column", gap: 1 }}>
-      <Notice severity="info" data-testid="admin-missing-routes">
-        Users (listing, creation, roles, disabling), the list of accounts and the audit log&apos;s verification have no route on the REST
-        bridge: they are operator commands on the exchange&apos;s host (<code>stx admin create-user</code>, <code>stx admin add-account</code>,{" "}
-        <code>stx audit verify</code>).
-      </Notice>
+      <UsersPanel session={session} />
+      <AdminAccountsPanel session={session} />
+      <AuditPanel session={session} />
       <Box sx={{ display: "flex", gap: 1, flexWrap: "wrap", alignItems: "flex-start" }}>
         <Box sx={{ flex: 2, minWidth: 520 }}>
           <ApiKeysPanel session={session} />

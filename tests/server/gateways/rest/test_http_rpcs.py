@@ -81,6 +81,14 @@ COVERED = (
     "/stocktraderx.v1.AnalyticsService/GetOrderStatistics",
     "/stocktraderx.v1.AnalyticsService/ListOrderEvents",
     "/stocktraderx.v1.AnalyticsService/GetMarketStatistics",
+    "/stocktraderx.v1.AdminService/ListUsers",
+    "/stocktraderx.v1.AdminService/CreateUser",
+    "/stocktraderx.v1.AdminService/SetUserRoles",
+    "/stocktraderx.v1.AdminService/DisableUser",
+    "/stocktraderx.v1.AdminService/EnableUser",
+    "/stocktraderx.v1.AdminService/ListAccounts",
+    "/stocktraderx.v1.AdminService/ListAuditEntries",
+    "/stocktraderx.v1.AdminService/VerifyAuditLogs",
 )
 """The annotated RPCs the success scenario calls, each at least once."""
 _C = grpc.StatusCode
@@ -444,6 +452,39 @@ async def _analytics(http: Http, exchange: Exchange, alice: str) -> None:
     await http.ok("GET", "/analytics/market-statistics", params=day)
 
 
+async def _administration(http: Http, exchange: Exchange) -> None:
+    operator = await _operator(http, exchange)
+    dave = {
+        "username": "dave", "email": "dave@example.com", "password": PASSWORD,
+        "roles": ["ROLE_TRADER"], "account_ids": ["DAVE.2"],
+    }  # fmt: skip
+    created = await http.ok("POST", "/admin/users", dave, token=operator)
+    user_id = created["user"]["user_id"]
+    assert created["user"]["account_ids"] == ["DAVE", "DAVE.2"]
+    listed = await http.ok("GET", "/admin/users", token=operator, params={"page_size": "100"})
+    assert "dave" in [user["username"] for user in listed["users"]]
+    roles = await http.ok(
+        "POST", f"/admin/users/{user_id}:setRoles", {"roles": ["ROLE_VIEWER"]}, token=operator
+    )
+    assert roles["user"]["roles"] == ["ROLE_VIEWER"]
+    for change, disabled in (("disable", True), ("enable", False)):
+        answer = await http.ok(
+            "POST", f"/admin/users/{user_id}:{change}", {"reason": "drill"}, token=operator
+        )
+        assert answer["user"].get("disabled", False) is disabled  # false is left out
+    accounts = await http.ok("GET", "/admin/accounts", token=operator)
+    [dave_2] = [
+        found for found in accounts["accounts"] if found["account"]["account_id"] == "DAVE.2"
+    ]
+    assert dave_2["username"] == "dave"
+    entries = await http.ok(
+        "GET", "/admin/audit/entries", token=operator, params={"log": "AUDIT_LOG_AUTH"}
+    )
+    assert entries["entries"][0]["action"] == "user_enabled"
+    verified = await http.ok("GET", "/admin/audit:verify", token=operator)
+    assert [log["holds"] for log in verified["logs"]] == [True, True]
+
+
 def test_every_annotated_rpc_answers_over_http(tmp_path: Path) -> None:
     async def scenario(http: Http, exchange: Exchange) -> None:
         alice = await _users_and_keys(http, exchange)
@@ -451,6 +492,7 @@ def test_every_annotated_rpc_answers_over_http(tmp_path: Path) -> None:
         await _orders_and_market_data(http, exchange, alice["access_token"])
         await _risk(http, exchange, alice["access_token"])
         await _analytics(http, exchange, alice["access_token"])
+        await _administration(http, exchange)
         assert http.succeeded == set(COVERED)
         assert not http.refused
 

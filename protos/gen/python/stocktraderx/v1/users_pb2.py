@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from stocktraderx.v1 import options_pb2 as stocktraderx_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstocktraderx/v1/users.proto\x12\x0fstocktraderx.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dstocktraderx/v1/options.proto\"\xa4\x01\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12$\n\x05roles\x18\x04 \x03(\x0e\x32\x15.stocktraderx.v1.Role\x12\x13\n\x0b\x61\x63\x63ount_ids\x18\x05 \x03(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x93\x02\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12$\n\x05roles\x18\x03 \x03(\x0e\x32\x15.stocktraderx.v1.Role\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rlast_use_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\x0b\n\x03kid\x18\x03 \x01(\t\x12\t\n\x01x\x18\x04 \x01(\t\x12\t\n\x01y\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t\x12\x0b\n\x03use\x18\x07 \x01(\t\"W\n\x0fRegisterRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"7\n\x10RegisterResponse\x12#\n\x04user\x18\x01 \x01(\x0b\x32\x15.stocktraderx.v1.User\"?\n\x0cLoginRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x80\x01\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x15\n\rrefresh_token\x18\x04 \x01(\t\x12\x1a\n\x12refresh_expires_in\x18\x05 \x01(\x05\"3\n\x13RefreshTokenRequest\x12\x1c\n\rrefresh_token\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x87\x01\n\x14RefreshTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x15\n\rrefresh_token\x18\x04 \x01(\t\x12\x1a\n\x12refresh_expires_in\x18\x05 \x01(\x05\"-\n\rLogoutRequest\x12\x1c\n\rrefresh_token\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x10\n\x0eLogoutResponse\"\x17\n\x15GetCurrentUserRequest\"=\n\x16GetCurrentUserResponse\x12#\n\x04user\x18\x01 \x01(\x0b\x32\x15.stocktraderx.v1.User\"{\n\x13\x43reateApiKeyRequest\x12\r\n\x05label\x18\x01 \x01(\t\x12$\n\x05roles\x18\x02 \x03(\x0e\x32\x15.stocktraderx.v1.Role\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"P\n\x14\x43reateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.stocktraderx.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\";\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x13ListApiKeysResponse\x12)\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x17.stocktraderx.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"+\n\x13RevokeApiKeyRequest\x12\x14\n\x06key_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"@\n\x14RevokeApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.stocktraderx.v1.ApiKey\"D\n\x15\x45xchangeApiKeyRequest\x12\x14\n\x06key_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x06secret\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"V\n\x16\x45xchangeApiKeyResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\"\x10\n\x0eGetJwksRequest\"5\n\x0fGetJwksResponse\x12\"\n\x04keys\x18\x01 \x03(\x0b\x32\x14.stocktraderx.v1.Jwk2\xeb\t\n\x0bUserService\x12q\n\x08Register\x12 .stocktraderx.v1.RegisterRequest\x1a!.stocktraderx.v1.RegisterResponse\" \x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x14\"\x0f/users/register:\x01*\x12\x65\n\x05Login\x12\x1d.stocktraderx.v1.LoginRequest\x1a\x1e.stocktraderx.v1.LoginResponse\"\x1d\x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x11\"\x0c/users/login:\x01*\x12\x82\x01\n\x0cRefreshToken\x12$.stocktraderx.v1.RefreshTokenRequest\x1a%.stocktraderx.v1.RefreshTokenResponse\"%\x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x19\"\x14/users/token:refresh:\x01*\x12n\n\x06Logout\x12\x1e.stocktraderx.v1.LogoutRequest\x1a\x1f.stocktraderx.v1.LogoutResponse\"#\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x12\"\r/users/logout:\x01*\x12\x7f\n\x0eGetCurrentUser\x12&.stocktraderx.v1.GetCurrentUserRequest\x1a\'.stocktraderx.v1.GetCurrentUserResponse\"\x1c\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x0b\x12\t/users/me\x12\x85\x01\n\x0c\x43reateApiKey\x12$.stocktraderx.v1.CreateApiKeyRequest\x1a%.stocktraderx.v1.CreateApiKeyResponse\"(\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x17\"\x12/users/me/api-keys:\x01*\x12\x7f\n\x0bListApiKeys\x12#.stocktraderx.v1.ListApiKeysRequest\x1a$.stocktraderx.v1.ListApiKeysResponse\"%\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x14\x12\x12/users/me/api-keys\x12\x8b\x01\n\x0cRevokeApiKey\x12$.stocktraderx.v1.RevokeApiKeyRequest\x1a%.stocktraderx.v1.RevokeApiKeyResponse\".\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x1d*\x1b/users/me/api-keys/{key_id}\x12\x80\x01\n\x0e\x45xchangeApiKey\x12&.stocktraderx.v1.ExchangeApiKeyRequest\x1a\'.stocktraderx.v1.ExchangeApiKeyResponse\"\x1d\x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x11\"\x0c/oauth/token:\x01*\x12r\n\x07GetJwks\x12\x1f.stocktraderx.v1.GetJwksRequest\x1a .stocktraderx.v1.GetJwksResponse\"$\x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstocktraderx/v1/users.proto\x12\x0fstocktraderx.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dstocktraderx/v1/options.proto\"\xb6\x01\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12$\n\x05roles\x18\x04 \x03(\x0e\x32\x15.stocktraderx.v1.Role\x12\x13\n\x0b\x61\x63\x63ount_ids\x18\x05 \x03(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64isabled\x18\x07 \x01(\x08\"\x93\x02\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12$\n\x05roles\x18\x03 \x03(\x0e\x32\x15.stocktraderx.v1.Role\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rlast_use_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\x0b\n\x03kid\x18\x03 \x01(\t\x12\t\n\x01x\x18\x04 \x01(\t\x12\t\n\x01y\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t\x12\x0b\n\x03use\x18\x07 \x01(\t\"W\n\x0fRegisterRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"7\n\x10RegisterResponse\x12#\n\x04user\x18\x01 \x01(\x0b\x32\x15.stocktraderx.v1.User\"?\n\x0cLoginRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x80\x01\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x15\n\rrefresh_token\x18\x04 \x01(\t\x12\x1a\n\x12refresh_expires_in\x18\x05 \x01(\x05\"3\n\x13RefreshTokenRequest\x12\x1c\n\rrefresh_token\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x87\x01\n\x14RefreshTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x15\n\rrefresh_token\x18\x04 \x01(\t\x12\x1a\n\x12refresh_expires_in\x18\x05 \x01(\x05\"-\n\rLogoutRequest\x12\x1c\n\rrefresh_token\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x10\n\x0eLogoutResponse\"\x17\n\x15GetCurrentUserRequest\"=\n\x16GetCurrentUserResponse\x12#\n\x04user\x18\x01 \x01(\x0b\x32\x15.stocktraderx.v1.User\"{\n\x13\x43reateApiKeyRequest\x12\r\n\x05label\x18\x01 \x01(\t\x12$\n\x05roles\x18\x02 \x03(\x0e\x32\x15.stocktraderx.v1.Role\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"P\n\x14\x43reateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.stocktraderx.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\";\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x13ListApiKeysResponse\x12)\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x17.stocktraderx.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"+\n\x13RevokeApiKeyRequest\x12\x14\n\x06key_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"@\n\x14RevokeApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.stocktraderx.v1.ApiKey\"D\n\x15\x45xchangeApiKeyRequest\x12\x14\n\x06key_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x06secret\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"V\n\x16\x45xchangeApiKeyResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\"\x10\n\x0eGetJwksRequest\"5\n\x0fGetJwksResponse\x12\"\n\x04keys\x18\x01 \x03(\x0b\x32\x14.stocktraderx.v1.Jwk2\xeb\t\n\x0bUserService\x12q\n\x08Register\x12 .stocktraderx.v1.RegisterRequest\x1a!.stocktraderx.v1.RegisterResponse\" \x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x14\"\x0f/users/register:\x01*\x12\x65\n\x05Login\x12\x1d.stocktraderx.v1.LoginRequest\x1a\x1e.stocktraderx.v1.LoginResponse\"\x1d\x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x11\"\x0c/users/login:\x01*\x12\x82\x01\n\x0cRefreshToken\x12$.stocktraderx.v1.RefreshTokenRequest\x1a%.stocktraderx.v1.RefreshTokenResponse\"%\x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x19\"\x14/users/token:refresh:\x01*\x12n\n\x06Logout\x12\x1e.stocktraderx.v1.LogoutRequest\x1a\x1f.stocktraderx.v1.LogoutResponse\"#\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x12\"\r/users/logout:\x01*\x12\x7f\n\x0eGetCurrentUser\x12&.stocktraderx.v1.GetCurrentUserRequest\x1a\'.stocktraderx.v1.GetCurrentUserResponse\"\x1c\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x0b\x12\t/users/me\x12\x85\x01\n\x0c\x43reateApiKey\x12$.stocktraderx.v1.CreateApiKeyRequest\x1a%.stocktraderx.v1.CreateApiKeyResponse\"(\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x17\"\x12/users/me/api-keys:\x01*\x12\x7f\n\x0bListApiKeys\x12#.stocktraderx.v1.ListApiKeysRequest\x1a$.stocktraderx.v1.ListApiKeysResponse\"%\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x14\x12\x12/users/me/api-keys\x12\x8b\x01\n\x0cRevokeApiKey\x12$.stocktraderx.v1.RevokeApiKeyRequest\x1a%.stocktraderx.v1.RevokeApiKeyResponse\".\x92\xb5\x18\x07\x12\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x1d*\x1b/users/me/api-keys/{key_id}\x12\x80\x01\n\x0e\x45xchangeApiKey\x12&.stocktraderx.v1.ExchangeApiKeyRequest\x1a\'.stocktraderx.v1.ExchangeApiKeyResponse\"\x1d\x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x11\"\x0c/oauth/token:\x01*\x12r\n\x07GetJwks\x12\x1f.stocktraderx.v1.GetJwksRequest\x1a .stocktraderx.v1.GetJwksResponse\"$\x92\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -76,51 +76,51 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['GetJwks']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['GetJwks']._serialized_options = b'\222\265\030\002\010\001\202\323\344\223\002\030\022\026/.well-known/jwks.json'
   _globals['_USER']._serialized_start=176
-  _globals['_USER']._serialized_end=340
-  _globals['_APIKEY']._serialized_start=343
-  _globals['_APIKEY']._serialized_end=618
-  _globals['_JWK']._serialized_start=620
-  _globals['_JWK']._serialized_end=712
-  _globals['_REGISTERREQUEST']._serialized_start=714
-  _globals['_REGISTERREQUEST']._serialized_end=801
-  _globals['_REGISTERRESPONSE']._serialized_start=803
-  _globals['_REGISTERRESPONSE']._serialized_end=858
-  _globals['_LOGINREQUEST']._serialized_start=860
-  _globals['_LOGINREQUEST']._serialized_end=923
-  _globals['_LOGINRESPONSE']._serialized_start=926
-  _globals['_LOGINRESPONSE']._serialized_end=1054
-  _globals['_REFRESHTOKENREQUEST']._serialized_start=1056
-  _globals['_REFRESHTOKENREQUEST']._serialized_end=1107
-  _globals['_REFRESHTOKENRESPONSE']._serialized_start=1110
-  _globals['_REFRESHTOKENRESPONSE']._serialized_end=1245
-  _globals['_LOGOUTREQUEST']._serialized_start=1247
-  _globals['_LOGOUTREQUEST']._serialized_end=1292
-  _globals['_LOGOUTRESPONSE']._serialized_start=1294
-  _globals['_LOGOUTRESPONSE']._serialized_end=1310
-  _globals['_GETCURRENTUSERREQUEST']._serialized_start=1312
-  _globals['_GETCURRENTUSERREQUEST']._serialized_end=1335
-  _globals['_GETCURRENTUSERRESPONSE']._serialized_start=1337
-  _globals['_GETCURRENTUSERRESPONSE']._serialized_end=1398
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1400
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1523
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1525
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1605
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1607
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1666
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1668
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1757
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1759
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1802
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1804
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1868
-  _globals['_EXCHANGEAPIKEYREQUEST']._serialized_start=1870
-  _globals['_EXCHANGEAPIKEYREQUEST']._serialized_end=1938
-  _globals['_EXCHANGEAPIKEYRESPONSE']._serialized_start=1940
-  _globals['_EXCHANGEAPIKEYRESPONSE']._serialized_end=2026
-  _globals['_GETJWKSREQUEST']._serialized_start=2028
-  _globals['_GETJWKSREQUEST']._serialized_end=2044
-  _globals['_GETJWKSRESPONSE']._serialized_start=2046
-  _globals['_GETJWKSRESPONSE']._serialized_end=2099
-  _globals['_USERSERVICE']._serialized_start=2102
-  _globals['_USERSERVICE']._serialized_end=3361
+  _globals['_USER']._serialized_end=358
+  _globals['_APIKEY']._serialized_start=361
+  _globals['_APIKEY']._serialized_end=636
+  _globals['_JWK']._serialized_start=638
+  _globals['_JWK']._serialized_end=730
+  _globals['_REGISTERREQUEST']._serialized_start=732
+  _globals['_REGISTERREQUEST']._serialized_end=819
+  _globals['_REGISTERRESPONSE']._serialized_start=821
+  _globals['_REGISTERRESPONSE']._serialized_end=876
+  _globals['_LOGINREQUEST']._serialized_start=878
+  _globals['_LOGINREQUEST']._serialized_end=941
+  _globals['_LOGINRESPONSE']._serialized_start=944
+  _globals['_LOGINRESPONSE']._serialized_end=1072
+  _globals['_REFRESHTOKENREQUEST']._serialized_start=1074
+  _globals['_REFRESHTOKENREQUEST']._serialized_end=1125
+  _globals['_REFRESHTOKENRESPONSE']._serialized_start=1128
+  _globals['_REFRESHTOKENRESPONSE']._serialized_end=1263
+  _globals['_LOGOUTREQUEST']._serialized_start=1265
+  _globals['_LOGOUTREQUEST']._serialized_end=1310
+  _globals['_LOGOUTRESPONSE']._serialized_start=1312
+  _globals['_LOGOUTRESPONSE']._serialized_end=1328
+  _globals['_GETCURRENTUSERREQUEST']._serialized_start=1330
+  _globals['_GETCURRENTUSERREQUEST']._serialized_end=1353
+  _globals['_GETCURRENTUSERRESPONSE']._serialized_start=1355
+  _globals['_GETCURRENTUSERRESPONSE']._serialized_end=1416
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1418
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1541
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1543
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1623
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1625
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1684
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1686
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1775
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1777
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1820
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1822
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1886
+  _globals['_EXCHANGEAPIKEYREQUEST']._serialized_start=1888
+  _globals['_EXCHANGEAPIKEYREQUEST']._serialized_end=1956
+  _globals['_EXCHANGEAPIKEYRESPONSE']._serialized_start=1958
+  _globals['_EXCHANGEAPIKEYRESPONSE']._serialized_end=2044
+  _globals['_GETJWKSREQUEST']._serialized_start=2046
+  _globals['_GETJWKSREQUEST']._serialized_end=2062
+  _globals['_GETJWKSRESPONSE']._serialized_start=2064
+  _globals['_GETJWKSRESPONSE']._serialized_end=2117
+  _globals['_USERSERVICE']._serialized_start=2120
+  _globals['_USERSERVICE']._serialized_end=3379
 # @@protoc_insertion_point(module_scope)

@@ -40,12 +40,17 @@ class User(_message.Message):
     ROLES_FIELD_NUMBER: _builtins.int
     ACCOUNT_IDS_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    DISABLED_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     """The exchange's id of the user."""
     username: _builtins.str
     """The unique sign-in name."""
     email: _builtins.str
     """The user's e-mail address."""
+    disabled: _builtins.bool
+    """True while an administrator has disabled the user: every credential of
+    theirs is refused (AdminService.DisableUser).
+    """
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[_options_pb2.Role.ValueType]:
         """The roles granted to the user."""
@@ -67,10 +72,11 @@ class User(_message.Message):
         roles: _abc.Iterable[_options_pb2.Role.ValueType] | None = ...,
         account_ids: _abc.Iterable[_builtins.str] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        disabled: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_ids", b"account_ids", "create_time", b"create_time", "email", b"email", "roles", b"roles", "user_id", b"user_id", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_ids", b"account_ids", "create_time", b"create_time", "disabled", b"disabled", "email", b"email", "roles", b"roles", "user_id", b"user_id", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

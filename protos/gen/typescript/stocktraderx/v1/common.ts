@@ -393,6 +393,10 @@ export function tradingPhaseToJSON(object: TradingPhase): string {
  *     already taken.
  *   THROTTLED (RESOURCE_EXHAUSTED): too many sign-in attempts from the
  *     address, or a user locked after failed ones; wait and try again.
+ *   USER_DISABLED (PERMISSION_DENIED): the user is disabled by an
+ *     administrator: sign-in, refresh and API key exchange are refused.
+ *   SELF_LOCKOUT (FAILED_PRECONDITION): an administrator may not disable
+ *     themselves or remove their own ROLE_ADMIN.
  *   SLOW_CONSUMER (RESOURCE_EXHAUSTED): a stream that left too much unread
  *     ends; subscribe again (resume the order stream with
  *     after_report_sequence).

@@ -49,7 +49,14 @@ export interface User {
   /** The trading accounts the user owns. */
   accountIds: string[];
   /** When the user registered. */
-  createTime: Timestamp | undefined;
+  createTime:
+    | Timestamp
+    | undefined;
+  /**
+   * True while an administrator has disabled the user: every credential of
+   * theirs is refused (AdminService.DisableUser).
+   */
+  disabled: boolean;
 }
 
 /** An API key: a credential for programs, with at most its owner's roles. */
@@ -252,7 +259,7 @@ export interface GetJwksResponse {
 }
 
 function createBaseUser(): User {
-  return { userId: "", username: "", email: "", roles: [], accountIds: [], createTime: undefined };
+  return { userId: "", username: "", email: "", roles: [], accountIds: [], createTime: undefined, disabled: false };
 }
 
 export const User: MessageFns<User> = {
@@ -278,6 +285,9 @@ export const User: MessageFns<User> = {
     }
     if (message.createTime !== undefined) {
       Timestamp.encode(message.createTime, writer.uint32(50).fork()).join();
+    }
+    if (message.disabled !== false) {
+      writer.uint32(56).bool(message.disabled);
     }
     return writer;
   },
@@ -353,6 +363,14 @@ export const User: MessageFns<User> = {
             message.createTime = Timestamp.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.disabled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -385,6 +403,7 @@ export const User: MessageFns<User> = {
         : isSet(object.create_time)
         ? fromJsonTimestamp(object.create_time)
         : undefined,
+      disabled: isSet(object.disabled) ? globalThis.Boolean(object.disabled) : false,
     };
   },
 
@@ -408,6 +427,9 @@ export const User: MessageFns<User> = {
     if (message.createTime !== undefined) {
       obj.createTime = fromTimestamp(message.createTime).toISOString();
     }
+    if (message.disabled !== false) {
+      obj.disabled = message.disabled;
+    }
     return obj;
   },
 
@@ -424,6 +446,7 @@ export const User: MessageFns<User> = {
     message.createTime = (object.createTime !== undefined && object.createTime !== null)
       ? Timestamp.fromPartial(object.createTime)
       : undefined;
+    message.disabled = object.disabled ?? false;
     return message;
   },
 };
