@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -20,6 +20,7 @@ from stocktraderx.v1 import analytics_pb2 as pb
 from stocktraderx.v1 import common_pb2, orders_pb2
 
 from matching.ledger import Holding
+from server.consumers.analytics.slippage import Slippage, order_slippage
 
 BUY = common_pb2.SIDE_BUY
 _FILLS = (orders_pb2.EXEC_TYPE_PARTIAL_FILL, orders_pb2.EXEC_TYPE_FILL)
@@ -233,6 +234,9 @@ def order_statistics(
     for symbol, count in rejected:
         per_symbol[symbol].rejected += count
         total.rejected += count
+    for symbol, slippage in order_slippage(reader, account, day).items():
+        per_symbol[symbol].slippage.add(slippage)
+        total.slippage.add(slippage)
     response = pb.GetOrderStatisticsResponse(account_id=account, date=day.isoformat())
     for symbol in sorted(per_symbol):
         response.symbols.append(per_symbol[symbol].message(symbol))
@@ -250,6 +254,7 @@ class _Counts:
     filled: int = 0
     fills: int = 0
     fill_nanos: int = 0
+    slippage: Slippage = field(default_factory=Slippage)
 
     def message(self, symbol: str) -> pb.OrderStatistics:
         average = (
@@ -265,6 +270,9 @@ class _Counts:
             order_to_trade_ratio=ratio_text(self.orders, self.fills),
             cancel_rate=ratio_text(self.canceled, self.orders),
             average_fill_micros=average,
+            arrival_slippage_bps=self.slippage.arrival_bps(),
+            vwap_slippage_bps=self.slippage.vwap_bps(),
+            arrival_priced_quantity=self.slippage.arrival_quantity,
         )  # fmt: skip
 
 

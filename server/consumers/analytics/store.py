@@ -23,11 +23,17 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from server.consumers.analytics.facts import ORDER_EVENT_COLUMNS, TRADE_COLUMNS, Facts
+from server.consumers.analytics.facts import (
+    ORDER_EVENT_COLUMNS,
+    QUOTE_COLUMNS,
+    TRADE_COLUMNS,
+    Facts,
+)
 
 STORE_FILE = "analytics.duckdb"
-SCHEMA_VERSION = 1
-"""Raised when the tables change; a store of another version is rebuilt."""
+SCHEMA_VERSION = 2
+"""Raised when the tables change (2: the ``quotes`` table); a store of
+another version is refused with the advice to rebuild it."""
 _ARROW = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "VARCHAR": pa.string(), "DATE": pa.date32()}
 DUCKDB_CONFIG: dict[str, str | int] = {"threads": 2, "memory_limit": "1GB"}
 """DuckDB takes every core and 80% of the memory by default; beside the
@@ -64,6 +70,7 @@ class AnalyticsStore:
             connection.execute("BEGIN")
             connection.execute(f"CREATE TABLE order_events ({_create(ORDER_EVENT_COLUMNS)})")
             connection.execute(f"CREATE TABLE trades ({_create(TRADE_COLUMNS)})")
+            connection.execute(f"CREATE TABLE quotes ({_create(QUOTE_COLUMNS)})")
             connection.execute(
                 f"CREATE VIEW executions AS SELECT * FROM order_events WHERE exec_type IN {_FILLS}"
             )
@@ -94,12 +101,15 @@ class AnalyticsStore:
             return False
         events = _arrow(facts.order_event_columns(), ORDER_EVENT_COLUMNS)
         trades = _arrow(facts.trade_columns(), TRADE_COLUMNS)
+        quotes = _arrow(facts.quote_columns(), QUOTE_COLUMNS)
         connection.execute("BEGIN")
         try:
             connection.register("incoming_events", events)
             connection.register("incoming_trades", trades)
+            connection.register("incoming_quotes", quotes)
             connection.execute("INSERT INTO order_events SELECT * FROM incoming_events")
             connection.execute("INSERT INTO trades SELECT * FROM incoming_trades")
+            connection.execute("INSERT INTO quotes SELECT * FROM incoming_quotes")
             connection.execute(
                 "UPDATE position SET last_sequence = ? WHERE name = 'journal'",
                 [facts.last_sequence],
@@ -111,6 +121,7 @@ class AnalyticsStore:
         finally:
             connection.unregister("incoming_events")
             connection.unregister("incoming_trades")
+            connection.unregister("incoming_quotes")
         return True
 
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -119,10 +130,10 @@ class AnalyticsStore:
         return self._connection.cursor()
 
     def export_parquet(self, directory: Path) -> None:
-        """Both fact tables as Parquet under ``directory/<table>/``,
+        """The fact tables as Parquet under ``directory/<table>/``,
         partitioned by day and symbol (Hive style: ``day=.../symbol=...``)."""
         directory.mkdir(parents=True, exist_ok=True)
-        for table in ("order_events", "trades"):
+        for table in ("order_events", "trades", "quotes"):
             target = str(directory / table).replace("'", "''")
             self._connection.execute(
                 f"COPY (SELECT * FROM {table} ORDER BY sequence) TO '{target}' "

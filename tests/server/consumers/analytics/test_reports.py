@@ -125,6 +125,9 @@ def test_order_statistics_of_the_day(store: AnalyticsStore) -> None:
         order_to_trade_ratio="1.3333",  # 4 orders, 3 fills
         cancel_rate="0.2500",
         average_fill_micros=3_333_333,  # (0 + 0 + 10 s) / 3
+        # t1 and t2 took the only offer at its price; t3 arrived to an empty
+        # book (no arrival price) and its one fill made its interval's VWAP.
+        arrival_slippage_bps="0.0000", vwap_slippage_bps="0.0000", arrival_priced_quantity=150,
     )  # fmt: skip
     assert list(statistics.symbols) == [expected]
     expected.symbol = ""
@@ -148,7 +151,7 @@ def _contents(store: AnalyticsStore) -> tuple[object, ...]:
     reader = store.reader()
     return tuple(
         reader.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
-        for table in ("order_events", "trades")
+        for table in ("order_events", "trades", "quotes")
     )
 
 

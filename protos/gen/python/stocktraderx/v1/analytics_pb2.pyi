@@ -410,6 +410,9 @@ class OrderStatistics(_message.Message):
     ORDER_TO_TRADE_RATIO_FIELD_NUMBER: _builtins.int
     CANCEL_RATE_FIELD_NUMBER: _builtins.int
     AVERAGE_FILL_MICROS_FIELD_NUMBER: _builtins.int
+    ARRIVAL_SLIPPAGE_BPS_FIELD_NUMBER: _builtins.int
+    VWAP_SLIPPAGE_BPS_FIELD_NUMBER: _builtins.int
+    ARRIVAL_PRICED_QUANTITY_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """The instrument; empty in the total."""
     order_count: _builtins.int
@@ -436,6 +439,29 @@ class OrderStatistics(_message.Message):
     """The mean time from an order's acceptance to its complete fill, in
     microseconds, over `filled_count` orders (0 when none).
     """
+    arrival_slippage_bps: _builtins.str
+    """Slippage against the arrival price, in basis points with 4 decimal
+    places ("8.7719"; "" when no filled order had an arrival price). An
+    order's arrival price is the mid of its symbol's best bid and best offer
+    just before the engine applied the command that accepted it; when only
+    one side had orders, that side's best price; when the book was empty,
+    none (the order is left out). Slippage is
+    sum(sign x (fill notional - arrival price x filled shares)) /
+    sum(arrival price x filled shares) x 10,000 over the orders, sign +1 for
+    a buy and -1 for a sell: positive means the orders did worse than the
+    benchmark (bought dearer, sold cheaper). Exact until the one rounding,
+    to nearest with ties to even.
+    """
+    vwap_slippage_bps: _builtins.str
+    """Slippage against the interval VWAP, in basis points as
+    `arrival_slippage_bps` ("" when nothing was filled): the benchmark of an
+    order is the VWAP of every trade of its symbol from the command that
+    accepted it to the command of its last fill, both included.
+    """
+    arrival_priced_quantity: _builtins.int
+    """Filled shares of the orders that had an arrival price (those
+    `arrival_slippage_bps` is over).
+    """
     def __init__(
         self,
         *,
@@ -451,10 +477,13 @@ class OrderStatistics(_message.Message):
         order_to_trade_ratio: _builtins.str = ...,
         cancel_rate: _builtins.str = ...,
         average_fill_micros: _builtins.int = ...,
+        arrival_slippage_bps: _builtins.str = ...,
+        vwap_slippage_bps: _builtins.str = ...,
+        arrival_priced_quantity: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_fill_micros", b"average_fill_micros", "cancel_rate", b"cancel_rate", "canceled_count", b"canceled_count", "fill_count", b"fill_count", "fill_ratio", b"fill_ratio", "filled_count", b"filled_count", "filled_quantity", b"filled_quantity", "order_count", b"order_count", "order_to_trade_ratio", b"order_to_trade_ratio", "ordered_quantity", b"ordered_quantity", "rejected_count", b"rejected_count", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrival_priced_quantity", b"arrival_priced_quantity", "arrival_slippage_bps", b"arrival_slippage_bps", "average_fill_micros", b"average_fill_micros", "cancel_rate", b"cancel_rate", "canceled_count", b"canceled_count", "fill_count", b"fill_count", "fill_ratio", b"fill_ratio", "filled_count", b"filled_count", "filled_quantity", b"filled_quantity", "order_count", b"order_count", "order_to_trade_ratio", b"order_to_trade_ratio", "ordered_quantity", b"ordered_quantity", "rejected_count", b"rejected_count", "symbol", b"symbol", "vwap_slippage_bps", b"vwap_slippage_bps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -237,6 +237,32 @@ export interface OrderStatistics {
    * microseconds, over `filled_count` orders (0 when none).
    */
   averageFillMicros: bigint;
+  /**
+   * Slippage against the arrival price, in basis points with 4 decimal
+   * places ("8.7719"; "" when no filled order had an arrival price). An
+   * order's arrival price is the mid of its symbol's best bid and best offer
+   * just before the engine applied the command that accepted it; when only
+   * one side had orders, that side's best price; when the book was empty,
+   * none (the order is left out). Slippage is
+   * sum(sign x (fill notional - arrival price x filled shares)) /
+   * sum(arrival price x filled shares) x 10,000 over the orders, sign +1 for
+   * a buy and -1 for a sell: positive means the orders did worse than the
+   * benchmark (bought dearer, sold cheaper). Exact until the one rounding,
+   * to nearest with ties to even.
+   */
+  arrivalSlippageBps: string;
+  /**
+   * Slippage against the interval VWAP, in basis points as
+   * `arrival_slippage_bps` ("" when nothing was filled): the benchmark of an
+   * order is the VWAP of every trade of its symbol from the command that
+   * accepted it to the command of its last fill, both included.
+   */
+  vwapSlippageBps: string;
+  /**
+   * Filled shares of the orders that had an arrival price (those
+   * `arrival_slippage_bps` is over).
+   */
+  arrivalPricedQuantity: bigint;
 }
 
 /** An account's order statistics of one day. */
@@ -1893,6 +1919,9 @@ function createBaseOrderStatistics(): OrderStatistics {
     orderToTradeRatio: "",
     cancelRate: "",
     averageFillMicros: 0n,
+    arrivalSlippageBps: "",
+    vwapSlippageBps: "",
+    arrivalPricedQuantity: 0n,
   };
 }
 
@@ -1957,6 +1986,18 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
         throw new globalThis.Error("value provided for field message.averageFillMicros of type int64 too large");
       }
       writer.uint32(96).int64(message.averageFillMicros);
+    }
+    if (message.arrivalSlippageBps !== "") {
+      writer.uint32(106).string(message.arrivalSlippageBps);
+    }
+    if (message.vwapSlippageBps !== "") {
+      writer.uint32(114).string(message.vwapSlippageBps);
+    }
+    if (message.arrivalPricedQuantity !== 0n) {
+      if (BigInt.asIntN(64, message.arrivalPricedQuantity) !== message.arrivalPricedQuantity) {
+        throw new globalThis.Error("value provided for field message.arrivalPricedQuantity of type int64 too large");
+      }
+      writer.uint32(120).int64(message.arrivalPricedQuantity);
     }
     return writer;
   },
@@ -2070,6 +2111,30 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
             message.averageFillMicros = reader.int64() as bigint;
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.arrivalSlippageBps = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.vwapSlippageBps = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.arrivalPricedQuantity = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2140,6 +2205,21 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
         : isSet(object.average_fill_micros)
         ? BigInt(object.average_fill_micros)
         : 0n,
+      arrivalSlippageBps: isSet(object.arrivalSlippageBps)
+        ? globalThis.String(object.arrivalSlippageBps)
+        : isSet(object.arrival_slippage_bps)
+        ? globalThis.String(object.arrival_slippage_bps)
+        : "",
+      vwapSlippageBps: isSet(object.vwapSlippageBps)
+        ? globalThis.String(object.vwapSlippageBps)
+        : isSet(object.vwap_slippage_bps)
+        ? globalThis.String(object.vwap_slippage_bps)
+        : "",
+      arrivalPricedQuantity: isSet(object.arrivalPricedQuantity)
+        ? BigInt(object.arrivalPricedQuantity)
+        : isSet(object.arrival_priced_quantity)
+        ? BigInt(object.arrival_priced_quantity)
+        : 0n,
     };
   },
 
@@ -2181,6 +2261,15 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
     if (message.averageFillMicros !== 0n) {
       obj.averageFillMicros = message.averageFillMicros.toString();
     }
+    if (message.arrivalSlippageBps !== "") {
+      obj.arrivalSlippageBps = message.arrivalSlippageBps;
+    }
+    if (message.vwapSlippageBps !== "") {
+      obj.vwapSlippageBps = message.vwapSlippageBps;
+    }
+    if (message.arrivalPricedQuantity !== 0n) {
+      obj.arrivalPricedQuantity = message.arrivalPricedQuantity.toString();
+    }
     return obj;
   },
 
@@ -2215,6 +2304,12 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
     message.averageFillMicros = (object.averageFillMicros !== undefined && object.averageFillMicros !== null)
       ? BigInt(object.averageFillMicros)
       : 0n;
+    message.arrivalSlippageBps = object.arrivalSlippageBps ?? "";
+    message.vwapSlippageBps = object.vwapSlippageBps ?? "";
+    message.arrivalPricedQuantity =
+      (object.arrivalPricedQuantity !== undefined && object.arrivalPricedQuantity !== null)
+        ? BigInt(object.arrivalPricedQuantity)
+        : 0n;
     return message;
   },
 };
