@@ -132,15 +132,18 @@ def profit_and_loss(
     end booked by average cost, positions valued at the day's closing price,
     the day's fills charged ``fee_bps`` basis points of their notional."""
     fills = reader.execute(
-        "SELECT symbol, side, last_quantity, last_price, day FROM executions "
+        "SELECT symbol, side, last_quantity, last_price, day, transact_time FROM executions "
         "WHERE account_id = $account AND day <= $day ORDER BY sequence, report_sequence",
         {"account": account, "day": day},
     ).fetchall()
     holdings: dict[str, Holding] = defaultdict(Holding)
     today: dict[str, _Day] = {}
-    for symbol, side, quantity, price, when in fills:
+    timeline = _Timeline()
+    for symbol, side, quantity, price, when, moment in fills:
         holding = holdings[symbol]
         if when == day:
+            if not today:
+                timeline.open(holdings, _closing_prices(reader, list(holdings), day - _ONE_DAY))
             traded = today.get(symbol)
             if traded is None:
                 traded = today[symbol] = _Day(holding.quantity, holding.realized)
@@ -150,6 +153,8 @@ def profit_and_loss(
                 traded.sold += quantity
             traded.fees += divide_half_even(quantity * price * fee_bps, 10_000)
         holding.trade(side == BUY, quantity, price)
+        if when == day:
+            timeline.fill(moment, symbol, holding, price)
     shown = sorted(
         symbol for symbol, holding in holdings.items() if holding.quantity or symbol in today
     )
@@ -177,7 +182,49 @@ def profit_and_loss(
         response.fees += position.fees
     response.total_pnl = response.realized_pnl + response.unrealized_pnl
     response.net_pnl = response.total_pnl - response.fees
+    response.timeline.extend(timeline.points)
     return response
+
+
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+class _Timeline:
+    """The P&L after each of the day's fills: realized since the day opened,
+    unrealized of every position at its symbol's latest mark (the account's
+    own latest fill, else the close of the days before), kept as running
+    sums so each fill costs one symbol's update."""
+
+    def __init__(self) -> None:
+        self.points: list[pb.ProfitAndLossPoint] = []
+        self._realized_at_open = 0
+        self._realized = 0
+        self._realized_symbol: dict[str, int] = {}
+        self._unrealized: dict[str, int] = {}
+        self._unrealized_total = 0
+
+    def open(self, holdings: dict[str, Holding], closes: dict[str, int]) -> None:
+        """The positions the day opened with, marked at the closes before it."""
+        self._realized_symbol = {symbol: h.realized for symbol, h in holdings.items()}
+        self._realized_at_open = self._realized = sum(self._realized_symbol.values())
+        for symbol, holding in holdings.items():
+            self._unrealized[symbol] = holding.unrealized(closes.get(symbol, 0))
+        self._unrealized_total = sum(self._unrealized.values())
+
+    def fill(self, nanos: int, symbol: str, holding: Holding, price: int) -> None:
+        """After a fill of ``holding`` at ``price``: the next point."""
+        before = self._realized_symbol.get(symbol, 0)
+        self._realized_symbol[symbol] = holding.realized
+        self._realized += holding.realized - before
+        value = holding.unrealized(price)
+        self._unrealized_total += value - self._unrealized.get(symbol, 0)
+        self._unrealized[symbol] = value
+        point = pb.ProfitAndLossPoint(
+            realized_pnl=self._realized - self._realized_at_open,
+            unrealized_pnl=self._unrealized_total,
+        )
+        point.time.FromNanoseconds(nanos)
+        self.points.append(point)
 
 
 def _closing_prices(

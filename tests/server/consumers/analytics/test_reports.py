@@ -337,3 +337,22 @@ def test_the_fee_is_a_setting_in_basis_points() -> None:
     for wrong in ({"fee_bps": -1}, {"fee_bps": 10_001}, {"fees": 1}):
         with pytest.raises(ConfigError):
             from_mapping({"analytics": wrong})
+
+
+def test_the_profit_and_loss_timeline_follows_the_days_fills(store: AnalyticsStore) -> None:
+    def points(day: datetime.date) -> list[tuple[str, int, int]]:
+        timeline = reports.profit_and_loss(store.reader(), "T", day).timeline
+        return [(p.time.ToJsonString(), p.realized_pnl, p.unrealized_pnl) for p in timeline]
+
+    assert points(DAY_1) == [
+        ("2026-03-02T14:30:01Z", 0, 0),  # 100 @ 190.00, marked there
+        ("2026-03-02T14:30:03Z", 0, 2_000_000),  # 150 cost 28,600.00 marked at 192.00
+        ("2026-03-02T14:30:14Z", 2_600_000, 3_900_000),  # the statement's own figures
+    ]
+    # Day 2 opens with 90 (cost 17,160.00); selling 150 @ 200.00 realises
+    # 840.00 and leaves -60 @ 200.00; covering 20 @ 198.00 realises 40.00
+    # and marks -40 at 198.00: +80.00.
+    assert points(DAY_2) == [
+        ("2026-03-03T14:30:01Z", 8_400_000, 0),
+        ("2026-03-03T14:30:03Z", 8_800_000, 800_000),
+    ]

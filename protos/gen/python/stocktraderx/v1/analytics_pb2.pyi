@@ -328,6 +328,7 @@ class GetProfitAndLossResponse(_message.Message):
     TOTAL_PNL_FIELD_NUMBER: _builtins.int
     FEES_FIELD_NUMBER: _builtins.int
     NET_PNL_FIELD_NUMBER: _builtins.int
+    TIMELINE_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """The account."""
     date: _builtins.str
@@ -346,6 +347,12 @@ class GetProfitAndLossResponse(_message.Message):
     def positions(self) -> _containers.RepeatedCompositeFieldContainer[Global___PositionProfitAndLoss]:
         """Every position held or traded that day, by symbol."""
 
+    @_builtins.property
+    def timeline(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProfitAndLossPoint]:
+        """The profit and loss over the day, for charts: one point after each of
+        the day's fills, in the order they happened.
+        """
+
     def __init__(
         self,
         *,
@@ -357,14 +364,51 @@ class GetProfitAndLossResponse(_message.Message):
         total_pnl: _builtins.int = ...,
         fees: _builtins.int = ...,
         net_pnl: _builtins.int = ...,
+        timeline: _abc.Iterable[Global___ProfitAndLossPoint] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "date", b"date", "fees", b"fees", "net_pnl", b"net_pnl", "positions", b"positions", "realized_pnl", b"realized_pnl", "total_pnl", b"total_pnl", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "date", b"date", "fees", b"fees", "net_pnl", b"net_pnl", "positions", b"positions", "realized_pnl", b"realized_pnl", "timeline", b"timeline", "total_pnl", b"total_pnl", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetProfitAndLossResponse: _TypeAlias = GetProfitAndLossResponse  # noqa: Y015
+
+@_typing.final
+class ProfitAndLossPoint(_message.Message):
+    """The account's profit and loss right after one of the day's fills."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_FIELD_NUMBER: _builtins.int
+    REALIZED_PNL_FIELD_NUMBER: _builtins.int
+    UNREALIZED_PNL_FIELD_NUMBER: _builtins.int
+    realized_pnl: _builtins.int
+    """The day's realized profit and loss up to and including this fill."""
+    unrealized_pnl: _builtins.int
+    """The unrealized profit and loss of every position at that moment, each
+    marked at the price of the account's latest fill in its symbol, or,
+    before its first fill of the day, at the symbol's closing price of the
+    days before (the statement's own figure uses the day's closing price).
+    """
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """The fill's time."""
+
+    def __init__(
+        self,
+        *,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        realized_pnl: _builtins.int = ...,
+        unrealized_pnl: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["realized_pnl", b"realized_pnl", "time", b"time", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProfitAndLossPoint: _TypeAlias = ProfitAndLossPoint  # noqa: Y015
 
 @_typing.final
 class GetOrderStatisticsRequest(_message.Message):

@@ -198,6 +198,28 @@ export interface GetProfitAndLossResponse {
   fees: bigint;
   /** `total_pnl` minus `fees`. */
   netPnl: bigint;
+  /**
+   * The profit and loss over the day, for charts: one point after each of
+   * the day's fills, in the order they happened.
+   */
+  timeline: ProfitAndLossPoint[];
+}
+
+/** The account's profit and loss right after one of the day's fills. */
+export interface ProfitAndLossPoint {
+  /** The fill's time. */
+  time:
+    | Timestamp
+    | undefined;
+  /** The day's realized profit and loss up to and including this fill. */
+  realizedPnl: bigint;
+  /**
+   * The unrealized profit and loss of every position at that moment, each
+   * marked at the price of the account's latest fill in its symbol, or,
+   * before its first fill of the day, at the symbol's closing price of the
+   * days before (the statement's own figure uses the day's closing price).
+   */
+  unrealizedPnl: bigint;
 }
 
 /** Request of an account's order statistics. */
@@ -1807,6 +1829,7 @@ function createBaseGetProfitAndLossResponse(): GetProfitAndLossResponse {
     totalPnl: 0n,
     fees: 0n,
     netPnl: 0n,
+    timeline: [],
   };
 }
 
@@ -1850,6 +1873,9 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
         throw new globalThis.Error("value provided for field message.netPnl of type int64 too large");
       }
       writer.uint32(64).int64(message.netPnl);
+    }
+    for (const v of message.timeline) {
+      ProfitAndLossPoint.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1931,6 +1957,14 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
             message.netPnl = reader.int64() as bigint;
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.timeline.push(ProfitAndLossPoint.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1971,6 +2005,9 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
         : 0n,
       fees: isSet(object.fees) ? BigInt(object.fees) : 0n,
       netPnl: isSet(object.netPnl) ? BigInt(object.netPnl) : isSet(object.net_pnl) ? BigInt(object.net_pnl) : 0n,
+      timeline: globalThis.Array.isArray(object?.timeline)
+        ? object.timeline.map((e: any) => ProfitAndLossPoint.fromJSON(e))
+        : [],
     };
   },
 
@@ -2000,6 +2037,9 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
     if (message.netPnl !== 0n) {
       obj.netPnl = message.netPnl.toString();
     }
+    if (message.timeline?.length) {
+      obj.timeline = message.timeline.map((e) => ProfitAndLossPoint.toJSON(e));
+    }
     return obj;
   },
 
@@ -2020,6 +2060,126 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
     message.totalPnl = (object.totalPnl !== undefined && object.totalPnl !== null) ? BigInt(object.totalPnl) : 0n;
     message.fees = (object.fees !== undefined && object.fees !== null) ? BigInt(object.fees) : 0n;
     message.netPnl = (object.netPnl !== undefined && object.netPnl !== null) ? BigInt(object.netPnl) : 0n;
+    message.timeline = object.timeline?.map((e) => ProfitAndLossPoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProfitAndLossPoint(): ProfitAndLossPoint {
+  return { time: undefined, realizedPnl: 0n, unrealizedPnl: 0n };
+}
+
+export const ProfitAndLossPoint: MessageFns<ProfitAndLossPoint> = {
+  encode(message: ProfitAndLossPoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.time !== undefined) {
+      Timestamp.encode(message.time, writer.uint32(10).fork()).join();
+    }
+    if (message.realizedPnl !== 0n) {
+      if (BigInt.asIntN(64, message.realizedPnl) !== message.realizedPnl) {
+        throw new globalThis.Error("value provided for field message.realizedPnl of type int64 too large");
+      }
+      writer.uint32(16).int64(message.realizedPnl);
+    }
+    if (message.unrealizedPnl !== 0n) {
+      if (BigInt.asIntN(64, message.unrealizedPnl) !== message.unrealizedPnl) {
+        throw new globalThis.Error("value provided for field message.unrealizedPnl of type int64 too large");
+      }
+      writer.uint32(24).int64(message.unrealizedPnl);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProfitAndLossPoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProfitAndLossPoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.time = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.realizedPnl = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.unrealizedPnl = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProfitAndLossPoint {
+    return {
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      realizedPnl: isSet(object.realizedPnl)
+        ? BigInt(object.realizedPnl)
+        : isSet(object.realized_pnl)
+        ? BigInt(object.realized_pnl)
+        : 0n,
+      unrealizedPnl: isSet(object.unrealizedPnl)
+        ? BigInt(object.unrealizedPnl)
+        : isSet(object.unrealized_pnl)
+        ? BigInt(object.unrealized_pnl)
+        : 0n,
+    };
+  },
+
+  toJSON(message: ProfitAndLossPoint): unknown {
+    const obj: any = {};
+    if (message.time !== undefined) {
+      obj.time = fromTimestamp(message.time).toISOString();
+    }
+    if (message.realizedPnl !== 0n) {
+      obj.realizedPnl = message.realizedPnl.toString();
+    }
+    if (message.unrealizedPnl !== 0n) {
+      obj.unrealizedPnl = message.unrealizedPnl.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProfitAndLossPoint>, I>>(base?: I): ProfitAndLossPoint {
+    return ProfitAndLossPoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProfitAndLossPoint>, I>>(object: I): ProfitAndLossPoint {
+    const message = createBaseProfitAndLossPoint();
+    message.time = (object.time !== undefined && object.time !== null) ? Timestamp.fromPartial(object.time) : undefined;
+    message.realizedPnl = (object.realizedPnl !== undefined && object.realizedPnl !== null)
+      ? BigInt(object.realizedPnl)
+      : 0n;
+    message.unrealizedPnl = (object.unrealizedPnl !== undefined && object.unrealizedPnl !== null)
+      ? BigInt(object.unrealizedPnl)
+      : 0n;
     return message;
   },
 };
