@@ -104,7 +104,8 @@ def test_transaction_reports_one_per_fill_per_side(store: AnalyticsStore) -> Non
     assert buyer.liquidity == orders_pb2.LIQUIDITY_INDICATOR_TAKER
     t_only = compliance.transaction_reports(store.reader(), DAY, "T", 1000, (0, -1))
     assert [row.transaction_reference for row in t_only.reports] == ["1-B", "2-B", "5-S", "6-S"]
-    paged, after = [], (0, -1)
+    paged: list[pb.TransactionReport] = []
+    after = (0, -1)
     while True:
         page = compliance.transaction_reports(store.reader(), DAY, "", 5, after)
         paged.extend(page.reports)
