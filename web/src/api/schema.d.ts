@@ -1847,6 +1847,11 @@ export interface components {
              * @example 190.05
              */
             net_pnl?: string;
+            /**
+             * @description The profit and loss over the day, for charts: one point after each of
+             *     the day's fills, in the order they happened.
+             */
+            timeline?: components["schemas"]["stocktraderx.v1.ProfitAndLossPoint"][];
         };
         /** @description The result of GetQuote. */
         "stocktraderx.v1.GetQuoteResponse": {
@@ -2913,6 +2918,33 @@ export interface components {
              * @description The number of orders at this price.
              */
             order_count?: number;
+        };
+        /** @description The account's profit and loss right after one of the day's fills. */
+        "stocktraderx.v1.ProfitAndLossPoint": {
+            /**
+             * Format: date-time
+             * @description The fill's time.
+             */
+            time?: string;
+            /**
+             * Format: decimal
+             * @description The day's realized profit and loss up to and including this fill.
+             *
+             *     A decimal string with up to 4 decimal places.
+             * @example 190.05
+             */
+            realized_pnl?: string;
+            /**
+             * Format: decimal
+             * @description The unrealized profit and loss of every position at that moment, each
+             *     marked at the price of the account's latest fill in its symbol, or,
+             *     before its first fill of the day, at the symbol's closing price of the
+             *     days before (the statement's own figure uses the day's closing price).
+             *
+             *     A decimal string with up to 4 decimal places.
+             * @example 190.05
+             */
+            unrealized_pnl?: string;
         };
         /** @description Level 1 market data of one instrument. Prices of 0 mean "none". */
         "stocktraderx.v1.Quote": {
