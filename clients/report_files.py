@@ -156,11 +156,12 @@ def write_table(section: Section, stream: IO[str]) -> None:
 
 
 @contextmanager
-def progress(what: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on standard error while a long report is fetched,
-    advanced by the rows each page brings; nothing when standard error is
-    not a terminal (a script's log stays clean)."""
-    if not sys.stderr.isatty():
+def progress(what: str, stream: IO[str] | None = None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on ``stream`` (standard error) while a long report is
+    fetched, advanced by the rows each page brings; nothing when the stream
+    is not a terminal (a script's log stays clean)."""
+    stream = sys.stderr if stream is None else stream
+    if not stream.isatty():
         yield lambda rows: None
         return
     with Progress(
@@ -168,8 +169,8 @@ def progress(what: str) -> Iterator[Callable[[int], None]]:
         "{task.description}",
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
+        console=Console(file=stream, force_terminal=True),
+        transient=False,
     ) as bar:
         task = bar.add_task(what, total=None)
         yield lambda rows: bar.advance(task, rows)
