@@ -16,7 +16,8 @@ from stocktraderx.v1 import analytics_pb2, common_pb2, orders_pb2, risk_pb2
 
 from clients.connect import client, target_option
 from clients.money import format_price
-from clients.report_files import FORMATS, Chart, Report, Section, Series, deliver, progress
+from clients.report_files import FORMATS, deliver, progress
+from clients.report_model import Chart, Report, Section, Series
 from clients.transport import ClientTls, tls_options
 
 date_option = click.option(

@@ -16,7 +16,8 @@ from stocktraderx.v1 import analytics_pb2, common_pb2, orders_pb2
 from clients.compliance_report import compliance, date_option, format_option, out_option
 from clients.connect import account_option, client, target_option
 from clients.money import format_price
-from clients.report_files import Chart, Report, Section, Series, deliver, progress
+from clients.report_files import deliver, progress
+from clients.report_model import Chart, Report, Section, Series
 from clients.transport import ClientTls, tls_options
 
 PNL_COLUMNS = (

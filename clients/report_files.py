@@ -14,7 +14,6 @@ import csv
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -24,57 +23,10 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
 
+from clients.report_model import Report, Section
+
 FORMATS = ("table", "csv", "parquet", "pdf")
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pdf": "pdf"}
-
-
-@dataclass(frozen=True)
-class Section:
-    """A titled table of a document (a PDF shows every section; CSV and
-    Parquet hold the report's first, its data)."""
-
-    title: str
-    columns: tuple[str, ...]
-    rows: list[list[str]]
-
-
-@dataclass(frozen=True)
-class Series:
-    """One line or set of bars of a chart: labels (times or names) and values."""
-
-    name: str
-    labels: list[str]
-    values: list[float]
-    """Chart heights only: the figures themselves stay decimal text in the tables."""
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A chart of a document: lines over time, or bars per name with an
-    optional second series on its own axis."""
-
-    title: str
-    kind: str
-    """``"line"`` (labels are RFC 3339 times) or ``"bar"``."""
-    series: list[Series]
-    y_label: str
-    second: Series | None = None
-    second_label: str = ""
-
-
-@dataclass
-class Report:
-    title: str
-    date: str
-    """The UTC day the report is of: the document's own date."""
-    parameters: list[tuple[str, str]]
-    sections: list[Section]
-    integers: frozenset[str] = frozenset()
-    """Columns that Parquet stores as 64-bit integers (the rest stay text:
-    decimals keep their exact digits)."""
-    charts: list[Chart] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    """Said under the title of a PDF (what a figure is, what is not known)."""
 
 
 def output_format(chosen: str | None, out: str) -> str:

@@ -23,7 +23,7 @@ from fpdf.fonts import FontFace
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from clients.report_files import Chart, Report, Section
+from clients.report_model import Chart, Report, Section
 
 _WIDTH_MM = 277  # A4 landscape, 10 mm margins
 _MAX_COLUMNS_NORMAL = 10
