@@ -17,6 +17,7 @@ answers the reports itself (``server/processes/analytics.py``).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,12 @@ from server.consumers.analytics.facts import (
     Facts,
 )
 
+_log = logging.getLogger(__name__)
 STORE_FILE = "analytics.duckdb"
 SCHEMA_VERSION = 2
-"""Raised when the tables change (2: the ``quotes`` table); a store of
-another version is refused with the advice to rebuild it."""
+"""Raised when the tables change (2: the ``quotes`` table). A store of
+another version is derived data of an older layout: the serving processes
+set it aside and rebuild from the journal (``open_current``)."""
 _ARROW = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "VARCHAR": pa.string(), "DATE": pa.date32()}
 DUCKDB_CONFIG: dict[str, str | int] = {"threads": 2, "memory_limit": "1GB"}
 """DuckDB takes every core and 80% of the memory by default; beside the
@@ -45,6 +48,10 @@ _FILLS = (2, 3)
 
 class StoreVersionError(RuntimeError):
     """The store file holds another schema version: rebuild it from the journal."""
+
+    def __init__(self, message: str, version: int) -> None:
+        super().__init__(message)
+        self.version = version
 
 
 def _create(spec: tuple[tuple[str, str], ...]) -> str:
@@ -81,9 +88,25 @@ class AnalyticsStore:
             raise StoreVersionError(
                 f"{path} holds analytics schema version {row[0]}, this server writes "
                 f"{SCHEMA_VERSION}: remove it and the analytics process rebuilds it from the "
-                "journal"
+                "journal",
+                int(row[0]),
             )
         return cls(connection)
+
+    @classmethod
+    def open_current(cls, path: Path) -> AnalyticsStore:
+        """The store at ``path``; one of another schema version is renamed
+        ``<name>.v<version>`` beside it (kept for whoever wants its facts,
+        replaced by the next such move) and a new one is started, which the
+        follower fills from the journal."""
+        try:
+            return cls.open(path)
+        except StoreVersionError as old:
+            aside = path.with_name(f"{path.name}.v{old.version}")
+            _log.warning("%s; moved it to %s and rebuilding from the journal", old, aside)
+            path.replace(aside)
+            path.with_name(f"{path.name}.wal").unlink(missing_ok=True)
+            return cls.open(path)
 
     def position(self) -> int:
         """The last journal sequence whose facts the store holds."""

@@ -8,6 +8,7 @@ import asyncio
 import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 from stocktraderx.v1 import analytics_pb2 as pb
@@ -20,7 +21,7 @@ from server.config import ConfigError, from_mapping, load
 from server.consumers.analytics import reports
 from server.consumers.analytics.facts import Facts
 from server.consumers.analytics.follower import AnalyticsFollower, facts_of, rebuild
-from server.consumers.analytics.store import AnalyticsStore
+from server.consumers.analytics.store import AnalyticsStore, StoreVersionError
 from server.consumers.projector import Shadow
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
@@ -356,3 +357,19 @@ def test_the_profit_and_loss_timeline_follows_the_days_fills(store: AnalyticsSto
         ("2026-03-03T14:30:01Z", 8_400_000, 0),
         ("2026-03-03T14:30:03Z", 8_800_000, 800_000),
     ]
+
+
+def test_a_store_of_an_older_schema_is_set_aside_and_started_anew(tmp_path: Path) -> None:
+    path = tmp_path / "analytics.duckdb"
+    old = AnalyticsStore.open(path)
+    old.write(Facts(last_sequence=7))
+    old.reader().execute("UPDATE position SET version = 1")
+    old.close()
+    with pytest.raises(StoreVersionError, match="schema version 1"):
+        AnalyticsStore.open(path)
+    fresh = AnalyticsStore.open_current(path)
+    assert fresh.position() == 0  # rebuilt from the journal by the follower
+    fresh.close()
+    kept = duckdb.connect(str(tmp_path / "analytics.duckdb.v1"), read_only=True)
+    assert kept.execute("SELECT last_sequence, version FROM position").fetchone() == (7, 1)
+    kept.close()
