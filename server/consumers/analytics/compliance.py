@@ -44,7 +44,9 @@ SELECT e.sequence, e.event_index, e.trade_id, e.transact_time, e.symbol, e.side,
 FROM executions e
 JOIN trades t ON t.trade_id = e.trade_id
 LEFT JOIN (SELECT order_id, any_value(user_id) AS user_id FROM order_events
-           WHERE exec_type = {_NEW} GROUP BY order_id) n ON n.order_id = e.order_id
+           WHERE exec_type = {_NEW}
+             AND order_id IN (SELECT order_id FROM executions WHERE day = $day)
+           GROUP BY order_id) n ON n.order_id = e.order_id
 WHERE e.day = $day{{only}} AND (e.sequence, e.event_index) > ($sequence, $index)
 ORDER BY e.sequence, e.event_index
 LIMIT $limit
