@@ -1,6 +1,7 @@
-"""``stx report pnl``, ``stx report trades`` and ``stx report compliance
-cat``: the analytics service's reports as CSV (for spreadsheets, scripts and
-regulators) or, the first two, as a table on a terminal.
+"""``stx report pnl|trades|orders|market`` and ``stx report compliance
+...`` (``compliance_report.py``): the analytics service's reports as a table
+on a terminal, CSV (for spreadsheets, scripts and regulators), Parquet (for
+other engines) or a PDF document with charts (``report_pdf.py``).
 
 CSV is the default when the output is not a terminal. Its money columns are
 plain decimals with the contract's 4 places (190.0500, no thousands
@@ -9,32 +10,15 @@ separators), so a spreadsheet reads them as numbers and nothing is rounded.
 
 from __future__ import annotations
 
-import csv
-import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any, TextIO
-
 import click
 from stocktraderx.v1 import analytics_pb2, common_pb2, orders_pb2
 
+from clients.compliance_report import compliance, date_option, format_option, out_option
 from clients.connect import account_option, client, target_option
 from clients.money import format_price
+from clients.report_files import deliver, progress
+from clients.report_model import Chart, Report, Section, Series
 from clients.transport import ClientTls, tls_options
-
-date_option = click.option(
-    "--date",
-    default=lambda: datetime.now(UTC).date().isoformat(),
-    show_default="today (UTC)",
-    help="The UTC day, YYYY-MM-DD.",
-)
-format_option = click.option(
-    "--format",
-    "output",
-    type=click.Choice(["table", "csv"]),
-    default=None,
-    show_default="table on a terminal, else csv",
-)
 
 PNL_COLUMNS = (
     "symbol", "opening_quantity", "bought_quantity", "sold_quantity", "closing_quantity",
@@ -44,25 +28,20 @@ TRADE_COLUMNS = (
     "transact_time", "trade_id", "symbol", "side", "quantity", "price", "notional",
     "order_id", "client_order_id", "liquidity",
 )  # fmt: skip
-
-
+SUMMARY_COLUMNS = (
+    "symbol", "fill_count", "bought_quantity", "sold_quantity", "bought_notional",
+    "sold_notional", "average_buy_price", "average_sell_price",
+)  # fmt: skip
 ORDER_COLUMNS = (
     "symbol", "order_count", "rejected_count", "filled_count", "canceled_count",
     "ordered_quantity", "filled_quantity", "fill_count", "fill_ratio",
-    "order_to_trade_ratio", "cancel_rate", "average_fill_micros",
+    "order_to_trade_ratio", "cancel_rate", "average_fill_micros", "arrival_slippage_bps",
+    "vwap_slippage_bps", "arrival_priced_quantity",
 )  # fmt: skip
 MARKET_COLUMNS = (
     "symbol", "trade_count", "volume", "notional", "vwap", "open_price", "high_price",
     "low_price", "close_price",
 )  # fmt: skip
-EVENT_COLUMNS = (
-    "event_time", "sequence", "account_id", "report_sequence", "event", "order_status",
-    "order_id", "client_order_id", "client_request_id", "symbol", "side", "order_type",
-    "time_in_force", "price", "stop_price", "quantity", "leaves_quantity", "cum_quantity",
-    "last_price", "last_quantity", "trade_id", "reject_reason", "cancel_reason",
-    "sender_user_id", "sender_source", "sender_gateway",
-)  # fmt: skip
-"""The order-event trail's columns, documented one by one in docs/compliance.md."""
 
 
 @click.group()
@@ -71,13 +50,17 @@ def report() -> None:
     and compliance files."""
 
 
+report.add_command(compliance)
+
+
 @report.command()
 @account_option
 @date_option
 @format_option
+@out_option
 @target_option
 @tls_options
-def pnl(account: str, date: str, output: str | None, target: str, tls: ClientTls) -> None:
+def pnl(account: str, date: str, output: str | None, out: str, target: str, tls: ClientTls) -> None:
     """Profit and loss of each position on the day, by average cost, and the
     total (realized, unrealized at the day's closing price, and the fees when
     the exchange configures them)."""
@@ -91,7 +74,32 @@ def pnl(account: str, date: str, output: str | None, target: str, tls: ClientTls
             format_price(statement.fees),
         ]
     )  # fmt: skip
-    _emit(PNL_COLUMNS, rows, output)
+    times = [point.time.ToJsonString() for point in statement.timeline]
+    chart = Chart(
+        "Profit and loss over the day", "line",
+        [
+            Series("realized", times, [p.realized_pnl / 10_000 for p in statement.timeline]),
+            Series(
+                "realized + unrealized", times,
+                [(p.realized_pnl + p.unrealized_pnl) / 10_000 for p in statement.timeline],
+            ),
+        ],
+        "P&L",
+    )  # fmt: skip
+    document = Report(
+        f"Profit and loss of {account} on {date}", date,
+        [("account", account), ("day (UTC)", date), ("net P&L", format_price(statement.net_pnl))],
+        [Section("Positions", PNL_COLUMNS, rows)],
+        integers=frozenset({"opening_quantity", "bought_quantity", "sold_quantity",
+                            "closing_quantity"}),
+        charts=[chart] if statement.timeline else [],
+        notes=[
+            "By average cost. The chart marks each position at the account's latest fill in "
+            "its symbol (before the day's first, the previous close); the table values the "
+            "closing position at the day's closing price."
+        ],
+    )  # fmt: skip
+    deliver(document, output, out)
 
 
 @report.command()
@@ -99,45 +107,112 @@ def pnl(account: str, date: str, output: str | None, target: str, tls: ClientTls
 @date_option
 @click.option("--symbol", default="", help="Only this instrument.")
 @format_option
+@out_option
 @target_option
 @tls_options
 def trades(
-    account: str, date: str, symbol: str, output: str | None, target: str, tls: ClientTls
+    account: str,
+    date: str,
+    symbol: str,
+    output: str | None,
+    out: str,
+    target: str,
+    tls: ClientTls,
 ) -> None:
     """Every fill of the account's orders on the day."""
-    rows: list[list[str]] = []
-    with client(target, tls) as exchange:
+    fills: list[analytics_pb2.TradeReportFill] = []
+    summaries: list[analytics_pb2.TradeReportSummary] = []
+    with client(target, tls) as exchange, progress("fills") as advance:
         for page in exchange.trade_report(account, date, symbol):
-            rows.extend(trade_row(fill) for fill in page.fills)
-    _emit(TRADE_COLUMNS, rows, output)
+            fills.extend(page.fills)
+            summaries = list(page.summaries)
+            advance(len(page.fills))
+        market = exchange.market_statistics(date, symbol)
+    charts = [
+        Chart(
+            f"Fill prices of {account}", "line",
+            [
+                Series(name, [f.transact_time.ToJsonString() for f in chosen],
+                       [f.price / 10_000 for f in chosen])
+                for name, chosen in _by_symbol(fills).items()
+            ],
+            "price",
+        ),
+        _volume_and_vwap(market),
+    ] if fills else []  # fmt: skip
+    document = Report(
+        f"Trades of {account} on {date}", date,
+        [("account", account), ("day (UTC)", date), ("symbol", symbol or "all")],
+        [
+            Section("Fills", TRADE_COLUMNS, [trade_row(fill) for fill in fills]),
+            Section("Per symbol", SUMMARY_COLUMNS, [_summary_row(line) for line in summaries]),
+        ],
+        integers=frozenset({"trade_id", "quantity", "order_id"}), charts=charts,
+    )  # fmt: skip
+    deliver(document, output, out)
+
+
+def _by_symbol(
+    fills: list[analytics_pb2.TradeReportFill],
+) -> dict[str, list[analytics_pb2.TradeReportFill]]:
+    grouped: dict[str, list[analytics_pb2.TradeReportFill]] = {}
+    for fill in fills:
+        grouped.setdefault(fill.symbol, []).append(fill)
+    return grouped
+
+
+def _volume_and_vwap(market: analytics_pb2.GetMarketStatisticsResponse) -> Chart:
+    names = [line.symbol for line in market.symbols]
+    return Chart(
+        "Market volume and VWAP per symbol", "bar",
+        [Series("volume (shares)", names, [float(line.volume) for line in market.symbols])],
+        "shares",
+        second=Series("VWAP", names, [line.vwap / 10_000 for line in market.symbols]),
+        second_label="price",
+    )  # fmt: skip
 
 
 @report.command("orders")
 @account_option
 @date_option
 @format_option
+@out_option
 @target_option
 @tls_options
 def order_statistics(
-    account: str, date: str, output: str | None, target: str, tls: ClientTls
+    account: str, date: str, output: str | None, out: str, target: str, tls: ClientTls
 ) -> None:
     """Statistics of the orders the account entered on the day: fill ratio,
-    order-to-trade ratio, cancel rate, average time to fill."""
+    order-to-trade ratio, cancel rate, average time to fill, slippage."""
     with client(target, tls) as exchange:
         statistics = exchange.order_statistics(account, date)
     rows = [_statistics_row(line) for line in statistics.symbols]
     rows.append(_statistics_row(statistics.total, "TOTAL"))
-    _emit(ORDER_COLUMNS, rows, output)
+    document = Report(
+        f"Order statistics of {account} on {date}", date,
+        [("account", account), ("day (UTC)", date)],
+        [Section("Orders", ORDER_COLUMNS, rows)],
+        integers=frozenset(
+            name for name in ORDER_COLUMNS if name.endswith(("_count", "_quantity", "_micros"))
+        ),
+        notes=[
+            "Slippage in basis points, positive when worse than the benchmark: the arrival "
+            "price (the mid when the order was accepted) and the interval VWAP "
+            "(docs/compliance.md)."
+        ],
+    )  # fmt: skip
+    deliver(document, output, out)
 
 
 @report.command("market")
 @date_option
 @click.option("--symbol", default="", help="Only this instrument.")
 @format_option
+@out_option
 @target_option
 @tls_options
 def market_statistics(
-    date: str, symbol: str, output: str | None, target: str, tls: ClientTls
+    date: str, symbol: str, output: str | None, out: str, target: str, tls: ClientTls
 ) -> None:
     """Each symbol's trades, volume, VWAP and price range on the day."""
     with client(target, tls) as exchange:
@@ -151,7 +226,13 @@ def market_statistics(
         ]
         for line in statistics.symbols
     ]  # fmt: skip
-    _emit(MARKET_COLUMNS, rows, output)
+    document = Report(
+        f"Market statistics of {date}", date, [("day (UTC)", date), ("symbol", symbol or "all")],
+        [Section("Symbols", MARKET_COLUMNS, rows)],
+        integers=frozenset({"trade_count", "volume"}),
+        charts=[_volume_and_vwap(statistics)] if rows else [],
+    )  # fmt: skip
+    deliver(document, output, out)
 
 
 def _statistics_row(line: analytics_pb2.OrderStatistics, symbol: str = "") -> list[str]:
@@ -160,73 +241,16 @@ def _statistics_row(line: analytics_pb2.OrderStatistics, symbol: str = "") -> li
         str(line.filled_count), str(line.canceled_count), str(line.ordered_quantity),
         str(line.filled_quantity), str(line.fill_count), line.fill_ratio,
         line.order_to_trade_ratio, line.cancel_rate, str(line.average_fill_micros),
+        line.arrival_slippage_bps, line.vwap_slippage_bps, str(line.arrival_priced_quantity),
     ]  # fmt: skip
 
 
-@report.group()
-def compliance() -> None:
-    """Compliance files (risk officers and administrators)."""
-
-
-@compliance.command("cat")
-@date_option
-@click.option("--account", default="", help="Only this account (default: every account).")
-@click.option(
-    "--out", type=click.File("w", encoding="utf-8"), default="-", show_default="standard output"
-)
-@target_option
-@tls_options
-def cat_trail(date: str, account: str, out: TextIO, target: str, tls: ClientTls) -> None:
-    """The order-event audit trail of the day (CAT style): every lifecycle
-    event of every order, with microsecond times and the sender the journal
-    recorded, as CSV."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EVENT_COLUMNS)
-    written = 0
-    with client(target, tls) as exchange:
-        for page in exchange.order_events(date, account):
-            writer.writerows(event_row(event) for event in page.events)
-            written += len(page.events)
-            if out is not sys.stdout:
-                click.echo(f"\r{written:,} events", nl=False, err=True)
-    if out is not sys.stdout:
-        click.echo(f"\r{written:,} events written to {out.name}", err=True)
-
-
-def _name(enum: Any, number: int, prefix: str) -> str:
-    return str(enum.Name(number)).removeprefix(prefix) if number else ""
-
-
-def event_row(event: analytics_pb2.OrderEvent) -> list[str]:
-    when = event.event_time.ToDatetime(tzinfo=UTC)
+def _summary_row(line: analytics_pb2.TradeReportSummary) -> list[str]:
     return [
-        when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        str(event.sequence),
-        event.account_id,
-        str(event.report_sequence),
-        _name(orders_pb2.ExecType, event.exec_type, "EXEC_TYPE_"),
-        _name(orders_pb2.OrderStatus, event.order_status, "ORDER_STATUS_"),
-        str(event.order_id),
-        event.client_order_id,
-        event.client_request_id,
-        event.symbol,
-        _name(common_pb2.Side, event.side, "SIDE_"),
-        _name(common_pb2.OrderType, event.order_type, "ORDER_TYPE_"),
-        _name(common_pb2.TimeInForce, event.time_in_force, "TIME_IN_FORCE_"),
-        format_price(event.price),
-        format_price(event.stop_price),
-        str(event.quantity),
-        str(event.leaves_quantity),
-        str(event.cum_quantity),
-        format_price(event.last_price),
-        str(event.last_quantity),
-        str(event.trade_id),
-        _name(common_pb2.RejectReason, event.reject_reason, "REJECT_REASON_"),
-        _name(common_pb2.CancelReason, event.cancel_reason, "CANCEL_REASON_"),
-        event.sender_user_id,
-        event.sender_source,
-        event.sender_gateway,
-    ]
+        line.symbol, str(line.fill_count), str(line.bought_quantity), str(line.sold_quantity),
+        line.bought_notional, line.sold_notional, format_price(line.average_buy_price),
+        format_price(line.average_sell_price),
+    ]  # fmt: skip
 
 
 def pnl_row(position: analytics_pb2.PositionProfitAndLoss) -> list[str]:
@@ -259,20 +283,3 @@ def trade_row(fill: analytics_pb2.TradeReportFill) -> list[str]:
         fill.client_order_id,
         liquidity.removeprefix("LIQUIDITY_INDICATOR_").lower(),
     ]
-
-
-def _emit(columns: Sequence[str], rows: list[list[str]], output: str | None) -> None:
-    if (output or ("table" if sys.stdout.isatty() else "csv")) == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return
-    widths = [max(len(str(cell)) for cell in column) for column in zip(columns, *rows, strict=True)]
-    for line in (list(columns), *rows):
-        # Text columns (symbol, ids, names) to the left, numbers to the right.
-        click.echo(
-            "  ".join(
-                cell.rjust(width) if cell[:1].isdigit() or cell[:1] == "-" else cell.ljust(width)
-                for cell, width in zip(line, widths, strict=True)
-            ).rstrip()
-        )

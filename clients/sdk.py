@@ -227,6 +227,56 @@ class ExchangeClient:
         except grpc.RpcError as error:
             raise _translate(error) from None
 
+    def transaction_reports(
+        self, date: str, account: str = ""
+    ) -> Iterator[analytics_pb2.ListTransactionReportsResponse]:
+        """The pages of the RTS 22-style transaction reports of the UTC day ``date``."""
+        request = analytics_pb2.ListTransactionReportsRequest(
+            date=date, account_id=account, page_size=10_000
+        )
+        try:
+            while True:
+                page = self._analytics.ListTransactionReports(request, **self._options())
+                yield page
+                request.page_token = page.next_page_token
+                if not request.page_token:
+                    return
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def clock_synchronisation(self, date: str) -> analytics_pb2.GetClockSynchronisationResponse:
+        """The RTS 25-style clock facts of the UTC day ``date``."""
+        request = analytics_pb2.GetClockSynchronisationRequest(date=date)
+        try:
+            return self._analytics.GetClockSynchronisation(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def execution_quality(
+        self, date: str, symbol: str = ""
+    ) -> analytics_pb2.GetExecutionQualityResponse:
+        """The RTS 27-style execution quality per instrument of the UTC day ``date``."""
+        request = analytics_pb2.GetExecutionQualityRequest(date=date, symbol=symbol)
+        try:
+            return self._analytics.GetExecutionQuality(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def alerts(self, start: datetime, end: datetime) -> Iterator[risk_pb2.ListAlertsResponse]:
+        """The pages of the surveillance alerts raised in [``start``, ``end``), newest first."""
+        request = risk_pb2.ListAlertsRequest(page_size=1_000)
+        request.start_time.FromDatetime(start)
+        request.end_time.FromDatetime(end)
+        try:
+            while True:
+                page = self._risk.ListAlerts(request, **self._options())
+                yield page
+                request.page_token = page.next_page_token
+                if not request.page_token:
+                    return
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
     def order_statistics(self, account: str, date: str) -> analytics_pb2.GetOrderStatisticsResponse:
         """Statistics of the orders ``account`` entered on the UTC day ``date``."""
         request = analytics_pb2.GetOrderStatisticsRequest(account_id=account, date=date)

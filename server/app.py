@@ -167,7 +167,7 @@ class Exchange:
     async def _start_analytics(self, core: ExchangeCore) -> None:
         """The analytical store and its report server, as the analytics process runs them."""
         directory = Path(self.settings.data_dir)
-        store = await asyncio.to_thread(AnalyticsStore.open, directory / STORE_FILE)
+        store = await asyncio.to_thread(AnalyticsStore.open_current, directory / STORE_FILE)
         sequencer = core.sequencer
         self.analytics = AnalyticsFollower(
             store, directory, committed=lambda: sequencer.durable_sequence

@@ -57,7 +57,9 @@ class AnalyticsProcess:
 
     async def start(self) -> None:
         directory = Path(self.settings.data_dir)
-        store = self.store = await asyncio.to_thread(AnalyticsStore.open, directory / STORE_FILE)
+        store = self.store = await asyncio.to_thread(
+            AnalyticsStore.open_current, directory / STORE_FILE
+        )
         # Written before anything is read: from now on the core keeps what
         # this store still needs.
         self._positions.write(await asyncio.to_thread(store.position))

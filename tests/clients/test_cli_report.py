@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from stocktraderx.v1 import options_pb2, users_pb2, users_pb2_grpc
 
 from clients.cli import order
@@ -113,7 +114,7 @@ def test_the_cat_trail_for_a_risk_officer(
         env={"STX_TOKEN": officer},
     )  # fmt: skip
     assert written.exit_code == 0, written.output
-    assert "events written to" in written.output
+    assert "rows written to" in written.output
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     rita_rows = [row for row in rows if row["account_id"] == "RITA"]
     assert [row["event"] for row in rita_rows] == ["NEW", "FILL", "NEW", "FILL"]
@@ -138,3 +139,76 @@ def test_order_and_market_statistics(traders: tuple[Terminal, Terminal, str]) ->
     assert market.exit_code == 0, market.output
     (line,) = csv.DictReader(io.StringIO(market.output))
     assert (line["volume"], line["vwap"], line["notional"]) == ("100", "190.0500", "19005.0000")
+
+
+def _officer(officer: str, target: str, *arguments: str) -> Result:
+    return CliRunner().invoke(
+        report, [*arguments, "--target", target, "--plaintext"], env={"STX_TOKEN": officer}
+    )
+
+
+def test_the_compliance_files_as_csv(traders: tuple[Terminal, Terminal, str]) -> None:
+    rita, _, officer = traders
+    today = datetime.now(UTC).date().isoformat()
+    listed = _officer(officer, rita.target, "compliance", "rts22", "--date", today,
+                      "--currency", "USD")  # fmt: skip
+    assert listed.exit_code == 0, listed.output
+    rows = list(csv.DictReader(io.StringIO(listed.output)))
+    assert len(rows) == 4  # two fills, both sides
+    buys = [row for row in rows if row["side"] == "BUY"]
+    assert {(row["account_id"], row["counterparty_account_id"]) for row in buys} == {
+        ("RITA", "SAM")
+    }
+    assert {row["decision_user_id"] for row in buys} != {""}
+    assert {(row["price"], row["price_currency"]) for row in rows} == {("190.0500", "USD")}
+    clock = _officer(officer, rita.target, "compliance", "rts25", "--date", today)
+    assert clock.exit_code == 0, clock.output
+    facts = {row["fact"]: row["value"] for row in csv.DictReader(io.StringIO(clock.output))}
+    assert facts["steps_back"] == "0"
+    assert int(facts["command_count"]) >= 3
+    quality = _officer(officer, rita.target, "compliance", "rts27", "--date", today)
+    assert quality.exit_code == 0, quality.output
+    (aapl,) = csv.DictReader(io.StringIO(quality.output))
+    assert (aapl["volume"], aapl["order_count"], aapl["execution_likelihood"]) == (
+        "100", "3", "1.0000",
+    )  # fmt: skip
+    alerts = _officer(officer, rita.target, "compliance", "alerts", "--date", today)
+    assert alerts.exit_code == 0, alerts.output
+    assert alerts.output.splitlines()[0].startswith("create_time,alert_id,kind,severity")
+    refused = rita.run(report, "compliance", "rts22", "--date", today)
+    assert refused.exit_code == 1
+    assert "refused [FORBIDDEN]" in refused.output
+
+
+def test_building_twice_gives_identical_csv_parquet_and_pdf(
+    traders: tuple[Terminal, Terminal, str], tmp_path: Path
+) -> None:
+    rita, _, officer = traders
+    today = datetime.now(UTC).date().isoformat()
+    built: dict[str, bytes] = {}
+    for attempt in ("one", "two"):
+        for name, arguments in (
+            ("pnl.pdf", ("pnl", "--account", "RITA")),
+            ("trades.pdf", ("trades", "--account", "RITA")),
+            ("trades.parquet", ("trades", "--account", "RITA")),
+            ("trades.csv", ("trades", "--account", "RITA")),
+        ):
+            out = tmp_path / f"{attempt}-{name}"
+            made = rita.run(report, *arguments, "--date", today, "--out", str(out))
+            assert made.exit_code == 0, made.output
+            built.setdefault(name, out.read_bytes())
+            assert out.read_bytes() == built[name], f"{name} differs when built again"
+        out = tmp_path / f"{attempt}-rts27.pdf"
+        made = _officer(officer, rita.target, "compliance", "rts27", "--date", today,
+                        "--out", str(out))  # fmt: skip
+        assert made.exit_code == 0, made.output
+        built.setdefault("rts27.pdf", out.read_bytes())
+        assert out.read_bytes() == built["rts27.pdf"]
+    assert built["pnl.pdf"].startswith(b"%PDF-")
+    assert b"/Subtype /Image" in built["pnl.pdf"]  # the P&L chart
+    table = pq.read_table(io.BytesIO(built["trades.parquet"]))
+    assert table.column("quantity").to_pylist() == [60, 40]
+    assert table.column("price").to_pylist() == ["190.0500", "190.0500"]
+    pdf_only = rita.run(report, "pnl", "--account", "RITA", "--format", "pdf")
+    assert pdf_only.exit_code == 2
+    assert "give --out NAME" in pdf_only.output

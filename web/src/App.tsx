@@ -8,6 +8,7 @@ import { unwrap, type Session } from "./api/session";
 import type { Instrument } from "./api/types";
 import { AdminPage } from "./pages/AdminPage";
 import { DashboardPage } from "./pages/DashboardPage";
+import { ReportsPage } from "./pages/ReportsPage";
 import { RiskPage } from "./pages/RiskPage";
 import { SignIn } from "./pages/SignIn";
 import { TradingPage } from "./pages/TradingPage";
@@ -48,7 +49,7 @@ function Signed({ session, onToggleTheme, mode }: { session: Session; onToggleTh
   const canTrade = session.hasRole("ROLE_TRADER", "ROLE_MARKET_MAKER");
   const canRisk = session.hasRole("ROLE_RISK_OFFICER", "ROLE_ADMIN");
   const canAdmin = session.hasRole("ROLE_ADMIN");
-  const pages = [...(canTrade || !canRisk ? ["Trading"] : []), ...(canRisk ? ["Risk"] : []), "Dashboards", ...(canAdmin ? ["Admin"] : [])];
+  const pages = [...(canTrade || !canRisk ? ["Trading"] : []), ...(canRisk ? ["Risk"] : []), "Dashboards", "Reports", ...(canAdmin ? ["Admin"] : [])];
   const [page, setPage] = useState(pages[0] ?? "Trading");
   const accounts = user?.account_ids ?? [];
   const [accountId, setAccountId] = useState(accounts[0] ?? "");
@@ -93,6 +94,7 @@ function Signed({ session, onToggleTheme, mode }: { session: Session; onToggleTh
       )}
       {page === "Risk" && canRisk && <RiskPage session={session} instruments={instruments} />}
       {page === "Dashboards" && <DashboardPage session={session} instruments={instruments} />}
+      {page === "Reports" && <ReportsPage session={session} />}
       {page === "Admin" && canAdmin && <AdminPage session={session} />}
     </Box>
   );

@@ -1,6 +1,6 @@
 """The analytical store's facts: what one replayed command adds, as columns.
 
-Two fact tables, both append-only and keyed by the engine sequence of the
+Three fact tables, all append-only and keyed by the engine sequence of the
 command that caused them (which makes ingest idempotent, ``store.py``):
 
 - ``order_events``: every execution report, the order's whole life (new,
@@ -10,6 +10,12 @@ command that caused them (which makes ingest idempotent, ``store.py``):
   the sender's own account: a passive fill is caused by the counterparty's
   command, whose user is none of this account's business.
 - ``trades``: every print, both sides.
+- ``quotes``: the market each new order arrived to: its symbol's best bid
+  and offer (price and visible shares) just before the engine applied the
+  order, the arrival price of slippage and the spreads of execution quality
+  (``reports.py``, docs/compliance.md). The replay keeps the last top of
+  book it saw per symbol from the engine's own ``TopOfBookChanged`` events,
+  so no book is read per command.
 
 Executions are the fill reports among the order events (a view in the store),
 and an order's arrival is its first report, so neither is stored twice.
@@ -23,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from matching import Command, Event, Trade
+from matching import Command, Event, NewOrder, TopOfBookChanged, Trade
 from server.journal.codec import Origin
 from server.model.registry import Report
 
@@ -80,12 +86,29 @@ TRADE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sell_account_id", "VARCHAR"),
 )
 
+QUOTE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("sequence", "BIGINT"),
+    ("quote_time", "BIGINT"),
+    ("day", "DATE"),
+    ("symbol", "VARCHAR"),
+    ("bid_price", "BIGINT"),
+    ("bid_quantity", "BIGINT"),
+    ("ask_price", "BIGINT"),
+    ("ask_quantity", "BIGINT"),
+)
+"""One row per new-order command: the top of its symbol's book before it
+(0 for a side without orders)."""
+Top = tuple[int, int, int, int]
+"""A book's best bid, its visible shares, best ask, its visible shares."""
+_NO_TOP: Top = (0, 0, 0, 0)
+
 _REPORT_COLUMNS = tuple("account_id" if name == "account" else name for name in Report._fields)
 """The order-event columns a report fills, in the report's field order."""
 _EXTRA_COLUMNS = ("event_index", "day", "user_id", "source", "gateway")
 """The rest of an order event's columns, in the order ``Facts.add`` keeps them."""
 _NO_ORIGIN = ("", "", "")
 _TRADE_NAMES = tuple(name for name, _ in TRADE_COLUMNS)
+_QUOTE_NAMES = tuple(name for name, _ in QUOTE_COLUMNS)
 
 
 @dataclass
@@ -99,10 +122,11 @@ class Facts:
     extras: list[tuple[Any, ...]] = field(default_factory=list)
     """Per report: its place in its command, its day, and the sender."""
     trades: list[tuple[Any, ...]] = field(default_factory=list)
+    quotes: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
-        return len(self.reports) + len(self.trades)
+        return len(self.reports) + len(self.trades) + len(self.quotes)
 
     def add(
         self,
@@ -111,10 +135,17 @@ class Facts:
         events: list[Event],
         reports: list[Report],
         origin: Origin | None,
+        tops: dict[str, Top],
     ) -> None:
-        """The facts of one applied command: its reports and its trades."""
+        """The facts of one applied command: its reports, its trades and, for
+        a new order, the top of book it arrived to. ``tops`` holds each
+        symbol's top of book before the command and is moved past it."""
         self.last_sequence = sequence
         when = command.timestamp
+        if type(command) is NewOrder:
+            assert isinstance(command, NewOrder)
+            top = tops.get(command.symbol, _NO_TOP)
+            self.quotes.append((sequence, when, when // DAY_NANOS, command.symbol, *top))
         sender_account = getattr(command, "account", "")
         width = len(_REPORT_COLUMNS)
         for index, report in enumerate(reports):
@@ -129,7 +160,12 @@ class Facts:
             )
             self.extras.append((index, report.transact_time // DAY_NANOS, *sender))
         for event in events:
-            if type(event) is not Trade:
+            kind = type(event)
+            if kind is TopOfBookChanged:
+                assert isinstance(event, TopOfBookChanged)
+                tops[event.symbol] = event[1:]
+                continue
+            if kind is not Trade:
                 continue
             assert isinstance(event, Trade)
             side = event.aggressor_side
@@ -146,6 +182,9 @@ class Facts:
 
     def trade_columns(self) -> dict[str, list[Any]]:
         return _transpose(self.trades, _TRADE_NAMES)
+
+    def quote_columns(self) -> dict[str, list[Any]]:
+        return _transpose(self.quotes, _QUOTE_NAMES)
 
 
 def _transpose(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> dict[str, list[Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -20,6 +20,7 @@ from stocktraderx.v1 import analytics_pb2 as pb
 from stocktraderx.v1 import common_pb2, orders_pb2
 
 from matching.ledger import Holding
+from server.consumers.analytics.slippage import Slippage, order_slippage
 
 BUY = common_pb2.SIDE_BUY
 _FILLS = (orders_pb2.EXEC_TYPE_PARTIAL_FILL, orders_pb2.EXEC_TYPE_FILL)
@@ -131,15 +132,18 @@ def profit_and_loss(
     end booked by average cost, positions valued at the day's closing price,
     the day's fills charged ``fee_bps`` basis points of their notional."""
     fills = reader.execute(
-        "SELECT symbol, side, last_quantity, last_price, day FROM executions "
+        "SELECT symbol, side, last_quantity, last_price, day, transact_time FROM executions "
         "WHERE account_id = $account AND day <= $day ORDER BY sequence, report_sequence",
         {"account": account, "day": day},
     ).fetchall()
     holdings: dict[str, Holding] = defaultdict(Holding)
     today: dict[str, _Day] = {}
-    for symbol, side, quantity, price, when in fills:
+    timeline = _Timeline()
+    for symbol, side, quantity, price, when, moment in fills:
         holding = holdings[symbol]
         if when == day:
+            if not today:
+                timeline.open(holdings, _closing_prices(reader, list(holdings), day - _ONE_DAY))
             traded = today.get(symbol)
             if traded is None:
                 traded = today[symbol] = _Day(holding.quantity, holding.realized)
@@ -149,6 +153,8 @@ def profit_and_loss(
                 traded.sold += quantity
             traded.fees += divide_half_even(quantity * price * fee_bps, 10_000)
         holding.trade(side == BUY, quantity, price)
+        if when == day:
+            timeline.fill(moment, symbol, holding, price)
     shown = sorted(
         symbol for symbol, holding in holdings.items() if holding.quantity or symbol in today
     )
@@ -176,7 +182,49 @@ def profit_and_loss(
         response.fees += position.fees
     response.total_pnl = response.realized_pnl + response.unrealized_pnl
     response.net_pnl = response.total_pnl - response.fees
+    response.timeline.extend(timeline.points)
     return response
+
+
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+class _Timeline:
+    """The P&L after each of the day's fills: realized since the day opened,
+    unrealized of every position at its symbol's latest mark (the account's
+    own latest fill, else the close of the days before), kept as running
+    sums so each fill costs one symbol's update."""
+
+    def __init__(self) -> None:
+        self.points: list[pb.ProfitAndLossPoint] = []
+        self._realized_at_open = 0
+        self._realized = 0
+        self._realized_symbol: dict[str, int] = {}
+        self._unrealized: dict[str, int] = {}
+        self._unrealized_total = 0
+
+    def open(self, holdings: dict[str, Holding], closes: dict[str, int]) -> None:
+        """The positions the day opened with, marked at the closes before it."""
+        self._realized_symbol = {symbol: h.realized for symbol, h in holdings.items()}
+        self._realized_at_open = self._realized = sum(self._realized_symbol.values())
+        for symbol, holding in holdings.items():
+            self._unrealized[symbol] = holding.unrealized(closes.get(symbol, 0))
+        self._unrealized_total = sum(self._unrealized.values())
+
+    def fill(self, nanos: int, symbol: str, holding: Holding, price: int) -> None:
+        """After a fill of ``holding`` at ``price``: the next point."""
+        before = self._realized_symbol.get(symbol, 0)
+        self._realized_symbol[symbol] = holding.realized
+        self._realized += holding.realized - before
+        value = holding.unrealized(price)
+        self._unrealized_total += value - self._unrealized.get(symbol, 0)
+        self._unrealized[symbol] = value
+        point = pb.ProfitAndLossPoint(
+            realized_pnl=self._realized - self._realized_at_open,
+            unrealized_pnl=self._unrealized_total,
+        )
+        point.time.FromNanoseconds(nanos)
+        self.points.append(point)
 
 
 def _closing_prices(
@@ -233,6 +281,9 @@ def order_statistics(
     for symbol, count in rejected:
         per_symbol[symbol].rejected += count
         total.rejected += count
+    for symbol, slippage in order_slippage(reader, account, day).items():
+        per_symbol[symbol].slippage.add(slippage)
+        total.slippage.add(slippage)
     response = pb.GetOrderStatisticsResponse(account_id=account, date=day.isoformat())
     for symbol in sorted(per_symbol):
         response.symbols.append(per_symbol[symbol].message(symbol))
@@ -250,6 +301,7 @@ class _Counts:
     filled: int = 0
     fills: int = 0
     fill_nanos: int = 0
+    slippage: Slippage = field(default_factory=Slippage)
 
     def message(self, symbol: str) -> pb.OrderStatistics:
         average = (
@@ -265,6 +317,9 @@ class _Counts:
             order_to_trade_ratio=ratio_text(self.orders, self.fills),
             cancel_rate=ratio_text(self.canceled, self.orders),
             average_fill_micros=average,
+            arrival_slippage_bps=self.slippage.arrival_bps(),
+            vwap_slippage_bps=self.slippage.vwap_bps(),
+            arrival_priced_quantity=self.slippage.arrival_quantity,
         )  # fmt: skip
 
 

@@ -20,7 +20,7 @@ import grpc
 from stocktraderx.v1 import analytics_pb2 as pb
 from stocktraderx.v1 import analytics_pb2_grpc
 
-from server.consumers.analytics import reports
+from server.consumers.analytics import compliance, reports
 from server.consumers.analytics.requests import (
     DEFAULT_FILLS,
     MAX_FILLS,
@@ -92,6 +92,34 @@ class ReportServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         day = _day(request.date)
         return await asyncio.to_thread(
             lambda: reports.market_statistics(self._store.reader(), day, request.symbol)
+        )
+
+    async def ListTransactionReports(  # noqa: N802
+        self, request: pb.ListTransactionReportsRequest, context: Context
+    ) -> pb.ListTransactionReportsResponse:
+        size = min(request.page_size or DEFAULT_FILLS, MAX_FILLS)
+        after = parse_event_after(request.page_token) or (0, -1)
+        day = _day(request.date)
+        return await asyncio.to_thread(
+            lambda: compliance.transaction_reports(
+                self._store.reader(), day, request.account_id, size, after
+            )
+        )
+
+    async def GetClockSynchronisation(  # noqa: N802
+        self, request: pb.GetClockSynchronisationRequest, context: Context
+    ) -> pb.GetClockSynchronisationResponse:
+        day = _day(request.date)
+        return await asyncio.to_thread(
+            lambda: compliance.clock_synchronisation(self._store.reader(), day)
+        )
+
+    async def GetExecutionQuality(  # noqa: N802
+        self, request: pb.GetExecutionQualityRequest, context: Context
+    ) -> pb.GetExecutionQualityResponse:
+        day = _day(request.date)
+        return await asyncio.to_thread(
+            lambda: compliance.execution_quality(self._store.reader(), day, request.symbol)
         )
 
 

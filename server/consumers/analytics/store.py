@@ -17,17 +17,26 @@ answers the reports itself (``server/processes/analytics.py``).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from server.consumers.analytics.facts import ORDER_EVENT_COLUMNS, TRADE_COLUMNS, Facts
+from server.consumers.analytics.facts import (
+    ORDER_EVENT_COLUMNS,
+    QUOTE_COLUMNS,
+    TRADE_COLUMNS,
+    Facts,
+)
 
+_log = logging.getLogger(__name__)
 STORE_FILE = "analytics.duckdb"
-SCHEMA_VERSION = 1
-"""Raised when the tables change; a store of another version is rebuilt."""
+SCHEMA_VERSION = 2
+"""Raised when the tables change (2: the ``quotes`` table). A store of
+another version is derived data of an older layout: the serving processes
+set it aside and rebuild from the journal (``open_current``)."""
 _ARROW = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "VARCHAR": pa.string(), "DATE": pa.date32()}
 DUCKDB_CONFIG: dict[str, str | int] = {"threads": 2, "memory_limit": "1GB"}
 """DuckDB takes every core and 80% of the memory by default; beside the
@@ -39,6 +48,10 @@ _FILLS = (2, 3)
 
 class StoreVersionError(RuntimeError):
     """The store file holds another schema version: rebuild it from the journal."""
+
+    def __init__(self, message: str, version: int) -> None:
+        super().__init__(message)
+        self.version = version
 
 
 def _create(spec: tuple[tuple[str, str], ...]) -> str:
@@ -64,6 +77,7 @@ class AnalyticsStore:
             connection.execute("BEGIN")
             connection.execute(f"CREATE TABLE order_events ({_create(ORDER_EVENT_COLUMNS)})")
             connection.execute(f"CREATE TABLE trades ({_create(TRADE_COLUMNS)})")
+            connection.execute(f"CREATE TABLE quotes ({_create(QUOTE_COLUMNS)})")
             connection.execute(
                 f"CREATE VIEW executions AS SELECT * FROM order_events WHERE exec_type IN {_FILLS}"
             )
@@ -74,9 +88,25 @@ class AnalyticsStore:
             raise StoreVersionError(
                 f"{path} holds analytics schema version {row[0]}, this server writes "
                 f"{SCHEMA_VERSION}: remove it and the analytics process rebuilds it from the "
-                "journal"
+                "journal",
+                int(row[0]),
             )
         return cls(connection)
+
+    @classmethod
+    def open_current(cls, path: Path) -> AnalyticsStore:
+        """The store at ``path``; one of another schema version is renamed
+        ``<name>.v<version>`` beside it (kept for whoever wants its facts,
+        replaced by the next such move) and a new one is started, which the
+        follower fills from the journal."""
+        try:
+            return cls.open(path)
+        except StoreVersionError as old:
+            aside = path.with_name(f"{path.name}.v{old.version}")
+            _log.warning("%s; moved it to %s and rebuilding from the journal", old, aside)
+            path.replace(aside)
+            path.with_name(f"{path.name}.wal").unlink(missing_ok=True)
+            return cls.open(path)
 
     def position(self) -> int:
         """The last journal sequence whose facts the store holds."""
@@ -94,12 +124,15 @@ class AnalyticsStore:
             return False
         events = _arrow(facts.order_event_columns(), ORDER_EVENT_COLUMNS)
         trades = _arrow(facts.trade_columns(), TRADE_COLUMNS)
+        quotes = _arrow(facts.quote_columns(), QUOTE_COLUMNS)
         connection.execute("BEGIN")
         try:
             connection.register("incoming_events", events)
             connection.register("incoming_trades", trades)
+            connection.register("incoming_quotes", quotes)
             connection.execute("INSERT INTO order_events SELECT * FROM incoming_events")
             connection.execute("INSERT INTO trades SELECT * FROM incoming_trades")
+            connection.execute("INSERT INTO quotes SELECT * FROM incoming_quotes")
             connection.execute(
                 "UPDATE position SET last_sequence = ? WHERE name = 'journal'",
                 [facts.last_sequence],
@@ -111,6 +144,7 @@ class AnalyticsStore:
         finally:
             connection.unregister("incoming_events")
             connection.unregister("incoming_trades")
+            connection.unregister("incoming_quotes")
         return True
 
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -119,10 +153,10 @@ class AnalyticsStore:
         return self._connection.cursor()
 
     def export_parquet(self, directory: Path) -> None:
-        """Both fact tables as Parquet under ``directory/<table>/``,
+        """The fact tables as Parquet under ``directory/<table>/``,
         partitioned by day and symbol (Hive style: ``day=.../symbol=...``)."""
         directory.mkdir(parents=True, exist_ok=True)
-        for table in ("order_events", "trades"):
+        for table in ("order_events", "trades", "quotes"):
             target = str(directory / table).replace("'", "''")
             self._connection.execute(
                 f"COPY (SELECT * FROM {table} ORDER BY sequence) TO '{target}' "

@@ -90,6 +90,29 @@ class AnalyticsService(analytics_pb2_grpc.AnalyticsServiceServicer):
         await _day(request.date, context)
         return await _forward(self._reports().GetMarketStatistics, request, context)
 
+    async def ListTransactionReports(  # noqa: N802
+        self, request: pb.ListTransactionReportsRequest, context: Context
+    ) -> pb.ListTransactionReportsResponse:
+        # Risk officers and administrators only (the access rule): every account.
+        await _day(request.date, context)
+        if request.page_size < 0:
+            await abort(context, invalid_argument("page_size", "page_size must not be negative"))
+        if parse_event_after(request.page_token) is None:
+            await abort(context, invalid_argument("page_token", "page_token is not one we issued"))
+        return await _forward(self._reports().ListTransactionReports, request, context)
+
+    async def GetClockSynchronisation(  # noqa: N802
+        self, request: pb.GetClockSynchronisationRequest, context: Context
+    ) -> pb.GetClockSynchronisationResponse:
+        await _day(request.date, context)
+        return await _forward(self._reports().GetClockSynchronisation, request, context)
+
+    async def GetExecutionQuality(  # noqa: N802
+        self, request: pb.GetExecutionQualityRequest, context: Context
+    ) -> pb.GetExecutionQualityResponse:
+        await _day(request.date, context)
+        return await _forward(self._reports().GetExecutionQuality, request, context)
+
 
 async def _account(account: str, context: Context) -> None:
     if not account:

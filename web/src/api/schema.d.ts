@@ -291,6 +291,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/analytics/compliance/clock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns the RTS 25-style clock-synchronisation facts of one day: how timestamps are recorded and what the journal shows of their order.
+         * @description Returns the RTS 25-style clock-synchronisation facts of one day: how
+         *     timestamps are recorded and what the journal shows of their order.
+         */
+        get: operations["AnalyticsService_GetClockSynchronisation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/analytics/compliance/execution-quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns the RTS 27-style execution-quality summary of one day per instrument: volumes, orders and trades, spreads and sizes at the touch, speed and likelihood of execution.
+         * @description Returns the RTS 27-style execution-quality summary of one day per
+         *     instrument: volumes, orders and trades, spreads and sizes at the touch,
+         *     speed and likelihood of execution.
+         */
+        get: operations["AnalyticsService_GetExecutionQuality"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/analytics/compliance/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the MiFID II RTS 22-style transaction reports of one day: one per execution per side, with the account, its counterparty and the user who decided (docs/compliance.md, field by field).
+         * @description Lists the MiFID II RTS 22-style transaction reports of one day: one per
+         *     execution per side, with the account, its counterparty and the user who
+         *     decided (docs/compliance.md, field by field). Risk officers and
+         *     administrators only.
+         */
+        get: operations["AnalyticsService_ListTransactionReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/analytics/market-statistics": {
         parameters: {
             query?: never;
@@ -1519,6 +1585,92 @@ export interface components {
              */
             expires_in?: number;
         };
+        /**
+         * @description One instrument's execution quality on one day, over every account.
+         *     Ratios and averages that are not money are decimal strings with 4 places
+         *     ("" when undefined).
+         */
+        "stocktraderx.v1.ExecutionQuality": {
+            /** @description The instrument. */
+            symbol?: string;
+            /**
+             * Format: int64
+             * @description Trades.
+             */
+            trade_count?: string;
+            /**
+             * Format: int64
+             * @description Shares traded.
+             */
+            volume?: string;
+            /** @description Price times quantity over the trades, a decimal string. */
+            notional?: string;
+            /**
+             * Format: decimal
+             * @description The volume-weighted average price (0 without trades).
+             *
+             *     A decimal string with up to 4 decimal places.
+             * @example 190.05
+             */
+            vwap?: string;
+            /** @description `volume` / `trade_count`. */
+            average_trade_size?: string;
+            /**
+             * Format: int64
+             * @description Orders the engine accepted that day.
+             */
+            order_count?: string;
+            /** @description Shares those orders asked for / `order_count`. */
+            average_order_size?: string;
+            /**
+             * Format: int64
+             * @description Orders the engine refused that day.
+             */
+            rejected_count?: string;
+            /**
+             * Format: int64
+             * @description Accepted orders filled completely (whenever).
+             */
+            filled_count?: string;
+            /**
+             * Format: int64
+             * @description Accepted orders canceled or expired before they were filled completely.
+             */
+            canceled_count?: string;
+            /** @description Shares filled / shares ordered, over the accepted orders. */
+            fill_ratio?: string;
+            /** @description Likelihood of execution: `filled_count` / `order_count`. */
+            execution_likelihood?: string;
+            /** @description `canceled_count` / `order_count`. */
+            cancel_ratio?: string;
+            /**
+             * Format: int64
+             * @description Speed of execution: the mean time from acceptance to complete fill, in
+             *     microseconds, over `filled_count` orders (0 when none).
+             */
+            average_fill_micros?: string;
+            /**
+             * Format: int64
+             * @description Arrivals (new orders) that found both sides of the book: what the
+             *     spread and sizes below are averaged over.
+             */
+            two_sided_arrivals?: string;
+            /**
+             * Format: decimal
+             * @description The mean quoted spread (best offer - best bid) those arrivals found,
+             *     rounded to the nearest unit with ties to even (0 when none).
+             *
+             *     A decimal string with up to 4 decimal places.
+             * @example 190.05
+             */
+            average_spread?: string;
+            /** @description The mean spread over the mean mid of those arrivals, in basis points. */
+            average_spread_bps?: string;
+            /** @description The mean visible shares at the best bid those arrivals found. */
+            average_bid_quantity?: string;
+            /** @description The mean visible shares at the best offer those arrivals found. */
+            average_ask_quantity?: string;
+        };
         /** @description One event in the life of an order, sent to the account that owns it. */
         "stocktraderx.v1.ExecutionReport": {
             /**
@@ -1831,6 +1983,85 @@ export interface components {
             /** @description The token of the next page; empty on the last page. */
             next_page_token?: string;
         };
+        /**
+         * @description What the exchange records and measures of its business clock on one day.
+         *     The clock's offset from UTC is the host's NTP or PTP discipline, which
+         *     the exchange does not measure: `clock_source` says so.
+         */
+        "stocktraderx.v1.GetClockSynchronisationResponse": {
+            /** @description The UTC day. */
+            date?: string;
+            /** @description Configured, not measured: where the timestamps come from. */
+            clock_source?: string;
+            /**
+             * Format: int64
+             * @description The resolution the journal records times in, in nanoseconds (1).
+             */
+            recorded_resolution_nanos?: string;
+            /**
+             * Format: int64
+             * @description The resolution of the compliance files' times, in nanoseconds (1,000:
+             *     microseconds).
+             */
+            reported_resolution_nanos?: string;
+            /**
+             * Format: int64
+             * @description Measured: commands of the day whose facts the store holds (orders,
+             *     cancels, replaces and whatever traded).
+             */
+            command_count?: string;
+            /**
+             * Format: uint64
+             * @description The first of those commands' engine sequences.
+             */
+            first_sequence?: string;
+            /**
+             * Format: uint64
+             * @description The last of those commands' engine sequences.
+             */
+            last_sequence?: string;
+            /**
+             * Format: date-time
+             * @description The first command's time.
+             */
+            first_time?: string;
+            /**
+             * Format: date-time
+             * @description The last command's time.
+             */
+            last_time?: string;
+            /**
+             * Format: int64
+             * @description Measured: commands stamped earlier than the command before them (in
+             *     engine sequence order). The sequencer never lets time go backwards, so
+             *     anything but 0 is a fault to investigate.
+             */
+            steps_back?: string;
+            /**
+             * Format: int64
+             * @description The largest such step back, in nanoseconds (0 if none).
+             */
+            largest_step_back_nanos?: string;
+            /**
+             * Format: int64
+             * @description Measured: commands stamped with the same time as the command before
+             *     them (the sequencer holds its time while the system clock is behind the
+             *     last stamp, or the clock is coarser than the commands' rate).
+             */
+            equal_steps?: string;
+            /**
+             * Format: int64
+             * @description Measured: the smallest positive step between consecutive commands, in
+             *     nanoseconds (0 if there is none): an upper bound of the clock's
+             *     effective resolution.
+             */
+            finest_step_nanos?: string;
+            /**
+             * Format: int64
+             * @description The largest step between consecutive commands, in nanoseconds.
+             */
+            largest_step_nanos?: string;
+        };
         /** @description The result of GetCurrentUser. */
         "stocktraderx.v1.GetCurrentUserResponse": {
             /** @description The signed-in user. */
@@ -1843,6 +2074,13 @@ export interface components {
              *     top 10 levels).
              */
             depth?: components["schemas"]["stocktraderx.v1.DepthSnapshot"];
+        };
+        /** @description The execution-quality summary of one day. */
+        "stocktraderx.v1.GetExecutionQualityResponse": {
+            /** @description The UTC day. */
+            date?: string;
+            /** @description Per instrument, by symbol. */
+            symbols?: components["schemas"]["stocktraderx.v1.ExecutionQuality"][];
         };
         /** @description The result of GetInstrument. */
         "stocktraderx.v1.GetInstrumentResponse": {
@@ -1943,6 +2181,11 @@ export interface components {
              * @example 190.05
              */
             net_pnl?: string;
+            /**
+             * @description The profit and loss over the day, for charts: one point after each of
+             *     the day's fills, in the order they happened.
+             */
+            timeline?: components["schemas"]["stocktraderx.v1.ProfitAndLossPoint"][];
         };
         /** @description The result of GetQuote. */
         "stocktraderx.v1.GetQuoteResponse": {
@@ -2179,6 +2422,13 @@ export interface components {
         "stocktraderx.v1.ListTradesResponse": {
             /** @description The trades, newest first. */
             trades?: components["schemas"]["stocktraderx.v1.Trade"][];
+            /** @description The token of the next page; empty on the last page. */
+            next_page_token?: string;
+        };
+        /** @description The transaction reports of one day. */
+        "stocktraderx.v1.ListTransactionReportsResponse": {
+            /** @description The reports of this page, in the order the engine produced the fills. */
+            reports?: components["schemas"]["stocktraderx.v1.TransactionReport"][];
             /** @description The token of the next page; empty on the last page. */
             next_page_token?: string;
         };
@@ -2793,6 +3043,33 @@ export interface components {
              *     microseconds, over `filled_count` orders (0 when none).
              */
             average_fill_micros?: string;
+            /**
+             * @description Slippage against the arrival price, in basis points with 4 decimal
+             *     places ("8.7719"; "" when no filled order had an arrival price). An
+             *     order's arrival price is the mid of its symbol's best bid and best offer
+             *     just before the engine applied the command that accepted it; when only
+             *     one side had orders, that side's best price; when the book was empty,
+             *     none (the order is left out). Slippage is
+             *     sum(sign x (fill notional - arrival price x filled shares)) /
+             *     sum(arrival price x filled shares) x 10,000 over the orders, sign +1 for
+             *     a buy and -1 for a sell: positive means the orders did worse than the
+             *     benchmark (bought dearer, sold cheaper). Exact until the one rounding,
+             *     to nearest with ties to even.
+             */
+            arrival_slippage_bps?: string;
+            /**
+             * @description Slippage against the interval VWAP, in basis points as
+             *     `arrival_slippage_bps` ("" when nothing was filled): the benchmark of an
+             *     order is the VWAP of every trade of its symbol from the command that
+             *     accepted it to the command of its last fill, both included.
+             */
+            vwap_slippage_bps?: string;
+            /**
+             * Format: int64
+             * @description Filled shares of the orders that had an arrival price (those
+             *     `arrival_slippage_bps` is over).
+             */
+            arrival_priced_quantity?: string;
         };
         /** @description Enter a new order. */
         "stocktraderx.v1.PlaceOrderRequest": {
@@ -3030,6 +3307,33 @@ export interface components {
              * @description The number of orders at this price.
              */
             order_count?: number;
+        };
+        /** @description The account's profit and loss right after one of the day's fills. */
+        "stocktraderx.v1.ProfitAndLossPoint": {
+            /**
+             * Format: date-time
+             * @description The fill's time.
+             */
+            time?: string;
+            /**
+             * Format: decimal
+             * @description The day's realized profit and loss up to and including this fill.
+             *
+             *     A decimal string with up to 4 decimal places.
+             * @example 190.05
+             */
+            realized_pnl?: string;
+            /**
+             * Format: decimal
+             * @description The unrealized profit and loss of every position at that moment, each
+             *     marked at the price of the account's latest fill in its symbol, or,
+             *     before its first fill of the day, at the symbol's closing price of the
+             *     days before (the statement's own figure uses the day's closing price).
+             *
+             *     A decimal string with up to 4 decimal places.
+             * @example 190.05
+             */
+            unrealized_pnl?: string;
         };
         /** @description Level 1 market data of one instrument. Prices of 0 mean "none". */
         "stocktraderx.v1.Quote": {
@@ -3556,6 +3860,88 @@ export interface components {
              * @example 190.05
              */
             average_sell_price?: string;
+        };
+        /**
+         * @description One side of one execution, as an RTS 22-style transaction report. What
+         *     the exchange cannot know (legal entity identifiers, ISINs, the decision
+         *     makers' national ids) is not here: docs/compliance.md says how the files
+         *     fill those fields.
+         */
+        "stocktraderx.v1.TransactionReport": {
+            /**
+             * @description The report's own reference: the trade id and the side, "42-B" or "42-S"
+             *     (unique per report).
+             */
+            transaction_reference?: string;
+            /**
+             * Format: uint64
+             * @description The venue's id of the transaction: the trade id (the same on both sides).
+             */
+            venue_transaction_id?: string;
+            /**
+             * Format: date-time
+             * @description When it executed: the sequencer's time of the command that traded, to
+             *     the nanosecond as journaled.
+             */
+            execution_time?: string;
+            /** @description The instrument. */
+            symbol?: string;
+            /**
+             * @description The side of this report's account.
+             *
+             *     - `SIDE_UNSPECIFIED`: No side; on a trade it means there was no aggressor (an auction print).
+             *     - `SIDE_BUY`: Buy: bid for the instrument.
+             *     - `SIDE_SELL`: Sell: offer the instrument (a short sale if the account holds too little).
+             * @enum {string}
+             */
+            side?: "SIDE_UNSPECIFIED" | "SIDE_BUY" | "SIDE_SELL";
+            /** @description The account (the buyer on a buy, the seller on a sell). */
+            account_id?: string;
+            /** @description The other side's account. */
+            counterparty_account_id?: string;
+            /**
+             * @description The user who decided: the one who entered the account's order, as the
+             *     journal recorded the sender of the command that it accepted (empty for
+             *     an order the exchange itself entered).
+             */
+            decision_user_id?: string;
+            /**
+             * Format: uint64
+             * @description The account's order.
+             */
+            order_id?: string;
+            /** @description The client's id of that order. */
+            client_order_id?: string;
+            /**
+             * Format: decimal
+             * @description The price.
+             *
+             *     A decimal string with up to 4 decimal places.
+             * @example 190.05
+             */
+            price?: string;
+            /**
+             * Format: int64
+             * @description Shares.
+             */
+            quantity?: string;
+            /** @description Price times quantity, a decimal string. */
+            notional?: string;
+            /**
+             * @description Whether the account's order added or removed liquidity.
+             *
+             *     - `LIQUIDITY_INDICATOR_UNSPECIFIED`: Not a fill.
+             *     - `LIQUIDITY_INDICATOR_MAKER`: The order was resting in the book (passive side of the trade).
+             *     - `LIQUIDITY_INDICATOR_TAKER`: The order was the incoming one (aggressive side of the trade).
+             *     - `LIQUIDITY_INDICATOR_AUCTION`: The fill came from an auction uncross, which has no aggressor.
+             * @enum {string}
+             */
+            liquidity?: "LIQUIDITY_INDICATOR_UNSPECIFIED" | "LIQUIDITY_INDICATOR_MAKER" | "LIQUIDITY_INDICATOR_TAKER" | "LIQUIDITY_INDICATOR_AUCTION";
+            /**
+             * Format: uint64
+             * @description The engine sequence of the command that traded.
+             */
+            sequence?: string;
         };
         /** @description The result of UpdateRiskLimits. */
         "stocktraderx.v1.UpdateRiskLimitsResponse": {
@@ -4085,6 +4471,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["stocktraderx.v1.GetTradeReportResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AnalyticsService_GetClockSynchronisation: {
+        parameters: {
+            query?: {
+                /** @description The UTC day, `YYYY-MM-DD`. */
+                date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.GetClockSynchronisationResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AnalyticsService_GetExecutionQuality: {
+        parameters: {
+            query?: {
+                /** @description The UTC day, `YYYY-MM-DD`. */
+                date?: string;
+                /** @description Only this instrument; empty means every instrument with orders or trades. */
+                symbol?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.GetExecutionQualityResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AnalyticsService_ListTransactionReports: {
+        parameters: {
+            query?: {
+                /** @description The UTC day, `YYYY-MM-DD`. */
+                date?: string;
+                /** @description Only this account's reports; empty means every account. */
+                account_id?: string;
+                /** @description The maximum number of reports to return (0 = 1000; at most 10000). */
+                page_size?: number;
+                /** @description The `next_page_token` of a previous call, to get the next page. */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.ListTransactionReportsResponse"];
                 };
             };
             /** @description An error: a google.rpc.Status */

@@ -24,7 +24,7 @@ def test_a_traced_origin_gives_its_sender_and_not_its_traceparent() -> None:
     facts = Facts()
     origin = Origin("u-1", "10.0.0.9:5123", "grpc", "00-" + "a" * 32 + "-" + "b" * 16 + "-01")
     command = CancelOrder(order_id=7, account="T", timestamp=2 * DAY_NANOS)
-    facts.add(3, command, [], [_report("T"), _report("MM")], origin)
+    facts.add(3, command, [], [_report("T"), _report("MM")], origin, {})
     columns = facts.order_event_columns()
     assert columns["user_id"] == ["u-1", ""]
     assert columns["source"] == ["10.0.0.9:5123", ""]

@@ -8,6 +8,7 @@ import asyncio
 import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 from stocktraderx.v1 import analytics_pb2 as pb
@@ -20,7 +21,7 @@ from server.config import ConfigError, from_mapping, load
 from server.consumers.analytics import reports
 from server.consumers.analytics.facts import Facts
 from server.consumers.analytics.follower import AnalyticsFollower, facts_of, rebuild
-from server.consumers.analytics.store import AnalyticsStore
+from server.consumers.analytics.store import AnalyticsStore, StoreVersionError
 from server.consumers.projector import Shadow
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
@@ -125,6 +126,9 @@ def test_order_statistics_of_the_day(store: AnalyticsStore) -> None:
         order_to_trade_ratio="1.3333",  # 4 orders, 3 fills
         cancel_rate="0.2500",
         average_fill_micros=3_333_333,  # (0 + 0 + 10 s) / 3
+        # t1 and t2 took the only offer at its price; t3 arrived to an empty
+        # book (no arrival price) and its one fill made its interval's VWAP.
+        arrival_slippage_bps="0.0000", vwap_slippage_bps="0.0000", arrival_priced_quantity=150,
     )  # fmt: skip
     assert list(statistics.symbols) == [expected]
     expected.symbol = ""
@@ -148,7 +152,7 @@ def _contents(store: AnalyticsStore) -> tuple[object, ...]:
     reader = store.reader()
     return tuple(
         reader.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
-        for table in ("order_events", "trades")
+        for table in ("order_events", "trades", "quotes")
     )
 
 
@@ -334,3 +338,38 @@ def test_the_fee_is_a_setting_in_basis_points() -> None:
     for wrong in ({"fee_bps": -1}, {"fee_bps": 10_001}, {"fees": 1}):
         with pytest.raises(ConfigError):
             from_mapping({"analytics": wrong})
+
+
+def test_the_profit_and_loss_timeline_follows_the_days_fills(store: AnalyticsStore) -> None:
+    def points(day: datetime.date) -> list[tuple[str, int, int]]:
+        timeline = reports.profit_and_loss(store.reader(), "T", day).timeline
+        return [(p.time.ToJsonString(), p.realized_pnl, p.unrealized_pnl) for p in timeline]
+
+    assert points(DAY_1) == [
+        ("2026-03-02T14:30:01Z", 0, 0),  # 100 @ 190.00, marked there
+        ("2026-03-02T14:30:03Z", 0, 2_000_000),  # 150 cost 28,600.00 marked at 192.00
+        ("2026-03-02T14:30:14Z", 2_600_000, 3_900_000),  # the statement's own figures
+    ]
+    # Day 2 opens with 90 (cost 17,160.00); selling 150 @ 200.00 realises
+    # 840.00 and leaves -60 @ 200.00; covering 20 @ 198.00 realises 40.00
+    # and marks -40 at 198.00: +80.00.
+    assert points(DAY_2) == [
+        ("2026-03-03T14:30:01Z", 8_400_000, 0),
+        ("2026-03-03T14:30:03Z", 8_800_000, 800_000),
+    ]
+
+
+def test_a_store_of_an_older_schema_is_set_aside_and_started_anew(tmp_path: Path) -> None:
+    path = tmp_path / "analytics.duckdb"
+    old = AnalyticsStore.open(path)
+    old.write(Facts(last_sequence=7))
+    old.reader().execute("UPDATE position SET version = 1")
+    old.close()
+    with pytest.raises(StoreVersionError, match="schema version 1"):
+        AnalyticsStore.open(path)
+    fresh = AnalyticsStore.open_current(path)
+    assert fresh.position() == 0  # rebuilt from the journal by the follower
+    fresh.close()
+    kept = duckdb.connect(str(tmp_path / "analytics.duckdb.v1"), read_only=True)
+    assert kept.execute("SELECT last_sequence, version FROM position").fetchone() == (7, 1)
+    kept.close()

@@ -145,6 +145,35 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel) -> None:
         await analytics.ListOrderEvents(events, metadata=alice)
     assert not_officer.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
+    # The compliance reports: for risk officers only, checked like the trail.
+    transactions = analytics_pb2.ListTransactionReportsRequest(date=traded)
+    both = await analytics.ListTransactionReports(transactions, metadata=officer)
+    sides = {
+        (row.account_id, row.counterparty_account_id, row.decision_user_id) for row in both.reports
+    }
+    assert sides == {("ALICE", "BOB", "alice"), ("BOB", "ALICE", "bob")}
+    clock = await analytics.GetClockSynchronisation(
+        analytics_pb2.GetClockSynchronisationRequest(date=traded), metadata=officer
+    )
+    assert (clock.command_count, clock.steps_back) == (2, 0)
+    quality = await analytics.GetExecutionQuality(
+        analytics_pb2.GetExecutionQualityRequest(date=traded), metadata=officer
+    )
+    assert [(line.symbol, line.execution_likelihood) for line in quality.symbols] == [
+        ("AAPL", "1.0000")
+    ]
+    with pytest.raises(grpc.aio.AioRpcError) as not_officer:
+        await analytics.GetExecutionQuality(
+            analytics_pb2.GetExecutionQualityRequest(date=traded), metadata=alice
+        )
+    assert not_officer.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as invalid:
+        await analytics.ListTransactionReports(
+            analytics_pb2.ListTransactionReportsRequest(date=traded, page_token="7"),
+            metadata=officer,
+        )
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
     # The analytics process away: the gateway says so, in its own words.
     assert exchange._reports is not None
     await exchange._reports.stop(None)

@@ -81,6 +81,9 @@ COVERED = (
     "/stocktraderx.v1.AnalyticsService/GetOrderStatistics",
     "/stocktraderx.v1.AnalyticsService/ListOrderEvents",
     "/stocktraderx.v1.AnalyticsService/GetMarketStatistics",
+    "/stocktraderx.v1.AnalyticsService/ListTransactionReports",
+    "/stocktraderx.v1.AnalyticsService/GetClockSynchronisation",
+    "/stocktraderx.v1.AnalyticsService/GetExecutionQuality",
     "/stocktraderx.v1.AdminService/ListUsers",
     "/stocktraderx.v1.AdminService/CreateUser",
     "/stocktraderx.v1.AdminService/SetUserRoles",
@@ -450,6 +453,8 @@ async def _analytics(http: Http, exchange: Exchange, alice: str) -> None:
     events = await http.ok("GET", "/analytics/order-events", token=operator, params=day)
     assert any(event["account_id"] == "ALICE" for event in events["events"])
     await http.ok("GET", "/analytics/market-statistics", params=day)
+    for path in ("transactions", "clock", "execution-quality"):
+        await http.ok("GET", f"/analytics/compliance/{path}", token=operator, params=day)
 
 
 async def _administration(http: Http, exchange: Exchange) -> None:

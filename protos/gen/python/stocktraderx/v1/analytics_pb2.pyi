@@ -328,6 +328,7 @@ class GetProfitAndLossResponse(_message.Message):
     TOTAL_PNL_FIELD_NUMBER: _builtins.int
     FEES_FIELD_NUMBER: _builtins.int
     NET_PNL_FIELD_NUMBER: _builtins.int
+    TIMELINE_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """The account."""
     date: _builtins.str
@@ -346,6 +347,12 @@ class GetProfitAndLossResponse(_message.Message):
     def positions(self) -> _containers.RepeatedCompositeFieldContainer[Global___PositionProfitAndLoss]:
         """Every position held or traded that day, by symbol."""
 
+    @_builtins.property
+    def timeline(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProfitAndLossPoint]:
+        """The profit and loss over the day, for charts: one point after each of
+        the day's fills, in the order they happened.
+        """
+
     def __init__(
         self,
         *,
@@ -357,14 +364,51 @@ class GetProfitAndLossResponse(_message.Message):
         total_pnl: _builtins.int = ...,
         fees: _builtins.int = ...,
         net_pnl: _builtins.int = ...,
+        timeline: _abc.Iterable[Global___ProfitAndLossPoint] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "date", b"date", "fees", b"fees", "net_pnl", b"net_pnl", "positions", b"positions", "realized_pnl", b"realized_pnl", "total_pnl", b"total_pnl", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "date", b"date", "fees", b"fees", "net_pnl", b"net_pnl", "positions", b"positions", "realized_pnl", b"realized_pnl", "timeline", b"timeline", "total_pnl", b"total_pnl", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetProfitAndLossResponse: _TypeAlias = GetProfitAndLossResponse  # noqa: Y015
+
+@_typing.final
+class ProfitAndLossPoint(_message.Message):
+    """The account's profit and loss right after one of the day's fills."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_FIELD_NUMBER: _builtins.int
+    REALIZED_PNL_FIELD_NUMBER: _builtins.int
+    UNREALIZED_PNL_FIELD_NUMBER: _builtins.int
+    realized_pnl: _builtins.int
+    """The day's realized profit and loss up to and including this fill."""
+    unrealized_pnl: _builtins.int
+    """The unrealized profit and loss of every position at that moment, each
+    marked at the price of the account's latest fill in its symbol, or,
+    before its first fill of the day, at the symbol's closing price of the
+    days before (the statement's own figure uses the day's closing price).
+    """
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """The fill's time."""
+
+    def __init__(
+        self,
+        *,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        realized_pnl: _builtins.int = ...,
+        unrealized_pnl: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["realized_pnl", b"realized_pnl", "time", b"time", "unrealized_pnl", b"unrealized_pnl"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProfitAndLossPoint: _TypeAlias = ProfitAndLossPoint  # noqa: Y015
 
 @_typing.final
 class GetOrderStatisticsRequest(_message.Message):
@@ -410,6 +454,9 @@ class OrderStatistics(_message.Message):
     ORDER_TO_TRADE_RATIO_FIELD_NUMBER: _builtins.int
     CANCEL_RATE_FIELD_NUMBER: _builtins.int
     AVERAGE_FILL_MICROS_FIELD_NUMBER: _builtins.int
+    ARRIVAL_SLIPPAGE_BPS_FIELD_NUMBER: _builtins.int
+    VWAP_SLIPPAGE_BPS_FIELD_NUMBER: _builtins.int
+    ARRIVAL_PRICED_QUANTITY_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """The instrument; empty in the total."""
     order_count: _builtins.int
@@ -436,6 +483,29 @@ class OrderStatistics(_message.Message):
     """The mean time from an order's acceptance to its complete fill, in
     microseconds, over `filled_count` orders (0 when none).
     """
+    arrival_slippage_bps: _builtins.str
+    """Slippage against the arrival price, in basis points with 4 decimal
+    places ("8.7719"; "" when no filled order had an arrival price). An
+    order's arrival price is the mid of its symbol's best bid and best offer
+    just before the engine applied the command that accepted it; when only
+    one side had orders, that side's best price; when the book was empty,
+    none (the order is left out). Slippage is
+    sum(sign x (fill notional - arrival price x filled shares)) /
+    sum(arrival price x filled shares) x 10,000 over the orders, sign +1 for
+    a buy and -1 for a sell: positive means the orders did worse than the
+    benchmark (bought dearer, sold cheaper). Exact until the one rounding,
+    to nearest with ties to even.
+    """
+    vwap_slippage_bps: _builtins.str
+    """Slippage against the interval VWAP, in basis points as
+    `arrival_slippage_bps` ("" when nothing was filled): the benchmark of an
+    order is the VWAP of every trade of its symbol from the command that
+    accepted it to the command of its last fill, both included.
+    """
+    arrival_priced_quantity: _builtins.int
+    """Filled shares of the orders that had an arrival price (those
+    `arrival_slippage_bps` is over).
+    """
     def __init__(
         self,
         *,
@@ -451,10 +521,13 @@ class OrderStatistics(_message.Message):
         order_to_trade_ratio: _builtins.str = ...,
         cancel_rate: _builtins.str = ...,
         average_fill_micros: _builtins.int = ...,
+        arrival_slippage_bps: _builtins.str = ...,
+        vwap_slippage_bps: _builtins.str = ...,
+        arrival_priced_quantity: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_fill_micros", b"average_fill_micros", "cancel_rate", b"cancel_rate", "canceled_count", b"canceled_count", "fill_count", b"fill_count", "fill_ratio", b"fill_ratio", "filled_count", b"filled_count", "filled_quantity", b"filled_quantity", "order_count", b"order_count", "order_to_trade_ratio", b"order_to_trade_ratio", "ordered_quantity", b"ordered_quantity", "rejected_count", b"rejected_count", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrival_priced_quantity", b"arrival_priced_quantity", "arrival_slippage_bps", b"arrival_slippage_bps", "average_fill_micros", b"average_fill_micros", "cancel_rate", b"cancel_rate", "canceled_count", b"canceled_count", "fill_count", b"fill_count", "fill_ratio", b"fill_ratio", "filled_count", b"filled_count", "filled_quantity", b"filled_quantity", "order_count", b"order_count", "order_to_trade_ratio", b"order_to_trade_ratio", "ordered_quantity", b"ordered_quantity", "rejected_count", b"rejected_count", "symbol", b"symbol", "vwap_slippage_bps", b"vwap_slippage_bps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -796,3 +869,433 @@ class ListOrderEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListOrderEventsResponse: _TypeAlias = ListOrderEventsResponse  # noqa: Y015
+
+@_typing.final
+class ListTransactionReportsRequest(_message.Message):
+    """Request of the transaction reports of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day, `YYYY-MM-DD`."""
+    account_id: _builtins.str
+    """Only this account's reports; empty means every account."""
+    page_size: _builtins.int
+    """The maximum number of reports to return (0 = 1000; at most 10000)."""
+    page_token: _builtins.str
+    """The `next_page_token` of a previous call, to get the next page."""
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "date", b"date", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTransactionReportsRequest: _TypeAlias = ListTransactionReportsRequest  # noqa: Y015
+
+@_typing.final
+class TransactionReport(_message.Message):
+    """One side of one execution, as an RTS 22-style transaction report. What
+    the exchange cannot know (legal entity identifiers, ISINs, the decision
+    makers' national ids) is not here: docs/compliance.md says how the files
+    fill those fields.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTION_REFERENCE_FIELD_NUMBER: _builtins.int
+    VENUE_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    EXECUTION_TIME_FIELD_NUMBER: _builtins.int
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    SIDE_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    DECISION_USER_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ORDER_ID_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    NOTIONAL_FIELD_NUMBER: _builtins.int
+    LIQUIDITY_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    transaction_reference: _builtins.str
+    """The report's own reference: the trade id and the side, "42-B" or "42-S"
+    (unique per report).
+    """
+    venue_transaction_id: _builtins.int
+    """The venue's id of the transaction: the trade id (the same on both sides)."""
+    symbol: _builtins.str
+    """The instrument."""
+    side: _common_pb2.Side.ValueType
+    """The side of this report's account."""
+    account_id: _builtins.str
+    """The account (the buyer on a buy, the seller on a sell)."""
+    counterparty_account_id: _builtins.str
+    """The other side's account."""
+    decision_user_id: _builtins.str
+    """The user who decided: the one who entered the account's order, as the
+    journal recorded the sender of the command that it accepted (empty for
+    an order the exchange itself entered).
+    """
+    order_id: _builtins.int
+    """The account's order."""
+    client_order_id: _builtins.str
+    """The client's id of that order."""
+    price: _builtins.int
+    """The price."""
+    quantity: _builtins.int
+    """Shares."""
+    notional: _builtins.str
+    """Price times quantity, a decimal string."""
+    liquidity: _orders_pb2.LiquidityIndicator.ValueType
+    """Whether the account's order added or removed liquidity."""
+    sequence: _builtins.int
+    """The engine sequence of the command that traded."""
+    @_builtins.property
+    def execution_time(self) -> _timestamp_pb2.Timestamp:
+        """When it executed: the sequencer's time of the command that traded, to
+        the nanosecond as journaled.
+        """
+
+    def __init__(
+        self,
+        *,
+        transaction_reference: _builtins.str = ...,
+        venue_transaction_id: _builtins.int = ...,
+        execution_time: _timestamp_pb2.Timestamp | None = ...,
+        symbol: _builtins.str = ...,
+        side: _common_pb2.Side.ValueType = ...,
+        account_id: _builtins.str = ...,
+        counterparty_account_id: _builtins.str = ...,
+        decision_user_id: _builtins.str = ...,
+        order_id: _builtins.int = ...,
+        client_order_id: _builtins.str = ...,
+        price: _builtins.int = ...,
+        quantity: _builtins.int = ...,
+        notional: _builtins.str = ...,
+        liquidity: _orders_pb2.LiquidityIndicator.ValueType = ...,
+        sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["execution_time", b"execution_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "client_order_id", b"client_order_id", "counterparty_account_id", b"counterparty_account_id", "decision_user_id", b"decision_user_id", "execution_time", b"execution_time", "liquidity", b"liquidity", "notional", b"notional", "order_id", b"order_id", "price", b"price", "quantity", b"quantity", "sequence", b"sequence", "side", b"side", "symbol", b"symbol", "transaction_reference", b"transaction_reference", "venue_transaction_id", b"venue_transaction_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransactionReport: _TypeAlias = TransactionReport  # noqa: Y015
+
+@_typing.final
+class ListTransactionReportsResponse(_message.Message):
+    """The transaction reports of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token of the next page; empty on the last page."""
+    @_builtins.property
+    def reports(self) -> _containers.RepeatedCompositeFieldContainer[Global___TransactionReport]:
+        """The reports of this page, in the order the engine produced the fills."""
+
+    def __init__(
+        self,
+        *,
+        reports: _abc.Iterable[Global___TransactionReport] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "reports", b"reports"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTransactionReportsResponse: _TypeAlias = ListTransactionReportsResponse  # noqa: Y015
+
+@_typing.final
+class GetClockSynchronisationRequest(_message.Message):
+    """Request of the clock-synchronisation facts of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day, `YYYY-MM-DD`."""
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClockSynchronisationRequest: _TypeAlias = GetClockSynchronisationRequest  # noqa: Y015
+
+@_typing.final
+class GetClockSynchronisationResponse(_message.Message):
+    """What the exchange records and measures of its business clock on one day.
+    The clock's offset from UTC is the host's NTP or PTP discipline, which
+    the exchange does not measure: `clock_source` says so.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    CLOCK_SOURCE_FIELD_NUMBER: _builtins.int
+    RECORDED_RESOLUTION_NANOS_FIELD_NUMBER: _builtins.int
+    REPORTED_RESOLUTION_NANOS_FIELD_NUMBER: _builtins.int
+    COMMAND_COUNT_FIELD_NUMBER: _builtins.int
+    FIRST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    FIRST_TIME_FIELD_NUMBER: _builtins.int
+    LAST_TIME_FIELD_NUMBER: _builtins.int
+    STEPS_BACK_FIELD_NUMBER: _builtins.int
+    LARGEST_STEP_BACK_NANOS_FIELD_NUMBER: _builtins.int
+    EQUAL_STEPS_FIELD_NUMBER: _builtins.int
+    FINEST_STEP_NANOS_FIELD_NUMBER: _builtins.int
+    LARGEST_STEP_NANOS_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day."""
+    clock_source: _builtins.str
+    """Configured, not measured: where the timestamps come from."""
+    recorded_resolution_nanos: _builtins.int
+    """The resolution the journal records times in, in nanoseconds (1)."""
+    reported_resolution_nanos: _builtins.int
+    """The resolution of the compliance files' times, in nanoseconds (1,000:
+    microseconds).
+    """
+    command_count: _builtins.int
+    """Measured: commands of the day whose facts the store holds (orders,
+    cancels, replaces and whatever traded).
+    """
+    first_sequence: _builtins.int
+    """The first of those commands' engine sequences."""
+    last_sequence: _builtins.int
+    """The last of those commands' engine sequences."""
+    steps_back: _builtins.int
+    """Measured: commands stamped earlier than the command before them (in
+    engine sequence order). The sequencer never lets time go backwards, so
+    anything but 0 is a fault to investigate.
+    """
+    largest_step_back_nanos: _builtins.int
+    """The largest such step back, in nanoseconds (0 if none)."""
+    equal_steps: _builtins.int
+    """Measured: commands stamped with the same time as the command before
+    them (the sequencer holds its time while the system clock is behind the
+    last stamp, or the clock is coarser than the commands' rate).
+    """
+    finest_step_nanos: _builtins.int
+    """Measured: the smallest positive step between consecutive commands, in
+    nanoseconds (0 if there is none): an upper bound of the clock's
+    effective resolution.
+    """
+    largest_step_nanos: _builtins.int
+    """The largest step between consecutive commands, in nanoseconds."""
+    @_builtins.property
+    def first_time(self) -> _timestamp_pb2.Timestamp:
+        """The first command's time."""
+
+    @_builtins.property
+    def last_time(self) -> _timestamp_pb2.Timestamp:
+        """The last command's time."""
+
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        clock_source: _builtins.str = ...,
+        recorded_resolution_nanos: _builtins.int = ...,
+        reported_resolution_nanos: _builtins.int = ...,
+        command_count: _builtins.int = ...,
+        first_sequence: _builtins.int = ...,
+        last_sequence: _builtins.int = ...,
+        first_time: _timestamp_pb2.Timestamp | None = ...,
+        last_time: _timestamp_pb2.Timestamp | None = ...,
+        steps_back: _builtins.int = ...,
+        largest_step_back_nanos: _builtins.int = ...,
+        equal_steps: _builtins.int = ...,
+        finest_step_nanos: _builtins.int = ...,
+        largest_step_nanos: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_time", b"first_time", "last_time", b"last_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_source", b"clock_source", "command_count", b"command_count", "date", b"date", "equal_steps", b"equal_steps", "finest_step_nanos", b"finest_step_nanos", "first_sequence", b"first_sequence", "first_time", b"first_time", "largest_step_back_nanos", b"largest_step_back_nanos", "largest_step_nanos", b"largest_step_nanos", "last_sequence", b"last_sequence", "last_time", b"last_time", "recorded_resolution_nanos", b"recorded_resolution_nanos", "reported_resolution_nanos", b"reported_resolution_nanos", "steps_back", b"steps_back"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClockSynchronisationResponse: _TypeAlias = GetClockSynchronisationResponse  # noqa: Y015
+
+@_typing.final
+class GetExecutionQualityRequest(_message.Message):
+    """Request of the execution-quality summary of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day, `YYYY-MM-DD`."""
+    symbol: _builtins.str
+    """Only this instrument; empty means every instrument with orders or trades."""
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        symbol: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "symbol", b"symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetExecutionQualityRequest: _TypeAlias = GetExecutionQualityRequest  # noqa: Y015
+
+@_typing.final
+class ExecutionQuality(_message.Message):
+    """One instrument's execution quality on one day, over every account.
+    Ratios and averages that are not money are decimal strings with 4 places
+    ("" when undefined).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    TRADE_COUNT_FIELD_NUMBER: _builtins.int
+    VOLUME_FIELD_NUMBER: _builtins.int
+    NOTIONAL_FIELD_NUMBER: _builtins.int
+    VWAP_FIELD_NUMBER: _builtins.int
+    AVERAGE_TRADE_SIZE_FIELD_NUMBER: _builtins.int
+    ORDER_COUNT_FIELD_NUMBER: _builtins.int
+    AVERAGE_ORDER_SIZE_FIELD_NUMBER: _builtins.int
+    REJECTED_COUNT_FIELD_NUMBER: _builtins.int
+    FILLED_COUNT_FIELD_NUMBER: _builtins.int
+    CANCELED_COUNT_FIELD_NUMBER: _builtins.int
+    FILL_RATIO_FIELD_NUMBER: _builtins.int
+    EXECUTION_LIKELIHOOD_FIELD_NUMBER: _builtins.int
+    CANCEL_RATIO_FIELD_NUMBER: _builtins.int
+    AVERAGE_FILL_MICROS_FIELD_NUMBER: _builtins.int
+    TWO_SIDED_ARRIVALS_FIELD_NUMBER: _builtins.int
+    AVERAGE_SPREAD_FIELD_NUMBER: _builtins.int
+    AVERAGE_SPREAD_BPS_FIELD_NUMBER: _builtins.int
+    AVERAGE_BID_QUANTITY_FIELD_NUMBER: _builtins.int
+    AVERAGE_ASK_QUANTITY_FIELD_NUMBER: _builtins.int
+    symbol: _builtins.str
+    """The instrument."""
+    trade_count: _builtins.int
+    """Trades."""
+    volume: _builtins.int
+    """Shares traded."""
+    notional: _builtins.str
+    """Price times quantity over the trades, a decimal string."""
+    vwap: _builtins.int
+    """The volume-weighted average price (0 without trades)."""
+    average_trade_size: _builtins.str
+    """`volume` / `trade_count`."""
+    order_count: _builtins.int
+    """Orders the engine accepted that day."""
+    average_order_size: _builtins.str
+    """Shares those orders asked for / `order_count`."""
+    rejected_count: _builtins.int
+    """Orders the engine refused that day."""
+    filled_count: _builtins.int
+    """Accepted orders filled completely (whenever)."""
+    canceled_count: _builtins.int
+    """Accepted orders canceled or expired before they were filled completely."""
+    fill_ratio: _builtins.str
+    """Shares filled / shares ordered, over the accepted orders."""
+    execution_likelihood: _builtins.str
+    """Likelihood of execution: `filled_count` / `order_count`."""
+    cancel_ratio: _builtins.str
+    """`canceled_count` / `order_count`."""
+    average_fill_micros: _builtins.int
+    """Speed of execution: the mean time from acceptance to complete fill, in
+    microseconds, over `filled_count` orders (0 when none).
+    """
+    two_sided_arrivals: _builtins.int
+    """Arrivals (new orders) that found both sides of the book: what the
+    spread and sizes below are averaged over.
+    """
+    average_spread: _builtins.int
+    """The mean quoted spread (best offer - best bid) those arrivals found,
+    rounded to the nearest unit with ties to even (0 when none).
+    """
+    average_spread_bps: _builtins.str
+    """The mean spread over the mean mid of those arrivals, in basis points."""
+    average_bid_quantity: _builtins.str
+    """The mean visible shares at the best bid those arrivals found."""
+    average_ask_quantity: _builtins.str
+    """The mean visible shares at the best offer those arrivals found."""
+    def __init__(
+        self,
+        *,
+        symbol: _builtins.str = ...,
+        trade_count: _builtins.int = ...,
+        volume: _builtins.int = ...,
+        notional: _builtins.str = ...,
+        vwap: _builtins.int = ...,
+        average_trade_size: _builtins.str = ...,
+        order_count: _builtins.int = ...,
+        average_order_size: _builtins.str = ...,
+        rejected_count: _builtins.int = ...,
+        filled_count: _builtins.int = ...,
+        canceled_count: _builtins.int = ...,
+        fill_ratio: _builtins.str = ...,
+        execution_likelihood: _builtins.str = ...,
+        cancel_ratio: _builtins.str = ...,
+        average_fill_micros: _builtins.int = ...,
+        two_sided_arrivals: _builtins.int = ...,
+        average_spread: _builtins.int = ...,
+        average_spread_bps: _builtins.str = ...,
+        average_bid_quantity: _builtins.str = ...,
+        average_ask_quantity: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_ask_quantity", b"average_ask_quantity", "average_bid_quantity", b"average_bid_quantity", "average_fill_micros", b"average_fill_micros", "average_order_size", b"average_order_size", "average_spread", b"average_spread", "average_spread_bps", b"average_spread_bps", "average_trade_size", b"average_trade_size", "cancel_ratio", b"cancel_ratio", "canceled_count", b"canceled_count", "execution_likelihood", b"execution_likelihood", "fill_ratio", b"fill_ratio", "filled_count", b"filled_count", "notional", b"notional", "order_count", b"order_count", "rejected_count", b"rejected_count", "symbol", b"symbol", "trade_count", b"trade_count", "two_sided_arrivals", b"two_sided_arrivals", "volume", b"volume", "vwap", b"vwap"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExecutionQuality: _TypeAlias = ExecutionQuality  # noqa: Y015
+
+@_typing.final
+class GetExecutionQualityResponse(_message.Message):
+    """The execution-quality summary of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    SYMBOLS_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day."""
+    @_builtins.property
+    def symbols(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExecutionQuality]:
+        """Per instrument, by symbol."""
+
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        symbols: _abc.Iterable[Global___ExecutionQuality] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "symbols", b"symbols"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetExecutionQualityResponse: _TypeAlias = GetExecutionQualityResponse  # noqa: Y015

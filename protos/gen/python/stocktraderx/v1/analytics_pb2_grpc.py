@@ -61,6 +61,21 @@ class AnalyticsServiceStub:
                 request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetMarketStatisticsRequest.SerializeToString,
                 response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetMarketStatisticsResponse.FromString,
                 _registered_method=True)
+        self.ListTransactionReports = channel.unary_unary(
+                '/stocktraderx.v1.AnalyticsService/ListTransactionReports',
+                request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.ListTransactionReportsRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.ListTransactionReportsResponse.FromString,
+                _registered_method=True)
+        self.GetClockSynchronisation = channel.unary_unary(
+                '/stocktraderx.v1.AnalyticsService/GetClockSynchronisation',
+                request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetClockSynchronisationRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetClockSynchronisationResponse.FromString,
+                _registered_method=True)
+        self.GetExecutionQuality = channel.unary_unary(
+                '/stocktraderx.v1.AnalyticsService/GetExecutionQuality',
+                request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -108,6 +123,33 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTransactionReports(self, request, context):
+        """Lists the MiFID II RTS 22-style transaction reports of one day: one per
+        execution per side, with the account, its counterparty and the user who
+        decided (docs/compliance.md, field by field). Risk officers and
+        administrators only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClockSynchronisation(self, request, context):
+        """Returns the RTS 25-style clock-synchronisation facts of one day: how
+        timestamps are recorded and what the journal shows of their order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExecutionQuality(self, request, context):
+        """Returns the RTS 27-style execution-quality summary of one day per
+        instrument: volumes, orders and trades, spreads and sizes at the touch,
+        speed and likelihood of execution.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +177,21 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetMarketStatistics,
                     request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetMarketStatisticsRequest.FromString,
                     response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetMarketStatisticsResponse.SerializeToString,
+            ),
+            'ListTransactionReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTransactionReports,
+                    request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.ListTransactionReportsRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.ListTransactionReportsResponse.SerializeToString,
+            ),
+            'GetClockSynchronisation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClockSynchronisation,
+                    request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetClockSynchronisationRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetClockSynchronisationResponse.SerializeToString,
+            ),
+            'GetExecutionQuality': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExecutionQuality,
+                    request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -274,6 +331,87 @@ class AnalyticsService:
             '/stocktraderx.v1.AnalyticsService/GetMarketStatistics',
             stocktraderx_dot_v1_dot_analytics__pb2.GetMarketStatisticsRequest.SerializeToString,
             stocktraderx_dot_v1_dot_analytics__pb2.GetMarketStatisticsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTransactionReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.AnalyticsService/ListTransactionReports',
+            stocktraderx_dot_v1_dot_analytics__pb2.ListTransactionReportsRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_analytics__pb2.ListTransactionReportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClockSynchronisation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.AnalyticsService/GetClockSynchronisation',
+            stocktraderx_dot_v1_dot_analytics__pb2.GetClockSynchronisationRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_analytics__pb2.GetClockSynchronisationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExecutionQuality(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.AnalyticsService/GetExecutionQuality',
+            stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.FromString,
             options,
             channel_credentials,
             insecure,

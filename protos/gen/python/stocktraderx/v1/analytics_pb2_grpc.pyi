@@ -63,6 +63,21 @@ class AnalyticsServiceStub:
     """Returns each symbol's volume, VWAP and price range of one day (public
     market data).
     """
+    ListTransactionReports: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.ListTransactionReportsRequest, _analytics_pb2.ListTransactionReportsResponse]
+    """Lists the MiFID II RTS 22-style transaction reports of one day: one per
+    execution per side, with the account, its counterparty and the user who
+    decided (docs/compliance.md, field by field). Risk officers and
+    administrators only.
+    """
+    GetClockSynchronisation: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.GetClockSynchronisationRequest, _analytics_pb2.GetClockSynchronisationResponse]
+    """Returns the RTS 25-style clock-synchronisation facts of one day: how
+    timestamps are recorded and what the journal shows of their order.
+    """
+    GetExecutionQuality: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.GetExecutionQualityRequest, _analytics_pb2.GetExecutionQualityResponse]
+    """Returns the RTS 27-style execution-quality summary of one day per
+    instrument: volumes, orders and trades, spreads and sizes at the touch,
+    speed and likelihood of execution.
+    """
 
 @_typing.type_check_only
 class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
@@ -88,6 +103,21 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     GetMarketStatistics: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetMarketStatisticsRequest, _analytics_pb2.GetMarketStatisticsResponse]  # type: ignore[assignment]
     """Returns each symbol's volume, VWAP and price range of one day (public
     market data).
+    """
+    ListTransactionReports: _aio.UnaryUnaryMultiCallable[_analytics_pb2.ListTransactionReportsRequest, _analytics_pb2.ListTransactionReportsResponse]  # type: ignore[assignment]
+    """Lists the MiFID II RTS 22-style transaction reports of one day: one per
+    execution per side, with the account, its counterparty and the user who
+    decided (docs/compliance.md, field by field). Risk officers and
+    administrators only.
+    """
+    GetClockSynchronisation: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetClockSynchronisationRequest, _analytics_pb2.GetClockSynchronisationResponse]  # type: ignore[assignment]
+    """Returns the RTS 25-style clock-synchronisation facts of one day: how
+    timestamps are recorded and what the journal shows of their order.
+    """
+    GetExecutionQuality: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetExecutionQualityRequest, _analytics_pb2.GetExecutionQualityResponse]  # type: ignore[assignment]
+    """Returns the RTS 27-style execution-quality summary of one day per
+    instrument: volumes, orders and trades, spreads and sizes at the touch,
+    speed and likelihood of execution.
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -141,6 +171,39 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_analytics_pb2.GetMarketStatisticsResponse, _abc.Awaitable[_analytics_pb2.GetMarketStatisticsResponse]]:
         """Returns each symbol's volume, VWAP and price range of one day (public
         market data).
+        """
+
+    @_abc_1.abstractmethod
+    def ListTransactionReports(
+        self,
+        request: _analytics_pb2.ListTransactionReportsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_pb2.ListTransactionReportsResponse, _abc.Awaitable[_analytics_pb2.ListTransactionReportsResponse]]:
+        """Lists the MiFID II RTS 22-style transaction reports of one day: one per
+        execution per side, with the account, its counterparty and the user who
+        decided (docs/compliance.md, field by field). Risk officers and
+        administrators only.
+        """
+
+    @_abc_1.abstractmethod
+    def GetClockSynchronisation(
+        self,
+        request: _analytics_pb2.GetClockSynchronisationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_pb2.GetClockSynchronisationResponse, _abc.Awaitable[_analytics_pb2.GetClockSynchronisationResponse]]:
+        """Returns the RTS 25-style clock-synchronisation facts of one day: how
+        timestamps are recorded and what the journal shows of their order.
+        """
+
+    @_abc_1.abstractmethod
+    def GetExecutionQuality(
+        self,
+        request: _analytics_pb2.GetExecutionQualityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_pb2.GetExecutionQualityResponse, _abc.Awaitable[_analytics_pb2.GetExecutionQualityResponse]]:
+        """Returns the RTS 27-style execution-quality summary of one day per
+        instrument: volumes, orders and trades, spreads and sizes at the touch,
+        speed and likelihood of execution.
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -198,6 +198,28 @@ export interface GetProfitAndLossResponse {
   fees: bigint;
   /** `total_pnl` minus `fees`. */
   netPnl: bigint;
+  /**
+   * The profit and loss over the day, for charts: one point after each of
+   * the day's fills, in the order they happened.
+   */
+  timeline: ProfitAndLossPoint[];
+}
+
+/** The account's profit and loss right after one of the day's fills. */
+export interface ProfitAndLossPoint {
+  /** The fill's time. */
+  time:
+    | Timestamp
+    | undefined;
+  /** The day's realized profit and loss up to and including this fill. */
+  realizedPnl: bigint;
+  /**
+   * The unrealized profit and loss of every position at that moment, each
+   * marked at the price of the account's latest fill in its symbol, or,
+   * before its first fill of the day, at the symbol's closing price of the
+   * days before (the statement's own figure uses the day's closing price).
+   */
+  unrealizedPnl: bigint;
 }
 
 /** Request of an account's order statistics. */
@@ -237,6 +259,32 @@ export interface OrderStatistics {
    * microseconds, over `filled_count` orders (0 when none).
    */
   averageFillMicros: bigint;
+  /**
+   * Slippage against the arrival price, in basis points with 4 decimal
+   * places ("8.7719"; "" when no filled order had an arrival price). An
+   * order's arrival price is the mid of its symbol's best bid and best offer
+   * just before the engine applied the command that accepted it; when only
+   * one side had orders, that side's best price; when the book was empty,
+   * none (the order is left out). Slippage is
+   * sum(sign x (fill notional - arrival price x filled shares)) /
+   * sum(arrival price x filled shares) x 10,000 over the orders, sign +1 for
+   * a buy and -1 for a sell: positive means the orders did worse than the
+   * benchmark (bought dearer, sold cheaper). Exact until the one rounding,
+   * to nearest with ties to even.
+   */
+  arrivalSlippageBps: string;
+  /**
+   * Slippage against the interval VWAP, in basis points as
+   * `arrival_slippage_bps` ("" when nothing was filled): the benchmark of an
+   * order is the VWAP of every trade of its symbol from the command that
+   * accepted it to the command of its last fill, both included.
+   */
+  vwapSlippageBps: string;
+  /**
+   * Filled shares of the orders that had an arrival price (those
+   * `arrival_slippage_bps` is over).
+   */
+  arrivalPricedQuantity: bigint;
 }
 
 /** An account's order statistics of one day. */
@@ -372,6 +420,214 @@ export interface ListOrderEventsResponse {
   events: OrderEvent[];
   /** The token of the next page; empty on the last page. */
   nextPageToken: string;
+}
+
+/** Request of the transaction reports of one day. */
+export interface ListTransactionReportsRequest {
+  /** The UTC day, `YYYY-MM-DD`. */
+  date: string;
+  /** Only this account's reports; empty means every account. */
+  accountId: string;
+  /** The maximum number of reports to return (0 = 1000; at most 10000). */
+  pageSize: number;
+  /** The `next_page_token` of a previous call, to get the next page. */
+  pageToken: string;
+}
+
+/**
+ * One side of one execution, as an RTS 22-style transaction report. What
+ * the exchange cannot know (legal entity identifiers, ISINs, the decision
+ * makers' national ids) is not here: docs/compliance.md says how the files
+ * fill those fields.
+ */
+export interface TransactionReport {
+  /**
+   * The report's own reference: the trade id and the side, "42-B" or "42-S"
+   * (unique per report).
+   */
+  transactionReference: string;
+  /** The venue's id of the transaction: the trade id (the same on both sides). */
+  venueTransactionId: bigint;
+  /**
+   * When it executed: the sequencer's time of the command that traded, to
+   * the nanosecond as journaled.
+   */
+  executionTime:
+    | Timestamp
+    | undefined;
+  /** The instrument. */
+  symbol: string;
+  /** The side of this report's account. */
+  side: Side;
+  /** The account (the buyer on a buy, the seller on a sell). */
+  accountId: string;
+  /** The other side's account. */
+  counterpartyAccountId: string;
+  /**
+   * The user who decided: the one who entered the account's order, as the
+   * journal recorded the sender of the command that it accepted (empty for
+   * an order the exchange itself entered).
+   */
+  decisionUserId: string;
+  /** The account's order. */
+  orderId: bigint;
+  /** The client's id of that order. */
+  clientOrderId: string;
+  /** The price. */
+  price: bigint;
+  /** Shares. */
+  quantity: bigint;
+  /** Price times quantity, a decimal string. */
+  notional: string;
+  /** Whether the account's order added or removed liquidity. */
+  liquidity: LiquidityIndicator;
+  /** The engine sequence of the command that traded. */
+  sequence: bigint;
+}
+
+/** The transaction reports of one day. */
+export interface ListTransactionReportsResponse {
+  /** The reports of this page, in the order the engine produced the fills. */
+  reports: TransactionReport[];
+  /** The token of the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** Request of the clock-synchronisation facts of one day. */
+export interface GetClockSynchronisationRequest {
+  /** The UTC day, `YYYY-MM-DD`. */
+  date: string;
+}
+
+/**
+ * What the exchange records and measures of its business clock on one day.
+ * The clock's offset from UTC is the host's NTP or PTP discipline, which
+ * the exchange does not measure: `clock_source` says so.
+ */
+export interface GetClockSynchronisationResponse {
+  /** The UTC day. */
+  date: string;
+  /** Configured, not measured: where the timestamps come from. */
+  clockSource: string;
+  /** The resolution the journal records times in, in nanoseconds (1). */
+  recordedResolutionNanos: bigint;
+  /**
+   * The resolution of the compliance files' times, in nanoseconds (1,000:
+   * microseconds).
+   */
+  reportedResolutionNanos: bigint;
+  /**
+   * Measured: commands of the day whose facts the store holds (orders,
+   * cancels, replaces and whatever traded).
+   */
+  commandCount: bigint;
+  /** The first of those commands' engine sequences. */
+  firstSequence: bigint;
+  /** The last of those commands' engine sequences. */
+  lastSequence: bigint;
+  /** The first command's time. */
+  firstTime:
+    | Timestamp
+    | undefined;
+  /** The last command's time. */
+  lastTime:
+    | Timestamp
+    | undefined;
+  /**
+   * Measured: commands stamped earlier than the command before them (in
+   * engine sequence order). The sequencer never lets time go backwards, so
+   * anything but 0 is a fault to investigate.
+   */
+  stepsBack: bigint;
+  /** The largest such step back, in nanoseconds (0 if none). */
+  largestStepBackNanos: bigint;
+  /**
+   * Measured: commands stamped with the same time as the command before
+   * them (the sequencer holds its time while the system clock is behind the
+   * last stamp, or the clock is coarser than the commands' rate).
+   */
+  equalSteps: bigint;
+  /**
+   * Measured: the smallest positive step between consecutive commands, in
+   * nanoseconds (0 if there is none): an upper bound of the clock's
+   * effective resolution.
+   */
+  finestStepNanos: bigint;
+  /** The largest step between consecutive commands, in nanoseconds. */
+  largestStepNanos: bigint;
+}
+
+/** Request of the execution-quality summary of one day. */
+export interface GetExecutionQualityRequest {
+  /** The UTC day, `YYYY-MM-DD`. */
+  date: string;
+  /** Only this instrument; empty means every instrument with orders or trades. */
+  symbol: string;
+}
+
+/**
+ * One instrument's execution quality on one day, over every account.
+ * Ratios and averages that are not money are decimal strings with 4 places
+ * ("" when undefined).
+ */
+export interface ExecutionQuality {
+  /** The instrument. */
+  symbol: string;
+  /** Trades. */
+  tradeCount: bigint;
+  /** Shares traded. */
+  volume: bigint;
+  /** Price times quantity over the trades, a decimal string. */
+  notional: string;
+  /** The volume-weighted average price (0 without trades). */
+  vwap: bigint;
+  /** `volume` / `trade_count`. */
+  averageTradeSize: string;
+  /** Orders the engine accepted that day. */
+  orderCount: bigint;
+  /** Shares those orders asked for / `order_count`. */
+  averageOrderSize: string;
+  /** Orders the engine refused that day. */
+  rejectedCount: bigint;
+  /** Accepted orders filled completely (whenever). */
+  filledCount: bigint;
+  /** Accepted orders canceled or expired before they were filled completely. */
+  canceledCount: bigint;
+  /** Shares filled / shares ordered, over the accepted orders. */
+  fillRatio: string;
+  /** Likelihood of execution: `filled_count` / `order_count`. */
+  executionLikelihood: string;
+  /** `canceled_count` / `order_count`. */
+  cancelRatio: string;
+  /**
+   * Speed of execution: the mean time from acceptance to complete fill, in
+   * microseconds, over `filled_count` orders (0 when none).
+   */
+  averageFillMicros: bigint;
+  /**
+   * Arrivals (new orders) that found both sides of the book: what the
+   * spread and sizes below are averaged over.
+   */
+  twoSidedArrivals: bigint;
+  /**
+   * The mean quoted spread (best offer - best bid) those arrivals found,
+   * rounded to the nearest unit with ties to even (0 when none).
+   */
+  averageSpread: bigint;
+  /** The mean spread over the mean mid of those arrivals, in basis points. */
+  averageSpreadBps: string;
+  /** The mean visible shares at the best bid those arrivals found. */
+  averageBidQuantity: string;
+  /** The mean visible shares at the best offer those arrivals found. */
+  averageAskQuantity: string;
+}
+
+/** The execution-quality summary of one day. */
+export interface GetExecutionQualityResponse {
+  /** The UTC day. */
+  date: string;
+  /** Per instrument, by symbol. */
+  symbols: ExecutionQuality[];
 }
 
 function createBaseGetTradeReportRequest(): GetTradeReportRequest {
@@ -1573,6 +1829,7 @@ function createBaseGetProfitAndLossResponse(): GetProfitAndLossResponse {
     totalPnl: 0n,
     fees: 0n,
     netPnl: 0n,
+    timeline: [],
   };
 }
 
@@ -1616,6 +1873,9 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
         throw new globalThis.Error("value provided for field message.netPnl of type int64 too large");
       }
       writer.uint32(64).int64(message.netPnl);
+    }
+    for (const v of message.timeline) {
+      ProfitAndLossPoint.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1697,6 +1957,14 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
             message.netPnl = reader.int64() as bigint;
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.timeline.push(ProfitAndLossPoint.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1737,6 +2005,9 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
         : 0n,
       fees: isSet(object.fees) ? BigInt(object.fees) : 0n,
       netPnl: isSet(object.netPnl) ? BigInt(object.netPnl) : isSet(object.net_pnl) ? BigInt(object.net_pnl) : 0n,
+      timeline: globalThis.Array.isArray(object?.timeline)
+        ? object.timeline.map((e: any) => ProfitAndLossPoint.fromJSON(e))
+        : [],
     };
   },
 
@@ -1766,6 +2037,9 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
     if (message.netPnl !== 0n) {
       obj.netPnl = message.netPnl.toString();
     }
+    if (message.timeline?.length) {
+      obj.timeline = message.timeline.map((e) => ProfitAndLossPoint.toJSON(e));
+    }
     return obj;
   },
 
@@ -1786,6 +2060,126 @@ export const GetProfitAndLossResponse: MessageFns<GetProfitAndLossResponse> = {
     message.totalPnl = (object.totalPnl !== undefined && object.totalPnl !== null) ? BigInt(object.totalPnl) : 0n;
     message.fees = (object.fees !== undefined && object.fees !== null) ? BigInt(object.fees) : 0n;
     message.netPnl = (object.netPnl !== undefined && object.netPnl !== null) ? BigInt(object.netPnl) : 0n;
+    message.timeline = object.timeline?.map((e) => ProfitAndLossPoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProfitAndLossPoint(): ProfitAndLossPoint {
+  return { time: undefined, realizedPnl: 0n, unrealizedPnl: 0n };
+}
+
+export const ProfitAndLossPoint: MessageFns<ProfitAndLossPoint> = {
+  encode(message: ProfitAndLossPoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.time !== undefined) {
+      Timestamp.encode(message.time, writer.uint32(10).fork()).join();
+    }
+    if (message.realizedPnl !== 0n) {
+      if (BigInt.asIntN(64, message.realizedPnl) !== message.realizedPnl) {
+        throw new globalThis.Error("value provided for field message.realizedPnl of type int64 too large");
+      }
+      writer.uint32(16).int64(message.realizedPnl);
+    }
+    if (message.unrealizedPnl !== 0n) {
+      if (BigInt.asIntN(64, message.unrealizedPnl) !== message.unrealizedPnl) {
+        throw new globalThis.Error("value provided for field message.unrealizedPnl of type int64 too large");
+      }
+      writer.uint32(24).int64(message.unrealizedPnl);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProfitAndLossPoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProfitAndLossPoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.time = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.realizedPnl = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.unrealizedPnl = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProfitAndLossPoint {
+    return {
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      realizedPnl: isSet(object.realizedPnl)
+        ? BigInt(object.realizedPnl)
+        : isSet(object.realized_pnl)
+        ? BigInt(object.realized_pnl)
+        : 0n,
+      unrealizedPnl: isSet(object.unrealizedPnl)
+        ? BigInt(object.unrealizedPnl)
+        : isSet(object.unrealized_pnl)
+        ? BigInt(object.unrealized_pnl)
+        : 0n,
+    };
+  },
+
+  toJSON(message: ProfitAndLossPoint): unknown {
+    const obj: any = {};
+    if (message.time !== undefined) {
+      obj.time = fromTimestamp(message.time).toISOString();
+    }
+    if (message.realizedPnl !== 0n) {
+      obj.realizedPnl = message.realizedPnl.toString();
+    }
+    if (message.unrealizedPnl !== 0n) {
+      obj.unrealizedPnl = message.unrealizedPnl.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProfitAndLossPoint>, I>>(base?: I): ProfitAndLossPoint {
+    return ProfitAndLossPoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProfitAndLossPoint>, I>>(object: I): ProfitAndLossPoint {
+    const message = createBaseProfitAndLossPoint();
+    message.time = (object.time !== undefined && object.time !== null) ? Timestamp.fromPartial(object.time) : undefined;
+    message.realizedPnl = (object.realizedPnl !== undefined && object.realizedPnl !== null)
+      ? BigInt(object.realizedPnl)
+      : 0n;
+    message.unrealizedPnl = (object.unrealizedPnl !== undefined && object.unrealizedPnl !== null)
+      ? BigInt(object.unrealizedPnl)
+      : 0n;
     return message;
   },
 };
@@ -1893,6 +2287,9 @@ function createBaseOrderStatistics(): OrderStatistics {
     orderToTradeRatio: "",
     cancelRate: "",
     averageFillMicros: 0n,
+    arrivalSlippageBps: "",
+    vwapSlippageBps: "",
+    arrivalPricedQuantity: 0n,
   };
 }
 
@@ -1957,6 +2354,18 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
         throw new globalThis.Error("value provided for field message.averageFillMicros of type int64 too large");
       }
       writer.uint32(96).int64(message.averageFillMicros);
+    }
+    if (message.arrivalSlippageBps !== "") {
+      writer.uint32(106).string(message.arrivalSlippageBps);
+    }
+    if (message.vwapSlippageBps !== "") {
+      writer.uint32(114).string(message.vwapSlippageBps);
+    }
+    if (message.arrivalPricedQuantity !== 0n) {
+      if (BigInt.asIntN(64, message.arrivalPricedQuantity) !== message.arrivalPricedQuantity) {
+        throw new globalThis.Error("value provided for field message.arrivalPricedQuantity of type int64 too large");
+      }
+      writer.uint32(120).int64(message.arrivalPricedQuantity);
     }
     return writer;
   },
@@ -2070,6 +2479,30 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
             message.averageFillMicros = reader.int64() as bigint;
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.arrivalSlippageBps = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.vwapSlippageBps = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.arrivalPricedQuantity = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2140,6 +2573,21 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
         : isSet(object.average_fill_micros)
         ? BigInt(object.average_fill_micros)
         : 0n,
+      arrivalSlippageBps: isSet(object.arrivalSlippageBps)
+        ? globalThis.String(object.arrivalSlippageBps)
+        : isSet(object.arrival_slippage_bps)
+        ? globalThis.String(object.arrival_slippage_bps)
+        : "",
+      vwapSlippageBps: isSet(object.vwapSlippageBps)
+        ? globalThis.String(object.vwapSlippageBps)
+        : isSet(object.vwap_slippage_bps)
+        ? globalThis.String(object.vwap_slippage_bps)
+        : "",
+      arrivalPricedQuantity: isSet(object.arrivalPricedQuantity)
+        ? BigInt(object.arrivalPricedQuantity)
+        : isSet(object.arrival_priced_quantity)
+        ? BigInt(object.arrival_priced_quantity)
+        : 0n,
     };
   },
 
@@ -2181,6 +2629,15 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
     if (message.averageFillMicros !== 0n) {
       obj.averageFillMicros = message.averageFillMicros.toString();
     }
+    if (message.arrivalSlippageBps !== "") {
+      obj.arrivalSlippageBps = message.arrivalSlippageBps;
+    }
+    if (message.vwapSlippageBps !== "") {
+      obj.vwapSlippageBps = message.vwapSlippageBps;
+    }
+    if (message.arrivalPricedQuantity !== 0n) {
+      obj.arrivalPricedQuantity = message.arrivalPricedQuantity.toString();
+    }
     return obj;
   },
 
@@ -2215,6 +2672,12 @@ export const OrderStatistics: MessageFns<OrderStatistics> = {
     message.averageFillMicros = (object.averageFillMicros !== undefined && object.averageFillMicros !== null)
       ? BigInt(object.averageFillMicros)
       : 0n;
+    message.arrivalSlippageBps = object.arrivalSlippageBps ?? "";
+    message.vwapSlippageBps = object.vwapSlippageBps ?? "";
+    message.arrivalPricedQuantity =
+      (object.arrivalPricedQuantity !== undefined && object.arrivalPricedQuantity !== null)
+        ? BigInt(object.arrivalPricedQuantity)
+        : 0n;
     return message;
   },
 };
@@ -3601,6 +4064,1731 @@ export const ListOrderEventsResponse: MessageFns<ListOrderEventsResponse> = {
   },
 };
 
+function createBaseListTransactionReportsRequest(): ListTransactionReportsRequest {
+  return { date: "", accountId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListTransactionReportsRequest: MessageFns<ListTransactionReportsRequest> = {
+  encode(message: ListTransactionReportsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(18).string(message.accountId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTransactionReportsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTransactionReportsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTransactionReportsRequest {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListTransactionReportsRequest): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListTransactionReportsRequest>, I>>(base?: I): ListTransactionReportsRequest {
+    return ListTransactionReportsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListTransactionReportsRequest>, I>>(
+    object: I,
+  ): ListTransactionReportsRequest {
+    const message = createBaseListTransactionReportsRequest();
+    message.date = object.date ?? "";
+    message.accountId = object.accountId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseTransactionReport(): TransactionReport {
+  return {
+    transactionReference: "",
+    venueTransactionId: 0n,
+    executionTime: undefined,
+    symbol: "",
+    side: 0,
+    accountId: "",
+    counterpartyAccountId: "",
+    decisionUserId: "",
+    orderId: 0n,
+    clientOrderId: "",
+    price: 0n,
+    quantity: 0n,
+    notional: "",
+    liquidity: 0,
+    sequence: 0n,
+  };
+}
+
+export const TransactionReport: MessageFns<TransactionReport> = {
+  encode(message: TransactionReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transactionReference !== "") {
+      writer.uint32(10).string(message.transactionReference);
+    }
+    if (message.venueTransactionId !== 0n) {
+      if (BigInt.asUintN(64, message.venueTransactionId) !== message.venueTransactionId) {
+        throw new globalThis.Error("value provided for field message.venueTransactionId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.venueTransactionId);
+    }
+    if (message.executionTime !== undefined) {
+      Timestamp.encode(message.executionTime, writer.uint32(26).fork()).join();
+    }
+    if (message.symbol !== "") {
+      writer.uint32(34).string(message.symbol);
+    }
+    if (message.side !== 0) {
+      writer.uint32(40).int32(message.side);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(50).string(message.accountId);
+    }
+    if (message.counterpartyAccountId !== "") {
+      writer.uint32(58).string(message.counterpartyAccountId);
+    }
+    if (message.decisionUserId !== "") {
+      writer.uint32(66).string(message.decisionUserId);
+    }
+    if (message.orderId !== 0n) {
+      if (BigInt.asUintN(64, message.orderId) !== message.orderId) {
+        throw new globalThis.Error("value provided for field message.orderId of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.orderId);
+    }
+    if (message.clientOrderId !== "") {
+      writer.uint32(82).string(message.clientOrderId);
+    }
+    if (message.price !== 0n) {
+      if (BigInt.asIntN(64, message.price) !== message.price) {
+        throw new globalThis.Error("value provided for field message.price of type int64 too large");
+      }
+      writer.uint32(88).int64(message.price);
+    }
+    if (message.quantity !== 0n) {
+      if (BigInt.asIntN(64, message.quantity) !== message.quantity) {
+        throw new globalThis.Error("value provided for field message.quantity of type int64 too large");
+      }
+      writer.uint32(96).int64(message.quantity);
+    }
+    if (message.notional !== "") {
+      writer.uint32(106).string(message.notional);
+    }
+    if (message.liquidity !== 0) {
+      writer.uint32(112).int32(message.liquidity);
+    }
+    if (message.sequence !== 0n) {
+      if (BigInt.asUintN(64, message.sequence) !== message.sequence) {
+        throw new globalThis.Error("value provided for field message.sequence of type uint64 too large");
+      }
+      writer.uint32(120).uint64(message.sequence);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransactionReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransactionReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transactionReference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.venueTransactionId = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.executionTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.side = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.counterpartyAccountId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.decisionUserId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.orderId = reader.uint64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.clientOrderId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.price = reader.int64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.quantity = reader.int64() as bigint;
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.notional = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.liquidity = reader.int32() as any;
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.sequence = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransactionReport {
+    return {
+      transactionReference: isSet(object.transactionReference)
+        ? globalThis.String(object.transactionReference)
+        : isSet(object.transaction_reference)
+        ? globalThis.String(object.transaction_reference)
+        : "",
+      venueTransactionId: isSet(object.venueTransactionId)
+        ? BigInt(object.venueTransactionId)
+        : isSet(object.venue_transaction_id)
+        ? BigInt(object.venue_transaction_id)
+        : 0n,
+      executionTime: isSet(object.executionTime)
+        ? fromJsonTimestamp(object.executionTime)
+        : isSet(object.execution_time)
+        ? fromJsonTimestamp(object.execution_time)
+        : undefined,
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      side: isSet(object.side) ? sideFromJSON(object.side) : 0,
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      counterpartyAccountId: isSet(object.counterpartyAccountId)
+        ? globalThis.String(object.counterpartyAccountId)
+        : isSet(object.counterparty_account_id)
+        ? globalThis.String(object.counterparty_account_id)
+        : "",
+      decisionUserId: isSet(object.decisionUserId)
+        ? globalThis.String(object.decisionUserId)
+        : isSet(object.decision_user_id)
+        ? globalThis.String(object.decision_user_id)
+        : "",
+      orderId: isSet(object.orderId) ? BigInt(object.orderId) : isSet(object.order_id) ? BigInt(object.order_id) : 0n,
+      clientOrderId: isSet(object.clientOrderId)
+        ? globalThis.String(object.clientOrderId)
+        : isSet(object.client_order_id)
+        ? globalThis.String(object.client_order_id)
+        : "",
+      price: isSet(object.price) ? BigInt(object.price) : 0n,
+      quantity: isSet(object.quantity) ? BigInt(object.quantity) : 0n,
+      notional: isSet(object.notional) ? globalThis.String(object.notional) : "",
+      liquidity: isSet(object.liquidity) ? liquidityIndicatorFromJSON(object.liquidity) : 0,
+      sequence: isSet(object.sequence) ? BigInt(object.sequence) : 0n,
+    };
+  },
+
+  toJSON(message: TransactionReport): unknown {
+    const obj: any = {};
+    if (message.transactionReference !== "") {
+      obj.transactionReference = message.transactionReference;
+    }
+    if (message.venueTransactionId !== 0n) {
+      obj.venueTransactionId = message.venueTransactionId.toString();
+    }
+    if (message.executionTime !== undefined) {
+      obj.executionTime = fromTimestamp(message.executionTime).toISOString();
+    }
+    if (message.symbol !== "") {
+      obj.symbol = message.symbol;
+    }
+    if (message.side !== 0) {
+      obj.side = sideToJSON(message.side);
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.counterpartyAccountId !== "") {
+      obj.counterpartyAccountId = message.counterpartyAccountId;
+    }
+    if (message.decisionUserId !== "") {
+      obj.decisionUserId = message.decisionUserId;
+    }
+    if (message.orderId !== 0n) {
+      obj.orderId = message.orderId.toString();
+    }
+    if (message.clientOrderId !== "") {
+      obj.clientOrderId = message.clientOrderId;
+    }
+    if (message.price !== 0n) {
+      obj.price = message.price.toString();
+    }
+    if (message.quantity !== 0n) {
+      obj.quantity = message.quantity.toString();
+    }
+    if (message.notional !== "") {
+      obj.notional = message.notional;
+    }
+    if (message.liquidity !== 0) {
+      obj.liquidity = liquidityIndicatorToJSON(message.liquidity);
+    }
+    if (message.sequence !== 0n) {
+      obj.sequence = message.sequence.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TransactionReport>, I>>(base?: I): TransactionReport {
+    return TransactionReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TransactionReport>, I>>(object: I): TransactionReport {
+    const message = createBaseTransactionReport();
+    message.transactionReference = object.transactionReference ?? "";
+    message.venueTransactionId = (object.venueTransactionId !== undefined && object.venueTransactionId !== null)
+      ? BigInt(object.venueTransactionId)
+      : 0n;
+    message.executionTime = (object.executionTime !== undefined && object.executionTime !== null)
+      ? Timestamp.fromPartial(object.executionTime)
+      : undefined;
+    message.symbol = object.symbol ?? "";
+    message.side = object.side ?? 0;
+    message.accountId = object.accountId ?? "";
+    message.counterpartyAccountId = object.counterpartyAccountId ?? "";
+    message.decisionUserId = object.decisionUserId ?? "";
+    message.orderId = (object.orderId !== undefined && object.orderId !== null) ? BigInt(object.orderId) : 0n;
+    message.clientOrderId = object.clientOrderId ?? "";
+    message.price = (object.price !== undefined && object.price !== null) ? BigInt(object.price) : 0n;
+    message.quantity = (object.quantity !== undefined && object.quantity !== null) ? BigInt(object.quantity) : 0n;
+    message.notional = object.notional ?? "";
+    message.liquidity = object.liquidity ?? 0;
+    message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
+    return message;
+  },
+};
+
+function createBaseListTransactionReportsResponse(): ListTransactionReportsResponse {
+  return { reports: [], nextPageToken: "" };
+}
+
+export const ListTransactionReportsResponse: MessageFns<ListTransactionReportsResponse> = {
+  encode(message: ListTransactionReportsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.reports) {
+      TransactionReport.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTransactionReportsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTransactionReportsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reports.push(TransactionReport.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTransactionReportsResponse {
+    return {
+      reports: globalThis.Array.isArray(object?.reports)
+        ? object.reports.map((e: any) => TransactionReport.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListTransactionReportsResponse): unknown {
+    const obj: any = {};
+    if (message.reports?.length) {
+      obj.reports = message.reports.map((e) => TransactionReport.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListTransactionReportsResponse>, I>>(base?: I): ListTransactionReportsResponse {
+    return ListTransactionReportsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListTransactionReportsResponse>, I>>(
+    object: I,
+  ): ListTransactionReportsResponse {
+    const message = createBaseListTransactionReportsResponse();
+    message.reports = object.reports?.map((e) => TransactionReport.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseGetClockSynchronisationRequest(): GetClockSynchronisationRequest {
+  return { date: "" };
+}
+
+export const GetClockSynchronisationRequest: MessageFns<GetClockSynchronisationRequest> = {
+  encode(message: GetClockSynchronisationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetClockSynchronisationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetClockSynchronisationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetClockSynchronisationRequest {
+    return { date: isSet(object.date) ? globalThis.String(object.date) : "" };
+  },
+
+  toJSON(message: GetClockSynchronisationRequest): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetClockSynchronisationRequest>, I>>(base?: I): GetClockSynchronisationRequest {
+    return GetClockSynchronisationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetClockSynchronisationRequest>, I>>(
+    object: I,
+  ): GetClockSynchronisationRequest {
+    const message = createBaseGetClockSynchronisationRequest();
+    message.date = object.date ?? "";
+    return message;
+  },
+};
+
+function createBaseGetClockSynchronisationResponse(): GetClockSynchronisationResponse {
+  return {
+    date: "",
+    clockSource: "",
+    recordedResolutionNanos: 0n,
+    reportedResolutionNanos: 0n,
+    commandCount: 0n,
+    firstSequence: 0n,
+    lastSequence: 0n,
+    firstTime: undefined,
+    lastTime: undefined,
+    stepsBack: 0n,
+    largestStepBackNanos: 0n,
+    equalSteps: 0n,
+    finestStepNanos: 0n,
+    largestStepNanos: 0n,
+  };
+}
+
+export const GetClockSynchronisationResponse: MessageFns<GetClockSynchronisationResponse> = {
+  encode(message: GetClockSynchronisationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    if (message.clockSource !== "") {
+      writer.uint32(18).string(message.clockSource);
+    }
+    if (message.recordedResolutionNanos !== 0n) {
+      if (BigInt.asIntN(64, message.recordedResolutionNanos) !== message.recordedResolutionNanos) {
+        throw new globalThis.Error("value provided for field message.recordedResolutionNanos of type int64 too large");
+      }
+      writer.uint32(24).int64(message.recordedResolutionNanos);
+    }
+    if (message.reportedResolutionNanos !== 0n) {
+      if (BigInt.asIntN(64, message.reportedResolutionNanos) !== message.reportedResolutionNanos) {
+        throw new globalThis.Error("value provided for field message.reportedResolutionNanos of type int64 too large");
+      }
+      writer.uint32(32).int64(message.reportedResolutionNanos);
+    }
+    if (message.commandCount !== 0n) {
+      if (BigInt.asIntN(64, message.commandCount) !== message.commandCount) {
+        throw new globalThis.Error("value provided for field message.commandCount of type int64 too large");
+      }
+      writer.uint32(40).int64(message.commandCount);
+    }
+    if (message.firstSequence !== 0n) {
+      if (BigInt.asUintN(64, message.firstSequence) !== message.firstSequence) {
+        throw new globalThis.Error("value provided for field message.firstSequence of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.firstSequence);
+    }
+    if (message.lastSequence !== 0n) {
+      if (BigInt.asUintN(64, message.lastSequence) !== message.lastSequence) {
+        throw new globalThis.Error("value provided for field message.lastSequence of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.lastSequence);
+    }
+    if (message.firstTime !== undefined) {
+      Timestamp.encode(message.firstTime, writer.uint32(66).fork()).join();
+    }
+    if (message.lastTime !== undefined) {
+      Timestamp.encode(message.lastTime, writer.uint32(74).fork()).join();
+    }
+    if (message.stepsBack !== 0n) {
+      if (BigInt.asIntN(64, message.stepsBack) !== message.stepsBack) {
+        throw new globalThis.Error("value provided for field message.stepsBack of type int64 too large");
+      }
+      writer.uint32(80).int64(message.stepsBack);
+    }
+    if (message.largestStepBackNanos !== 0n) {
+      if (BigInt.asIntN(64, message.largestStepBackNanos) !== message.largestStepBackNanos) {
+        throw new globalThis.Error("value provided for field message.largestStepBackNanos of type int64 too large");
+      }
+      writer.uint32(88).int64(message.largestStepBackNanos);
+    }
+    if (message.equalSteps !== 0n) {
+      if (BigInt.asIntN(64, message.equalSteps) !== message.equalSteps) {
+        throw new globalThis.Error("value provided for field message.equalSteps of type int64 too large");
+      }
+      writer.uint32(96).int64(message.equalSteps);
+    }
+    if (message.finestStepNanos !== 0n) {
+      if (BigInt.asIntN(64, message.finestStepNanos) !== message.finestStepNanos) {
+        throw new globalThis.Error("value provided for field message.finestStepNanos of type int64 too large");
+      }
+      writer.uint32(104).int64(message.finestStepNanos);
+    }
+    if (message.largestStepNanos !== 0n) {
+      if (BigInt.asIntN(64, message.largestStepNanos) !== message.largestStepNanos) {
+        throw new globalThis.Error("value provided for field message.largestStepNanos of type int64 too large");
+      }
+      writer.uint32(112).int64(message.largestStepNanos);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetClockSynchronisationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetClockSynchronisationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clockSource = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.recordedResolutionNanos = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.reportedResolutionNanos = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.commandCount = reader.int64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.firstSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lastSequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.firstTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.lastTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.stepsBack = reader.int64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.largestStepBackNanos = reader.int64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.equalSteps = reader.int64() as bigint;
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.finestStepNanos = reader.int64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.largestStepNanos = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetClockSynchronisationResponse {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      clockSource: isSet(object.clockSource)
+        ? globalThis.String(object.clockSource)
+        : isSet(object.clock_source)
+        ? globalThis.String(object.clock_source)
+        : "",
+      recordedResolutionNanos: isSet(object.recordedResolutionNanos)
+        ? BigInt(object.recordedResolutionNanos)
+        : isSet(object.recorded_resolution_nanos)
+        ? BigInt(object.recorded_resolution_nanos)
+        : 0n,
+      reportedResolutionNanos: isSet(object.reportedResolutionNanos)
+        ? BigInt(object.reportedResolutionNanos)
+        : isSet(object.reported_resolution_nanos)
+        ? BigInt(object.reported_resolution_nanos)
+        : 0n,
+      commandCount: isSet(object.commandCount)
+        ? BigInt(object.commandCount)
+        : isSet(object.command_count)
+        ? BigInt(object.command_count)
+        : 0n,
+      firstSequence: isSet(object.firstSequence)
+        ? BigInt(object.firstSequence)
+        : isSet(object.first_sequence)
+        ? BigInt(object.first_sequence)
+        : 0n,
+      lastSequence: isSet(object.lastSequence)
+        ? BigInt(object.lastSequence)
+        : isSet(object.last_sequence)
+        ? BigInt(object.last_sequence)
+        : 0n,
+      firstTime: isSet(object.firstTime)
+        ? fromJsonTimestamp(object.firstTime)
+        : isSet(object.first_time)
+        ? fromJsonTimestamp(object.first_time)
+        : undefined,
+      lastTime: isSet(object.lastTime)
+        ? fromJsonTimestamp(object.lastTime)
+        : isSet(object.last_time)
+        ? fromJsonTimestamp(object.last_time)
+        : undefined,
+      stepsBack: isSet(object.stepsBack)
+        ? BigInt(object.stepsBack)
+        : isSet(object.steps_back)
+        ? BigInt(object.steps_back)
+        : 0n,
+      largestStepBackNanos: isSet(object.largestStepBackNanos)
+        ? BigInt(object.largestStepBackNanos)
+        : isSet(object.largest_step_back_nanos)
+        ? BigInt(object.largest_step_back_nanos)
+        : 0n,
+      equalSteps: isSet(object.equalSteps)
+        ? BigInt(object.equalSteps)
+        : isSet(object.equal_steps)
+        ? BigInt(object.equal_steps)
+        : 0n,
+      finestStepNanos: isSet(object.finestStepNanos)
+        ? BigInt(object.finestStepNanos)
+        : isSet(object.finest_step_nanos)
+        ? BigInt(object.finest_step_nanos)
+        : 0n,
+      largestStepNanos: isSet(object.largestStepNanos)
+        ? BigInt(object.largestStepNanos)
+        : isSet(object.largest_step_nanos)
+        ? BigInt(object.largest_step_nanos)
+        : 0n,
+    };
+  },
+
+  toJSON(message: GetClockSynchronisationResponse): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.clockSource !== "") {
+      obj.clockSource = message.clockSource;
+    }
+    if (message.recordedResolutionNanos !== 0n) {
+      obj.recordedResolutionNanos = message.recordedResolutionNanos.toString();
+    }
+    if (message.reportedResolutionNanos !== 0n) {
+      obj.reportedResolutionNanos = message.reportedResolutionNanos.toString();
+    }
+    if (message.commandCount !== 0n) {
+      obj.commandCount = message.commandCount.toString();
+    }
+    if (message.firstSequence !== 0n) {
+      obj.firstSequence = message.firstSequence.toString();
+    }
+    if (message.lastSequence !== 0n) {
+      obj.lastSequence = message.lastSequence.toString();
+    }
+    if (message.firstTime !== undefined) {
+      obj.firstTime = fromTimestamp(message.firstTime).toISOString();
+    }
+    if (message.lastTime !== undefined) {
+      obj.lastTime = fromTimestamp(message.lastTime).toISOString();
+    }
+    if (message.stepsBack !== 0n) {
+      obj.stepsBack = message.stepsBack.toString();
+    }
+    if (message.largestStepBackNanos !== 0n) {
+      obj.largestStepBackNanos = message.largestStepBackNanos.toString();
+    }
+    if (message.equalSteps !== 0n) {
+      obj.equalSteps = message.equalSteps.toString();
+    }
+    if (message.finestStepNanos !== 0n) {
+      obj.finestStepNanos = message.finestStepNanos.toString();
+    }
+    if (message.largestStepNanos !== 0n) {
+      obj.largestStepNanos = message.largestStepNanos.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetClockSynchronisationResponse>, I>>(base?: I): GetClockSynchronisationResponse {
+    return GetClockSynchronisationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetClockSynchronisationResponse>, I>>(
+    object: I,
+  ): GetClockSynchronisationResponse {
+    const message = createBaseGetClockSynchronisationResponse();
+    message.date = object.date ?? "";
+    message.clockSource = object.clockSource ?? "";
+    message.recordedResolutionNanos =
+      (object.recordedResolutionNanos !== undefined && object.recordedResolutionNanos !== null)
+        ? BigInt(object.recordedResolutionNanos)
+        : 0n;
+    message.reportedResolutionNanos =
+      (object.reportedResolutionNanos !== undefined && object.reportedResolutionNanos !== null)
+        ? BigInt(object.reportedResolutionNanos)
+        : 0n;
+    message.commandCount = (object.commandCount !== undefined && object.commandCount !== null)
+      ? BigInt(object.commandCount)
+      : 0n;
+    message.firstSequence = (object.firstSequence !== undefined && object.firstSequence !== null)
+      ? BigInt(object.firstSequence)
+      : 0n;
+    message.lastSequence = (object.lastSequence !== undefined && object.lastSequence !== null)
+      ? BigInt(object.lastSequence)
+      : 0n;
+    message.firstTime = (object.firstTime !== undefined && object.firstTime !== null)
+      ? Timestamp.fromPartial(object.firstTime)
+      : undefined;
+    message.lastTime = (object.lastTime !== undefined && object.lastTime !== null)
+      ? Timestamp.fromPartial(object.lastTime)
+      : undefined;
+    message.stepsBack = (object.stepsBack !== undefined && object.stepsBack !== null) ? BigInt(object.stepsBack) : 0n;
+    message.largestStepBackNanos = (object.largestStepBackNanos !== undefined && object.largestStepBackNanos !== null)
+      ? BigInt(object.largestStepBackNanos)
+      : 0n;
+    message.equalSteps = (object.equalSteps !== undefined && object.equalSteps !== null)
+      ? BigInt(object.equalSteps)
+      : 0n;
+    message.finestStepNanos = (object.finestStepNanos !== undefined && object.finestStepNanos !== null)
+      ? BigInt(object.finestStepNanos)
+      : 0n;
+    message.largestStepNanos = (object.largestStepNanos !== undefined && object.largestStepNanos !== null)
+      ? BigInt(object.largestStepNanos)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseGetExecutionQualityRequest(): GetExecutionQualityRequest {
+  return { date: "", symbol: "" };
+}
+
+export const GetExecutionQualityRequest: MessageFns<GetExecutionQualityRequest> = {
+  encode(message: GetExecutionQualityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    if (message.symbol !== "") {
+      writer.uint32(18).string(message.symbol);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExecutionQualityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExecutionQualityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetExecutionQualityRequest {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+    };
+  },
+
+  toJSON(message: GetExecutionQualityRequest): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.symbol !== "") {
+      obj.symbol = message.symbol;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetExecutionQualityRequest>, I>>(base?: I): GetExecutionQualityRequest {
+    return GetExecutionQualityRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetExecutionQualityRequest>, I>>(object: I): GetExecutionQualityRequest {
+    const message = createBaseGetExecutionQualityRequest();
+    message.date = object.date ?? "";
+    message.symbol = object.symbol ?? "";
+    return message;
+  },
+};
+
+function createBaseExecutionQuality(): ExecutionQuality {
+  return {
+    symbol: "",
+    tradeCount: 0n,
+    volume: 0n,
+    notional: "",
+    vwap: 0n,
+    averageTradeSize: "",
+    orderCount: 0n,
+    averageOrderSize: "",
+    rejectedCount: 0n,
+    filledCount: 0n,
+    canceledCount: 0n,
+    fillRatio: "",
+    executionLikelihood: "",
+    cancelRatio: "",
+    averageFillMicros: 0n,
+    twoSidedArrivals: 0n,
+    averageSpread: 0n,
+    averageSpreadBps: "",
+    averageBidQuantity: "",
+    averageAskQuantity: "",
+  };
+}
+
+export const ExecutionQuality: MessageFns<ExecutionQuality> = {
+  encode(message: ExecutionQuality, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.symbol !== "") {
+      writer.uint32(10).string(message.symbol);
+    }
+    if (message.tradeCount !== 0n) {
+      if (BigInt.asIntN(64, message.tradeCount) !== message.tradeCount) {
+        throw new globalThis.Error("value provided for field message.tradeCount of type int64 too large");
+      }
+      writer.uint32(16).int64(message.tradeCount);
+    }
+    if (message.volume !== 0n) {
+      if (BigInt.asIntN(64, message.volume) !== message.volume) {
+        throw new globalThis.Error("value provided for field message.volume of type int64 too large");
+      }
+      writer.uint32(24).int64(message.volume);
+    }
+    if (message.notional !== "") {
+      writer.uint32(34).string(message.notional);
+    }
+    if (message.vwap !== 0n) {
+      if (BigInt.asIntN(64, message.vwap) !== message.vwap) {
+        throw new globalThis.Error("value provided for field message.vwap of type int64 too large");
+      }
+      writer.uint32(40).int64(message.vwap);
+    }
+    if (message.averageTradeSize !== "") {
+      writer.uint32(50).string(message.averageTradeSize);
+    }
+    if (message.orderCount !== 0n) {
+      if (BigInt.asIntN(64, message.orderCount) !== message.orderCount) {
+        throw new globalThis.Error("value provided for field message.orderCount of type int64 too large");
+      }
+      writer.uint32(56).int64(message.orderCount);
+    }
+    if (message.averageOrderSize !== "") {
+      writer.uint32(66).string(message.averageOrderSize);
+    }
+    if (message.rejectedCount !== 0n) {
+      if (BigInt.asIntN(64, message.rejectedCount) !== message.rejectedCount) {
+        throw new globalThis.Error("value provided for field message.rejectedCount of type int64 too large");
+      }
+      writer.uint32(72).int64(message.rejectedCount);
+    }
+    if (message.filledCount !== 0n) {
+      if (BigInt.asIntN(64, message.filledCount) !== message.filledCount) {
+        throw new globalThis.Error("value provided for field message.filledCount of type int64 too large");
+      }
+      writer.uint32(80).int64(message.filledCount);
+    }
+    if (message.canceledCount !== 0n) {
+      if (BigInt.asIntN(64, message.canceledCount) !== message.canceledCount) {
+        throw new globalThis.Error("value provided for field message.canceledCount of type int64 too large");
+      }
+      writer.uint32(88).int64(message.canceledCount);
+    }
+    if (message.fillRatio !== "") {
+      writer.uint32(98).string(message.fillRatio);
+    }
+    if (message.executionLikelihood !== "") {
+      writer.uint32(106).string(message.executionLikelihood);
+    }
+    if (message.cancelRatio !== "") {
+      writer.uint32(114).string(message.cancelRatio);
+    }
+    if (message.averageFillMicros !== 0n) {
+      if (BigInt.asIntN(64, message.averageFillMicros) !== message.averageFillMicros) {
+        throw new globalThis.Error("value provided for field message.averageFillMicros of type int64 too large");
+      }
+      writer.uint32(120).int64(message.averageFillMicros);
+    }
+    if (message.twoSidedArrivals !== 0n) {
+      if (BigInt.asIntN(64, message.twoSidedArrivals) !== message.twoSidedArrivals) {
+        throw new globalThis.Error("value provided for field message.twoSidedArrivals of type int64 too large");
+      }
+      writer.uint32(128).int64(message.twoSidedArrivals);
+    }
+    if (message.averageSpread !== 0n) {
+      if (BigInt.asIntN(64, message.averageSpread) !== message.averageSpread) {
+        throw new globalThis.Error("value provided for field message.averageSpread of type int64 too large");
+      }
+      writer.uint32(136).int64(message.averageSpread);
+    }
+    if (message.averageSpreadBps !== "") {
+      writer.uint32(146).string(message.averageSpreadBps);
+    }
+    if (message.averageBidQuantity !== "") {
+      writer.uint32(154).string(message.averageBidQuantity);
+    }
+    if (message.averageAskQuantity !== "") {
+      writer.uint32(162).string(message.averageAskQuantity);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionQuality {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionQuality();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.symbol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tradeCount = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.volume = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.notional = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.vwap = reader.int64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.averageTradeSize = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.orderCount = reader.int64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.averageOrderSize = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rejectedCount = reader.int64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.filledCount = reader.int64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.canceledCount = reader.int64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.fillRatio = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.executionLikelihood = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.cancelRatio = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.averageFillMicros = reader.int64() as bigint;
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.twoSidedArrivals = reader.int64() as bigint;
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.averageSpread = reader.int64() as bigint;
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.averageSpreadBps = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.averageBidQuantity = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.averageAskQuantity = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionQuality {
+    return {
+      symbol: isSet(object.symbol) ? globalThis.String(object.symbol) : "",
+      tradeCount: isSet(object.tradeCount)
+        ? BigInt(object.tradeCount)
+        : isSet(object.trade_count)
+        ? BigInt(object.trade_count)
+        : 0n,
+      volume: isSet(object.volume) ? BigInt(object.volume) : 0n,
+      notional: isSet(object.notional) ? globalThis.String(object.notional) : "",
+      vwap: isSet(object.vwap) ? BigInt(object.vwap) : 0n,
+      averageTradeSize: isSet(object.averageTradeSize)
+        ? globalThis.String(object.averageTradeSize)
+        : isSet(object.average_trade_size)
+        ? globalThis.String(object.average_trade_size)
+        : "",
+      orderCount: isSet(object.orderCount)
+        ? BigInt(object.orderCount)
+        : isSet(object.order_count)
+        ? BigInt(object.order_count)
+        : 0n,
+      averageOrderSize: isSet(object.averageOrderSize)
+        ? globalThis.String(object.averageOrderSize)
+        : isSet(object.average_order_size)
+        ? globalThis.String(object.average_order_size)
+        : "",
+      rejectedCount: isSet(object.rejectedCount)
+        ? BigInt(object.rejectedCount)
+        : isSet(object.rejected_count)
+        ? BigInt(object.rejected_count)
+        : 0n,
+      filledCount: isSet(object.filledCount)
+        ? BigInt(object.filledCount)
+        : isSet(object.filled_count)
+        ? BigInt(object.filled_count)
+        : 0n,
+      canceledCount: isSet(object.canceledCount)
+        ? BigInt(object.canceledCount)
+        : isSet(object.canceled_count)
+        ? BigInt(object.canceled_count)
+        : 0n,
+      fillRatio: isSet(object.fillRatio)
+        ? globalThis.String(object.fillRatio)
+        : isSet(object.fill_ratio)
+        ? globalThis.String(object.fill_ratio)
+        : "",
+      executionLikelihood: isSet(object.executionLikelihood)
+        ? globalThis.String(object.executionLikelihood)
+        : isSet(object.execution_likelihood)
+        ? globalThis.String(object.execution_likelihood)
+        : "",
+      cancelRatio: isSet(object.cancelRatio)
+        ? globalThis.String(object.cancelRatio)
+        : isSet(object.cancel_ratio)
+        ? globalThis.String(object.cancel_ratio)
+        : "",
+      averageFillMicros: isSet(object.averageFillMicros)
+        ? BigInt(object.averageFillMicros)
+        : isSet(object.average_fill_micros)
+        ? BigInt(object.average_fill_micros)
+        : 0n,
+      twoSidedArrivals: isSet(object.twoSidedArrivals)
+        ? BigInt(object.twoSidedArrivals)
+        : isSet(object.two_sided_arrivals)
+        ? BigInt(object.two_sided_arrivals)
+        : 0n,
+      averageSpread: isSet(object.averageSpread)
+        ? BigInt(object.averageSpread)
+        : isSet(object.average_spread)
+        ? BigInt(object.average_spread)
+        : 0n,
+      averageSpreadBps: isSet(object.averageSpreadBps)
+        ? globalThis.String(object.averageSpreadBps)
+        : isSet(object.average_spread_bps)
+        ? globalThis.String(object.average_spread_bps)
+        : "",
+      averageBidQuantity: isSet(object.averageBidQuantity)
+        ? globalThis.String(object.averageBidQuantity)
+        : isSet(object.average_bid_quantity)
+        ? globalThis.String(object.average_bid_quantity)
+        : "",
+      averageAskQuantity: isSet(object.averageAskQuantity)
+        ? globalThis.String(object.averageAskQuantity)
+        : isSet(object.average_ask_quantity)
+        ? globalThis.String(object.average_ask_quantity)
+        : "",
+    };
+  },
+
+  toJSON(message: ExecutionQuality): unknown {
+    const obj: any = {};
+    if (message.symbol !== "") {
+      obj.symbol = message.symbol;
+    }
+    if (message.tradeCount !== 0n) {
+      obj.tradeCount = message.tradeCount.toString();
+    }
+    if (message.volume !== 0n) {
+      obj.volume = message.volume.toString();
+    }
+    if (message.notional !== "") {
+      obj.notional = message.notional;
+    }
+    if (message.vwap !== 0n) {
+      obj.vwap = message.vwap.toString();
+    }
+    if (message.averageTradeSize !== "") {
+      obj.averageTradeSize = message.averageTradeSize;
+    }
+    if (message.orderCount !== 0n) {
+      obj.orderCount = message.orderCount.toString();
+    }
+    if (message.averageOrderSize !== "") {
+      obj.averageOrderSize = message.averageOrderSize;
+    }
+    if (message.rejectedCount !== 0n) {
+      obj.rejectedCount = message.rejectedCount.toString();
+    }
+    if (message.filledCount !== 0n) {
+      obj.filledCount = message.filledCount.toString();
+    }
+    if (message.canceledCount !== 0n) {
+      obj.canceledCount = message.canceledCount.toString();
+    }
+    if (message.fillRatio !== "") {
+      obj.fillRatio = message.fillRatio;
+    }
+    if (message.executionLikelihood !== "") {
+      obj.executionLikelihood = message.executionLikelihood;
+    }
+    if (message.cancelRatio !== "") {
+      obj.cancelRatio = message.cancelRatio;
+    }
+    if (message.averageFillMicros !== 0n) {
+      obj.averageFillMicros = message.averageFillMicros.toString();
+    }
+    if (message.twoSidedArrivals !== 0n) {
+      obj.twoSidedArrivals = message.twoSidedArrivals.toString();
+    }
+    if (message.averageSpread !== 0n) {
+      obj.averageSpread = message.averageSpread.toString();
+    }
+    if (message.averageSpreadBps !== "") {
+      obj.averageSpreadBps = message.averageSpreadBps;
+    }
+    if (message.averageBidQuantity !== "") {
+      obj.averageBidQuantity = message.averageBidQuantity;
+    }
+    if (message.averageAskQuantity !== "") {
+      obj.averageAskQuantity = message.averageAskQuantity;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecutionQuality>, I>>(base?: I): ExecutionQuality {
+    return ExecutionQuality.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecutionQuality>, I>>(object: I): ExecutionQuality {
+    const message = createBaseExecutionQuality();
+    message.symbol = object.symbol ?? "";
+    message.tradeCount = (object.tradeCount !== undefined && object.tradeCount !== null)
+      ? BigInt(object.tradeCount)
+      : 0n;
+    message.volume = (object.volume !== undefined && object.volume !== null) ? BigInt(object.volume) : 0n;
+    message.notional = object.notional ?? "";
+    message.vwap = (object.vwap !== undefined && object.vwap !== null) ? BigInt(object.vwap) : 0n;
+    message.averageTradeSize = object.averageTradeSize ?? "";
+    message.orderCount = (object.orderCount !== undefined && object.orderCount !== null)
+      ? BigInt(object.orderCount)
+      : 0n;
+    message.averageOrderSize = object.averageOrderSize ?? "";
+    message.rejectedCount = (object.rejectedCount !== undefined && object.rejectedCount !== null)
+      ? BigInt(object.rejectedCount)
+      : 0n;
+    message.filledCount = (object.filledCount !== undefined && object.filledCount !== null)
+      ? BigInt(object.filledCount)
+      : 0n;
+    message.canceledCount = (object.canceledCount !== undefined && object.canceledCount !== null)
+      ? BigInt(object.canceledCount)
+      : 0n;
+    message.fillRatio = object.fillRatio ?? "";
+    message.executionLikelihood = object.executionLikelihood ?? "";
+    message.cancelRatio = object.cancelRatio ?? "";
+    message.averageFillMicros = (object.averageFillMicros !== undefined && object.averageFillMicros !== null)
+      ? BigInt(object.averageFillMicros)
+      : 0n;
+    message.twoSidedArrivals = (object.twoSidedArrivals !== undefined && object.twoSidedArrivals !== null)
+      ? BigInt(object.twoSidedArrivals)
+      : 0n;
+    message.averageSpread = (object.averageSpread !== undefined && object.averageSpread !== null)
+      ? BigInt(object.averageSpread)
+      : 0n;
+    message.averageSpreadBps = object.averageSpreadBps ?? "";
+    message.averageBidQuantity = object.averageBidQuantity ?? "";
+    message.averageAskQuantity = object.averageAskQuantity ?? "";
+    return message;
+  },
+};
+
+function createBaseGetExecutionQualityResponse(): GetExecutionQualityResponse {
+  return { date: "", symbols: [] };
+}
+
+export const GetExecutionQualityResponse: MessageFns<GetExecutionQualityResponse> = {
+  encode(message: GetExecutionQualityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    for (const v of message.symbols) {
+      ExecutionQuality.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExecutionQualityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExecutionQualityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.symbols.push(ExecutionQuality.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetExecutionQualityResponse {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      symbols: globalThis.Array.isArray(object?.symbols)
+        ? object.symbols.map((e: any) => ExecutionQuality.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetExecutionQualityResponse): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.symbols?.length) {
+      obj.symbols = message.symbols.map((e) => ExecutionQuality.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetExecutionQualityResponse>, I>>(base?: I): GetExecutionQualityResponse {
+    return GetExecutionQualityResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetExecutionQualityResponse>, I>>(object: I): GetExecutionQualityResponse {
+    const message = createBaseGetExecutionQualityResponse();
+    message.date = object.date ?? "";
+    message.symbols = object.symbols?.map((e) => ExecutionQuality.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Reports over the journal's facts. Traders see their own accounts; risk
  * officers and administrators see every account.
@@ -3678,6 +5866,56 @@ export const AnalyticsServiceService = {
       Buffer.from(GetMarketStatisticsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetMarketStatisticsResponse => GetMarketStatisticsResponse.decode(value),
   },
+  /**
+   * Lists the MiFID II RTS 22-style transaction reports of one day: one per
+   * execution per side, with the account, its counterparty and the user who
+   * decided (docs/compliance.md, field by field). Risk officers and
+   * administrators only.
+   */
+  listTransactionReports: {
+    path: "/stocktraderx.v1.AnalyticsService/ListTransactionReports" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTransactionReportsRequest): Buffer =>
+      Buffer.from(ListTransactionReportsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTransactionReportsRequest => ListTransactionReportsRequest.decode(value),
+    responseSerialize: (value: ListTransactionReportsResponse): Buffer =>
+      Buffer.from(ListTransactionReportsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTransactionReportsResponse =>
+      ListTransactionReportsResponse.decode(value),
+  },
+  /**
+   * Returns the RTS 25-style clock-synchronisation facts of one day: how
+   * timestamps are recorded and what the journal shows of their order.
+   */
+  getClockSynchronisation: {
+    path: "/stocktraderx.v1.AnalyticsService/GetClockSynchronisation" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetClockSynchronisationRequest): Buffer =>
+      Buffer.from(GetClockSynchronisationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetClockSynchronisationRequest => GetClockSynchronisationRequest.decode(value),
+    responseSerialize: (value: GetClockSynchronisationResponse): Buffer =>
+      Buffer.from(GetClockSynchronisationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetClockSynchronisationResponse =>
+      GetClockSynchronisationResponse.decode(value),
+  },
+  /**
+   * Returns the RTS 27-style execution-quality summary of one day per
+   * instrument: volumes, orders and trades, spreads and sizes at the touch,
+   * speed and likelihood of execution.
+   */
+  getExecutionQuality: {
+    path: "/stocktraderx.v1.AnalyticsService/GetExecutionQuality" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetExecutionQualityRequest): Buffer =>
+      Buffer.from(GetExecutionQualityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetExecutionQualityRequest => GetExecutionQualityRequest.decode(value),
+    responseSerialize: (value: GetExecutionQualityResponse): Buffer =>
+      Buffer.from(GetExecutionQualityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetExecutionQualityResponse => GetExecutionQualityResponse.decode(value),
+  },
 } as const;
 
 export interface AnalyticsServiceServer extends UntypedServiceImplementation {
@@ -3702,6 +5940,24 @@ export interface AnalyticsServiceServer extends UntypedServiceImplementation {
    * market data).
    */
   getMarketStatistics: handleUnaryCall<GetMarketStatisticsRequest, GetMarketStatisticsResponse>;
+  /**
+   * Lists the MiFID II RTS 22-style transaction reports of one day: one per
+   * execution per side, with the account, its counterparty and the user who
+   * decided (docs/compliance.md, field by field). Risk officers and
+   * administrators only.
+   */
+  listTransactionReports: handleUnaryCall<ListTransactionReportsRequest, ListTransactionReportsResponse>;
+  /**
+   * Returns the RTS 25-style clock-synchronisation facts of one day: how
+   * timestamps are recorded and what the journal shows of their order.
+   */
+  getClockSynchronisation: handleUnaryCall<GetClockSynchronisationRequest, GetClockSynchronisationResponse>;
+  /**
+   * Returns the RTS 27-style execution-quality summary of one day per
+   * instrument: volumes, orders and trades, spreads and sizes at the touch,
+   * speed and likelihood of execution.
+   */
+  getExecutionQuality: handleUnaryCall<GetExecutionQualityRequest, GetExecutionQualityResponse>;
 }
 
 export interface AnalyticsServiceClient extends Client {
@@ -3795,6 +6051,66 @@ export interface AnalyticsServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetMarketStatisticsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists the MiFID II RTS 22-style transaction reports of one day: one per
+   * execution per side, with the account, its counterparty and the user who
+   * decided (docs/compliance.md, field by field). Risk officers and
+   * administrators only.
+   */
+  listTransactionReports(
+    request: ListTransactionReportsRequest,
+    callback: (error: ServiceError | null, response: ListTransactionReportsResponse) => void,
+  ): ClientUnaryCall;
+  listTransactionReports(
+    request: ListTransactionReportsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTransactionReportsResponse) => void,
+  ): ClientUnaryCall;
+  listTransactionReports(
+    request: ListTransactionReportsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTransactionReportsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Returns the RTS 25-style clock-synchronisation facts of one day: how
+   * timestamps are recorded and what the journal shows of their order.
+   */
+  getClockSynchronisation(
+    request: GetClockSynchronisationRequest,
+    callback: (error: ServiceError | null, response: GetClockSynchronisationResponse) => void,
+  ): ClientUnaryCall;
+  getClockSynchronisation(
+    request: GetClockSynchronisationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetClockSynchronisationResponse) => void,
+  ): ClientUnaryCall;
+  getClockSynchronisation(
+    request: GetClockSynchronisationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetClockSynchronisationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Returns the RTS 27-style execution-quality summary of one day per
+   * instrument: volumes, orders and trades, spreads and sizes at the touch,
+   * speed and likelihood of execution.
+   */
+  getExecutionQuality(
+    request: GetExecutionQualityRequest,
+    callback: (error: ServiceError | null, response: GetExecutionQualityResponse) => void,
+  ): ClientUnaryCall;
+  getExecutionQuality(
+    request: GetExecutionQualityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetExecutionQualityResponse) => void,
+  ): ClientUnaryCall;
+  getExecutionQuality(
+    request: GetExecutionQualityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetExecutionQualityResponse) => void,
   ): ClientUnaryCall;
 }
 
