@@ -10,6 +10,7 @@ only in the exchange's own code. The load generator is always this tree's.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,8 @@ class Source:
     """Whether this code's server speaks TLS (``STX_TLS_ENABLED``)."""
     pythonpath: str | None = None
     """``PYTHONPATH`` for its server; None: this tree, as installed."""
+    build: str = ""
+    """What its modules run as: which of them load compiled extension modules."""
 
     def environ(self, base: dict[str, str]) -> dict[str, str]:
         if self.pythonpath is None:
@@ -70,7 +73,46 @@ def this_tree() -> Source:
             commit += "+changes"
     except SourceError:
         commit = "unknown"
-    return Source("this tree", commit, ROOT, _speaks_tls(ROOT))
+    return Source("this tree", commit, ROOT, _speaks_tls(ROOT), build=_build_of(ROOT, None))
+
+
+_BUILD_PROBE = """
+import importlib.util, json, pathlib
+names = [".".join(path.with_suffix("").parts) for package in ("matching", "server", "feeds")
+         for path in pathlib.Path(".").glob(package + "/**/*.py")]
+compiled = sorted(name for name in names if (importlib.util.find_spec(name).origin or "")
+                  .endswith(".so"))
+print(json.dumps(compiled))
+"""
+
+
+def _build_of(root: Path, pythonpath: str | None) -> str:
+    """Which modules of ``root`` load compiled (``"pure"`` if none)."""
+    env = {**os.environ, "PYTHONPATH": pythonpath} if pythonpath else dict(os.environ)
+    env.pop("STX_PURE_ENGINE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD_PROBE], env=env, cwd=root, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if done.returncode:
+        return f"unknown ({done.stderr.strip()[-200:]})"
+    compiled = json.loads(done.stdout)
+    engine = [name for name in compiled if name.startswith("matching.")]
+    others = [name for name in compiled if not name.startswith("matching.")]
+    parts = [f"engine compiled ({len(engine)} modules)" if engine else "engine pure"]
+    parts.append("compiled: " + ", ".join(others) if others else "server pure")
+    return "; ".join(parts)
+
+
+def _compile(worktree: Path) -> None:
+    """Build the checkout's extension modules in place, as its ``make`` would
+    (decision 0005): the baseline runs the build its commit ships, not its
+    pure source. A failed build leaves it pure, which its ``build`` says."""
+    if (worktree / "setup.py").is_file():
+        subprocess.run(
+            [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],
+            cwd=worktree, capture_output=True, timeout=1800, check=False,
+        )  # fmt: skip
 
 
 def _check_imports(worktree: Path, pythonpath: str) -> None:
@@ -102,6 +144,8 @@ def checked_out(revision: str) -> Iterator[Source]:
         try:
             path = os.pathsep.join((str(worktree), str(worktree / "protos" / "gen" / "python")))
             _check_imports(worktree, path)
-            yield Source(revision, commit, worktree, _speaks_tls(worktree), path)
+            _compile(worktree)
+            build = _build_of(worktree, path)
+            yield Source(revision, commit, worktree, _speaks_tls(worktree), path, build)
         finally:
             _git("worktree", "remove", "--force", str(worktree))
