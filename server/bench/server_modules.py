@@ -9,7 +9,9 @@ process, alternating pass by pass (which goes first alternates too), so that
 both builds see the same machine: on a shared 2-core machine separate runs do
 not compare. Everything else (the engine, the other server modules) is the
 installed build for both, so a ratio is that one module's. Each build's figure
-is its best pass and its median, in microseconds per command.
+is its best pass and its median, in microseconds per command. A module that
+is not compiled (not in ``server/compiled.py``) is then measured against a copy
+of itself: a control of the method, whose ratio shows the noise.
 
 Cases and what they time per command:
 
@@ -86,7 +88,8 @@ def pure_copy(name: str) -> ModuleType:
     source = installed.__file__.split(".", 1)[0] + ".py"
     alias = f"{name}__pure_copy"
     spec = importlib.util.spec_from_file_location(alias, source)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[alias] = module  # dataclasses and NamedTuples look their module up
     spec.loader.exec_module(module)
