@@ -10,7 +10,6 @@ only in the exchange's own code. The load generator is always this tree's.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -73,30 +72,21 @@ def this_tree() -> Source:
             commit += "+changes"
     except SourceError:
         commit = "unknown"
-    return Source("this tree", commit, ROOT, _speaks_tls(ROOT), build=_build_of(ROOT, None))
+    return Source("this tree", commit, ROOT, _speaks_tls(ROOT), build=_build_of(ROOT))
 
 
-_BUILD_PROBE = """
-import importlib.util, json, pathlib
-names = [".".join(path.with_suffix("").parts) for package in ("matching", "server", "feeds")
-         for path in pathlib.Path(".").glob(package + "/**/*.py")]
-compiled = sorted(name for name in names if (importlib.util.find_spec(name).origin or "")
-                  .endswith(".so"))
-print(json.dumps(compiled))
-"""
-
-
-def _build_of(root: Path, pythonpath: str | None) -> str:
-    """Which modules of ``root`` load compiled (``"pure"`` if none)."""
-    env = {**os.environ, "PYTHONPATH": pythonpath} if pythonpath else dict(os.environ)
-    env.pop("STX_PURE_ENGINE", None)
-    done = subprocess.run(
-        [sys.executable, "-c", _BUILD_PROBE], env=env, cwd=root, capture_output=True,
-        text=True, timeout=120, check=False,
-    )  # fmt: skip
-    if done.returncode:
-        return f"unknown ({done.stderr.strip()[-200:]})"
-    compiled = json.loads(done.stdout)
+def _build_of(root: Path) -> str:
+    """Which modules of ``root`` load compiled: those with an extension module
+    beside their source, which Python's import system prefers (``"pure"``
+    throughout with ``STX_PURE_ENGINE``, which the servers inherit)."""
+    if os.environ.get("STX_PURE_ENGINE"):
+        return "pure (STX_PURE_ENGINE)"
+    compiled = sorted(
+        ".".join(source.relative_to(root).with_suffix("").parts)
+        for package in ("matching", "server", "feeds")
+        for source in (root / package).rglob("*.py")
+        if any(source.parent.glob(f"{source.stem}.*.so"))
+    )
     engine = [name for name in compiled if name.startswith("matching.")]
     others = [name for name in compiled if not name.startswith("matching.")]
     parts = [f"engine compiled ({len(engine)} modules)" if engine else "engine pure"]
@@ -145,7 +135,7 @@ def checked_out(revision: str) -> Iterator[Source]:
             path = os.pathsep.join((str(worktree), str(worktree / "protos" / "gen" / "python")))
             _check_imports(worktree, path)
             _compile(worktree)
-            build = _build_of(worktree, path)
+            build = _build_of(worktree)
             yield Source(revision, commit, worktree, _speaks_tls(worktree), path, build)
         finally:
             _git("worktree", "remove", "--force", str(worktree))
