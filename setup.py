@@ -75,19 +75,21 @@ def _engine_sources() -> list[str]:
     )
 
 
+_BUILT: set[str] = set()
+"""The sources whose extension modules this build makes (``_compiled_modules``)."""
+
+
 def _stale_extensions() -> list[Path]:
-    """Extension modules beside sources that are no longer compiled."""
-    stale = [
+    """Extension modules beside sources that this build does not make: taken
+    out of the compiled set, or in a group mypyc could not translate this
+    time. Left in place they would shadow their (edited) sources."""
+    return [
         extension
-        for name in NOT_COMPILED
-        for extension in (ROOT / "matching").glob(f"{Path(name).stem}.*.so")
+        for package in ("matching", "server", "feeds")
+        for extension in (ROOT / package).rglob("*.so")
+        if extension.with_name(extension.name.split(".")[0] + ".py").relative_to(ROOT).as_posix()
+        not in _BUILT
     ]
-    for package in ("server", "feeds"):
-        for extension in (ROOT / package).rglob("*.so"):
-            source = extension.with_name(extension.name.split(".")[0] + ".py")
-            if source.relative_to(ROOT).as_posix() not in SERVER_SOURCES:
-                stale.append(extension)
-    return stale
 
 
 def _compiled_modules() -> list[Any]:
@@ -107,6 +109,7 @@ def _compiled_modules() -> list[Any]:
     ):
         try:
             modules += mypycify(sources, opt_level="3", group_name=group)
+            _BUILT.update(sources)
         except (SystemExit, Exception) as error:
             _warn(f"mypyc could not translate {what} ({error!r}); installing it pure Python.")
     return modules
