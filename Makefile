@@ -4,16 +4,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The engine compiled with mypyc in place beside its sources (setup.py), rebuilt
-# whenever its source changes so that no stale extension module shadows it.
+# The engine and the server's hot modules (server/compiled.py's SOURCES, one a
+# line) compiled with mypyc in place beside their sources (setup.py), rebuilt
+# whenever one changes so that no stale extension module shadows it.
 ENGINE := $(VENV)/.engine-built
-ENGINE_SOURCES := setup.py $(wildcard matching/*.py)
+SERVER_COMPILED := $(shell sed -n 's/^    "\(.*\.py\)",$$/\1/p' server/compiled.py)
+ENGINE_SOURCES := setup.py server/compiled.py $(wildcard matching/*.py) $(SERVER_COMPILED)
 
 # `make run` starts the exchange (six supervised processes, docs/operations.md) with a
 # simulated market; ^C stops them all cleanly.
 .PHONY: run demo test lint typecheck protos check-protos openapi bench clean fuzz fuzz-corpus node helm web
 
-$(STAMP): pyproject.toml constraints.txt
+# setup.py too: the editable install maps mypyc's shared libraries by name.
+$(STAMP): pyproject.toml constraints.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
@@ -22,9 +25,10 @@ $(STAMP): pyproject.toml constraints.txt
 # Left untouched when compiling failed, so the next make tries again.
 $(ENGINE): $(STAMP) $(ENGINE_SOURCES)
 	$(BIN)/python setup.py --quiet build_ext --inplace
-	@if $(BIN)/python -c 'import matching, sys; sys.exit(matching.BUILD != "compiled")'; \
+	@if $(BIN)/python -c 'import matching, sys; sys.exit(matching.BUILD != "compiled")' \
+	  && $(BIN)/python -m server.compiled; \
 	then touch $(ENGINE); \
-	else echo "WARNING: the matching engine runs pure Python (it could not be compiled: see above)" >&2; fi
+	else echo "WARNING: the matching engine or server modules run pure Python (they could not be compiled: see above)" >&2; fi
 
 # Node.js side (package.json, package-lock.json): ts-proto for
 # protos/gen/typescript and the example client in clients/node. npm ci again

@@ -1,9 +1,10 @@
-"""Build the matching engine's modules with mypyc, or install them pure.
+"""Build the matching engine's and the server's hot modules with mypyc, or install them pure.
 
 Everything else about the package is declared in pyproject.toml; this file
-only adds the compiled extension modules (docs/decisions/0005-compiled-engine.md).
-The same ``matching/*.py`` source is both the pure build and the input of the
-compiled one; mypyc (part of the mypy wheel) is needed at build time only.
+only adds the compiled extension modules (docs/decisions/0005-compiled-engine.md,
+0008-compiled-server-modules.md). The same ``.py`` source is both the pure
+build and the input of the compiled one; mypyc (part of the mypy wheel) is
+needed at build time only.
 
 When the modules cannot be compiled (no C compiler, no Python headers, mypyc
 missing) the install goes on without them, pure Python, with a warning:
@@ -13,6 +14,7 @@ missing) the install goes on without them, pure Python, with a warning:
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
 from pathlib import Path
@@ -25,6 +27,22 @@ from setuptools.errors import BaseError, CCompilerError
 ROOT = Path(__file__).parent
 GROUP = "matching"
 """Name of mypyc's shared library (``matching__mypyc``), beside the package."""
+SERVER_GROUP = "server"
+"""The server's compiled modules' shared library (``server__mypyc``): a group of
+its own, so that editing one of them does not recompile the engine."""
+
+
+def _server_sources() -> tuple[str, ...]:
+    """``server/compiled.py``'s ``SOURCES``, read without importing the package."""
+    tree = ast.parse((ROOT / "server" / "compiled.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "SOURCES":
+            assert node.value is not None
+            return tuple(ast.literal_eval(node.value))
+    raise LookupError("server/compiled.py defines no SOURCES")
+
+
+SERVER_SOURCES = _server_sources()
 
 NOT_COMPILED = frozenset(
     {
@@ -57,17 +75,44 @@ def _engine_sources() -> list[str]:
     )
 
 
+_BUILT: set[str] = set()
+"""The sources whose extension modules this build makes (``_compiled_modules``)."""
+
+
+def _stale_extensions() -> list[Path]:
+    """Extension modules beside sources that this build does not make: taken
+    out of the compiled set, or in a group mypyc could not translate this
+    time. Left in place they would shadow their (edited) sources."""
+    return [
+        extension
+        for package in ("matching", "server", "feeds")
+        for extension in (ROOT / package).rglob("*.so")
+        if extension.with_name(extension.name.split(".")[0] + ".py").relative_to(ROOT).as_posix()
+        not in _BUILT
+    ]
+
+
 def _compiled_modules() -> list[Any]:
     """mypyc's extension modules, or none (pure build) when mypyc is unusable."""
     if os.environ.get("STX_PURE_ENGINE"):
         return []
     try:
         from mypyc.build import mypycify  # noqa: PLC0415 (absent at run time)
-
-        return list(mypycify(_engine_sources(), opt_level="3", group_name=GROUP))
-    except (SystemExit, Exception) as error:
-        _warn(f"mypyc could not translate the engine ({error!r}); installing it pure Python.")
+    except ImportError as error:
+        _warn(f"mypyc is missing ({error!r}); installing the engine and server pure Python.")
         return []
+    modules: list[Any] = []
+    # Each group alone: the engine stays compiled if the server's modules cannot be.
+    for group, sources, what in (
+        (GROUP, _engine_sources(), "the engine"),
+        (SERVER_GROUP, list(SERVER_SOURCES), "the server's hot modules"),
+    ):
+        try:
+            modules += mypycify(sources, opt_level="3", group_name=group)
+            _BUILT.update(sources)
+        except (SystemExit, Exception) as error:
+            _warn(f"mypyc could not translate {what} ({error!r}); installing it pure Python.")
+    return modules
 
 
 class BuildEngine(build_ext):
@@ -83,9 +128,8 @@ class BuildEngine(build_ext):
         super().run()
         if self.in_place:
             # A module taken out of the compiled set must not stay shadowed.
-            for name in NOT_COMPILED:
-                for stale in (ROOT / "matching").glob(f"{Path(name).stem}.*.so"):
-                    stale.unlink()
+            for stale in _stale_extensions():
+                stale.unlink()
             # A translation that came out the same is not recompiled; the modules
             # beside the sources are now those of the sources as they are
             # (tests/matching/test_builds.py compares their times).

@@ -24,9 +24,22 @@ from typing import Final
 PURE_ENV: Final = "STX_PURE_ENGINE"
 
 
+COMPILED_PACKAGES: Final = ("matching", "server", "feeds")
+"""The packages some of whose modules are compiled (setup.py): with
+``STX_PURE_ENGINE`` every module of theirs loads from its ``.py`` file.
+``server/__init__.py`` and ``feeds/__init__.py`` import this module first so
+that the switch holds however a process starts."""
+
+
 class SourceOnly(MetaPathFinder):
-    """Finds the engine's modules among ``.py`` files only, passing over the
-    compiled extension modules beside them."""
+    """Finds the modules of ``names`` (packages or single modules) among
+    ``.py`` files only, passing over the compiled extension modules beside
+    them. One module alone is how ``server/bench/server_modules.py`` measures
+    a module pure while everything else stays compiled."""
+
+    def __init__(self, names: Sequence[str] = COMPILED_PACKAGES) -> None:
+        self.names = tuple(names)
+        self.prefixes = tuple(f"{name}." for name in names)
 
     def find_spec(
         self,
@@ -34,7 +47,7 @@ class SourceOnly(MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> ModuleSpec | None:
-        if not fullname.startswith("matching.") or not path:
+        if not path or not (fullname in self.names or fullname.startswith(self.prefixes)):
             return None
         return FileFinder(path[0], (SourceFileLoader, SOURCE_SUFFIXES)).find_spec(fullname)
 

@@ -10,3 +10,7 @@ import os
 # that the two agree. An operator's own value is kept.
 TLS13_ONLY_CIPHER_SUITES = "ECDHE-PSK-CHACHA20-POLY1305"
 os.environ.setdefault("GRPC_SSL_CIPHER_SUITES", TLS13_ONLY_CIPHER_SUITES)
+
+# Before any server module loads: with STX_PURE_ENGINE set, the compiled ones
+# load from their .py files too (matching/build.py, decision 0008).
+import matching.build  # noqa: E402, F401

@@ -285,12 +285,14 @@ def run(
         report: dict[str, Any] = {
             "rate": load.rate, "duration": load.duration, "streams": load.streams,
             "batch": load.batch, "cancel": load.cancel, "tls": like_for_like, "repeat": repeat,
-            "commit": mine.commit,
+            "commit": mine.commit, "build": mine.build,
         }  # fmt: skip
         if tls and not like_for_like:
             report["note"] = f"{baseline} has no TLS: both measured in plaintext"
         if theirs is not None:
-            report["baseline"] = {"revision": baseline, "commit": theirs.commit}
+            report["baseline"] = {
+                "revision": baseline, "commit": theirs.commit, "build": theirs.build,
+            }  # fmt: skip
         sides = [("server", mine)] + ([("baseline", theirs)] if theirs is not None else [])
         rounds: list[dict[str, Any]] = []
         for number in range(repeat):

@@ -38,6 +38,8 @@ class Source:
     """Whether this code's server speaks TLS (``STX_TLS_ENABLED``)."""
     pythonpath: str | None = None
     """``PYTHONPATH`` for its server; None: this tree, as installed."""
+    build: str = ""
+    """What its modules run as: which of them load compiled extension modules."""
 
     def environ(self, base: dict[str, str]) -> dict[str, str]:
         if self.pythonpath is None:
@@ -70,7 +72,37 @@ def this_tree() -> Source:
             commit += "+changes"
     except SourceError:
         commit = "unknown"
-    return Source("this tree", commit, ROOT, _speaks_tls(ROOT))
+    return Source("this tree", commit, ROOT, _speaks_tls(ROOT), build=_build_of(ROOT))
+
+
+def _build_of(root: Path) -> str:
+    """Which modules of ``root`` load compiled: those with an extension module
+    beside their source, which Python's import system prefers (``"pure"``
+    throughout with ``STX_PURE_ENGINE``, which the servers inherit)."""
+    if os.environ.get("STX_PURE_ENGINE"):
+        return "pure (STX_PURE_ENGINE)"
+    compiled = sorted(
+        ".".join(source.relative_to(root).with_suffix("").parts)
+        for package in ("matching", "server", "feeds")
+        for source in (root / package).rglob("*.py")
+        if any(source.parent.glob(f"{source.stem}.*.so"))
+    )
+    engine = [name for name in compiled if name.startswith("matching.")]
+    others = [name for name in compiled if not name.startswith("matching.")]
+    parts = [f"engine compiled ({len(engine)} modules)" if engine else "engine pure"]
+    parts.append("compiled: " + ", ".join(others) if others else "server pure")
+    return "; ".join(parts)
+
+
+def _compile(worktree: Path) -> None:
+    """Build the checkout's extension modules in place, as its ``make`` would
+    (decision 0005): the baseline runs the build its commit ships, not its
+    pure source. A failed build leaves it pure, which its ``build`` says."""
+    if (worktree / "setup.py").is_file():
+        subprocess.run(
+            [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],
+            cwd=worktree, capture_output=True, timeout=1800, check=False,
+        )  # fmt: skip
 
 
 def _check_imports(worktree: Path, pythonpath: str) -> None:
@@ -102,6 +134,8 @@ def checked_out(revision: str) -> Iterator[Source]:
         try:
             path = os.pathsep.join((str(worktree), str(worktree / "protos" / "gen" / "python")))
             _check_imports(worktree, path)
-            yield Source(revision, commit, worktree, _speaks_tls(worktree), path)
+            _compile(worktree)
+            build = _build_of(worktree)
+            yield Source(revision, commit, worktree, _speaks_tls(worktree), path, build)
         finally:
             _git("worktree", "remove", "--force", str(worktree))

@@ -37,6 +37,7 @@ from types import ModuleType
 
 import pytest
 
+from server.compiled import SOURCES
 from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS
 from tests.deploy.dockerfile import Stage, dockerignore, ignored, parse
 from tests.e2e.serve import free_port, free_port_block
@@ -302,10 +303,15 @@ def _exec_form_after_cmd(healthcheck: str) -> list[str]:
 # the suite's default timeout on a loaded machine.
 @pytest.mark.timeout(BUILD_WITHIN + 60)
 def test_the_image_is_built_with_the_compiled_engine(image: Image) -> None:
-    """The build step's own check (``matching.BUILD == 'compiled'``) passed;
-    the venv's engine modules are extension modules."""
+    """The build step's own checks (``matching.BUILD == 'compiled'``,
+    ``python -m server.compiled``) passed; the venv's engine modules and the
+    server's compiled ones are extension modules, beside their shared libraries."""
     (site,) = image.opt.glob("lib/python*/site-packages")
     assert list((site / "matching").glob("engine.*.so"))
+    assert list(site.glob("server__mypyc.*.so"))
+    for source in SOURCES:
+        module = site / source
+        assert list(module.parent.glob(f"{module.stem}.*.so")), source
     assert (image.opt / "bin" / "stx").exists()
     assert (image.opt / "healthcheck.py").exists()
     assert not (site / "tests").exists()

@@ -34,6 +34,11 @@ def main(argv: list[str]) -> None:
     # Recovery warns on every tail it cuts; at thousands of inputs a second
     # that would drown libFuzzer's own report.
     logging.disable(logging.CRITICAL)
+    # The server's compiled modules (server/compiled.py) have no bytecode to
+    # instrument: the fuzzer runs their source, as the engine's pure build.
+    from matching.build import SourceOnly  # noqa: PLC0415 (before any server import)
+
+    sys.meta_path.insert(0, SourceOnly(INSTRUMENTED))
     # types-atheris describes Setup and Fuzz only.
     with atheris.instrument_imports(include=list(INSTRUMENTED)):  # type: ignore[attr-defined]
         target = importlib.import_module(f"tests.fuzz.fuzz_{argv[1]}")

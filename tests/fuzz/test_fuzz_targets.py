@@ -69,6 +69,12 @@ def test_target_replays_its_corpus_and_survives_fuzzing(target: str, tmp_path: P
     replayed = re.search(r"seed corpus: files: (\d+)", report)
     assert replayed is not None, report[-2000:]
     assert int(replayed.group(1)) == len(seeds)
+    # Coverage feedback: a decoder loaded from a compiled extension module
+    # (server/compiled.py) has no bytecode to instrument, and libFuzzer then
+    # reports no "cov:" at all: it would be fuzzing blind.
+    covered = re.search(r"INITED cov: (\d+)", report)
+    assert covered is not None, "no coverage feedback: " + report[-2000:]
+    assert int(covered.group(1)) > 0
     done = re.search(r"Done (\d+) runs", report)
     assert done is not None, report[-2000:]
     assert int(done.group(1)) > len(seeds), "it only replayed the corpus"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from matching.build import PURE_ENV
 from server.bench.server_bench import Load, cpu_figures, describe, run
-from server.bench.sources import Source
+from server.bench.sources import Source, this_tree
+from server.compiled import SOURCES, module_name, pure_modules
 
 LOAD = Load(rate=1000, duration=1)
 
@@ -40,7 +43,7 @@ class _Recorder:
 def _checkout(tls: bool) -> Any:
     @contextmanager
     def checkout(revision: str) -> Iterator[Source]:
-        yield Source(revision, "0123456789", Path("/nonexistent"), tls, "/nonexistent")
+        yield Source(revision, "0123456789", Path("/nonexistent"), tls, "/nonexistent", "pure")
 
     return checkout
 
@@ -61,7 +64,8 @@ def test_rounds_alternate_which_side_runs_first_and_ratios_take_medians() -> Non
     }  # fmt: skip
     assert report["median_p99_to_floor"] == {"baseline": 4.0, "server": 8.0}
     assert report["tls"] is True
-    assert report["baseline"] == {"revision": "HEAD~1", "commit": "0123456789"}
+    assert report["baseline"] == {"revision": "HEAD~1", "commit": "0123456789", "build": "pure"}
+    assert report["build"] == this_tree().build
     assert any("this tree / baseline" in line for line in describe(report))
 
 
@@ -105,3 +109,14 @@ def test_cpu_per_order_counts_a_child_that_ended_during_the_load_once() -> None:
         {"pid": 1, "process": "python3 stx serve", "cpu_us_per_order": 3500},
         {"pid": 3, "process": "python3", "cpu_us_per_order": 250},
     ]
+
+
+def test_this_tree_says_which_of_its_modules_load_compiled() -> None:
+    build = this_tree().build
+    if os.environ.get(PURE_ENV):
+        assert build == f"pure ({PURE_ENV})"
+    elif pure_modules():
+        assert build.endswith("server pure"), build
+    else:
+        names = [module_name(source) for source in SOURCES]
+        assert build.endswith("compiled: " + ", ".join(sorted(names))), build
