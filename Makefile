@@ -117,7 +117,7 @@ TEST_WORKERS ?= 2
 # (tests/e2e/test_web.py), which needs the build.
 test: lint check-protos typecheck $(NODE_STAMP) $(ENGINE) $(HELM) $(WEB_BUILD)
 	cd web && npm test
-	$(BIN)/pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q --durations=25 -n $(TEST_WORKERS)
 
 bench: $(ENGINE)
 	$(BIN)/stx bench engine

@@ -86,6 +86,12 @@ test("the risk officer sees a surveillance alert raised while the page is open, 
   await officer.locator('[data-testid="alerts-live"][data-live="true"]').waitFor({ timeout: LONG });
   const panel = officer.getByRole("region", { name: "surveillance alerts" });
   const account = process.env.OTHER_ACCOUNT;
+  // Every account with its limits and usage, on the risk page too.
+  await officer
+    .getByRole("table", { name: "account list" })
+    .getByRole("cell", { name: account, exact: true })
+    .first()
+    .waitFor({ timeout: LONG });
   const washes = panel.locator(`tr[data-alert-kind="ALERT_KIND_WASH_TRADE"][data-alert-account="${account}"]`);
   const before = new Set(await washes.evaluateAll((rows) => rows.map((row) => row.getAttribute("data-alert-id"))));
 

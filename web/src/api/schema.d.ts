@@ -76,6 +76,7 @@ export interface paths {
          * @description Lists every account the exchange knows (owned by a user, or with a
          *     ledger in the engine), by account id: the owner, cash, and the risk
          *     limits with their usage as of the last command.
+         *     Administrators and risk officers.
          */
         get: operations["AdminService_ListAccounts"];
         put?: never;

@@ -9,7 +9,7 @@ import { useState } from "react";
 import { ApiError } from "../api/errors";
 import { unwrap, type Session } from "../api/session";
 import type { Account } from "../api/types";
-import { AdminAccountsPanel } from "../components/AdminAccountsPanel";
+import { AccountsOverview } from "../components/AccountsOverview";
 import { ApiKeysPanel } from "../components/ApiKeysPanel";
 import { AuditPanel } from "../components/AuditPanel";
 import { Num } from "../components/Num";
@@ -122,7 +122,7 @@ export function AdminPage({ session }: { session: Session }) {
   return (
     <Box sx={{ p: 1, display: "flex", flexDirection: "column", gap: 1 }}>
       <UsersPanel session={session} />
-      <AdminAccountsPanel session={session} />
+      <AccountsOverview session={session} />
       <AuditPanel session={session} />
       <Box sx={{ display: "flex", gap: 1, flexWrap: "wrap", alignItems: "flex-start" }}>
         <Box sx={{ flex: 2, minWidth: 520 }}>

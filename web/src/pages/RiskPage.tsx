@@ -10,6 +10,7 @@ import { ApiError } from "../api/errors";
 import { unwrap, type Session } from "../api/session";
 import type { Account, AccountRisk, Alert, Instrument } from "../api/types";
 import { AlertFeed } from "../lib/alerts";
+import { AccountsOverview } from "../components/AccountsOverview";
 import { LimitsEditor } from "../components/LimitsEditor";
 import { Num } from "../components/Num";
 import { Panel } from "../components/Panel";
@@ -146,6 +147,9 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
           </TableBody>
         </Table>
       </Panel>
+      <Box sx={{ gridColumn: "1 / -1" }}>
+        <AccountsOverview session={session} />
+      </Box>
       <Panel title="Account and kill switch">
         <Box sx={{ display: "flex", gap: 1, mb: 1 }}>
           <TextField size="small" label="Account" value={accountId} onChange={(event) => setAccountId(event.target.value.toUpperCase())} />

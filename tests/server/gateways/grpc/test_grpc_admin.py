@@ -88,6 +88,13 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel, database: Pat
             admin.ListUsers(admin_pb2.ListUsersRequest(), metadata=_bearer(token)),
             DENIED, "FORBIDDEN",
         )  # fmt: skip
+    # But for the account list, which risk officers watch too.
+    await _refused(
+        admin.ListAccounts(admin_pb2.ListAccountsRequest(), metadata=_bearer(carol.access_token)),
+        DENIED, "FORBIDDEN",
+    )  # fmt: skip
+    watched = await admin.ListAccounts(admin_pb2.ListAccountsRequest(), metadata=_bearer(officer))
+    assert "CAROL" in [summary.account.account_id for summary in watched.accounts]
 
     # Create a trader with a second account; the password rules are Register's.
     weak = admin_pb2.CreateUserRequest(

@@ -3,7 +3,9 @@
 isort:skip_file
 Administration: users, their roles, accounts and the audit logs.
 
-Only ROLE_ADMIN may call these. Every change an administrator makes here is
+Only ROLE_ADMIN may call these, but for ListAccounts, which risk officers
+may call too: the accounts with their limits and usage are what they
+watch. Every change an administrator makes here is
 itself recorded in the authentication audit log (`auth_log`): the event,
 the user acted on, the administrator who acted (in `detail`, "by <user
 id>") and the address they called from.

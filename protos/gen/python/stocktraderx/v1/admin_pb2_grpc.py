@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class AdminServiceStub:
-    """Users, roles, accounts and the audit logs, for administrators.
+    """Users, roles, accounts and the audit logs, for administrators (the
+    accounts for risk officers too).
     """
 
     def __init__(self, channel):
@@ -78,7 +79,8 @@ class AdminServiceStub:
 
 
 class AdminServiceServicer:
-    """Users, roles, accounts and the audit logs, for administrators.
+    """Users, roles, accounts and the audit logs, for administrators (the
+    accounts for risk officers too).
     """
 
     def ListUsers(self, request, context):
@@ -138,6 +140,7 @@ class AdminServiceServicer:
         """Lists every account the exchange knows (owned by a user, or with a
         ledger in the engine), by account id: the owner, cash, and the risk
         limits with their usage as of the last command.
+        Administrators and risk officers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -211,7 +214,8 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService:
-    """Users, roles, accounts and the audit logs, for administrators.
+    """Users, roles, accounts and the audit logs, for administrators (the
+    accounts for risk officers too).
     """
 
     @staticmethod

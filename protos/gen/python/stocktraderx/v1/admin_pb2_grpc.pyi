@@ -3,7 +3,9 @@
 isort:skip_file
 Administration: users, their roles, accounts and the audit logs.
 
-Only ROLE_ADMIN may call these. Every change an administrator makes here is
+Only ROLE_ADMIN may call these, but for ListAccounts, which risk officers
+may call too: the accounts with their limits and usage are what they
+watch. Every change an administrator makes here is
 itself recorded in the authentication audit log (`auth_log`): the event,
 the user acted on, the administrator who acted (in `detail`, "by <user
 id>") and the address they called from.
@@ -33,7 +35,9 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class AdminServiceStub:
-    """Users, roles, accounts and the audit logs, for administrators."""
+    """Users, roles, accounts and the audit logs, for administrators (the
+    accounts for risk officers too).
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -75,6 +79,7 @@ class AdminServiceStub:
     """Lists every account the exchange knows (owned by a user, or with a
     ledger in the engine), by account id: the owner, cash, and the risk
     limits with their usage as of the last command.
+    Administrators and risk officers.
     """
     ListAuditEntries: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListAuditEntriesRequest, _admin_pb2.ListAuditEntriesResponse]
     """Lists the entries of one audit log, newest first."""
@@ -86,7 +91,9 @@ class AdminServiceStub:
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
-    """Users, roles, accounts and the audit logs, for administrators."""
+    """Users, roles, accounts and the audit logs, for administrators (the
+    accounts for risk officers too).
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListUsers: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListUsersRequest, _admin_pb2.ListUsersResponse]  # type: ignore[assignment]
@@ -125,6 +132,7 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Lists every account the exchange knows (owned by a user, or with a
     ledger in the engine), by account id: the owner, cash, and the risk
     limits with their usage as of the last command.
+    Administrators and risk officers.
     """
     ListAuditEntries: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListAuditEntriesRequest, _admin_pb2.ListAuditEntriesResponse]  # type: ignore[assignment]
     """Lists the entries of one audit log, newest first."""
@@ -135,7 +143,9 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Users, roles, accounts and the audit logs, for administrators."""
+    """Users, roles, accounts and the audit logs, for administrators (the
+    accounts for risk officers too).
+    """
 
     @_abc_1.abstractmethod
     def ListUsers(
@@ -208,6 +218,7 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Lists every account the exchange knows (owned by a user, or with a
         ledger in the engine), by account id: the owner, cash, and the risk
         limits with their usage as of the last command.
+        Administrators and risk officers.
         """
 
     @_abc_1.abstractmethod

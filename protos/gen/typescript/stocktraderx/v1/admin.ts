@@ -30,7 +30,9 @@ export const protobufFileName = "stocktraderx/v1/admin.proto";
 /**
  * Administration: users, their roles, accounts and the audit logs.
  *
- * Only ROLE_ADMIN may call these. Every change an administrator makes here is
+ * Only ROLE_ADMIN may call these, but for ListAccounts, which risk officers
+ * may call too: the accounts with their limits and usage are what they
+ * watch. Every change an administrator makes here is
  * itself recorded in the authentication audit log (`auth_log`): the event,
  * the user acted on, the administrator who acted (in `detail`, "by <user
  * id>") and the address they called from.
@@ -2136,7 +2138,10 @@ export const VerifyAuditLogsResponse: MessageFns<VerifyAuditLogsResponse> = {
   },
 };
 
-/** Users, roles, accounts and the audit logs, for administrators. */
+/**
+ * Users, roles, accounts and the audit logs, for administrators (the
+ * accounts for risk officers too).
+ */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
   /** Lists every user, by username, disabled ones included. */
@@ -2220,6 +2225,7 @@ export const AdminServiceService = {
    * Lists every account the exchange knows (owned by a user, or with a
    * ledger in the engine), by account id: the owner, cash, and the risk
    * limits with their usage as of the last command.
+   * Administrators and risk officers.
    */
   listAccounts: {
     path: "/stocktraderx.v1.AdminService/ListAccounts" as const,
@@ -2302,6 +2308,7 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * Lists every account the exchange knows (owned by a user, or with a
    * ledger in the engine), by account id: the owner, cash, and the risk
    * limits with their usage as of the last command.
+   * Administrators and risk officers.
    */
   listAccounts: handleUnaryCall<ListAccountsRequest, ListAccountsResponse>;
   /** Lists the entries of one audit log, newest first. */
@@ -2425,6 +2432,7 @@ export interface AdminServiceClient extends Client {
    * Lists every account the exchange knows (owned by a user, or with a
    * ledger in the engine), by account id: the owner, cash, and the risk
    * limits with their usage as of the last command.
+   * Administrators and risk officers.
    */
   listAccounts(
     request: ListAccountsRequest,

@@ -21,7 +21,7 @@ function usage(used: string | number | undefined, limit: string | number | undef
   return `${formatQuantity(String(used ?? 0))} / ${limit === undefined ? "—" : formatQuantity(String(limit))}`;
 }
 
-export function AdminAccountsPanel({ session }: { session: Session }) {
+export function AccountsOverview({ session }: { session: Session }) {
   const [accounts, setAccounts] = useState<AccountSummary[]>([]);
   const [next, setNext] = useState("");
   const [problem, setProblem] = useState("");

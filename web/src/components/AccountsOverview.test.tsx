@@ -1,10 +1,10 @@
 import { render, screen, within } from "@testing-library/react";
 import { signedIn } from "../test-bridge";
-import { AdminAccountsPanel } from "./AdminAccountsPanel";
+import { AccountsOverview } from "./AccountsOverview";
 
 const ADMIN = { user_id: "a1", username: "admin", roles: ["ROLE_ADMIN"], account_ids: ["ADMIN"] };
 
-describe("AdminAccountsPanel", () => {
+describe("AccountsOverview", () => {
   it("lists every account with its owner, cash, limits beside their usage, and the next page", async () => {
     const { session } = await signedIn(
       {
@@ -32,7 +32,7 @@ describe("AdminAccountsPanel", () => {
       },
       ADMIN,
     );
-    render(<AdminAccountsPanel session={session} />);
+    render(<AccountsOverview session={session} />);
     const list = await screen.findByRole("table", { name: "account list" });
     const row = (await within(list).findByText("BOB")).closest("tr") as HTMLElement;
     const cells = within(row).getAllByRole("cell").map((cell) => cell.textContent);
