@@ -1,13 +1,14 @@
 // The risk officer's live surveillance alerts, in a real browser (Debian's
 // chromium through playwright-core) against a real `stx serve --simulate`:
-// with the risk page open, a wash trade is made with real orders through the
-// page's own API client, the surveillance process raises the alert, and it
-// appears on the page without a reload, with its evidence; then the
-// dashboards chart the gateway's order entry, which that trading (and the
-// simulator's) made non-zero. Started by
-// tests/e2e/test_web.py with the environment trading.e2e.mjs describes; the
-// user OTHER_USER is an administrator (who sees the risk page) whose account
-// OTHER_ACCOUNT may sell short.
+// the administrator creates a user whose only role is risk officer; with
+// that officer's risk page open (every account with its limits and usage,
+// and the alerts), the administrator's account trades with itself through
+// the API, the surveillance process raises the alert, and it appears on the
+// officer's page without a reload, with its evidence; then the dashboards
+// chart the gateway's order entry, which that trading (and the simulator's)
+// made non-zero. Started by tests/e2e/test_web.py with the environment
+// trading.e2e.mjs describes; the user OTHER_USER is an administrator who may
+// trade, whose account OTHER_ACCOUNT may sell short.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -79,8 +80,32 @@ function washTrade(page, account) {
   );
 }
 
+/** A new user with the risk officer's role alone, created by the administrator signed in on `page`. */
+async function createRiskOfficer(page) {
+  const username = `risk${Date.now().toString(36)}`;
+  const password = "a long enough password 1";
+  const created = await page.evaluate(
+    async ({ username, password }) => {
+      const { access } = JSON.parse(sessionStorage.getItem("stx.session"));
+      const answer = await fetch("/api/admin/users", {
+        method: "POST",
+        headers: { authorization: `Bearer ${access}`, "content-type": "application/json" },
+        body: JSON.stringify({ username, email: `${username}@example.com`, password, roles: ["ROLE_RISK_OFFICER"] }),
+      });
+      return { status: answer.status, body: await answer.text() };
+    },
+    { username, password },
+  );
+  assert.equal(created.status, 200, created.body);
+  return { username, password };
+}
+
 test("the risk officer sees a surveillance alert raised while the page is open, with its evidence", async () => {
-  const officer = await signIn(process.env.OTHER_USER, process.env.OTHER_PASSWORD);
+  // The administrator (who may also trade) makes a risk officer, who watches
+  // while the administrator's account trades with itself.
+  const trader = await signIn(process.env.OTHER_USER, process.env.OTHER_PASSWORD);
+  const { username, password } = await createRiskOfficer(trader);
+  const officer = await signIn(username, password);
   await officer.getByRole("tab", { name: "Risk" }).click();
   // Live: the stream is subscribed and the list read after it.
   await officer.locator('[data-testid="alerts-live"][data-live="true"]').waitFor({ timeout: LONG });
@@ -95,9 +120,9 @@ test("the risk officer sees a surveillance alert raised while the page is open, 
   const washes = panel.locator(`tr[data-alert-kind="ALERT_KIND_WASH_TRADE"][data-alert-account="${account}"]`);
   const before = new Set(await washes.evaluateAll((rows) => rows.map((row) => row.getAttribute("data-alert-id"))));
 
-  // The orders go through the page's own API client, in the page but apart
-  // from its UI: the page is not reloaded, and must be told by /ws.
-  const made = await washTrade(officer, account);
+  // The orders go through the trader's page's own API client, apart from any
+  // UI: the officer's page is not reloaded, and must be told by /ws.
+  const made = await washTrade(trader, account);
   assert.equal(made.sell.status, 200, JSON.stringify(made.sell));
   assert.equal(made.buy.status, 200, JSON.stringify(made.buy));
 
@@ -110,6 +135,7 @@ test("the risk officer sees a surveillance alert raised while the page is open, 
   assert.match(await row.innerText(), /traded with itself/);
   await officer.screenshot({ path: join(SCREENSHOTS, "risk-alerts.png") });
   await officer.close();
+  await trader.close();
 });
 
 test("the dashboards chart the gateway's order-entry throughput and latency after trading", async () => {
