@@ -27,8 +27,8 @@ def _umask_restored() -> Iterator[None]:
 
 SERVER_GROUP = "servers"
 """The tests that start whole exchanges (`stx serve` and its seven processes,
-the image's every role, the benchmarks' server pairs): under `make test`'s
-two workers they run on one, one after another, so no two of them share the
+the image's every role, the benchmarks' server pairs): with `make test
+TEST_WORKERS=2`'s two workers they run on one, one after another, so no two of them share the
 machine's two cores; every other module runs whole on whichever worker is
 free (its module fixtures are set up once)."""
 SERVER_MODULES = (
