@@ -105,6 +105,8 @@ class SymbolMarket:
     """The public view of one instrument's market."""
 
     __slots__ = (
+        "_ask_text",
+        "_bid_text",
         "ask_keys",
         "asks",
         "bid_prices",
@@ -137,6 +139,12 @@ class SymbolMarket:
         """Bid prices ascending: the best is last (as in the engine's book)."""
         self.ask_keys: list[int] = []
         """Negated ask prices ascending: the best is last."""
+        self._bid_text: bytes | None = b""
+        self._ask_text: bytes | None = b""
+        """Each side's part of the checksum's text, or None once a change
+        within its top ``CHECKSUM_LEVELS`` made it stale: a command's depth
+        update formats only the sides it changed near the top, and none of a
+        change deeper in the book."""
         self.last_price = self.last_quantity = self.volume = self.notional = 0
         self.open_price = self.high_price = self.low_price = 0
         self.l1_sequence = self.l2_sequence = self.trades_sequence = 0
@@ -171,31 +179,60 @@ class SymbolMarket:
         return quotient
 
     def checksum(self) -> int:
-        bids = self.top(Side.BUY, CHECKSUM_LEVELS)
-        asks = self.top(Side.SELL, CHECKSUM_LEVELS)
-        text = ",".join(
-            [f"B{level.price}:{level.quantity}" for level in bids]
-            + [f"S{level.price}:{level.quantity}" for level in asks]
-        )
-        return zlib.crc32(text.encode("ascii"))
+        """The contract's book checksum: CRC-32 of ``B<price>:<quantity>`` for
+        the top bids then ``S<price>:<quantity>`` for the top asks, best
+        first, joined by commas."""
+        bids = self._bid_text
+        if bids is None:
+            levels = self.bids
+            bids = self._bid_text = ",".join(
+                [
+                    f"B{price}:{levels[price][0]}"
+                    for price in self.bid_prices[: -CHECKSUM_LEVELS - 1 : -1]
+                ]
+            ).encode("ascii")
+        asks = self._ask_text
+        if asks is None:
+            levels = self.asks
+            asks = self._ask_text = ",".join(
+                [f"S{-key}:{levels[-key][0]}" for key in self.ask_keys[: -CHECKSUM_LEVELS - 1 : -1]]
+            ).encode("ascii")
+        if bids and asks:
+            return zlib.crc32(asks, zlib.crc32(b",", zlib.crc32(bids)))
+        return zlib.crc32(bids or asks)
 
     # -- changing ------------------------------------------------------------
 
     def set_level(self, side: Side, price: int, quantity: int, order_count: int) -> int:
         """Set one level; returns the action (ADD, UPDATE or DELETE) it was."""
-        if side is Side.BUY:
+        buy = side is Side.BUY
+        if buy:
             levels, keys, key = self.bids, self.bid_prices, price
         else:
             levels, keys, key = self.asks, self.ask_keys, -price
         if quantity == 0:
-            if levels.pop(price, None) is not None:
-                del keys[bisect_left(keys, key)]
-            return DELETE
-        action = UPDATE
-        if price not in levels:
-            insort(keys, key)
-            action = ADD
-        levels[price] = (quantity, order_count)
+            if levels.pop(price, None) is None:
+                return DELETE
+            index = bisect_left(keys, key)
+            near_top = index >= len(keys) - CHECKSUM_LEVELS
+            del keys[index]
+            action = DELETE
+        else:
+            old = levels.get(price)
+            levels[price] = (quantity, order_count)
+            if old is None:
+                insort(keys, key)
+                action = ADD
+            elif old[0] == quantity:
+                return UPDATE  # only the order count: not in the checksum
+            else:
+                action = UPDATE
+            near_top = bisect_left(keys, key) >= len(keys) - CHECKSUM_LEVELS
+        if near_top:
+            if buy:
+                self._bid_text = None
+            else:
+                self._ask_text = None
         return action
 
     def quote(self) -> QuoteUpdate:
@@ -257,6 +294,11 @@ class SymbolMarket:
             for price, (quantity, count) in levels.items():
                 if price <= 0 or quantity <= 0 or count <= 0:
                     raise InvariantError(f"{symbol}: level {price} holds {quantity}/{count}")
+        if self._bid_text is not None or self._ask_text is not None:
+            cached = self.checksum()
+            self._bid_text = self._ask_text = None
+            if self.checksum() != cached:
+                raise InvariantError(f"{symbol}: cached checksum text out of step with the levels")
         crossed = self.bid_prices and self.ask_keys and self.bid_prices[-1] >= -self.ask_keys[-1]
         if crossed and self.phase is TradingPhase.CONTINUOUS:
             raise InvariantError(f"{symbol}: crossed book in continuous trading")

@@ -4,6 +4,7 @@ import zlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from feeds.market import MarketState, SymbolMarket
 from matching import (
@@ -151,6 +152,46 @@ def test_checksum_covers_the_top_ten_levels_best_first() -> None:
     assert market.checksum() == zlib.crc32(f"{bids},{asks}".encode())
     market.set_level(Side.BUY, 100, 0, 0)
     assert [level.price for level in market.top(Side.BUY, 2)] == [99, 98]
+
+
+def _checksum_from_scratch(market: SymbolMarket) -> int:
+    parts = [f"B{level.price}:{level.quantity}" for level in market.top(Side.BUY, 10)]
+    parts += [f"S{level.price}:{level.quantity}" for level in market.top(Side.SELL, 10)]
+    return zlib.crc32(",".join(parts).encode())
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([Side.BUY, Side.SELL]),
+            st.integers(1, 30),
+            st.integers(0, 3),
+            st.integers(1, 3),
+        ),
+        max_size=120,
+    )
+)
+def test_the_cached_checksum_text_follows_every_change(
+    changes: list[tuple[Side, int, int, int]],
+) -> None:
+    # Each side's text is kept between depth updates and formatted again only
+    # after a change within its top ten: deep changes, count-only changes and
+    # changes that push a level out of (or pull one into) the top ten must
+    # all leave it equal to the text built from scratch.
+    market = SymbolMarket("X", TradingPhase.PRE_OPEN, 0)
+    for side, price, quantity, count in changes:
+        market.set_level(side, price if side is Side.BUY else 100 + price, quantity, count)
+        assert market.checksum() == _checksum_from_scratch(market)
+    market.check_invariants()
+
+
+def test_invariant_checks_catch_a_stale_checksum_text() -> None:
+    market = SymbolMarket("X", TradingPhase.CONTINUOUS, 0)
+    market.set_level(Side.BUY, 100, 10, 1)
+    market.checksum()
+    market.bids[100] = (11, 1)  # a level changed behind set_level's back
+    with pytest.raises(InvariantError, match="checksum"):
+        market.check_invariants()
 
 
 def test_invariant_checks_catch_a_corrupted_book() -> None:
