@@ -202,6 +202,9 @@ def test_bench_server_runs_a_baseline_commit_from_a_worktree() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert report["baseline"]["revision"] == "HEAD"
+    # HEAD's build inputs are this tree's: its build is this tree's, copied
+    # (sources.py), so it loads the same compiled modules.
+    assert report["baseline"]["build"] == report["build"]
     assert report["tls"] is False
     (entry,) = report["rounds"]
     assert entry["baseline"]["code"] == "HEAD"
