@@ -98,6 +98,9 @@ export class AccountFeed {
       this.store.update((state) => ({ ...state, error: `${reason}: ${message.data.message ?? ""}` }));
       // A stream ended by an expired token comes back with the refreshed one.
       if (reason === "UNAUTHENTICATED") this.session.refresh().then(() => this.stream.restart(), () => undefined);
+      // Ended for reading too slowly: subscribe again; the new stream's
+      // reload reads the orders, fills and money the gap held.
+      if (reason === "SLOW_CONSUMER") this.stream.restart();
     }
   }
 

@@ -220,6 +220,29 @@ def test_websocket_streams_market_data_and_own_reports_in_order(tmp_path: Path) 
             kinds = [report["exec_type"] for report in seen["report"]]
             assert kinds[:2] == ["EXEC_TYPE_NEW", "EXEC_TYPE_NEW"]
             assert set(kinds[2:]) == {"EXEC_TYPE_FILL"}
+        # Resuming by number (what a SLOW_CONSUMER error asks for): the
+        # reports after the second, replayed; a bad number is refused.
+        second = seen["report"][1]["report_sequence"]
+        async with http.ws_connect(f"{base}/ws?access_token={token}") as resumed:
+            for after in ("two", -1):
+                await resumed.send_json(
+                    {"op": "subscribe", "channel": "REPORTS", "account_id": "ALICE",
+                     "after_report_sequence": after}
+                )  # fmt: skip
+                refused = await asyncio.wait_for(resumed.receive_json(), 10)
+                assert refused["type"] == "error"
+                assert refused["data"]["reason"] == "INVALID_ARGUMENT"
+                assert "after_report_sequence" in refused["data"]["message"]
+            await resumed.send_json(
+                {"op": "subscribe", "channel": "REPORTS", "account_id": "ALICE",
+                 "after_report_sequence": second}
+            )  # fmt: skip
+            replayed: list[dict[str, Any]] = []
+            while len(replayed) < 2:
+                message = await asyncio.wait_for(resumed.receive_json(), 10)
+                if message["type"] == "report":
+                    replayed.append(message["data"])
+            assert replayed == seen["report"][2:4]
 
     _run(tmp_path, scenario)
 

@@ -78,15 +78,16 @@ class _StalledBrowser:
     """A browser that subscribes to ALERTS and then reads nothing until
     ``release``: the bridge's first send blocks, the rest queue up."""
 
-    def __init__(self) -> None:
+    def __init__(self, *subscriptions: dict[str, str]) -> None:
         self.sent: list[dict[str, Any]] = []
         """Every message the bridge sent, the first one while blocked."""
+        self._subscriptions = subscriptions or ({"op": "subscribe", "channel": "ALERTS"},)
         self._released = asyncio.Event()
         self._closed = asyncio.Event()
 
     async def _frames(self) -> AsyncIterator[aiohttp.WSMessage]:
-        subscribe = json.dumps({"op": "subscribe", "channel": "ALERTS"})
-        yield aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, subscribe, None)
+        for subscription in self._subscriptions:
+            yield aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, json.dumps(subscription), None)
         await self._closed.wait()
 
     def __aiter__(self) -> AsyncIterator[aiohttp.WSMessage]:
@@ -145,5 +146,61 @@ def test_an_alert_reader_left_behind_is_told_to_resubscribe(tmp_path: Path) -> N
         assert error["data"]["reason"] == "SLOW_CONSUMER"
         assert error["data"]["message"].startswith("ALERTS: alerts unread for too long")
         assert "GET /risk/alerts" in error["data"]["message"]
+
+    _run(tmp_path, scenario)
+
+
+def test_a_market_data_overflow_costs_an_alert_on_the_same_connection_nothing(
+    tmp_path: Path,
+) -> None:
+    """One browser connection with ALERTS and L1: its market data overflows
+    (conflated: emptied, then ``resync``) while an alert waits to be sent.
+    Each subscription has its own queue, so the alert is still delivered;
+    one queue for the connection once emptied it with the market data."""
+
+    async def scenario(http: aiohttp.ClientSession, base: str, exchange: Exchange) -> None:
+        alice = await _sign_up(http, base, "alice")
+        await prepare_accounts(exchange, "ALICE")
+        assert exchange.tokens is not None
+        officer, _ = exchange.tokens.issue("officer", (options_pb2.ROLE_RISK_OFFICER,))
+        limit = 3
+        browser = _StalledBrowser(
+            {"op": "subscribe", "channel": "ALERTS"},
+            {"op": "subscribe", "channel": "L1", "symbol": "AAPL"},
+        )
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{exchange.port}") as channel:
+            connection = Connection(channel, browser, officer, None, queue_limit=limit)
+            running = asyncio.create_task(connection.run())
+            # One first message (the alerts' heartbeat or the quote's
+            # snapshot) is in the blocked send, the other queued.
+            await _until(lambda: len(browser.sent) == 1 and connection.backlog == 1)
+            alerts_before = connection.backlogs[1]
+            body = {"severity": "ALERT_SEVERITY_LOW", "description": "kept"}
+            filed = await http.post(
+                f"{base}/risk/alerts", json=body, headers={"authorization": f"Bearer {officer}"}
+            )
+            assert filed.status == 200, await filed.text()
+            await _until(lambda: connection.backlogs[1] == alerts_before + 1)
+            # Bids at rising prices: each one a new quote, until L1 overflows.
+            overflowed = False
+            for number in range(4 * limit):
+                queued = connection.backlogs[2]
+                price = f"{180 + number}.00"
+                order = _order("ALICE", f"b{number}", price)
+                async with http.post(f"{base}/orders", json=order, headers=alice) as answer:
+                    assert answer.status == 200, await answer.text()
+                await _until(lambda: connection.backlogs[2] != queued)  # noqa: B023 (awaited in this iteration)
+                if connection.backlogs[2] < queued:
+                    overflowed = True
+                    break
+            assert overflowed, "the quotes never overflowed the L1 subscription's queue"
+            browser.release()
+            await _until(lambda: connection.backlog == 0)
+            browser.close()
+            await running
+        kinds = [message["type"] for message in browser.sent]
+        assert "resync" in kinds
+        alerts = [message["data"] for message in browser.sent if message["type"] == "alert"]
+        assert [alert["description"] for alert in alerts] == ["kept"]
 
     _run(tmp_path, scenario)
