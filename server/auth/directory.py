@@ -162,8 +162,17 @@ class UserDirectory:
     # -- users ---------------------------------------------------------------
 
     async def register(
-        self, username: str, email: str, password: str, roles: tuple[int, ...] = (TRADER,)
+        self,
+        username: str,
+        email: str,
+        password: str,
+        roles: tuple[int, ...] = (TRADER,),
+        source: str = "",
+        gateway: str = "grpc",
     ) -> UserView:
+        """A new user with their own trading account; ``source`` and
+        ``gateway`` say where a self-registration came from, for the audit
+        log (empty for a user made by an administrator or on the command line)."""
         if not USERNAME.fullmatch(username):
             raise AuthRefusal(Refusal.INVALID, "username must be 3-32 of a-z 0-9 _ . -", "username")
         if not EMAIL.fullmatch(email):
@@ -194,7 +203,8 @@ class UserDirectory:
             ) from None
         found = await self.user(user_id)
         assert found is not None
-        await self.record("register", user_id, username, "", ",".join(map(str, roles)))
+        detail = ",".join(map(str, roles))
+        await self.record("register", user_id, username, source, detail, gateway)
         if self.account_opened is not None:
             self.account_opened(username.upper(), user_id, found.roles)
         return found
@@ -277,8 +287,10 @@ class UserDirectory:
 
     # -- sessions ------------------------------------------------------------
 
-    async def login(self, username: str, password: str, source: str) -> Session:
-        row = await self._check_password(username, password, source, "grpc")
+    async def login(
+        self, username: str, password: str, source: str, gateway: str = "grpc"
+    ) -> Session:
+        row = await self._check_password(username, password, source, gateway)
         return await self._start_session(row, secrets.token_hex(8))
 
     async def verify_login(
@@ -504,7 +516,9 @@ class UserDirectory:
             await self.record("api_key_revoked", user_id, "", "", key_id)
         return await self._key(key_id)
 
-    async def exchange_api_key(self, key_id: str, secret: str, source: str) -> tuple[str, int]:
+    async def exchange_api_key(
+        self, key_id: str, secret: str, source: str, gateway: str = "grpc"
+    ) -> tuple[str, int]:
         """An access token with the key's roles (client credentials)."""
         if await self._shared.hit(f"login-source:{source}", 60) > SOURCE_LOGINS:
             raise AuthRefusal(Refusal.THROTTLED, "too many login attempts from this address")
@@ -535,5 +549,5 @@ class UserDirectory:
                 update(api_keys).where(api_keys.c.key_id == key_id).values(last_use_time=now)
             )
         token, _ = self.tokens.issue(key.user_id, roles, api_key=key_id, accounts=owner.account_ids)
-        await self.record("api_key_exchanged", key.user_id, "", source, key_id)
+        await self.record("api_key_exchanged", key.user_id, "", source, key_id, gateway)
         return token, self.tokens.access_seconds

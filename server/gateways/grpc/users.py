@@ -66,7 +66,14 @@ class UserService(users_pb2_grpc.UserServiceServicer):
         self, request: pb.RegisterRequest, context: Context
     ) -> pb.RegisterResponse:
         try:
-            user = await self._directory.register(request.username, request.email, request.password)
+            origin = origin_of(context)
+            user = await self._directory.register(
+                request.username,
+                request.email,
+                request.password,
+                source=origin.source,
+                gateway=origin.gateway,
+            )
         except AuthRefusal as refusal:
             await _refuse(context, refusal)
         return pb.RegisterResponse(user=user_message(user))
@@ -75,8 +82,9 @@ class UserService(users_pb2_grpc.UserServiceServicer):
         self, request: pb.LoginRequest, context: Context
     ) -> pb.LoginResponse:
         try:
+            origin = origin_of(context)
             session = await self._directory.login(
-                request.username, request.password, origin_of(context).source
+                request.username, request.password, origin.source, origin.gateway
             )
         except AuthRefusal as refusal:
             await _refuse(context, refusal)
@@ -153,8 +161,9 @@ class UserService(users_pb2_grpc.UserServiceServicer):
         self, request: pb.ExchangeApiKeyRequest, context: Context
     ) -> pb.ExchangeApiKeyResponse:
         try:
+            origin = origin_of(context)
             token, seconds = await self._directory.exchange_api_key(
-                request.key_id, request.secret, origin_of(context).source
+                request.key_id, request.secret, origin.source, origin.gateway
             )
         except AuthRefusal as refusal:
             await _refuse(context, refusal)

@@ -305,9 +305,12 @@ def test_each_http_client_is_known_by_its_own_address(tmp_path: Path) -> None:
         (order,) = [row for row in entries if row.client_order_id == "from-2"]
         assert (order.gateway, order.source) == ("rest", "127.0.0.2")
         signs = await exchange.store.rows(schema.auth_log, ["entry_id"])
-        assert [(row.event, row.source) for row in signs if row.event == "login"] == [
-            ("login", "127.0.0.2"),
-            ("login", "127.0.0.3"),
+        kept = ("register", "login", "login_failed")
+        assert [(row.event, row.source, row.gateway) for row in signs if row.event in kept] == [
+            ("register", "127.0.0.2", "rest"),
+            ("login", "127.0.0.2", "rest"),
+            *[("login_failed", "127.0.0.2", "rest")] * (len(statuses) - 1),
+            ("login", "127.0.0.3", "rest"),
         ]
 
     _run(tmp_path, scenario)
