@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from server.app import Exchange
+from server.auth.administration import Actor, Administration
 from server.fix_config import FixSessionSettings
 from server.gateways.fix import dictionary
 from server.gateways.fix.acceptor import Acceptor
@@ -63,17 +64,29 @@ def test_a_session_signs_in_with_the_users_password_and_trades_for_its_account(
             assert (report[150], report[1]) == ("0", fay.account_ids[0])
             client.writer.close()
 
+            # Disabled by an administrator: the next Logon is refused, with
+            # the reason, whatever the password.
             assert exchange.store is not None
+            admin = Actor("an-admin", "127.0.0.1", "grpc")
+            administration = Administration(exchange.directory, exchange.store)
+            await administration.set_disabled(admin, fay.user_id, True, "left the firm")
+            disabled = Client(ID, *await asyncio.open_connection("127.0.0.1", port))
+            disabled.send("A", (98, "0"), (108, "30"), (553, "fay"), (554, PASSWORD))
+            refused = await disabled.read()
+            assert (refused[35], refused[58]) == ("5", "this user is disabled by an administrator")
+            assert await disabled.reader.read() == b""
+
             async with exchange.store.engine.connect() as connection:
                 rows = (
                     await connection.execute(
                         select(auth_log.c.event, auth_log.c.gateway).where(
-                            auth_log.c.event.in_(("login", "login_failed"))
+                            auth_log.c.event.in_(("login", "login_failed", "login_disabled"))
                         )
                     )
                 ).all()
             assert sorted(tuple(row) for row in rows) == [
                 ("login", "fix"),
+                ("login_disabled", "fix"),
                 ("login_failed", "fix"),
             ]
         finally:
