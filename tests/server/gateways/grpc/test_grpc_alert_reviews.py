@@ -22,7 +22,6 @@ from server.store import schema
 from tests.server.local import local_settings
 
 S = risk_pb2
-Risk = risk_pb2_grpc.RiskServiceAsyncStub
 
 
 def _bearer(exchange: Exchange, user: str, role: int) -> tuple[tuple[str, str]]:
@@ -73,7 +72,7 @@ def test_an_officer_reviews_an_alert_and_the_trail_survives_a_restart(tmp_path: 
     asyncio.run(main())
 
 
-async def _review(exchange: Exchange, risk: Risk) -> str:
+async def _review(exchange: Exchange, risk: risk_pb2_grpc.RiskServiceAsyncStub) -> str:
     officer = _bearer(exchange, "officer", options_pb2.ROLE_RISK_OFFICER)
     admin = _bearer(exchange, "ops", options_pb2.ROLE_ADMIN)
     trader = _bearer(exchange, "trader", options_pb2.ROLE_TRADER)
@@ -178,7 +177,9 @@ async def _next_alert(stream: Any) -> risk_pb2.Alert:
             return message.alert
 
 
-async def _after_restart(exchange: Exchange, risk: Risk, alert_id: str) -> None:
+async def _after_restart(
+    exchange: Exchange, risk: risk_pb2_grpc.RiskServiceAsyncStub, alert_id: str
+) -> None:
     officer = _bearer(exchange, "officer", options_pb2.ROLE_RISK_OFFICER)
     found = await risk.GetAlert(S.GetAlertRequest(alert_id=alert_id), metadata=officer)
     assert (found.alert.status, found.alert.reviewer_user_id, found.alert.review_count) == (
