@@ -23,8 +23,8 @@ from collections import deque
 
 from server.consumers.surveillance.desk import AlertDesk
 from server.model.alerts import Alert
-from server.store import Store
-from server.store.alert_reviews import Reviewed, alert, last_review_id, reviews_after
+from server.store import Store, alert_reviews
+from server.store.alert_reviews import Reviewed
 
 _log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
@@ -98,7 +98,7 @@ class AlertRelay(AlertDesk):
         """Start after the alerts and reviews stored so far: subscribers get
         new ones."""
         self._alerts.begin(await self.store.last_alert_id())
-        self._reviews.begin(await last_review_id(self.store))
+        self._reviews.begin(await alert_reviews.last_review_id(self.store))
         self.start()
 
     async def file(self, alert: Alert) -> Alert:
@@ -115,12 +115,12 @@ class AlertRelay(AlertDesk):
             await asyncio.sleep(self._poll_seconds)
             try:
                 found = await self.store.alerts_after(self._alerts.look_from)
-                reviews = await reviews_after(self.store, self._reviews.look_from)
+                reviews = await alert_reviews.reviews_after(self.store, self._reviews.look_from)
                 fresh = [review for review in reviews if self._reviews.new(review.review_id)]
                 # The alerts as they stand now: one message per alert however
                 # many reviews it had since the last poll.
                 numbers = dict.fromkeys(int(review.alert_id) for review in fresh)
-                current = [await alert(self.store, number) for number in numbers]
+                current = [await alert_reviews.alert(self.store, number) for number in numbers]
             except Exception:  # each backend's driver raises its own types
                 _log.exception("could not read alerts from the store; retrying")
                 continue

@@ -53,7 +53,8 @@ from server.gateways.grpc.risk_messages import (
 )
 from server.model.alerts import AlertKind, AlertSeverity, AlertStatus, ReviewRefusal
 from server.model.view import Applied, CoreView
-from server.store.alert_reviews import Review, Reviewed, alert, reviews_of
+from server.store import alert_reviews
+from server.store.alert_reviews import Review, Reviewed
 
 HEARTBEAT_SECONDS = 5.0
 _KINDS = frozenset(int(kind) for kind in AlertKind)
@@ -326,10 +327,10 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         self, request: pb.GetAlertRequest, context: Context
     ) -> pb.GetAlertResponse:
         number = await _alert_number(request.alert_id, context)
-        found = await alert(self._alerts.store, number)
+        found = await alert_reviews.alert(self._alerts.store, number)
         if found is None:
             await abort(context, unknown_alert(request.alert_id))
-        reviews = await reviews_of(self._alerts.store, number)
+        reviews = await alert_reviews.reviews_of(self._alerts.store, number)
         return pb.GetAlertResponse(
             alert=alert_message(found), reviews=[review_message(one) for one in reviews]
         )
@@ -377,7 +378,7 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
             extra=_actor(alert_id=number, from_status=review.from_status.name,
                          to_status=status.name),
         )  # fmt: skip
-        reviews = await reviews_of(self._alerts.store, number)
+        reviews = await alert_reviews.reviews_of(self._alerts.store, number)
         return pb.ResolveAlertResponse(
             alert=alert_message(outcome.alert), reviews=[review_message(one) for one in reviews]
         )
