@@ -62,13 +62,14 @@ QUALITY_COLUMNS = (
 ALERT_COLUMNS = (
     "create_time", "alert_id", "kind", "severity", "account_id", "symbol", "description",
     "creator_user_id", "order_ids", "trade_ids", "evidence_start", "evidence_end", "details",
+    "status", "reviewer_user_id", "review_time", "review_note", "review_count",
 )  # fmt: skip
 _INTEGERS = frozenset(
     {
         "sequence", "report_sequence", "order_id", "quantity", "leaves_quantity", "cum_quantity",
         "last_quantity", "trade_id", "venue_transaction_id", "trade_count", "volume",
         "order_count", "rejected_count", "filled_count", "canceled_count",
-        "average_fill_micros", "two_sided_arrivals",
+        "average_fill_micros", "two_sided_arrivals", "review_count",
     }
 )  # fmt: skip
 
@@ -180,7 +181,7 @@ def quality(
 @tls_options
 def alerts(date: str, output: str | None, out: str, target: str, tls: ClientTls) -> None:
     """Every surveillance alert raised on the day, oldest first, with its
-    detector and evidence."""
+    detector, evidence and resolution."""
     try:
         start = datetime.fromisoformat(date).replace(tzinfo=UTC)
     except ValueError:
@@ -195,7 +196,8 @@ def alerts(date: str, output: str | None, out: str, target: str, tls: ClientTls)
     found.sort(key=lambda alert: (alert.create_time.ToNanoseconds(), alert.alert_id))
     _deliver("Surveillance alerts", date, "", ALERT_COLUMNS, [alert_row(a) for a in found],
              output, out,
-             notes=["Alerts carry no resolution: the exchange records none yet."])  # fmt: skip
+             notes=["Status and review columns show each alert as it stands when the report "
+                    "is made; its every review is in GetAlert and the auth log."])  # fmt: skip
 
 
 def _deliver(
@@ -307,4 +309,7 @@ def alert_row(alert: risk_pb2.Alert) -> list[str]:
         _micros(evidence.start_time) if evidence.HasField("start_time") else "",
         _micros(evidence.end_time) if evidence.HasField("end_time") else "",
         details,
+        _name(risk_pb2.AlertStatus, alert.status, "ALERT_STATUS_"), alert.reviewer_user_id,
+        _micros(alert.review_time) if alert.HasField("review_time") else "",
+        alert.review_note, str(alert.review_count),
     ]  # fmt: skip

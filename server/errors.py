@@ -171,6 +171,8 @@ OTHER_REASONS: MappingProxyType[str, grpc.StatusCode] = MappingProxyType(
         "FORBIDDEN": grpc.StatusCode.PERMISSION_DENIED,
         "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
         "EXISTS": grpc.StatusCode.ALREADY_EXISTS,
+        "UNKNOWN_ALERT": grpc.StatusCode.NOT_FOUND,
+        "ALERT_CLOSED": _PRECONDITION,
         "THROTTLED": grpc.StatusCode.RESOURCE_EXHAUSTED,
         "USER_DISABLED": grpc.StatusCode.PERMISSION_DENIED,
         "SELF_LOCKOUT": _PRECONDITION,
@@ -353,6 +355,16 @@ def forbidden(message: str) -> status_pb2.Status:
 def not_found(message: str) -> status_pb2.Status:
     """A user, account or object the request names that does not exist."""
     return refusal_status(Refusal.NOT_FOUND, message)
+
+
+def unknown_alert(alert_id: str) -> status_pb2.Status:
+    """A surveillance alert id that names no alert."""
+    return error("UNKNOWN_ALERT", f"no alert {alert_id!r}")
+
+
+def alert_closed(message: str) -> status_pb2.Status:
+    """A review of a dismissed or confirmed alert by someone who may not reopen it."""
+    return error("ALERT_CLOSED", message)
 
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], status: status_pb2.Status) -> NoReturn:

@@ -9,7 +9,7 @@ service converts with ``AlertKind(value)`` and no table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 
 class AlertKind(IntEnum):
@@ -26,6 +26,20 @@ class AlertSeverity(IntEnum):
     MEDIUM = 2
     HIGH = 3
     CRITICAL = 4
+
+
+class AlertStatus(IntEnum):
+    """Where an alert stands in the desk's review (the contract documents each)."""
+
+    OPEN = 1
+    UNDER_REVIEW = 2
+    ESCALATED = 3
+    DISMISSED = 4
+    CONFIRMED = 5
+
+    @property
+    def closed(self) -> bool:
+        return self in (AlertStatus.DISMISSED, AlertStatus.CONFIRMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +68,52 @@ class Alert:
     creator_user_id: str = ""
     alert_id: str = ""
     """Assigned by the store (``Store.add_alerts``); empty until stored."""
+    status: AlertStatus = AlertStatus.OPEN
+    reviewer_user_id: str = ""
+    """The last review's reviewer; with ``review_time`` and ``review_note``,
+    empty or 0 while the alert was never reviewed."""
+    review_time: int = 0
+    review_note: str = ""
+    review_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertReview:
+    """One review of an alert, as kept in its history."""
+
+    alert_id: str
+    review_id: int
+    """The store's id: increasing in the order reviews were stored."""
+    from_status: AlertStatus
+    to_status: AlertStatus
+    reviewer_user_id: str
+    review_time: int
+    note: str
+
+
+class ReviewRefusal(Enum):
+    """Why a review of an alert is refused, once its current status is known."""
+
+    UNKNOWN_ALERT = "unknown_alert"
+    CLOSED = "closed"
+    """The alert is dismissed or confirmed and the reviewer may not reopen it."""
+    UNCHANGED_WITHOUT_NOTE = "unchanged_without_note"
+    """A review that keeps the status adds only its note, so it needs one."""
+
+
+def review_refusal(
+    current: AlertStatus, wanted: AlertStatus, note: str, may_reopen: bool
+) -> ReviewRefusal | None:
+    """Whether an alert in ``current`` may move to ``wanted``. A closed alert
+    is final for risk officers: only an administrator (``may_reopen``) may
+    change it, so a decision on the record cannot be quietly undone. The
+    rules that do not depend on ``current`` (a known status, a note to close)
+    are the gateway's input checks."""
+    if current.closed and not may_reopen:
+        return ReviewRefusal.CLOSED
+    if current is wanted and not note:
+        return ReviewRefusal.UNCHANGED_WITHOUT_NOTE
+    return None
 
 
 def details(**values: object) -> tuple[tuple[str, str], ...]:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from server.audit import GENESIS
-from server.model.alerts import Alert, AlertKind, AlertSeverity
+from server.model.alerts import Alert, AlertKind, AlertSeverity, AlertStatus
 from server.store import schema
 from server.store.batch import ProjectionBatch
 from server.store.data_key import ENV_FILE, ENV_KEY, DataKeyError
@@ -417,7 +417,7 @@ class Store:
         table = schema.alerts
         query = select(table).where(table.c.alert_id > alert_id)
         rows = await self._all(query.order_by(table.c.alert_id).limit(limit))
-        return [_alert_from_row(row) for row in rows]
+        return [alert_from_row(row) for row in rows]
 
     async def last_alert_id(self) -> int:
         """The highest alert id stored; 0 when there is none."""
@@ -430,6 +430,7 @@ class Store:
         symbol: str = "",
         kinds: Iterable[AlertKind] = (),
         min_severity: int = 0,
+        statuses: Iterable[AlertStatus] = (),
         start_time: int | None = None,
         end_time: int | None = None,
         limit: int = 100,
@@ -437,9 +438,9 @@ class Store:
     ) -> AlertPage:
         """Alerts newest first (by ``create_time``, then id), filtered like
         ListAlerts: raised in ``[start_time, end_time)``, at least
-        ``min_severity``, of ``kinds`` (empty: any). ``before`` is a previous
-        page's ``next_before``: keyset paging, so pages neither skip nor repeat
-        alerts stored meanwhile."""
+        ``min_severity``, of ``kinds`` and in ``statuses`` (empty: any).
+        ``before`` is a previous page's ``next_before``: keyset paging, so
+        pages neither skip nor repeat alerts stored meanwhile."""
         if limit < 1:
             raise ValueError(f"limit must be positive, not {limit}")
         table = schema.alerts
@@ -453,6 +454,9 @@ class Store:
             query = query.where(table.c.kind.in_(wanted))
         if min_severity:
             query = query.where(table.c.severity >= int(min_severity))
+        in_status = sorted({int(status) for status in statuses})
+        if in_status:
+            query = query.where(table.c.status.in_(in_status))
         if start_time is not None:
             query = query.where(table.c.create_time >= start_time)
         if end_time is not None:
@@ -465,7 +469,7 @@ class Store:
             )
         query = query.order_by(table.c.create_time.desc(), table.c.alert_id.desc())
         rows = await self._all(query.limit(limit + 1))
-        alerts = [_alert_from_row(row) for row in rows[:limit]]
+        alerts = [alert_from_row(row) for row in rows[:limit]]
         more = len(rows) > limit
         return AlertPage(alerts, (alerts[-1].create_time, alerts[-1].alert_id) if more else None)
 
@@ -508,7 +512,7 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
     return row
 
 
-def _alert_from_row(row: Row[Any]) -> Alert:
+def alert_from_row(row: Row[Any]) -> Alert:
     found: dict[str, str] = json.loads(row.details)
     return Alert(
         kind=AlertKind(row.kind),
@@ -524,6 +528,11 @@ def _alert_from_row(row: Row[Any]) -> Alert:
         create_time=row.create_time,
         creator_user_id=row.creator_user_id,
         alert_id=str(row.alert_id),
+        status=AlertStatus(row.status),
+        reviewer_user_id=row.reviewer_user_id,
+        review_time=row.review_time,
+        review_note=row.review_note,
+        review_count=row.review_count,
     )
 
 

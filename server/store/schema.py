@@ -291,9 +291,35 @@ alerts = Table(
     _big("end_time"),
     _big("create_time"),
     Column("creator_user_id", String(32), nullable=False),
+    # Where the alert stands in review (the contract's AlertStatus, 1 = OPEN)
+    # and its last review: what ListAlerts shows and filters on. The history
+    # is ``alert_reviews``; ``review_count`` is its length, and every review
+    # moves it by one only if no other review came first.
+    Column("status", Integer, nullable=False, server_default="1"),
+    # Room for any user id the gateway admits (OIDC ones are long).
+    Column("reviewer_user_id", String(260), nullable=False, server_default=""),
+    _big("review_time", server_default="0"),
+    Column("review_note", Text, nullable=False, server_default=""),
+    Column("review_count", Integer, nullable=False, server_default="0"),
     Index("alerts_by_time", "create_time", "alert_id"),
     Index("alerts_by_account", "account_id", "create_time", "alert_id"),
     Index("alerts_by_symbol", "symbol", "create_time", "alert_id"),
+    Index("alerts_by_status", "status", "create_time", "alert_id"),
 )
 """Surveillance alerts, automatic and manual, listed newest first by
 ``(create_time, alert_id)``."""
+
+alert_reviews = Table(
+    "alert_reviews",
+    metadata,
+    Column("review_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    _big("alert_id"),
+    Column("from_status", Integer, nullable=False),
+    Column("to_status", Integer, nullable=False),
+    Column("reviewer_user_id", String(260), nullable=False),
+    _big("review_time"),
+    Column("note", Text, nullable=False),
+    Index("alert_reviews_by_alert", "alert_id", "review_id"),
+)
+"""Every review of every alert, never updated: the trail a compliance officer
+reads (each is also in the hash-chained ``auth_log``)."""

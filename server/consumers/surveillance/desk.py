@@ -1,5 +1,5 @@
 """Surveillance off the hot path: detectors fed with committed batches, alerts
-stored and handed to whoever streams them.
+stored and handed to whoever streams them, again each time one is reviewed.
 
 The sequencer's listener only appends the batch to a queue; a task of its
 own runs the detectors, writes their alerts to the store and publishes them,
@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Callable
 
 from server.consumers.surveillance import Surveillance, SurveillanceConfig
-from server.model.alerts import Alert, AlertKind
+from server.model.alerts import Alert, AlertKind, ReviewRefusal
 from server.model.sequenced import Sequenced
 from server.store import Store
+from server.store.alert_reviews import Review, Reviewed, review_alert
 
 _log = logging.getLogger(__name__)
 SUBSCRIBER_BACKLOG = 1_000
@@ -79,6 +80,17 @@ class AlertDesk:
         (stored,) = await self.store.add_alerts([alert])
         self._publish(stored)
         return stored
+
+    async def review(self, review: Review) -> Reviewed | ReviewRefusal:
+        """Store a review and publish the alert as it now stands, or say why
+        the review is refused."""
+        outcome = await review_alert(self.store, review)
+        if isinstance(outcome, Reviewed):
+            self._reviewed(outcome)
+        return outcome
+
+    def _reviewed(self, reviewed: Reviewed) -> None:
+        self._publish(reviewed.alert)
 
     def _publish(self, alert: Alert) -> None:
         for queue in self._subscribers:

@@ -26,10 +26,18 @@ from matching import (
     SetTradingPhase,
     TradingPhase,
 )
-from server.auth.access import current_principal
+from server.auth.access import ADMIN, current_principal
 from server.auth.directory import UserDirectory
 from server.consumers.surveillance.desk import AlertDesk
-from server.errors import abort, forbidden, invalid_argument, not_found, rejection
+from server.errors import (
+    abort,
+    alert_closed,
+    forbidden,
+    invalid_argument,
+    not_found,
+    rejection,
+    unknown_alert,
+)
 from server.gateways.grpc.calls import Context, committed, origin_of, page_size
 from server.gateways.grpc.inputs import page_number
 from server.gateways.grpc.risk_messages import (
@@ -41,13 +49,18 @@ from server.gateways.grpc.risk_messages import (
     manual_alert,
     matches,
     merged_limits,
+    review_message,
 )
-from server.model.alerts import AlertKind, AlertSeverity
+from server.model.alerts import AlertKind, AlertSeverity, AlertStatus, ReviewRefusal
 from server.model.view import Applied, CoreView
+from server.store import alert_reviews
+from server.store.alert_reviews import Review, Reviewed
 
 HEARTBEAT_SECONDS = 5.0
 _KINDS = frozenset(int(kind) for kind in AlertKind)
 _SEVERITIES = frozenset(int(severity) for severity in AlertSeverity)
+_STATUSES = frozenset(int(status) for status in AlertStatus)
+_VERB = {AlertStatus.DISMISSED: "dismiss", AlertStatus.CONFIRMED: "confirm"}
 _HALTABLE = (TradingPhase.PRE_OPEN, TradingPhase.CONTINUOUS, TradingPhase.CLOSING_AUCTION)
 
 _log = logging.getLogger(__name__)
@@ -298,6 +311,7 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
             symbol=request.symbol,
             kinds=tuple(AlertKind(kind) for kind in request.kinds if kind in _KINDS),
             min_severity=request.min_severity,
+            statuses=tuple(AlertStatus(one) for one in request.statuses if one in _STATUSES),
             start_time=_nanos(request, "start_time"),
             end_time=_nanos(request, "end_time"),
             limit=size,
@@ -307,6 +321,66 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         return pb.ListAlertsResponse(
             alerts=[alert_message(alert) for alert in page.alerts],
             next_page_token=f"{following[0]}.{following[1]}" if following else "",
+        )
+
+    async def GetAlert(  # noqa: N802
+        self, request: pb.GetAlertRequest, context: Context
+    ) -> pb.GetAlertResponse:
+        number = await _alert_number(request.alert_id, context)
+        found = await alert_reviews.alert(self._alerts.store, number)
+        if found is None:
+            await abort(context, unknown_alert(request.alert_id))
+        reviews = await alert_reviews.reviews_of(self._alerts.store, number)
+        return pb.GetAlertResponse(
+            alert=alert_message(found), reviews=[review_message(one) for one in reviews]
+        )
+
+    async def ResolveAlert(  # noqa: N802
+        self, request: pb.ResolveAlertRequest, context: Context
+    ) -> pb.ResolveAlertResponse:
+        number = await _alert_number(request.alert_id, context)
+        if request.status not in _STATUSES:
+            await abort(context, invalid_argument("status", "status must be an AlertStatus"))
+        status = AlertStatus(request.status)
+        note = request.note.strip()
+        if status.closed and not note:
+            await abort(
+                context, invalid_argument("note", f"a note is required to {_VERB[status]} an alert")
+            )
+        principal = current_principal()
+        # Without sign-in (a test exchange) nobody's roles are checked.
+        reviewer = principal.user_id if principal else ""
+        may_reopen = principal is None or ADMIN in principal.roles
+        outcome = await self._alerts.review(
+            Review(number, status, reviewer, self._sequencer.now(), note, may_reopen)
+        )
+        if outcome is ReviewRefusal.UNKNOWN_ALERT:
+            await abort(context, unknown_alert(request.alert_id))
+        if outcome is ReviewRefusal.CLOSED:
+            closed = f"alert {number} is closed: only an administrator may review it again"
+            await abort(context, alert_closed(closed))
+        if outcome is ReviewRefusal.UNCHANGED_WITHOUT_NOTE:
+            await abort(
+                context,
+                invalid_argument("note", f"the alert is already {status.name}: give a note to add"),
+            )
+        assert isinstance(outcome, Reviewed)
+        review = outcome.review
+        origin = origin_of(context)
+        user = await self._directory.user(reviewer) if reviewer else None
+        await self._directory.record(
+            "alert_reviewed", reviewer, user.username if user else "", origin.source,
+            f"alert {number} {review.from_status.name} -> {status.name}: {note}"[:1000],
+            origin.gateway,
+        )  # fmt: skip
+        _log.warning(
+            "alert %d reviewed: %s -> %s", number, review.from_status.name, status.name,
+            extra=_actor(alert_id=number, from_status=review.from_status.name,
+                         to_status=status.name),
+        )  # fmt: skip
+        reviews = await alert_reviews.reviews_of(self._alerts.store, number)
+        return pb.ResolveAlertResponse(
+            alert=alert_message(outcome.alert), reviews=[review_message(one) for one in reviews]
         )
 
     async def StreamAlerts(  # noqa: N802
@@ -349,6 +423,16 @@ def _actor(**fields: object) -> dict[str, object]:
 
 def _target(account: str, accounts: tuple[str, ...], user: str, reason: str) -> dict[str, object]:
     return _actor(account_id=account, account_ids=list(accounts), user_id=user, reason=reason)
+
+
+async def _alert_number(alert_id: str, context: Context) -> int:
+    if not alert_id:
+        await abort(context, invalid_argument("alert_id", "alert_id is required"))
+    number = page_number(alert_id)
+    if number is None:
+        # Ids are the store's numbers: anything else names no alert.
+        await abort(context, unknown_alert(alert_id))
+    return number
 
 
 async def _alert_token(token: str, context: Context) -> tuple[int, str] | None:

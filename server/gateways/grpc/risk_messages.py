@@ -7,7 +7,7 @@ from stocktraderx.v1 import risk_pb2 as pb
 
 from matching import Engine, RiskLimits
 from matching.ledger import AccountLedger, Holding
-from server.model.alerts import Alert, AlertKind, AlertSeverity
+from server.model.alerts import Alert, AlertKind, AlertReview, AlertSeverity
 
 LIMIT_FIELDS = (
     "max_order_quantity",
@@ -148,6 +148,21 @@ def alert_message(alert: Alert) -> pb.Alert:
         ),
         create_time=timestamp(alert.create_time),
         creator_user_id=alert.creator_user_id,
+        status=pb.AlertStatus.ValueType(alert.status),
+        reviewer_user_id=alert.reviewer_user_id,
+        review_time=timestamp(alert.review_time),
+        review_note=alert.review_note,
+        review_count=alert.review_count,
+    )
+
+
+def review_message(review: AlertReview) -> pb.AlertReview:
+    return pb.AlertReview(
+        from_status=pb.AlertStatus.ValueType(review.from_status),
+        to_status=pb.AlertStatus.ValueType(review.to_status),
+        reviewer_user_id=review.reviewer_user_id,
+        review_time=timestamp(review.review_time),
+        note=review.note,
     )
 
 

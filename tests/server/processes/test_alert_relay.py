@@ -1,15 +1,20 @@
 """The gateway streams alerts raised in the surveillance process: through the
-store, each once, none from before it began, manual ones too (both backends)."""
+store, each once, none from before it began, manual ones too, and reviewed
+ones again (both backends)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from server.consumers.surveillance import Alert, AlertKind, AlertSeverity
+from server.model.alerts import AlertStatus
 from server.processes.alerts import AlertRelay
 from server.store import open_store
+from server.store.alert_reviews import Review, Reviewed, review_alert
 
 SECOND = 1_000_000_000
+UNDER_REVIEW, ESCALATED = AlertStatus.UNDER_REVIEW, AlertStatus.ESCALATED
+DISMISSED = AlertStatus.DISMISSED
 
 
 def _alert(number: int, kind: AlertKind = AlertKind.SPOOFING) -> Alert:
@@ -47,5 +52,42 @@ def test_alerts_stored_by_another_process_reach_the_gateways_subscribers(
             await relay.stop()
             await gateway.close()
             await surveillance.close()
+
+    asyncio.run(scenario())
+
+
+def test_reviews_made_through_another_gateway_stream_the_reviewed_alert(
+    store_url: str,
+) -> None:
+    """A review stored by one gateway (or before this one began, not streamed)
+    reaches this gateway's subscribers as the alert as it now stands, once;
+    one made through this gateway is streamed at once and not again."""
+
+    async def scenario() -> None:
+        other = await open_store(store_url)  # another gateway's store
+        gateway = await open_store(store_url)
+        relay = AlertRelay(gateway, poll_seconds=0.02)
+        try:
+            first, second = await other.add_alerts([_alert(1), _alert(2)])
+            number = int(first.alert_id)
+            await review_alert(other, Review(number, UNDER_REVIEW, "a", 1, "", False))
+            await relay.begin()
+            queue = relay.subscribe()
+            await review_alert(other, Review(number, ESCALATED, "b", 2, "to compliance", False))
+            reviewed = await _next(queue)
+            assert (reviewed.alert_id, reviewed.status, reviewed.review_count) == (
+                first.alert_id, ESCALATED, 2,
+            )  # fmt: skip
+            mine = await relay.review(
+                Review(int(second.alert_id), DISMISSED, "c", 3, "hedge", False)
+            )
+            assert isinstance(mine, Reviewed)
+            assert (await _next(queue)).status == DISMISSED
+            await asyncio.sleep(0.2)  # several polls: nothing is delivered twice
+            assert queue.empty()
+        finally:
+            await relay.stop()
+            await gateway.close()
+            await other.close()
 
     asyncio.run(scenario())

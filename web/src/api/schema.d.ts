@@ -777,6 +777,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/risk/alerts/{alert_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns an alert with its review history, oldest review first.
+         * @description Returns an alert with its review history, oldest review first.
+         */
+        get: operations["RiskService_GetAlert"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/risk/alerts/{alert_id}:resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reviews an alert: moves it to `status` with a note, as the caller.
+         * @description Reviews an alert: moves it to `status` with a note, as the caller. Every
+         *     review is kept in the alert's history (GetAlert, oldest first) and in the
+         *     hash-chained authentication and administration log, and the reviewed
+         *     alert is streamed to StreamAlerts. Rules, each refused with its reason:
+         *     an alert that does not exist is UNKNOWN_ALERT; DISMISSED and CONFIRMED
+         *     need a note, as does a review that keeps the status (a note added to the
+         *     history) (INVALID_ARGUMENT); a closed alert (DISMISSED or CONFIRMED) is
+         *     reviewed again, reopened or closed the other way, only by an
+         *     administrator (ALERT_CLOSED).
+         */
+        post: operations["RiskService_ResolveAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/risk/alerts:stream": {
         parameters: {
             query?: never;
@@ -785,12 +833,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Streams new alerts as they are raised, with heartbeats while quiet.
-         * @description Streams new alerts as they are raised, with heartbeats while quiet. The
-         *     first message is a heartbeat, sent once the stream is subscribed: every
-         *     alert raised after it is streamed, so a client that lists alerts
+         * Streams new alerts as they are raised, and each alert again whenever it is reviewed (ResolveAlert; with its new status and a higher `review_count`), with heartbeats while quiet.
+         * @description Streams new alerts as they are raised, and each alert again whenever it
+         *     is reviewed (ResolveAlert; with its new status and a higher
+         *     `review_count`), with heartbeats while quiet. The first message is a
+         *     heartbeat, sent once the stream is subscribed: every alert raised or
+         *     reviewed after it is streamed, so a client that lists alerts
          *     (ListAlerts) after that heartbeat and merges them with the stream by
-         *     alert id misses none.
+         *     alert id, keeping the one with the higher `review_count`, misses none.
          */
         get: operations["RiskService_StreamAlerts"];
         put?: never;
@@ -1206,6 +1256,32 @@ export interface components {
             create_time?: string;
             /** @description The user who filed a manual alert (empty for automatic ones). */
             creator_user_id?: string;
+            /**
+             * @description Where the alert stands in review (OPEN until first reviewed).
+             *
+             *     - `ALERT_STATUS_UNSPECIFIED`: Not a valid status.
+             *     - `ALERT_STATUS_OPEN`: Raised and not reviewed yet: every alert starts here, and alerts raised before reviews existed are open.
+             *     - `ALERT_STATUS_UNDER_REVIEW`: An analyst is investigating it.
+             *     - `ALERT_STATUS_ESCALATED`: Passed up to compliance for a decision (for example whether to file a suspicious transaction and order report).
+             *     - `ALERT_STATUS_DISMISSED`: Closed as a false positive or legitimate activity; the note says why.
+             *     - `ALERT_STATUS_CONFIRMED`: Closed as the suspected behaviour; the note says what was done (a report filed, the account restricted...).
+             * @enum {string}
+             */
+            status?: "ALERT_STATUS_UNSPECIFIED" | "ALERT_STATUS_OPEN" | "ALERT_STATUS_UNDER_REVIEW" | "ALERT_STATUS_ESCALATED" | "ALERT_STATUS_DISMISSED" | "ALERT_STATUS_CONFIRMED";
+            /** @description The user who made the last review (empty while never reviewed). */
+            reviewer_user_id?: string;
+            /**
+             * Format: date-time
+             * @description When the last review was made (unset while never reviewed).
+             */
+            review_time?: string;
+            /** @description The last review's note. */
+            review_note?: string;
+            /**
+             * Format: int32
+             * @description How many reviews the alert has had (its history's length, GetAlert).
+             */
+            review_count?: number;
         };
         /** @description What a surveillance alert is based on. */
         "stocktraderx.v1.AlertEvidence": {
@@ -1227,6 +1303,45 @@ export interface components {
             details?: {
                 [key: string]: string;
             };
+        };
+        /**
+         * @description One review of an alert: who moved it from which status to which, when and
+         *     why.
+         */
+        "stocktraderx.v1.AlertReview": {
+            /**
+             * @description The status before the review.
+             *
+             *     - `ALERT_STATUS_UNSPECIFIED`: Not a valid status.
+             *     - `ALERT_STATUS_OPEN`: Raised and not reviewed yet: every alert starts here, and alerts raised before reviews existed are open.
+             *     - `ALERT_STATUS_UNDER_REVIEW`: An analyst is investigating it.
+             *     - `ALERT_STATUS_ESCALATED`: Passed up to compliance for a decision (for example whether to file a suspicious transaction and order report).
+             *     - `ALERT_STATUS_DISMISSED`: Closed as a false positive or legitimate activity; the note says why.
+             *     - `ALERT_STATUS_CONFIRMED`: Closed as the suspected behaviour; the note says what was done (a report filed, the account restricted...).
+             * @enum {string}
+             */
+            from_status?: "ALERT_STATUS_UNSPECIFIED" | "ALERT_STATUS_OPEN" | "ALERT_STATUS_UNDER_REVIEW" | "ALERT_STATUS_ESCALATED" | "ALERT_STATUS_DISMISSED" | "ALERT_STATUS_CONFIRMED";
+            /**
+             * @description The status the review set.
+             *
+             *     - `ALERT_STATUS_UNSPECIFIED`: Not a valid status.
+             *     - `ALERT_STATUS_OPEN`: Raised and not reviewed yet: every alert starts here, and alerts raised before reviews existed are open.
+             *     - `ALERT_STATUS_UNDER_REVIEW`: An analyst is investigating it.
+             *     - `ALERT_STATUS_ESCALATED`: Passed up to compliance for a decision (for example whether to file a suspicious transaction and order report).
+             *     - `ALERT_STATUS_DISMISSED`: Closed as a false positive or legitimate activity; the note says why.
+             *     - `ALERT_STATUS_CONFIRMED`: Closed as the suspected behaviour; the note says what was done (a report filed, the account restricted...).
+             * @enum {string}
+             */
+            to_status?: "ALERT_STATUS_UNSPECIFIED" | "ALERT_STATUS_OPEN" | "ALERT_STATUS_UNDER_REVIEW" | "ALERT_STATUS_ESCALATED" | "ALERT_STATUS_DISMISSED" | "ALERT_STATUS_CONFIRMED";
+            /** @description The reviewer. */
+            reviewer_user_id?: string;
+            /**
+             * Format: date-time
+             * @description When the review was made.
+             */
+            review_time?: string;
+            /** @description The reviewer's note. */
+            note?: string;
         };
         /** @description An API key: a credential for programs, with at most its owner's roles. */
         "stocktraderx.v1.ApiKey": {
@@ -1962,6 +2077,13 @@ export interface components {
         "stocktraderx.v1.GetAccountResponse": {
             /** @description The account. */
             account?: components["schemas"]["stocktraderx.v1.Account"];
+        };
+        /** @description The result of GetAlert. */
+        "stocktraderx.v1.GetAlertResponse": {
+            /** @description The alert, as it stands. */
+            alert?: components["schemas"]["stocktraderx.v1.Alert"];
+            /** @description Its reviews, oldest first. */
+            reviews?: components["schemas"]["stocktraderx.v1.AlertReview"][];
         };
         /** @description The result of GetBars. */
         "stocktraderx.v1.GetBarsResponse": {
@@ -3552,6 +3674,35 @@ export interface components {
         "stocktraderx.v1.ResetKillSwitchResponse": {
             /** @description The accounts unblocked. */
             account_ids?: string[];
+        };
+        /** @description Review an alert. */
+        "stocktraderx.v1.ResolveAlertRequest": {
+            /** @description The alert. */
+            alert_id?: string;
+            /**
+             * @description The status to move it to.
+             *
+             *     - `ALERT_STATUS_UNSPECIFIED`: Not a valid status.
+             *     - `ALERT_STATUS_OPEN`: Raised and not reviewed yet: every alert starts here, and alerts raised before reviews existed are open.
+             *     - `ALERT_STATUS_UNDER_REVIEW`: An analyst is investigating it.
+             *     - `ALERT_STATUS_ESCALATED`: Passed up to compliance for a decision (for example whether to file a suspicious transaction and order report).
+             *     - `ALERT_STATUS_DISMISSED`: Closed as a false positive or legitimate activity; the note says why.
+             *     - `ALERT_STATUS_CONFIRMED`: Closed as the suspected behaviour; the note says what was done (a report filed, the account restricted...).
+             * @enum {string}
+             */
+            status?: "ALERT_STATUS_UNSPECIFIED" | "ALERT_STATUS_OPEN" | "ALERT_STATUS_UNDER_REVIEW" | "ALERT_STATUS_ESCALATED" | "ALERT_STATUS_DISMISSED" | "ALERT_STATUS_CONFIRMED";
+            /**
+             * @description Why: required to dismiss or confirm, and to review without changing the
+             *     status.
+             */
+            note?: string;
+        };
+        /** @description The result of ResolveAlert. */
+        "stocktraderx.v1.ResolveAlertResponse": {
+            /** @description The alert after the review. */
+            alert?: components["schemas"]["stocktraderx.v1.Alert"];
+            /** @description Its reviews, oldest first; the last is this one. */
+            reviews?: components["schemas"]["stocktraderx.v1.AlertReview"][];
         };
         /** @description Resume trading. */
         "stocktraderx.v1.ResumeTradingRequest": {
@@ -5380,6 +5531,17 @@ export interface operations {
                 page_size?: number;
                 /** @description The `next_page_token` of a previous call, to get the next page. */
                 page_token?: string;
+                /**
+                 * @description Only alerts in these statuses; empty means all.
+                 *
+                 *     - `ALERT_STATUS_UNSPECIFIED`: Not a valid status.
+                 *     - `ALERT_STATUS_OPEN`: Raised and not reviewed yet: every alert starts here, and alerts raised before reviews existed are open.
+                 *     - `ALERT_STATUS_UNDER_REVIEW`: An analyst is investigating it.
+                 *     - `ALERT_STATUS_ESCALATED`: Passed up to compliance for a decision (for example whether to file a suspicious transaction and order report).
+                 *     - `ALERT_STATUS_DISMISSED`: Closed as a false positive or legitimate activity; the note says why.
+                 *     - `ALERT_STATUS_CONFIRMED`: Closed as the suspected behaviour; the note says what was done (a report filed, the account restricted...).
+                 */
+                statuses?: ("ALERT_STATUS_UNSPECIFIED" | "ALERT_STATUS_OPEN" | "ALERT_STATUS_UNDER_REVIEW" | "ALERT_STATUS_ESCALATED" | "ALERT_STATUS_DISMISSED" | "ALERT_STATUS_CONFIRMED")[];
             };
             header?: never;
             path?: never;
@@ -5427,6 +5589,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["stocktraderx.v1.CreateAlertResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    RiskService_GetAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The alert. */
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.GetAlertResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    RiskService_ResolveAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The alert. */
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["stocktraderx.v1.ResolveAlertRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.ResolveAlertResponse"];
                 };
             };
             /** @description An error: a google.rpc.Status */

@@ -5,7 +5,8 @@
  * connection's first `alert_heartbeat`, which the bridge sends once the
  * exchange has subscribed the stream: an alert raised before it is in the
  * list, one raised after it comes on the stream, so a dropped connection or a
- * stream ended as too slow (SLOW_CONSUMER) loses none.
+ * stream ended as too slow (SLOW_CONSUMER) loses none. A reviewed alert
+ * comes again on the stream with its new status and a higher review count.
  */
 import type { Alert } from "../api/types";
 import { Stream, type StreamMessage } from "../api/stream";
@@ -30,9 +31,15 @@ function newestFirst(a: Alert, b: Alert): number {
   return left === right ? 0 : left < right ? 1 : -1;
 }
 
+/** How many reviews an alert has had: a copy with more is newer. */
+function reviews(alert: Alert): number {
+  return alert.review_count ?? 0;
+}
+
 /** `current` with `incoming` merged in: one alert per id (the incoming copy
- * wins), newest first, at most `kept`. Returns `current` itself when nothing
- * changes, so React does not re-render. */
+ * wins unless it has had fewer reviews: a list read before a review must not
+ * undo the reviewed copy the stream brought), newest first, at most `kept`.
+ * Returns `current` itself when nothing changes, so React does not re-render. */
 export function mergeAlerts(current: readonly Alert[], incoming: readonly Alert[], kept = ALERTS_KEPT): Alert[] {
   const byId = new Map<string, Alert>();
   for (const alert of current) if (alert.alert_id) byId.set(alert.alert_id, alert);
@@ -40,7 +47,7 @@ export function mergeAlerts(current: readonly Alert[], incoming: readonly Alert[
   for (const alert of incoming) {
     if (!alert.alert_id) continue;
     const known = byId.get(alert.alert_id);
-    if (known !== undefined && JSON.stringify(known) === JSON.stringify(alert)) continue;
+    if (known !== undefined && (reviews(known) > reviews(alert) || JSON.stringify(known) === JSON.stringify(alert))) continue;
     byId.set(alert.alert_id, alert);
     changed = true;
   }
@@ -100,6 +107,14 @@ export class AlertFeed {
       const text = error instanceof ApiError ? `Refused: ${error.display}` : String(error);
       this.store.update((state) => ({ ...state, error: text }));
     }
+  }
+
+  /** An alert as a review of this page left it (the stream brings it too). */
+  accept(alert: Alert): void {
+    this.store.update((state) => {
+      const alerts = mergeAlerts(state.alerts, [alert]);
+      return alerts === state.alerts ? state : { ...state, alerts };
+    });
   }
 
   close(): void {

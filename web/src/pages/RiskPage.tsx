@@ -1,8 +1,8 @@
 /**
  * The risk officer's page: trading phases with halt and resume per symbol
  * and market-wide, an account's money and kill switch, and the surveillance
- * alerts with their evidence, live: read once, then kept up by the /ws
- * ALERTS stream (lib/alerts.ts).
+ * alerts with their evidence and review status, live: read once, then kept
+ * up by the /ws ALERTS stream (lib/alerts.ts), each with its review action.
  */
 import { Alert as Notice, Box, Button, Table, TableBody, TableCell, TableHead, TableRow, TextField, Typography } from "@mui/material";
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
@@ -11,6 +11,7 @@ import { unwrap, type Session } from "../api/session";
 import type { Account, AccountRisk, Alert, Instrument } from "../api/types";
 import { AlertFeed } from "../lib/alerts";
 import { AccountsOverview } from "../components/AccountsOverview";
+import { AlertReview, statusLabel } from "../components/AlertReview";
 import { LimitsEditor } from "../components/LimitsEditor";
 import { Num } from "../components/Num";
 import { Panel } from "../components/Panel";
@@ -36,6 +37,13 @@ function evidenceOf(alert: Alert): string {
   if (evidence.trade_ids?.length) parts.push(`trades ${ids(evidence.trade_ids)}`);
   for (const [key, value] of Object.entries(evidence.details ?? {})) parts.push(`${key}=${value}`);
   return parts.join(" · ");
+}
+
+/** An alert's last review in one line, for the status cell's tooltip. */
+function reviewOf(alert: Alert): string {
+  if (!alert.review_count) return "never reviewed";
+  const when = alert.review_time?.slice(0, 19).replace("T", " ") ?? "";
+  return `${alert.review_count} review(s); last by ${alert.reviewer_user_id ?? ""} at ${when}: ${alert.review_note ?? ""}`;
 }
 
 function describe(error: unknown): string {
@@ -185,6 +193,7 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
             <TableRow>
               <TableCell>Time</TableCell><TableCell>Severity</TableCell><TableCell>Kind</TableCell><TableCell>Account</TableCell>
               <TableCell>Symbol</TableCell><TableCell>Description</TableCell><TableCell align="right">Orders</TableCell><TableCell align="right">Trades</TableCell><TableCell>Evidence</TableCell>
+              <TableCell>Status</TableCell><TableCell>Review</TableCell>
             </TableRow>
           </TableHead>
           <TableBody>
@@ -199,6 +208,10 @@ export function RiskPage({ session, instruments: initial }: { session: Session; 
                 <Num>{alert.evidence?.order_ids?.length ?? 0}</Num>
                 <Num>{alert.evidence?.trade_ids?.length ?? 0}</Num>
                 <TableCell sx={{ fontSize: 11 }} data-testid="alert-evidence">{evidenceOf(alert)}</TableCell>
+                <TableCell data-testid="alert-status" title={reviewOf(alert)}>{statusLabel(alert.status)}</TableCell>
+                <TableCell>
+                  <AlertReview key={`${alert.alert_id ?? ""}-${alert.review_count ?? 0}`} session={session} alert={alert} onReviewed={(reviewed) => feed.accept(reviewed)} />
+                </TableCell>
               </TableRow>
             ))}
           </TableBody>

@@ -70,6 +70,8 @@ COVERED = (
     "/stocktraderx.v1.RiskService/CreateAlert",
     "/stocktraderx.v1.RiskService/ListAlerts",
     "/stocktraderx.v1.RiskService/StreamAlerts",
+    "/stocktraderx.v1.RiskService/GetAlert",
+    "/stocktraderx.v1.RiskService/ResolveAlert",
     "/stocktraderx.v1.RiskService/ActivateKillSwitch",
     "/stocktraderx.v1.RiskService/ResetKillSwitch",
     "/stocktraderx.v1.RiskService/HaltTrading",
@@ -440,6 +442,22 @@ async def _risk(http: Http, exchange: Exchange, alice: str) -> None:
     assert [found["alert_id"] for found in listed["alerts"]] == [alert["alert"]["alert_id"]]
     [first] = await http.ok("GET", "/risk/alerts:stream", token=operator)
     assert first  # a heartbeat or an alert: the stream answered
+    alert_id = alert["alert"]["alert_id"]
+    dismissed = await http.ok(
+        "POST", f"/risk/alerts/{alert_id}:resolve",
+        {"status": "ALERT_STATUS_DISMISSED", "note": "the desk confirmed the hedge"},
+        token=operator,
+    )  # fmt: skip
+    assert dismissed["alert"]["status"] == "ALERT_STATUS_DISMISSED"
+    found = await http.ok("GET", f"/risk/alerts/{alert_id}", token=operator)
+    assert [(review["from_status"], review["to_status"], review["note"])
+            for review in found["reviews"]] == [
+        ("ALERT_STATUS_OPEN", "ALERT_STATUS_DISMISSED", "the desk confirmed the hedge")
+    ]  # fmt: skip
+    closed = await http.ok(
+        "GET", "/risk/alerts", token=operator, params={"statuses": "ALERT_STATUS_DISMISSED"}
+    )
+    assert [listed["alert_id"] for listed in closed["alerts"]] == [alert_id]
 
 
 async def _analytics(http: Http, exchange: Exchange, alice: str) -> None:

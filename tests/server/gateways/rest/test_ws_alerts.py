@@ -70,6 +70,22 @@ def test_a_wash_trade_reaches_the_risk_officer_and_a_trader_is_refused(tmp_path:
             )
             ids = [found["alert_id"] for found in (await listed.json())["alerts"]]
             assert alert["alert_id"] in ids
+            assert alert["status"] == "ALERT_STATUS_OPEN"
+
+            # The officer confirms the detector's alert: it comes again, reviewed.
+            review = {"status": "ALERT_STATUS_CONFIRMED", "note": "same owner both sides"}
+            async with http.post(
+                f"{base}/risk/alerts/{alert['alert_id']}:resolve",
+                json=review,
+                headers={"authorization": f"Bearer {officer}"},
+            ) as answer:
+                assert answer.status == 200, await answer.text()
+            again = await _next(socket, "alert")
+            assert again["type"] == "alert", again
+            assert {key: again["data"][key] for key in ("alert_id", "status", "review_count")} == {
+                "alert_id": alert["alert_id"], "status": "ALERT_STATUS_CONFIRMED",
+                "review_count": 1,
+            }  # fmt: skip
 
     _run(tmp_path, scenario)
 

@@ -362,6 +362,9 @@ class RejectReason(_RejectReason, metaclass=_RejectReasonEnumTypeWrapper):
         REST also a path and method that name no RPC.
       EXISTS (ALREADY_EXISTS): the username, e-mail address or account is
         already taken.
+      UNKNOWN_ALERT (NOT_FOUND): the surveillance alert named does not exist.
+      ALERT_CLOSED (FAILED_PRECONDITION): the alert is dismissed or confirmed;
+        only an administrator may review it again.
       THROTTLED (RESOURCE_EXHAUSTED): too many sign-in attempts from the
         address, or a user locked after failed ones; wait and try again.
       USER_DISABLED (PERMISSION_DENIED): the user is disabled by an

@@ -8,7 +8,9 @@ the matching engine; a refused order gets a RejectReason of 40 or above. A
 kill switch blocks an account (or every account of a user): its open orders
 are canceled and new orders are refused until a risk officer resets it.
 Surveillance raises alerts (spoofing, layering, wash trades...); risk
-officers list them, stream them and file their own.
+officers list them, stream them, file their own and review them: each
+alert moves through the desk's statuses (AlertStatus) and keeps every
+review in its history.
 """
 
 from collections import abc as _abc
@@ -105,6 +107,56 @@ ALERT_SEVERITY_HIGH: AlertSeverity.ValueType  # 3
 ALERT_SEVERITY_CRITICAL: AlertSeverity.ValueType  # 4
 """Act now (a kill switch or halt may be warranted)."""
 Global___AlertSeverity: _TypeAlias = AlertSeverity  # noqa: Y015
+
+class _AlertStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AlertStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ALERT_STATUS_UNSPECIFIED: _AlertStatus.ValueType  # 0
+    """Not a valid status."""
+    ALERT_STATUS_OPEN: _AlertStatus.ValueType  # 1
+    """Raised and not reviewed yet: every alert starts here, and alerts raised
+    before reviews existed are open.
+    """
+    ALERT_STATUS_UNDER_REVIEW: _AlertStatus.ValueType  # 2
+    """An analyst is investigating it."""
+    ALERT_STATUS_ESCALATED: _AlertStatus.ValueType  # 3
+    """Passed up to compliance for a decision (for example whether to file a
+    suspicious transaction and order report).
+    """
+    ALERT_STATUS_DISMISSED: _AlertStatus.ValueType  # 4
+    """Closed as a false positive or legitimate activity; the note says why."""
+    ALERT_STATUS_CONFIRMED: _AlertStatus.ValueType  # 5
+    """Closed as the suspected behaviour; the note says what was done (a report
+    filed, the account restricted...).
+    """
+
+class AlertStatus(_AlertStatus, metaclass=_AlertStatusEnumTypeWrapper):
+    """Where an alert stands in the surveillance desk's review. OPEN, UNDER_REVIEW
+    and ESCALATED are open (work to do); DISMISSED and CONFIRMED close it.
+    """
+
+ALERT_STATUS_UNSPECIFIED: AlertStatus.ValueType  # 0
+"""Not a valid status."""
+ALERT_STATUS_OPEN: AlertStatus.ValueType  # 1
+"""Raised and not reviewed yet: every alert starts here, and alerts raised
+before reviews existed are open.
+"""
+ALERT_STATUS_UNDER_REVIEW: AlertStatus.ValueType  # 2
+"""An analyst is investigating it."""
+ALERT_STATUS_ESCALATED: AlertStatus.ValueType  # 3
+"""Passed up to compliance for a decision (for example whether to file a
+suspicious transaction and order report).
+"""
+ALERT_STATUS_DISMISSED: AlertStatus.ValueType  # 4
+"""Closed as a false positive or legitimate activity; the note says why."""
+ALERT_STATUS_CONFIRMED: AlertStatus.ValueType  # 5
+"""Closed as the suspected behaviour; the note says what was done (a report
+filed, the account restricted...).
+"""
+Global___AlertStatus: _TypeAlias = AlertStatus  # noqa: Y015
 
 @_typing.final
 class RiskLimits(_message.Message):
@@ -348,6 +400,11 @@ class Alert(_message.Message):
     EVIDENCE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     CREATOR_USER_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    REVIEWER_USER_ID_FIELD_NUMBER: _builtins.int
+    REVIEW_TIME_FIELD_NUMBER: _builtins.int
+    REVIEW_NOTE_FIELD_NUMBER: _builtins.int
+    REVIEW_COUNT_FIELD_NUMBER: _builtins.int
     alert_id: _builtins.str
     """The exchange's id of the alert."""
     kind: Global___AlertKind.ValueType
@@ -362,6 +419,14 @@ class Alert(_message.Message):
     """What happened, for humans."""
     creator_user_id: _builtins.str
     """The user who filed a manual alert (empty for automatic ones)."""
+    status: Global___AlertStatus.ValueType
+    """Where the alert stands in review (OPEN until first reviewed)."""
+    reviewer_user_id: _builtins.str
+    """The user who made the last review (empty while never reviewed)."""
+    review_note: _builtins.str
+    """The last review's note."""
+    review_count: _builtins.int
+    """How many reviews the alert has had (its history's length, GetAlert)."""
     @_builtins.property
     def evidence(self) -> Global___AlertEvidence:
         """The orders, trades and times behind the alert."""
@@ -369,6 +434,10 @@ class Alert(_message.Message):
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the alert was raised."""
+
+    @_builtins.property
+    def review_time(self) -> _timestamp_pb2.Timestamp:
+        """When the last review was made (unset while never reviewed)."""
 
     def __init__(
         self,
@@ -382,14 +451,61 @@ class Alert(_message.Message):
         evidence: Global___AlertEvidence | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         creator_user_id: _builtins.str = ...,
+        status: Global___AlertStatus.ValueType = ...,
+        reviewer_user_id: _builtins.str = ...,
+        review_time: _timestamp_pb2.Timestamp | None = ...,
+        review_note: _builtins.str = ...,
+        review_count: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "evidence", b"evidence"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "evidence", b"evidence", "review_time", b"review_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "alert_id", b"alert_id", "create_time", b"create_time", "creator_user_id", b"creator_user_id", "description", b"description", "evidence", b"evidence", "kind", b"kind", "severity", b"severity", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "alert_id", b"alert_id", "create_time", b"create_time", "creator_user_id", b"creator_user_id", "description", b"description", "evidence", b"evidence", "kind", b"kind", "review_count", b"review_count", "review_note", b"review_note", "review_time", b"review_time", "reviewer_user_id", b"reviewer_user_id", "severity", b"severity", "status", b"status", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Alert: _TypeAlias = Alert  # noqa: Y015
+
+@_typing.final
+class AlertReview(_message.Message):
+    """One review of an alert: who moved it from which status to which, when and
+    why.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_STATUS_FIELD_NUMBER: _builtins.int
+    TO_STATUS_FIELD_NUMBER: _builtins.int
+    REVIEWER_USER_ID_FIELD_NUMBER: _builtins.int
+    REVIEW_TIME_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    from_status: Global___AlertStatus.ValueType
+    """The status before the review."""
+    to_status: Global___AlertStatus.ValueType
+    """The status the review set."""
+    reviewer_user_id: _builtins.str
+    """The reviewer."""
+    note: _builtins.str
+    """The reviewer's note."""
+    @_builtins.property
+    def review_time(self) -> _timestamp_pb2.Timestamp:
+        """When the review was made."""
+
+    def __init__(
+        self,
+        *,
+        from_status: Global___AlertStatus.ValueType = ...,
+        to_status: Global___AlertStatus.ValueType = ...,
+        reviewer_user_id: _builtins.str = ...,
+        review_time: _timestamp_pb2.Timestamp | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["review_time", b"review_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_status", b"from_status", "note", b"note", "review_time", b"review_time", "reviewer_user_id", b"reviewer_user_id", "to_status", b"to_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlertReview: _TypeAlias = AlertReview  # noqa: Y015
 
 @_typing.final
 class Position(_message.Message):
@@ -698,6 +814,7 @@ class ListAlertsRequest(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """Only alerts about this account; empty means all."""
     symbol: _builtins.str
@@ -720,6 +837,10 @@ class ListAlertsRequest(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """Only alerts raised before this time."""
 
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___AlertStatus.ValueType]:
+        """Only alerts in these statuses; empty means all."""
+
     def __init__(
         self,
         *,
@@ -731,10 +852,11 @@ class ListAlertsRequest(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        statuses: _abc.Iterable[Global___AlertStatus.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "end_time", b"end_time", "kinds", b"kinds", "min_severity", b"min_severity", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "end_time", b"end_time", "kinds", b"kinds", "min_severity", b"min_severity", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "statuses", b"statuses", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -835,6 +957,120 @@ class StreamAlertsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
 Global___StreamAlertsResponse: _TypeAlias = StreamAlertsResponse  # noqa: Y015
+
+@_typing.final
+class GetAlertRequest(_message.Message):
+    """Get an alert and its reviews."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    alert_id: _builtins.str
+    """The alert."""
+    def __init__(
+        self,
+        *,
+        alert_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAlertRequest: _TypeAlias = GetAlertRequest  # noqa: Y015
+
+@_typing.final
+class GetAlertResponse(_message.Message):
+    """The result of GetAlert."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_FIELD_NUMBER: _builtins.int
+    REVIEWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alert(self) -> Global___Alert:
+        """The alert, as it stands."""
+
+    @_builtins.property
+    def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___AlertReview]:
+        """Its reviews, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        alert: Global___Alert | None = ...,
+        reviews: _abc.Iterable[Global___AlertReview] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert", "reviews", b"reviews"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAlertResponse: _TypeAlias = GetAlertResponse  # noqa: Y015
+
+@_typing.final
+class ResolveAlertRequest(_message.Message):
+    """Review an alert."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    alert_id: _builtins.str
+    """The alert."""
+    status: Global___AlertStatus.ValueType
+    """The status to move it to."""
+    note: _builtins.str
+    """Why: required to dismiss or confirm, and to review without changing the
+    status.
+    """
+    def __init__(
+        self,
+        *,
+        alert_id: _builtins.str = ...,
+        status: Global___AlertStatus.ValueType = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "note", b"note", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveAlertRequest: _TypeAlias = ResolveAlertRequest  # noqa: Y015
+
+@_typing.final
+class ResolveAlertResponse(_message.Message):
+    """The result of ResolveAlert."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_FIELD_NUMBER: _builtins.int
+    REVIEWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alert(self) -> Global___Alert:
+        """The alert after the review."""
+
+    @_builtins.property
+    def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___AlertReview]:
+        """Its reviews, oldest first; the last is this one."""
+
+    def __init__(
+        self,
+        *,
+        alert: Global___Alert | None = ...,
+        reviews: _abc.Iterable[Global___AlertReview] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert", "reviews", b"reviews"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveAlertResponse: _TypeAlias = ResolveAlertResponse  # noqa: Y015
 
 @_typing.final
 class ActivateKillSwitchRequest(_message.Message):

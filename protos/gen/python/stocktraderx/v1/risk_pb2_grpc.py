@@ -60,6 +60,16 @@ class RiskServiceStub:
                 request_serializer=stocktraderx_dot_v1_dot_risk__pb2.StreamAlertsRequest.SerializeToString,
                 response_deserializer=stocktraderx_dot_v1_dot_risk__pb2.StreamAlertsResponse.FromString,
                 _registered_method=True)
+        self.GetAlert = channel.unary_unary(
+                '/stocktraderx.v1.RiskService/GetAlert',
+                request_serializer=stocktraderx_dot_v1_dot_risk__pb2.GetAlertRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_risk__pb2.GetAlertResponse.FromString,
+                _registered_method=True)
+        self.ResolveAlert = channel.unary_unary(
+                '/stocktraderx.v1.RiskService/ResolveAlert',
+                request_serializer=stocktraderx_dot_v1_dot_risk__pb2.ResolveAlertRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_risk__pb2.ResolveAlertResponse.FromString,
+                _registered_method=True)
         self.ActivateKillSwitch = channel.unary_unary(
                 '/stocktraderx.v1.RiskService/ActivateKillSwitch',
                 request_serializer=stocktraderx_dot_v1_dot_risk__pb2.ActivateKillSwitchRequest.SerializeToString,
@@ -126,11 +136,35 @@ class RiskServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamAlerts(self, request, context):
-        """Streams new alerts as they are raised, with heartbeats while quiet. The
-        first message is a heartbeat, sent once the stream is subscribed: every
-        alert raised after it is streamed, so a client that lists alerts
+        """Streams new alerts as they are raised, and each alert again whenever it
+        is reviewed (ResolveAlert; with its new status and a higher
+        `review_count`), with heartbeats while quiet. The first message is a
+        heartbeat, sent once the stream is subscribed: every alert raised or
+        reviewed after it is streamed, so a client that lists alerts
         (ListAlerts) after that heartbeat and merges them with the stream by
-        alert id misses none.
+        alert id, keeping the one with the higher `review_count`, misses none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAlert(self, request, context):
+        """Returns an alert with its review history, oldest review first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveAlert(self, request, context):
+        """Reviews an alert: moves it to `status` with a note, as the caller. Every
+        review is kept in the alert's history (GetAlert, oldest first) and in the
+        hash-chained authentication and administration log, and the reviewed
+        alert is streamed to StreamAlerts. Rules, each refused with its reason:
+        an alert that does not exist is UNKNOWN_ALERT; DISMISSED and CONFIRMED
+        need a note, as does a review that keeps the status (a note added to the
+        history) (INVALID_ARGUMENT); a closed alert (DISMISSED or CONFIRMED) is
+        reviewed again, reopened or closed the other way, only by an
+        administrator (ALERT_CLOSED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -208,6 +242,16 @@ def add_RiskServiceServicer_to_server(servicer, server):
                     servicer.StreamAlerts,
                     request_deserializer=stocktraderx_dot_v1_dot_risk__pb2.StreamAlertsRequest.FromString,
                     response_serializer=stocktraderx_dot_v1_dot_risk__pb2.StreamAlertsResponse.SerializeToString,
+            ),
+            'GetAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlert,
+                    request_deserializer=stocktraderx_dot_v1_dot_risk__pb2.GetAlertRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_risk__pb2.GetAlertResponse.SerializeToString,
+            ),
+            'ResolveAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveAlert,
+                    request_deserializer=stocktraderx_dot_v1_dot_risk__pb2.ResolveAlertRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_risk__pb2.ResolveAlertResponse.SerializeToString,
             ),
             'ActivateKillSwitch': grpc.unary_unary_rpc_method_handler(
                     servicer.ActivateKillSwitch,
@@ -376,6 +420,60 @@ class RiskService:
             '/stocktraderx.v1.RiskService/StreamAlerts',
             stocktraderx_dot_v1_dot_risk__pb2.StreamAlertsRequest.SerializeToString,
             stocktraderx_dot_v1_dot_risk__pb2.StreamAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.RiskService/GetAlert',
+            stocktraderx_dot_v1_dot_risk__pb2.GetAlertRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_risk__pb2.GetAlertResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.RiskService/ResolveAlert',
+            stocktraderx_dot_v1_dot_risk__pb2.ResolveAlertRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_risk__pb2.ResolveAlertResponse.FromString,
             options,
             channel_credentials,
             insecure,

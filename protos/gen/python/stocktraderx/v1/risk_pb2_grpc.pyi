@@ -8,7 +8,9 @@ the matching engine; a refused order gets a RejectReason of 40 or above. A
 kill switch blocks an account (or every account of a user): its open orders
 are canceled and new orders are refused until a risk officer resets it.
 Surveillance raises alerts (spoofing, layering, wash trades...); risk
-officers list them, stream them and file their own.
+officers list them, stream them, file their own and review them: each
+alert moves through the desk's statuses (AlertStatus) and keeps every
+review in its history.
 """
 
 from collections import abc as _abc
@@ -52,11 +54,26 @@ class RiskServiceStub:
     ListAlerts: _grpc.UnaryUnaryMultiCallable[_risk_pb2.ListAlertsRequest, _risk_pb2.ListAlertsResponse]
     """Lists alerts, newest first."""
     StreamAlerts: _grpc.UnaryStreamMultiCallable[_risk_pb2.StreamAlertsRequest, _risk_pb2.StreamAlertsResponse]
-    """Streams new alerts as they are raised, with heartbeats while quiet. The
-    first message is a heartbeat, sent once the stream is subscribed: every
-    alert raised after it is streamed, so a client that lists alerts
+    """Streams new alerts as they are raised, and each alert again whenever it
+    is reviewed (ResolveAlert; with its new status and a higher
+    `review_count`), with heartbeats while quiet. The first message is a
+    heartbeat, sent once the stream is subscribed: every alert raised or
+    reviewed after it is streamed, so a client that lists alerts
     (ListAlerts) after that heartbeat and merges them with the stream by
-    alert id misses none.
+    alert id, keeping the one with the higher `review_count`, misses none.
+    """
+    GetAlert: _grpc.UnaryUnaryMultiCallable[_risk_pb2.GetAlertRequest, _risk_pb2.GetAlertResponse]
+    """Returns an alert with its review history, oldest review first."""
+    ResolveAlert: _grpc.UnaryUnaryMultiCallable[_risk_pb2.ResolveAlertRequest, _risk_pb2.ResolveAlertResponse]
+    """Reviews an alert: moves it to `status` with a note, as the caller. Every
+    review is kept in the alert's history (GetAlert, oldest first) and in the
+    hash-chained authentication and administration log, and the reviewed
+    alert is streamed to StreamAlerts. Rules, each refused with its reason:
+    an alert that does not exist is UNKNOWN_ALERT; DISMISSED and CONFIRMED
+    need a note, as does a review that keeps the status (a note added to the
+    history) (INVALID_ARGUMENT); a closed alert (DISMISSED or CONFIRMED) is
+    reviewed again, reopened or closed the other way, only by an
+    administrator (ALERT_CLOSED).
     """
     ActivateKillSwitch: _grpc.UnaryUnaryMultiCallable[_risk_pb2.ActivateKillSwitchRequest, _risk_pb2.ActivateKillSwitchResponse]
     """Blocks an account, or every account of a user: cancels their open orders
@@ -92,11 +109,26 @@ class RiskServiceAsyncStub(RiskServiceStub):
     ListAlerts: _aio.UnaryUnaryMultiCallable[_risk_pb2.ListAlertsRequest, _risk_pb2.ListAlertsResponse]  # type: ignore[assignment]
     """Lists alerts, newest first."""
     StreamAlerts: _aio.UnaryStreamMultiCallable[_risk_pb2.StreamAlertsRequest, _risk_pb2.StreamAlertsResponse]  # type: ignore[assignment]
-    """Streams new alerts as they are raised, with heartbeats while quiet. The
-    first message is a heartbeat, sent once the stream is subscribed: every
-    alert raised after it is streamed, so a client that lists alerts
+    """Streams new alerts as they are raised, and each alert again whenever it
+    is reviewed (ResolveAlert; with its new status and a higher
+    `review_count`), with heartbeats while quiet. The first message is a
+    heartbeat, sent once the stream is subscribed: every alert raised or
+    reviewed after it is streamed, so a client that lists alerts
     (ListAlerts) after that heartbeat and merges them with the stream by
-    alert id misses none.
+    alert id, keeping the one with the higher `review_count`, misses none.
+    """
+    GetAlert: _aio.UnaryUnaryMultiCallable[_risk_pb2.GetAlertRequest, _risk_pb2.GetAlertResponse]  # type: ignore[assignment]
+    """Returns an alert with its review history, oldest review first."""
+    ResolveAlert: _aio.UnaryUnaryMultiCallable[_risk_pb2.ResolveAlertRequest, _risk_pb2.ResolveAlertResponse]  # type: ignore[assignment]
+    """Reviews an alert: moves it to `status` with a note, as the caller. Every
+    review is kept in the alert's history (GetAlert, oldest first) and in the
+    hash-chained authentication and administration log, and the reviewed
+    alert is streamed to StreamAlerts. Rules, each refused with its reason:
+    an alert that does not exist is UNKNOWN_ALERT; DISMISSED and CONFIRMED
+    need a note, as does a review that keeps the status (a note added to the
+    history) (INVALID_ARGUMENT); a closed alert (DISMISSED or CONFIRMED) is
+    reviewed again, reopened or closed the other way, only by an
+    administrator (ALERT_CLOSED).
     """
     ActivateKillSwitch: _aio.UnaryUnaryMultiCallable[_risk_pb2.ActivateKillSwitchRequest, _risk_pb2.ActivateKillSwitchResponse]  # type: ignore[assignment]
     """Blocks an account, or every account of a user: cancels their open orders
@@ -159,11 +191,38 @@ class RiskServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _risk_pb2.StreamAlertsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_risk_pb2.StreamAlertsResponse], _abc.AsyncIterator[_risk_pb2.StreamAlertsResponse]]:
-        """Streams new alerts as they are raised, with heartbeats while quiet. The
-        first message is a heartbeat, sent once the stream is subscribed: every
-        alert raised after it is streamed, so a client that lists alerts
+        """Streams new alerts as they are raised, and each alert again whenever it
+        is reviewed (ResolveAlert; with its new status and a higher
+        `review_count`), with heartbeats while quiet. The first message is a
+        heartbeat, sent once the stream is subscribed: every alert raised or
+        reviewed after it is streamed, so a client that lists alerts
         (ListAlerts) after that heartbeat and merges them with the stream by
-        alert id misses none.
+        alert id, keeping the one with the higher `review_count`, misses none.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAlert(
+        self,
+        request: _risk_pb2.GetAlertRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_risk_pb2.GetAlertResponse, _abc.Awaitable[_risk_pb2.GetAlertResponse]]:
+        """Returns an alert with its review history, oldest review first."""
+
+    @_abc_1.abstractmethod
+    def ResolveAlert(
+        self,
+        request: _risk_pb2.ResolveAlertRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_risk_pb2.ResolveAlertResponse, _abc.Awaitable[_risk_pb2.ResolveAlertResponse]]:
+        """Reviews an alert: moves it to `status` with a note, as the caller. Every
+        review is kept in the alert's history (GetAlert, oldest first) and in the
+        hash-chained authentication and administration log, and the reviewed
+        alert is streamed to StreamAlerts. Rules, each refused with its reason:
+        an alert that does not exist is UNKNOWN_ALERT; DISMISSED and CONFIRMED
+        need a note, as does a review that keeps the status (a note added to the
+        history) (INVALID_ARGUMENT); a closed alert (DISMISSED or CONFIRMED) is
+        reviewed again, reopened or closed the other way, only by an
+        administrator (ALERT_CLOSED).
         """
 
     @_abc_1.abstractmethod

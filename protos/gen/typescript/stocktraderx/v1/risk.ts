@@ -36,7 +36,9 @@ export const protobufFileName = "stocktraderx/v1/risk.proto";
  * kill switch blocks an account (or every account of a user): its open orders
  * are canceled and new orders are refused until a risk officer resets it.
  * Surveillance raises alerts (spoofing, layering, wash trades...); risk
- * officers list them, stream them and file their own.
+ * officers list them, stream them, file their own and review them: each
+ * alert moves through the desk's statuses (AlertStatus) and keeps every
+ * review in its history.
  */
 
 /** The kind of a surveillance alert. */
@@ -171,6 +173,82 @@ export function alertSeverityToJSON(object: AlertSeverity): string {
 }
 
 /**
+ * Where an alert stands in the surveillance desk's review. OPEN, UNDER_REVIEW
+ * and ESCALATED are open (work to do); DISMISSED and CONFIRMED close it.
+ */
+export enum AlertStatus {
+  /** ALERT_STATUS_UNSPECIFIED - Not a valid status. */
+  ALERT_STATUS_UNSPECIFIED = 0,
+  /**
+   * ALERT_STATUS_OPEN - Raised and not reviewed yet: every alert starts here, and alerts raised
+   * before reviews existed are open.
+   */
+  ALERT_STATUS_OPEN = 1,
+  /** ALERT_STATUS_UNDER_REVIEW - An analyst is investigating it. */
+  ALERT_STATUS_UNDER_REVIEW = 2,
+  /**
+   * ALERT_STATUS_ESCALATED - Passed up to compliance for a decision (for example whether to file a
+   * suspicious transaction and order report).
+   */
+  ALERT_STATUS_ESCALATED = 3,
+  /** ALERT_STATUS_DISMISSED - Closed as a false positive or legitimate activity; the note says why. */
+  ALERT_STATUS_DISMISSED = 4,
+  /**
+   * ALERT_STATUS_CONFIRMED - Closed as the suspected behaviour; the note says what was done (a report
+   * filed, the account restricted...).
+   */
+  ALERT_STATUS_CONFIRMED = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function alertStatusFromJSON(object: any): AlertStatus {
+  switch (object) {
+    case 0:
+    case "ALERT_STATUS_UNSPECIFIED":
+      return AlertStatus.ALERT_STATUS_UNSPECIFIED;
+    case 1:
+    case "ALERT_STATUS_OPEN":
+      return AlertStatus.ALERT_STATUS_OPEN;
+    case 2:
+    case "ALERT_STATUS_UNDER_REVIEW":
+      return AlertStatus.ALERT_STATUS_UNDER_REVIEW;
+    case 3:
+    case "ALERT_STATUS_ESCALATED":
+      return AlertStatus.ALERT_STATUS_ESCALATED;
+    case 4:
+    case "ALERT_STATUS_DISMISSED":
+      return AlertStatus.ALERT_STATUS_DISMISSED;
+    case 5:
+    case "ALERT_STATUS_CONFIRMED":
+      return AlertStatus.ALERT_STATUS_CONFIRMED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AlertStatus.UNRECOGNIZED;
+  }
+}
+
+export function alertStatusToJSON(object: AlertStatus): string {
+  switch (object) {
+    case AlertStatus.ALERT_STATUS_UNSPECIFIED:
+      return "ALERT_STATUS_UNSPECIFIED";
+    case AlertStatus.ALERT_STATUS_OPEN:
+      return "ALERT_STATUS_OPEN";
+    case AlertStatus.ALERT_STATUS_UNDER_REVIEW:
+      return "ALERT_STATUS_UNDER_REVIEW";
+    case AlertStatus.ALERT_STATUS_ESCALATED:
+      return "ALERT_STATUS_ESCALATED";
+    case AlertStatus.ALERT_STATUS_DISMISSED:
+      return "ALERT_STATUS_DISMISSED";
+    case AlertStatus.ALERT_STATUS_CONFIRMED:
+      return "ALERT_STATUS_CONFIRMED";
+    case AlertStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/**
  * Pre-trade risk limits of one account. An unset limit means "no limit"; a
  * limit of 0 allows nothing.
  */
@@ -294,6 +372,37 @@ export interface Alert {
     | undefined;
   /** The user who filed a manual alert (empty for automatic ones). */
   creatorUserId: string;
+  /** Where the alert stands in review (OPEN until first reviewed). */
+  status: AlertStatus;
+  /** The user who made the last review (empty while never reviewed). */
+  reviewerUserId: string;
+  /** When the last review was made (unset while never reviewed). */
+  reviewTime:
+    | Timestamp
+    | undefined;
+  /** The last review's note. */
+  reviewNote: string;
+  /** How many reviews the alert has had (its history's length, GetAlert). */
+  reviewCount: number;
+}
+
+/**
+ * One review of an alert: who moved it from which status to which, when and
+ * why.
+ */
+export interface AlertReview {
+  /** The status before the review. */
+  fromStatus: AlertStatus;
+  /** The status the review set. */
+  toStatus: AlertStatus;
+  /** The reviewer. */
+  reviewerUserId: string;
+  /** When the review was made. */
+  reviewTime:
+    | Timestamp
+    | undefined;
+  /** The reviewer's note. */
+  note: string;
 }
 
 /** A holding of one instrument in an account. */
@@ -429,6 +538,8 @@ export interface ListAlertsRequest {
   pageSize: number;
   /** The `next_page_token` of a previous call, to get the next page. */
   pageToken: string;
+  /** Only alerts in these statuses; empty means all. */
+  statuses: AlertStatus[];
 }
 
 /** The result of ListAlerts. */
@@ -462,6 +573,45 @@ export interface StreamAlertsResponse {
     /** A keep-alive while no alert is raised. */
     { $case: "heartbeat"; value: Heartbeat }
     | undefined;
+}
+
+/** Get an alert and its reviews. */
+export interface GetAlertRequest {
+  /** The alert. */
+  alertId: string;
+}
+
+/** The result of GetAlert. */
+export interface GetAlertResponse {
+  /** The alert, as it stands. */
+  alert:
+    | Alert
+    | undefined;
+  /** Its reviews, oldest first. */
+  reviews: AlertReview[];
+}
+
+/** Review an alert. */
+export interface ResolveAlertRequest {
+  /** The alert. */
+  alertId: string;
+  /** The status to move it to. */
+  status: AlertStatus;
+  /**
+   * Why: required to dismiss or confirm, and to review without changing the
+   * status.
+   */
+  note: string;
+}
+
+/** The result of ResolveAlert. */
+export interface ResolveAlertResponse {
+  /** The alert after the review. */
+  alert:
+    | Alert
+    | undefined;
+  /** Its reviews, oldest first; the last is this one. */
+  reviews: AlertReview[];
 }
 
 /** Activate a kill switch. */
@@ -1414,6 +1564,11 @@ function createBaseAlert(): Alert {
     evidence: undefined,
     createTime: undefined,
     creatorUserId: "",
+    status: 0,
+    reviewerUserId: "",
+    reviewTime: undefined,
+    reviewNote: "",
+    reviewCount: 0,
   };
 }
 
@@ -1445,6 +1600,21 @@ export const Alert: MessageFns<Alert> = {
     }
     if (message.creatorUserId !== "") {
       writer.uint32(74).string(message.creatorUserId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(80).int32(message.status);
+    }
+    if (message.reviewerUserId !== "") {
+      writer.uint32(90).string(message.reviewerUserId);
+    }
+    if (message.reviewTime !== undefined) {
+      Timestamp.encode(message.reviewTime, writer.uint32(98).fork()).join();
+    }
+    if (message.reviewNote !== "") {
+      writer.uint32(106).string(message.reviewNote);
+    }
+    if (message.reviewCount !== 0) {
+      writer.uint32(112).int32(message.reviewCount);
     }
     return writer;
   },
@@ -1534,6 +1704,46 @@ export const Alert: MessageFns<Alert> = {
             message.creatorUserId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.reviewerUserId = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.reviewTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.reviewNote = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.reviewCount = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1573,6 +1783,27 @@ export const Alert: MessageFns<Alert> = {
         : isSet(object.creator_user_id)
         ? globalThis.String(object.creator_user_id)
         : "",
+      status: isSet(object.status) ? alertStatusFromJSON(object.status) : 0,
+      reviewerUserId: isSet(object.reviewerUserId)
+        ? globalThis.String(object.reviewerUserId)
+        : isSet(object.reviewer_user_id)
+        ? globalThis.String(object.reviewer_user_id)
+        : "",
+      reviewTime: isSet(object.reviewTime)
+        ? fromJsonTimestamp(object.reviewTime)
+        : isSet(object.review_time)
+        ? fromJsonTimestamp(object.review_time)
+        : undefined,
+      reviewNote: isSet(object.reviewNote)
+        ? globalThis.String(object.reviewNote)
+        : isSet(object.review_note)
+        ? globalThis.String(object.review_note)
+        : "",
+      reviewCount: isSet(object.reviewCount)
+        ? globalThis.Number(object.reviewCount)
+        : isSet(object.review_count)
+        ? globalThis.Number(object.review_count)
+        : 0,
     };
   },
 
@@ -1605,6 +1836,21 @@ export const Alert: MessageFns<Alert> = {
     if (message.creatorUserId !== "") {
       obj.creatorUserId = message.creatorUserId;
     }
+    if (message.status !== 0) {
+      obj.status = alertStatusToJSON(message.status);
+    }
+    if (message.reviewerUserId !== "") {
+      obj.reviewerUserId = message.reviewerUserId;
+    }
+    if (message.reviewTime !== undefined) {
+      obj.reviewTime = fromTimestamp(message.reviewTime).toISOString();
+    }
+    if (message.reviewNote !== "") {
+      obj.reviewNote = message.reviewNote;
+    }
+    if (message.reviewCount !== 0) {
+      obj.reviewCount = Math.round(message.reviewCount);
+    }
     return obj;
   },
 
@@ -1626,6 +1872,164 @@ export const Alert: MessageFns<Alert> = {
       ? Timestamp.fromPartial(object.createTime)
       : undefined;
     message.creatorUserId = object.creatorUserId ?? "";
+    message.status = object.status ?? 0;
+    message.reviewerUserId = object.reviewerUserId ?? "";
+    message.reviewTime = (object.reviewTime !== undefined && object.reviewTime !== null)
+      ? Timestamp.fromPartial(object.reviewTime)
+      : undefined;
+    message.reviewNote = object.reviewNote ?? "";
+    message.reviewCount = object.reviewCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseAlertReview(): AlertReview {
+  return { fromStatus: 0, toStatus: 0, reviewerUserId: "", reviewTime: undefined, note: "" };
+}
+
+export const AlertReview: MessageFns<AlertReview> = {
+  encode(message: AlertReview, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromStatus !== 0) {
+      writer.uint32(8).int32(message.fromStatus);
+    }
+    if (message.toStatus !== 0) {
+      writer.uint32(16).int32(message.toStatus);
+    }
+    if (message.reviewerUserId !== "") {
+      writer.uint32(26).string(message.reviewerUserId);
+    }
+    if (message.reviewTime !== undefined) {
+      Timestamp.encode(message.reviewTime, writer.uint32(34).fork()).join();
+    }
+    if (message.note !== "") {
+      writer.uint32(42).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlertReview {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlertReview();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromStatus = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.toStatus = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reviewerUserId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reviewTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlertReview {
+    return {
+      fromStatus: isSet(object.fromStatus)
+        ? alertStatusFromJSON(object.fromStatus)
+        : isSet(object.from_status)
+        ? alertStatusFromJSON(object.from_status)
+        : 0,
+      toStatus: isSet(object.toStatus)
+        ? alertStatusFromJSON(object.toStatus)
+        : isSet(object.to_status)
+        ? alertStatusFromJSON(object.to_status)
+        : 0,
+      reviewerUserId: isSet(object.reviewerUserId)
+        ? globalThis.String(object.reviewerUserId)
+        : isSet(object.reviewer_user_id)
+        ? globalThis.String(object.reviewer_user_id)
+        : "",
+      reviewTime: isSet(object.reviewTime)
+        ? fromJsonTimestamp(object.reviewTime)
+        : isSet(object.review_time)
+        ? fromJsonTimestamp(object.review_time)
+        : undefined,
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+    };
+  },
+
+  toJSON(message: AlertReview): unknown {
+    const obj: any = {};
+    if (message.fromStatus !== 0) {
+      obj.fromStatus = alertStatusToJSON(message.fromStatus);
+    }
+    if (message.toStatus !== 0) {
+      obj.toStatus = alertStatusToJSON(message.toStatus);
+    }
+    if (message.reviewerUserId !== "") {
+      obj.reviewerUserId = message.reviewerUserId;
+    }
+    if (message.reviewTime !== undefined) {
+      obj.reviewTime = fromTimestamp(message.reviewTime).toISOString();
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlertReview>, I>>(base?: I): AlertReview {
+    return AlertReview.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlertReview>, I>>(object: I): AlertReview {
+    const message = createBaseAlertReview();
+    message.fromStatus = object.fromStatus ?? 0;
+    message.toStatus = object.toStatus ?? 0;
+    message.reviewerUserId = object.reviewerUserId ?? "";
+    message.reviewTime = (object.reviewTime !== undefined && object.reviewTime !== null)
+      ? Timestamp.fromPartial(object.reviewTime)
+      : undefined;
+    message.note = object.note ?? "";
     return message;
   },
 };
@@ -2694,6 +3098,7 @@ function createBaseListAlertsRequest(): ListAlertsRequest {
     endTime: undefined,
     pageSize: 0,
     pageToken: "",
+    statuses: [],
   };
 }
 
@@ -2726,6 +3131,13 @@ export const ListAlertsRequest: MessageFns<ListAlertsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(66).string(message.pageToken);
+    }
+    if (message.statuses.length !== 0) {
+      writer.uint32(74).fork();
+      for (const v of message.statuses) {
+        writer.int32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -2817,6 +3229,24 @@ export const ListAlertsRequest: MessageFns<ListAlertsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 9: {
+            if (tag === 72) {
+              message.statuses.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 74) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.statuses.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2863,6 +3293,9 @@ export const ListAlertsRequest: MessageFns<ListAlertsRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      statuses: globalThis.Array.isArray(object?.statuses)
+        ? object.statuses.map((e: any) => alertStatusFromJSON(e))
+        : [],
     };
   },
 
@@ -2892,6 +3325,9 @@ export const ListAlertsRequest: MessageFns<ListAlertsRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.statuses?.length) {
+      obj.statuses = message.statuses.map((e) => alertStatusToJSON(e));
+    }
     return obj;
   },
 
@@ -2912,6 +3348,7 @@ export const ListAlertsRequest: MessageFns<ListAlertsRequest> = {
       : undefined;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.statuses = object.statuses?.map((e) => e) || [];
     return message;
   },
 };
@@ -3241,6 +3678,354 @@ export const StreamAlertsResponse: MessageFns<StreamAlertsResponse> = {
         break;
       }
     }
+    return message;
+  },
+};
+
+function createBaseGetAlertRequest(): GetAlertRequest {
+  return { alertId: "" };
+}
+
+export const GetAlertRequest: MessageFns<GetAlertRequest> = {
+  encode(message: GetAlertRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alertId !== "") {
+      writer.uint32(10).string(message.alertId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAlertRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAlertRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alertId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAlertRequest {
+    return {
+      alertId: isSet(object.alertId)
+        ? globalThis.String(object.alertId)
+        : isSet(object.alert_id)
+        ? globalThis.String(object.alert_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetAlertRequest): unknown {
+    const obj: any = {};
+    if (message.alertId !== "") {
+      obj.alertId = message.alertId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAlertRequest>, I>>(base?: I): GetAlertRequest {
+    return GetAlertRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAlertRequest>, I>>(object: I): GetAlertRequest {
+    const message = createBaseGetAlertRequest();
+    message.alertId = object.alertId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetAlertResponse(): GetAlertResponse {
+  return { alert: undefined, reviews: [] };
+}
+
+export const GetAlertResponse: MessageFns<GetAlertResponse> = {
+  encode(message: GetAlertResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alert !== undefined) {
+      Alert.encode(message.alert, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.reviews) {
+      AlertReview.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAlertResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAlertResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alert = Alert.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reviews.push(AlertReview.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAlertResponse {
+    return {
+      alert: isSet(object.alert) ? Alert.fromJSON(object.alert) : undefined,
+      reviews: globalThis.Array.isArray(object?.reviews) ? object.reviews.map((e: any) => AlertReview.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetAlertResponse): unknown {
+    const obj: any = {};
+    if (message.alert !== undefined) {
+      obj.alert = Alert.toJSON(message.alert);
+    }
+    if (message.reviews?.length) {
+      obj.reviews = message.reviews.map((e) => AlertReview.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAlertResponse>, I>>(base?: I): GetAlertResponse {
+    return GetAlertResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAlertResponse>, I>>(object: I): GetAlertResponse {
+    const message = createBaseGetAlertResponse();
+    message.alert = (object.alert !== undefined && object.alert !== null) ? Alert.fromPartial(object.alert) : undefined;
+    message.reviews = object.reviews?.map((e) => AlertReview.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseResolveAlertRequest(): ResolveAlertRequest {
+  return { alertId: "", status: 0, note: "" };
+}
+
+export const ResolveAlertRequest: MessageFns<ResolveAlertRequest> = {
+  encode(message: ResolveAlertRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alertId !== "") {
+      writer.uint32(10).string(message.alertId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(16).int32(message.status);
+    }
+    if (message.note !== "") {
+      writer.uint32(26).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveAlertRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveAlertRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alertId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolveAlertRequest {
+    return {
+      alertId: isSet(object.alertId)
+        ? globalThis.String(object.alertId)
+        : isSet(object.alert_id)
+        ? globalThis.String(object.alert_id)
+        : "",
+      status: isSet(object.status) ? alertStatusFromJSON(object.status) : 0,
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+    };
+  },
+
+  toJSON(message: ResolveAlertRequest): unknown {
+    const obj: any = {};
+    if (message.alertId !== "") {
+      obj.alertId = message.alertId;
+    }
+    if (message.status !== 0) {
+      obj.status = alertStatusToJSON(message.status);
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResolveAlertRequest>, I>>(base?: I): ResolveAlertRequest {
+    return ResolveAlertRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResolveAlertRequest>, I>>(object: I): ResolveAlertRequest {
+    const message = createBaseResolveAlertRequest();
+    message.alertId = object.alertId ?? "";
+    message.status = object.status ?? 0;
+    message.note = object.note ?? "";
+    return message;
+  },
+};
+
+function createBaseResolveAlertResponse(): ResolveAlertResponse {
+  return { alert: undefined, reviews: [] };
+}
+
+export const ResolveAlertResponse: MessageFns<ResolveAlertResponse> = {
+  encode(message: ResolveAlertResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alert !== undefined) {
+      Alert.encode(message.alert, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.reviews) {
+      AlertReview.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveAlertResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveAlertResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alert = Alert.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reviews.push(AlertReview.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolveAlertResponse {
+    return {
+      alert: isSet(object.alert) ? Alert.fromJSON(object.alert) : undefined,
+      reviews: globalThis.Array.isArray(object?.reviews) ? object.reviews.map((e: any) => AlertReview.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ResolveAlertResponse): unknown {
+    const obj: any = {};
+    if (message.alert !== undefined) {
+      obj.alert = Alert.toJSON(message.alert);
+    }
+    if (message.reviews?.length) {
+      obj.reviews = message.reviews.map((e) => AlertReview.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResolveAlertResponse>, I>>(base?: I): ResolveAlertResponse {
+    return ResolveAlertResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResolveAlertResponse>, I>>(object: I): ResolveAlertResponse {
+    const message = createBaseResolveAlertResponse();
+    message.alert = (object.alert !== undefined && object.alert !== null) ? Alert.fromPartial(object.alert) : undefined;
+    message.reviews = object.reviews?.map((e) => AlertReview.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4334,11 +5119,13 @@ export const RiskServiceService = {
     responseDeserialize: (value: Buffer): ListAlertsResponse => ListAlertsResponse.decode(value),
   },
   /**
-   * Streams new alerts as they are raised, with heartbeats while quiet. The
-   * first message is a heartbeat, sent once the stream is subscribed: every
-   * alert raised after it is streamed, so a client that lists alerts
+   * Streams new alerts as they are raised, and each alert again whenever it
+   * is reviewed (ResolveAlert; with its new status and a higher
+   * `review_count`), with heartbeats while quiet. The first message is a
+   * heartbeat, sent once the stream is subscribed: every alert raised or
+   * reviewed after it is streamed, so a client that lists alerts
    * (ListAlerts) after that heartbeat and merges them with the stream by
-   * alert id misses none.
+   * alert id, keeping the one with the higher `review_count`, misses none.
    */
   streamAlerts: {
     path: "/stocktraderx.v1.RiskService/StreamAlerts" as const,
@@ -4349,6 +5136,37 @@ export const RiskServiceService = {
     responseSerialize: (value: StreamAlertsResponse): Buffer =>
       Buffer.from(StreamAlertsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamAlertsResponse => StreamAlertsResponse.decode(value),
+  },
+  /** Returns an alert with its review history, oldest review first. */
+  getAlert: {
+    path: "/stocktraderx.v1.RiskService/GetAlert" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAlertRequest): Buffer => Buffer.from(GetAlertRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAlertRequest => GetAlertRequest.decode(value),
+    responseSerialize: (value: GetAlertResponse): Buffer => Buffer.from(GetAlertResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAlertResponse => GetAlertResponse.decode(value),
+  },
+  /**
+   * Reviews an alert: moves it to `status` with a note, as the caller. Every
+   * review is kept in the alert's history (GetAlert, oldest first) and in the
+   * hash-chained authentication and administration log, and the reviewed
+   * alert is streamed to StreamAlerts. Rules, each refused with its reason:
+   * an alert that does not exist is UNKNOWN_ALERT; DISMISSED and CONFIRMED
+   * need a note, as does a review that keeps the status (a note added to the
+   * history) (INVALID_ARGUMENT); a closed alert (DISMISSED or CONFIRMED) is
+   * reviewed again, reopened or closed the other way, only by an
+   * administrator (ALERT_CLOSED).
+   */
+  resolveAlert: {
+    path: "/stocktraderx.v1.RiskService/ResolveAlert" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResolveAlertRequest): Buffer => Buffer.from(ResolveAlertRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResolveAlertRequest => ResolveAlertRequest.decode(value),
+    responseSerialize: (value: ResolveAlertResponse): Buffer =>
+      Buffer.from(ResolveAlertResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResolveAlertResponse => ResolveAlertResponse.decode(value),
   },
   /**
    * Blocks an account, or every account of a user: cancels their open orders
@@ -4437,13 +5255,29 @@ export interface RiskServiceServer extends UntypedServiceImplementation {
   /** Lists alerts, newest first. */
   listAlerts: handleUnaryCall<ListAlertsRequest, ListAlertsResponse>;
   /**
-   * Streams new alerts as they are raised, with heartbeats while quiet. The
-   * first message is a heartbeat, sent once the stream is subscribed: every
-   * alert raised after it is streamed, so a client that lists alerts
+   * Streams new alerts as they are raised, and each alert again whenever it
+   * is reviewed (ResolveAlert; with its new status and a higher
+   * `review_count`), with heartbeats while quiet. The first message is a
+   * heartbeat, sent once the stream is subscribed: every alert raised or
+   * reviewed after it is streamed, so a client that lists alerts
    * (ListAlerts) after that heartbeat and merges them with the stream by
-   * alert id misses none.
+   * alert id, keeping the one with the higher `review_count`, misses none.
    */
   streamAlerts: handleServerStreamingCall<StreamAlertsRequest, StreamAlertsResponse>;
+  /** Returns an alert with its review history, oldest review first. */
+  getAlert: handleUnaryCall<GetAlertRequest, GetAlertResponse>;
+  /**
+   * Reviews an alert: moves it to `status` with a note, as the caller. Every
+   * review is kept in the alert's history (GetAlert, oldest first) and in the
+   * hash-chained authentication and administration log, and the reviewed
+   * alert is streamed to StreamAlerts. Rules, each refused with its reason:
+   * an alert that does not exist is UNKNOWN_ALERT; DISMISSED and CONFIRMED
+   * need a note, as does a review that keeps the status (a note added to the
+   * history) (INVALID_ARGUMENT); a closed alert (DISMISSED or CONFIRMED) is
+   * reviewed again, reopened or closed the other way, only by an
+   * administrator (ALERT_CLOSED).
+   */
+  resolveAlert: handleUnaryCall<ResolveAlertRequest, ResolveAlertResponse>;
   /**
    * Blocks an account, or every account of a user: cancels their open orders
    * (CANCEL_REASON_KILL_SWITCH) and refuses new ones
@@ -4534,11 +5368,13 @@ export interface RiskServiceClient extends Client {
     callback: (error: ServiceError | null, response: ListAlertsResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Streams new alerts as they are raised, with heartbeats while quiet. The
-   * first message is a heartbeat, sent once the stream is subscribed: every
-   * alert raised after it is streamed, so a client that lists alerts
+   * Streams new alerts as they are raised, and each alert again whenever it
+   * is reviewed (ResolveAlert; with its new status and a higher
+   * `review_count`), with heartbeats while quiet. The first message is a
+   * heartbeat, sent once the stream is subscribed: every alert raised or
+   * reviewed after it is streamed, so a client that lists alerts
    * (ListAlerts) after that heartbeat and merges them with the stream by
-   * alert id misses none.
+   * alert id, keeping the one with the higher `review_count`, misses none.
    */
   streamAlerts(
     request: StreamAlertsRequest,
@@ -4549,6 +5385,48 @@ export interface RiskServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamAlertsResponse>;
+  /** Returns an alert with its review history, oldest review first. */
+  getAlert(
+    request: GetAlertRequest,
+    callback: (error: ServiceError | null, response: GetAlertResponse) => void,
+  ): ClientUnaryCall;
+  getAlert(
+    request: GetAlertRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetAlertResponse) => void,
+  ): ClientUnaryCall;
+  getAlert(
+    request: GetAlertRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetAlertResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Reviews an alert: moves it to `status` with a note, as the caller. Every
+   * review is kept in the alert's history (GetAlert, oldest first) and in the
+   * hash-chained authentication and administration log, and the reviewed
+   * alert is streamed to StreamAlerts. Rules, each refused with its reason:
+   * an alert that does not exist is UNKNOWN_ALERT; DISMISSED and CONFIRMED
+   * need a note, as does a review that keeps the status (a note added to the
+   * history) (INVALID_ARGUMENT); a closed alert (DISMISSED or CONFIRMED) is
+   * reviewed again, reopened or closed the other way, only by an
+   * administrator (ALERT_CLOSED).
+   */
+  resolveAlert(
+    request: ResolveAlertRequest,
+    callback: (error: ServiceError | null, response: ResolveAlertResponse) => void,
+  ): ClientUnaryCall;
+  resolveAlert(
+    request: ResolveAlertRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResolveAlertResponse) => void,
+  ): ClientUnaryCall;
+  resolveAlert(
+    request: ResolveAlertRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResolveAlertResponse) => void,
+  ): ClientUnaryCall;
   /**
    * Blocks an account, or every account of a user: cancels their open orders
    * (CANCEL_REASON_KILL_SWITCH) and refuses new ones
