@@ -19,6 +19,7 @@ from clients.money import format_price
 from clients.report_files import deliver, progress
 from clients.report_model import Chart, Report, Section, Series
 from clients.transport import ClientTls, tls_options
+from clients.venue_report import venues
 
 PNL_COLUMNS = (
     "symbol", "opening_quantity", "bought_quantity", "sold_quantity", "closing_quantity",
@@ -51,6 +52,7 @@ def report() -> None:
 
 
 report.add_command(compliance)
+compliance.add_command(venues)
 
 
 @report.command()

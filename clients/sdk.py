@@ -262,6 +262,19 @@ class ExchangeClient:
         except grpc.RpcError as error:
             raise _translate(error) from None
 
+    def execution_venue_summary(
+        self, from_date: str, to_date: str, account: str = ""
+    ) -> analytics_pb2.GetExecutionVenueSummaryResponse:
+        """The RTS 28-style execution-venue summary of the UTC days
+        ``from_date`` to ``to_date`` (included), per account."""
+        request = analytics_pb2.GetExecutionVenueSummaryRequest(
+            from_date=from_date, to_date=to_date, account_id=account
+        )
+        try:
+            return self._analytics.GetExecutionVenueSummary(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
     def alerts(self, start: datetime, end: datetime) -> Iterator[risk_pb2.ListAlertsResponse]:
         """The pages of the surveillance alerts raised in [``start``, ``end``), newest first."""
         request = risk_pb2.ListAlertsRequest(page_size=1_000)

@@ -335,6 +335,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/analytics/compliance/execution-venues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns the RTS 28-style execution-venue summary of a range of days: per member account and class of instruments, what a member firm files about its executions on this venue (proportions, passive and aggressive executions, the fewer-than-one-trade-per-business-day flag; docs/compliance.md, field by field).
+         * @description Returns the RTS 28-style execution-venue summary of a range of days: per
+         *     member account and class of instruments, what a member firm files about
+         *     its executions on this venue (proportions, passive and aggressive
+         *     executions, the fewer-than-one-trade-per-business-day flag;
+         *     docs/compliance.md, field by field). Risk officers and administrators
+         *     only.
+         */
+        get: operations["AnalyticsService_GetExecutionVenueSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/analytics/compliance/transactions": {
         parameters: {
             query?: never;
@@ -1937,6 +1962,84 @@ export interface components {
              */
             client_request_id?: string;
         };
+        /**
+         * @description One member account's executions in one class of instruments on this venue
+         *     over the range, as an RTS 28-style line. What the venue cannot know (the
+         *     firm's executions elsewhere, directed orders, client categories) is not
+         *     here: docs/compliance.md says how the files fill those fields.
+         */
+        "stocktraderx.v1.ExecutionVenueSummary": {
+            /** @description The account (the member whose executions these are). */
+            account_id?: string;
+            /**
+             * @description The class of instruments. The reference data has no class: every
+             *     instrument is a share, so there is one class.
+             */
+            instrument_class?: string;
+            /**
+             * Format: int64
+             * @description Trades the account took part in (a trade between two of its orders
+             *     counts once).
+             */
+            trade_count?: string;
+            /**
+             * Format: int64
+             * @description Its executions (fills): what the passive and aggressive percentages are over.
+             */
+            execution_count?: string;
+            /**
+             * Format: int64
+             * @description Its orders with at least one execution in the range.
+             */
+            order_count?: string;
+            /**
+             * Format: int64
+             * @description Shares executed.
+             */
+            volume?: string;
+            /** @description Price times quantity over the executions, a decimal string. */
+            notional?: string;
+            /**
+             * Format: int64
+             * @description Executions whose order rested in the book (the trade's aggressor was the
+             *     other side).
+             */
+            passive_count?: string;
+            /**
+             * Format: int64
+             * @description Executions whose order took liquidity (it was the trade's aggressor).
+             */
+            aggressive_count?: string;
+            /**
+             * Format: int64
+             * @description Executions in an auction (neither passive nor aggressive).
+             */
+            auction_count?: string;
+            /** @description `passive_count` / `execution_count` x 100, 4 places. */
+            passive_percentage?: string;
+            /** @description `aggressive_count` / `execution_count` x 100, 4 places. */
+            aggressive_percentage?: string;
+            /**
+             * @description The share of the class's volume executed on this venue, in percent:
+             *     "100.0000" (the venue sees only its own executions).
+             */
+            volume_percentage?: string;
+            /**
+             * @description The share of the class's executed orders executed on this venue, in
+             *     percent: "100.0000", likewise.
+             */
+            order_percentage?: string;
+            /**
+             * Format: int64
+             * @description Business days (Monday to Friday) in the range.
+             */
+            business_days?: string;
+            /**
+             * @description Whether `trade_count` is under one per business day on average (RTS 28's
+             *     notification).
+             */
+            below_one_trade_per_business_day?: boolean;
+        };
         /** @description Credit or debit an account's cash. */
         "stocktraderx.v1.FundAccountRequest": {
             /** @description The account. */
@@ -2082,6 +2185,15 @@ export interface components {
             date?: string;
             /** @description Per instrument, by symbol. */
             symbols?: components["schemas"]["stocktraderx.v1.ExecutionQuality"][];
+        };
+        /** @description The execution-venue summary of a range of days. */
+        "stocktraderx.v1.GetExecutionVenueSummaryResponse": {
+            /** @description The first UTC day. */
+            from_date?: string;
+            /** @description The last UTC day. */
+            to_date?: string;
+            /** @description Per account and class, by account. */
+            summaries?: components["schemas"]["stocktraderx.v1.ExecutionVenueSummary"][];
         };
         /** @description The result of GetInstrument. */
         "stocktraderx.v1.GetInstrumentResponse": {
@@ -4538,6 +4650,45 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["stocktraderx.v1.GetExecutionQualityResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AnalyticsService_GetExecutionVenueSummary: {
+        parameters: {
+            query?: {
+                /** @description The first UTC day, `YYYY-MM-DD`. */
+                from_date?: string;
+                /**
+                 * @description The last UTC day, `YYYY-MM-DD`, included: at most 366 days after
+                 *     `from_date` (RTS 28 reports a year).
+                 */
+                to_date?: string;
+                /** @description Only this account; empty means every account that executed. */
+                account_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.GetExecutionVenueSummaryResponse"];
                 };
             };
             /** @description An error: a google.rpc.Status */

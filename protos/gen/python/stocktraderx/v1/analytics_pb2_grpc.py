@@ -76,6 +76,11 @@ class AnalyticsServiceStub:
                 request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.SerializeToString,
                 response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.FromString,
                 _registered_method=True)
+        self.GetExecutionVenueSummary = channel.unary_unary(
+                '/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary',
+                request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -150,6 +155,18 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetExecutionVenueSummary(self, request, context):
+        """Returns the RTS 28-style execution-venue summary of a range of days: per
+        member account and class of instruments, what a member firm files about
+        its executions on this venue (proportions, passive and aggressive
+        executions, the fewer-than-one-trade-per-business-day flag;
+        docs/compliance.md, field by field). Risk officers and administrators
+        only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -192,6 +209,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetExecutionQuality,
                     request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.FromString,
                     response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.SerializeToString,
+            ),
+            'GetExecutionVenueSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExecutionVenueSummary,
+                    request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -412,6 +434,33 @@ class AnalyticsService:
             '/stocktraderx.v1.AnalyticsService/GetExecutionQuality',
             stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.SerializeToString,
             stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExecutionVenueSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary',
+            stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -78,6 +78,14 @@ class AnalyticsServiceStub:
     instrument: volumes, orders and trades, spreads and sizes at the touch,
     speed and likelihood of execution.
     """
+    GetExecutionVenueSummary: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.GetExecutionVenueSummaryRequest, _analytics_pb2.GetExecutionVenueSummaryResponse]
+    """Returns the RTS 28-style execution-venue summary of a range of days: per
+    member account and class of instruments, what a member firm files about
+    its executions on this venue (proportions, passive and aggressive
+    executions, the fewer-than-one-trade-per-business-day flag;
+    docs/compliance.md, field by field). Risk officers and administrators
+    only.
+    """
 
 @_typing.type_check_only
 class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
@@ -118,6 +126,14 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     """Returns the RTS 27-style execution-quality summary of one day per
     instrument: volumes, orders and trades, spreads and sizes at the touch,
     speed and likelihood of execution.
+    """
+    GetExecutionVenueSummary: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetExecutionVenueSummaryRequest, _analytics_pb2.GetExecutionVenueSummaryResponse]  # type: ignore[assignment]
+    """Returns the RTS 28-style execution-venue summary of a range of days: per
+    member account and class of instruments, what a member firm files about
+    its executions on this venue (proportions, passive and aggressive
+    executions, the fewer-than-one-trade-per-business-day flag;
+    docs/compliance.md, field by field). Risk officers and administrators
+    only.
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -204,6 +220,20 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         """Returns the RTS 27-style execution-quality summary of one day per
         instrument: volumes, orders and trades, spreads and sizes at the touch,
         speed and likelihood of execution.
+        """
+
+    @_abc_1.abstractmethod
+    def GetExecutionVenueSummary(
+        self,
+        request: _analytics_pb2.GetExecutionVenueSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_pb2.GetExecutionVenueSummaryResponse, _abc.Awaitable[_analytics_pb2.GetExecutionVenueSummaryResponse]]:
+        """Returns the RTS 28-style execution-venue summary of a range of days: per
+        member account and class of instruments, what a member firm files about
+        its executions on this venue (proportions, passive and aggressive
+        executions, the fewer-than-one-trade-per-business-day flag;
+        docs/compliance.md, field by field). Risk officers and administrators
+        only.
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

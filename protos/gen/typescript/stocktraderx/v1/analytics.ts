@@ -630,6 +630,88 @@ export interface GetExecutionQualityResponse {
   symbols: ExecutionQuality[];
 }
 
+/** Request of the execution-venue summary of a range of UTC days. */
+export interface GetExecutionVenueSummaryRequest {
+  /** The first UTC day, `YYYY-MM-DD`. */
+  fromDate: string;
+  /**
+   * The last UTC day, `YYYY-MM-DD`, included: at most 366 days after
+   * `from_date` (RTS 28 reports a year).
+   */
+  toDate: string;
+  /** Only this account; empty means every account that executed. */
+  accountId: string;
+}
+
+/**
+ * One member account's executions in one class of instruments on this venue
+ * over the range, as an RTS 28-style line. What the venue cannot know (the
+ * firm's executions elsewhere, directed orders, client categories) is not
+ * here: docs/compliance.md says how the files fill those fields.
+ */
+export interface ExecutionVenueSummary {
+  /** The account (the member whose executions these are). */
+  accountId: string;
+  /**
+   * The class of instruments. The reference data has no class: every
+   * instrument is a share, so there is one class.
+   */
+  instrumentClass: string;
+  /**
+   * Trades the account took part in (a trade between two of its orders
+   * counts once).
+   */
+  tradeCount: bigint;
+  /** Its executions (fills): what the passive and aggressive percentages are over. */
+  executionCount: bigint;
+  /** Its orders with at least one execution in the range. */
+  orderCount: bigint;
+  /** Shares executed. */
+  volume: bigint;
+  /** Price times quantity over the executions, a decimal string. */
+  notional: string;
+  /**
+   * Executions whose order rested in the book (the trade's aggressor was the
+   * other side).
+   */
+  passiveCount: bigint;
+  /** Executions whose order took liquidity (it was the trade's aggressor). */
+  aggressiveCount: bigint;
+  /** Executions in an auction (neither passive nor aggressive). */
+  auctionCount: bigint;
+  /** `passive_count` / `execution_count` x 100, 4 places. */
+  passivePercentage: string;
+  /** `aggressive_count` / `execution_count` x 100, 4 places. */
+  aggressivePercentage: string;
+  /**
+   * The share of the class's volume executed on this venue, in percent:
+   * "100.0000" (the venue sees only its own executions).
+   */
+  volumePercentage: string;
+  /**
+   * The share of the class's executed orders executed on this venue, in
+   * percent: "100.0000", likewise.
+   */
+  orderPercentage: string;
+  /** Business days (Monday to Friday) in the range. */
+  businessDays: bigint;
+  /**
+   * Whether `trade_count` is under one per business day on average (RTS 28's
+   * notification).
+   */
+  belowOneTradePerBusinessDay: boolean;
+}
+
+/** The execution-venue summary of a range of days. */
+export interface GetExecutionVenueSummaryResponse {
+  /** The first UTC day. */
+  fromDate: string;
+  /** The last UTC day. */
+  toDate: string;
+  /** Per account and class, by account. */
+  summaries: ExecutionVenueSummary[];
+}
+
 function createBaseGetTradeReportRequest(): GetTradeReportRequest {
   return { accountId: "", date: "", symbol: "", pageSize: 0, pageToken: "" };
 }
@@ -5789,6 +5871,656 @@ export const GetExecutionQualityResponse: MessageFns<GetExecutionQualityResponse
   },
 };
 
+function createBaseGetExecutionVenueSummaryRequest(): GetExecutionVenueSummaryRequest {
+  return { fromDate: "", toDate: "", accountId: "" };
+}
+
+export const GetExecutionVenueSummaryRequest: MessageFns<GetExecutionVenueSummaryRequest> = {
+  encode(message: GetExecutionVenueSummaryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromDate !== "") {
+      writer.uint32(10).string(message.fromDate);
+    }
+    if (message.toDate !== "") {
+      writer.uint32(18).string(message.toDate);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(26).string(message.accountId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExecutionVenueSummaryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExecutionVenueSummaryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fromDate = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.toDate = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetExecutionVenueSummaryRequest {
+    return {
+      fromDate: isSet(object.fromDate)
+        ? globalThis.String(object.fromDate)
+        : isSet(object.from_date)
+        ? globalThis.String(object.from_date)
+        : "",
+      toDate: isSet(object.toDate)
+        ? globalThis.String(object.toDate)
+        : isSet(object.to_date)
+        ? globalThis.String(object.to_date)
+        : "",
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetExecutionVenueSummaryRequest): unknown {
+    const obj: any = {};
+    if (message.fromDate !== "") {
+      obj.fromDate = message.fromDate;
+    }
+    if (message.toDate !== "") {
+      obj.toDate = message.toDate;
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetExecutionVenueSummaryRequest>, I>>(base?: I): GetExecutionVenueSummaryRequest {
+    return GetExecutionVenueSummaryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetExecutionVenueSummaryRequest>, I>>(
+    object: I,
+  ): GetExecutionVenueSummaryRequest {
+    const message = createBaseGetExecutionVenueSummaryRequest();
+    message.fromDate = object.fromDate ?? "";
+    message.toDate = object.toDate ?? "";
+    message.accountId = object.accountId ?? "";
+    return message;
+  },
+};
+
+function createBaseExecutionVenueSummary(): ExecutionVenueSummary {
+  return {
+    accountId: "",
+    instrumentClass: "",
+    tradeCount: 0n,
+    executionCount: 0n,
+    orderCount: 0n,
+    volume: 0n,
+    notional: "",
+    passiveCount: 0n,
+    aggressiveCount: 0n,
+    auctionCount: 0n,
+    passivePercentage: "",
+    aggressivePercentage: "",
+    volumePercentage: "",
+    orderPercentage: "",
+    businessDays: 0n,
+    belowOneTradePerBusinessDay: false,
+  };
+}
+
+export const ExecutionVenueSummary: MessageFns<ExecutionVenueSummary> = {
+  encode(message: ExecutionVenueSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountId !== "") {
+      writer.uint32(10).string(message.accountId);
+    }
+    if (message.instrumentClass !== "") {
+      writer.uint32(18).string(message.instrumentClass);
+    }
+    if (message.tradeCount !== 0n) {
+      if (BigInt.asIntN(64, message.tradeCount) !== message.tradeCount) {
+        throw new globalThis.Error("value provided for field message.tradeCount of type int64 too large");
+      }
+      writer.uint32(24).int64(message.tradeCount);
+    }
+    if (message.executionCount !== 0n) {
+      if (BigInt.asIntN(64, message.executionCount) !== message.executionCount) {
+        throw new globalThis.Error("value provided for field message.executionCount of type int64 too large");
+      }
+      writer.uint32(32).int64(message.executionCount);
+    }
+    if (message.orderCount !== 0n) {
+      if (BigInt.asIntN(64, message.orderCount) !== message.orderCount) {
+        throw new globalThis.Error("value provided for field message.orderCount of type int64 too large");
+      }
+      writer.uint32(40).int64(message.orderCount);
+    }
+    if (message.volume !== 0n) {
+      if (BigInt.asIntN(64, message.volume) !== message.volume) {
+        throw new globalThis.Error("value provided for field message.volume of type int64 too large");
+      }
+      writer.uint32(48).int64(message.volume);
+    }
+    if (message.notional !== "") {
+      writer.uint32(58).string(message.notional);
+    }
+    if (message.passiveCount !== 0n) {
+      if (BigInt.asIntN(64, message.passiveCount) !== message.passiveCount) {
+        throw new globalThis.Error("value provided for field message.passiveCount of type int64 too large");
+      }
+      writer.uint32(64).int64(message.passiveCount);
+    }
+    if (message.aggressiveCount !== 0n) {
+      if (BigInt.asIntN(64, message.aggressiveCount) !== message.aggressiveCount) {
+        throw new globalThis.Error("value provided for field message.aggressiveCount of type int64 too large");
+      }
+      writer.uint32(72).int64(message.aggressiveCount);
+    }
+    if (message.auctionCount !== 0n) {
+      if (BigInt.asIntN(64, message.auctionCount) !== message.auctionCount) {
+        throw new globalThis.Error("value provided for field message.auctionCount of type int64 too large");
+      }
+      writer.uint32(80).int64(message.auctionCount);
+    }
+    if (message.passivePercentage !== "") {
+      writer.uint32(90).string(message.passivePercentage);
+    }
+    if (message.aggressivePercentage !== "") {
+      writer.uint32(98).string(message.aggressivePercentage);
+    }
+    if (message.volumePercentage !== "") {
+      writer.uint32(106).string(message.volumePercentage);
+    }
+    if (message.orderPercentage !== "") {
+      writer.uint32(114).string(message.orderPercentage);
+    }
+    if (message.businessDays !== 0n) {
+      if (BigInt.asIntN(64, message.businessDays) !== message.businessDays) {
+        throw new globalThis.Error("value provided for field message.businessDays of type int64 too large");
+      }
+      writer.uint32(120).int64(message.businessDays);
+    }
+    if (message.belowOneTradePerBusinessDay !== false) {
+      writer.uint32(128).bool(message.belowOneTradePerBusinessDay);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionVenueSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionVenueSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instrumentClass = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tradeCount = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.executionCount = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.orderCount = reader.int64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.volume = reader.int64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.notional = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.passiveCount = reader.int64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.aggressiveCount = reader.int64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.auctionCount = reader.int64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.passivePercentage = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.aggressivePercentage = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.volumePercentage = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.orderPercentage = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.businessDays = reader.int64() as bigint;
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.belowOneTradePerBusinessDay = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionVenueSummary {
+    return {
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      instrumentClass: isSet(object.instrumentClass)
+        ? globalThis.String(object.instrumentClass)
+        : isSet(object.instrument_class)
+        ? globalThis.String(object.instrument_class)
+        : "",
+      tradeCount: isSet(object.tradeCount)
+        ? BigInt(object.tradeCount)
+        : isSet(object.trade_count)
+        ? BigInt(object.trade_count)
+        : 0n,
+      executionCount: isSet(object.executionCount)
+        ? BigInt(object.executionCount)
+        : isSet(object.execution_count)
+        ? BigInt(object.execution_count)
+        : 0n,
+      orderCount: isSet(object.orderCount)
+        ? BigInt(object.orderCount)
+        : isSet(object.order_count)
+        ? BigInt(object.order_count)
+        : 0n,
+      volume: isSet(object.volume) ? BigInt(object.volume) : 0n,
+      notional: isSet(object.notional) ? globalThis.String(object.notional) : "",
+      passiveCount: isSet(object.passiveCount)
+        ? BigInt(object.passiveCount)
+        : isSet(object.passive_count)
+        ? BigInt(object.passive_count)
+        : 0n,
+      aggressiveCount: isSet(object.aggressiveCount)
+        ? BigInt(object.aggressiveCount)
+        : isSet(object.aggressive_count)
+        ? BigInt(object.aggressive_count)
+        : 0n,
+      auctionCount: isSet(object.auctionCount)
+        ? BigInt(object.auctionCount)
+        : isSet(object.auction_count)
+        ? BigInt(object.auction_count)
+        : 0n,
+      passivePercentage: isSet(object.passivePercentage)
+        ? globalThis.String(object.passivePercentage)
+        : isSet(object.passive_percentage)
+        ? globalThis.String(object.passive_percentage)
+        : "",
+      aggressivePercentage: isSet(object.aggressivePercentage)
+        ? globalThis.String(object.aggressivePercentage)
+        : isSet(object.aggressive_percentage)
+        ? globalThis.String(object.aggressive_percentage)
+        : "",
+      volumePercentage: isSet(object.volumePercentage)
+        ? globalThis.String(object.volumePercentage)
+        : isSet(object.volume_percentage)
+        ? globalThis.String(object.volume_percentage)
+        : "",
+      orderPercentage: isSet(object.orderPercentage)
+        ? globalThis.String(object.orderPercentage)
+        : isSet(object.order_percentage)
+        ? globalThis.String(object.order_percentage)
+        : "",
+      businessDays: isSet(object.businessDays)
+        ? BigInt(object.businessDays)
+        : isSet(object.business_days)
+        ? BigInt(object.business_days)
+        : 0n,
+      belowOneTradePerBusinessDay: isSet(object.belowOneTradePerBusinessDay)
+        ? globalThis.Boolean(object.belowOneTradePerBusinessDay)
+        : isSet(object.below_one_trade_per_business_day)
+        ? globalThis.Boolean(object.below_one_trade_per_business_day)
+        : false,
+    };
+  },
+
+  toJSON(message: ExecutionVenueSummary): unknown {
+    const obj: any = {};
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.instrumentClass !== "") {
+      obj.instrumentClass = message.instrumentClass;
+    }
+    if (message.tradeCount !== 0n) {
+      obj.tradeCount = message.tradeCount.toString();
+    }
+    if (message.executionCount !== 0n) {
+      obj.executionCount = message.executionCount.toString();
+    }
+    if (message.orderCount !== 0n) {
+      obj.orderCount = message.orderCount.toString();
+    }
+    if (message.volume !== 0n) {
+      obj.volume = message.volume.toString();
+    }
+    if (message.notional !== "") {
+      obj.notional = message.notional;
+    }
+    if (message.passiveCount !== 0n) {
+      obj.passiveCount = message.passiveCount.toString();
+    }
+    if (message.aggressiveCount !== 0n) {
+      obj.aggressiveCount = message.aggressiveCount.toString();
+    }
+    if (message.auctionCount !== 0n) {
+      obj.auctionCount = message.auctionCount.toString();
+    }
+    if (message.passivePercentage !== "") {
+      obj.passivePercentage = message.passivePercentage;
+    }
+    if (message.aggressivePercentage !== "") {
+      obj.aggressivePercentage = message.aggressivePercentage;
+    }
+    if (message.volumePercentage !== "") {
+      obj.volumePercentage = message.volumePercentage;
+    }
+    if (message.orderPercentage !== "") {
+      obj.orderPercentage = message.orderPercentage;
+    }
+    if (message.businessDays !== 0n) {
+      obj.businessDays = message.businessDays.toString();
+    }
+    if (message.belowOneTradePerBusinessDay !== false) {
+      obj.belowOneTradePerBusinessDay = message.belowOneTradePerBusinessDay;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecutionVenueSummary>, I>>(base?: I): ExecutionVenueSummary {
+    return ExecutionVenueSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecutionVenueSummary>, I>>(object: I): ExecutionVenueSummary {
+    const message = createBaseExecutionVenueSummary();
+    message.accountId = object.accountId ?? "";
+    message.instrumentClass = object.instrumentClass ?? "";
+    message.tradeCount = (object.tradeCount !== undefined && object.tradeCount !== null)
+      ? BigInt(object.tradeCount)
+      : 0n;
+    message.executionCount = (object.executionCount !== undefined && object.executionCount !== null)
+      ? BigInt(object.executionCount)
+      : 0n;
+    message.orderCount = (object.orderCount !== undefined && object.orderCount !== null)
+      ? BigInt(object.orderCount)
+      : 0n;
+    message.volume = (object.volume !== undefined && object.volume !== null) ? BigInt(object.volume) : 0n;
+    message.notional = object.notional ?? "";
+    message.passiveCount = (object.passiveCount !== undefined && object.passiveCount !== null)
+      ? BigInt(object.passiveCount)
+      : 0n;
+    message.aggressiveCount = (object.aggressiveCount !== undefined && object.aggressiveCount !== null)
+      ? BigInt(object.aggressiveCount)
+      : 0n;
+    message.auctionCount = (object.auctionCount !== undefined && object.auctionCount !== null)
+      ? BigInt(object.auctionCount)
+      : 0n;
+    message.passivePercentage = object.passivePercentage ?? "";
+    message.aggressivePercentage = object.aggressivePercentage ?? "";
+    message.volumePercentage = object.volumePercentage ?? "";
+    message.orderPercentage = object.orderPercentage ?? "";
+    message.businessDays = (object.businessDays !== undefined && object.businessDays !== null)
+      ? BigInt(object.businessDays)
+      : 0n;
+    message.belowOneTradePerBusinessDay = object.belowOneTradePerBusinessDay ?? false;
+    return message;
+  },
+};
+
+function createBaseGetExecutionVenueSummaryResponse(): GetExecutionVenueSummaryResponse {
+  return { fromDate: "", toDate: "", summaries: [] };
+}
+
+export const GetExecutionVenueSummaryResponse: MessageFns<GetExecutionVenueSummaryResponse> = {
+  encode(message: GetExecutionVenueSummaryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromDate !== "") {
+      writer.uint32(10).string(message.fromDate);
+    }
+    if (message.toDate !== "") {
+      writer.uint32(18).string(message.toDate);
+    }
+    for (const v of message.summaries) {
+      ExecutionVenueSummary.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExecutionVenueSummaryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExecutionVenueSummaryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fromDate = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.toDate = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.summaries.push(ExecutionVenueSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetExecutionVenueSummaryResponse {
+    return {
+      fromDate: isSet(object.fromDate)
+        ? globalThis.String(object.fromDate)
+        : isSet(object.from_date)
+        ? globalThis.String(object.from_date)
+        : "",
+      toDate: isSet(object.toDate)
+        ? globalThis.String(object.toDate)
+        : isSet(object.to_date)
+        ? globalThis.String(object.to_date)
+        : "",
+      summaries: globalThis.Array.isArray(object?.summaries)
+        ? object.summaries.map((e: any) => ExecutionVenueSummary.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetExecutionVenueSummaryResponse): unknown {
+    const obj: any = {};
+    if (message.fromDate !== "") {
+      obj.fromDate = message.fromDate;
+    }
+    if (message.toDate !== "") {
+      obj.toDate = message.toDate;
+    }
+    if (message.summaries?.length) {
+      obj.summaries = message.summaries.map((e) => ExecutionVenueSummary.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetExecutionVenueSummaryResponse>, I>>(
+    base?: I,
+  ): GetExecutionVenueSummaryResponse {
+    return GetExecutionVenueSummaryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetExecutionVenueSummaryResponse>, I>>(
+    object: I,
+  ): GetExecutionVenueSummaryResponse {
+    const message = createBaseGetExecutionVenueSummaryResponse();
+    message.fromDate = object.fromDate ?? "";
+    message.toDate = object.toDate ?? "";
+    message.summaries = object.summaries?.map((e) => ExecutionVenueSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Reports over the journal's facts. Traders see their own accounts; risk
  * officers and administrators see every account.
@@ -5916,6 +6648,27 @@ export const AnalyticsServiceService = {
       Buffer.from(GetExecutionQualityResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetExecutionQualityResponse => GetExecutionQualityResponse.decode(value),
   },
+  /**
+   * Returns the RTS 28-style execution-venue summary of a range of days: per
+   * member account and class of instruments, what a member firm files about
+   * its executions on this venue (proportions, passive and aggressive
+   * executions, the fewer-than-one-trade-per-business-day flag;
+   * docs/compliance.md, field by field). Risk officers and administrators
+   * only.
+   */
+  getExecutionVenueSummary: {
+    path: "/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetExecutionVenueSummaryRequest): Buffer =>
+      Buffer.from(GetExecutionVenueSummaryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetExecutionVenueSummaryRequest =>
+      GetExecutionVenueSummaryRequest.decode(value),
+    responseSerialize: (value: GetExecutionVenueSummaryResponse): Buffer =>
+      Buffer.from(GetExecutionVenueSummaryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetExecutionVenueSummaryResponse =>
+      GetExecutionVenueSummaryResponse.decode(value),
+  },
 } as const;
 
 export interface AnalyticsServiceServer extends UntypedServiceImplementation {
@@ -5958,6 +6711,15 @@ export interface AnalyticsServiceServer extends UntypedServiceImplementation {
    * speed and likelihood of execution.
    */
   getExecutionQuality: handleUnaryCall<GetExecutionQualityRequest, GetExecutionQualityResponse>;
+  /**
+   * Returns the RTS 28-style execution-venue summary of a range of days: per
+   * member account and class of instruments, what a member firm files about
+   * its executions on this venue (proportions, passive and aggressive
+   * executions, the fewer-than-one-trade-per-business-day flag;
+   * docs/compliance.md, field by field). Risk officers and administrators
+   * only.
+   */
+  getExecutionVenueSummary: handleUnaryCall<GetExecutionVenueSummaryRequest, GetExecutionVenueSummaryResponse>;
 }
 
 export interface AnalyticsServiceClient extends Client {
@@ -6111,6 +6873,29 @@ export interface AnalyticsServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetExecutionQualityResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Returns the RTS 28-style execution-venue summary of a range of days: per
+   * member account and class of instruments, what a member firm files about
+   * its executions on this venue (proportions, passive and aggressive
+   * executions, the fewer-than-one-trade-per-business-day flag;
+   * docs/compliance.md, field by field). Risk officers and administrators
+   * only.
+   */
+  getExecutionVenueSummary(
+    request: GetExecutionVenueSummaryRequest,
+    callback: (error: ServiceError | null, response: GetExecutionVenueSummaryResponse) => void,
+  ): ClientUnaryCall;
+  getExecutionVenueSummary(
+    request: GetExecutionVenueSummaryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetExecutionVenueSummaryResponse) => void,
+  ): ClientUnaryCall;
+  getExecutionVenueSummary(
+    request: GetExecutionVenueSummaryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetExecutionVenueSummaryResponse) => void,
   ): ClientUnaryCall;
 }
 
