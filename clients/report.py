@@ -15,6 +15,7 @@ from stocktraderx.v1 import analytics_pb2, common_pb2, orders_pb2
 
 from clients.compliance_report import compliance, date_option, format_option, out_option
 from clients.connect import account_option, client, target_option
+from clients.latency_report import latency
 from clients.money import format_price
 from clients.report_files import deliver, progress
 from clients.report_model import Chart, Report, Section, Series
@@ -53,6 +54,7 @@ def report() -> None:
 
 report.add_command(compliance)
 compliance.add_command(venues)
+report.add_command(latency)
 
 
 @report.command()

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from stocktraderx.v1 import options_pb2, users_pb2, users_pb2_grpc
 
 from clients.cli import order
+from clients.latency_report import LATENCY_COLUMNS
 from clients.login import login
 from clients.report import report
 from tests.clients.test_cli_exchange import PASSWORD, Terminal
@@ -187,6 +188,11 @@ def test_the_compliance_files_as_csv(traders: tuple[Terminal, Terminal, str]) ->
                          "2000-01-01")  # fmt: skip
     assert backwards.exit_code == 1
     assert "to_date is before from_date" in backwards.output
+    # In one process orders reach the sequencer directly: no gateway time, no rows.
+    latency = _officer(officer, rita.target, "latency", "--date", today, "--interval", "60")
+    assert latency.exit_code == 0, latency.output
+    assert latency.output.splitlines() == [",".join(LATENCY_COLUMNS)]
+    assert rita.run(report, "latency", "--date", today).exit_code == 1  # not an officer
     alerts = _officer(officer, rita.target, "compliance", "alerts", "--date", today)
     assert alerts.exit_code == 0, alerts.output
     assert alerts.output.splitlines()[0].startswith("create_time,alert_id,kind,severity")

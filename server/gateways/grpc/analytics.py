@@ -31,6 +31,7 @@ from server.consumers.analytics.requests import (
 from server.errors import abort, analytics_unavailable, forbidden, invalid_argument, status_of_call
 from server.gateways.grpc.calls import Context
 
+DAY_SECONDS = 86_400
 REPORT_SECONDS = 30.0
 """How long a report may take before the caller is told it timed out."""
 Response = TypeVar("Response", bound=Message)
@@ -113,6 +114,19 @@ class AnalyticsService(analytics_pb2_grpc.AnalyticsServiceServicer):
     ) -> pb.GetExecutionQualityResponse:
         await _day(request.date, context)
         return await _forward(self._reports().GetExecutionQuality, request, context)
+
+    async def GetLatencyPercentiles(  # noqa: N802
+        self, request: pb.GetLatencyPercentilesRequest, context: Context
+    ) -> pb.GetLatencyPercentilesResponse:
+        await _day(request.date, context)
+        if not 0 <= request.interval_seconds <= DAY_SECONDS:
+            await abort(
+                context,
+                invalid_argument(
+                    "interval_seconds", f"interval_seconds must be 0 (300) to {DAY_SECONDS}"
+                ),
+            )
+        return await _forward(self._reports().GetLatencyPercentiles, request, context)
 
     async def GetExecutionVenueSummary(  # noqa: N802
         self, request: pb.GetExecutionVenueSummaryRequest, context: Context

@@ -383,6 +383,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/analytics/latency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns the latency percentiles of one day per interval: the time from a gateway making a command to the core's sequencer stamping it, as the journal recorded both (docs/compliance.md, "Latency over the day").
+         * @description Returns the latency percentiles of one day per interval: the time from a
+         *     gateway making a command to the core's sequencer stamping it, as the
+         *     journal recorded both (docs/compliance.md, "Latency over the day").
+         *     Risk officers and administrators only.
+         */
+        get: operations["AnalyticsService_GetLatencyPercentiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/analytics/market-statistics": {
         parameters: {
             query?: never;
@@ -2205,6 +2228,20 @@ export interface components {
             /** @description The keys currently valid for verifying access tokens. */
             keys?: components["schemas"]["stocktraderx.v1.Jwk"][];
         };
+        /** @description The latency percentiles of one day. */
+        "stocktraderx.v1.GetLatencyPercentilesResponse": {
+            /** @description The UTC day. */
+            date?: string;
+            /**
+             * Format: int32
+             * @description The intervals' length in seconds.
+             */
+            interval_seconds?: number;
+            /** @description The intervals with at least one command, in time order. */
+            intervals?: components["schemas"]["stocktraderx.v1.LatencyPercentiles"][];
+            /** @description The whole day (`command_count` 0 when none). */
+            day?: components["schemas"]["stocktraderx.v1.LatencyPercentiles"];
+        };
         /** @description The market statistics of one day. */
         "stocktraderx.v1.GetMarketStatisticsResponse": {
             /** @description The UTC day. */
@@ -2434,6 +2471,43 @@ export interface components {
             alg?: string;
             /** @description Public key use: "sig". */
             use?: string;
+        };
+        /**
+         * @description The latency of the commands sequenced in one interval (or the whole day).
+         *     Percentiles are nearest-rank: the smallest latency that at least that
+         *     share of the commands did not exceed (always one of the measured values).
+         */
+        "stocktraderx.v1.LatencyPercentiles": {
+            /**
+             * Format: date-time
+             * @description The interval's start (the day's midnight UTC for the whole day).
+             */
+            start_time?: string;
+            /**
+             * Format: int64
+             * @description Commands with a gateway time sequenced in it.
+             */
+            command_count?: string;
+            /**
+             * Format: int64
+             * @description The median, in nanoseconds.
+             */
+            p50_nanos?: string;
+            /**
+             * Format: int64
+             * @description The 90th percentile, in nanoseconds.
+             */
+            p90_nanos?: string;
+            /**
+             * Format: int64
+             * @description The 99th percentile, in nanoseconds.
+             */
+            p99_nanos?: string;
+            /**
+             * Format: int64
+             * @description The largest, in nanoseconds.
+             */
+            max_nanos?: string;
         };
         /** @description One change to one price level. */
         "stocktraderx.v1.LevelChange": {
@@ -4727,6 +4801,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["stocktraderx.v1.ListTransactionReportsResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AnalyticsService_GetLatencyPercentiles: {
+        parameters: {
+            query?: {
+                /** @description The UTC day, `YYYY-MM-DD`. */
+                date?: string;
+                /**
+                 * @description The intervals' length in seconds, from midnight UTC (0 = 300; at most
+                 *     86400).
+                 */
+                interval_seconds?: number;
+                /**
+                 * @description Only commands that came through this gateway ("grpc", "rest", "fix");
+                 *     empty means all.
+                 */
+                gateway?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.GetLatencyPercentilesResponse"];
                 };
             };
             /** @description An error: a google.rpc.Status */

@@ -85,6 +85,7 @@ COVERED = (
     "/stocktraderx.v1.AnalyticsService/GetClockSynchronisation",
     "/stocktraderx.v1.AnalyticsService/GetExecutionQuality",
     "/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary",
+    "/stocktraderx.v1.AnalyticsService/GetLatencyPercentiles",
     "/stocktraderx.v1.AdminService/ListUsers",
     "/stocktraderx.v1.AdminService/CreateUser",
     "/stocktraderx.v1.AdminService/SetUserRoles",
@@ -461,6 +462,10 @@ async def _analytics(http: Http, exchange: Exchange, alice: str) -> None:
         "GET", "/analytics/compliance/execution-venues", token=operator, params=both
     )
     assert "ALICE" in [line["account_id"] for line in venues["summaries"]]
+    latency = await http.ok(
+        "GET", "/analytics/latency", token=operator, params={**day, "interval_seconds": "60"}
+    )
+    assert latency["interval_seconds"] == 60
 
 
 async def _administration(http: Http, exchange: Exchange) -> None:

@@ -1461,3 +1461,122 @@ class GetExecutionVenueSummaryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetExecutionVenueSummaryResponse: _TypeAlias = GetExecutionVenueSummaryResponse  # noqa: Y015
+
+@_typing.final
+class GetLatencyPercentilesRequest(_message.Message):
+    """Request of the latency percentiles of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day, `YYYY-MM-DD`."""
+    interval_seconds: _builtins.int
+    """The intervals' length in seconds, from midnight UTC (0 = 300; at most
+    86400).
+    """
+    gateway: _builtins.str
+    """Only commands that came through this gateway ("grpc", "rest", "fix");
+    empty means all.
+    """
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        interval_seconds: _builtins.int = ...,
+        gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "gateway", b"gateway", "interval_seconds", b"interval_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLatencyPercentilesRequest: _TypeAlias = GetLatencyPercentilesRequest  # noqa: Y015
+
+@_typing.final
+class LatencyPercentiles(_message.Message):
+    """The latency of the commands sequenced in one interval (or the whole day).
+    Percentiles are nearest-rank: the smallest latency that at least that
+    share of the commands did not exceed (always one of the measured values).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    COMMAND_COUNT_FIELD_NUMBER: _builtins.int
+    P50_NANOS_FIELD_NUMBER: _builtins.int
+    P90_NANOS_FIELD_NUMBER: _builtins.int
+    P99_NANOS_FIELD_NUMBER: _builtins.int
+    MAX_NANOS_FIELD_NUMBER: _builtins.int
+    command_count: _builtins.int
+    """Commands with a gateway time sequenced in it."""
+    p50_nanos: _builtins.int
+    """The median, in nanoseconds."""
+    p90_nanos: _builtins.int
+    """The 90th percentile, in nanoseconds."""
+    p99_nanos: _builtins.int
+    """The 99th percentile, in nanoseconds."""
+    max_nanos: _builtins.int
+    """The largest, in nanoseconds."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The interval's start (the day's midnight UTC for the whole day)."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        command_count: _builtins.int = ...,
+        p50_nanos: _builtins.int = ...,
+        p90_nanos: _builtins.int = ...,
+        p99_nanos: _builtins.int = ...,
+        max_nanos: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_count", b"command_count", "max_nanos", b"max_nanos", "p50_nanos", b"p50_nanos", "p90_nanos", b"p90_nanos", "p99_nanos", b"p99_nanos", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LatencyPercentiles: _TypeAlias = LatencyPercentiles  # noqa: Y015
+
+@_typing.final
+class GetLatencyPercentilesResponse(_message.Message):
+    """The latency percentiles of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
+    INTERVALS_FIELD_NUMBER: _builtins.int
+    DAY_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day."""
+    interval_seconds: _builtins.int
+    """The intervals' length in seconds."""
+    @_builtins.property
+    def intervals(self) -> _containers.RepeatedCompositeFieldContainer[Global___LatencyPercentiles]:
+        """The intervals with at least one command, in time order."""
+
+    @_builtins.property
+    def day(self) -> Global___LatencyPercentiles:
+        """The whole day (`command_count` 0 when none)."""
+
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        interval_seconds: _builtins.int = ...,
+        intervals: _abc.Iterable[Global___LatencyPercentiles] | None = ...,
+        day: Global___LatencyPercentiles | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["day", b"day"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "day", b"day", "interval_seconds", b"interval_seconds", "intervals", b"intervals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLatencyPercentilesResponse: _TypeAlias = GetLatencyPercentilesResponse  # noqa: Y015

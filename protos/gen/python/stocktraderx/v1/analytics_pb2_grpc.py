@@ -81,6 +81,11 @@ class AnalyticsServiceStub:
                 request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.SerializeToString,
                 response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.FromString,
                 _registered_method=True)
+        self.GetLatencyPercentiles = channel.unary_unary(
+                '/stocktraderx.v1.AnalyticsService/GetLatencyPercentiles',
+                request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -167,6 +172,16 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLatencyPercentiles(self, request, context):
+        """Returns the latency percentiles of one day per interval: the time from a
+        gateway making a command to the core's sequencer stamping it, as the
+        journal recorded both (docs/compliance.md, "Latency over the day").
+        Risk officers and administrators only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -214,6 +229,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetExecutionVenueSummary,
                     request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.FromString,
                     response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.SerializeToString,
+            ),
+            'GetLatencyPercentiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLatencyPercentiles,
+                    request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -461,6 +481,33 @@ class AnalyticsService:
             '/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary',
             stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.SerializeToString,
             stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLatencyPercentiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.AnalyticsService/GetLatencyPercentiles',
+            stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesResponse.FromString,
             options,
             channel_credentials,
             insecure,

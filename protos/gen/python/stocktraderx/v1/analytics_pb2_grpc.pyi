@@ -86,6 +86,12 @@ class AnalyticsServiceStub:
     docs/compliance.md, field by field). Risk officers and administrators
     only.
     """
+    GetLatencyPercentiles: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.GetLatencyPercentilesRequest, _analytics_pb2.GetLatencyPercentilesResponse]
+    """Returns the latency percentiles of one day per interval: the time from a
+    gateway making a command to the core's sequencer stamping it, as the
+    journal recorded both (docs/compliance.md, "Latency over the day").
+    Risk officers and administrators only.
+    """
 
 @_typing.type_check_only
 class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
@@ -134,6 +140,12 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     executions, the fewer-than-one-trade-per-business-day flag;
     docs/compliance.md, field by field). Risk officers and administrators
     only.
+    """
+    GetLatencyPercentiles: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetLatencyPercentilesRequest, _analytics_pb2.GetLatencyPercentilesResponse]  # type: ignore[assignment]
+    """Returns the latency percentiles of one day per interval: the time from a
+    gateway making a command to the core's sequencer stamping it, as the
+    journal recorded both (docs/compliance.md, "Latency over the day").
+    Risk officers and administrators only.
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -234,6 +246,18 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         executions, the fewer-than-one-trade-per-business-day flag;
         docs/compliance.md, field by field). Risk officers and administrators
         only.
+        """
+
+    @_abc_1.abstractmethod
+    def GetLatencyPercentiles(
+        self,
+        request: _analytics_pb2.GetLatencyPercentilesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_pb2.GetLatencyPercentilesResponse, _abc.Awaitable[_analytics_pb2.GetLatencyPercentilesResponse]]:
+        """Returns the latency percentiles of one day per interval: the time from a
+        gateway making a command to the core's sequencer stamping it, as the
+        journal recorded both (docs/compliance.md, "Latency over the day").
+        Risk officers and administrators only.
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

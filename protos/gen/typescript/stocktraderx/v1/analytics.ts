@@ -712,6 +712,56 @@ export interface GetExecutionVenueSummaryResponse {
   summaries: ExecutionVenueSummary[];
 }
 
+/** Request of the latency percentiles of one day. */
+export interface GetLatencyPercentilesRequest {
+  /** The UTC day, `YYYY-MM-DD`. */
+  date: string;
+  /**
+   * The intervals' length in seconds, from midnight UTC (0 = 300; at most
+   * 86400).
+   */
+  intervalSeconds: number;
+  /**
+   * Only commands that came through this gateway ("grpc", "rest", "fix");
+   * empty means all.
+   */
+  gateway: string;
+}
+
+/**
+ * The latency of the commands sequenced in one interval (or the whole day).
+ * Percentiles are nearest-rank: the smallest latency that at least that
+ * share of the commands did not exceed (always one of the measured values).
+ */
+export interface LatencyPercentiles {
+  /** The interval's start (the day's midnight UTC for the whole day). */
+  startTime:
+    | Timestamp
+    | undefined;
+  /** Commands with a gateway time sequenced in it. */
+  commandCount: bigint;
+  /** The median, in nanoseconds. */
+  p50Nanos: bigint;
+  /** The 90th percentile, in nanoseconds. */
+  p90Nanos: bigint;
+  /** The 99th percentile, in nanoseconds. */
+  p99Nanos: bigint;
+  /** The largest, in nanoseconds. */
+  maxNanos: bigint;
+}
+
+/** The latency percentiles of one day. */
+export interface GetLatencyPercentilesResponse {
+  /** The UTC day. */
+  date: string;
+  /** The intervals' length in seconds. */
+  intervalSeconds: number;
+  /** The intervals with at least one command, in time order. */
+  intervals: LatencyPercentiles[];
+  /** The whole day (`command_count` 0 when none). */
+  day: LatencyPercentiles | undefined;
+}
+
 function createBaseGetTradeReportRequest(): GetTradeReportRequest {
   return { accountId: "", date: "", symbol: "", pageSize: 0, pageToken: "" };
 }
@@ -6521,6 +6571,430 @@ export const GetExecutionVenueSummaryResponse: MessageFns<GetExecutionVenueSumma
   },
 };
 
+function createBaseGetLatencyPercentilesRequest(): GetLatencyPercentilesRequest {
+  return { date: "", intervalSeconds: 0, gateway: "" };
+}
+
+export const GetLatencyPercentilesRequest: MessageFns<GetLatencyPercentilesRequest> = {
+  encode(message: GetLatencyPercentilesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    if (message.intervalSeconds !== 0) {
+      writer.uint32(16).int32(message.intervalSeconds);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(26).string(message.gateway);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLatencyPercentilesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLatencyPercentilesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalSeconds = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLatencyPercentilesRequest {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      intervalSeconds: isSet(object.intervalSeconds)
+        ? globalThis.Number(object.intervalSeconds)
+        : isSet(object.interval_seconds)
+        ? globalThis.Number(object.interval_seconds)
+        : 0,
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+    };
+  },
+
+  toJSON(message: GetLatencyPercentilesRequest): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.intervalSeconds !== 0) {
+      obj.intervalSeconds = Math.round(message.intervalSeconds);
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLatencyPercentilesRequest>, I>>(base?: I): GetLatencyPercentilesRequest {
+    return GetLatencyPercentilesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLatencyPercentilesRequest>, I>>(object: I): GetLatencyPercentilesRequest {
+    const message = createBaseGetLatencyPercentilesRequest();
+    message.date = object.date ?? "";
+    message.intervalSeconds = object.intervalSeconds ?? 0;
+    message.gateway = object.gateway ?? "";
+    return message;
+  },
+};
+
+function createBaseLatencyPercentiles(): LatencyPercentiles {
+  return { startTime: undefined, commandCount: 0n, p50Nanos: 0n, p90Nanos: 0n, p99Nanos: 0n, maxNanos: 0n };
+}
+
+export const LatencyPercentiles: MessageFns<LatencyPercentiles> = {
+  encode(message: LatencyPercentiles, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(10).fork()).join();
+    }
+    if (message.commandCount !== 0n) {
+      if (BigInt.asIntN(64, message.commandCount) !== message.commandCount) {
+        throw new globalThis.Error("value provided for field message.commandCount of type int64 too large");
+      }
+      writer.uint32(16).int64(message.commandCount);
+    }
+    if (message.p50Nanos !== 0n) {
+      if (BigInt.asIntN(64, message.p50Nanos) !== message.p50Nanos) {
+        throw new globalThis.Error("value provided for field message.p50Nanos of type int64 too large");
+      }
+      writer.uint32(24).int64(message.p50Nanos);
+    }
+    if (message.p90Nanos !== 0n) {
+      if (BigInt.asIntN(64, message.p90Nanos) !== message.p90Nanos) {
+        throw new globalThis.Error("value provided for field message.p90Nanos of type int64 too large");
+      }
+      writer.uint32(32).int64(message.p90Nanos);
+    }
+    if (message.p99Nanos !== 0n) {
+      if (BigInt.asIntN(64, message.p99Nanos) !== message.p99Nanos) {
+        throw new globalThis.Error("value provided for field message.p99Nanos of type int64 too large");
+      }
+      writer.uint32(40).int64(message.p99Nanos);
+    }
+    if (message.maxNanos !== 0n) {
+      if (BigInt.asIntN(64, message.maxNanos) !== message.maxNanos) {
+        throw new globalThis.Error("value provided for field message.maxNanos of type int64 too large");
+      }
+      writer.uint32(48).int64(message.maxNanos);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LatencyPercentiles {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLatencyPercentiles();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.commandCount = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.p50Nanos = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.p90Nanos = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.p99Nanos = reader.int64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxNanos = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LatencyPercentiles {
+    return {
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      commandCount: isSet(object.commandCount)
+        ? BigInt(object.commandCount)
+        : isSet(object.command_count)
+        ? BigInt(object.command_count)
+        : 0n,
+      p50Nanos: isSet(object.p50Nanos)
+        ? BigInt(object.p50Nanos)
+        : isSet(object.p50_nanos)
+        ? BigInt(object.p50_nanos)
+        : 0n,
+      p90Nanos: isSet(object.p90Nanos)
+        ? BigInt(object.p90Nanos)
+        : isSet(object.p90_nanos)
+        ? BigInt(object.p90_nanos)
+        : 0n,
+      p99Nanos: isSet(object.p99Nanos)
+        ? BigInt(object.p99Nanos)
+        : isSet(object.p99_nanos)
+        ? BigInt(object.p99_nanos)
+        : 0n,
+      maxNanos: isSet(object.maxNanos)
+        ? BigInt(object.maxNanos)
+        : isSet(object.max_nanos)
+        ? BigInt(object.max_nanos)
+        : 0n,
+    };
+  },
+
+  toJSON(message: LatencyPercentiles): unknown {
+    const obj: any = {};
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.commandCount !== 0n) {
+      obj.commandCount = message.commandCount.toString();
+    }
+    if (message.p50Nanos !== 0n) {
+      obj.p50Nanos = message.p50Nanos.toString();
+    }
+    if (message.p90Nanos !== 0n) {
+      obj.p90Nanos = message.p90Nanos.toString();
+    }
+    if (message.p99Nanos !== 0n) {
+      obj.p99Nanos = message.p99Nanos.toString();
+    }
+    if (message.maxNanos !== 0n) {
+      obj.maxNanos = message.maxNanos.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LatencyPercentiles>, I>>(base?: I): LatencyPercentiles {
+    return LatencyPercentiles.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LatencyPercentiles>, I>>(object: I): LatencyPercentiles {
+    const message = createBaseLatencyPercentiles();
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    message.commandCount = (object.commandCount !== undefined && object.commandCount !== null)
+      ? BigInt(object.commandCount)
+      : 0n;
+    message.p50Nanos = (object.p50Nanos !== undefined && object.p50Nanos !== null) ? BigInt(object.p50Nanos) : 0n;
+    message.p90Nanos = (object.p90Nanos !== undefined && object.p90Nanos !== null) ? BigInt(object.p90Nanos) : 0n;
+    message.p99Nanos = (object.p99Nanos !== undefined && object.p99Nanos !== null) ? BigInt(object.p99Nanos) : 0n;
+    message.maxNanos = (object.maxNanos !== undefined && object.maxNanos !== null) ? BigInt(object.maxNanos) : 0n;
+    return message;
+  },
+};
+
+function createBaseGetLatencyPercentilesResponse(): GetLatencyPercentilesResponse {
+  return { date: "", intervalSeconds: 0, intervals: [], day: undefined };
+}
+
+export const GetLatencyPercentilesResponse: MessageFns<GetLatencyPercentilesResponse> = {
+  encode(message: GetLatencyPercentilesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    if (message.intervalSeconds !== 0) {
+      writer.uint32(16).int32(message.intervalSeconds);
+    }
+    for (const v of message.intervals) {
+      LatencyPercentiles.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.day !== undefined) {
+      LatencyPercentiles.encode(message.day, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLatencyPercentilesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLatencyPercentilesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalSeconds = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.intervals.push(LatencyPercentiles.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.day = LatencyPercentiles.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLatencyPercentilesResponse {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      intervalSeconds: isSet(object.intervalSeconds)
+        ? globalThis.Number(object.intervalSeconds)
+        : isSet(object.interval_seconds)
+        ? globalThis.Number(object.interval_seconds)
+        : 0,
+      intervals: globalThis.Array.isArray(object?.intervals)
+        ? object.intervals.map((e: any) => LatencyPercentiles.fromJSON(e))
+        : [],
+      day: isSet(object.day) ? LatencyPercentiles.fromJSON(object.day) : undefined,
+    };
+  },
+
+  toJSON(message: GetLatencyPercentilesResponse): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.intervalSeconds !== 0) {
+      obj.intervalSeconds = Math.round(message.intervalSeconds);
+    }
+    if (message.intervals?.length) {
+      obj.intervals = message.intervals.map((e) => LatencyPercentiles.toJSON(e));
+    }
+    if (message.day !== undefined) {
+      obj.day = LatencyPercentiles.toJSON(message.day);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLatencyPercentilesResponse>, I>>(base?: I): GetLatencyPercentilesResponse {
+    return GetLatencyPercentilesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLatencyPercentilesResponse>, I>>(
+    object: I,
+  ): GetLatencyPercentilesResponse {
+    const message = createBaseGetLatencyPercentilesResponse();
+    message.date = object.date ?? "";
+    message.intervalSeconds = object.intervalSeconds ?? 0;
+    message.intervals = object.intervals?.map((e) => LatencyPercentiles.fromPartial(e)) || [];
+    message.day = (object.day !== undefined && object.day !== null)
+      ? LatencyPercentiles.fromPartial(object.day)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Reports over the journal's facts. Traders see their own accounts; risk
  * officers and administrators see every account.
@@ -6669,6 +7143,23 @@ export const AnalyticsServiceService = {
     responseDeserialize: (value: Buffer): GetExecutionVenueSummaryResponse =>
       GetExecutionVenueSummaryResponse.decode(value),
   },
+  /**
+   * Returns the latency percentiles of one day per interval: the time from a
+   * gateway making a command to the core's sequencer stamping it, as the
+   * journal recorded both (docs/compliance.md, "Latency over the day").
+   * Risk officers and administrators only.
+   */
+  getLatencyPercentiles: {
+    path: "/stocktraderx.v1.AnalyticsService/GetLatencyPercentiles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLatencyPercentilesRequest): Buffer =>
+      Buffer.from(GetLatencyPercentilesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLatencyPercentilesRequest => GetLatencyPercentilesRequest.decode(value),
+    responseSerialize: (value: GetLatencyPercentilesResponse): Buffer =>
+      Buffer.from(GetLatencyPercentilesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetLatencyPercentilesResponse => GetLatencyPercentilesResponse.decode(value),
+  },
 } as const;
 
 export interface AnalyticsServiceServer extends UntypedServiceImplementation {
@@ -6720,6 +7211,13 @@ export interface AnalyticsServiceServer extends UntypedServiceImplementation {
    * only.
    */
   getExecutionVenueSummary: handleUnaryCall<GetExecutionVenueSummaryRequest, GetExecutionVenueSummaryResponse>;
+  /**
+   * Returns the latency percentiles of one day per interval: the time from a
+   * gateway making a command to the core's sequencer stamping it, as the
+   * journal recorded both (docs/compliance.md, "Latency over the day").
+   * Risk officers and administrators only.
+   */
+  getLatencyPercentiles: handleUnaryCall<GetLatencyPercentilesRequest, GetLatencyPercentilesResponse>;
 }
 
 export interface AnalyticsServiceClient extends Client {
@@ -6896,6 +7394,27 @@ export interface AnalyticsServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetExecutionVenueSummaryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Returns the latency percentiles of one day per interval: the time from a
+   * gateway making a command to the core's sequencer stamping it, as the
+   * journal recorded both (docs/compliance.md, "Latency over the day").
+   * Risk officers and administrators only.
+   */
+  getLatencyPercentiles(
+    request: GetLatencyPercentilesRequest,
+    callback: (error: ServiceError | null, response: GetLatencyPercentilesResponse) => void,
+  ): ClientUnaryCall;
+  getLatencyPercentiles(
+    request: GetLatencyPercentilesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetLatencyPercentilesResponse) => void,
+  ): ClientUnaryCall;
+  getLatencyPercentiles(
+    request: GetLatencyPercentilesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetLatencyPercentilesResponse) => void,
   ): ClientUnaryCall;
 }
 
