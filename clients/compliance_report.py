@@ -279,7 +279,11 @@ def clock_rows(facts: analytics_pb2.GetClockSynchronisationResponse) -> list[lis
         ["equal_steps", str(facts.equal_steps), measured],
         ["finest_step_nanos", str(facts.finest_step_nanos), measured],
         ["largest_step_nanos", str(facts.largest_step_nanos), measured],
-        ["gateway_to_core_skew", "", "not measurable: the journal records no gateway time"],
+        [
+            "gateway_to_core_skew",
+            "",
+            "not measurable: the gateway and the core read one clock (stx report latency)",
+        ],
     ]
     return rows
 

@@ -15,10 +15,12 @@ from stocktraderx.v1 import analytics_pb2, common_pb2, orders_pb2
 
 from clients.compliance_report import compliance, date_option, format_option, out_option
 from clients.connect import account_option, client, target_option
+from clients.latency_report import latency
 from clients.money import format_price
 from clients.report_files import deliver, progress
 from clients.report_model import Chart, Report, Section, Series
 from clients.transport import ClientTls, tls_options
+from clients.venue_report import venues
 
 PNL_COLUMNS = (
     "symbol", "opening_quantity", "bought_quantity", "sold_quantity", "closing_quantity",
@@ -51,6 +53,8 @@ def report() -> None:
 
 
 report.add_command(compliance)
+compliance.add_command(venues)
+report.add_command(latency)
 
 
 @report.command()

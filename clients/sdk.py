@@ -262,6 +262,32 @@ class ExchangeClient:
         except grpc.RpcError as error:
             raise _translate(error) from None
 
+    def execution_venue_summary(
+        self, from_date: str, to_date: str, account: str = ""
+    ) -> analytics_pb2.GetExecutionVenueSummaryResponse:
+        """The RTS 28-style execution-venue summary of the UTC days
+        ``from_date`` to ``to_date`` (included), per account."""
+        request = analytics_pb2.GetExecutionVenueSummaryRequest(
+            from_date=from_date, to_date=to_date, account_id=account
+        )
+        try:
+            return self._analytics.GetExecutionVenueSummary(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
+    def latency_percentiles(
+        self, date: str, interval_seconds: int = 0, gateway: str = ""
+    ) -> analytics_pb2.GetLatencyPercentilesResponse:
+        """The gateway-to-sequencer latency percentiles of the UTC day ``date``
+        per interval (0: five minutes) and for the day."""
+        request = analytics_pb2.GetLatencyPercentilesRequest(
+            date=date, interval_seconds=interval_seconds, gateway=gateway
+        )
+        try:
+            return self._analytics.GetLatencyPercentiles(request, **self._options())
+        except grpc.RpcError as error:
+            raise _translate(error) from None
+
     def alerts(self, start: datetime, end: datetime) -> Iterator[risk_pb2.ListAlertsResponse]:
         """The pages of the surveillance alerts raised in [``start``, ``end``), newest first."""
         request = risk_pb2.ListAlertsRequest(page_size=1_000)

@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from matching import NewOrder, RejectReason
 from server.core.exchange import ExchangeCore
-from server.journal.codec import CodecError, decode_with_origin
+from server.journal.codec import CodecError, Origin, decode_with_origin
 from server.link.frames import (
     HELLO_ROLES,
     FrameError,
@@ -170,6 +170,11 @@ class CoreLinkServer:
                     continue
             # The gateway's timestamp is a placeholder: time follows sequence order only here.
             stamped = command._replace(timestamp=sequencer.now())
+            if origin is not None:
+                # The placeholder is when the gateway made the command: journaled
+                # with the sender, it gives the analytics store its latency.
+                user_id, source, gateway, traceparent, _ = origin
+                origin = Origin(user_id, source, gateway, traceparent, command.timestamp)
             if observe is not None:
                 observe((stamped.timestamp - command.timestamp) / 1e9)
                 observe = None

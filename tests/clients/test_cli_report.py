@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from stocktraderx.v1 import options_pb2, users_pb2, users_pb2_grpc
 
 from clients.cli import order
+from clients.latency_report import LATENCY_COLUMNS
 from clients.login import login
 from clients.report import report
 from tests.clients.test_cli_exchange import PASSWORD, Terminal
@@ -172,6 +173,26 @@ def test_the_compliance_files_as_csv(traders: tuple[Terminal, Terminal, str]) ->
     assert (aapl["volume"], aapl["order_count"], aapl["execution_likelihood"]) == (
         "100", "3", "1.0000",
     )  # fmt: skip
+    venues = _officer(officer, rita.target, "compliance", "rts28", "--from", today, "--to",
+                      today, "--venue", "XSTX")  # fmt: skip
+    assert venues.exit_code == 0, venues.output
+    lines = {row["account_id"]: row for row in csv.DictReader(io.StringIO(venues.output))}
+    assert list(lines) == ["RITA", "SAM"]
+    assert (lines["RITA"]["aggressive_percentage"], lines["SAM"]["passive_percentage"]) == (
+        "100.0000", "100.0000",
+    )  # fmt: skip
+    assert {
+        (row["venue"], row["volume"], row["directed_percentage"]) for row in lines.values()
+    } == {("XSTX", "100", "")}
+    backwards = _officer(officer, rita.target, "compliance", "rts28", "--from", today, "--to",
+                         "2000-01-01")  # fmt: skip
+    assert backwards.exit_code == 1
+    assert "to_date is before from_date" in backwards.output
+    # In one process orders reach the sequencer directly: no gateway time, no rows.
+    latency = _officer(officer, rita.target, "latency", "--date", today, "--interval", "60")
+    assert latency.exit_code == 0, latency.output
+    assert latency.output.splitlines() == [",".join(LATENCY_COLUMNS)]
+    assert rita.run(report, "latency", "--date", today).exit_code == 1  # not an officer
     alerts = _officer(officer, rita.target, "compliance", "alerts", "--date", today)
     assert alerts.exit_code == 0, alerts.output
     assert alerts.output.splitlines()[0].startswith("create_time,alert_id,kind,severity")
@@ -198,6 +219,12 @@ def test_building_twice_gives_identical_csv_parquet_and_pdf(
             assert made.exit_code == 0, made.output
             built.setdefault(name, out.read_bytes())
             assert out.read_bytes() == built[name], f"{name} differs when built again"
+        out = tmp_path / f"{attempt}-rts28.pdf"
+        made = _officer(officer, rita.target, "compliance", "rts28", "--from", today, "--to",
+                        today, "--out", str(out))  # fmt: skip
+        assert made.exit_code == 0, made.output
+        built.setdefault("rts28.pdf", out.read_bytes())
+        assert out.read_bytes() == built["rts28.pdf"]
         out = tmp_path / f"{attempt}-rts27.pdf"
         made = _officer(officer, rita.target, "compliance", "rts27", "--date", today,
                         "--out", str(out))  # fmt: skip

@@ -276,11 +276,18 @@ def check_analytics(data: Path) -> None:
     rebuilt = AnalyticsStore.open(None)
     try:
         assert live.position() == rebuild(rebuilt, data, live.position()) > 0
-        for table in ("order_events", "trades"):
+        for table in ("order_events", "trades", "latencies"):
             query = f"SELECT * FROM {table} ORDER BY ALL"
             assert live.reader().execute(query).fetchall() == (
                 rebuilt.reader().execute(query).fetchall()
             )
+        # The gateway process's commands came with its time: latency rows, none negative
+        # (gateway and core read the same host clock, the core after the gateway).
+        count, earliest = live.reader().execute(
+            "SELECT count(*), min(latency_nanos) FROM latencies"
+        ).fetchone() or (0, None)
+        assert count > 0
+        assert earliest >= 0
     finally:
         live.close()
         rebuilt.close()

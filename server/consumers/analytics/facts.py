@@ -10,6 +10,10 @@ command that caused them (which makes ingest idempotent, ``store.py``):
   the sender's own account: a passive fill is caused by the counterparty's
   command, whose user is none of this account's business.
 - ``trades``: every print, both sides.
+- ``latencies``: for each command a gateway sent, the time from the gateway
+  making it to the sequencer stamping it (the journal's origin carries the
+  gateway's time since it was kept; older records and the exchange's own
+  commands have none, so no row).
 - ``quotes``: the market each new order arrived to: its symbol's best bid
   and offer (price and visible shares) just before the engine applied the
   order, the arrival price of slippage and the spreads of execution quality
@@ -98,6 +102,19 @@ QUOTE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 """One row per new-order command: the top of its symbol's book before it
 (0 for a side without orders)."""
+
+LATENCY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("sequence", "BIGINT"),
+    ("sequenced_time", "BIGINT"),
+    ("day", "DATE"),
+    ("gateway", "VARCHAR"),
+    ("command", "VARCHAR"),
+    ("received_time", "BIGINT"),
+    ("latency_nanos", "BIGINT"),
+)
+"""One row per command with a gateway time: the gateway, the command's kind
+(``NewOrder``, ``CancelOrder``, ...), the gateway's time and the sequencer's
+minus it."""
 Top = tuple[int, int, int, int]
 """A book's best bid, its visible shares, best ask, its visible shares."""
 _NO_TOP: Top = (0, 0, 0, 0)
@@ -109,6 +126,7 @@ _EXTRA_COLUMNS = ("event_index", "day", "user_id", "source", "gateway")
 _NO_ORIGIN = ("", "", "")
 _TRADE_NAMES = tuple(name for name, _ in TRADE_COLUMNS)
 _QUOTE_NAMES = tuple(name for name, _ in QUOTE_COLUMNS)
+_LATENCY_NAMES = tuple(name for name, _ in LATENCY_COLUMNS)
 
 
 @dataclass
@@ -123,10 +141,11 @@ class Facts:
     """Per report: its place in its command, its day, and the sender."""
     trades: list[tuple[Any, ...]] = field(default_factory=list)
     quotes: list[tuple[Any, ...]] = field(default_factory=list)
+    latencies: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
-        return len(self.reports) + len(self.trades) + len(self.quotes)
+        return len(self.reports) + len(self.trades) + len(self.quotes) + len(self.latencies)
 
     def add(
         self,
@@ -146,6 +165,11 @@ class Facts:
             assert isinstance(command, NewOrder)
             top = tops.get(command.symbol, _NO_TOP)
             self.quotes.append((sequence, when, when // DAY_NANOS, command.symbol, *top))
+        if origin is not None and origin.received:
+            self.latencies.append(
+                (sequence, when, when // DAY_NANOS, origin.gateway, type(command).__name__,
+                 origin.received, when - origin.received)
+            )  # fmt: skip
         sender_account = getattr(command, "account", "")
         width = len(_REPORT_COLUMNS)
         for index, report in enumerate(reports):
@@ -185,6 +209,9 @@ class Facts:
 
     def quote_columns(self) -> dict[str, list[Any]]:
         return _transpose(self.quotes, _QUOTE_NAMES)
+
+    def latency_columns(self) -> dict[str, list[Any]]:
+        return _transpose(self.latencies, _LATENCY_NAMES)
 
 
 def _transpose(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> dict[str, list[Any]]:

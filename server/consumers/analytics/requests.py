@@ -12,6 +12,11 @@ SOCKET_FILE = "analytics.sock"
 like ``core.sock``): only the gateway, which checks access first, calls it."""
 DEFAULT_FILLS = 1_000
 MAX_FILLS = 10_000
+MAX_RANGE_DAYS = 366
+"""The most days one range report covers (both ends included): RTS 28
+reports a calendar year."""
+DEFAULT_INTERVAL_SECONDS = 300
+"""The latency report's intervals when the request names none: five minutes."""
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

@@ -20,9 +20,10 @@ import grpc
 from stocktraderx.v1 import analytics_pb2 as pb
 from stocktraderx.v1 import analytics_pb2_grpc
 
-from server.consumers.analytics import compliance, reports
+from server.consumers.analytics import compliance, latency, reports, venues
 from server.consumers.analytics.requests import (
     DEFAULT_FILLS,
+    DEFAULT_INTERVAL_SECONDS,
     MAX_FILLS,
     parse_after,
     parse_day,
@@ -120,6 +121,25 @@ class ReportServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         day = _day(request.date)
         return await asyncio.to_thread(
             lambda: compliance.execution_quality(self._store.reader(), day, request.symbol)
+        )
+
+    async def GetLatencyPercentiles(  # noqa: N802
+        self, request: pb.GetLatencyPercentilesRequest, context: Context
+    ) -> pb.GetLatencyPercentilesResponse:
+        day = _day(request.date)
+        width = request.interval_seconds or DEFAULT_INTERVAL_SECONDS
+        return await asyncio.to_thread(
+            lambda: latency.latency_percentiles(self._store.reader(), day, width, request.gateway)
+        )
+
+    async def GetExecutionVenueSummary(  # noqa: N802
+        self, request: pb.GetExecutionVenueSummaryRequest, context: Context
+    ) -> pb.GetExecutionVenueSummaryResponse:
+        first, last = _day(request.from_date), _day(request.to_date)
+        return await asyncio.to_thread(
+            lambda: venues.execution_venue_summary(
+                self._store.reader(), first, last, request.account_id
+            )
         )
 
 

@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from server.consumers.analytics.facts import (
+    LATENCY_COLUMNS,
     ORDER_EVENT_COLUMNS,
     QUOTE_COLUMNS,
     TRADE_COLUMNS,
@@ -33,8 +34,8 @@ from server.consumers.analytics.facts import (
 
 _log = logging.getLogger(__name__)
 STORE_FILE = "analytics.duckdb"
-SCHEMA_VERSION = 2
-"""Raised when the tables change (2: the ``quotes`` table). A store of
+SCHEMA_VERSION = 3
+"""Raised when the tables change (2: the ``quotes`` table; 3: ``latencies``). A store of
 another version is derived data of an older layout: the serving processes
 set it aside and rebuild from the journal (``open_current``)."""
 _ARROW = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "VARCHAR": pa.string(), "DATE": pa.date32()}
@@ -78,6 +79,7 @@ class AnalyticsStore:
             connection.execute(f"CREATE TABLE order_events ({_create(ORDER_EVENT_COLUMNS)})")
             connection.execute(f"CREATE TABLE trades ({_create(TRADE_COLUMNS)})")
             connection.execute(f"CREATE TABLE quotes ({_create(QUOTE_COLUMNS)})")
+            connection.execute(f"CREATE TABLE latencies ({_create(LATENCY_COLUMNS)})")
             connection.execute(
                 f"CREATE VIEW executions AS SELECT * FROM order_events WHERE exec_type IN {_FILLS}"
             )
@@ -125,14 +127,17 @@ class AnalyticsStore:
         events = _arrow(facts.order_event_columns(), ORDER_EVENT_COLUMNS)
         trades = _arrow(facts.trade_columns(), TRADE_COLUMNS)
         quotes = _arrow(facts.quote_columns(), QUOTE_COLUMNS)
+        latencies = _arrow(facts.latency_columns(), LATENCY_COLUMNS)
         connection.execute("BEGIN")
         try:
             connection.register("incoming_events", events)
             connection.register("incoming_trades", trades)
             connection.register("incoming_quotes", quotes)
+            connection.register("incoming_latencies", latencies)
             connection.execute("INSERT INTO order_events SELECT * FROM incoming_events")
             connection.execute("INSERT INTO trades SELECT * FROM incoming_trades")
             connection.execute("INSERT INTO quotes SELECT * FROM incoming_quotes")
+            connection.execute("INSERT INTO latencies SELECT * FROM incoming_latencies")
             connection.execute(
                 "UPDATE position SET last_sequence = ? WHERE name = 'journal'",
                 [facts.last_sequence],
@@ -145,6 +150,7 @@ class AnalyticsStore:
             connection.unregister("incoming_events")
             connection.unregister("incoming_trades")
             connection.unregister("incoming_quotes")
+            connection.unregister("incoming_latencies")
         return True
 
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -154,13 +160,17 @@ class AnalyticsStore:
 
     def export_parquet(self, directory: Path) -> None:
         """The fact tables as Parquet under ``directory/<table>/``,
-        partitioned by day and symbol (Hive style: ``day=.../symbol=...``)."""
+        partitioned by day and symbol (Hive style: ``day=.../symbol=...``);
+        ``latencies``, whose commands need not have a symbol, by day."""
         directory.mkdir(parents=True, exist_ok=True)
-        for table in ("order_events", "trades", "quotes"):
+        for table, partitions in (
+            ("order_events", "day, symbol"), ("trades", "day, symbol"),
+            ("quotes", "day, symbol"), ("latencies", "day"),
+        ):  # fmt: skip
             target = str(directory / table).replace("'", "''")
             self._connection.execute(
                 f"COPY (SELECT * FROM {table} ORDER BY sequence) TO '{target}' "
-                "(FORMAT parquet, PARTITION_BY (day, symbol), OVERWRITE_OR_IGNORE)"
+                f"(FORMAT parquet, PARTITION_BY ({partitions}), OVERWRITE_OR_IGNORE)"
             )
 
     def close(self) -> None:

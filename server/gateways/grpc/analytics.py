@@ -22,6 +22,7 @@ from stocktraderx.v1 import analytics_pb2_grpc
 
 from server.auth.access import current_principal
 from server.consumers.analytics.requests import (
+    MAX_RANGE_DAYS,
     parse_after,
     parse_day,
     parse_event_after,
@@ -30,6 +31,7 @@ from server.consumers.analytics.requests import (
 from server.errors import abort, analytics_unavailable, forbidden, invalid_argument, status_of_call
 from server.gateways.grpc.calls import Context
 
+DAY_SECONDS = 86_400
 REPORT_SECONDS = 30.0
 """How long a report may take before the caller is told it timed out."""
 Response = TypeVar("Response", bound=Message)
@@ -113,6 +115,39 @@ class AnalyticsService(analytics_pb2_grpc.AnalyticsServiceServicer):
         await _day(request.date, context)
         return await _forward(self._reports().GetExecutionQuality, request, context)
 
+    async def GetLatencyPercentiles(  # noqa: N802
+        self, request: pb.GetLatencyPercentilesRequest, context: Context
+    ) -> pb.GetLatencyPercentilesResponse:
+        await _day(request.date, context)
+        if not 0 <= request.interval_seconds <= DAY_SECONDS:
+            await abort(
+                context,
+                invalid_argument(
+                    "interval_seconds", f"interval_seconds must be 0 (300) to {DAY_SECONDS}"
+                ),
+            )
+        return await _forward(self._reports().GetLatencyPercentiles, request, context)
+
+    async def GetExecutionVenueSummary(  # noqa: N802
+        self, request: pb.GetExecutionVenueSummaryRequest, context: Context
+    ) -> pb.GetExecutionVenueSummaryResponse:
+        # Risk officers and administrators only (the access rule): every account.
+        await _day(request.from_date, context, "from_date")
+        await _day(request.to_date, context, "to_date")
+        first, last = parse_day(request.from_date), parse_day(request.to_date)
+        assert first is not None  # checked just above
+        assert last is not None
+        if last < first:
+            await abort(context, invalid_argument("to_date", "to_date is before from_date"))
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            await abort(
+                context,
+                invalid_argument(
+                    "to_date", f"to_date is more than {MAX_RANGE_DAYS} days from from_date"
+                ),
+            )
+        return await _forward(self._reports().GetExecutionVenueSummary, request, context)
+
 
 async def _account(account: str, context: Context) -> None:
     if not account:
@@ -122,11 +157,11 @@ async def _account(account: str, context: Context) -> None:
         await abort(context, forbidden(f"account {account!r} is not one of yours"))
 
 
-async def _day(text: str, context: Context) -> None:
+async def _day(text: str, context: Context, field: str = "date") -> None:
     if not text:
-        await abort(context, invalid_argument("date", "date is required (YYYY-MM-DD, UTC)"))
+        await abort(context, invalid_argument(field, f"{field} is required (YYYY-MM-DD, UTC)"))
     if parse_day(text) is None:
-        await abort(context, invalid_argument("date", f"date {text!r} is not a day (YYYY-MM-DD)"))
+        await abort(context, invalid_argument(field, f"{field} {text!r} is not a day (YYYY-MM-DD)"))
 
 
 async def _forward(

@@ -1,5 +1,6 @@
 """Journal payloads decode to exactly the command that was encoded."""
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,7 +27,7 @@ from matching import (
     TradingPhase,
 )
 from server.bench.workload import generate
-from server.journal.codec import CodecError, decode, encode
+from server.journal.codec import CodecError, Origin, decode, decode_with_origin, encode
 
 ints = st.integers(min_value=0, max_value=2**63 - 1)
 names = st.text(min_size=1, max_size=12)
@@ -139,3 +140,33 @@ def test_records_written_before_a_field_existed_still_decode() -> None:
     assert decode(instrument)[0] == AddInstrument(1, Instrument("AAPL", 1), TradingPhase.CONTINUOUS)
     limits = b'["L","",1,"A",[100]]'
     assert decode(limits)[0] == SetRiskLimits(1, "A", RiskLimits(100))
+
+
+def test_the_gateways_time_travels_in_the_origin_and_old_records_have_none() -> None:
+    command = _new_order()
+    plain = Origin("u1", "10.0.0.1", "grpc")
+    timed = plain._replace(received=3)  # the command's timestamp is 5
+    payload = encode(command, "c1", timed)
+    assert orjson.loads(payload)[1] == ["c1", "u1", "10.0.0.1", "grpc", "", 2]
+    assert decode_with_origin(payload) == (command, "c1", timed)
+    traced = timed._replace(traceparent="00-ab-cd-01")
+    assert decode_with_origin(encode(command, "c1", traced)) == (command, "c1", traced)
+    # A record written before the time was kept decodes with none (0).
+    assert decode_with_origin(encode(command, "c1", plain))[2] == plain
+    assert plain.received == 0
+    # What it adds: an empty traceparent and the nanoseconds since (not a 19-digit time).
+    at_noon = command._replace(timestamp=1_780_000_000_000_000_000)
+    waited = encode(at_noon, "c1", plain._replace(received=at_noon.timestamp - 250_000))
+    assert len(waited) - len(encode(at_noon, "c1", plain)) == len(',"",250000')
+
+
+@pytest.mark.parametrize("received", ["4", 4.5, True, None])
+def test_a_gateways_time_of_another_type_is_refused(received: object) -> None:
+    record = orjson.loads(encode(_new_order(), "c1", Origin("u1", "s", "grpc", "", 3)))
+    record[1][5] = received
+    with pytest.raises(CodecError):
+        decode(orjson.dumps(record))
+
+
+def _new_order() -> NewOrder:
+    return NewOrder(5, "A1", "ACME", Side.BUY, OrderType.LIMIT, 10, 100)

@@ -21,6 +21,8 @@ from matching import (
     TimeInForce,
 )
 from server.bench.workload import ACCOUNTS, OrderFlow
+from server.journal.codec import Origin, decode_with_origin
+from server.journal.tail import JournalTail
 from server.link.client import CoreClient
 from server.link.remote import RemoteSequencer
 from server.link.replica import Replica
@@ -61,6 +63,27 @@ def test_a_gateways_commands_come_back_in_order_with_events_and_reports(tmp_path
                 same_state(core, replica)
 
     asyncio.run(scenario())
+
+
+def test_the_core_journals_when_the_gateway_made_each_command(tmp_path: Path) -> None:
+    async def scenario() -> tuple[int, int, int]:
+        async with core_with_link(tmp_path) as (core, _), gateway(tmp_path) as (_, remote):
+            await fund(remote, "alice")
+            made = remote.now()
+            sent = remote.submit(
+                _order(made, "alice", Side.BUY, 100, 1_800_000), "a1", Origin("u1", "s", "grpc")
+            )
+            unsigned = remote.submit(_order(remote.now(), "alice", Side.BUY, 100, 1_800_000))
+            await remote.durable()
+            assert core.sequencer.durable_sequence == unsigned.sequence
+            return made, sent.sequence, unsigned.sequence
+
+    made, sequence, unsigned = asyncio.run(scenario())
+    journaled = dict(JournalTail(tmp_path, sequence - 1).read(2))
+    command, _, origin = decode_with_origin(journaled[sequence])
+    assert origin == Origin("u1", "s", "grpc", "", made)  # the gateway's time, kept
+    assert command.timestamp >= made  # the core's own stamp, after it
+    assert decode_with_origin(journaled[unsigned])[2] is None  # no origin: nothing added
 
 
 def test_the_core_refuses_a_duplicate_client_order_id_from_two_gateways(tmp_path: Path) -> None:

@@ -335,6 +335,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/analytics/compliance/execution-venues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns the RTS 28-style execution-venue summary of a range of days: per member account and class of instruments, what a member firm files about its executions on this venue (proportions, passive and aggressive executions, the fewer-than-one-trade-per-business-day flag; docs/compliance.md, field by field).
+         * @description Returns the RTS 28-style execution-venue summary of a range of days: per
+         *     member account and class of instruments, what a member firm files about
+         *     its executions on this venue (proportions, passive and aggressive
+         *     executions, the fewer-than-one-trade-per-business-day flag;
+         *     docs/compliance.md, field by field). Risk officers and administrators
+         *     only.
+         */
+        get: operations["AnalyticsService_GetExecutionVenueSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/analytics/compliance/transactions": {
         parameters: {
             query?: never;
@@ -350,6 +375,29 @@ export interface paths {
          *     administrators only.
          */
         get: operations["AnalyticsService_ListTransactionReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/analytics/latency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns the latency percentiles of one day per interval: the time from a gateway making a command to the core's sequencer stamping it, as the journal recorded both (docs/compliance.md, "Latency over the day").
+         * @description Returns the latency percentiles of one day per interval: the time from a
+         *     gateway making a command to the core's sequencer stamping it, as the
+         *     journal recorded both (docs/compliance.md, "Latency over the day").
+         *     Risk officers and administrators only.
+         */
+        get: operations["AnalyticsService_GetLatencyPercentiles"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2052,6 +2100,84 @@ export interface components {
              */
             client_request_id?: string;
         };
+        /**
+         * @description One member account's executions in one class of instruments on this venue
+         *     over the range, as an RTS 28-style line. What the venue cannot know (the
+         *     firm's executions elsewhere, directed orders, client categories) is not
+         *     here: docs/compliance.md says how the files fill those fields.
+         */
+        "stocktraderx.v1.ExecutionVenueSummary": {
+            /** @description The account (the member whose executions these are). */
+            account_id?: string;
+            /**
+             * @description The class of instruments. The reference data has no class: every
+             *     instrument is a share, so there is one class.
+             */
+            instrument_class?: string;
+            /**
+             * Format: int64
+             * @description Trades the account took part in (a trade between two of its orders
+             *     counts once).
+             */
+            trade_count?: string;
+            /**
+             * Format: int64
+             * @description Its executions (fills): what the passive and aggressive percentages are over.
+             */
+            execution_count?: string;
+            /**
+             * Format: int64
+             * @description Its orders with at least one execution in the range.
+             */
+            order_count?: string;
+            /**
+             * Format: int64
+             * @description Shares executed.
+             */
+            volume?: string;
+            /** @description Price times quantity over the executions, a decimal string. */
+            notional?: string;
+            /**
+             * Format: int64
+             * @description Executions whose order rested in the book (the trade's aggressor was the
+             *     other side).
+             */
+            passive_count?: string;
+            /**
+             * Format: int64
+             * @description Executions whose order took liquidity (it was the trade's aggressor).
+             */
+            aggressive_count?: string;
+            /**
+             * Format: int64
+             * @description Executions in an auction (neither passive nor aggressive).
+             */
+            auction_count?: string;
+            /** @description `passive_count` / `execution_count` x 100, 4 places. */
+            passive_percentage?: string;
+            /** @description `aggressive_count` / `execution_count` x 100, 4 places. */
+            aggressive_percentage?: string;
+            /**
+             * @description The share of the class's volume executed on this venue, in percent:
+             *     "100.0000" (the venue sees only its own executions).
+             */
+            volume_percentage?: string;
+            /**
+             * @description The share of the class's executed orders executed on this venue, in
+             *     percent: "100.0000", likewise.
+             */
+            order_percentage?: string;
+            /**
+             * Format: int64
+             * @description Business days (Monday to Friday) in the range.
+             */
+            business_days?: string;
+            /**
+             * @description Whether `trade_count` is under one per business day on average (RTS 28's
+             *     notification).
+             */
+            below_one_trade_per_business_day?: boolean;
+        };
         /** @description Credit or debit an account's cash. */
         "stocktraderx.v1.FundAccountRequest": {
             /** @description The account. */
@@ -2205,6 +2331,15 @@ export interface components {
             /** @description Per instrument, by symbol. */
             symbols?: components["schemas"]["stocktraderx.v1.ExecutionQuality"][];
         };
+        /** @description The execution-venue summary of a range of days. */
+        "stocktraderx.v1.GetExecutionVenueSummaryResponse": {
+            /** @description The first UTC day. */
+            from_date?: string;
+            /** @description The last UTC day. */
+            to_date?: string;
+            /** @description Per account and class, by account. */
+            summaries?: components["schemas"]["stocktraderx.v1.ExecutionVenueSummary"][];
+        };
         /** @description The result of GetInstrument. */
         "stocktraderx.v1.GetInstrumentResponse": {
             /** @description The instrument. */
@@ -2214,6 +2349,20 @@ export interface components {
         "stocktraderx.v1.GetJwksResponse": {
             /** @description The keys currently valid for verifying access tokens. */
             keys?: components["schemas"]["stocktraderx.v1.Jwk"][];
+        };
+        /** @description The latency percentiles of one day. */
+        "stocktraderx.v1.GetLatencyPercentilesResponse": {
+            /** @description The UTC day. */
+            date?: string;
+            /**
+             * Format: int32
+             * @description The intervals' length in seconds.
+             */
+            interval_seconds?: number;
+            /** @description The intervals with at least one command, in time order. */
+            intervals?: components["schemas"]["stocktraderx.v1.LatencyPercentiles"][];
+            /** @description The whole day (`command_count` 0 when none). */
+            day?: components["schemas"]["stocktraderx.v1.LatencyPercentiles"];
         };
         /** @description The market statistics of one day. */
         "stocktraderx.v1.GetMarketStatisticsResponse": {
@@ -2444,6 +2593,43 @@ export interface components {
             alg?: string;
             /** @description Public key use: "sig". */
             use?: string;
+        };
+        /**
+         * @description The latency of the commands sequenced in one interval (or the whole day).
+         *     Percentiles are nearest-rank: the smallest latency that at least that
+         *     share of the commands did not exceed (always one of the measured values).
+         */
+        "stocktraderx.v1.LatencyPercentiles": {
+            /**
+             * Format: date-time
+             * @description The interval's start (the day's midnight UTC for the whole day).
+             */
+            start_time?: string;
+            /**
+             * Format: int64
+             * @description Commands with a gateway time sequenced in it.
+             */
+            command_count?: string;
+            /**
+             * Format: int64
+             * @description The median, in nanoseconds.
+             */
+            p50_nanos?: string;
+            /**
+             * Format: int64
+             * @description The 90th percentile, in nanoseconds.
+             */
+            p90_nanos?: string;
+            /**
+             * Format: int64
+             * @description The 99th percentile, in nanoseconds.
+             */
+            p99_nanos?: string;
+            /**
+             * Format: int64
+             * @description The largest, in nanoseconds.
+             */
+            max_nanos?: string;
         };
         /** @description One change to one price level. */
         "stocktraderx.v1.LevelChange": {
@@ -4702,6 +4888,45 @@ export interface operations {
             };
         };
     };
+    AnalyticsService_GetExecutionVenueSummary: {
+        parameters: {
+            query?: {
+                /** @description The first UTC day, `YYYY-MM-DD`. */
+                from_date?: string;
+                /**
+                 * @description The last UTC day, `YYYY-MM-DD`, included: at most 366 days after
+                 *     `from_date` (RTS 28 reports a year).
+                 */
+                to_date?: string;
+                /** @description Only this account; empty means every account that executed. */
+                account_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.GetExecutionVenueSummaryResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
     AnalyticsService_ListTransactionReports: {
         parameters: {
             query?: {
@@ -4727,6 +4952,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["stocktraderx.v1.ListTransactionReportsResponse"];
+                };
+            };
+            /** @description An error: a google.rpc.Status */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+        };
+    };
+    AnalyticsService_GetLatencyPercentiles: {
+        parameters: {
+            query?: {
+                /** @description The UTC day, `YYYY-MM-DD`. */
+                date?: string;
+                /**
+                 * @description The intervals' length in seconds, from midnight UTC (0 = 300; at most
+                 *     86400).
+                 */
+                interval_seconds?: number;
+                /**
+                 * @description Only commands that came through this gateway ("grpc", "rest", "fix");
+                 *     empty means all.
+                 */
+                gateway?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["stocktraderx.v1.GetLatencyPercentilesResponse"];
                 };
             };
             /** @description An error: a google.rpc.Status */

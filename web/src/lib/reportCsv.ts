@@ -16,13 +16,13 @@ function cell(value: unknown): string {
 }
 
 /**
- * A column: the API's field name, with `:n` for a count or id and `:m` for
- * money (4 decimals), whose zero proto3 JSON leaves out: the file says 0 or
- * 0.0000 there rather than nothing.
+ * A column: the API's field name, with `:n` for a count or id, `:m` for
+ * money (4 decimals) and `:b` for a flag, whose zero proto3 JSON leaves out:
+ * the file says 0, 0.0000 or false there rather than nothing.
  */
 export type Column = string;
 
-const ZERO: Record<string, string> = { n: "0", m: "0.0000" };
+const ZERO: Record<string, string> = { n: "0", m: "0.0000", b: "false" };
 
 /** A header of the columns' names and a line per row. */
 export function toCsv(columns: readonly Column[], rows: readonly Row[]): string {

@@ -53,4 +53,29 @@ describe("ReportsPage", () => {
     expect(await screen.findByTestId("report-problem")).toHaveTextContent(/not yours/);
     expect(saved).toHaveLength(1);
   });
+
+  it("gives a risk officer the year's execution venues and the day's latency", async () => {
+    const { session, calls } = await signedIn(
+      {
+        "GET /api/analytics/compliance/execution-venues": () => [200, { from_date: "2026-01-01", to_date: "2026-03-02", summaries: [{ account_id: "T", instrument_class: "Equities - Shares & Depositary Receipts", trade_count: "5", execution_count: "5", volume: "380", passive_count: "2", aggressive_count: "3", passive_percentage: "40.0000", aggressive_percentage: "60.0000", volume_percentage: "100.0000", order_percentage: "100.0000", business_days: "44", below_one_trade_per_business_day: true }] }],
+        "GET /api/analytics/latency": () => [200, { date: "2026-03-02", interval_seconds: 300, intervals: [{ start_time: "2026-03-02T14:30:00Z", command_count: "3", p50_nanos: "200000", p90_nanos: "300000", p99_nanos: "300000", max_nanos: "300000" }], day: {} }],
+      },
+      OFFICER,
+    );
+    const saved: [string, string][] = [];
+    render(<ReportsPage session={session} save={(name, text) => saved.push([name, text])} />);
+    fireEvent.change(screen.getByLabelText("Day (UTC)"), { target: { value: "2026-03-02" } });
+    fireEvent.click(screen.getByRole("button", { name: /Execution venues \(RTS 28/ }));
+    await waitFor(() => expect(saved).toHaveLength(1));
+    expect(saved[0]?.[0]).toBe("rts28-2026-03-02.csv");
+    expect(saved[0]?.[1].split("\n")[1]).toBe("T,Equities - Shares & Depositary Receipts,true,100.0000,100.0000,40.0000,60.0000,5,5,0,380,,2,3,0,44");
+    expect([calls[0]?.query.get("from_date"), calls[0]?.query.get("to_date")]).toEqual(["2026-01-01", "2026-03-02"]);
+    fireEvent.click(screen.getByRole("button", { name: "Latency per 5 minutes" }));
+    await waitFor(() => expect(saved).toHaveLength(2));
+    expect(saved[1]?.[1].split("\n")).toEqual([
+      "start_time,command_count,p50_nanos,p90_nanos,p99_nanos,max_nanos",
+      "2026-03-02T14:30:00Z,3,200000,300000,300000,300000",
+      "",
+    ]);
+  });
 });

@@ -27,6 +27,8 @@ const PNL: Column[] = ["symbol", "opening_quantity:n", "bought_quantity:n", "sol
 const ORDERS: Column[] = ["symbol", "order_count:n", "rejected_count:n", "filled_count:n", "canceled_count:n", "ordered_quantity:n", "filled_quantity:n", "fill_count:n", "fill_ratio", "order_to_trade_ratio", "cancel_rate", "average_fill_micros:n", "arrival_slippage_bps", "vwap_slippage_bps", "arrival_priced_quantity:n"];
 const EVENTS: Column[] = ["event_time", "sequence:n", "account_id", "report_sequence:n", "exec_type", "order_status", "order_id:n", "client_order_id", "client_request_id", "symbol", "side", "order_type", "time_in_force", "price:m", "stop_price:m", "quantity:n", "leaves_quantity:n", "cum_quantity:n", "last_price:m", "last_quantity:n", "trade_id:n", "reject_reason", "cancel_reason", "sender_user_id", "sender_source", "sender_gateway"];
 const TRANSACTIONS: Column[] = ["transaction_reference", "venue_transaction_id:n", "execution_time", "symbol", "price:m", "quantity:n", "notional", "side", "account_id", "counterparty_account_id", "decision_user_id", "order_id:n", "client_order_id", "liquidity", "sequence:n"];
+const VENUES: Column[] = ["account_id", "instrument_class", "below_one_trade_per_business_day:b", "volume_percentage", "order_percentage", "passive_percentage", "aggressive_percentage", "trade_count:n", "execution_count:n", "order_count:n", "volume:n", "notional", "passive_count:n", "aggressive_count:n", "auction_count:n", "business_days:n"];
+const LATENCY: Column[] = ["start_time", "command_count:n", "p50_nanos:n", "p90_nanos:n", "p99_nanos:n", "max_nanos:n"];
 const QUALITY: Column[] = ["symbol", "trade_count:n", "volume:n", "notional", "vwap:m", "average_trade_size", "order_count:n", "average_order_size", "rejected_count:n", "filled_count:n", "canceled_count:n", "fill_ratio", "execution_likelihood", "cancel_ratio", "average_fill_micros:n", "two_sided_arrivals:n", "average_spread:m", "average_spread_bps", "average_bid_quantity", "average_ask_quantity"];
 
 interface Download {
@@ -98,6 +100,23 @@ const COMPLIANCE_REPORTS: Download[] = [
     make: async (session, date) => {
       const summary = unwrap(await session.api.GET("/analytics/compliance/execution-quality", { params: { query: { date } } }));
       return toCsv(QUALITY, summary.symbols ?? []);
+    },
+  },
+  {
+    name: "rts28",
+    label: "Execution venues (RTS 28, the year to the day)",
+    make: async (session, date) => {
+      const query = { from_date: `${date.slice(0, 4)}-01-01`, to_date: date };
+      const summary = unwrap(await session.api.GET("/analytics/compliance/execution-venues", { params: { query } }));
+      return toCsv(VENUES, summary.summaries ?? []);
+    },
+  },
+  {
+    name: "latency",
+    label: "Latency per 5 minutes",
+    make: async (session, date) => {
+      const answer = unwrap(await session.api.GET("/analytics/latency", { params: { query: { date } } }));
+      return toCsv(LATENCY, answer.intervals ?? []);
     },
   },
 ];

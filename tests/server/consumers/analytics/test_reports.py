@@ -152,7 +152,7 @@ def _contents(store: AnalyticsStore) -> tuple[object, ...]:
     reader = store.reader()
     return tuple(
         reader.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
-        for table in ("order_events", "trades", "quotes")
+        for table in ("order_events", "trades", "quotes", "latencies")
     )
 
 

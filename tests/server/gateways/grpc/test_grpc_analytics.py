@@ -167,6 +167,43 @@ async def _scenario(exchange: Exchange, channel: grpc.aio.Channel) -> None:
             analytics_pb2.GetExecutionQualityRequest(date=traded), metadata=alice
         )
     assert not_officer.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # In one process the gateway's commands reach the sequencer directly: no gateway time.
+    latency = await analytics.GetLatencyPercentiles(
+        analytics_pb2.GetLatencyPercentilesRequest(date=traded), metadata=officer
+    )
+    assert (latency.interval_seconds, latency.day.command_count) == (300, 0)
+    for interval in (-1, 86_401):
+        with pytest.raises(grpc.aio.AioRpcError) as invalid:
+            await analytics.GetLatencyPercentiles(
+                analytics_pb2.GetLatencyPercentilesRequest(date=traded, interval_seconds=interval),
+                metadata=officer,
+            )
+        assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as not_officer:
+        await analytics.GetLatencyPercentiles(
+            analytics_pb2.GetLatencyPercentilesRequest(date=traded), metadata=alice
+        )
+    assert not_officer.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    venues = analytics_pb2.GetExecutionVenueSummaryRequest(from_date=traded, to_date=traded)
+    summary = await analytics.GetExecutionVenueSummary(venues, metadata=officer)
+    assert [(line.account_id, line.trade_count) for line in summary.summaries] == [
+        ("ALICE", 1), ("BOB", 1),
+    ]  # fmt: skip
+    with pytest.raises(grpc.aio.AioRpcError) as not_officer:
+        await analytics.GetExecutionVenueSummary(venues, metadata=alice)
+    assert not_officer.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    day = datetime.date.fromisoformat(traded)
+    for first, last in ((day, day - datetime.timedelta(days=1)),
+                        (day, day + datetime.timedelta(days=366))):  # fmt: skip
+        with pytest.raises(grpc.aio.AioRpcError) as invalid:
+            await analytics.GetExecutionVenueSummary(
+                analytics_pb2.GetExecutionVenueSummaryRequest(
+                    from_date=first.isoformat(), to_date=last.isoformat()
+                ),
+                metadata=officer,
+            )
+        assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "to_date" in (invalid.value.details() or "")
     with pytest.raises(grpc.aio.AioRpcError) as invalid:
         await analytics.ListTransactionReports(
             analytics_pb2.ListTransactionReportsRequest(date=traded, page_token="7"),

@@ -86,6 +86,8 @@ COVERED = (
     "/stocktraderx.v1.AnalyticsService/ListTransactionReports",
     "/stocktraderx.v1.AnalyticsService/GetClockSynchronisation",
     "/stocktraderx.v1.AnalyticsService/GetExecutionQuality",
+    "/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary",
+    "/stocktraderx.v1.AnalyticsService/GetLatencyPercentiles",
     "/stocktraderx.v1.AdminService/ListUsers",
     "/stocktraderx.v1.AdminService/CreateUser",
     "/stocktraderx.v1.AdminService/SetUserRoles",
@@ -473,6 +475,15 @@ async def _analytics(http: Http, exchange: Exchange, alice: str) -> None:
     await http.ok("GET", "/analytics/market-statistics", params=day)
     for path in ("transactions", "clock", "execution-quality"):
         await http.ok("GET", f"/analytics/compliance/{path}", token=operator, params=day)
+    both = {"from_date": day["date"], "to_date": day["date"]}
+    venues = await http.ok(
+        "GET", "/analytics/compliance/execution-venues", token=operator, params=both
+    )
+    assert "ALICE" in [line["account_id"] for line in venues["summaries"]]
+    latency = await http.ok(
+        "GET", "/analytics/latency", token=operator, params={**day, "interval_seconds": "60"}
+    )
+    assert latency["interval_seconds"] == 60
 
 
 async def _administration(http: Http, exchange: Exchange) -> None:

@@ -1299,3 +1299,284 @@ class GetExecutionQualityResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetExecutionQualityResponse: _TypeAlias = GetExecutionQualityResponse  # noqa: Y015
+
+@_typing.final
+class GetExecutionVenueSummaryRequest(_message.Message):
+    """Request of the execution-venue summary of a range of UTC days."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    from_date: _builtins.str
+    """The first UTC day, `YYYY-MM-DD`."""
+    to_date: _builtins.str
+    """The last UTC day, `YYYY-MM-DD`, included: at most 366 days after
+    `from_date` (RTS 28 reports a year).
+    """
+    account_id: _builtins.str
+    """Only this account; empty means every account that executed."""
+    def __init__(
+        self,
+        *,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "from_date", b"from_date", "to_date", b"to_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetExecutionVenueSummaryRequest: _TypeAlias = GetExecutionVenueSummaryRequest  # noqa: Y015
+
+@_typing.final
+class ExecutionVenueSummary(_message.Message):
+    """One member account's executions in one class of instruments on this venue
+    over the range, as an RTS 28-style line. What the venue cannot know (the
+    firm's executions elsewhere, directed orders, client categories) is not
+    here: docs/compliance.md says how the files fill those fields.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    INSTRUMENT_CLASS_FIELD_NUMBER: _builtins.int
+    TRADE_COUNT_FIELD_NUMBER: _builtins.int
+    EXECUTION_COUNT_FIELD_NUMBER: _builtins.int
+    ORDER_COUNT_FIELD_NUMBER: _builtins.int
+    VOLUME_FIELD_NUMBER: _builtins.int
+    NOTIONAL_FIELD_NUMBER: _builtins.int
+    PASSIVE_COUNT_FIELD_NUMBER: _builtins.int
+    AGGRESSIVE_COUNT_FIELD_NUMBER: _builtins.int
+    AUCTION_COUNT_FIELD_NUMBER: _builtins.int
+    PASSIVE_PERCENTAGE_FIELD_NUMBER: _builtins.int
+    AGGRESSIVE_PERCENTAGE_FIELD_NUMBER: _builtins.int
+    VOLUME_PERCENTAGE_FIELD_NUMBER: _builtins.int
+    ORDER_PERCENTAGE_FIELD_NUMBER: _builtins.int
+    BUSINESS_DAYS_FIELD_NUMBER: _builtins.int
+    BELOW_ONE_TRADE_PER_BUSINESS_DAY_FIELD_NUMBER: _builtins.int
+    account_id: _builtins.str
+    """The account (the member whose executions these are)."""
+    instrument_class: _builtins.str
+    """The class of instruments. The reference data has no class: every
+    instrument is a share, so there is one class.
+    """
+    trade_count: _builtins.int
+    """Trades the account took part in (a trade between two of its orders
+    counts once).
+    """
+    execution_count: _builtins.int
+    """Its executions (fills): what the passive and aggressive percentages are over."""
+    order_count: _builtins.int
+    """Its orders with at least one execution in the range."""
+    volume: _builtins.int
+    """Shares executed."""
+    notional: _builtins.str
+    """Price times quantity over the executions, a decimal string."""
+    passive_count: _builtins.int
+    """Executions whose order rested in the book (the trade's aggressor was the
+    other side).
+    """
+    aggressive_count: _builtins.int
+    """Executions whose order took liquidity (it was the trade's aggressor)."""
+    auction_count: _builtins.int
+    """Executions in an auction (neither passive nor aggressive)."""
+    passive_percentage: _builtins.str
+    """`passive_count` / `execution_count` x 100, 4 places."""
+    aggressive_percentage: _builtins.str
+    """`aggressive_count` / `execution_count` x 100, 4 places."""
+    volume_percentage: _builtins.str
+    """The share of the class's volume executed on this venue, in percent:
+    "100.0000" (the venue sees only its own executions).
+    """
+    order_percentage: _builtins.str
+    """The share of the class's executed orders executed on this venue, in
+    percent: "100.0000", likewise.
+    """
+    business_days: _builtins.int
+    """Business days (Monday to Friday) in the range."""
+    below_one_trade_per_business_day: _builtins.bool
+    """Whether `trade_count` is under one per business day on average (RTS 28's
+    notification).
+    """
+    def __init__(
+        self,
+        *,
+        account_id: _builtins.str = ...,
+        instrument_class: _builtins.str = ...,
+        trade_count: _builtins.int = ...,
+        execution_count: _builtins.int = ...,
+        order_count: _builtins.int = ...,
+        volume: _builtins.int = ...,
+        notional: _builtins.str = ...,
+        passive_count: _builtins.int = ...,
+        aggressive_count: _builtins.int = ...,
+        auction_count: _builtins.int = ...,
+        passive_percentage: _builtins.str = ...,
+        aggressive_percentage: _builtins.str = ...,
+        volume_percentage: _builtins.str = ...,
+        order_percentage: _builtins.str = ...,
+        business_days: _builtins.int = ...,
+        below_one_trade_per_business_day: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "aggressive_count", b"aggressive_count", "aggressive_percentage", b"aggressive_percentage", "auction_count", b"auction_count", "below_one_trade_per_business_day", b"below_one_trade_per_business_day", "business_days", b"business_days", "execution_count", b"execution_count", "instrument_class", b"instrument_class", "notional", b"notional", "order_count", b"order_count", "order_percentage", b"order_percentage", "passive_count", b"passive_count", "passive_percentage", b"passive_percentage", "trade_count", b"trade_count", "volume", b"volume", "volume_percentage", b"volume_percentage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExecutionVenueSummary: _TypeAlias = ExecutionVenueSummary  # noqa: Y015
+
+@_typing.final
+class GetExecutionVenueSummaryResponse(_message.Message):
+    """The execution-venue summary of a range of days."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    SUMMARIES_FIELD_NUMBER: _builtins.int
+    from_date: _builtins.str
+    """The first UTC day."""
+    to_date: _builtins.str
+    """The last UTC day."""
+    @_builtins.property
+    def summaries(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExecutionVenueSummary]:
+        """Per account and class, by account."""
+
+    def __init__(
+        self,
+        *,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+        summaries: _abc.Iterable[Global___ExecutionVenueSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "summaries", b"summaries", "to_date", b"to_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetExecutionVenueSummaryResponse: _TypeAlias = GetExecutionVenueSummaryResponse  # noqa: Y015
+
+@_typing.final
+class GetLatencyPercentilesRequest(_message.Message):
+    """Request of the latency percentiles of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day, `YYYY-MM-DD`."""
+    interval_seconds: _builtins.int
+    """The intervals' length in seconds, from midnight UTC (0 = 300; at most
+    86400).
+    """
+    gateway: _builtins.str
+    """Only commands that came through this gateway ("grpc", "rest", "fix");
+    empty means all.
+    """
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        interval_seconds: _builtins.int = ...,
+        gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "gateway", b"gateway", "interval_seconds", b"interval_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLatencyPercentilesRequest: _TypeAlias = GetLatencyPercentilesRequest  # noqa: Y015
+
+@_typing.final
+class LatencyPercentiles(_message.Message):
+    """The latency of the commands sequenced in one interval (or the whole day).
+    Percentiles are nearest-rank: the smallest latency that at least that
+    share of the commands did not exceed (always one of the measured values).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    COMMAND_COUNT_FIELD_NUMBER: _builtins.int
+    P50_NANOS_FIELD_NUMBER: _builtins.int
+    P90_NANOS_FIELD_NUMBER: _builtins.int
+    P99_NANOS_FIELD_NUMBER: _builtins.int
+    MAX_NANOS_FIELD_NUMBER: _builtins.int
+    command_count: _builtins.int
+    """Commands with a gateway time sequenced in it."""
+    p50_nanos: _builtins.int
+    """The median, in nanoseconds."""
+    p90_nanos: _builtins.int
+    """The 90th percentile, in nanoseconds."""
+    p99_nanos: _builtins.int
+    """The 99th percentile, in nanoseconds."""
+    max_nanos: _builtins.int
+    """The largest, in nanoseconds."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The interval's start (the day's midnight UTC for the whole day)."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        command_count: _builtins.int = ...,
+        p50_nanos: _builtins.int = ...,
+        p90_nanos: _builtins.int = ...,
+        p99_nanos: _builtins.int = ...,
+        max_nanos: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_count", b"command_count", "max_nanos", b"max_nanos", "p50_nanos", b"p50_nanos", "p90_nanos", b"p90_nanos", "p99_nanos", b"p99_nanos", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LatencyPercentiles: _TypeAlias = LatencyPercentiles  # noqa: Y015
+
+@_typing.final
+class GetLatencyPercentilesResponse(_message.Message):
+    """The latency percentiles of one day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
+    INTERVALS_FIELD_NUMBER: _builtins.int
+    DAY_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """The UTC day."""
+    interval_seconds: _builtins.int
+    """The intervals' length in seconds."""
+    @_builtins.property
+    def intervals(self) -> _containers.RepeatedCompositeFieldContainer[Global___LatencyPercentiles]:
+        """The intervals with at least one command, in time order."""
+
+    @_builtins.property
+    def day(self) -> Global___LatencyPercentiles:
+        """The whole day (`command_count` 0 when none)."""
+
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        interval_seconds: _builtins.int = ...,
+        intervals: _abc.Iterable[Global___LatencyPercentiles] | None = ...,
+        day: Global___LatencyPercentiles | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["day", b"day"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "day", b"day", "interval_seconds", b"interval_seconds", "intervals", b"intervals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLatencyPercentilesResponse: _TypeAlias = GetLatencyPercentilesResponse  # noqa: Y015

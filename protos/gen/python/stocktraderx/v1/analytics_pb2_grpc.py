@@ -76,6 +76,16 @@ class AnalyticsServiceStub:
                 request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.SerializeToString,
                 response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.FromString,
                 _registered_method=True)
+        self.GetExecutionVenueSummary = channel.unary_unary(
+                '/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary',
+                request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.FromString,
+                _registered_method=True)
+        self.GetLatencyPercentiles = channel.unary_unary(
+                '/stocktraderx.v1.AnalyticsService/GetLatencyPercentiles',
+                request_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesRequest.SerializeToString,
+                response_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesResponse.FromString,
+                _registered_method=True)
 
 
 class AnalyticsServiceServicer:
@@ -150,6 +160,28 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetExecutionVenueSummary(self, request, context):
+        """Returns the RTS 28-style execution-venue summary of a range of days: per
+        member account and class of instruments, what a member firm files about
+        its executions on this venue (proportions, passive and aggressive
+        executions, the fewer-than-one-trade-per-business-day flag;
+        docs/compliance.md, field by field). Risk officers and administrators
+        only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLatencyPercentiles(self, request, context):
+        """Returns the latency percentiles of one day per interval: the time from a
+        gateway making a command to the core's sequencer stamping it, as the
+        journal recorded both (docs/compliance.md, "Latency over the day").
+        Risk officers and administrators only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -192,6 +224,16 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetExecutionQuality,
                     request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.FromString,
                     response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.SerializeToString,
+            ),
+            'GetExecutionVenueSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExecutionVenueSummary,
+                    request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.SerializeToString,
+            ),
+            'GetLatencyPercentiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLatencyPercentiles,
+                    request_deserializer=stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesRequest.FromString,
+                    response_serializer=stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -412,6 +454,60 @@ class AnalyticsService:
             '/stocktraderx.v1.AnalyticsService/GetExecutionQuality',
             stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityRequest.SerializeToString,
             stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionQualityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExecutionVenueSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary',
+            stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_analytics__pb2.GetExecutionVenueSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLatencyPercentiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stocktraderx.v1.AnalyticsService/GetLatencyPercentiles',
+            stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesRequest.SerializeToString,
+            stocktraderx_dot_v1_dot_analytics__pb2.GetLatencyPercentilesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -78,6 +78,20 @@ class AnalyticsServiceStub:
     instrument: volumes, orders and trades, spreads and sizes at the touch,
     speed and likelihood of execution.
     """
+    GetExecutionVenueSummary: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.GetExecutionVenueSummaryRequest, _analytics_pb2.GetExecutionVenueSummaryResponse]
+    """Returns the RTS 28-style execution-venue summary of a range of days: per
+    member account and class of instruments, what a member firm files about
+    its executions on this venue (proportions, passive and aggressive
+    executions, the fewer-than-one-trade-per-business-day flag;
+    docs/compliance.md, field by field). Risk officers and administrators
+    only.
+    """
+    GetLatencyPercentiles: _grpc.UnaryUnaryMultiCallable[_analytics_pb2.GetLatencyPercentilesRequest, _analytics_pb2.GetLatencyPercentilesResponse]
+    """Returns the latency percentiles of one day per interval: the time from a
+    gateway making a command to the core's sequencer stamping it, as the
+    journal recorded both (docs/compliance.md, "Latency over the day").
+    Risk officers and administrators only.
+    """
 
 @_typing.type_check_only
 class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
@@ -118,6 +132,20 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
     """Returns the RTS 27-style execution-quality summary of one day per
     instrument: volumes, orders and trades, spreads and sizes at the touch,
     speed and likelihood of execution.
+    """
+    GetExecutionVenueSummary: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetExecutionVenueSummaryRequest, _analytics_pb2.GetExecutionVenueSummaryResponse]  # type: ignore[assignment]
+    """Returns the RTS 28-style execution-venue summary of a range of days: per
+    member account and class of instruments, what a member firm files about
+    its executions on this venue (proportions, passive and aggressive
+    executions, the fewer-than-one-trade-per-business-day flag;
+    docs/compliance.md, field by field). Risk officers and administrators
+    only.
+    """
+    GetLatencyPercentiles: _aio.UnaryUnaryMultiCallable[_analytics_pb2.GetLatencyPercentilesRequest, _analytics_pb2.GetLatencyPercentilesResponse]  # type: ignore[assignment]
+    """Returns the latency percentiles of one day per interval: the time from a
+    gateway making a command to the core's sequencer stamping it, as the
+    journal recorded both (docs/compliance.md, "Latency over the day").
+    Risk officers and administrators only.
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -204,6 +232,32 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         """Returns the RTS 27-style execution-quality summary of one day per
         instrument: volumes, orders and trades, spreads and sizes at the touch,
         speed and likelihood of execution.
+        """
+
+    @_abc_1.abstractmethod
+    def GetExecutionVenueSummary(
+        self,
+        request: _analytics_pb2.GetExecutionVenueSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_pb2.GetExecutionVenueSummaryResponse, _abc.Awaitable[_analytics_pb2.GetExecutionVenueSummaryResponse]]:
+        """Returns the RTS 28-style execution-venue summary of a range of days: per
+        member account and class of instruments, what a member firm files about
+        its executions on this venue (proportions, passive and aggressive
+        executions, the fewer-than-one-trade-per-business-day flag;
+        docs/compliance.md, field by field). Risk officers and administrators
+        only.
+        """
+
+    @_abc_1.abstractmethod
+    def GetLatencyPercentiles(
+        self,
+        request: _analytics_pb2.GetLatencyPercentilesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_analytics_pb2.GetLatencyPercentilesResponse, _abc.Awaitable[_analytics_pb2.GetLatencyPercentilesResponse]]:
+        """Returns the latency percentiles of one day per interval: the time from a
+        gateway making a command to the core's sequencer stamping it, as the
+        journal recorded both (docs/compliance.md, "Latency over the day").
+        Risk officers and administrators only.
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

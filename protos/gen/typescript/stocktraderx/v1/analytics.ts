@@ -630,6 +630,138 @@ export interface GetExecutionQualityResponse {
   symbols: ExecutionQuality[];
 }
 
+/** Request of the execution-venue summary of a range of UTC days. */
+export interface GetExecutionVenueSummaryRequest {
+  /** The first UTC day, `YYYY-MM-DD`. */
+  fromDate: string;
+  /**
+   * The last UTC day, `YYYY-MM-DD`, included: at most 366 days after
+   * `from_date` (RTS 28 reports a year).
+   */
+  toDate: string;
+  /** Only this account; empty means every account that executed. */
+  accountId: string;
+}
+
+/**
+ * One member account's executions in one class of instruments on this venue
+ * over the range, as an RTS 28-style line. What the venue cannot know (the
+ * firm's executions elsewhere, directed orders, client categories) is not
+ * here: docs/compliance.md says how the files fill those fields.
+ */
+export interface ExecutionVenueSummary {
+  /** The account (the member whose executions these are). */
+  accountId: string;
+  /**
+   * The class of instruments. The reference data has no class: every
+   * instrument is a share, so there is one class.
+   */
+  instrumentClass: string;
+  /**
+   * Trades the account took part in (a trade between two of its orders
+   * counts once).
+   */
+  tradeCount: bigint;
+  /** Its executions (fills): what the passive and aggressive percentages are over. */
+  executionCount: bigint;
+  /** Its orders with at least one execution in the range. */
+  orderCount: bigint;
+  /** Shares executed. */
+  volume: bigint;
+  /** Price times quantity over the executions, a decimal string. */
+  notional: string;
+  /**
+   * Executions whose order rested in the book (the trade's aggressor was the
+   * other side).
+   */
+  passiveCount: bigint;
+  /** Executions whose order took liquidity (it was the trade's aggressor). */
+  aggressiveCount: bigint;
+  /** Executions in an auction (neither passive nor aggressive). */
+  auctionCount: bigint;
+  /** `passive_count` / `execution_count` x 100, 4 places. */
+  passivePercentage: string;
+  /** `aggressive_count` / `execution_count` x 100, 4 places. */
+  aggressivePercentage: string;
+  /**
+   * The share of the class's volume executed on this venue, in percent:
+   * "100.0000" (the venue sees only its own executions).
+   */
+  volumePercentage: string;
+  /**
+   * The share of the class's executed orders executed on this venue, in
+   * percent: "100.0000", likewise.
+   */
+  orderPercentage: string;
+  /** Business days (Monday to Friday) in the range. */
+  businessDays: bigint;
+  /**
+   * Whether `trade_count` is under one per business day on average (RTS 28's
+   * notification).
+   */
+  belowOneTradePerBusinessDay: boolean;
+}
+
+/** The execution-venue summary of a range of days. */
+export interface GetExecutionVenueSummaryResponse {
+  /** The first UTC day. */
+  fromDate: string;
+  /** The last UTC day. */
+  toDate: string;
+  /** Per account and class, by account. */
+  summaries: ExecutionVenueSummary[];
+}
+
+/** Request of the latency percentiles of one day. */
+export interface GetLatencyPercentilesRequest {
+  /** The UTC day, `YYYY-MM-DD`. */
+  date: string;
+  /**
+   * The intervals' length in seconds, from midnight UTC (0 = 300; at most
+   * 86400).
+   */
+  intervalSeconds: number;
+  /**
+   * Only commands that came through this gateway ("grpc", "rest", "fix");
+   * empty means all.
+   */
+  gateway: string;
+}
+
+/**
+ * The latency of the commands sequenced in one interval (or the whole day).
+ * Percentiles are nearest-rank: the smallest latency that at least that
+ * share of the commands did not exceed (always one of the measured values).
+ */
+export interface LatencyPercentiles {
+  /** The interval's start (the day's midnight UTC for the whole day). */
+  startTime:
+    | Timestamp
+    | undefined;
+  /** Commands with a gateway time sequenced in it. */
+  commandCount: bigint;
+  /** The median, in nanoseconds. */
+  p50Nanos: bigint;
+  /** The 90th percentile, in nanoseconds. */
+  p90Nanos: bigint;
+  /** The 99th percentile, in nanoseconds. */
+  p99Nanos: bigint;
+  /** The largest, in nanoseconds. */
+  maxNanos: bigint;
+}
+
+/** The latency percentiles of one day. */
+export interface GetLatencyPercentilesResponse {
+  /** The UTC day. */
+  date: string;
+  /** The intervals' length in seconds. */
+  intervalSeconds: number;
+  /** The intervals with at least one command, in time order. */
+  intervals: LatencyPercentiles[];
+  /** The whole day (`command_count` 0 when none). */
+  day: LatencyPercentiles | undefined;
+}
+
 function createBaseGetTradeReportRequest(): GetTradeReportRequest {
   return { accountId: "", date: "", symbol: "", pageSize: 0, pageToken: "" };
 }
@@ -5789,6 +5921,1080 @@ export const GetExecutionQualityResponse: MessageFns<GetExecutionQualityResponse
   },
 };
 
+function createBaseGetExecutionVenueSummaryRequest(): GetExecutionVenueSummaryRequest {
+  return { fromDate: "", toDate: "", accountId: "" };
+}
+
+export const GetExecutionVenueSummaryRequest: MessageFns<GetExecutionVenueSummaryRequest> = {
+  encode(message: GetExecutionVenueSummaryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromDate !== "") {
+      writer.uint32(10).string(message.fromDate);
+    }
+    if (message.toDate !== "") {
+      writer.uint32(18).string(message.toDate);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(26).string(message.accountId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExecutionVenueSummaryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExecutionVenueSummaryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fromDate = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.toDate = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetExecutionVenueSummaryRequest {
+    return {
+      fromDate: isSet(object.fromDate)
+        ? globalThis.String(object.fromDate)
+        : isSet(object.from_date)
+        ? globalThis.String(object.from_date)
+        : "",
+      toDate: isSet(object.toDate)
+        ? globalThis.String(object.toDate)
+        : isSet(object.to_date)
+        ? globalThis.String(object.to_date)
+        : "",
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetExecutionVenueSummaryRequest): unknown {
+    const obj: any = {};
+    if (message.fromDate !== "") {
+      obj.fromDate = message.fromDate;
+    }
+    if (message.toDate !== "") {
+      obj.toDate = message.toDate;
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetExecutionVenueSummaryRequest>, I>>(base?: I): GetExecutionVenueSummaryRequest {
+    return GetExecutionVenueSummaryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetExecutionVenueSummaryRequest>, I>>(
+    object: I,
+  ): GetExecutionVenueSummaryRequest {
+    const message = createBaseGetExecutionVenueSummaryRequest();
+    message.fromDate = object.fromDate ?? "";
+    message.toDate = object.toDate ?? "";
+    message.accountId = object.accountId ?? "";
+    return message;
+  },
+};
+
+function createBaseExecutionVenueSummary(): ExecutionVenueSummary {
+  return {
+    accountId: "",
+    instrumentClass: "",
+    tradeCount: 0n,
+    executionCount: 0n,
+    orderCount: 0n,
+    volume: 0n,
+    notional: "",
+    passiveCount: 0n,
+    aggressiveCount: 0n,
+    auctionCount: 0n,
+    passivePercentage: "",
+    aggressivePercentage: "",
+    volumePercentage: "",
+    orderPercentage: "",
+    businessDays: 0n,
+    belowOneTradePerBusinessDay: false,
+  };
+}
+
+export const ExecutionVenueSummary: MessageFns<ExecutionVenueSummary> = {
+  encode(message: ExecutionVenueSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountId !== "") {
+      writer.uint32(10).string(message.accountId);
+    }
+    if (message.instrumentClass !== "") {
+      writer.uint32(18).string(message.instrumentClass);
+    }
+    if (message.tradeCount !== 0n) {
+      if (BigInt.asIntN(64, message.tradeCount) !== message.tradeCount) {
+        throw new globalThis.Error("value provided for field message.tradeCount of type int64 too large");
+      }
+      writer.uint32(24).int64(message.tradeCount);
+    }
+    if (message.executionCount !== 0n) {
+      if (BigInt.asIntN(64, message.executionCount) !== message.executionCount) {
+        throw new globalThis.Error("value provided for field message.executionCount of type int64 too large");
+      }
+      writer.uint32(32).int64(message.executionCount);
+    }
+    if (message.orderCount !== 0n) {
+      if (BigInt.asIntN(64, message.orderCount) !== message.orderCount) {
+        throw new globalThis.Error("value provided for field message.orderCount of type int64 too large");
+      }
+      writer.uint32(40).int64(message.orderCount);
+    }
+    if (message.volume !== 0n) {
+      if (BigInt.asIntN(64, message.volume) !== message.volume) {
+        throw new globalThis.Error("value provided for field message.volume of type int64 too large");
+      }
+      writer.uint32(48).int64(message.volume);
+    }
+    if (message.notional !== "") {
+      writer.uint32(58).string(message.notional);
+    }
+    if (message.passiveCount !== 0n) {
+      if (BigInt.asIntN(64, message.passiveCount) !== message.passiveCount) {
+        throw new globalThis.Error("value provided for field message.passiveCount of type int64 too large");
+      }
+      writer.uint32(64).int64(message.passiveCount);
+    }
+    if (message.aggressiveCount !== 0n) {
+      if (BigInt.asIntN(64, message.aggressiveCount) !== message.aggressiveCount) {
+        throw new globalThis.Error("value provided for field message.aggressiveCount of type int64 too large");
+      }
+      writer.uint32(72).int64(message.aggressiveCount);
+    }
+    if (message.auctionCount !== 0n) {
+      if (BigInt.asIntN(64, message.auctionCount) !== message.auctionCount) {
+        throw new globalThis.Error("value provided for field message.auctionCount of type int64 too large");
+      }
+      writer.uint32(80).int64(message.auctionCount);
+    }
+    if (message.passivePercentage !== "") {
+      writer.uint32(90).string(message.passivePercentage);
+    }
+    if (message.aggressivePercentage !== "") {
+      writer.uint32(98).string(message.aggressivePercentage);
+    }
+    if (message.volumePercentage !== "") {
+      writer.uint32(106).string(message.volumePercentage);
+    }
+    if (message.orderPercentage !== "") {
+      writer.uint32(114).string(message.orderPercentage);
+    }
+    if (message.businessDays !== 0n) {
+      if (BigInt.asIntN(64, message.businessDays) !== message.businessDays) {
+        throw new globalThis.Error("value provided for field message.businessDays of type int64 too large");
+      }
+      writer.uint32(120).int64(message.businessDays);
+    }
+    if (message.belowOneTradePerBusinessDay !== false) {
+      writer.uint32(128).bool(message.belowOneTradePerBusinessDay);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionVenueSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionVenueSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instrumentClass = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tradeCount = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.executionCount = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.orderCount = reader.int64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.volume = reader.int64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.notional = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.passiveCount = reader.int64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.aggressiveCount = reader.int64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.auctionCount = reader.int64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.passivePercentage = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.aggressivePercentage = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.volumePercentage = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.orderPercentage = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.businessDays = reader.int64() as bigint;
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.belowOneTradePerBusinessDay = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionVenueSummary {
+    return {
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      instrumentClass: isSet(object.instrumentClass)
+        ? globalThis.String(object.instrumentClass)
+        : isSet(object.instrument_class)
+        ? globalThis.String(object.instrument_class)
+        : "",
+      tradeCount: isSet(object.tradeCount)
+        ? BigInt(object.tradeCount)
+        : isSet(object.trade_count)
+        ? BigInt(object.trade_count)
+        : 0n,
+      executionCount: isSet(object.executionCount)
+        ? BigInt(object.executionCount)
+        : isSet(object.execution_count)
+        ? BigInt(object.execution_count)
+        : 0n,
+      orderCount: isSet(object.orderCount)
+        ? BigInt(object.orderCount)
+        : isSet(object.order_count)
+        ? BigInt(object.order_count)
+        : 0n,
+      volume: isSet(object.volume) ? BigInt(object.volume) : 0n,
+      notional: isSet(object.notional) ? globalThis.String(object.notional) : "",
+      passiveCount: isSet(object.passiveCount)
+        ? BigInt(object.passiveCount)
+        : isSet(object.passive_count)
+        ? BigInt(object.passive_count)
+        : 0n,
+      aggressiveCount: isSet(object.aggressiveCount)
+        ? BigInt(object.aggressiveCount)
+        : isSet(object.aggressive_count)
+        ? BigInt(object.aggressive_count)
+        : 0n,
+      auctionCount: isSet(object.auctionCount)
+        ? BigInt(object.auctionCount)
+        : isSet(object.auction_count)
+        ? BigInt(object.auction_count)
+        : 0n,
+      passivePercentage: isSet(object.passivePercentage)
+        ? globalThis.String(object.passivePercentage)
+        : isSet(object.passive_percentage)
+        ? globalThis.String(object.passive_percentage)
+        : "",
+      aggressivePercentage: isSet(object.aggressivePercentage)
+        ? globalThis.String(object.aggressivePercentage)
+        : isSet(object.aggressive_percentage)
+        ? globalThis.String(object.aggressive_percentage)
+        : "",
+      volumePercentage: isSet(object.volumePercentage)
+        ? globalThis.String(object.volumePercentage)
+        : isSet(object.volume_percentage)
+        ? globalThis.String(object.volume_percentage)
+        : "",
+      orderPercentage: isSet(object.orderPercentage)
+        ? globalThis.String(object.orderPercentage)
+        : isSet(object.order_percentage)
+        ? globalThis.String(object.order_percentage)
+        : "",
+      businessDays: isSet(object.businessDays)
+        ? BigInt(object.businessDays)
+        : isSet(object.business_days)
+        ? BigInt(object.business_days)
+        : 0n,
+      belowOneTradePerBusinessDay: isSet(object.belowOneTradePerBusinessDay)
+        ? globalThis.Boolean(object.belowOneTradePerBusinessDay)
+        : isSet(object.below_one_trade_per_business_day)
+        ? globalThis.Boolean(object.below_one_trade_per_business_day)
+        : false,
+    };
+  },
+
+  toJSON(message: ExecutionVenueSummary): unknown {
+    const obj: any = {};
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.instrumentClass !== "") {
+      obj.instrumentClass = message.instrumentClass;
+    }
+    if (message.tradeCount !== 0n) {
+      obj.tradeCount = message.tradeCount.toString();
+    }
+    if (message.executionCount !== 0n) {
+      obj.executionCount = message.executionCount.toString();
+    }
+    if (message.orderCount !== 0n) {
+      obj.orderCount = message.orderCount.toString();
+    }
+    if (message.volume !== 0n) {
+      obj.volume = message.volume.toString();
+    }
+    if (message.notional !== "") {
+      obj.notional = message.notional;
+    }
+    if (message.passiveCount !== 0n) {
+      obj.passiveCount = message.passiveCount.toString();
+    }
+    if (message.aggressiveCount !== 0n) {
+      obj.aggressiveCount = message.aggressiveCount.toString();
+    }
+    if (message.auctionCount !== 0n) {
+      obj.auctionCount = message.auctionCount.toString();
+    }
+    if (message.passivePercentage !== "") {
+      obj.passivePercentage = message.passivePercentage;
+    }
+    if (message.aggressivePercentage !== "") {
+      obj.aggressivePercentage = message.aggressivePercentage;
+    }
+    if (message.volumePercentage !== "") {
+      obj.volumePercentage = message.volumePercentage;
+    }
+    if (message.orderPercentage !== "") {
+      obj.orderPercentage = message.orderPercentage;
+    }
+    if (message.businessDays !== 0n) {
+      obj.businessDays = message.businessDays.toString();
+    }
+    if (message.belowOneTradePerBusinessDay !== false) {
+      obj.belowOneTradePerBusinessDay = message.belowOneTradePerBusinessDay;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecutionVenueSummary>, I>>(base?: I): ExecutionVenueSummary {
+    return ExecutionVenueSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecutionVenueSummary>, I>>(object: I): ExecutionVenueSummary {
+    const message = createBaseExecutionVenueSummary();
+    message.accountId = object.accountId ?? "";
+    message.instrumentClass = object.instrumentClass ?? "";
+    message.tradeCount = (object.tradeCount !== undefined && object.tradeCount !== null)
+      ? BigInt(object.tradeCount)
+      : 0n;
+    message.executionCount = (object.executionCount !== undefined && object.executionCount !== null)
+      ? BigInt(object.executionCount)
+      : 0n;
+    message.orderCount = (object.orderCount !== undefined && object.orderCount !== null)
+      ? BigInt(object.orderCount)
+      : 0n;
+    message.volume = (object.volume !== undefined && object.volume !== null) ? BigInt(object.volume) : 0n;
+    message.notional = object.notional ?? "";
+    message.passiveCount = (object.passiveCount !== undefined && object.passiveCount !== null)
+      ? BigInt(object.passiveCount)
+      : 0n;
+    message.aggressiveCount = (object.aggressiveCount !== undefined && object.aggressiveCount !== null)
+      ? BigInt(object.aggressiveCount)
+      : 0n;
+    message.auctionCount = (object.auctionCount !== undefined && object.auctionCount !== null)
+      ? BigInt(object.auctionCount)
+      : 0n;
+    message.passivePercentage = object.passivePercentage ?? "";
+    message.aggressivePercentage = object.aggressivePercentage ?? "";
+    message.volumePercentage = object.volumePercentage ?? "";
+    message.orderPercentage = object.orderPercentage ?? "";
+    message.businessDays = (object.businessDays !== undefined && object.businessDays !== null)
+      ? BigInt(object.businessDays)
+      : 0n;
+    message.belowOneTradePerBusinessDay = object.belowOneTradePerBusinessDay ?? false;
+    return message;
+  },
+};
+
+function createBaseGetExecutionVenueSummaryResponse(): GetExecutionVenueSummaryResponse {
+  return { fromDate: "", toDate: "", summaries: [] };
+}
+
+export const GetExecutionVenueSummaryResponse: MessageFns<GetExecutionVenueSummaryResponse> = {
+  encode(message: GetExecutionVenueSummaryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromDate !== "") {
+      writer.uint32(10).string(message.fromDate);
+    }
+    if (message.toDate !== "") {
+      writer.uint32(18).string(message.toDate);
+    }
+    for (const v of message.summaries) {
+      ExecutionVenueSummary.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExecutionVenueSummaryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExecutionVenueSummaryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fromDate = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.toDate = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.summaries.push(ExecutionVenueSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetExecutionVenueSummaryResponse {
+    return {
+      fromDate: isSet(object.fromDate)
+        ? globalThis.String(object.fromDate)
+        : isSet(object.from_date)
+        ? globalThis.String(object.from_date)
+        : "",
+      toDate: isSet(object.toDate)
+        ? globalThis.String(object.toDate)
+        : isSet(object.to_date)
+        ? globalThis.String(object.to_date)
+        : "",
+      summaries: globalThis.Array.isArray(object?.summaries)
+        ? object.summaries.map((e: any) => ExecutionVenueSummary.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetExecutionVenueSummaryResponse): unknown {
+    const obj: any = {};
+    if (message.fromDate !== "") {
+      obj.fromDate = message.fromDate;
+    }
+    if (message.toDate !== "") {
+      obj.toDate = message.toDate;
+    }
+    if (message.summaries?.length) {
+      obj.summaries = message.summaries.map((e) => ExecutionVenueSummary.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetExecutionVenueSummaryResponse>, I>>(
+    base?: I,
+  ): GetExecutionVenueSummaryResponse {
+    return GetExecutionVenueSummaryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetExecutionVenueSummaryResponse>, I>>(
+    object: I,
+  ): GetExecutionVenueSummaryResponse {
+    const message = createBaseGetExecutionVenueSummaryResponse();
+    message.fromDate = object.fromDate ?? "";
+    message.toDate = object.toDate ?? "";
+    message.summaries = object.summaries?.map((e) => ExecutionVenueSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetLatencyPercentilesRequest(): GetLatencyPercentilesRequest {
+  return { date: "", intervalSeconds: 0, gateway: "" };
+}
+
+export const GetLatencyPercentilesRequest: MessageFns<GetLatencyPercentilesRequest> = {
+  encode(message: GetLatencyPercentilesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    if (message.intervalSeconds !== 0) {
+      writer.uint32(16).int32(message.intervalSeconds);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(26).string(message.gateway);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLatencyPercentilesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLatencyPercentilesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalSeconds = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLatencyPercentilesRequest {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      intervalSeconds: isSet(object.intervalSeconds)
+        ? globalThis.Number(object.intervalSeconds)
+        : isSet(object.interval_seconds)
+        ? globalThis.Number(object.interval_seconds)
+        : 0,
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+    };
+  },
+
+  toJSON(message: GetLatencyPercentilesRequest): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.intervalSeconds !== 0) {
+      obj.intervalSeconds = Math.round(message.intervalSeconds);
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLatencyPercentilesRequest>, I>>(base?: I): GetLatencyPercentilesRequest {
+    return GetLatencyPercentilesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLatencyPercentilesRequest>, I>>(object: I): GetLatencyPercentilesRequest {
+    const message = createBaseGetLatencyPercentilesRequest();
+    message.date = object.date ?? "";
+    message.intervalSeconds = object.intervalSeconds ?? 0;
+    message.gateway = object.gateway ?? "";
+    return message;
+  },
+};
+
+function createBaseLatencyPercentiles(): LatencyPercentiles {
+  return { startTime: undefined, commandCount: 0n, p50Nanos: 0n, p90Nanos: 0n, p99Nanos: 0n, maxNanos: 0n };
+}
+
+export const LatencyPercentiles: MessageFns<LatencyPercentiles> = {
+  encode(message: LatencyPercentiles, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(10).fork()).join();
+    }
+    if (message.commandCount !== 0n) {
+      if (BigInt.asIntN(64, message.commandCount) !== message.commandCount) {
+        throw new globalThis.Error("value provided for field message.commandCount of type int64 too large");
+      }
+      writer.uint32(16).int64(message.commandCount);
+    }
+    if (message.p50Nanos !== 0n) {
+      if (BigInt.asIntN(64, message.p50Nanos) !== message.p50Nanos) {
+        throw new globalThis.Error("value provided for field message.p50Nanos of type int64 too large");
+      }
+      writer.uint32(24).int64(message.p50Nanos);
+    }
+    if (message.p90Nanos !== 0n) {
+      if (BigInt.asIntN(64, message.p90Nanos) !== message.p90Nanos) {
+        throw new globalThis.Error("value provided for field message.p90Nanos of type int64 too large");
+      }
+      writer.uint32(32).int64(message.p90Nanos);
+    }
+    if (message.p99Nanos !== 0n) {
+      if (BigInt.asIntN(64, message.p99Nanos) !== message.p99Nanos) {
+        throw new globalThis.Error("value provided for field message.p99Nanos of type int64 too large");
+      }
+      writer.uint32(40).int64(message.p99Nanos);
+    }
+    if (message.maxNanos !== 0n) {
+      if (BigInt.asIntN(64, message.maxNanos) !== message.maxNanos) {
+        throw new globalThis.Error("value provided for field message.maxNanos of type int64 too large");
+      }
+      writer.uint32(48).int64(message.maxNanos);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LatencyPercentiles {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLatencyPercentiles();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.commandCount = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.p50Nanos = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.p90Nanos = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.p99Nanos = reader.int64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxNanos = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LatencyPercentiles {
+    return {
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      commandCount: isSet(object.commandCount)
+        ? BigInt(object.commandCount)
+        : isSet(object.command_count)
+        ? BigInt(object.command_count)
+        : 0n,
+      p50Nanos: isSet(object.p50Nanos)
+        ? BigInt(object.p50Nanos)
+        : isSet(object.p50_nanos)
+        ? BigInt(object.p50_nanos)
+        : 0n,
+      p90Nanos: isSet(object.p90Nanos)
+        ? BigInt(object.p90Nanos)
+        : isSet(object.p90_nanos)
+        ? BigInt(object.p90_nanos)
+        : 0n,
+      p99Nanos: isSet(object.p99Nanos)
+        ? BigInt(object.p99Nanos)
+        : isSet(object.p99_nanos)
+        ? BigInt(object.p99_nanos)
+        : 0n,
+      maxNanos: isSet(object.maxNanos)
+        ? BigInt(object.maxNanos)
+        : isSet(object.max_nanos)
+        ? BigInt(object.max_nanos)
+        : 0n,
+    };
+  },
+
+  toJSON(message: LatencyPercentiles): unknown {
+    const obj: any = {};
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.commandCount !== 0n) {
+      obj.commandCount = message.commandCount.toString();
+    }
+    if (message.p50Nanos !== 0n) {
+      obj.p50Nanos = message.p50Nanos.toString();
+    }
+    if (message.p90Nanos !== 0n) {
+      obj.p90Nanos = message.p90Nanos.toString();
+    }
+    if (message.p99Nanos !== 0n) {
+      obj.p99Nanos = message.p99Nanos.toString();
+    }
+    if (message.maxNanos !== 0n) {
+      obj.maxNanos = message.maxNanos.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LatencyPercentiles>, I>>(base?: I): LatencyPercentiles {
+    return LatencyPercentiles.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LatencyPercentiles>, I>>(object: I): LatencyPercentiles {
+    const message = createBaseLatencyPercentiles();
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? Timestamp.fromPartial(object.startTime)
+      : undefined;
+    message.commandCount = (object.commandCount !== undefined && object.commandCount !== null)
+      ? BigInt(object.commandCount)
+      : 0n;
+    message.p50Nanos = (object.p50Nanos !== undefined && object.p50Nanos !== null) ? BigInt(object.p50Nanos) : 0n;
+    message.p90Nanos = (object.p90Nanos !== undefined && object.p90Nanos !== null) ? BigInt(object.p90Nanos) : 0n;
+    message.p99Nanos = (object.p99Nanos !== undefined && object.p99Nanos !== null) ? BigInt(object.p99Nanos) : 0n;
+    message.maxNanos = (object.maxNanos !== undefined && object.maxNanos !== null) ? BigInt(object.maxNanos) : 0n;
+    return message;
+  },
+};
+
+function createBaseGetLatencyPercentilesResponse(): GetLatencyPercentilesResponse {
+  return { date: "", intervalSeconds: 0, intervals: [], day: undefined };
+}
+
+export const GetLatencyPercentilesResponse: MessageFns<GetLatencyPercentilesResponse> = {
+  encode(message: GetLatencyPercentilesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.date !== "") {
+      writer.uint32(10).string(message.date);
+    }
+    if (message.intervalSeconds !== 0) {
+      writer.uint32(16).int32(message.intervalSeconds);
+    }
+    for (const v of message.intervals) {
+      LatencyPercentiles.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.day !== undefined) {
+      LatencyPercentiles.encode(message.day, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLatencyPercentilesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLatencyPercentilesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalSeconds = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.intervals.push(LatencyPercentiles.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.day = LatencyPercentiles.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLatencyPercentilesResponse {
+    return {
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      intervalSeconds: isSet(object.intervalSeconds)
+        ? globalThis.Number(object.intervalSeconds)
+        : isSet(object.interval_seconds)
+        ? globalThis.Number(object.interval_seconds)
+        : 0,
+      intervals: globalThis.Array.isArray(object?.intervals)
+        ? object.intervals.map((e: any) => LatencyPercentiles.fromJSON(e))
+        : [],
+      day: isSet(object.day) ? LatencyPercentiles.fromJSON(object.day) : undefined,
+    };
+  },
+
+  toJSON(message: GetLatencyPercentilesResponse): unknown {
+    const obj: any = {};
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.intervalSeconds !== 0) {
+      obj.intervalSeconds = Math.round(message.intervalSeconds);
+    }
+    if (message.intervals?.length) {
+      obj.intervals = message.intervals.map((e) => LatencyPercentiles.toJSON(e));
+    }
+    if (message.day !== undefined) {
+      obj.day = LatencyPercentiles.toJSON(message.day);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLatencyPercentilesResponse>, I>>(base?: I): GetLatencyPercentilesResponse {
+    return GetLatencyPercentilesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLatencyPercentilesResponse>, I>>(
+    object: I,
+  ): GetLatencyPercentilesResponse {
+    const message = createBaseGetLatencyPercentilesResponse();
+    message.date = object.date ?? "";
+    message.intervalSeconds = object.intervalSeconds ?? 0;
+    message.intervals = object.intervals?.map((e) => LatencyPercentiles.fromPartial(e)) || [];
+    message.day = (object.day !== undefined && object.day !== null)
+      ? LatencyPercentiles.fromPartial(object.day)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Reports over the journal's facts. Traders see their own accounts; risk
  * officers and administrators see every account.
@@ -5916,6 +7122,44 @@ export const AnalyticsServiceService = {
       Buffer.from(GetExecutionQualityResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetExecutionQualityResponse => GetExecutionQualityResponse.decode(value),
   },
+  /**
+   * Returns the RTS 28-style execution-venue summary of a range of days: per
+   * member account and class of instruments, what a member firm files about
+   * its executions on this venue (proportions, passive and aggressive
+   * executions, the fewer-than-one-trade-per-business-day flag;
+   * docs/compliance.md, field by field). Risk officers and administrators
+   * only.
+   */
+  getExecutionVenueSummary: {
+    path: "/stocktraderx.v1.AnalyticsService/GetExecutionVenueSummary" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetExecutionVenueSummaryRequest): Buffer =>
+      Buffer.from(GetExecutionVenueSummaryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetExecutionVenueSummaryRequest =>
+      GetExecutionVenueSummaryRequest.decode(value),
+    responseSerialize: (value: GetExecutionVenueSummaryResponse): Buffer =>
+      Buffer.from(GetExecutionVenueSummaryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetExecutionVenueSummaryResponse =>
+      GetExecutionVenueSummaryResponse.decode(value),
+  },
+  /**
+   * Returns the latency percentiles of one day per interval: the time from a
+   * gateway making a command to the core's sequencer stamping it, as the
+   * journal recorded both (docs/compliance.md, "Latency over the day").
+   * Risk officers and administrators only.
+   */
+  getLatencyPercentiles: {
+    path: "/stocktraderx.v1.AnalyticsService/GetLatencyPercentiles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLatencyPercentilesRequest): Buffer =>
+      Buffer.from(GetLatencyPercentilesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLatencyPercentilesRequest => GetLatencyPercentilesRequest.decode(value),
+    responseSerialize: (value: GetLatencyPercentilesResponse): Buffer =>
+      Buffer.from(GetLatencyPercentilesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetLatencyPercentilesResponse => GetLatencyPercentilesResponse.decode(value),
+  },
 } as const;
 
 export interface AnalyticsServiceServer extends UntypedServiceImplementation {
@@ -5958,6 +7202,22 @@ export interface AnalyticsServiceServer extends UntypedServiceImplementation {
    * speed and likelihood of execution.
    */
   getExecutionQuality: handleUnaryCall<GetExecutionQualityRequest, GetExecutionQualityResponse>;
+  /**
+   * Returns the RTS 28-style execution-venue summary of a range of days: per
+   * member account and class of instruments, what a member firm files about
+   * its executions on this venue (proportions, passive and aggressive
+   * executions, the fewer-than-one-trade-per-business-day flag;
+   * docs/compliance.md, field by field). Risk officers and administrators
+   * only.
+   */
+  getExecutionVenueSummary: handleUnaryCall<GetExecutionVenueSummaryRequest, GetExecutionVenueSummaryResponse>;
+  /**
+   * Returns the latency percentiles of one day per interval: the time from a
+   * gateway making a command to the core's sequencer stamping it, as the
+   * journal recorded both (docs/compliance.md, "Latency over the day").
+   * Risk officers and administrators only.
+   */
+  getLatencyPercentiles: handleUnaryCall<GetLatencyPercentilesRequest, GetLatencyPercentilesResponse>;
 }
 
 export interface AnalyticsServiceClient extends Client {
@@ -6111,6 +7371,50 @@ export interface AnalyticsServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetExecutionQualityResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Returns the RTS 28-style execution-venue summary of a range of days: per
+   * member account and class of instruments, what a member firm files about
+   * its executions on this venue (proportions, passive and aggressive
+   * executions, the fewer-than-one-trade-per-business-day flag;
+   * docs/compliance.md, field by field). Risk officers and administrators
+   * only.
+   */
+  getExecutionVenueSummary(
+    request: GetExecutionVenueSummaryRequest,
+    callback: (error: ServiceError | null, response: GetExecutionVenueSummaryResponse) => void,
+  ): ClientUnaryCall;
+  getExecutionVenueSummary(
+    request: GetExecutionVenueSummaryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetExecutionVenueSummaryResponse) => void,
+  ): ClientUnaryCall;
+  getExecutionVenueSummary(
+    request: GetExecutionVenueSummaryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetExecutionVenueSummaryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Returns the latency percentiles of one day per interval: the time from a
+   * gateway making a command to the core's sequencer stamping it, as the
+   * journal recorded both (docs/compliance.md, "Latency over the day").
+   * Risk officers and administrators only.
+   */
+  getLatencyPercentiles(
+    request: GetLatencyPercentilesRequest,
+    callback: (error: ServiceError | null, response: GetLatencyPercentilesResponse) => void,
+  ): ClientUnaryCall;
+  getLatencyPercentiles(
+    request: GetLatencyPercentilesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetLatencyPercentilesResponse) => void,
+  ): ClientUnaryCall;
+  getLatencyPercentiles(
+    request: GetLatencyPercentilesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetLatencyPercentilesResponse) => void,
   ): ClientUnaryCall;
 }
 
