@@ -28,7 +28,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from server.bench.workload import OrderFlow, instruments
-from server.committed.log import open_log
+from server.committed.open import open_log
 from server.consumers.relay import BATCH_RECORDS, Relay
 from server.consumers.sources import LogSource, LogTail
 from server.core.exchange import ExchangeCore

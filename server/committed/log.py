@@ -70,10 +70,3 @@ def url_problem(url: str) -> str | None:
     if not split_url(url)[1]:
         return "stream= names no stream"
     return None
-
-
-def open_log(url: str) -> CommittedLog:
-    """The log ``url`` names (``url_problem`` has accepted it)."""
-    from server.committed.redis_log import RedisStreamLog  # noqa: PLC0415 - redis loads only here
-
-    return RedisStreamLog.from_url(url)

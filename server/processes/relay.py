@@ -17,7 +17,8 @@ from pathlib import Path
 
 from prometheus_client.registry import REGISTRY
 
-from server.committed.log import CommittedLog, open_log
+from server.committed.log import CommittedLog
+from server.committed.open import open_log
 from server.config import ConfigError, Settings
 from server.consumers.relay import Relay
 from server.link.client import CoreClient

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from server.committed.log import open_log
+from server.committed.open import open_log
 from server.config import Settings
 from server.consumers.sources import JournalSource, LogPositions, LogSource, RecordSource
 from server.processes.link import follow_positions

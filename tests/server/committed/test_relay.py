@@ -11,7 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from server.bench.workload import OrderFlow, instruments
-from server.committed.log import LogError, open_log, split_url
+from server.committed.log import LogError, split_url
+from server.committed.open import open_log
 from server.committed.redis_log import RedisStreamLog
 from server.consumers.projector import Projector, StoreAheadError
 from server.consumers.relay import Relay
