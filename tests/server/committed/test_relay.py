@@ -14,11 +14,15 @@ from server.bench.workload import OrderFlow, instruments
 from server.committed.log import LogError, split_url
 from server.committed.open import open_log
 from server.committed.redis_log import RedisStreamLog
+from server.config import ConfigError, Settings
+from server.consumers.analytics.follower import AnalyticsFollower, rebuild
+from server.consumers.analytics.store import STORE_FILE, AnalyticsStore
 from server.consumers.projector import Projector, StoreAheadError
 from server.consumers.relay import Relay
 from server.consumers.sources import LogPositions, LogSource, LogTail
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
+from server.processes.runner import build
 from server.store import open_store
 from tests.server.store.journal_check import all_records, check_store_matches_journal
 
@@ -187,3 +191,42 @@ def test_a_log_of_another_history_is_refused(fresh_redis_url: str, tmp_path: Pat
         await core.close()
 
     _run(fresh_redis_url, scenario)
+
+
+def test_an_analytics_store_elsewhere_fed_by_the_log_equals_a_rebuild_from_the_journal(
+    fresh_redis_url: str, tmp_path: Path
+) -> None:
+    async def scenario(log: RedisStreamLog) -> None:
+        data, remote = tmp_path / "data", tmp_path / "remote"
+        remote.mkdir()
+        core = ExchangeCore.open(data, instruments(), durability=Durability.NONE)
+        await _trade(core, 300)
+        end = core.sequencer.sequence
+        relay = Relay(log, data, committed=lambda: core.sequencer.durable_sequence)
+        await relay.start()
+        await relay.caught_up(end)
+        await relay.stop()
+        live = AnalyticsStore.open(remote / STORE_FILE)
+        follower = AnalyticsFollower(
+            live, remote, committed=lambda: end, source=LogSource(log), batch_commands=64
+        )
+        await follower.start()
+        await follower.caught_up(end)
+        await follower.stop()
+        rebuilt = AnalyticsStore.open(None)
+        assert rebuild(rebuilt, data) == live.position() == end
+        for table in ("order_events", "trades"):
+            query = f"SELECT * FROM {table} ORDER BY ALL"
+            assert live.reader().execute(query).fetchall() == (
+                rebuilt.reader().execute(query).fetchall()
+            )
+        live.close()
+        rebuilt.close()
+        await core.close()
+
+    _run(fresh_redis_url, scenario)
+
+
+def test_the_relay_role_needs_a_log() -> None:
+    with pytest.raises(ConfigError, match=r"set \[relay\] url or STX_RELAY_URL"):
+        build("relay", Settings())
