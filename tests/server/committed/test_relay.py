@@ -4,6 +4,7 @@ consumer with no journal of its own projects it, each record exactly once."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -230,3 +231,26 @@ def test_an_analytics_store_elsewhere_fed_by_the_log_equals_a_rebuild_from_the_j
 def test_the_relay_role_needs_a_log() -> None:
     with pytest.raises(ConfigError, match=r"set \[relay\] url or STX_RELAY_URL"):
         build("relay", Settings())
+
+
+def test_a_log_out_of_reach_does_not_stop_the_relay_from_starting(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        data = tmp_path / "data"
+        core = ExchangeCore.open(data, instruments(), durability=Durability.NONE)
+        await _trade(core, 10)
+        with socket.socket() as probe:  # a port nobody listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        log = open_log(f"redis://127.0.0.1:{port}/0")
+        relay = Relay(log, data, committed=lambda: core.sequencer.durable_sequence)
+        await relay.start()  # the exchange starts; the relay keeps asking
+        assert not relay.resumed
+        assert relay.following
+        with pytest.raises(TimeoutError, match="relay at 0"):
+            await relay.caught_up(1, timeout=0.3)
+        assert relay.failures >= 1
+        await relay.stop()
+        await log.close()
+        await core.close()
+
+    asyncio.run(scenario())
