@@ -60,23 +60,25 @@ class Relay(JournalFollower):
         log out of reach does not stop the start (the exchange runs without
         it): following asks again, with backoff, before it sends anything."""
         try:
-            self.position = await self.log.last_sequence()
+            last = await self.log.last_sequence()
         except Exception as error:  # the log's client raises its own types
             self._unavailable(error, RETRY_FIRST)
         else:
-            self.resumed = True
-            self._check_resume()
+            self._resume(last)
         self._task = asyncio.get_running_loop().create_task(self._run())
         self._task.add_done_callback(_report_failure)
 
-    def _check_resume(self) -> None:
+    def _resume(self, last: int) -> None:
+        """Take the log's last sequence as the position, unless the journal has no such record."""
         journal_end = self._committed()
-        if self.position > journal_end:
+        if last > journal_end:
             raise LogError(
-                f"the log holds records up to sequence {self.position}, but the journal ends at "
+                f"the log holds records up to sequence {last}, but the journal ends at "
                 f"{journal_end}: it is another exchange's log, or the journal was cut back "
                 "(`stx journal repair`) after the relay sent them; give the relay a new stream"
             )
+        self.position = last
+        self.resumed = True
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -87,9 +89,7 @@ class Relay(JournalFollower):
 
     async def _run(self) -> None:
         if not self.resumed:
-            self.position = await self._retried(self.log.last_sequence)
-            self.resumed = True
-            self._check_resume()
+            self._resume(await self._retried(self.log.last_sequence))
         tail = JournalTail(self.directory, self.position)
         while True:
             records = tail.read(self.batch_commands, up_to=self._committed())

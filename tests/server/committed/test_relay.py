@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from server.bench.workload import OrderFlow, instruments
-from server.committed.log import LogError, split_url
+from server.committed.log import LogError, Record, split_url
 from server.committed.open import open_log
 from server.committed.redis_log import RedisStreamLog
 from server.config import ConfigError, Settings
@@ -251,6 +251,53 @@ def test_a_log_out_of_reach_does_not_stop_the_relay_from_starting(tmp_path: Path
         assert relay.failures >= 1
         await relay.stop()
         await log.close()
+        await core.close()
+
+    asyncio.run(scenario())
+
+
+class _LogAwayThenElsewhere:
+    """A log that does not answer at first, then turns out to hold another
+    history (longer than the journal)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def last_sequence(self) -> int:
+        self.asked += 1
+        if self.asked == 1:
+            raise ConnectionError("not yet")
+        return 10**6
+
+    async def append(self, records: Sequence[Record]) -> int:
+        raise AssertionError("nothing may be appended to another history")
+
+    async def first_sequence(self) -> int:
+        return 1
+
+    async def read(self, after: int, limit: int) -> list[Record]:
+        return []
+
+    async def wait_beyond(self, sequence: int, timeout: float) -> int:
+        return 10**6
+
+    async def close(self) -> None:
+        return None
+
+
+def test_a_log_found_to_hold_another_history_later_stops_the_relay(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        data = tmp_path / "data"
+        core = ExchangeCore.open(data, instruments(), durability=Durability.NONE)
+        await _trade(core, 10)
+        relay = Relay(
+            _LogAwayThenElsewhere(), data, committed=lambda: core.sequencer.durable_sequence
+        )
+        await relay.start()
+        with pytest.raises(LogError, match="another exchange's log"):
+            await relay.caught_up(5, timeout=10)
+        assert not relay.following
+        await relay.stop()  # the failure was reported once; the stop completes
         await core.close()
 
     asyncio.run(scenario())
