@@ -436,6 +436,10 @@ def bench_projector(
 @click.option("--grpc-port", type=click.IntRange(1, 65535), help="gRPC port (default 50051).")
 @click.option("--rest-port", type=click.IntRange(1, 65535), help="REST bridge (default 8080).")
 @click.option("--simulate", is_flag=True, help="Also run `stx simulate` against this server.")
+@click.option("--source", metavar="URL",
+              help="projector, analytics: read the committed log the relay publishes "
+                   "(redis://host:port/db?stream=NAME) instead of the journal files, on a "
+                   "host without them ([relay] source, STX_RELAY_SOURCE).")  # fmt: skip
 def serve(
     role: str | None,
     config_path: Path | None,
@@ -443,6 +447,7 @@ def serve(
     grpc_port: int | None,
     rest_port: int | None,
     simulate: bool,
+    source: str | None,
 ) -> None:
     """Run the exchange: every process under one supervisor, or one ROLE alone.
 
@@ -458,6 +463,8 @@ def serve(
     if simulate and role not in (None, "gateway"):
         raise click.BadParameter("only the gateway (or the whole server) runs the simulator",
                                  param_hint="--simulate")  # fmt: skip
+    if source is not None:
+        settings = _with_source(settings, role, source)
     # grpc and uvloop load only for serve
     if role is None:
         from server.processes.supervise import run_all  # noqa: PLC0415
@@ -467,6 +474,20 @@ def serve(
     from server.processes.runner import run_role  # noqa: PLC0415
 
     run_role(role, settings, simulate)
+
+
+def _with_source(settings: Settings, role: str | None, source: str) -> Settings:
+    from server.committed.settings import RelayConfigError, parse_relay  # noqa: PLC0415
+    from server.processes.roles import LOG_SOURCED  # noqa: PLC0415
+
+    if role not in LOG_SOURCED:
+        raise click.BadParameter(f"only {' and '.join(LOG_SOURCED)} read the committed log, "
+                                 "each alone on its host", param_hint="--source")  # fmt: skip
+    try:
+        parsed = parse_relay({"source": source})
+    except RelayConfigError as error:
+        raise click.BadParameter(str(error), param_hint="--source") from None
+    return replace(settings, relay=replace(settings.relay, source=parsed.source))
 
 
 @main.command()

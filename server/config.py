@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from matching import Instrument
+from server.committed.settings import (
+    RelayConfigError,
+    RelaySettings,
+    parse_relay,
+    relay_from_environ,
+)
 from server.config_values import ConfigError, parse_fixed
 from server.fix_config import FixConfigError, FixSettings, parse_fix
 from server.logs import LOG_FORMATS, LOG_LEVELS
@@ -91,6 +97,8 @@ class Settings:
     log_level: str = "info"
     tracing: TracingSettings = field(default_factory=TracingSettings)
     """OpenTelemetry traces over OTLP: off unless a collector is named."""
+    relay: RelaySettings = field(default_factory=RelaySettings)
+    """The committed log: the relay's (``[relay] url``), or this host's source."""
 
 
 def _int(table: Mapping[str, Any], key: str, where: str, default: int) -> int:
@@ -138,7 +146,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 def from_mapping(document: Mapping[str, Any]) -> Settings:
     unknown = set(document) - {
         "server", "journal", "store", "auth", "keys", "instruments", "risk", "tls", "fix",
-        "analytics", "tracing",
+        "analytics", "tracing", "relay",
     }  # fmt: skip
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
@@ -180,7 +188,10 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         tls = parse_tls(document.get("tls", {}))
         fix = parse_fix(document.get("fix", {}))
         tracing = parse_tracing(document.get("tracing", {}))
-    except (RiskConfigError, TlsConfigError, FixConfigError, TracingConfigError) as error:
+        relay = parse_relay(document.get("relay", {}))
+    except (
+        RiskConfigError, TlsConfigError, FixConfigError, TracingConfigError, RelayConfigError
+    ) as error:  # fmt: skip
         raise ConfigError(str(error)) from None
     listen_address = server.get("listen_address", Settings.listen_address)
     if not isinstance(listen_address, str) or not listen_address:
@@ -215,6 +226,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         tls=tls,
         fix=fix,
         tracing=tracing,
+        relay=relay,
     )
     return _checked(settings)
 
@@ -349,6 +361,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
     try:
         overrides["tls"] = tls_from_environ(settings.tls, environ)
         overrides["tracing"] = tracing_from_environ(settings.tracing, environ)
-    except (TlsConfigError, TracingConfigError) as error:
+        overrides["relay"] = relay_from_environ(settings.relay, environ)
+    except (TlsConfigError, TracingConfigError, RelayConfigError) as error:
         raise ConfigError(str(error)) from None
     return _checked(replace(settings, **overrides))

@@ -28,9 +28,7 @@ from typing import TypeVar
 from feeds.wire import quote_message
 from matching import Event, InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
 from server.consumers.following import JournalFollower
-from server.journal.snapshots import load_snapshot_at_or_before
-from server.journal.tail import JournalGapError, JournalTail
-from server.model.state import State
+from server.consumers.sources import JournalSource, RecordSource, Shadow
 from server.shared import EventBus, SharedState
 from server.shared.events import bus_entries
 from server.store import Store
@@ -52,26 +50,6 @@ class StoreAheadError(RuntimeError):
     """The store has projected records that the journal no longer holds."""
 
 
-class Shadow(State):
-    """An engine and a registry that replay the journal for the projector."""
-
-    @classmethod
-    def at(cls, directory: Path, position: int) -> Shadow:
-        """The state after record ``position``: a snapshot, then the records
-        between it and ``position`` replayed without projecting them."""
-        restored = State.restore(load_snapshot_at_or_before(directory, position), window=1)
-        shadow = cls(restored.engine, restored.registry, restored.market, restored.sequence)
-        tail = JournalTail(directory, shadow.sequence)
-        while shadow.sequence < position:
-            records = tail.read(BATCH_COMMANDS, up_to=position)
-            if not records:
-                raise JournalGapError(
-                    f"the store is at {position} but the journal ends at {shadow.sequence}"
-                )
-            shadow.replay(records)
-        return shadow
-
-
 class Projector(JournalFollower):
     what = "projection"
 
@@ -85,8 +63,11 @@ class Projector(JournalFollower):
         bus: EventBus | None = None,
         shared: SharedState | None = None,
         count_events: Callable[[list[Event]], None] | None = None,
+        source: RecordSource | None = None,
     ) -> None:
         super().__init__(committed, batch_commands)
+        self.source = JournalSource(directory) if source is None else source
+        """The journal files in ``directory``, or the committed log (another host)."""
         self.store = store
         self.count_events = count_events
         """Given each replayed command's events, on the replay's worker thread (the metrics)."""
@@ -106,6 +87,12 @@ class Projector(JournalFollower):
         holds records the journal no longer has."""
         self.position = await self.store.position()
         journal_end = self._committed()
+        if self.position > journal_end and not isinstance(self.source, JournalSource):
+            raise StoreAheadError(
+                f"the store holds records up to sequence {self.position}, but "
+                f"{self.source.name} ends at {journal_end}: it is another exchange's, or it "
+                "was started afresh; give this consumer an empty store"
+            )
         if self.position > journal_end:
             # Following the journal from here would skip the records it will
             # write next under those numbers, and project them over rows from
@@ -127,14 +114,14 @@ class Projector(JournalFollower):
             self._task = None
 
     async def _run(self) -> None:
-        shadow = await asyncio.to_thread(Shadow.at, self.directory, self.position)
+        shadow = await self.source.shadow_at(self.position)
         bars = BarBook([dict(row._mapping) for row in await self._retry(self.store.latest_bars)])
         chain = AuditChain(await self._retry(lambda: self.store.audit_hash(self.position)))
-        tail = JournalTail(self.directory, shadow.sequence)
+        tail = self.source.tail(shadow.sequence)
         writing: asyncio.Task[None] | None = None
         try:
             while True:
-                records = tail.read(self.batch_commands, up_to=self._committed())
+                records = await tail.read(self.batch_commands, up_to=self._committed())
                 if not records:
                     await self.idle()
                     continue

@@ -37,6 +37,10 @@ roles ``stx serve`` always runs. Analytics came after the FIX gateway had 7."""
 OPTIONAL_OFFSETS = {"fix": 7}
 """Roles that run only when configured (the FIX gateway: ``[fix.sessions]``)."""
 
+RELAY_OFFSETS = {"relay": 9}
+"""The relay runs only with ``[relay] url``; the deployments in ``deploy/``
+do not run it yet (docs/operations.md)."""
+
 
 def port_of(role: str, base: int) -> int:
     """The role's metrics port, 0 (off) when ``base`` is 0 or the role has
@@ -45,7 +49,8 @@ def port_of(role: str, base: int) -> int:
         return 0
     if role in OFFSETS:
         return base + OFFSETS[role]
-    return base + OPTIONAL_OFFSETS[role] if role in OPTIONAL_OFFSETS else 0
+    offset = OPTIONAL_OFFSETS.get(role) or RELAY_OFFSETS.get(role)
+    return base + offset if offset else 0
 
 
 GC_PAUSE = Histogram(

@@ -23,10 +23,9 @@ from server.config import Settings
 from server.consumers.analytics.follower import AnalyticsFollower
 from server.consumers.analytics.serving import serve_reports
 from server.consumers.analytics.store import STORE_FILE, AnalyticsStore
-from server.link.client import CoreClient
 from server.metrics.analytics import AnalyticsLag
-from server.processes.link import follow_positions
 from server.processes.position import ANALYTICS_POSITION_FILE, PositionFile
+from server.processes.sourcing import Positions, record_source
 
 _log = logging.getLogger("stx.analytics")
 CATCH_UP_GRACE = 10.0
@@ -41,7 +40,7 @@ class AnalyticsProcess:
         """The last sequence the core committed, as the link reports it."""
         self.store: AnalyticsStore | None = None
         self.follower: AnalyticsFollower | None = None
-        self.client: CoreClient | None = None
+        self.client: Positions | None = None
         self.server: grpc.aio.Server | None = None
         directory = Path(settings.data_dir)
         self._positions = PositionFile(directory, ANALYTICS_POSITION_FILE)
@@ -63,8 +62,10 @@ class AnalyticsProcess:
         # Written before anything is read: from now on the core keeps what
         # this store still needs.
         self._positions.write(await asyncio.to_thread(store.position))
-        self.client = await follow_positions(directory, self._committed, "analytics")
-        self.follower = AnalyticsFollower(store, directory, committed=lambda: self.committed)
+        source, self.client = await record_source(self.settings, self._committed, "analytics")
+        self.follower = AnalyticsFollower(
+            store, directory, committed=lambda: self.committed, source=source
+        )
         await self.follower.start()  # StoreAheadError: the start is refused
         if self.settings.metrics_port:
             follower = self.follower

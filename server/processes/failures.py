@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from feeds.curve import CurveKeyError
+from server.committed.log import LogError
 from server.config import ConfigError
 from server.consumers.projector import StoreAheadError
 from server.core.exchange import RecoveryError
@@ -15,7 +16,9 @@ from server.transport.listen import ListenError
 
 STARTUP_ERRORS = (ConfigError, SecretError, HsmError, ListenError, TlsFileError, CurveKeyError)
 """What ends a start with one line and exit code 2: the operator can fix it."""
-REFUSED_STARTS = (DataDirInUseError, JournalCorruptError, RecoveryError, StoreAheadError)
+REFUSED_STARTS = (
+    DataDirInUseError, JournalCorruptError, RecoveryError, StoreAheadError, LogError
+)  # fmt: skip
 """What ends a start with one line and exit code 1: the data cannot be served as it is."""
 SETTINGS_EXIT = 2
 REFUSED_EXIT = 1

@@ -17,6 +17,8 @@ from pathlib import Path
 
 POSITION_FILE = "projector.position"
 ANALYTICS_POSITION_FILE = "analytics.position"
+RELAY_POSITION_FILE = "relay.position"
+"""The last record on the committed log; like analytics, only once a relay ran."""
 
 
 class PositionFile:
@@ -46,7 +48,8 @@ class PositionFile:
 def needed_from(directory: Path) -> int:
     """The last sequence every journal reader has: the journal keeps what follows."""
     needed = PositionFile(directory).read()
-    analytics = PositionFile(directory, ANALYTICS_POSITION_FILE)
-    if analytics.path.exists():
-        needed = min(needed, analytics.read())
+    for optional in (ANALYTICS_POSITION_FILE, RELAY_POSITION_FILE):
+        reader = PositionFile(directory, optional)
+        if reader.path.exists():
+            needed = min(needed, reader.read())
     return needed

@@ -18,11 +18,10 @@ from prometheus_client.registry import REGISTRY
 
 from server.config import Settings
 from server.consumers.projector import Projector
-from server.link.client import CoreClient
 from server.metrics.events import EventCounts
 from server.metrics.projector import ProjectorLag
-from server.processes.link import follow_positions
 from server.processes.position import PositionFile
+from server.processes.sourcing import Positions, record_source
 from server.processes.stores import open_configured_store
 from server.shared import EventBus, SharedState, open_shared
 from server.store import Store
@@ -43,7 +42,7 @@ class ProjectorProcess:
         self.shared: SharedState | None = None
         self.bus: EventBus | None = None
         self.projector: Projector | None = None
-        self.client: CoreClient | None = None
+        self.client: Positions | None = None
         self._positions = PositionFile(Path(settings.data_dir))
         self._writer: asyncio.Task[None] | None = None
         self._lag: ProjectorLag | None = None
@@ -61,13 +60,13 @@ class ProjectorProcess:
         directory = Path(settings.data_dir)
         store = self.store = await open_configured_store(settings)
         self.shared, self.bus = await open_shared(settings.redis_url)
-        self.client = await follow_positions(directory, self._committed)
+        source, self.client = await record_source(settings, self._committed, "projector")
         if settings.metrics_port:
             self._events = EventCounts()
             REGISTRY.register(self._events)
         self.projector = Projector(
             store, directory, committed=lambda: self.committed, bus=self.bus,
-            shared=self.shared, count_events=self._events,
+            shared=self.shared, count_events=self._events, source=source,
         )  # fmt: skip
         await self.projector.start()  # StoreAheadError: the start is refused
         if settings.metrics_port:

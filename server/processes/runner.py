@@ -29,7 +29,7 @@ from server.processes.failures import (
     STARTUP_ERRORS,
 )
 from server.processes.metrics import RoleMetrics
-from server.processes.roles import NICENESS, ROLES
+from server.processes.roles import LOG_SOURCED, NICENESS, ROLES
 from server.processes.starting import start_unless_stopped
 from server.runtime import settle_heap
 from server.tracing.provider import start_tracing, stop_tracing
@@ -74,6 +74,10 @@ def build(role: str, settings: Settings, simulate: bool = False) -> Role:
         from server.processes.rest import RestProcess  # noqa: PLC0415
 
         return RestProcess(settings)
+    if role == "relay":
+        from server.processes.relay import RelayProcess  # noqa: PLC0415
+
+        return RelayProcess(settings)
     if role == "fix":
         from server.processes.fix import FixProcess  # noqa: PLC0415
 
@@ -118,6 +122,9 @@ def run_role(name: str, settings: Settings, simulate: bool = False) -> None:
         if name == "core" and inherited is None:
             prepare_data_dir(directory)
             lock_data_dir(directory)  # held until the process ends
+        elif name in LOG_SOURCED and settings.relay.source:
+            # Another host: the directory holds only this consumer's own files.
+            prepare_data_dir(directory)
         role = build(name, settings, simulate)
         start_tracing(settings.tracing, name)
         try:

@@ -40,15 +40,17 @@ _log = logging.getLogger("stx.supervisor")
 START_GROUPS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("gateway",),
-    ("projector", "surveillance", "analytics", "feed", "fix"),
+    ("projector", "surveillance", "analytics", "feed", "fix", "relay"),
     ("rest",),
 )
 STOP_GROUPS: tuple[tuple[str, ...], ...] = (
     ("rest", "gateway", "fix"),
-    ("feed", "analytics", "surveillance", "projector"),
+    ("feed", "analytics", "surveillance", "projector", "relay"),
     ("core",),
 )
-GRACE_SECONDS = {"core": 60.0, "projector": 20.0, "analytics": 20.0, "gateway": 15.0}
+GRACE_SECONDS = {
+    "core": 60.0, "projector": 20.0, "analytics": 20.0, "relay": 20.0, "gateway": 15.0
+}  # fmt: skip
 """How long each role may take to stop before it is killed (the core writes a
 snapshot, the projector finishes the store); others get DEFAULT_GRACE."""
 DEFAULT_GRACE = 10.0
@@ -73,14 +75,16 @@ class ExchangeProcesses:
         *,
         simulate: bool = False,
         fix: bool = False,
+        relay: bool = False,
         first_pause: float = 0.5,
         command: Sequence[str] = SERVE_COMMAND,
     ) -> None:
         self._options = tuple(options)
         self._lock_fd = lock_fd
         self._simulate = simulate
-        self._fix = fix
-        """Whether the FIX gateway runs: only with sessions configured."""
+        self._optional = {"fix": fix, "relay": relay}
+        """The roles that run only when configured (the FIX gateway: sessions;
+        the relay: a committed log to publish to)."""
         self._first_pause = first_pause
         self._command = tuple(command)
         self.children: dict[str, SupervisedChild] = {}
@@ -103,7 +107,7 @@ class ExchangeProcesses:
         for group in START_GROUPS:
             started = []
             for role in group:
-                if role == "fix" and not self._fix:
+                if not self._optional.get(role, True):
                     continue
                 child = SupervisedChild(
                     role,
@@ -195,7 +199,7 @@ def run_all(settings: Settings, config_path: Path | None, simulate: bool = False
         raise SystemExit(REFUSED_EXIT) from None
     processes = ExchangeProcesses(
         child_options(config_path, settings), lock, simulate=simulate,
-        fix=bool(settings.fix.sessions),
+        fix=bool(settings.fix.sessions), relay=bool(settings.relay.url),
     )  # fmt: skip
     code = uvloop.run(supervise(processes))
     if code:

@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from feeds.market import MarketState
 from matching import Engine
-from server.consumers.projector import Shadow, _project
+from server.consumers.projector import _project
+from server.consumers.sources import Shadow
 from server.model.registry import OrderRegistry
 from server.model.sequenced import Sequenced
 from server.store.batch import AuditChain, BarBook, ProjectionBatch

@@ -20,7 +20,8 @@ from pathlib import Path
 from server.consumers.analytics.facts import Facts
 from server.consumers.analytics.store import AnalyticsStore
 from server.consumers.following import JournalFollower
-from server.consumers.projector import Shadow, StoreAheadError
+from server.consumers.projector import StoreAheadError
+from server.consumers.sources import JournalSource, RecordSource, Shadow
 from server.journal.files import list_segments, list_snapshots
 from server.journal.tail import JournalTail
 
@@ -40,10 +41,12 @@ class AnalyticsFollower(JournalFollower):
         *,
         committed: Callable[[], int],
         batch_commands: int = BATCH_COMMANDS,
+        source: RecordSource | None = None,
     ) -> None:
         super().__init__(committed, batch_commands)
         self.store = store
         self.directory = directory
+        self.source = JournalSource(directory) if source is None else source
         self._writing: asyncio.Future[bool] | None = None
         """The write in progress on a worker thread, which a cancel cannot stop."""
 
@@ -59,9 +62,9 @@ class AnalyticsFollower(JournalFollower):
         journal_end = self._committed()
         if self.position > journal_end:
             raise StoreAheadError(
-                f"the analytics store holds records up to sequence {self.position}, but the "
-                f"journal ends at {journal_end}: remove {self.directory}/analytics.duckdb and "
-                "it is rebuilt from the journal"
+                f"the analytics store holds records up to sequence {self.position}, but "
+                f"{self.source.name} ends at {journal_end}: remove "
+                f"{self.directory}/analytics.duckdb and it is rebuilt from {self.source.name}"
             )
         self._task = asyncio.get_running_loop().create_task(self._run())
         self._task.add_done_callback(_report_failure)
@@ -80,10 +83,10 @@ class AnalyticsFollower(JournalFollower):
             self.position = await asyncio.to_thread(self.store.position)
 
     async def _run(self) -> None:
-        shadow = await asyncio.to_thread(Shadow.at, self.directory, self.position)
-        tail = JournalTail(self.directory, shadow.sequence)
+        shadow = await self.source.shadow_at(self.position)
+        tail = self.source.tail(shadow.sequence)
         while True:
-            records = tail.read(self.batch_commands, up_to=self._committed())
+            records = await tail.read(self.batch_commands, up_to=self._committed())
             if not records:
                 await self.idle()
                 continue

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.processes.position import ANALYTICS_POSITION_FILE, PositionFile, needed_from
+from server.processes.position import (
+    ANALYTICS_POSITION_FILE,
+    RELAY_POSITION_FILE,
+    PositionFile,
+    needed_from,
+)
 
 
 def test_the_position_is_read_back_and_unknown_or_damaged_keeps_everything(
@@ -32,3 +37,13 @@ def test_pruning_keeps_what_the_slower_of_projector_and_analytics_needs(tmp_path
     assert needed_from(tmp_path) == 500
     analytics.path.write_text("damaged")
     assert needed_from(tmp_path) == 0
+
+
+def test_pruning_keeps_what_the_relay_has_still_to_send(tmp_path: Path) -> None:
+    PositionFile(tmp_path).write(500)
+    PositionFile(tmp_path, ANALYTICS_POSITION_FILE).write(700)
+    relay = PositionFile(tmp_path, RELAY_POSITION_FILE)
+    relay.write(300)
+    assert needed_from(tmp_path) == 300
+    relay.write(800)
+    assert needed_from(tmp_path) == 500

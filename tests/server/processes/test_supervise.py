@@ -37,7 +37,12 @@ while True:
 
 
 def _processes(
-    tmp_path: Path, lock: int, failing: str = "", hanging: str = "", fix: bool = True
+    tmp_path: Path,
+    lock: int,
+    failing: str = "",
+    hanging: str = "",
+    fix: bool = True,
+    relay: bool = True,
 ) -> tuple[ExchangeProcesses, Path]:
     script = tmp_path / "role.py"
     script.write_text(ROLE)
@@ -47,6 +52,7 @@ def _processes(
         [str(record), failing or "none", hanging or "none"],
         lock,
         fix=fix,
+        relay=relay,
         command=(sys.executable, str(script)),
     )
     return processes, record
@@ -91,6 +97,21 @@ def test_the_fix_gateway_runs_only_with_sessions_configured(tmp_path: Path) -> N
         assert await processes.start() is None
         assert "fix" not in processes.children
         assert "fix" not in _events(record, "start")
+        await processes.stop()
+
+    asyncio.run(scenario())
+    os.close(lock)
+
+
+def test_the_relay_runs_only_with_a_log_configured(tmp_path: Path) -> None:
+    lock = lock_data_dir(tmp_path)
+
+    async def scenario() -> None:
+        processes, record = _processes(tmp_path, lock, relay=False)
+        assert await processes.start() is None
+        assert "relay" not in processes.children
+        assert "relay" not in _events(record, "start")
+        assert "fix" in processes.children
         await processes.stop()
 
     asyncio.run(scenario())

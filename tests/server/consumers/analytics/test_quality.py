@@ -14,7 +14,7 @@ from server.consumers.analytics import compliance, reports
 from server.consumers.analytics.facts import DAY_NANOS, Facts
 from server.consumers.analytics.follower import rebuild
 from server.consumers.analytics.store import AnalyticsStore
-from server.consumers.projector import Shadow
+from server.consumers.sources import Shadow
 from server.journal.tail import JournalTail
 from tests.server.consumers.analytics.quality import DAY, OPEN, quality_journal
 

@@ -22,7 +22,7 @@ from server.consumers.analytics import reports
 from server.consumers.analytics.facts import Facts
 from server.consumers.analytics.follower import AnalyticsFollower, facts_of, rebuild
 from server.consumers.analytics.store import AnalyticsStore, StoreVersionError
-from server.consumers.projector import Shadow
+from server.consumers.sources import Shadow
 from server.core.exchange import ExchangeCore
 from server.journal import Durability
 from server.journal.files import list_segments, list_snapshots
