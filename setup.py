@@ -10,6 +10,9 @@ When the modules cannot be compiled (no C compiler, no Python headers, mypyc
 missing) the install goes on without them, pure Python, with a warning:
 ``python -c "import matching; print(matching.BUILD)"`` says which build runs.
 ``STX_PURE_ENGINE=1`` at build time skips compilation on purpose.
+``STX_MYPYC_OPT_LEVEL`` (0-3, default 3) is the C compiler's optimisation:
+0 builds several times faster and runs slower, for tests that check what is
+built rather than how fast it runs (tests/deploy/test_image_layout.py).
 """
 
 from __future__ import annotations
@@ -62,6 +65,13 @@ NOT_COMPILED = frozenset(
 )
 
 
+def _opt_level() -> str:
+    level = os.environ.get("STX_MYPYC_OPT_LEVEL", "3")
+    if level not in ("0", "1", "2", "3"):
+        raise SystemExit(f"STX_MYPYC_OPT_LEVEL must be 0, 1, 2 or 3, not {level!r}")
+    return level
+
+
 def _warn(message: str) -> None:
     bar = "*" * 78
     print(f"\n{bar}\nWARNING: {message}\n{bar}\n", file=sys.stderr)
@@ -101,6 +111,7 @@ def _compiled_modules() -> list[Any]:
     except ImportError as error:
         _warn(f"mypyc is missing ({error!r}); installing the engine and server pure Python.")
         return []
+    level = _opt_level()
     modules: list[Any] = []
     # Each group alone: the engine stays compiled if the server's modules cannot be.
     for group, sources, what in (
@@ -108,7 +119,7 @@ def _compiled_modules() -> list[Any]:
         (SERVER_GROUP, list(SERVER_SOURCES), "the server's hot modules"),
     ):
         try:
-            modules += mypycify(sources, opt_level="3", group_name=group)
+            modules += mypycify(sources, opt_level=level, group_name=group)
             _BUILT.update(sources)
         except (SystemExit, Exception) as error:
             _warn(f"mypyc could not translate {what} ({error!r}); installing it pure Python.")
