@@ -18,10 +18,6 @@ from pathlib import Path
 from typing import IO
 
 import click
-import pyarrow as pa
-import pyarrow.parquet as pq
-from rich.console import Console
-from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
 
 from clients.report_model import Report, Section
 
@@ -78,6 +74,11 @@ def write_csv(section: Section, stream: IO[str]) -> None:
 
 
 def write_parquet(report: Report, path: Path) -> None:
+    # pyarrow takes a third of a second to import: only when a file is written,
+    # not at every start of the `stx` command.
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     section = report.sections[0]
     columns = list(zip(*section.rows, strict=True)) if section.rows else [()] * len(section.columns)
     arrays = {
@@ -116,6 +117,14 @@ def progress(what: str, stream: IO[str] | None = None) -> Iterator[Callable[[int
     if not stream.isatty():
         yield lambda rows: None
         return
+    from rich.console import Console  # noqa: PLC0415 - only on a terminal
+    from rich.progress import (  # noqa: PLC0415
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         SpinnerColumn(),
         "{task.description}",

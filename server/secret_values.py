@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy.engine import make_url
-
 HIDDEN = "***"
 
 
@@ -58,6 +56,10 @@ def database_url(url: str, environ: Mapping[str, str] = os.environ) -> str:
     password = read_secret("DATABASE_PASSWORD", environ)
     if password is None:
         return url
+    # Only here: every process reads this module with its configuration, and
+    # SQLAlchemy takes most of a second to import on a small machine.
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise SecretError(f"STX_DATABASE_PASSWORD is set but the store is {redact_url(url)}")
