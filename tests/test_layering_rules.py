@@ -10,6 +10,7 @@ import-linter's contracts cannot say, so it is checked here on grimp's graph
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -24,7 +25,18 @@ CONTRACTS = Path(__file__).resolve().parent.parent / ".importlinter"
 
 
 def test_every_import_contract_is_kept(capsys: pytest.CaptureFixture[str]) -> None:
-    code = lint_imports(config_filename=str(CONTRACTS), no_cache=True, no_logo=True)
+    # import-linter configures its logging with logging.config.dictConfig,
+    # which disables every logger that exists already: the exchange's own,
+    # so that log-capturing tests run after this one in the same process saw
+    # nothing. They are enabled again as they were.
+    loggers = logging.Logger.manager.loggerDict.values()
+    enabled = [found for found in loggers if isinstance(found, logging.Logger)]
+    enabled = [found for found in enabled if not found.disabled]
+    try:
+        code = lint_imports(config_filename=str(CONTRACTS), no_cache=True, no_logo=True)
+    finally:
+        for logger in enabled:
+            logger.disabled = False
     assert code == 0, capsys.readouterr().out
 
 
