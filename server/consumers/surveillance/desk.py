@@ -23,7 +23,11 @@ from server.store.alert_reviews import Review, Reviewed, review_alert
 
 _log = logging.getLogger(__name__)
 SUBSCRIBER_BACKLOG = 1_000
-"""Alerts kept for a subscriber that does not read; beyond it the oldest go."""
+"""Alerts kept for a subscriber that does not read. One more, and its queue
+is emptied and ends with ``LEFT_BEHIND``: dropping alerts silently would
+leave a surveillance screen with a gap nobody sees."""
+LEFT_BEHIND = None
+"""The last item of a subscriber's queue that fell ``SUBSCRIBER_BACKLOG`` behind."""
 
 
 class AlertDesk:
@@ -39,7 +43,7 @@ class AlertDesk:
             config or SurveillanceConfig(), owner_of, tick_size_of=tick_size_of
         )
         self._batches: asyncio.Queue[list[Sequenced]] = asyncio.Queue()
-        self._subscribers: set[asyncio.Queue[Alert]] = set()
+        self._subscribers: set[asyncio.Queue[Alert | None]] = set()
         self._task: asyncio.Task[None] | None = None
         self.raised = 0
         """Alerts raised by the detectors since start (for tests and metrics)."""
@@ -93,15 +97,21 @@ class AlertDesk:
         self._publish(reviewed.alert)
 
     def _publish(self, alert: Alert) -> None:
-        for queue in self._subscribers:
-            if queue.full():
+        for queue in tuple(self._subscribers):
+            if queue.qsize() < SUBSCRIBER_BACKLOG:
+                queue.put_nowait(alert)
+                continue
+            while not queue.empty():
                 queue.get_nowait()
-            queue.put_nowait(alert)
+            queue.put_nowait(LEFT_BEHIND)
+            self._subscribers.discard(queue)
 
-    def subscribe(self) -> asyncio.Queue[Alert]:
-        queue: asyncio.Queue[Alert] = asyncio.Queue(SUBSCRIBER_BACKLOG)
+    def subscribe(self) -> asyncio.Queue[Alert | None]:
+        """Every alert raised or reviewed from now on, in order; ``LEFT_BEHIND``
+        (and nothing more) once ``SUBSCRIBER_BACKLOG`` are left unread."""
+        queue: asyncio.Queue[Alert | None] = asyncio.Queue()
         self._subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[Alert]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[Alert | None]) -> None:
         self._subscribers.discard(queue)

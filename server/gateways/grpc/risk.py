@@ -28,7 +28,7 @@ from matching import (
 )
 from server.auth.access import ADMIN, current_principal
 from server.auth.directory import UserDirectory
-from server.consumers.surveillance.desk import AlertDesk
+from server.consumers.surveillance.desk import LEFT_BEHIND, SUBSCRIBER_BACKLOG, AlertDesk
 from server.errors import (
     abort,
     alert_closed,
@@ -36,6 +36,7 @@ from server.errors import (
     invalid_argument,
     not_found,
     rejection,
+    slow_consumer,
     unknown_alert,
 )
 from server.gateways.grpc.calls import Context, committed, origin_of, page_size
@@ -398,6 +399,15 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
                 except TimeoutError:
                     yield pb.StreamAlertsResponse(heartbeat=self._heartbeat_message())
                     continue
+                if alert is LEFT_BEHIND:
+                    await abort(
+                        context,
+                        slow_consumer(
+                            f"{SUBSCRIBER_BACKLOG} alerts unread: subscribe again and, after "
+                            "the first heartbeat, list the alerts (ListAlerts)"
+                        ),
+                    )
+                assert alert is not None
                 if matches(alert, request.account_id, request.symbol, kinds, request.min_severity):
                     yield pb.StreamAlertsResponse(alert=alert_message(alert))
         finally:

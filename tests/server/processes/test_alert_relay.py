@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from server.consumers.surveillance import Alert, AlertKind, AlertSeverity
+from server.consumers.surveillance.desk import LEFT_BEHIND, SUBSCRIBER_BACKLOG
 from server.model.alerts import AlertStatus
 from server.processes.alerts import AlertRelay
 from server.store import open_store
@@ -25,8 +26,10 @@ def _alert(number: int, kind: AlertKind = AlertKind.SPOOFING) -> Alert:
     )  # fmt: skip
 
 
-async def _next(queue: asyncio.Queue[Alert]) -> Alert:
-    return await asyncio.wait_for(queue.get(), 10)
+async def _next(queue: asyncio.Queue[Alert | None]) -> Alert:
+    alert = await asyncio.wait_for(queue.get(), 10)
+    assert alert is not None, "the subscriber was left behind"
+    return alert
 
 
 def test_alerts_stored_by_another_process_reach_the_gateways_subscribers(
@@ -89,5 +92,47 @@ def test_reviews_made_through_another_gateway_stream_the_reviewed_alert(
             await relay.stop()
             await gateway.close()
             await other.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_subscriber_left_behind_is_told_so_and_loses_nothing_silently(
+    store_url: str,
+) -> None:
+    """A subscriber that leaves ``SUBSCRIBER_BACKLOG`` alerts unread gets its
+    queue emptied and ``LEFT_BEHIND`` instead of the next one (StreamAlerts
+    then ends with SLOW_CONSUMER), and nothing after it; a subscriber that
+    reads gets every alert. Dropping the oldest kept the stream going with a
+    gap nobody was told of."""
+
+    async def scenario() -> None:
+        surveillance = await open_store(store_url)
+        gateway = await open_store(store_url)
+        relay = AlertRelay(gateway, poll_seconds=0.02)
+        try:
+            await relay.begin()
+            stalled, reading = relay.subscribe(), relay.subscribe()
+            received: list[Alert] = []
+
+            async def read(count: int) -> None:
+                while len(received) < count:
+                    received.append(await _next(reading))
+
+            await surveillance.add_alerts([_alert(n) for n in range(SUBSCRIBER_BACKLOG + 1)])
+            # Each alert goes to both subscribers in turn: once the reader has
+            # the last, the stalled one was handed it too.
+            await asyncio.wait_for(read(SUBSCRIBER_BACKLOG + 1), 30)
+            assert stalled.qsize() == 1
+            assert stalled.get_nowait() is LEFT_BEHIND
+            await surveillance.add_alerts([_alert(SUBSCRIBER_BACKLOG + 1)])
+            await asyncio.wait_for(read(SUBSCRIBER_BACKLOG + 2), 30)
+            assert [alert.description for alert in received] == [
+                f"alert {number}" for number in range(SUBSCRIBER_BACKLOG + 2)
+            ]
+            assert stalled.empty()  # nothing more reaches it
+        finally:
+            await relay.stop()
+            await gateway.close()
+            await surveillance.close()
 
     asyncio.run(scenario())

@@ -97,7 +97,9 @@ class _Desk:
         raised = [await self.alerts.get()]
         while not self.alerts.empty():
             raised.append(self.alerts.get_nowait())
-        return raised
+        alerts = [alert for alert in raised if alert is not None]
+        assert len(alerts) == len(raised), "the test's subscriber was left behind"
+        return alerts
 
     def close(self) -> None:
         self.loop.run_until_complete(self.desk.stop())
