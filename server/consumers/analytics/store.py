@@ -25,9 +25,12 @@ import duckdb
 import pyarrow as pa
 
 from server.consumers.analytics.facts import (
+    EVENT_ROW_COLUMNS,
     ORDER_EVENT_COLUMNS,
     QUOTE_COLUMNS,
+    QUOTE_NAMES,
     TRADE_COLUMNS,
+    TRADE_NAMES,
     Facts,
 )
 
@@ -116,15 +119,39 @@ class AnalyticsStore:
         assert row is not None  # written when the store was created
         return int(row[0])
 
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The writer's connection (the owner's thread only)."""
+        return self._connection
+
     def write(self, facts: Facts) -> bool:
         """Store ``facts`` and their position in one transaction; False (and
         nothing written) if the store already holds that position."""
-        connection = self._connection
         if facts.last_sequence <= self.position():
             return False
-        events = _arrow(facts.order_event_columns(), ORDER_EVENT_COLUMNS)
-        trades = _arrow(facts.trade_columns(), TRADE_COLUMNS)
-        quotes = _arrow(facts.quote_columns(), QUOTE_COLUMNS)
+        return self.insert(self.tables(facts), facts.last_sequence)
+
+    @staticmethod
+    def tables(facts: Facts) -> tuple[pa.Table, pa.Table, pa.Table]:
+        """The facts as Arrow tables: order events, trades, quotes. Each
+        list of row tuples becomes a struct array in one conversion (Arrow's
+        C++ reads the tuples by position), then a table of its fields in the
+        stored order: 3.3-4.3 µs a 30-column row against 5.7-8.8 for a
+        Python transpose and one array per column."""
+        return (
+            _arrow(facts.events, _EVENT_ROW, _EVENT_ORDER),
+            _arrow(facts.trades, _TRADE_ROW, None),
+            _arrow(facts.quotes, _QUOTE_ROW, None),
+        )
+
+    def insert(self, tables: tuple[pa.Table, pa.Table, pa.Table], last_sequence: int) -> bool:
+        """``tables`` (as ``tables`` makes them) and the position
+        ``last_sequence`` in one transaction; False (and nothing written) if
+        the store already holds that position."""
+        connection = self._connection
+        if last_sequence <= self.position():
+            return False
+        events, trades, quotes = tables
         connection.execute("BEGIN")
         try:
             connection.register("incoming_events", events)
@@ -134,8 +161,7 @@ class AnalyticsStore:
             connection.execute("INSERT INTO trades SELECT * FROM incoming_trades")
             connection.execute("INSERT INTO quotes SELECT * FROM incoming_quotes")
             connection.execute(
-                "UPDATE position SET last_sequence = ? WHERE name = 'journal'",
-                [facts.last_sequence],
+                "UPDATE position SET last_sequence = ? WHERE name = 'journal'", [last_sequence]
             )
             connection.execute("COMMIT")
         except BaseException:
@@ -167,5 +193,18 @@ class AnalyticsStore:
         self._connection.close()
 
 
-def _arrow(columns: dict[str, list[Any]], spec: tuple[tuple[str, str], ...]) -> Any:
-    return pa.table({name: pa.array(columns[name], _ARROW[kind]) for name, kind in spec})
+def _struct(names: tuple[str, ...], spec: tuple[tuple[str, str], ...]) -> pa.StructType:
+    kinds = dict(spec)
+    return pa.struct([(name, _ARROW[kinds[name]]) for name in names])
+
+
+_EVENT_ROW = _struct(EVENT_ROW_COLUMNS, ORDER_EVENT_COLUMNS)
+_EVENT_ORDER = [name for name, _ in ORDER_EVENT_COLUMNS]
+_TRADE_ROW = _struct(TRADE_NAMES, TRADE_COLUMNS)
+_QUOTE_ROW = _struct(QUOTE_NAMES, QUOTE_COLUMNS)
+
+
+def _arrow(rows: list[tuple[Any, ...]], row: pa.StructType, order: list[str] | None) -> pa.Table:
+    """``rows`` (tuples of ``row``'s fields) as a table, its columns in ``order``."""
+    table = pa.Table.from_struct_array(pa.array(rows, type=row))
+    return table if order is None else table.select(order)

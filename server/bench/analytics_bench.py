@@ -1,0 +1,221 @@
+"""``stx bench analytics``: a simulated trading day turned into the analytical
+store, and every report of one account and that day read back from it
+(issue 22's benchmark; docs/performance.md, "Analytics store").
+
+1. **The day.** The engine benchmark's order flow (``workload.OrderFlow``:
+   eight symbols, fifty accounts, passive orders, cancels, replaces and
+   marketable orders) is sequenced by a real ``ExchangeCore`` into a journal,
+   every command with a client id and a sender (``Origin``) as a gateway
+   would journal them, the timestamps spread evenly over one UTC day. Not
+   timed: it stands for the exchange's day.
+2. **Ingest**, journal to store end to end (``follower.rebuild``: reading
+   and decoding the journal, the shadow engine and registry, the facts, the
+   Arrow tables, DuckDB), into a new store file. Within it the writes are
+   timed apart (``TimedStore``): the Arrow conversion and DuckDB's insert,
+   of facts already built.
+3. **Reports** of the busiest account and the day, each timed on its own
+   (the first call, with nothing cached but what the ingest left).
+
+An **event** is a row written to the store: an order event (execution
+report), a trade or a quote. Commands are journal records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from matching import CancelOrder, NewOrder, ReplaceOrder
+from server.bench.workload import OrderFlow, instruments
+from server.consumers.analytics import compliance, reports
+from server.consumers.analytics.facts import DAY_NANOS, Facts
+from server.consumers.analytics.follower import rebuild
+from server.consumers.analytics.store import AnalyticsStore
+from server.core.exchange import ExchangeCore
+from server.journal import Durability
+from server.journal.codec import Origin
+from server.journal.files import list_segments
+
+DAY = datetime.date(2026, 12, 7)
+"""The simulated day (UTC)."""
+_DAY_START = (DAY - datetime.date(1970, 1, 1)).days * DAY_NANOS
+EVENTS_PER_COMMAND = 2.02
+"""Rows the flow writes per command, measured (``stx bench analytics``
+reports the real figure): ``--events`` is turned into commands with it."""
+_DURABLE_EVERY = 2_000
+"""Commands between waits for the journal's writer (it must not fall far behind)."""
+PAGE = 1_000
+"""Rows per page of the paged reports (the API's default)."""
+
+
+async def simulate_day(directory: Path, commands: int, seed: int = 1) -> None:
+    """A journal of ``commands`` commands of one trading day in ``directory``."""
+    step = max(1, (DAY_NANOS - 1) // max(commands, 1))
+    moment = [_DAY_START]
+    core = ExchangeCore.open(
+        directory, instruments(), durability=Durability.NONE, clock=lambda: moment[0]
+    )
+    flow = OrderFlow(core.engine, seed)
+    sequencer = core.sequencer
+    try:
+        for index in range(commands):
+            moment[0] = _DAY_START + index * step
+            command = flow.next_command()._replace(timestamp=sequencer.now())
+            account = command.account
+            origin = Origin(f"user-{account}", "10.0.0.7:40000", "grpc")
+            client_id = f"c{index}" if type(command) in _CLIENT_IDS else ""
+            flow.observe(sequencer.submit(command, client_id, origin).events)
+            if index % _DURABLE_EVERY == _DURABLE_EVERY - 1:
+                await sequencer.durable()
+        await sequencer.durable()
+    finally:
+        await core.close()
+
+
+_CLIENT_IDS = (NewOrder, CancelOrder, ReplaceOrder)
+
+
+class TimedStore(AnalyticsStore):
+    """The store, counting what its writes took apart from the replay: the
+    facts' Arrow tables and DuckDB's insert of them."""
+
+    def __init__(self, store: AnalyticsStore, clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__(store.connection)
+        self.arrow_seconds = 0.0
+        self.insert_seconds = 0.0
+        self.rows = 0
+        self.batches = 0
+        self._clock = clock
+
+    def write(self, facts: Facts) -> bool:
+        began = self._clock()
+        tables = self.tables(facts)
+        converted = self._clock()
+        written = self.insert(tables, facts.last_sequence)
+        self.arrow_seconds += converted - began
+        self.insert_seconds += self._clock() - converted
+        self.rows += facts.rows
+        self.batches += 1
+        return written
+
+
+def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    result = call()
+    return (time.perf_counter() - began) * 1000, result
+
+
+def report_times(store: AnalyticsStore, account: str, day: datetime.date) -> dict[str, float]:
+    """Milliseconds each report of ``account`` and ``day`` took, first call."""
+    reader = store.reader()
+    calls: dict[str, Callable[[], Any]] = {
+        "trade_report": lambda: reports.trade_report(reader, account, day, "", PAGE, 0),
+        "profit_and_loss": lambda: reports.profit_and_loss(reader, account, day),
+        "order_statistics": lambda: reports.order_statistics(reader, account, day),
+        "market_statistics": lambda: reports.market_statistics(reader, day, ""),
+        "order_events": lambda: reports.order_events(reader, day, account, PAGE, (0, -1)),
+        "transaction_reports": lambda: compliance.transaction_reports(
+            reader, day, account, PAGE, (0, -1)
+        ),
+        "clock_synchronisation": lambda: compliance.clock_synchronisation(reader, day),
+        "execution_quality": lambda: compliance.execution_quality(reader, day, ""),
+    }
+    return {name: round(_timed(call)[0], 1) for name, call in calls.items()}
+
+
+def _count(store: AnalyticsStore, query: str) -> Any:
+    row = store.reader().execute(query).fetchone()
+    assert row is not None  # an aggregate always answers
+    return row[0]
+
+
+def measure(commands: int, *, seed: int = 1, keep: Path | None = None) -> dict[str, Any]:
+    """Simulate a day of ``commands`` commands, ingest it, run the reports;
+    the figures. ``keep``: work there and leave the journal and the store;
+    a journal already there is ingested again rather than simulated."""
+    where = keep or Path(tempfile.mkdtemp(prefix="stx-analytics-bench-"))
+    journal = where / "journal"
+    try:
+        began = time.perf_counter()
+        if not list_segments(journal):
+            asyncio.run(simulate_day(journal, commands, seed))
+        simulated = time.perf_counter() - began
+        path = where / "analytics.duckdb"
+        path.unlink(missing_ok=True)
+        store = TimedStore(AnalyticsStore.open(path))
+        began = time.perf_counter()
+        last = rebuild(store, journal)
+        ingest = time.perf_counter() - began
+        busiest = _count(
+            store,
+            "SELECT account_id FROM order_events GROUP BY account_id "
+            "ORDER BY count(*) DESC, account_id LIMIT 1",
+        )
+        tables = {
+            table: int(_count(store, f"SELECT count(*) FROM {table}"))
+            for table in ("order_events", "trades", "quotes")
+        }
+        account_events = int(
+            _count(store, f"SELECT count(*) FROM order_events WHERE account_id = '{busiest}'")
+        )
+        times = report_times(store, str(busiest), DAY)
+        store.close()
+        events = sum(tables.values())
+        write = store.arrow_seconds + store.insert_seconds
+        return {
+            "commands": last,
+            "events": events,
+            "tables": tables,
+            "simulate_seconds": round(simulated, 2),
+            "ingest_seconds": round(ingest, 2),
+            "ingest_events_per_sec": round(events / ingest),
+            "ingest_commands_per_sec": round(last / ingest),
+            "replay_seconds": round(ingest - write, 2),
+            "arrow_seconds": round(store.arrow_seconds, 2),
+            "insert_seconds": round(store.insert_seconds, 2),
+            "write_events_per_sec": round(events / write) if write else 0,
+            "insert_events_per_sec": (
+                round(events / store.insert_seconds) if store.insert_seconds else 0
+            ),
+            "batches": store.batches,
+            "report_account": busiest,
+            "report_account_events": account_events,
+            "report_day": DAY.isoformat(),
+            "report_ms": times,
+            "slowest_report_ms": max(times.values()),
+        }
+    finally:
+        if keep is None:
+            shutil.rmtree(where, ignore_errors=True)
+
+
+def commands_for(events: int) -> int:
+    return max(1, round(events / EVENTS_PER_COMMAND))
+
+
+def describe(figures: dict[str, Any]) -> list[str]:
+    """The figures as lines for a person."""
+    tables = figures["tables"]
+    lines = [
+        f"day {figures['report_day']}: {figures['commands']:,} commands, "
+        f"{figures['events']:,} events ({tables['order_events']:,} order events, "
+        f"{tables['trades']:,} trades, {tables['quotes']:,} quotes); simulated in "
+        f"{figures['simulate_seconds']:.1f} s",
+        f"ingest, journal -> store: {figures['ingest_seconds']:.2f} s, "
+        f"{figures['ingest_events_per_sec']:,} events/s, "
+        f"{figures['ingest_commands_per_sec']:,} commands/s ({figures['batches']} batches)",
+        f"  of which the replay and facts {figures['replay_seconds']:.2f} s, Arrow tables "
+        f"{figures['arrow_seconds']:.2f} s, DuckDB inserts {figures['insert_seconds']:.2f} s",
+        f"writes alone (facts built): {figures['write_events_per_sec']:,} events/s; "
+        f"DuckDB inserts alone: {figures['insert_events_per_sec']:,} events/s",
+        f"reports of {figures['report_account']} ({figures['report_account_events']:,} order "
+        "events) and the day, ms:",
+    ]
+    lines += [f"  {name:<22} {ms:>9,.1f}" for name, ms in figures["report_ms"].items()]
+    return lines
