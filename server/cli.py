@@ -394,6 +394,31 @@ def bench_fix(
         click.echo(line)
 
 
+@bench.command("analytics")
+@click.option(
+    "--events", type=click.IntRange(min=100), default=10_000_000, show_default=True,
+    help="Rows the simulated day writes to the store, about (turned into commands).",
+)  # fmt: skip
+@click.option("--seed", default=1, show_default=True, help="Seed of the order flow.")
+@click.option(
+    "--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Work in this directory and leave the journal and the store there; a journal "
+    "already there is ingested again, not simulated.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_analytics(events: int, seed: int, keep: Path | None, as_json: bool) -> None:
+    """A simulated day into the analytical store (journal -> store, and the
+    writes alone), then every report of its busiest account and the day."""
+    from server.bench import analytics_bench  # noqa: PLC0415 - loaded only for this bench
+
+    figures = analytics_bench.measure(analytics_bench.commands_for(events), seed=seed, keep=keep)
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    for line in analytics_bench.describe(figures):
+        click.echo(line)
+
+
 @bench.command("projector")
 @click.option(
     "--database-url", default="", help="The store to fill (default: a temporary SQLite file)."

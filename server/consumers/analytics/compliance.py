@@ -92,8 +92,8 @@ def transaction_reports(
 _CLOCK = """
 WITH stamps AS (
     SELECT sequence, transact_time AS stamp FROM order_events WHERE day = $day
-    UNION SELECT sequence, trade_time FROM trades WHERE day = $day
-    UNION SELECT sequence, quote_time FROM quotes WHERE day = $day),
+    UNION ALL SELECT sequence, trade_time FROM trades WHERE day = $day
+    UNION ALL SELECT sequence, quote_time FROM quotes WHERE day = $day),
 steps AS (
     SELECT sequence, stamp, stamp - lag(stamp) OVER (ORDER BY sequence) AS step
     FROM (SELECT sequence, min(stamp) AS stamp FROM stamps GROUP BY sequence))
@@ -111,7 +111,9 @@ def clock_synchronisation(
 ) -> pb.GetClockSynchronisationResponse:
     """What the store's facts of ``day`` show of the business clock. Every
     fact of one command carries that command's time, so a command is one
-    step; steps are taken in engine sequence order."""
+    step; steps are taken in engine sequence order. (The facts are taken
+    with UNION ALL: the minimum per command is the same without removing
+    duplicates first, and a day of 10 million facts is not hashed twice.)"""
     row = reader.execute(_CLOCK, {"day": day}).fetchone()
     assert row is not None  # an aggregate always answers
     count, first, last, first_time, last_time, back, largest_back, equal, finest, largest = row

@@ -23,9 +23,9 @@ command that caused them (which makes ingest idempotent, ``store.py``):
 
 Executions are the fill reports among the order events (a view in the store),
 and an order's arrival is its first report, so neither is stored twice.
-Rows become columns and one Arrow table per batch: the store takes a whole
-table in one statement (decision 0007 measured row by row inserts at about a
-hundred rows a second).
+Rows become one Arrow table per batch: the store takes a whole table in one
+statement (decision 0007 measured row by row inserts at about a hundred rows
+a second).
 """
 
 from __future__ import annotations
@@ -122,30 +122,34 @@ _NO_TOP: Top = (0, 0, 0, 0)
 _REPORT_COLUMNS = tuple("account_id" if name == "account" else name for name in Report._fields)
 """The order-event columns a report fills, in the report's field order."""
 _EXTRA_COLUMNS = ("event_index", "day", "user_id", "source", "gateway")
-"""The rest of an order event's columns, in the order ``Facts.add`` keeps them."""
+"""The rest of an order event's columns, after the report's in a row."""
+EVENT_ROW_COLUMNS = _REPORT_COLUMNS + _EXTRA_COLUMNS
+"""An order event's columns in the order ``Facts.add`` keeps a row (the
+store selects them into the table's order)."""
 _NO_ORIGIN = ("", "", "")
-_TRADE_NAMES = tuple(name for name, _ in TRADE_COLUMNS)
-_QUOTE_NAMES = tuple(name for name, _ in QUOTE_COLUMNS)
-_LATENCY_NAMES = tuple(name for name, _ in LATENCY_COLUMNS)
+TRADE_NAMES = tuple(name for name, _ in TRADE_COLUMNS)
+QUOTE_NAMES = tuple(name for name, _ in QUOTE_COLUMNS)
+LATENCY_NAMES = tuple(name for name, _ in LATENCY_COLUMNS)
 
 
 @dataclass
 class Facts:
-    """The facts of a run of consecutive commands, kept as rows while the
-    replay adds them and turned into columns once per batch (``columns``):
-    one C-level transpose instead of a Python append per field."""
+    """The facts of a run of consecutive commands, one tuple a row, as the
+    replay adds them; the store turns each list into an Arrow table in one
+    C-level conversion (``store.py``), where a Python append per field was
+    a fifth of the ingest (docs/performance.md, "Analytics store")."""
 
     last_sequence: int = 0
-    reports: list[tuple[Any, ...]] = field(default_factory=list)
-    extras: list[tuple[Any, ...]] = field(default_factory=list)
-    """Per report: its place in its command, its day, and the sender."""
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    """Order events, each a report's fields then its place in its command,
+    its day and the sender (``EVENT_ROW_COLUMNS``)."""
     trades: list[tuple[Any, ...]] = field(default_factory=list)
     quotes: list[tuple[Any, ...]] = field(default_factory=list)
     latencies: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
-        return len(self.reports) + len(self.trades) + len(self.quotes) + len(self.latencies)
+        return len(self.events) + len(self.trades) + len(self.quotes) + len(self.latencies)
 
     def add(
         self,
@@ -170,19 +174,8 @@ class Facts:
                 (sequence, when, when // DAY_NANOS, origin.gateway, type(command).__name__,
                  origin.received, when - origin.received)
             )  # fmt: skip
-        sender_account = getattr(command, "account", "")
-        width = len(_REPORT_COLUMNS)
-        for index, report in enumerate(reports):
-            # Reports restored from snapshots older than client_request_id lack it.
-            self.reports.append(report if len(report) == width else (*report, ""))
-            own = origin is not None and report.account == sender_account
-            # By name: the origin also carries a traceparent, which is no fact.
-            sender = (
-                (origin.user_id, origin.source, origin.gateway)
-                if own and origin is not None
-                else _NO_ORIGIN
-            )
-            self.extras.append((index, report.transact_time // DAY_NANOS, *sender))
+        if reports:
+            self._add_reports(command, reports, origin)
         for event in events:
             kind = type(event)
             if kind is TopOfBookChanged:
@@ -201,17 +194,37 @@ class Facts:
                 )
             )  # fmt: skip
 
+    def _add_reports(self, command: Command, reports: list[Report], origin: Origin | None) -> None:
+        # By name: the origin also carries a traceparent, which is no fact.
+        sender = _NO_ORIGIN if origin is None else (origin.user_id, origin.source, origin.gateway)
+        sender_account = getattr(command, "account", "")
+        append = self.events.append
+        for index, report in enumerate(reports):
+            extra = (
+                index,
+                report.transact_time // DAY_NANOS,
+                *(sender if report.account == sender_account else _NO_ORIGIN),
+            )
+            if len(report) == _REPORT_WIDTH:
+                append(report + extra)
+            else:
+                # Reports restored from snapshots older than client_request_id lack it.
+                append((*report, "", *extra))
+
     def order_event_columns(self) -> dict[str, list[Any]]:
-        return _transpose(self.reports, _REPORT_COLUMNS) | _transpose(self.extras, _EXTRA_COLUMNS)
+        return _transpose(self.events, EVENT_ROW_COLUMNS)
 
     def trade_columns(self) -> dict[str, list[Any]]:
-        return _transpose(self.trades, _TRADE_NAMES)
+        return _transpose(self.trades, TRADE_NAMES)
 
     def quote_columns(self) -> dict[str, list[Any]]:
-        return _transpose(self.quotes, _QUOTE_NAMES)
+        return _transpose(self.quotes, QUOTE_NAMES)
 
     def latency_columns(self) -> dict[str, list[Any]]:
-        return _transpose(self.latencies, _LATENCY_NAMES)
+        return _transpose(self.latencies, LATENCY_NAMES)
+
+
+_REPORT_WIDTH = len(_REPORT_COLUMNS)
 
 
 def _transpose(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> dict[str, list[Any]]:

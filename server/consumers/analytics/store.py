@@ -25,10 +25,14 @@ import duckdb
 import pyarrow as pa
 
 from server.consumers.analytics.facts import (
+    EVENT_ROW_COLUMNS,
     LATENCY_COLUMNS,
+    LATENCY_NAMES,
     ORDER_EVENT_COLUMNS,
     QUOTE_COLUMNS,
+    QUOTE_NAMES,
     TRADE_COLUMNS,
+    TRADE_NAMES,
     Facts,
 )
 
@@ -43,6 +47,17 @@ DUCKDB_CONFIG: dict[str, str | int] = {"threads": 2, "memory_limit": "1GB"}
 """DuckDB takes every core and 80% of the memory by default; beside the
 exchange's own processes it gets two threads and a gigabyte (reports of one
 account and day need far less; larger sorts spill to disk)."""
+_EXPORT_ORDER = {
+    "order_events": ("sequence, event_index", "day, symbol"),
+    "trades": ("sequence, trade_id", "day, symbol"),
+    "quotes": ("sequence", "day, symbol"),
+    "latencies": ("sequence", "day"),
+}
+"""Each fact table's rows in one total order (a quote and a latency per
+command at most), and its partitions (a latency's command need not have a
+symbol)."""
+Tables = tuple[pa.Table, pa.Table, pa.Table, pa.Table]
+"""A batch's facts as the store writes them: order events, trades, quotes, latencies."""
 _FILLS = (2, 3)
 """EXEC_TYPE_PARTIAL_FILL and EXEC_TYPE_FILL."""
 
@@ -118,16 +133,40 @@ class AnalyticsStore:
         assert row is not None  # written when the store was created
         return int(row[0])
 
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The writer's connection (the owner's thread only)."""
+        return self._connection
+
     def write(self, facts: Facts) -> bool:
         """Store ``facts`` and their position in one transaction; False (and
         nothing written) if the store already holds that position."""
-        connection = self._connection
         if facts.last_sequence <= self.position():
             return False
-        events = _arrow(facts.order_event_columns(), ORDER_EVENT_COLUMNS)
-        trades = _arrow(facts.trade_columns(), TRADE_COLUMNS)
-        quotes = _arrow(facts.quote_columns(), QUOTE_COLUMNS)
-        latencies = _arrow(facts.latency_columns(), LATENCY_COLUMNS)
+        return self.insert(self.tables(facts), facts.last_sequence)
+
+    @staticmethod
+    def tables(facts: Facts) -> Tables:
+        """The facts as Arrow tables: order events, trades, quotes and
+        latencies. Each list of row tuples becomes a struct array in one
+        conversion (Arrow's C++ reads the tuples by position), then a table of
+        its fields in the stored order: 3.3-4.3 µs a 30-column row against
+        5.7-8.8 for a Python transpose and one array per column."""
+        return (
+            _arrow(facts.events, _EVENT_ROW, _EVENT_ORDER),
+            _arrow(facts.trades, _TRADE_ROW, None),
+            _arrow(facts.quotes, _QUOTE_ROW, None),
+            _arrow(facts.latencies, _LATENCY_ROW, None),
+        )
+
+    def insert(self, tables: Tables, last_sequence: int) -> bool:
+        """``tables`` (as ``tables`` makes them) and the position
+        ``last_sequence`` in one transaction; False (and nothing written) if
+        the store already holds that position."""
+        connection = self._connection
+        if last_sequence <= self.position():
+            return False
+        events, trades, quotes, latencies = tables
         connection.execute("BEGIN")
         try:
             connection.register("incoming_events", events)
@@ -139,8 +178,7 @@ class AnalyticsStore:
             connection.execute("INSERT INTO quotes SELECT * FROM incoming_quotes")
             connection.execute("INSERT INTO latencies SELECT * FROM incoming_latencies")
             connection.execute(
-                "UPDATE position SET last_sequence = ? WHERE name = 'journal'",
-                [facts.last_sequence],
+                "UPDATE position SET last_sequence = ? WHERE name = 'journal'", [last_sequence]
             )
             connection.execute("COMMIT")
         except BaseException:
@@ -163,19 +201,39 @@ class AnalyticsStore:
         partitioned by day and symbol (Hive style: ``day=.../symbol=...``);
         ``latencies``, whose commands need not have a symbol, by day."""
         directory.mkdir(parents=True, exist_ok=True)
-        for table, partitions in (
-            ("order_events", "day, symbol"), ("trades", "day, symbol"),
-            ("quotes", "day, symbol"), ("latencies", "day"),
-        ):  # fmt: skip
-            target = str(directory / table).replace("'", "''")
-            self._connection.execute(
-                f"COPY (SELECT * FROM {table} ORDER BY sequence) TO '{target}' "
-                f"(FORMAT parquet, PARTITION_BY ({partitions}), OVERWRITE_OR_IGNORE)"
-            )
+        connection = self._connection
+        # Byte for byte the same files from the same facts: rows in one total
+        # order, written by one thread (with two, once a table outgrew a row
+        # group a partition's rows came in the order the threads delivered
+        # them, and one command's rows tie on sequence).
+        connection.execute("SET threads TO 1")
+        try:
+            for table, (order, partitions) in _EXPORT_ORDER.items():
+                target = str(directory / table).replace("'", "''")
+                connection.execute(
+                    f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{target}' "
+                    f"(FORMAT parquet, PARTITION_BY ({partitions}), OVERWRITE_OR_IGNORE)"
+                )
+        finally:
+            connection.execute(f"SET threads TO {DUCKDB_CONFIG['threads']}")
 
     def close(self) -> None:
         self._connection.close()
 
 
-def _arrow(columns: dict[str, list[Any]], spec: tuple[tuple[str, str], ...]) -> Any:
-    return pa.table({name: pa.array(columns[name], _ARROW[kind]) for name, kind in spec})
+def _struct(names: tuple[str, ...], spec: tuple[tuple[str, str], ...]) -> pa.StructType:
+    kinds = dict(spec)
+    return pa.struct([(name, _ARROW[kinds[name]]) for name in names])
+
+
+_EVENT_ROW = _struct(EVENT_ROW_COLUMNS, ORDER_EVENT_COLUMNS)
+_EVENT_ORDER = [name for name, _ in ORDER_EVENT_COLUMNS]
+_TRADE_ROW = _struct(TRADE_NAMES, TRADE_COLUMNS)
+_QUOTE_ROW = _struct(QUOTE_NAMES, QUOTE_COLUMNS)
+_LATENCY_ROW = _struct(LATENCY_NAMES, LATENCY_COLUMNS)
+
+
+def _arrow(rows: list[tuple[Any, ...]], row: pa.StructType, order: list[str] | None) -> pa.Table:
+    """``rows`` (tuples of ``row``'s fields) as a table, its columns in ``order``."""
+    table = pa.Table.from_struct_array(pa.array(rows, type=row))
+    return table if order is None else table.select(order)
