@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -60,8 +60,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
     def __init__(self, core: CoreView, store: Store) -> None:
         self._core = core
         self._store = store
-        self._fanout = MarketFanout()
-        core.market_listeners.append(self._fanout.publish)
+        self._fanout = MarketFanout(core.market_listeners)
 
     async def _market(self, symbol: str, context: Context) -> SymbolMarket:
         if not symbol:
@@ -207,19 +206,36 @@ class _Subscription:
 
 
 class MarketFanout:
-    """Hands each committed batch's updates to the gRPC streams that want them."""
+    """Hands each committed batch's updates to the gRPC streams that want them.
 
-    def __init__(self, limit: int = STREAM_BACKLOG) -> None:
+    It is one of the market state's listeners only while a stream is
+    subscribed: with none, the replica's market state advances without
+    building updates (its channel sequences all the same), half of its work
+    per command (docs/performance.md), which a gateway that only takes
+    orders never needs."""
+
+    def __init__(
+        self, listeners: list[Callable[[list[Update]], None]], limit: int = STREAM_BACKLOG
+    ) -> None:
+        self._listeners = listeners
         self._limit = limit
         self._subscriptions: set[_Subscription] = set()
 
+    @property
+    def listening(self) -> bool:
+        return self.publish in self._listeners
+
     def subscribe(self, wanted: set[tuple[str, str]]) -> _Subscription:
         subscription = _Subscription(wanted)
+        if not self._subscriptions:
+            self._listeners.append(self.publish)
         self._subscriptions.add(subscription)
         return subscription
 
     def forget(self, subscription: _Subscription) -> None:
         self._subscriptions.discard(subscription)
+        if not self._subscriptions and self.listening:
+            self._listeners.remove(self.publish)
 
     def publish(self, updates: list[Update]) -> None:
         for subscription in self._subscriptions:

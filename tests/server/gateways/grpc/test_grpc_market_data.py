@@ -19,7 +19,9 @@ from stocktraderx.v1 import (
     orders_pb2_grpc,
 )
 
+from feeds.market import Update
 from server.app import Exchange
+from server.gateways.grpc.market_data import MarketFanout
 from tests.server.local import local_settings, prepare_accounts
 
 Scenario = Callable[[grpc.aio.Channel], Awaitable[None]]
@@ -185,3 +187,23 @@ def test_bars_come_from_the_store(tmp_path: Path) -> None:
         assert missing.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
     _run(tmp_path, scenario)
+
+
+def test_the_fanout_listens_to_the_market_only_while_a_stream_is_subscribed() -> None:
+    # With no listener the replica's market state builds no updates (half its
+    # work per command): a gateway nobody watches market data through must
+    # not be one, and one stream must make it one again.
+    listeners: list[Callable[[list[Update]], None]] = []
+    fanout = MarketFanout(listeners)
+    assert listeners == []
+    first = fanout.subscribe({("L1", "AAPL")})
+    second = fanout.subscribe({("L2", "AAPL")})
+    assert listeners == [fanout.publish]
+    fanout.forget(first)
+    assert listeners == [fanout.publish]
+    fanout.forget(second)
+    assert listeners == []
+    fanout.forget(second)  # a stream ended twice (cancelled, then closed)
+    assert listeners == []
+    fanout.subscribe({("TRADES", "AAPL")})
+    assert listeners == [fanout.publish]
