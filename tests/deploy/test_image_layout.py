@@ -398,7 +398,7 @@ def test_the_healthcheck_reads_the_containers_command_line(tmp_path: Path) -> No
     fix.write_text('[fix]\nport = 9979\n[[fix.sessions]]\ntarget_comp_id = "C"\naccounts = ["a"]\n')
     role, settings = healthcheck.settings_of(["fix", "--config", str(fix)])
     assert (role, settings.fix.port) == ("fix", 9979)
-    role, settings = healthcheck.settings_of(["relay"])
-    assert (role, healthcheck.port_of(role, settings.metrics_port)) == ("relay", 9109)
+    role, _ = healthcheck.settings_of(["relay", "--data-dir", str(tmp_path)])
+    assert (role, healthcheck.port_of(role, 9100)) == ("relay", 9109)
     assert healthcheck.serve_arguments(["nginx", "-g", "daemon off;"]) == []
     assert healthcheck.main(["nonsense"]) == 1
