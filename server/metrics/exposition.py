@@ -34,12 +34,11 @@ OFFSETS = {
 roles ``stx serve`` always runs. Analytics came after the FIX gateway had 7."""
 
 
-OPTIONAL_OFFSETS = {"fix": 7}
-"""Roles that run only when configured (the FIX gateway: ``[fix.sessions]``)."""
-
-RELAY_OFFSETS = {"relay": 9}
-"""The relay runs only with ``[relay] url``; the deployments in ``deploy/``
-do not run it yet (docs/operations.md)."""
+OPTIONAL_OFFSETS = {"fix": 7, "relay": 9}
+"""Roles that run only when configured: the FIX gateway (``[fix.sessions]``)
+and the relay (``[relay] url``). Whether a deployment runs one is its
+values' choice (``fix.enabled``, ``relay.enabled`` in the Helm chart), not
+this table's: docs/deploy.md says which the production values enable, and why."""
 
 
 def port_of(role: str, base: int) -> int:
@@ -49,7 +48,7 @@ def port_of(role: str, base: int) -> int:
         return 0
     if role in OFFSETS:
         return base + OFFSETS[role]
-    offset = OPTIONAL_OFFSETS.get(role) or RELAY_OFFSETS.get(role)
+    offset = OPTIONAL_OFFSETS.get(role)
     return base + offset if offset else 0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from server.config import from_mapping
+from server.config import from_mapping, load
 from server.metrics.exposition import OFFSETS, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +142,7 @@ def test_the_fix_gateway_is_a_service_only_under_its_profile(compose: dict[str, 
     """Off unless `--profile fix`; its sessions from the mounted compose/fix.toml."""
     fix = compose["services"]["fix"]
     assert fix["profiles"] == ["fix"]
-    assert [name for name, s in compose["services"].items() if "profiles" in s] == ["fix"]
+    assert [name for name, s in compose["services"].items() if "profiles" in s] == ["fix", "relay"]
     assert fix["command"] == ["fix", "--config", "/etc/stx/fix.toml"]
     assert fix["image"] == "stocktraderx:local"
     assert fix["read_only"] is True
@@ -155,3 +155,24 @@ def test_the_fix_gateway_is_a_service_only_under_its_profile(compose: dict[str, 
     assert yaml.safe_load((DEPLOY / "compose/prometheus/targets/stx-fix.yml").read_text()) == []
     text = (DEPLOY / "compose/prometheus/targets/stx-fix.yml").read_text()
     assert f"fix:{port_of('fix', 9100)}" in text
+
+
+def test_the_relay_is_a_service_only_under_its_profile(compose: dict[str, Any]) -> None:
+    """Off unless `--profile relay`; the committed log on compose's Redis
+    (AOF on), the journal from the data volume, after the core and Redis."""
+    relay = compose["services"]["relay"]
+    assert relay["profiles"] == ["relay"]
+    assert relay["command"] == ["relay"]
+    assert relay["image"] == "stocktraderx:local"
+    assert relay["read_only"] is True
+    assert relay["volumes"] == ["stxdata:/data"]
+    assert "ports" not in relay
+    assert set(relay["depends_on"]) == {"core", "redis"}
+    environment = {key: str(value) for key, value in relay["environment"].items()}
+    settings = load(None, environment)
+    assert settings.relay.url == "redis://redis:6379/0?stream=stx:committed"
+    assert settings.redis_url == "redis://redis:6379/0"
+    assert "--appendonly" in compose["services"]["redis"]["command"]
+    targets = DEPLOY / "compose/prometheus/targets/stx-relay.yml"
+    assert yaml.safe_load(targets.read_text()) == []
+    assert f"relay:{port_of('relay', 9100)}" in targets.read_text()

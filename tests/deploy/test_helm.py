@@ -28,17 +28,30 @@ from tests.deploy.chart import (
     schema_errors,
 )
 
+LOG_URL = "redis://logs.example:6379/0?stream=stx:committed"
 VARIANTS = {
     "default": (),
     "default+operator": ("--api-versions", SERVICE_MONITOR_API),
     "production": ("-f", str(PRODUCTION), "--api-versions", SERVICE_MONITOR_API),
-}
+    # The relay, and the projector and analytics fed from its log elsewhere.
+    "log": (
+        "--set", "relay.enabled=true", "--set", f"relay.url={LOG_URL}",
+        "--set", "projector.source=relay", "--set", "analytics.source=relay",
+        "--set", "database.url=postgresql://stx@db.example:5432/stx",
+        "--set", "secrets.dataKey=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "--api-versions", SERVICE_MONITOR_API,
+    ),
+}  # fmt: skip
+OPTIONAL_ENABLED = {"production": {"fix"}, "log": {"relay"}}
+"""The roles of OPTIONAL_OFFSETS each variant enables (``ROLE.enabled``)."""
+ELSEWHERE = {"log": {"projector", "analytics"}}
+"""The consumers each variant feeds from the committed log (``ROLE.source``)."""
 
 
 def _roles(variant: str) -> set[str]:
     """The roles a variant runs: every role ``stx serve`` always runs, and
-    the FIX gateway where it is enabled (the production values)."""
-    return set(OFFSETS) | (set(OPTIONAL_OFFSETS) if variant == "production" else set())
+    the optional ones it enables."""
+    return set(OFFSETS) | OPTIONAL_ENABLED.get(variant, set())
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +137,8 @@ def test_pods_that_share_the_data_volume_run_on_the_cores_node(
             for volume in spec["volumes"]
         )
     }
-    assert {name.rsplit("-", 1)[1] for name in sharing} == _roles(variant) - {"rest"}
+    expected = _roles(variant) - {"rest"} - ELSEWHERE.get(variant, set())
+    assert {name.rsplit("-", 1)[1] for name in sharing} == expected
     for name, spec in sharing.items():
         if name.endswith("-core"):
             continue
@@ -273,7 +287,7 @@ def _prometheus_jobs() -> set[str]:
     return {job["job_name"] for job in document["scrape_configs"]}
 
 
-@pytest.mark.parametrize("variant", ["default+operator", "production"])
+@pytest.mark.parametrize("variant", ["default+operator", "production", "log"])
 def test_service_monitors_only_with_the_operator_and_with_the_rules_job_names(
     rendered: dict[str, list[Manifest]], variant: str
 ) -> None:
@@ -289,7 +303,19 @@ def test_service_monitors_only_with_the_operator_and_with_the_rules_job_names(
         (service,) = [s for s in services if selector.items() <= s["metadata"]["labels"].items()]
         assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
     assert jobs == {f"stx-{role}" for role in _roles(variant)}
-    assert _prometheus_jobs() == {f"stx-{role}" for role in _roles("production")}
+    assert _prometheus_jobs() == {f"stx-{role}" for role in {*OFFSETS, *OPTIONAL_OFFSETS}}
+
+
+def test_each_optional_role_is_off_by_default_and_production_runs_the_fix_gateway_only() -> None:
+    """An optional role runs where its ``enabled`` value says. Production
+    runs the FIX gateway and not the relay: nothing trims the committed log,
+    so its Redis would hold the whole journal (docs/deploy.md)."""
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    production = yaml.safe_load(PRODUCTION.read_text())
+    for role in OPTIONAL_OFFSETS:
+        assert defaults[role]["enabled"] is False, role
+    enabled = {role for role in OPTIONAL_OFFSETS if production.get(role, {}).get("enabled")}
+    assert enabled == OPTIONAL_ENABLED["production"] == {"fix"}
 
 
 def test_the_web_frontend_forwards_api_to_this_releases_bridge(
@@ -318,7 +344,9 @@ def test_analytics_follows_the_journal_alone_with_its_store_in_the_volume(
     rendered: dict[str, list[Manifest]],
 ) -> None:
     """One analytics process owns analytics.duckdb: never two at once."""
-    for manifests in rendered.values():
+    for variant, manifests in rendered.items():
+        if "analytics" in ELSEWHERE.get(variant, set()):
+            continue
         analytics = named(manifests, "Deployment", "-analytics")
         assert analytics["spec"]["replicas"] == 1
         assert analytics["spec"]["strategy"] == {"type": "Recreate"}
@@ -363,3 +391,124 @@ def test_the_fix_gateway_serves_its_sessions_from_outside_through_one_pod(
     assert rule == {"ports": [{"port": "fix"}], "from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}
     opened = render("-f", str(PRODUCTION), "--set", "networkPolicy.fixFrom=null")
     assert _ingress_from_anywhere(named(opened, "NetworkPolicy", "-fix")) == {"fix"}
+
+
+def _env_entries(manifests: list[Manifest], container: str) -> dict[str, dict[str, Any]]:
+    """Every env entry of ``container``, by name."""
+    for spec in pod_specs(manifests).values():
+        for found in spec["containers"]:
+            if found["name"] == container:
+                return {item["name"]: item for item in found["env"]}
+    raise AssertionError(f"no container {container}")
+
+
+def test_the_relay_is_one_pod_on_the_cores_node_writing_the_log(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    """Off unless relay.enabled; one writer of the log, replaced with
+    Recreate, beside the core (it reads the journal files and core.sock),
+    probed and scraped on its metrics port, reachable on nothing else."""
+    for variant in ("default", "default+operator", "production"):
+        names = [m["metadata"]["name"] for m in rendered[variant]]
+        assert not [name for name in names if "relay" in name], variant
+    manifests = rendered["log"]
+    relay = named(manifests, "Deployment", "-relay")
+    assert relay["spec"]["replicas"] == 1
+    assert relay["spec"]["strategy"] == {"type": "Recreate"}
+    spec = relay["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["args"] == ["relay"]
+    assert {port["name"]: port["containerPort"] for port in container["ports"]} == {
+        "metrics": port_of("relay", 9100)
+    }
+    assert container["readinessProbe"]["httpGet"]["port"] == "metrics"
+    assert container["livenessProbe"]["httpGet"]["port"] == "metrics"
+    assert {"name": "data", "mountPath": "/data"} in container["volumeMounts"]
+    settings = load(None, _container_env(manifests, "relay"))
+    assert (settings.relay.url, settings.relay.batch) == (LOG_URL, 1000)
+    assert str(settings.data_dir) == "/data"
+    service = named(manifests, "Service", "-relay-metrics")
+    assert service["spec"]["ports"][0]["port"] == port_of("relay", 9100)
+    reaching = [
+        policy
+        for policy in of_kind(manifests, "NetworkPolicy")
+        if policy["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
+        in ("relay", None)
+        and policy["spec"].get("ingress")
+    ]
+    assert [p["metadata"]["name"] for p in reaching] == ["stx-stocktraderx-metrics"]
+
+
+def test_the_relay_takes_a_url_with_a_password_from_the_secret() -> None:
+    result = helm("template", "stx", CHART, "--set", "relay.enabled=true")
+    assert result.returncode != 0
+    assert "relay.enabled: name the committed log in relay.url" in result.stderr
+    result = helm("template", "stx", CHART, "--set", "relay.enabled=true",
+                  "--set", "relay.url=http://logs.example/")  # fmt: skip
+    assert result.returncode != 0
+    assert "/relay/url" in result.stderr
+    manifests = render(
+        "--set", "relay.enabled=true",
+        "--set", "secrets.relayUrl=redis://:log-secret-2210@logs.example:6379/0",
+    )  # fmt: skip
+    secret = named(manifests, "Secret", "-secrets")
+    assert secret["stringData"]["relay-url"].startswith("redis://:log-secret-2210@")
+    entry = _env_entries(manifests, "relay")["STX_RELAY_URL"]
+    assert entry["valueFrom"]["secretKeyRef"]["key"] == "relay-url"
+    for manifest in manifests:
+        if manifest["kind"] != "Secret":
+            assert "log-secret" not in yaml.safe_dump(manifest)
+
+
+def test_consumers_fed_from_the_log_run_on_any_node_without_the_journal(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    """projector.source and analytics.source: no data volume of the core's,
+    no affinity to its node; analytics keeps its store in a claim of its own."""
+    manifests = rendered["log"]
+    claim = named(manifests, "PersistentVolumeClaim", "-data")["metadata"]["name"]
+    for role in ("projector", "analytics"):
+        deployment = named(manifests, "Deployment", f"-{role}")
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        spec = deployment["spec"]["template"]["spec"]
+        assert "affinity" not in spec, role
+        claims = {v.get("persistentVolumeClaim", {}).get("claimName") for v in spec["volumes"]}
+        assert claim not in claims, role
+        (container,) = spec["containers"]
+        assert {"name": "data", "mountPath": "/data"} in container["volumeMounts"]
+        settings = load(None, _container_env(manifests, role))
+        assert settings.relay.source == LOG_URL, role
+    (data,) = [
+        volume
+        for volume in named(manifests, "Deployment", "-analytics")["spec"]["template"]["spec"][
+            "volumes"
+        ]
+        if volume["name"] == "data"
+    ]
+    own = named(manifests, "PersistentVolumeClaim", "-analytics-store")
+    assert data["persistentVolumeClaim"]["claimName"] == own["metadata"]["name"]
+    assert own["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    projector = named(manifests, "Deployment", "-projector")["spec"]["template"]["spec"]
+    assert "emptyDir" in next(v for v in projector["volumes"] if v["name"] == "data")
+    source = render("--set", f"analytics.source={LOG_URL}")
+    assert load(None, _container_env(source, "analytics")).relay.source == LOG_URL
+    assert not [m for m in source if m["metadata"]["name"].endswith("-relay")]
+
+
+def test_a_consumer_fed_from_the_log_is_refused_without_what_it_needs() -> None:
+    """Its store must be the one the gateways read, its data key theirs, and
+    "relay" means this release's relay."""
+    source = ("--set", f"projector.source={LOG_URL}")
+    result = helm("template", "stx", CHART, *source)
+    assert "projector.source: a projector fed from the log writes the store at database.url" in (
+        result.stderr
+    )
+    result = helm("template", "stx", CHART, *source,
+                  "--set", "database.url=postgresql://stx@db:5432/stx")  # fmt: skip
+    assert "put it in the Secret (data-key" in result.stderr
+    result = helm("template", "stx", CHART, "--set", "analytics.source=relay")
+    assert 'analytics.source: "relay" reads the log of this release\'s relay' in result.stderr
+    result = helm("template", "stx", CHART, "--set", "analytics.source=kafka://broker:9092")
+    assert result.returncode != 0
+    assert "/analytics/source" in result.stderr

@@ -18,7 +18,8 @@ are built at the C compiler's -O0 (``STX_MYPYC_OPT_LEVEL=0``, setup.py: half
 the build's CPU time, 24 s against 47 s here; this test checks what is built,
 not how fast it runs). The store is SQLite in the volume and the shared
 state in-process, as in the chart's defaults; compose's PostgreSQL and Redis
-are covered by the other tests.
+are covered by the other tests. The relay writes to a throwaway Redis
+(tests/throwaway.py), the log its container needs.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import redis
 
 from server.compiled import SOURCES
 from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS
@@ -48,7 +50,9 @@ from tests.e2e.serve import free_port, free_port_block
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
 IMAGE_PREFIX = "/opt/stx"
-START_ORDER = ("core", "gateway", "projector", "surveillance", "feed", "analytics", "fix", "rest")
+START_ORDER = (
+    "core", "gateway", "projector", "surveillance", "feed", "analytics", "fix", "relay", "rest"
+)  # fmt: skip
 HEALTHY_WITHIN = 120.0
 BUILD_WITHIN = 840.0
 """The install and the engine's compilation: 250 s on a loaded 2-core machine."""
@@ -168,8 +172,10 @@ def _file_set(directory: Path) -> dict[str, float]:
 class Containers:
     """The roles of one deployment started as their containers would be."""
 
-    def __init__(self, image: Image) -> None:
+    def __init__(self, image: Image, log_url: str) -> None:
         self.image = image
+        self.log_url = log_url
+        """The committed log the relay writes (its container's STX_RELAY_URL)."""
         self.data = image.root / "data"
         self.tmp = image.root / "tmp"
         self.secrets = image.root / "secrets"
@@ -214,6 +220,8 @@ class Containers:
         )
         if role == "gateway":
             environ.update(STX_ADMIN_USERNAME="admin", STX_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        if role == "relay":
+            environ.update(STX_RELAY_URL=self.log_url)
         return environ
 
     def confined(self, argv: list[str]) -> list[str]:
@@ -322,8 +330,8 @@ def test_the_image_is_built_with_the_compiled_engine(image: Image) -> None:
 
 
 @pytest.mark.timeout(BUILD_WITHIN + 60)
-def test_every_role_starts_healthy_as_its_container(image: Image) -> None:
-    containers = Containers(image)
+def test_every_role_starts_healthy_as_its_container(image: Image, fresh_redis_url: str) -> None:
+    containers = Containers(image, f"{fresh_redis_url}?stream=stx:layout")
     containers.readonly_install()
     for directory, writable in ((image.opt, False), (containers.data, True)):
         touch = containers.confined(["touch", str(directory / "probe")])
@@ -347,8 +355,19 @@ def test_every_role_starts_healthy_as_its_container(image: Image) -> None:
         # The check fails for a role that is down.
         assert containers.stop("rest") == 0
         assert containers.healthcheck("rest").returncode == 1
-        for role in ("fix", "analytics", "feed", "surveillance", "projector", "gateway", "core"):
+        roles = ("relay", "fix", "analytics", "feed", "surveillance", "projector", "gateway")
+        for role in (*roles, "core"):
             assert containers.stop(role) == 0, role
+        # Every committed record went onto the log, record n as entry n-1.
+        sent = int((containers.data / "relay.position").read_text())
+        log = redis.Redis.from_url(fresh_redis_url)
+        try:
+            assert sent > 0
+            assert log.xlen("stx:layout") == sent
+            last = log.xinfo_stream("stx:layout")["last-generated-id"]
+            assert last == f"{sent}-1".encode()
+        finally:
+            log.close()
     finally:
         containers.stop_all()
 
@@ -379,5 +398,7 @@ def test_the_healthcheck_reads_the_containers_command_line(tmp_path: Path) -> No
     fix.write_text('[fix]\nport = 9979\n[[fix.sessions]]\ntarget_comp_id = "C"\naccounts = ["a"]\n')
     role, settings = healthcheck.settings_of(["fix", "--config", str(fix)])
     assert (role, settings.fix.port) == ("fix", 9979)
+    role, _ = healthcheck.settings_of(["relay", "--data-dir", str(tmp_path)])
+    assert (role, healthcheck.port_of(role, 9100)) == ("relay", 9109)
     assert healthcheck.serve_arguments(["nginx", "-g", "daemon off;"]) == []
     assert healthcheck.main(["nonsense"]) == 1

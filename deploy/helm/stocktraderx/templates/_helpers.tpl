@@ -68,7 +68,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/* The metrics port of a role: the base plus the role's offset
 (server/metrics/exposition.py). */}}
 {{- define "stx.metricsPort" -}}
-{{- $offsets := dict "core" 1 "gateway" 2 "projector" 3 "surveillance" 4 "feed" 5 "rest" 6 "fix" 7 "analytics" 8 -}}
+{{- $offsets := dict "core" 1 "gateway" 2 "projector" 3 "surveillance" 4 "feed" 5 "rest" 6 "fix" 7 "analytics" 8 "relay" 9 -}}
 {{- add (int .root.Values.ports.metricsBase) (get $offsets .role) -}}
 {{- end -}}
 
@@ -213,6 +213,12 @@ podAffinity:
 - name: data
   persistentVolumeClaim:
     claimName: {{ include "stx.claimName" . }}
+{{ include "stx.volumesBesideData" . }}
+{{- end -}}
+
+{{/* Every volume but the data volume: a consumer fed from the committed
+log (projector.source, analytics.source) has a data volume of its own. */}}
+{{- define "stx.volumesBesideData" -}}
 - name: tmp
   emptyDir:
     sizeLimit: 256Mi
@@ -261,4 +267,46 @@ readinessProbe:
     port: metrics
   periodSeconds: 10
   timeoutSeconds: 5
+{{- end -}}
+
+{{/* The committed log the relay writes, as the variable .name: relay.url,
+or the Secret's relay-url when the URL holds a password. */}}
+{{- define "stx.relayUrlEnv" -}}
+- name: {{ .name }}
+{{- if .root.Values.relay.url }}
+  value: {{ .root.Values.relay.url | quote }}
+{{- else if or .root.Values.secrets.existingSecret .root.Values.secrets.relayUrl }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "stx.secretName" .root }}
+      key: relay-url
+{{- else }}
+{{- fail "relay.enabled: name the committed log in relay.url (redis://HOST:6379/0?stream=NAME), or in the Secret's relay-url when its URL holds a password" }}
+{{- end }}
+{{- end -}}
+
+{{/* What a consumer fed from the committed log reads (projector.source,
+analytics.source): a URL, or "relay" for the log this release's relay
+writes. Checks what such a consumer needs, since it shares no volume with
+the core: the projector's store must be one the gateways read, and personal
+data in it sealed under the data key the others hold. */}}
+{{- define "stx.sourceEnv" -}}
+{{- $values := index .root.Values .role -}}
+{{- if eq $values.source "relay" -}}
+{{- if not .root.Values.relay.enabled -}}
+{{- fail (printf "%s.source: \"relay\" reads the log of this release's relay: set relay.enabled (and relay.url), or give the log's URL" .role) -}}
+{{- end -}}
+{{ include "stx.relayUrlEnv" (dict "root" .root "name" "STX_RELAY_SOURCE") }}
+{{- else -}}
+- name: STX_RELAY_SOURCE
+  value: {{ $values.source | quote }}
+{{- end -}}
+{{- if eq .role "projector" -}}
+{{- if not .root.Values.database.url -}}
+{{- fail "projector.source: a projector fed from the log writes the store at database.url, which the gateways read: set it (SQLite in a volume of its own would be a store nobody reads)" -}}
+{{- end -}}
+{{- if not (or .root.Values.secrets.existingSecret .root.Values.secrets.dataKey) -}}
+{{- fail "projector.source: a projector fed from the log has no data volume to share the data key with: put it in the Secret (data-key; secrets.existingSecret or secrets.dataKey)" -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
