@@ -1,26 +1,6 @@
 import { signedIn } from "../test-bridge";
+import { FakeSocket } from "../test-socket";
 import { AccountFeed, isFill, orderAfter } from "./account";
-
-/** A WebSocket the test feeds by hand. */
-class FakeSocket {
-  static made: FakeSocket[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  readonly sent: unknown[] = [];
-  constructor() {
-    FakeSocket.made.push(this);
-  }
-  send(text: string) {
-    this.sent.push(JSON.parse(text));
-  }
-  close() {
-    this.onclose?.();
-  }
-  deliver(type: string, data: unknown) {
-    this.onmessage?.({ data: JSON.stringify({ type, data }) });
-  }
-}
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 

@@ -1,27 +1,7 @@
 import type { Alert } from "../api/types";
 import { signedIn } from "../test-bridge";
+import { FakeSocket } from "../test-socket";
 import { AlertFeed, mergeAlerts } from "./alerts";
-
-/** A WebSocket the test feeds by hand. */
-class FakeSocket {
-  static made: FakeSocket[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  readonly sent: unknown[] = [];
-  constructor() {
-    FakeSocket.made.push(this);
-  }
-  send(text: string) {
-    this.sent.push(JSON.parse(text));
-  }
-  close() {
-    this.onclose?.();
-  }
-  deliver(type: string, data: unknown) {
-    this.onmessage?.({ data: JSON.stringify({ type, data }) });
-  }
-}
 
 const wash = (id: string, extra: Partial<Alert> = {}): Alert => ({
   alert_id: id, kind: "ALERT_KIND_WASH_TRADE", account_id: "ALICE", symbol: "AAPL",
