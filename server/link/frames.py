@@ -33,6 +33,11 @@ class Kind(IntEnum):
     BATCH = 3
     COMMANDS = 4
     RESULT = 5
+    ACK = 6
+    """Replication: the standby's highest durable sequence (``[sequence]``)."""
+    HASH = 7
+    """Replication: the primary's engine state hash after a sequence
+    (``[sequence, hash]``), for the standby to compare with its own."""
 
 
 class FrameError(ValueError):

@@ -41,6 +41,10 @@ RELAY_OFFSETS = {"relay": 9}
 """The relay runs only with ``[relay] url``; the deployments in ``deploy/``
 do not run it yet (docs/operations.md)."""
 
+STANDBY_OFFSETS = {"standby": 1}
+"""The standby runs on a host of its own, where it will take the core's place:
+the core's offset."""
+
 
 def port_of(role: str, base: int) -> int:
     """The role's metrics port, 0 (off) when ``base`` is 0 or the role has
@@ -49,7 +53,7 @@ def port_of(role: str, base: int) -> int:
         return 0
     if role in OFFSETS:
         return base + OFFSETS[role]
-    offset = OPTIONAL_OFFSETS.get(role) or RELAY_OFFSETS.get(role)
+    offset = OPTIONAL_OFFSETS.get(role) or RELAY_OFFSETS.get(role) or STANDBY_OFFSETS.get(role)
     return base + offset if offset else 0
 
 
