@@ -77,7 +77,9 @@ async def _one_mode(mode: str, directory: Path, orders: int, durability: Durabil
             while not replication.in_step:
                 await asyncio.sleep(0.01)
         for account in ("alice", "bob", "carol", "dave"):
-            remote.submit(SetRiskLimits(remote.now(), account, RiskLimits(allow_short_selling=True)))
+            remote.submit(
+                SetRiskLimits(remote.now(), account, RiskLimits(allow_short_selling=True))
+            )
             remote.submit(FundAccount(remote.now(), account, 10**15))
         await remote.durable()
         assert client.replica is not None

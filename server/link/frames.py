@@ -38,6 +38,9 @@ class Kind(IntEnum):
     HASH = 7
     """Replication: the primary's engine state hash after a sequence
     (``[sequence, hash]``), for the standby to compare with its own."""
+    REFUSE = 8
+    """Replication: the primary will not feed this standby (``[reason]``);
+    the standby stops rather than retry."""
 
 
 class FrameError(ValueError):

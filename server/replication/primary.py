@@ -53,6 +53,10 @@ HIGH_WATER = 4 * 1024 * 1024
 Listener = Callable[[list[Sequenced]], object]
 
 
+class StandbyRefusedError(ValueError):
+    """A standby this primary must not feed: its journal or term is not this one's."""
+
+
 class ReplicationServer:
     def __init__(
         self,
@@ -225,7 +229,8 @@ class ReplicationServer:
     @property
     def port(self) -> int:
         assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        # uvloop's servers are not subclasses of asyncio's, only alike.
+        return int(cast(asyncio.Server, self._server).sockets[0].getsockname()[1])
 
     async def close(self) -> None:
         if self._server is not None:
@@ -247,12 +252,14 @@ class ReplicationServer:
             raise FrameError(f"a HELLO whose position or term is not a number: {hello!r}")
         durable = self.core.sequencer.durable_sequence
         if position > durable:
-            raise FrameError(
+            raise StandbyRefusedError(
                 f"standby {name} is at {position}, ahead of this primary's {durable}: "
                 "its journal is not this one's"
             )
         if term > TERM:
-            raise FrameError(f"standby {name} has seen term {term}, newer than this one's {TERM}")
+            raise StandbyRefusedError(
+                f"standby {name} has seen term {term}, newer than this one's {TERM}"
+            )
         if self.standby is not None:
             _log.warning("replication: standby %s replaces %s", name, self.standby.name)
             self.standby.transport.abort()
@@ -314,7 +321,14 @@ class _Standby(asyncio.Protocol):
                 if not self.live_from:
                     if kind != Kind.HELLO:
                         raise FrameError(f"frame kind {kind} before HELLO")
-                    self._hello(read_control(body))
+                    try:
+                        self._hello(read_control(body))
+                    except StandbyRefusedError as error:
+                        _log.critical("replication: %s", error)
+                        # Said to the standby, which stops instead of retrying.
+                        self.transport.write(control(Kind.REFUSE, [str(error)]))
+                        self.transport.close()
+                        return
                 elif kind == Kind.ACK:
                     ack = read_control(body)
                     if len(ack) != 1 or type(ack[0]) is not int:
@@ -362,7 +376,8 @@ class _Standby(asyncio.Protocol):
                 "snapshot and the journal after it)",
                 self.name, after, error,
             )  # fmt: skip
-            self.transport.abort()
+            self.transport.write(control(Kind.REFUSE, [f"cannot catch up from {after}: {error}"]))
+            self.transport.close()
             return
         held, self.held = self.held, None
         for frame in held or ():
@@ -376,4 +391,4 @@ def retain_from(server: ReplicationServer, needed: int) -> int:
     return min(needed, server.acked)
 
 
-__all__ = ["TERM", "ReplicationServer", "retain_from"]
+__all__ = ["TERM", "ReplicationServer", "StandbyRefusedError", "retain_from"]

@@ -162,7 +162,7 @@ class Standby:
         transport, protocol = await loop.create_connection(
             lambda: _Protocol(self, lost), *self.primary
         )
-        self._transport = cast(asyncio.Transport, transport)
+        self._transport = transport
         try:
             transport.write(control(Kind.HELLO, ["standby", self.name, self.durable, self.term]))
             await lost
@@ -289,6 +289,8 @@ class _Protocol(asyncio.Protocol):
         standby = self.standby
         try:
             for kind, body in self.reader.feed(data):
+                if kind == Kind.REFUSE:
+                    raise ReplicationDivergedError(f"the primary refused: {read_control(body)}")
                 if not self.welcomed:
                     if kind != Kind.WELCOME:
                         raise FrameError(f"the primary's first frame is kind {kind}")

@@ -32,8 +32,10 @@ async def primary(
     await core.start()
     server = ReplicationServer(core, ReplicationSettings(listen=f"127.0.0.1:{port}", **replication))
     await server.start()
-    gated = {"source": server, "admission": server.refusal} if server.sync else {}
-    link = CoreLinkServer(core, **gated)
+    if server.sync:
+        link = CoreLinkServer(core, source=server, admission=server.refusal)
+    else:
+        link = CoreLinkServer(core)
     await link.start()
     try:
         yield core, server
