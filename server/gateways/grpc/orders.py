@@ -30,14 +30,7 @@ from matching import (
 )
 from matching.instrument import BASIS_POINTS
 from server.auth.access import current_principal
-from server.errors import (
-    abort,
-    forbidden,
-    history_behind,
-    invalid_argument,
-    rejection,
-    unavailable,
-)
+from server.errors import abort, forbidden, history_behind, invalid_argument, rejection
 from server.gateways.grpc import convert
 from server.gateways.grpc.calls import (
     Context,
@@ -105,10 +98,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         """Sequence ``command`` with the client's id for it (a new order's
         client order id, a cancel's or replace's client request id)."""
         applied = self._sequencer.submit(command, client_id, origin_of(context))
-        await committed(self._sequencer, context)
-        if applied.sequence < 0 and applied.events:
-            # Turned away unsequenced: sync replication has no standby in step.
-            await abort(context, unavailable(str(getattr(applied.events[0], "text", ""))))
+        await committed(self._sequencer, context, applied)
         answered(applied.sequence)
         return applied
 
