@@ -47,6 +47,8 @@ TERM = 1
 """The primary's term. Constant until leases exist: the failover step makes it
 the etcd lease's revision and journals it (decision 0010)."""
 CATCH_UP_CHUNK = 5_000
+LAG_LIMIT = 64 * 1024 * 1024
+"""Unsent bytes after which a live standby is dropped rather than buffered."""
 HIGH_WATER = 4 * 1024 * 1024
 """Unsent bytes above which catching a standby up waits for the socket."""
 
@@ -312,8 +314,19 @@ class _Standby(asyncio.Protocol):
     def send(self, frame: bytes) -> None:
         if self.held is not None:
             self.held.append(frame)
-        elif not self.transport.is_closing():
-            self.transport.write(frame)
+            return
+        transport = self.transport
+        if transport.is_closing():
+            return
+        transport.write(frame)
+        if transport.get_write_buffer_size() > LAG_LIMIT:
+            # As the link does: never buffer without bound for a slow reader;
+            # it reconnects and is caught up from the journal files.
+            _log.warning(
+                "replication: standby %s is more than %d bytes behind; disconnected",
+                self.name, LAG_LIMIT,
+            )  # fmt: skip
+            transport.abort()
 
     def data_received(self, data: bytes) -> None:
         try:

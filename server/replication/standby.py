@@ -34,6 +34,7 @@ from server.journal import (
     Durability,
     JournalFailedError,
     JournalWriter,
+    prune,
     recover,
     write_snapshot,
 )
@@ -143,6 +144,7 @@ class Standby:
             "market": self.state.market.snapshot(),
         }
         write_snapshot(self.directory, self.sequence, digest(engine_state), data)
+        prune(self.directory)  # what its own recovery no longer needs, as the core does
         self._since_snapshot = 0
 
     async def _run(self) -> None:

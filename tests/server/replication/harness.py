@@ -14,6 +14,7 @@ from typing import Any
 from server.bench.workload import instruments
 from server.core.exchange import ExchangeCore
 from server.journal import Durability, recover
+from server.journal.files import list_segments
 from server.journal.tail import JournalTail
 from server.link.listener import CoreLinkServer
 from server.model.state import State
@@ -84,9 +85,21 @@ async def until(condition: Callable[[], bool], what: str, timeout: float = 10.0)
         await asyncio.sleep(0.005)
 
 
-def records(directory: Path) -> list[tuple[int, bytes]]:
-    """Every journal record in ``directory``, in order (a gap raises)."""
-    return JournalTail(directory, 0).read(10**9)
+def records(directory: Path, after: int | None = None) -> list[tuple[int, bytes]]:
+    """The journal records in ``directory`` after ``after`` (from its oldest
+    segment if None), in order (a gap raises)."""
+    if after is None:
+        segments = list_segments(directory)
+        after = segments[0][0] - 1 if segments else 0
+    return JournalTail(directory, after).read(10**9)
+
+
+def same_journal(standby: Path, primary: Path) -> None:
+    """The standby's journal holds the primary's records, byte for byte, from
+    its oldest segment (older ones pruned after its snapshots) to the end."""
+    kept = records(standby)
+    assert kept
+    assert kept == records(primary, kept[0][0] - 1)
 
 
 def replayed_hash(directory: Path) -> str:
