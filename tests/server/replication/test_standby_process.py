@@ -27,27 +27,6 @@ async def _standby(directory: Path, port: int) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-def test_the_standby_process_follows_and_stops_on_sigterm(tmp_path: Path) -> None:
-    main, spare = tmp_path / "primary", tmp_path / "standby"
-
-    async def scenario() -> int:
-        async with primary(main) as (core, server):
-            sequencer = core.sequencer
-            for index in range(20):
-                sequencer.submit(FundAccount(sequencer.now(), f"account-{index}", 1_000))
-            await sequencer.durable()
-            process = await _standby(spare, server.port)
-            try:
-                await until(lambda: server.acked == sequencer.durable_sequence, "acked", 60)
-            finally:
-                process.send_signal(signal.SIGTERM)
-                code = await asyncio.wait_for(process.wait(), 30)
-        return code
-
-    assert asyncio.run(scenario()) == 0
-    assert records(spare) == records(main)
-
-
 def test_a_standby_ahead_of_the_primary_exits_1_with_the_reason(tmp_path: Path) -> None:
     main, spare = tmp_path / "primary", tmp_path / "standby"
 
