@@ -86,6 +86,11 @@ class ReplicationServer:
         self._held: deque[tuple[list[Sequenced], float]] = deque()
         """Sync mode: committed batches the standby has not acknowledged, with
         when each was committed."""
+        self._unacked: deque[tuple[int, float]] = deque()
+        """While a standby is connected: the last sequence of each batch sent
+        and not acknowledged yet, with when it was committed (the lag)."""
+        self._since = clock()
+        """When the standby left (or this server started without one)."""
         self._timer: asyncio.TimerHandle | None = None
         self._server: asyncio.AbstractServer | None = None
         self._last_hash = core.sequencer.durable_sequence
@@ -123,14 +128,17 @@ class ReplicationServer:
 
     def lag(self) -> tuple[int, float]:
         """Records committed here and not acknowledged by the standby, and the
-        seconds the oldest of them has waited."""
+        seconds the oldest of them has waited (since the standby left, if
+        none is connected)."""
         durable = self.core.sequencer.durable_sequence
         behind = max(durable - self.acked, 0)
         if not behind:
             return 0, 0.0
-        if self._held:
-            return behind, self._clock() - self._held[0][1]
-        return behind, 0.0
+        standby = self.standby
+        if self._unacked and standby is not None and self.acked >= standby.live_from - 1:
+            return behind, self._clock() - self._unacked[0][1]
+        # No standby, or one still catching up: behind since it was last here.
+        return behind, self._clock() - self._since
 
     def _committed(self, batch: list[Sequenced]) -> None:
         """A sequencer listener: the batch to the standby, then through the gate."""
@@ -141,6 +149,7 @@ class ReplicationServer:
         if crossed:
             self._last_hash = last
         if standby is not None:
+            self._unacked.append((last, self._clock()))
             standby.send(run(Kind.BATCH, batch[0].sequence, [item.payload for item in batch]))
             if crossed:
                 # The engine has already applied what was sequenced while this
@@ -169,6 +178,9 @@ class ReplicationServer:
             self._advance()
 
     def _advance(self) -> None:
+        unacked = self._unacked
+        while unacked and unacked[0][0] <= self.acked:
+            unacked.popleft()
         held = self._held
         while held and held[0][0][-1].sequence <= self.acked:
             self._release(held.popleft()[0])
@@ -276,6 +288,8 @@ class ReplicationServer:
     def left(self, standby: _Standby) -> None:
         if self.standby is standby:
             self.standby = None
+            self._since = self._clock()
+            self._unacked.clear()
             self._out_of_step("the standby disconnected")
 
 

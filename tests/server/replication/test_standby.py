@@ -102,7 +102,7 @@ def test_a_restarted_standby_and_a_restarted_primary_resume_without_gap_or_dupli
 
     async def scenario() -> None:
         async with (
-            primary(main, port, hash_every=30) as (core, _),
+            primary(main, port, hash_every=30) as (core, server),
             gateway(main) as (client, remote),
         ):
             assert client.replica is not None
@@ -111,6 +111,9 @@ def test_a_restarted_standby_and_a_restarted_primary_resume_without_gap_or_dupli
                 await _flow(remote, client.replica, 100, seed=11)
                 await until(lambda: follower.durable == core.sequencer.durable_sequence, "level")
             await _flow(remote, client.replica, 100, seed=12)  # the standby is down
+            behind, seconds = server.lag()
+            assert behind == core.sequencer.durable_sequence - follower.durable > 0
+            assert seconds > 0
             assert list(spare.glob("snapshot-*"))  # it restarts from its own snapshot
             async with standby(spare, port, snapshot_every=60) as follower:
                 await until(lambda: follower.connections == 1, "reconnected")
