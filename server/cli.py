@@ -465,6 +465,11 @@ def bench_projector(
               help="projector, analytics: read the committed log the relay publishes "
                    "(redis://host:port/db?stream=NAME) instead of the journal files, on a "
                    "host without them ([relay] source, STX_RELAY_SOURCE).")  # fmt: skip
+@click.option(
+    "--primary",
+    metavar="HOST:PORT",
+    help="standby: the primary core's [replication] listen address to follow.",
+)
 def serve(
     role: str | None,
     config_path: Path | None,
@@ -473,6 +478,7 @@ def serve(
     rest_port: int | None,
     simulate: bool,
     source: str | None,
+    primary: str | None,
 ) -> None:
     """Run the exchange: every process under one supervisor, or one ROLE alone.
 
@@ -490,6 +496,10 @@ def serve(
                                  param_hint="--simulate")  # fmt: skip
     if source is not None:
         settings = _with_source(settings, role, source)
+    if primary is not None:
+        if role != "standby":
+            raise click.BadParameter("only the standby follows a primary", param_hint="--primary")
+        settings = replace(settings, replication=replace(settings.replication, primary=primary))
     # grpc and uvloop load only for serve
     if role is None:
         from server.processes.supervise import run_all  # noqa: PLC0415

@@ -26,6 +26,11 @@ from server.committed.settings import (
 from server.config_values import ConfigError, parse_fixed
 from server.fix_config import FixConfigError, FixSettings, parse_fix
 from server.logs import LOG_FORMATS, LOG_LEVELS
+from server.replication.settings import (
+    ReplicationConfigError,
+    ReplicationSettings,
+    parse_replication,
+)
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
 from server.secret_values import redact_url
 from server.tracing.settings import (
@@ -99,6 +104,8 @@ class Settings:
     """OpenTelemetry traces over OTLP: off unless a collector is named."""
     relay: RelaySettings = field(default_factory=RelaySettings)
     """The committed log: the relay's (``[relay] url``), or this host's source."""
+    replication: ReplicationSettings = field(default_factory=ReplicationSettings)
+    """The core's standby listener and sync mode; the standby's primary."""
 
 
 def _int(table: Mapping[str, Any], key: str, where: str, default: int) -> int:
@@ -146,7 +153,7 @@ def _instrument(table: Mapping[str, Any], index: int) -> Instrument:
 def from_mapping(document: Mapping[str, Any]) -> Settings:
     unknown = set(document) - {
         "server", "journal", "store", "auth", "keys", "instruments", "risk", "tls", "fix",
-        "analytics", "tracing", "relay",
+        "analytics", "tracing", "relay", "replication",
     }  # fmt: skip
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}")
@@ -189,8 +196,10 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         fix = parse_fix(document.get("fix", {}))
         tracing = parse_tracing(document.get("tracing", {}))
         relay = parse_relay(document.get("relay", {}))
+        replication = parse_replication(document.get("replication", {}))
     except (
-        RiskConfigError, TlsConfigError, FixConfigError, TracingConfigError, RelayConfigError
+        RiskConfigError, TlsConfigError, FixConfigError, TracingConfigError, RelayConfigError,
+        ReplicationConfigError,
     ) as error:  # fmt: skip
         raise ConfigError(str(error)) from None
     listen_address = server.get("listen_address", Settings.listen_address)
@@ -227,6 +236,7 @@ def from_mapping(document: Mapping[str, Any]) -> Settings:
         fix=fix,
         tracing=tracing,
         relay=relay,
+        replication=replication,
     )
     return _checked(settings)
 

@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from server.config import ConfigError, Settings, load
-from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS, port_of
+from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS, STANDBY_OFFSETS, port_of
 
 TIMEOUT = 3.0
 
@@ -53,7 +53,7 @@ def _option(arguments: Sequence[str], name: str) -> str | None:
 
 def settings_of(arguments: Sequence[str]) -> tuple[str, Settings]:
     """The role and the settings of ``stx serve ROLE [options]``."""
-    known = {**OFFSETS, **OPTIONAL_OFFSETS}
+    known = {**OFFSETS, **OPTIONAL_OFFSETS, **STANDBY_OFFSETS}
     roles = [argument for argument in arguments if argument in known]
     if not roles:
         raise ConfigError(f"no role among {list(arguments)}: give one of {sorted(known)}")

@@ -33,6 +33,14 @@ class Kind(IntEnum):
     BATCH = 3
     COMMANDS = 4
     RESULT = 5
+    ACK = 6
+    """Replication: the standby's highest durable sequence (``[sequence]``)."""
+    HASH = 7
+    """Replication: the primary's engine state hash after a sequence
+    (``[sequence, hash]``), for the standby to compare with its own."""
+    REFUSE = 8
+    """Replication: the primary will not feed this standby (``[reason]``);
+    the standby stops rather than retry."""
 
 
 class FrameError(ValueError):

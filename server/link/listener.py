@@ -28,7 +28,7 @@ import socket
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from matching import NewOrder, RejectReason
 from server.core.exchange import ExchangeCore
@@ -55,6 +55,21 @@ HIGH_WATER = 1024 * 1024
 MALFORMED = 0
 """The reason code of a payload that is not an encoded command (no engine
 reason fits: the gateway that sent it has a bug)."""
+UNREPLICATED = -2
+"""The reason code of a command refused because sync replication has no
+standby in step: the gateway answers UNAVAILABLE (nothing was sequenced)."""
+
+
+class BatchSource(Protocol):
+    """Where committed batches come from: the sequencer, or the replication
+    gate that passes them on once the standby has them (sync mode)."""
+
+    @property
+    def durable_sequence(self) -> int:
+        """The last sequence passed to the listeners (in the journal files by then)."""
+        ...
+
+    def add_listener(self, listener: Callable[[list[Sequenced]], object]) -> None: ...
 
 
 class CoreLinkServer:
@@ -67,6 +82,8 @@ class CoreLinkServer:
         *,
         lag_limit: int = LAG_LIMIT,
         high_water: int = HIGH_WATER,
+        source: BatchSource | None = None,
+        admission: Callable[[], str | None] | None = None,
     ) -> None:
         self.core = core
         self.path = path if path is not None else core.directory / SOCKET_NAME
@@ -86,7 +103,11 @@ class CoreLinkServer:
         self._pending_ids: set[tuple[str, str]] = set()
         """(account, client order id) of new orders submitted, not yet committed."""
         self._server: asyncio.AbstractServer | None = None
-        core.sequencer.add_listener(self._committed)
+        self.admission = admission
+        """Why commands must be refused now (sync replication without a
+        standby in step), or None; asked once per COMMANDS frame."""
+        self.source: BatchSource = core.sequencer if source is None else source
+        self.source.add_listener(self._committed)
 
     async def start(self) -> None:
         """Listen; the socket file is mode 0600 before anyone can connect.
@@ -146,6 +167,12 @@ class CoreLinkServer:
         last = 0
         observe = self.queue_observer
         traced = self.trace_observer
+        unavailable = None if self.admission is None else self.admission()
+        if unavailable is not None:
+            self.refused += len(payloads)
+            refusal = [0, UNREPLICATED, unavailable]
+            connection.send(control(Kind.RESULT, [first_request, [refusal] * len(payloads)]))
+            return
         for payload in payloads:
             try:
                 command, client_order_id, origin = decode_with_origin(payload)
@@ -284,10 +311,9 @@ class _Connection(asyncio.Protocol):
         role, name, position = hello
         if type(position) is not int:
             raise FrameError(f"a HELLO whose position is not a number: {position!r}")
-        sequencer = self.server.core.sequencer
         # Everything up to the durable sequence is committed and written to
         # the journal files; every later batch is published, and sent here.
-        live_from = sequencer.durable_sequence + 1
+        live_from = self.server.source.durable_sequence + 1
         self.role, self.name = role, name
         self.server.connections.add(self)
         self.transport.write(control(Kind.WELCOME, [live_from, os.getpid()]))

@@ -40,6 +40,10 @@ and the relay (``[relay] url``). Whether a deployment runs one is its
 values' choice (``fix.enabled``, ``relay.enabled`` in the Helm chart), not
 this table's: docs/deploy.md says which the production values enable, and why."""
 
+STANDBY_OFFSETS = {"standby": 1}
+"""The standby runs on a host of its own, where it will take the core's place:
+the core's offset."""
+
 
 def port_of(role: str, base: int) -> int:
     """The role's metrics port, 0 (off) when ``base`` is 0 or the role has
@@ -48,7 +52,7 @@ def port_of(role: str, base: int) -> int:
         return 0
     if role in OFFSETS:
         return base + OFFSETS[role]
-    offset = OPTIONAL_OFFSETS.get(role)
+    offset = OPTIONAL_OFFSETS.get(role) or STANDBY_OFFSETS.get(role)
     return base + offset if offset else 0
 
 

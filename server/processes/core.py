@@ -23,8 +23,10 @@ from server.core.exchange import ExchangeCore
 from server.journal import Durability
 from server.link.listener import CoreLinkServer
 from server.metrics.core import JOURNAL_COMMIT, QUEUE, CommandCounts, RiskState
+from server.metrics.replication import ReplicationLag
 from server.processes.link import serve_link
 from server.processes.position import needed_from
+from server.replication.primary import ReplicationServer, retain_from
 from server.risk_setup import AccountSetup
 from server.tracing.core_spans import CoreSpans
 from server.tracing.provider import active as active_tracing
@@ -39,6 +41,7 @@ class CoreProcess:
         self.link: CoreLinkServer | None = None
         self._clock: asyncio.Task[None] | None = None
         self._instruments: CoreInstruments | None = None
+        self.replication: ReplicationServer | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -54,9 +57,22 @@ class CoreProcess:
         core.needed_from = lambda: needed_from(directory)
         AccountSetup(core, settings.risk).configure()
         await core.sequencer.durable()
-        self.link = await serve_link(core)
+        replication = settings.replication
+        if replication.listen:
+            self.replication = ReplicationServer(core, replication)
+            await self.replication.start()
+            gate = self.replication
+            core.needed_from = lambda: retain_from(gate, needed_from(directory))
+            _log.info(
+                "replication on %s (%s mode)", replication.listen, replication.mode,
+                extra={"sequence": core.sequencer.durable_sequence},
+            )  # fmt: skip
+        if self.replication is not None and self.replication.sync:
+            self.link = await serve_link(core, self.replication, self.replication.refusal)
+        else:
+            self.link = await serve_link(core)
         if settings.metrics_port:
-            self._instruments = CoreInstruments(core, self.link)
+            self._instruments = CoreInstruments(core, self.link, self.replication)
             self._instruments.attach()
             self._instruments.register()
         tracing = active_tracing()
@@ -80,6 +96,8 @@ class CoreProcess:
             self._clock.cancel()
         if self.link is not None:
             await self.link.close()
+        if self.replication is not None:
+            await self.replication.close()
         if self.core is not None:
             await self.core.close(final_snapshot=True)
             _log.info("core stopped at sequence %d", self.core.sequencer.sequence)
@@ -91,7 +109,9 @@ class CoreInstruments:
     ``attach`` and ``detach`` let the metrics cost benchmark compare one core
     with and without them."""
 
-    def __init__(self, core: ExchangeCore, link: CoreLinkServer) -> None:
+    def __init__(
+        self, core: ExchangeCore, link: CoreLinkServer, replication: ReplicationServer | None = None
+    ) -> None:
         self.core = core
         self.link = link
         self.counts = CommandCounts()
@@ -101,6 +121,15 @@ class CoreInstruments:
             JOURNAL_COMMIT,
             RiskState(lambda: core.engine, lambda: link.dropped),
         ]
+        if replication is not None:
+            self.collectors.append(
+                ReplicationLag(
+                    replication.lag,
+                    lambda: replication.in_step,
+                    lambda: replication.degraded,
+                    lambda: replication.refused,
+                )
+            )
 
     def attach(self) -> None:
         self.core.sequencer.add_listener(self.counts)

@@ -15,14 +15,19 @@ from pathlib import Path
 
 from server.core.exchange import ExchangeCore
 from server.link.client import CoreClient
-from server.link.listener import CoreLinkServer
+from server.link.listener import BatchSource, CoreLinkServer
 from server.link.remote import RemoteSequencer
 from server.link.replica import Replica
 
 
-async def serve_link(core: ExchangeCore) -> CoreLinkServer:
-    """The core's end: accepting gateways and consumers on ``core.sock``."""
-    server = CoreLinkServer(core)
+async def serve_link(
+    core: ExchangeCore,
+    source: BatchSource | None = None,
+    admission: Callable[[], str | None] | None = None,
+) -> CoreLinkServer:
+    """The core's end: accepting gateways and consumers on ``core.sock``;
+    fed by ``source`` (sync replication's gate) instead of the sequencer if given."""
+    server = CoreLinkServer(core, source=source, admission=admission)
     await server.start()
     return server
 

@@ -1,10 +1,12 @@
 """The roles ``stx serve ROLE`` runs, in the order the supervisor starts them."""
 
 ROLES = (
-    "core", "gateway", "projector", "surveillance", "analytics", "feed", "rest", "fix", "relay"
+    "core", "gateway", "projector", "surveillance", "analytics", "feed", "rest", "fix", "relay",
+    "standby",
 )  # fmt: skip
 """``fix`` runs under ``stx serve`` only when ``[fix.sessions]`` are configured,
-``relay`` only when ``[relay] url`` names a committed log."""
+``relay`` only when ``[relay] url`` names a committed log; ``standby`` never
+does: it runs alone on another host (``stx serve standby --primary``)."""
 
 LOG_SOURCED = ("projector", "analytics")
 """The roles that can read the committed log instead of the journal files

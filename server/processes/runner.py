@@ -82,6 +82,10 @@ def build(role: str, settings: Settings, simulate: bool = False) -> Role:
         from server.processes.fix import FixProcess  # noqa: PLC0415
 
         return FixProcess(settings)
+    if role == "standby":
+        from server.processes.standby import StandbyProcess  # noqa: PLC0415
+
+        return StandbyProcess(settings)
     raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
 
 
@@ -119,9 +123,9 @@ def run_role(name: str, settings: Settings, simulate: bool = False) -> None:
     directory = Path(settings.data_dir)
     try:
         inherited = follow_supervisor()
-        if name == "core" and inherited is None:
+        if name in ("core", "standby") and inherited is None:
             prepare_data_dir(directory)
-            lock_data_dir(directory)  # held until the process ends
+            lock_data_dir(directory)  # held until the process ends (each its journal's one writer)
         elif name in LOG_SOURCED and settings.relay.source:
             # Another host: the directory holds only this consumer's own files.
             prepare_data_dir(directory)

@@ -400,5 +400,7 @@ def test_the_healthcheck_reads_the_containers_command_line(tmp_path: Path) -> No
     assert (role, settings.fix.port) == ("fix", 9979)
     role, _ = healthcheck.settings_of(["relay", "--data-dir", str(tmp_path)])
     assert (role, healthcheck.port_of(role, 9100)) == ("relay", 9109)
+    role, _ = healthcheck.settings_of(["standby", "--primary", "10.0.0.1:9400"])
+    assert (role, healthcheck.port_of(role, 9100)) == ("standby", 9101)
     assert healthcheck.serve_arguments(["nginx", "-g", "daemon off;"]) == []
     assert healthcheck.main(["nonsense"]) == 1

@@ -14,7 +14,7 @@ from server.errors import abort, invalid_argument, unavailable
 from server.gateways.grpc.inputs import page_number
 from server.gateways.grpc.traced import journaled_traceparent
 from server.journal.codec import FORWARDED_FOR, Origin
-from server.model.view import CoreUnavailableError, SequencerView
+from server.model.view import Applied, CoreUnavailableError, SequencerView
 
 MAX_PAGE = 1_000
 DEFAULT_PAGE = 100
@@ -22,13 +22,18 @@ DEFAULT_PAGE = 100
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-async def committed(sequencer: SequencerView, context: Context) -> None:
+async def committed(
+    sequencer: SequencerView, context: Context, applied: Applied | None = None
+) -> None:
     """``sequencer.durable()``, answering UNAVAILABLE if the core (in a gateway
-    process, across the link) went away before it answered."""
+    process, across the link) went away before it answered, or turned
+    ``applied`` away unsequenced (sync replication with no standby in step)."""
     try:
         await sequencer.durable()
     except CoreUnavailableError as error:
         await abort(context, unavailable(str(error)))
+    if applied is not None and applied.sequence < 0 and applied.events:
+        await abort(context, unavailable(str(getattr(applied.events[0], "text", ""))))
 
 
 def describe(reason: RejectReason, subject: str, text: str = "") -> str:

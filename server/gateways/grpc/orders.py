@@ -98,7 +98,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         """Sequence ``command`` with the client's id for it (a new order's
         client order id, a cancel's or replace's client request id)."""
         applied = self._sequencer.submit(command, client_id, origin_of(context))
-        await committed(self._sequencer, context)
+        await committed(self._sequencer, context, applied)
         answered(applied.sequence)
         return applied
 

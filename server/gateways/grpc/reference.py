@@ -73,7 +73,7 @@ class ReferenceDataService(reference_data_pb2_grpc.ReferenceDataServiceServicer)
         applied = sequencer.submit(
             SetTradingPhase(sequencer.now(), request.symbol, phase), origin=origin_of(context)
         )
-        await committed(sequencer, context)
+        await committed(sequencer, context, applied)
         for event in applied.events:
             if isinstance(event, CommandRejected):
                 await abort(

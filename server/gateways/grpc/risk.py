@@ -85,7 +85,7 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
 
     async def _submit(self, command: Command, context: Context) -> Applied:
         applied = self._sequencer.submit(command, "", origin_of(context))
-        await committed(self._sequencer, context)
+        await committed(self._sequencer, context, applied)
         for event in applied.events:
             if isinstance(event, CommandRejected):
                 await abort(context, rejection(event.reason, event.text or event.reason.name))
