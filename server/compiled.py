@@ -20,6 +20,7 @@ from typing import Final
 SOURCES: Final = (
     "server/gateways/grpc/convert.py",
     "server/journal/codec.py",
+    "server/model/registry.py",
 )
 """Paths from the repository's root, one a line (setup.py and the Makefile read them)."""
 

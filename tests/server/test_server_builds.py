@@ -31,6 +31,10 @@ PURE_REQUESTED = bool(os.environ.get(PURE_ENV))
 TESTS_OF = {
     "server/gateways/grpc/convert.py": ["tests/server/gateways/grpc/test_convert.py"],
     "server/journal/codec.py": ["tests/server/journal/test_codec.py"],
+    "server/model/registry.py": [
+        "tests/server/core/test_registry.py",
+        "tests/server/core/test_registry_chains.py",
+    ],
 }
 """Each compiled module's own tests: the pure build's child run."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from server.model.registry import OrderRecord, OrderRegistry, Report
+from server.model.registry import RECORD_FIELDS, OrderRecord, OrderRegistry, Report
 from server.store import Store
 from server.store.batch import REPORT_COLUMNS
 
@@ -24,16 +24,13 @@ class HistoryBehind(Exception):  # noqa: N818 - a condition the caller answers, 
 
 def record_from_row(row: Row[Any]) -> OrderRecord:
     values = row._mapping
-    record = OrderRecord.__new__(OrderRecord)
-    for name in OrderRecord.__slots__:
-        if name == "account":
-            record.account = values["account_id"]
-        elif name == "notional":
-            # avg_price is derived from the notional; this one gives back the stored value.
-            record.notional = values["avg_price"] * values["cum_quantity"]
-        else:
-            setattr(record, name, values[name])
-    return record
+    fields = {
+        **values,
+        "account": values["account_id"],
+        # avg_price is derived from the notional; this one gives back the stored value.
+        "notional": values["avg_price"] * values["cum_quantity"],
+    }
+    return OrderRecord.from_state([fields[name] for name in RECORD_FIELDS])
 
 
 def report_from_row(row: Row[Any]) -> Report:

@@ -14,7 +14,7 @@ from matching import (
     TimeInForce,
 )
 from matching.commands import Command
-from server.model.registry import OrderRegistry, Report
+from server.model.registry import OrderRecord, OrderRegistry, Report
 from server.model.sequenced import Sequenced
 
 
@@ -212,3 +212,36 @@ def test_reports_in_snapshots_from_before_request_ids_restore_without_one() -> N
     restored = OrderRegistry.restore(legacy, window=50)
     assert list(restored.logs["a"]) == list(desk.registry.logs["a"])
     assert [report.client_request_id for report in restored.logs["a"]] == ["", ""]
+
+
+def test_a_record_rebuilt_from_its_state_is_the_same_record() -> None:
+    """``from_state`` is how snapshots and the store's rows become records:
+    compiled, a record cannot be made with ``__new__`` alone."""
+    desk = Desk()
+    (new,) = desk.send(_limit("a", Side.BUY, 300, 9_000), "o-1")
+    desk.send(_limit("b", Side.SELL, 100, 9_000, when=2), "s-1")
+    record = desk.registry.orders[new.order_id]
+    rebuilt = OrderRecord.from_state(record.as_state())
+    assert rebuilt.as_state() == record.as_state()
+    assert (rebuilt.is_open, rebuilt.avg_price) == (True, 9_000)
+
+
+def test_taking_over_another_registry_leaves_no_attribute_behind() -> None:
+    """A replica started again from a snapshot refills the registry its
+    services hold (``Replica.reset``); a compiled registry has no ``__dict__``
+    to copy, so each attribute is copied by name, and none may be missed."""
+    desk = Desk()
+    desk.registry = OrderRegistry(window=7, finished_kept=3)
+    (first,) = desk.send(_limit("a", Side.BUY, 100, 9_000), "o-1")
+    desk.send(ReplaceOrder(2, "a", first.order_id, 9_100, 200), "r-1")
+    desk.send(CancelOrder(3, "a", first.order_id), "c-1")
+    desk.send(_limit("b", Side.SELL, 100, 9_500, when=4), "s-1")
+    held = OrderRegistry()
+    held.take_over(desk.registry)
+    # Pure, the instance's own attributes; compiled, those mypyc declares.
+    names = getattr(OrderRegistry, "__mypyc_attrs__", None) or tuple(vars(OrderRegistry()))
+    assert {"window", "orders", "logs"} <= set(names)
+    for name in names:
+        assert getattr(held, name) == getattr(desk.registry, name), name
+    assert held.snapshot() == desk.registry.snapshot()
+    assert held.find("a", "r-1") is desk.registry.orders[first.order_id]
