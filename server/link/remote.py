@@ -13,8 +13,10 @@ events and reports are the ones an in-process sequencer would have given.
 A refusal by the core (a duplicate client order id another gateway used
 first) comes back as sequence 0 with an ``OrderRejected`` carrying the
 core's reason, which the services already turn into a rejection (except
-``UNREPLICATED``, sync replication without a standby: sequence ``LOST``,
-answered UNAVAILABLE). If the
+``UNREPLICATED``, sync replication without a standby, and ``MALFORMED``, a
+payload the core could not decode, a bug of this gateway's that the core
+logs: sequence ``LOST``, answered UNAVAILABLE with the core's words, since
+neither has an engine reason a client could act on). If the
 connection drops first, ``durable()`` raises ``CoreUnavailableError``: the
 outcome is unknown, and nothing unacknowledged is ever reported as done.
 """
@@ -40,7 +42,7 @@ from matching import (
 from server.journal.codec import Origin, encode
 from server.link.client import CoreClient
 from server.link.frames import Kind, run
-from server.link.listener import UNREPLICATED
+from server.link.listener import MALFORMED, UNREPLICATED
 from server.model.sequenced import Sequenced
 from server.model.view import CoreUnavailableError
 
@@ -169,7 +171,7 @@ class RemoteSequencer:
             else:
                 _, reason, text = result
                 pending.events = [_refusal(pending.command, reason, text)]
-                if reason == UNREPLICATED:
+                if reason in (UNREPLICATED, MALFORMED):
                     # Not sequenced, and not the client's fault: answered as
                     # unavailable, like a core that is not there.
                     pending.sequence = LOST

@@ -24,7 +24,7 @@ from server.bench.workload import ACCOUNTS, OrderFlow
 from server.journal.codec import Origin, decode_with_origin
 from server.journal.tail import JournalTail
 from server.link.client import CoreClient
-from server.link.remote import RemoteSequencer
+from server.link.remote import LOST, RemoteSequencer
 from server.link.replica import Replica
 from tests.server.link.harness import consumer, core_with_link, fund, gateway, same_state
 
@@ -108,6 +108,37 @@ def test_the_core_refuses_a_duplicate_client_order_id_from_two_gateways(tmp_path
             await one.durable()
             assert third.sequence == 0
             assert core.registry.is_duplicate("alice", "same")
+
+    asyncio.run(scenario())
+
+
+def test_a_payload_the_core_cannot_decode_is_lost_not_an_engine_refusal(tmp_path: Path) -> None:
+    # A gateway bug: a command the codec writes but the core cannot read back
+    # (a price that is no integer). The core refuses it with MALFORMED, which
+    # no engine reason matches; the services answered it as a rejection and
+    # failed on the number (UNKNOWN to the client). It is LOST: UNAVAILABLE,
+    # with the core's words.
+    async def scenario() -> None:
+        async with core_with_link(tmp_path) as (core, _), gateway(tmp_path, "g1") as (_, one):
+            await fund(one, "alice")
+            bad = NewOrder(
+                one.now(),
+                "alice",
+                "AAPL",
+                Side.BUY,
+                OrderType.LIMIT,
+                100,
+                "x",  # type: ignore[arg-type]
+                TimeInForce.DAY,
+            )
+            refused = one.submit(bad, "bad")
+            fine = one.submit(_order(one.now(), "alice", Side.BUY, 100, 1_800_000), "fine")
+            await one.durable()
+            assert refused.sequence == LOST
+            (refusal,) = refused.events
+            assert "not an encoded command" in refusal.text  # type: ignore[union-attr]
+            assert fine.sequence > 0
+            assert not core.registry.is_duplicate("alice", "bad")
 
     asyncio.run(scenario())
 
