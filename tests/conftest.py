@@ -1,6 +1,7 @@
 """Fixtures for the whole suite: throwaway PostgreSQL and Redis servers."""
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,15 @@ import clients  # noqa: F401 - gRPC's TLS 1.3 policy, set before any test module
 os.environ["STX_METRICS_PORT"] = "0"
 
 pytest_plugins = ["tests.throwaway"]
+
+# A suite started in the background of a non-interactive shell (`nohup make
+# test &`, as a scripted clean-clone run does) inherits SIGINT ignored, and
+# every process a test starts would too: the tests that stop a child with
+# SIGINT, as ^C does in a terminal, then wait on a child that never hears it
+# (`stx book --interval`, the supervisor's children, the core's snapshot
+# child). A terminal's foreground job has the default; so do the tests.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
