@@ -42,6 +42,9 @@ BATCH_COMMANDS = 5_000
 small enough that one batch's rows stay a few megabytes."""
 RETRY_FIRST = 0.1
 RETRY_MAX = 5.0
+PACE_SECONDS = 0.25
+"""How long the projector rests once it has everything committed (``JournalFollower``):
+the store, the event bus and the shared quotes are at most this much later."""
 REPORT_SECONDS = 10.0
 """How often the projector logs where it stands (never per batch)."""
 
@@ -64,8 +67,9 @@ class Projector(JournalFollower):
         shared: SharedState | None = None,
         count_events: Callable[[list[Event]], None] | None = None,
         source: RecordSource | None = None,
+        pace: float = PACE_SECONDS,
     ) -> None:
-        super().__init__(committed, batch_commands)
+        super().__init__(committed, batch_commands, pace)
         self.source = JournalSource(directory) if source is None else source
         """The journal files in ``directory``, or the committed log (another host)."""
         self.store = store
@@ -135,6 +139,7 @@ class Projector(JournalFollower):
                 if writing is not None:
                     await writing
                 writing = asyncio.get_running_loop().create_task(self._commit(batch))
+                await self.rest(len(records))
         finally:
             if writing is not None:
                 writing.cancel()

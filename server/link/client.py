@@ -18,6 +18,16 @@ reset listeners.
 
 With no replica, the client only follows positions (the projector, which
 reads the journal itself and only needs to know what is committed).
+
+A consumer (no gateway's requests ride on its connection) takes the BATCH
+frames that one read brought as one batch, and may be paced: after each
+read its socket is left unread for ``pace`` seconds, so the frames committed
+meanwhile wait in the kernel and are handled at the next wake, together. At
+one order per batch, each process woke, read, applied and ran its listeners
+once per order (the projector, analytics and surveillance together spent
+about half the exchange's CPU so, docs/performance.md); paced, they wake a
+few times a second whatever the rate, and the core's writes into the socket
+cost it the same either way.
 """
 
 from __future__ import annotations
@@ -69,6 +79,7 @@ class CoreClient:
         path: Path | None = None,
         retry_first: float = RETRY_FIRST,
         retry_max: float = RETRY_MAX,
+        pace: float = 0.0,
     ) -> None:
         if role == "gateway" and replica is None:
             raise ValueError("a gateway needs a replica")
@@ -79,6 +90,10 @@ class CoreClient:
         self.path = path if path is not None else directory / SOCKET_NAME
         self.retry_first = retry_first
         self.retry_max = retry_max
+        if pace and role == "gateway":
+            raise ValueError("a gateway's answers cannot wait: it is never paced")
+        self.pace = pace
+        """Seconds a consumer leaves its socket unread after each read (0: none)."""
         self.position = 0 if replica is None else replica.sequence
         """The last committed sequence this process has (applied, with a replica)."""
         self.position_listeners: list[Callable[[int], None]] = []
@@ -207,24 +222,31 @@ class CoreClient:
                 listener(position)
 
     def batch(self, body: bytes) -> None:
-        """A live BATCH frame."""
+        """A live BATCH frame (a gateway's: a RESULT names sequences of it)."""
+        self.batches([body])
+
+    def batches(self, bodies: list[bytes]) -> None:
+        """Live BATCH frames, in the order the core sent them, applied as one
+        batch. What the replica already has is skipped; a gap is a bug."""
         replica = self.replica
         if replica is None:
-            first, count = run_header(body)
+            first, count = run_header(bodies[-1])
             self._advance(first + count - 1)
             return
-        first, payloads = read_run(body)
         have = replica.sequence
-        last = first + len(payloads) - 1
-        if last <= have:
-            return
-        if first > have + 1:
-            raise LinkGapError(f"the core sent {first}..{last} to a replica at {have}")
-        if first <= have:
-            payloads = payloads[have + 1 - first :]
-            first = have + 1
-        self.last_batch = replica.apply(first, payloads)
-        self._advance(last)
+        payloads: list[bytes] = []
+        for body in bodies:
+            first, run_payloads = read_run(body)
+            wanted = have + len(payloads) + 1
+            last = first + len(run_payloads) - 1
+            if last < wanted:
+                continue
+            if first > wanted:
+                raise LinkGapError(f"the core sent {first}..{last} to a replica at {wanted - 1}")
+            payloads += run_payloads[wanted - first :] if first < wanted else run_payloads
+        if payloads:
+            self.last_batch = replica.apply(have + 1, payloads)
+            self._advance(replica.sequence)
 
     def result(self, body: bytes) -> None:
         answer = read_control(body)
@@ -264,19 +286,34 @@ class _Protocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            for kind, body in self.reader.feed(data):
-                if not self.welcome.done():
-                    self._welcome(kind, body)
-                elif self.held is not None:
-                    self.held.append((kind, body))
-                else:
-                    self._frame(kind, body)
+            frames = self.reader.feed(data)
+            held = self.held
+            if held is None:
+                self._frames(frames)
+            else:  # live only once the session's task has caught up: after this read
+                for kind, body in frames:
+                    if self.welcome.done():
+                        held.append((kind, body))
+                    else:
+                        self._welcome(kind, body)
         except Exception as error:
             # A bug on either side: stop this client loudly rather than drift.
-            _log.exception("link: failed on a frame from the core")
-            self.failure = error
-            assert self.transport is not None
-            self.transport.abort()
+            self._failed(error)
+            return
+        pace = self.client.pace
+        if pace and self.held is None and self.transport is not None:
+            self.transport.pause_reading()
+            asyncio.get_running_loop().call_later(pace, self._resume)
+
+    def _resume(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def _failed(self, error: Exception) -> None:
+        _log.exception("link: failed on a frame from the core", exc_info=error)
+        self.failure = error
+        assert self.transport is not None
+        self.transport.abort()
 
     def _welcome(self, kind: int, body: bytes) -> None:
         answer = read_control(body)
@@ -284,22 +321,29 @@ class _Protocol(asyncio.Protocol):
             raise FrameError(f"the core's first frame is not a WELCOME: {body[:80]!r}")
         self.welcome.set_result(answer)
 
-    def _frame(self, kind: int, body: bytes) -> None:
-        if kind == Kind.BATCH:
-            self.client.batch(body)
-        elif kind == Kind.RESULT:
-            self.client.result(body)
-        else:
-            raise FrameError(f"frame kind {kind} from the core")
+    def _frames(self, frames: list[tuple[int, bytes]]) -> None:
+        client = self.client
+        if client.remote is not None:
+            for kind, body in frames:
+                if kind == Kind.BATCH:
+                    client.batch(body)
+                elif kind == Kind.RESULT:
+                    client.result(body)
+                else:
+                    raise FrameError(f"frame kind {kind} from the core")
+            return
+        bodies: list[bytes] = []
+        for kind, body in frames:
+            if kind != Kind.BATCH:
+                raise FrameError(f"frame kind {kind} from the core to a consumer")
+            bodies.append(body)
+        if bodies:
+            client.batches(bodies)
 
     def release(self) -> None:
-        """Caught up: apply the held frames, then each as it arrives."""
+        """Caught up: apply the held frames, then each read's as it arrives."""
         held, self.held = self.held, None
         try:
-            for kind, body in held or ():
-                self._frame(kind, body)
+            self._frames(held or [])
         except Exception as error:
-            _log.exception("link: failed on a frame from the core")
-            self.failure = error
-            assert self.transport is not None
-            self.transport.abort()
+            self._failed(error)

@@ -40,7 +40,7 @@ class FeedProcess:
             self._counts = FeedCounts(self.feed)
             replica.market_listeners.append(self._counts)
             REGISTRY.register(self._counts)
-        self.client = await follow(directory, "feed", replica)
+        self.client = await follow(directory, "feed", replica, pace=0.0)
 
     async def stop(self) -> None:
         if self._counts is not None:

@@ -19,6 +19,12 @@ from server.link.listener import BatchSource, CoreLinkServer
 from server.link.remote import RemoteSequencer
 from server.link.replica import Replica
 
+CONSUMER_PACE = 0.05
+"""Seconds a consumer that is behind by design (store, analytics, surveillance,
+relay) leaves the link unread after each read: it then wakes about twenty
+times a second, whatever the order rate, instead of once per committed
+batch. Market data is not paced: its subscribers see each batch at once."""
+
 
 async def serve_link(
     core: ExchangeCore,
@@ -41,11 +47,15 @@ async def replica_of(directory: Path, *, market: bool = True, registry: bool = T
     )
 
 
-async def follow(directory: Path, name: str, replica: Replica) -> CoreClient:
+async def follow(
+    directory: Path, name: str, replica: Replica, *, pace: float = CONSUMER_PACE
+) -> CoreClient:
     """Keep ``replica`` in step with the core, as consumer ``name``; returns
     once it holds everything the core had committed when it connected
     (waiting for a core that is not up yet)."""
-    client = CoreClient(directory, replica, role="consumer", name=f"{name}-{os.getpid()}")
+    client = CoreClient(
+        directory, replica, role="consumer", name=f"{name}-{os.getpid()}", pace=pace
+    )
     await client.start()
     await client.wait_ready()
     return client
@@ -66,7 +76,9 @@ async def follow_positions(
 ) -> CoreClient:
     """Only the committed positions (the projector and analytics read the
     journal themselves)."""
-    client = CoreClient(directory, None, role="consumer", name=f"{name}-{os.getpid()}")
+    client = CoreClient(
+        directory, None, role="consumer", name=f"{name}-{os.getpid()}", pace=CONSUMER_PACE
+    )
     client.position_listeners.append(on_position)
     await client.start()
     await client.wait_ready()

@@ -35,6 +35,10 @@ REBUILD_BATCH_COMMANDS = 50_000
 """Commands per batch when rebuilding: fewer, larger transactions (about
 100,000 rows, some 40 MB of row tuples; docs/performance.md, "Analytics
 store")."""
+PACE_SECONDS = 1.0
+"""How long the follower rests once it has everything committed
+(``JournalFollower``): the reports are at most this much behind the
+journal, and each DuckDB transaction carries a second of trading."""
 
 
 class AnalyticsFollower(JournalFollower):
@@ -48,8 +52,9 @@ class AnalyticsFollower(JournalFollower):
         committed: Callable[[], int],
         batch_commands: int = BATCH_COMMANDS,
         source: RecordSource | None = None,
+        pace: float = PACE_SECONDS,
     ) -> None:
-        super().__init__(committed, batch_commands)
+        super().__init__(committed, batch_commands, pace)
         self.store = store
         self.directory = directory
         self.source = JournalSource(directory) if source is None else source
@@ -101,6 +106,7 @@ class AnalyticsFollower(JournalFollower):
             await asyncio.shield(self._writing)
             self._writing = None
             self.position = facts.last_sequence
+            await self.rest(len(records))
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:

@@ -53,8 +53,10 @@ async def gateway(
 
 
 @contextlib.asynccontextmanager
-async def consumer(directory: Path, name: str = "consumer-1") -> AsyncIterator[CoreClient]:
-    client = CoreClient(directory, Replica.open(directory), name=name)
+async def consumer(
+    directory: Path, name: str = "consumer-1", *, pace: float = 0.0
+) -> AsyncIterator[CoreClient]:
+    client = CoreClient(directory, Replica.open(directory), name=name, pace=pace)
     await client.start()
     try:
         await client.wait_ready(timeout=10)

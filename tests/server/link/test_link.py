@@ -8,6 +8,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,9 +24,11 @@ from matching import (
 from server.bench.workload import ACCOUNTS, OrderFlow
 from server.journal.codec import Origin, decode_with_origin
 from server.journal.tail import JournalTail
-from server.link.client import CoreClient
+from server.link.client import CoreClient, LinkGapError
+from server.link.frames import Kind, Reader, run
 from server.link.remote import LOST, RemoteSequencer
 from server.link.replica import Replica
+from server.model.sequenced import Sequenced
 from tests.server.link.harness import consumer, core_with_link, fund, gateway, same_state
 
 
@@ -183,3 +186,46 @@ async def _settled(client: CoreClient, sequence: int) -> None:
             return
         await asyncio.sleep(0.005)
     raise AssertionError(f"{client.name} at {client.position}, core at {sequence}")
+
+
+def test_a_paced_consumer_takes_what_was_committed_meanwhile_as_one_batch(tmp_path: Path) -> None:
+    """One order per committed batch: a paced consumer's listeners run once
+    per wake, not once per batch, and see every sequence once, in order."""
+
+    async def scenario() -> tuple[int, int, list[int]]:
+        async with (
+            core_with_link(tmp_path) as (core, _),
+            gateway(tmp_path) as (client, remote),
+            consumer(tmp_path, pace=0.05) as watcher,
+        ):
+            assert client.replica is not None
+            assert watcher.replica is not None
+            seen: list[int] = []
+            batches = 0
+
+            def listen(batch: list[Sequenced]) -> None:
+                nonlocal batches
+                batches += 1
+                seen.extend(item.sequence for item in batch)
+
+            watcher.replica.batch_listeners.append(listen)
+            start = watcher.position
+            await fund(remote, *ACCOUNTS[:4])
+            flow = OrderFlow(client.replica.engine, 7)
+            for index in range(300):
+                remote.submit(flow.next_command(), f"paced-{index}")
+                await remote.durable()
+            await _settled(watcher, core.sequencer.durable_sequence)
+            same_state(core, watcher.replica)
+            return core.sequencer.durable_sequence - start, batches, seen
+
+    committed, batches, seen = asyncio.run(scenario())
+    assert seen == list(range(seen[0], seen[0] + committed))
+    assert batches < committed / 5, (batches, committed)
+
+
+def test_a_consumer_refuses_a_batch_that_leaves_a_gap(tmp_path: Path) -> None:
+    """Frames that arrived together still must follow one another."""
+    client = CoreClient(tmp_path, Replica.open(tmp_path), name="gapped")
+    with pytest.raises(LinkGapError):
+        client.batches([body for _, body in Reader().feed(run(Kind.BATCH, 2, [b"x"]))])

@@ -6,7 +6,8 @@ statistics and market statistics.
 
 The reports are computed by the analytics process from its own store, which
 follows the journal behind the core (never on the order path), so a report
-may lag trading by a moment. A day is a UTC calendar day, written
+may lag trading by about a second: the store takes what a second of trading
+committed in one write. A day is a UTC calendar day, written
 `YYYY-MM-DD`. Money and prices follow the contract's fixed point (int64
 with `decimal_places`); sums that may outgrow 64 bits and ratios are
 decimal strings with 4 decimal places, for example "0.7500" (never floating
