@@ -28,6 +28,7 @@ from typing import TypeVar
 from feeds.wire import quote_message
 from matching import Event, InstrumentAdded, TopOfBookChanged, Trade, TradingPhaseChanged
 from server.consumers.following import JournalFollower
+from server.consumers.retrying import RETRY_FIRST, retried
 from server.consumers.sources import JournalSource, RecordSource, Shadow
 from server.shared import EventBus, SharedState
 from server.shared.events import bus_entries
@@ -40,8 +41,6 @@ T = TypeVar("T")
 BATCH_COMMANDS = 5_000
 """Commands per transaction: large enough for multi-row inserts to pay off,
 small enough that one batch's rows stay a few megabytes."""
-RETRY_FIRST = 0.1
-RETRY_MAX = 5.0
 PACE_SECONDS = 0.25
 """How long the projector rests once it has everything committed (``JournalFollower``):
 the store, the event bus and the shared quotes are at most this much later."""
@@ -174,37 +173,25 @@ class Projector(JournalFollower):
 
         After a failure the commit may have happened without the answer
         arriving: the position, written in the same transaction, tells."""
-        delay = RETRY_FIRST
         uncertain = False
-        while True:
+
+        async def attempt() -> None:
+            nonlocal uncertain
             try:
-                if uncertain and await self.store.position() >= batch.last_sequence:
-                    return
-                await self.store.write(batch)
-                if uncertain:
-                    _log.info("store back; projection resumes at %d", batch.last_sequence,
-                              extra={"sequence": batch.last_sequence})  # fmt: skip
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # each backend's driver raises its own types
+                if not uncertain or await self.store.position() < batch.last_sequence:
+                    await self.store.write(batch)
+            except Exception:
                 uncertain = True
-                self._failed(error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
+                raise
+
+        await retried(attempt, self._failed)
+        if uncertain:
+            _log.info("store back; projection resumes at %d", batch.last_sequence,
+                      extra={"sequence": batch.last_sequence})  # fmt: skip
 
     async def _retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run a read until it succeeds, backing off while the database is away."""
-        delay = RETRY_FIRST
-        while True:
-            try:
-                return await attempt()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # each backend's driver raises its own types
-                self._failed(error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
+        return await retried(attempt, self._failed)
 
     def _failed(self, error: Exception, delay: float) -> None:
         self.failures += 1

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from server.committed.log import CommittedLog, LogError
 from server.consumers.following import JournalFollower
+from server.consumers.retrying import RETRY_FIRST, retried
 from server.journal.tail import JournalTail
 
 _log = logging.getLogger(__name__)
@@ -26,8 +27,6 @@ _log = logging.getLogger(__name__)
 BATCH_RECORDS = 1_000
 """Records per append: one script call (one round trip, one atomic step);
 a thousand records is ~100 kB, small enough not to stall Redis for others."""
-RETRY_FIRST = 0.1
-RETRY_MAX = 5.0
 
 
 class Relay(JournalFollower):
@@ -103,16 +102,7 @@ class Relay(JournalFollower):
 
     async def _retried(self, attempt: Callable[[], Awaitable[int]]) -> int:
         """Run ``attempt`` until the log answers, backing off while it is away."""
-        delay = RETRY_FIRST
-        while True:
-            try:
-                return await attempt()
-            except (asyncio.CancelledError, LogError):
-                raise
-            except Exception as error:  # the log's client raises its own types
-                self._unavailable(error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
+        return await retried(attempt, self._unavailable, final=(LogError,))
 
     def _unavailable(self, error: Exception, delay: float) -> None:
         self.failures += 1

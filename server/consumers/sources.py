@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from server.committed.log import CommittedLog, LogError, Record
+from server.consumers.retrying import RETRY_FIRST, retried
 from server.journal.snapshots import load_snapshot_at_or_before
 from server.journal.tail import JournalGapError, JournalTail
 from server.model.state import State
@@ -32,8 +33,6 @@ REPLAY_BATCH = 5_000
 """Records per read while a shadow replays up to a store's position."""
 WAIT_SECONDS = 1.0
 """How long one blocking read of the log waits for news before asking again."""
-RETRY_FIRST = 0.1
-RETRY_MAX = 5.0
 
 
 class Shadow(State):
@@ -170,18 +169,7 @@ class LogPositions:
                 self.on_position(last)
 
     async def _retried(self, attempt: Callable[[], Awaitable[int]]) -> int:
-        delay = RETRY_FIRST
-        while True:
-            try:
-                return await attempt()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the log's client raises its own types
-                if delay == RETRY_FIRST:
-                    _log.warning("the committed log does not answer (%s: %s); retrying with "
-                                 "backoff", type(error).__name__, error)  # fmt: skip
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
+        return await retried(attempt, _log_unavailable)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -190,3 +178,9 @@ class LogPositions:
                 await self._task
             self._task = None
         await self.log.close()
+
+
+def _log_unavailable(error: Exception, delay: float) -> None:
+    if delay == RETRY_FIRST:
+        _log.warning("the committed log does not answer (%s: %s); retrying with backoff",
+                     type(error).__name__, error)  # fmt: skip
