@@ -122,6 +122,9 @@ class Sequencer:
         not for what is submitted after."""
         return self.sequence
 
+    async def available(self) -> None:
+        """The sequencer is always there for its own process."""
+
     async def durable(self, mark: int | None = None) -> None:
         """Return once every command submitted so far (or up to ``mark``) is committed."""
         target = self.sequence if mark is None else mark

@@ -141,6 +141,10 @@ class RemoteSequencer:
                 "core unavailable: the connection dropped before it answered"
             )
 
+    async def available(self) -> None:
+        """Return once connected to the core and caught up with what it committed."""
+        await self._client.ready.wait()
+
     def connected(self, transport: asyncio.Transport) -> None:
         # Request ids go on increasing across connections (the core only echoes
         # them), so a mark taken before a drop never names a later request.

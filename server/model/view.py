@@ -62,6 +62,10 @@ class SequencerView(Protocol):
         """Return once everything submitted before ``mark`` (by default: so far)
         is committed."""
 
+    async def available(self) -> None:
+        """Return once commands can reach the sequencer (and what it committed
+        meanwhile is applied here): at once in the core's own process."""
+
 
 class CoreView(Protocol):
     @property

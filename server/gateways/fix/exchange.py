@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import logging
 
-from matching import Command, RejectReason
+from matching import Command, Event, RejectReason
 from server.gateways.fix import orders, reports
 from server.gateways.fix.admin import new
 from server.gateways.fix.message import Message
@@ -93,7 +93,7 @@ class ExchangeApplication:
             if isinstance(command, orders.Refusal):
                 self._refuse(session, message, command.text)
             else:
-                self._submit(session, command, message.value(orders.CL_ORD_ID) or "", None)
+                self._submit(session, message, command, account, None)
         return None
 
     # -- commands ------------------------------------------------------------
@@ -115,7 +115,7 @@ class ExchangeApplication:
         if isinstance(command, orders.Refusal):
             self._refuse(session, message, command.text, str(command.reason))
             return
-        self._submit(session, command, cl_ord_id, key)
+        self._submit(session, message, command, account, key)
 
     def _change(self, session: Session, message: Message, account: str) -> None:
         cl_ord_id = message.value(orders.CL_ORD_ID) or ""
@@ -134,7 +134,7 @@ class ExchangeApplication:
             self._cancel_reject(session, message, command.text)
             return
         self._origins[(account, cl_ord_id)] = original
-        self._submit(session, command, cl_ord_id, None)
+        self._submit(session, message, command, account, None)
 
     def _order_id(self, account: str, cl_ord_id: str) -> int | None:
         # Any ClOrdID of the order's chain: the registry keeps them (replayed from
@@ -143,33 +143,86 @@ class ExchangeApplication:
         return record.order_id if record is not None else None
 
     def _submit(
-        self, session: Session, command: Command, client_id: str, key: tuple[str, str] | None
+        self,
+        session: Session,
+        message: Message,
+        command: Command,
+        account: str,
+        key: tuple[str, str] | None,
     ) -> None:
         origin = self._origin.get(session.id) or Origin("", "", GATEWAY)
+        client_id = message.value(orders.CL_ORD_ID) or ""
+        reported = self._registry.last_report.get(account, 0)
         # No commit per order: the sequencer sends (or commits) what a chunk
         # read from the socket submitted in one go, at the loop's next turn,
         # so a burst of orders costs the core one batch, not one per order.
         applied = self._sequencer.submit(command, client_id, origin)
         if key is not None:
             self._in_flight.add(key)
-        task = asyncio.get_running_loop().create_task(self._settle(session, applied, key))
+        settle = self._settle(session, message, applied, key, reported)
+        task = asyncio.get_running_loop().create_task(settle)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _settle(
-        self, session: Session, applied: Applied, key: tuple[str, str] | None
+        self,
+        session: Session,
+        message: Message,
+        applied: Applied,
+        key: tuple[str, str] | None,
+        reported: int,
     ) -> None:
-        """Once committed: free the id, and send what the core refused itself."""
+        """Once committed: free the id, and answer what the engine never saw.
+
+        The engine's reports reach the session through ``_publish``. A request
+        the core refused itself (a ClOrdID another gateway used first) gets
+        its refusal here; so does one that never reached the core or that the
+        core turned away unsequenced (sync replication with no standby in
+        step), with the core's words: neither was applied. One whose answer
+        a lost connection took is settled once the core is back, from the
+        account's reports: if none carries its ClOrdID it was never
+        sequenced, and the client hears so instead of nothing."""
         try:
             await self._sequencer.durable()
         except CoreUnavailableError:
             log.warning("%s: core unavailable before it answered", session.id)
-            return
         finally:
             if key is not None:
                 self._in_flight.discard(key)
-        for report in core_refusals([applied]):
-            self._send(session, report)
+        if applied.sequence > 0:
+            return
+        if applied.sequence == 0 and applied.events:
+            for report in core_refusals([applied]):
+                self._send(session, report)
+        elif applied.events:
+            self._not_applied(session, message, _refusal_text(applied.events[0]))
+        elif applied.sequence == 0:
+            self._not_applied(session, message, "core unavailable: the request was not applied")
+        else:
+            await self._sequencer.available()
+            self._settle_lost(session, message, reported)
+
+    def _settle_lost(self, session: Session, message: Message, reported: int) -> None:
+        account = self._account(session, message) or ""
+        client_id = message.value(orders.CL_ORD_ID) or ""
+        since = self._registry.reports_after(account, reported)
+        if since is None or message.msg_type == "q":
+            # A mass cancel's reports name the orders it cancelled, not its request.
+            log.warning("%s: the outcome of %s is not known here; not answered",
+                        session.id, client_id)  # fmt: skip
+        elif all(client_id not in (report.client_order_id, report.client_request_id)
+                 for report in since):  # fmt: skip
+            self._not_applied(
+                session, message,
+                "core unavailable: the connection to it dropped before the request was "
+                "sequenced; it was not applied",
+            )  # fmt: skip
+
+    def _not_applied(self, session: Session, message: Message, text: str) -> None:
+        if message.msg_type in ("F", "G"):
+            self._cancel_reject(session, message, text)
+        else:
+            self._refuse(session, message, text)
 
     # -- reports -------------------------------------------------------------
 
@@ -229,3 +282,9 @@ class ExchangeApplication:
         answer.set(102, "1")
         answer.set(434, "1" if message.msg_type == "F" else "2")
         session.send(answer)
+
+
+def _refusal_text(event: Event) -> str:
+    """The core's words in the refusal event the link made for an unsequenced command."""
+    text = getattr(event, "text", "")
+    return text if isinstance(text, str) and text else "the exchange refused the request"
