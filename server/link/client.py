@@ -155,7 +155,9 @@ class CoreClient:
         )
         self._protocol = protocol
         try:
-            transport.write(control(Kind.HELLO, [self.role, self.name, self.position]))
+            # A paced consumer is a follower: the core may hold its batches a moment.
+            role = "follower" if self.pace else self.role
+            transport.write(control(Kind.HELLO, [role, self.name, self.position]))
             first: set[asyncio.Future[Any]] = {welcome, lost}
             await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
             if not welcome.done():

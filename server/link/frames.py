@@ -17,7 +17,11 @@ from typing import Any
 
 import orjson
 
-HELLO_ROLES = ("gateway", "consumer")
+HELLO_ROLES = ("gateway", "consumer", "follower")
+"""Who says HELLO: a gateway (commands in, RESULTs and batches out), a
+consumer (every batch at once: market data) and a follower (a consumer
+behind by design, which takes batches in bursts: the core holds them a
+moment and writes what gathered in one go)."""
 _LENGTH = struct.Struct("<I")
 _HEAD = struct.Struct("<IB")
 """The frame's length (kind byte included) and its kind."""
