@@ -261,8 +261,9 @@ auth_log = Table(
     Column("entry_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     _big("time"),
     Column("event", String(32), nullable=False),
-    Column("user_id", String(32), nullable=False),
-    Column("username", String(32), nullable=False),
+    # Room for any user id the gateway admits (OIDC ones are long; migration 0009).
+    Column("user_id", String(260), nullable=False),
+    Column("username", String(260), nullable=False),
     Column("source", String(64), nullable=False),
     Column("gateway", String(16), nullable=False),
     Column("detail", Text, nullable=False),
@@ -290,7 +291,7 @@ alerts = Table(
     _big("start_time"),
     _big("end_time"),
     _big("create_time"),
-    Column("creator_user_id", String(32), nullable=False),
+    Column("creator_user_id", String(260), nullable=False),
     # Where the alert stands in review (the contract's AlertStatus, 1 = OPEN)
     # and its last review: what ListAlerts shows and filters on. The history
     # is ``alert_reviews``; ``review_count`` is its length, and every review
