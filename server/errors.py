@@ -177,6 +177,7 @@ OTHER_REASONS: MappingProxyType[str, grpc.StatusCode] = MappingProxyType(
         "USER_DISABLED": grpc.StatusCode.PERMISSION_DENIED,
         "SELF_LOCKOUT": _PRECONDITION,
         "SLOW_CONSUMER": grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "TOO_MANY_SUBSCRIPTIONS": grpc.StatusCode.RESOURCE_EXHAUSTED,
         "CORE_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
         "HISTORY_BEHIND": grpc.StatusCode.UNAVAILABLE,
         "HISTORY_TRIMMED": grpc.StatusCode.OUT_OF_RANGE,
@@ -284,6 +285,11 @@ def unauthenticated(message: str) -> status_pb2.Status:
 def slow_consumer(message: str) -> status_pb2.Status:
     """A stream whose client left too much unread: it ends, to be resumed."""
     return error("SLOW_CONSUMER", message)
+
+
+def too_many_subscriptions(message: str) -> status_pb2.Status:
+    """A subscription over a connection's limit: end one before adding another."""
+    return error("TOO_MANY_SUBSCRIPTIONS", message)
 
 
 def internal(message: str) -> status_pb2.Status:

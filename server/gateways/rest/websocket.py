@@ -31,7 +31,9 @@ subscription is ended with a ``SLOW_CONSUMER`` error, never left with a
 silent gap: reports resume by
 number with ``after_report_sequence``; alerts have no such number, so the
 browser subscribes again and re-reads ``GET /risk/alerts`` after the new
-stream's first ``alert_heartbeat``. An error is ``{"type": "error",
+stream's first ``alert_heartbeat``. A connection holds at most
+``SUBSCRIPTION_LIMIT`` live subscriptions; one more is refused with
+``TOO_MANY_SUBSCRIPTIONS``. An error is ``{"type": "error",
 "data": {"message", "reason"}}``, the reason one of the ErrorInfo reasons
 (``server/errors.py``).
 """
@@ -57,11 +59,22 @@ from stocktraderx.v1 import (
     risk_pb2_grpc,
 )
 
-from server.errors import invalid_argument, malformed, reason_of, slow_consumer, status_of_call
+from server.errors import (
+    invalid_argument,
+    malformed,
+    reason_of,
+    slow_consumer,
+    status_of_call,
+    too_many_subscriptions,
+)
 from server.gateways.rest.jsonmap import to_json
 from server.journal.codec import FORWARDED_FOR
 
 QUEUE_LIMIT = 1_000
+SUBSCRIPTION_LIMIT = 64
+"""Live subscriptions one connection may hold: each is a gRPC stream to the
+exchange and up to ``QUEUE_LIMIT`` messages here, so a browser that kept
+subscribing would otherwise grow both without bound."""
 HEARTBEAT_SECONDS = 20.0
 _CHANNELS = {
     "L1": market_data_pb2.MARKET_DATA_CHANNEL_L1,
@@ -103,9 +116,11 @@ class Connection:
         token: str,
         remote: str | None,
         queue_limit: int = QUEUE_LIMIT,
+        subscription_limit: int = SUBSCRIPTION_LIMIT,
     ) -> None:
         self._channel = channel
         self._queue_limit = queue_limit
+        self._subscription_limit = subscription_limit
         self._socket = socket
         self._token = token
         self._forwarded = ((FORWARDED_FOR, remote or ""),)
@@ -181,6 +196,14 @@ class Connection:
             return
         if op != "subscribe":
             self._refuse(malformed(f"unknown op {op!r}: use subscribe or auth"))
+            return
+        if len(self._tasks) >= self._subscription_limit:
+            self._refuse(
+                too_many_subscriptions(
+                    f"this connection already has {len(self._tasks)} live subscriptions, "
+                    f"the most one may hold; subscribe on another connection"
+                )
+            )
             return
         channel = request.get("channel")
         if channel == "REPORTS":

@@ -374,6 +374,9 @@ class RejectReason(_RejectReason, metaclass=_RejectReasonEnumTypeWrapper):
       SLOW_CONSUMER (RESOURCE_EXHAUSTED): a stream that left too much unread
         ends; subscribe again (resume the order stream with
         after_report_sequence).
+      TOO_MANY_SUBSCRIPTIONS (RESOURCE_EXHAUSTED): REST only: a `/ws`
+        connection already has as many live subscriptions as one may hold
+        (64); subscribe on another connection.
       CORE_UNAVAILABLE (UNAVAILABLE): the core went away before answering: the
         command may or may not have been applied; resend it with the same
         client_order_id, or resume the order stream.
