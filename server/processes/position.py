@@ -5,9 +5,11 @@ projector and the analytics store, each in a process of its own, need every
 record after the last one they wrote. Each writes that sequence to its file
 in the data directory (atomically: a temporary file renamed over it) and the
 core reads them when it prunes. No ``projector.position`` means no projector
-ever ran there: the core keeps everything. No ``analytics.position`` means
-no analytics process ever ran there (it is optional in a deployment of one
-container per role): it holds nothing back.
+ever ran there: the core keeps everything, unless a relay ran there (then
+the store's projector reads the committed log on another host, which keeps
+every record the relay sent: the relay's position is what must be kept). No
+``analytics.position`` means no analytics process ever ran there (it is
+optional in a deployment of one container per role): it holds nothing back.
 """
 
 from __future__ import annotations
@@ -47,7 +49,13 @@ class PositionFile:
 
 def needed_from(directory: Path) -> int:
     """The last sequence every journal reader has: the journal keeps what follows."""
-    needed = PositionFile(directory).read()
+    projector = PositionFile(directory)
+    relay = PositionFile(directory, RELAY_POSITION_FILE)
+    if not projector.path.exists() and relay.path.exists():
+        # The projector follows the log elsewhere: a journal kept whole here
+        # would only grow, and the log already has what the relay sent.
+        projector = relay
+    needed = projector.read()
     for optional in (ANALYTICS_POSITION_FILE, RELAY_POSITION_FILE):
         reader = PositionFile(directory, optional)
         if reader.path.exists():

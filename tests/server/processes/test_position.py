@@ -47,3 +47,18 @@ def test_pruning_keeps_what_the_relay_has_still_to_send(tmp_path: Path) -> None:
     assert needed_from(tmp_path) == 300
     relay.write(800)
     assert needed_from(tmp_path) == 500
+
+
+def test_with_the_projector_on_another_host_pruning_follows_the_relay(tmp_path: Path) -> None:
+    """No projector ever ran beside the journal, a relay did: the store is
+    projected elsewhere from the log, which keeps what the relay sent."""
+    relay = PositionFile(tmp_path, RELAY_POSITION_FILE)
+    relay.write(300)
+    assert needed_from(tmp_path) == 300
+    PositionFile(tmp_path, ANALYTICS_POSITION_FILE).write(200)
+    assert needed_from(tmp_path) == 200
+    PositionFile(tmp_path, ANALYTICS_POSITION_FILE).write(900)
+    relay.write(800)
+    assert needed_from(tmp_path) == 800
+    PositionFile(tmp_path).write(500)  # a projector beside the journal after all
+    assert needed_from(tmp_path) == 500
