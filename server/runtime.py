@@ -20,7 +20,10 @@ they cost (700/10 gives at most 4 ms and 10 ms).
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+from collections.abc import Callable
 
 YOUNG_THRESHOLD = 700
 """Net new container objects between young collections (CPython's own)."""
@@ -45,3 +48,22 @@ def quiet_child() -> None:
     copy every page the child shares with the parent.
     """
     gc.disable()
+
+
+async def in_forked_child(work: Callable[[], object]) -> bool:
+    """Run ``work`` in a forked child and wait for it off the event loop;
+    whether it succeeded. The child holds a copy-on-write image of the
+    parent's state as of the fork, so the parent goes on changing its own
+    (trading, following a primary) while the child serialises the image; it
+    does nothing else and leaves without running the parent's cleanup."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's exit status is what is tested
+        code = 1
+        try:
+            quiet_child()
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0

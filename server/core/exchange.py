@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from server.journal import Durability, JournalWriter, prune, recover, write_snap
 from server.model.registry import OrderRegistry, Report
 from server.model.sequenced import Sequenced
 from server.model.state import RecoveryError, State, publish
-from server.runtime import quiet_child
+from server.runtime import in_forked_child
 
 _log = logging.getLogger(__name__)
 
@@ -171,18 +170,8 @@ class ExchangeCore:
         try:
             sequence = self.sequencer.sequence
             self.writer.roll()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child's exit status is what is tested
-                code = 1
-                try:
-                    quiet_child()
-                    self._write_snapshot(sequence)
-                    code = 0
-                finally:
-                    os._exit(code)
-            _, status = await asyncio.to_thread(os.waitpid, pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                _log.error("background snapshot at %d failed (status %d)", sequence, status)
+            if not await in_forked_child(lambda: self._write_snapshot(sequence)):
+                _log.error("background snapshot at %d failed", sequence)
                 return
             self._prune()
             _log.info("snapshot at sequence %d written in the background", sequence)

@@ -40,6 +40,7 @@ from server.journal import (
 )
 from server.link.frames import FrameError, Kind, Reader, control, read_control, read_run
 from server.model.state import State
+from server.runtime import in_forked_child
 
 _log = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ class Standby:
         self._expected: deque[tuple[int, str]] = deque()
         """HASH frames not reached yet: (sequence, the primary's hash there)."""
         self._since_snapshot = 0
+        self._snapshotter: asyncio.Task[None] | None = None
+        self.snapshots = 0
+        """Snapshots written in the background while following."""
         self._committer: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._transport: asyncio.Transport | None = None
@@ -131,21 +135,44 @@ class Standby:
         if self._committer is not None:
             with contextlib.suppress(Exception):
                 await self._committer
+        if self._snapshotter is not None:
+            await self._snapshotter
         with contextlib.suppress(JournalFailedError):
             await self.writer.close()
 
     def snapshot(self) -> None:
-        """A snapshot at the applied sequence, with the journal rolled there (as the core's)."""
+        """A snapshot at the applied sequence, with the journal rolled there
+        (as the core's), here and now: at a stop. While following,
+        ``_snapshot_forked`` does it in a child process."""
         self.writer.roll()
+        self._write_snapshot(self.sequence)
+        prune(self.directory)  # what its own recovery no longer needs, as the core does
+        self._since_snapshot = 0
+
+    def _write_snapshot(self, sequence: int) -> None:
         engine_state = take_snapshot(self.state.engine)
         data = {
             "engine": engine_state,
             "orders": self.state.registry.snapshot(),
             "market": self.state.market.snapshot(),
         }
-        write_snapshot(self.directory, self.sequence, digest(engine_state), data)
-        prune(self.directory)  # what its own recovery no longer needs, as the core does
-        self._since_snapshot = 0
+        write_snapshot(self.directory, sequence, digest(engine_state), data)
+
+    async def _snapshot_forked(self) -> None:
+        """A snapshot written by a forked child, as the core's: serialising a
+        big state on the event loop took seconds, during which no batch was
+        acknowledged, and in sync mode the primary put the standby out of
+        step (refusing orders) for a snapshot."""
+        try:
+            sequence = self.sequence
+            self.writer.roll()
+            if await in_forked_child(lambda: self._write_snapshot(sequence)):
+                prune(self.directory)
+                self.snapshots += 1
+            else:
+                _log.error("replication: the standby's snapshot at %d failed", sequence)
+        finally:
+            self._snapshotter = None
 
     async def _run(self) -> None:
         delay = RETRY_FIRST
@@ -259,8 +286,10 @@ class Standby:
                 transport = self._transport
                 if transport is not None and not transport.is_closing():
                     transport.write(control(Kind.ACK, [target]))
-                if self._since_snapshot >= self.snapshot_every:
-                    self.snapshot()
+                if self._since_snapshot >= self.snapshot_every and self._snapshotter is None:
+                    self._since_snapshot = 0
+                    loop = asyncio.get_running_loop()
+                    self._snapshotter = loop.create_task(self._snapshot_forked())
         except Exception as error:
             # A journal that cannot write must not acknowledge anything more.
             _log.critical("replication: the standby's journal failed", exc_info=error)

@@ -110,6 +110,8 @@ def test_a_restarted_standby_and_a_restarted_primary_resume_without_gap_or_dupli
             async with standby(spare, port, snapshot_every=60) as follower:
                 await _flow(remote, client.replica, 100, seed=11)
                 await until(lambda: follower.durable == core.sequencer.durable_sequence, "level")
+                # Written by a forked child, off the loop that acknowledges batches.
+                await until(lambda: follower.snapshots >= 1, "a background snapshot")
             await _flow(remote, client.replica, 100, seed=12)  # the standby is down
             behind, seconds = server.lag()
             assert behind == core.sequencer.durable_sequence - follower.durable > 0
