@@ -48,10 +48,12 @@ def test_a_band_pause_reopens_with_an_auction_on_time(tmp_path: Path) -> None:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{exchange.port}") as channel:
                 orders = orders_pb2_grpc.OrderServiceStub(channel)
                 sell = common_pb2.SIDE_SELL
-                await orders.PlaceOrder(_limit("SELLER", sell, 10, 1_900_000))
-                await orders.PlaceOrder(_limit("SELLER", sell, 10, 2_000_000))
+                await orders.PlaceOrder(_limit("SELLER", sell, 10, 1_900_000), timeout=30)
+                await orders.PlaceOrder(_limit("SELLER", sell, 10, 2_000_000), timeout=30)
                 # AAPL's band is 5% around 190.00: 200.00 is beyond it.
-                await orders.PlaceOrder(_limit("BUYER", common_pb2.SIDE_BUY, 20, 2_000_000))
+                await orders.PlaceOrder(
+                    _limit("BUYER", common_pb2.SIDE_BUY, 20, 2_000_000), timeout=30
+                )
                 book = core.engine.books["AAPL"]
                 assert _phase(exchange) is TradingPhase.PRE_OPEN
                 paused_at = time.monotonic()
