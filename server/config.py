@@ -30,6 +30,7 @@ from server.replication.settings import (
     ReplicationConfigError,
     ReplicationSettings,
     parse_replication,
+    replication_from_environ,
 )
 from server.risk_config import RiskConfigError, RiskSettings, parse_risk
 from server.secret_values import redact_url
@@ -372,6 +373,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> S
         overrides["tls"] = tls_from_environ(settings.tls, environ)
         overrides["tracing"] = tracing_from_environ(settings.tracing, environ)
         overrides["relay"] = relay_from_environ(settings.relay, environ)
-    except (TlsConfigError, TracingConfigError, RelayConfigError) as error:
+        overrides["replication"] = replication_from_environ(settings.replication, environ)
+    except (
+        TlsConfigError, TracingConfigError, RelayConfigError, ReplicationConfigError,
+    ) as error:  # fmt: skip
         raise ConfigError(str(error)) from None
     return _checked(replace(settings, **overrides))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 MODES = ("async", "sync")
@@ -87,3 +87,41 @@ def parse_replication(table: Mapping[str, Any]) -> ReplicationSettings:
     if settings.mode == "sync" and not settings.listen:
         raise ReplicationConfigError("replication.mode = 'sync' needs replication.listen")
     return settings
+
+
+ENVIRON = {
+    "listen": "STX_REPLICATION_LISTEN",
+    "mode": "STX_REPLICATION_MODE",
+    "on_timeout": "STX_REPLICATION_ON_TIMEOUT",
+    "timeout_ms": "STX_REPLICATION_TIMEOUT_MS",
+    "hash_every": "STX_REPLICATION_HASH_EVERY",
+}
+"""The variables that set the primary's keys over the file: a container
+(the Helm chart's core) opens its standby listener without a file of its own."""
+
+_NUMBERS = ("timeout_ms", "hash_every")
+
+
+def replication_from_environ(
+    settings: ReplicationSettings, environ: Mapping[str, str]
+) -> ReplicationSettings:
+    """``STX_REPLICATION_*`` over the file's ``[replication]``, checked as the
+    file is (a bad value names its variable)."""
+    table: dict[str, Any] = asdict(settings)
+    named = {key: variable for key, variable in ENVIRON.items() if variable in environ}
+    for key, variable in named.items():
+        raw = environ[variable]
+        if key in _NUMBERS:
+            try:
+                table[key] = int(raw)
+            except ValueError:
+                raise ReplicationConfigError(f"{variable}: {raw!r} is not a number") from None
+        else:
+            table[key] = raw
+    try:
+        return parse_replication(table)
+    except ReplicationConfigError as error:
+        message = str(error)
+        for key, variable in named.items():
+            message = message.replace(f"replication.{key}:", f"{variable}:")
+        raise ReplicationConfigError(message) from None

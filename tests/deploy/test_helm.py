@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from server.config import from_mapping, load
-from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS, port_of
+from server.metrics.exposition import OFFSETS, OPTIONAL_OFFSETS, STANDBY_OFFSETS, port_of
 from tests.deploy.catalogue import PROMETHEUS_DIR
 from tests.deploy.chart import (
     CHART,
@@ -44,6 +44,8 @@ VARIANTS = {
 }  # fmt: skip
 OPTIONAL_ENABLED = {"production": {"fix"}, "log": {"relay"}}
 """The roles of OPTIONAL_OFFSETS each variant enables (``ROLE.enabled``)."""
+STANDBY_ENABLED = {"production"}
+"""The variants that run a hot standby core (``standby.enabled``)."""
 ELSEWHERE = {"log": {"projector", "analytics"}}
 """The consumers each variant feeds from the committed log (``ROLE.source``)."""
 
@@ -51,7 +53,8 @@ ELSEWHERE = {"log": {"projector", "analytics"}}
 def _roles(variant: str) -> set[str]:
     """The roles a variant runs: every role ``stx serve`` always runs, and
     the optional ones it enables."""
-    return set(OFFSETS) | OPTIONAL_ENABLED.get(variant, set())
+    standby = set(STANDBY_OFFSETS) if variant in STANDBY_ENABLED else set()
+    return set(OFFSETS) | OPTIONAL_ENABLED.get(variant, set()) | standby
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,12 @@ def test_the_validation_can_fail(rendered: dict[str, list[Manifest]]) -> None:
 def test_exactly_one_core_and_it_is_never_doubled(
     rendered: dict[str, list[Manifest]], variant: str
 ) -> None:
-    (core,) = of_kind(rendered[variant], "StatefulSet")
+    (core,) = [
+        workload
+        for workload in of_kind(rendered[variant], "StatefulSet")
+        if workload["metadata"]["labels"]["app.kubernetes.io/component"] == "core"
+    ]
+    assert core["metadata"]["name"].endswith("-core")
     assert core["spec"]["replicas"] == 1
     assert core["spec"]["podManagementPolicy"] == "OrderedReady"
     assert core["spec"]["updateStrategy"]["type"] in ("RollingUpdate", "OnDelete")
@@ -137,7 +145,8 @@ def test_pods_that_share_the_data_volume_run_on_the_cores_node(
             for volume in spec["volumes"]
         )
     }
-    expected = _roles(variant) - {"rest"} - ELSEWHERE.get(variant, set())
+    # The standby keeps a volume of its own, on another node.
+    expected = _roles(variant) - {"rest"} - ELSEWHERE.get(variant, set()) - set(STANDBY_OFFSETS)
     assert {name.rsplit("-", 1)[1] for name in sharing} == expected
     for name, spec in sharing.items():
         if name.endswith("-core"):

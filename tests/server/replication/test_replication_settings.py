@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.config import ConfigError, from_mapping
+from server.config import ConfigError, from_mapping, load
+from server.replication.settings import ReplicationSettings
 
 
 def test_replication_is_off_and_async_by_default() -> None:
@@ -38,3 +39,34 @@ def test_a_sync_primary_and_a_standby_read_from_the_file() -> None:
 def test_a_bad_replication_value_is_named(table: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         from_mapping({"replication": table})
+
+
+def test_the_replication_variables_set_the_primary_over_the_file() -> None:
+    """The Helm chart's core has no file of its own (the demo configuration
+    may be all it reads): STX_REPLICATION_* open its standby listener."""
+    environ = {
+        "STX_REPLICATION_LISTEN": "0.0.0.0:7070",
+        "STX_REPLICATION_MODE": "sync",
+        "STX_REPLICATION_ON_TIMEOUT": "degrade",
+        "STX_REPLICATION_TIMEOUT_MS": "250",
+        "STX_REPLICATION_HASH_EVERY": "5000",
+    }
+    replication = load(None, environ).replication
+    assert replication == ReplicationSettings(
+        listen="0.0.0.0:7070", mode="sync", on_timeout="degrade", timeout_ms=250, hash_every=5000
+    )
+    assert load(None, {}).replication == ReplicationSettings()
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"STX_REPLICATION_LISTEN": "7070"}, "STX_REPLICATION_LISTEN: expected HOST:PORT"),
+        ({"STX_REPLICATION_MODE": "sync"}, "needs replication.listen"),
+        ({"STX_REPLICATION_TIMEOUT_MS": "soon"}, "STX_REPLICATION_TIMEOUT_MS: 'soon' is not"),
+        ({"STX_REPLICATION_HASH_EVERY": "0"}, "STX_REPLICATION_HASH_EVERY: expected a positive"),
+    ],
+)
+def test_a_bad_replication_variable_is_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(None, environ)

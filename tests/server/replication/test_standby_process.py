@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from matching import FundAccount
 from server.bench.workload import instruments
 from server.core.exchange import ExchangeCore
@@ -50,20 +52,29 @@ def test_a_standby_ahead_of_the_primary_exits_1_with_the_reason(tmp_path: Path) 
     assert b"ahead of this primary" in output
 
 
-def test_stx_serve_core_replicates_to_stx_serve_standby(tmp_path: Path) -> None:
+@pytest.mark.parametrize("given_in", ["file", "environment"])
+def test_stx_serve_core_replicates_to_stx_serve_standby(tmp_path: Path, given_in: str) -> None:
+    """The primary's [replication] from its file, or from STX_REPLICATION_*
+    as the Helm chart's core has it."""
     main, spare = tmp_path / "primary", tmp_path / "standby"
     port = free_port()
+    replication = {"listen": f"127.0.0.1:{port}", "mode": "sync"}
+    table = "".join(f'{key} = "{value}"\n' for key, value in replication.items())
     config = tmp_path / "primary.toml"
     config.write_text(
-        f'[server]\nmetrics_port = 0\n\n[replication]\nlisten = "127.0.0.1:{port}"\n'
-        'mode = "sync"\n\n[[instruments]]\nsymbol = "AAPL"\ntick_size = "0.01"\n'
+        "[server]\nmetrics_port = 0\n\n"
+        + (f"[replication]\n{table}\n" if given_in == "file" else "")
+        + '[[instruments]]\nsymbol = "AAPL"\ntick_size = "0.01"\n'
         'lot_size = 1\nreference_price = "190.00"\n'
     )
+    environ = {**os.environ, "STX_LOG_FORMAT": "console"}
+    if given_in == "environment":
+        environ |= {f"STX_REPLICATION_{key.upper()}": value for key, value in replication.items()}
 
     async def scenario() -> tuple[int, int]:
         core = await asyncio.create_subprocess_exec(
             str(STX), "serve", "core", "--config", str(config), "--data-dir", str(main),
-            env={**os.environ, "STX_LOG_FORMAT": "console"},
+            env=environ,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         standby = await _standby(spare, port)

@@ -66,9 +66,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/* The metrics port of a role: the base plus the role's offset
-(server/metrics/exposition.py). */}}
+(server/metrics/exposition.py); the standby has the core's, whose place it
+will take, on a node of its own. */}}
 {{- define "stx.metricsPort" -}}
-{{- $offsets := dict "core" 1 "gateway" 2 "projector" 3 "surveillance" 4 "feed" 5 "rest" 6 "fix" 7 "analytics" 8 "relay" 9 -}}
+{{- $offsets := dict "core" 1 "gateway" 2 "projector" 3 "surveillance" 4 "feed" 5 "rest" 6 "fix" 7 "analytics" 8 "relay" 9 "standby" 1 -}}
 {{- add (int .root.Values.ports.metricsBase) (get $offsets .role) -}}
 {{- end -}}
 
@@ -83,9 +84,9 @@ podAffinity:
       topologyKey: kubernetes.io/hostname
 {{- end -}}
 
-{{/* The environment of every stx container. */}}
-{{- define "stx.env" -}}
-{{- $secret := include "stx.secretName" . -}}
+{{/* The environment of a process that keeps a journal and nothing else:
+the standby, which must write its journal as the core does. */}}
+{{- define "stx.journalEnv" -}}
 - name: STX_DATA_DIR
   value: /data
 - name: STX_LISTEN_ADDRESS
@@ -100,6 +101,14 @@ podAffinity:
   value: {{ .Values.settings.fsyncIntervalMs | quote }}
 - name: STX_SNAPSHOT_EVERY
   value: {{ .Values.settings.snapshotEvery | int64 | quote }}
+- name: STX_METRICS_PORT
+  value: {{ .Values.ports.metricsBase | quote }}
+{{- end -}}
+
+{{/* The environment of every stx container but the standby's. */}}
+{{- define "stx.env" -}}
+{{- $secret := include "stx.secretName" . -}}
+{{ include "stx.journalEnv" . }}
 - name: STX_AUTH_REQUIRED
   value: {{ .Values.settings.authRequired | quote }}
 - name: STX_GRPC_PORT
@@ -110,8 +119,6 @@ podAffinity:
   value: {{ .Values.ports.feed | quote }}
 - name: STX_SNAPSHOT_PORT
   value: {{ .Values.ports.snapshot | quote }}
-- name: STX_METRICS_PORT
-  value: {{ .Values.ports.metricsBase | quote }}
 {{- with .Values.settings.corsOrigins }}
 - name: STX_CORS_ORIGINS
   value: {{ join "," . | quote }}
