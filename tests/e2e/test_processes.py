@@ -65,15 +65,30 @@ def _order(client_order_id: str, number: int) -> orders_pb2.PlaceOrderRequest:
     )  # fmt: skip
 
 
-def _place_until_acknowledged(port: int, client_order_id: str, number: int) -> None:
+def _signed_in(port: int) -> str:
+    """The administrator's token, signing in again while a restarted gateway
+    is not back yet."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return admin_token(port)
+        except grpc.RpcError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _place_until_acknowledged(port: int, token: str, client_order_id: str, number: int) -> None:
     """Place one order, retrying (same client order id) while a restarted
-    process is not back yet: a retry is safe, a duplicate is refused."""
+    process is not back yet: a retry is safe, a duplicate is refused. Signed
+    in by the caller, not for each try: a sign-in (Argon2) took 0.4 s, an
+    order 0.01 s."""
     deadline = time.monotonic() + 60
     while True:
         try:
             with channel(port) as opened:
                 answer = orders_pb2_grpc.OrderServiceStub(opened).PlaceOrder(
-                    _order(client_order_id, number), metadata=_bearer(admin_token(port)),
+                    _order(client_order_id, number), metadata=_bearer(token),
                     timeout=10,
                 )  # fmt: skip
             assert answer.order.client_order_id == client_order_id
@@ -124,9 +139,10 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
         os.kill(before[role], signal.SIGKILL)
         _until(partial(_replaced, server.pid, role, before[role]), what=f"{role} restarted")
         assert f"{role} exited with code -9; restart 1 of 3" in log.read_text()
+        token = _signed_in(port)  # once for each restart
         for index in range(5):
             client_order_id = f"{role}-{index}"
-            _place_until_acknowledged(port, client_order_id, round_ * 5 + index)
+            _place_until_acknowledged(port, token, client_order_id, round_ * 5 + index)
             placed.append(client_order_id)
     assert server.poll() is None
     listed = listed_client_order_ids(port)
@@ -211,7 +227,7 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
     _until(partial(_replaced, server.pid, "core", core), what="core restarted")
     assert "core exited with code -9; restart 1 of 3" in log.read_text()
     for number in range(len(ACCOUNTS)):  # one more report for each account
-        _place_until_acknowledged(port, f"after-restart-{number}", number)
+        _place_until_acknowledged(port, token, f"after-restart-{number}", number)
 
     # Resume: every report after the last one seen, with no gap and no repeat.
     last = {account: max(seen[account], default=0) for account in ACCOUNTS}
@@ -280,8 +296,9 @@ def test_each_role_runs_as_a_separate_command(tmp_path: Path) -> None:
     gateway = _serve_alone("gateway", data, port, log)
     _until(partial(_serving, port), what=f"the gateway serves: {log.read_text()}")
     others = {role: _serve_alone(role, data, port, log, ports) for role in CONSUMERS}
-    prepare_accounts(port, admin_token(port), *ACCOUNTS)
-    _place_until_acknowledged(port, "alone-1", 1)
+    token = admin_token(port)
+    prepare_accounts(port, token, *ACCOUNTS)
+    _place_until_acknowledged(port, token, "alone-1", 1)
     assert "alone-1" in listed_client_order_ids(port)
     _until(partial(_accepts, ports["rest_port"]), what=f"REST listens: {log.read_text()}")
     _until(partial(_accepts, ports["snapshot_port"]), what=f"the feed: {log.read_text()}")
