@@ -158,11 +158,17 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
 
 
 def _stream_reports(
-    port: int, token: str, subscriptions: dict[str, int | None], orders: int, stop: threading.Event
+    port: int,
+    token: str,
+    subscriptions: dict[str, int | None],
+    orders: int,
+    stop: threading.Event,
+    until: frozenset[str] = frozenset(),
 ) -> tuple[set[str], dict[str, list[int]]]:
     """Stream ``orders`` orders (or none) with report subscriptions; the
     acknowledged client order ids and each account's report sequences seen,
-    until ``stop`` is set or the stream breaks."""
+    until ``stop`` is set, the stream breaks or (if given) every order of
+    ``until`` is acknowledged."""
     acknowledged: set[str] = set()
     sequences: dict[str, list[int]] = {account: [] for account in subscriptions}
 
@@ -198,6 +204,8 @@ def _stream_reports(
                 sequences[report.account_id].append(report.report_sequence)
                 if report.exec_type == orders_pb2.EXEC_TYPE_NEW:
                     acknowledged.add(report.client_order_id)
+            if until and until <= acknowledged:
+                stop.set()
     except grpc.RpcError:
         pass
     streaming.close()
@@ -231,11 +239,20 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
     for number in range(len(ACCOUNTS)):  # one more report for each account
         _place_until_acknowledged(port, token, f"after-restart-{number}", number)
 
-    # Resume: every report after the last one seen, with no gap and no repeat.
+    # Resume: every report after the last one seen, with no gap and no repeat,
+    # up to those of the orders placed after the restart (the newest: the
+    # stream ends there rather than after a fixed 5 s; 60 s at most).
     last = {account: max(seen[account], default=0) for account in ACCOUNTS}
     again = threading.Event()
-    threading.Timer(5, again.set).start()
-    _, resumed = _stream_reports(port, admin_token(port), dict(last), 0, again)
+    bound = threading.Timer(60, again.set)
+    bound.daemon = True
+    bound.start()
+    after_restart = frozenset(f"after-restart-{number}" for number in range(len(ACCOUNTS)))
+    resent, resumed = _stream_reports(
+        port, admin_token(port), dict(last), 0, again, until=after_restart
+    )
+    bound.cancel()
+    assert after_restart <= resent
     for account in ACCOUNTS:
         numbers = resumed[account]
         assert numbers, f"no report of {account} after {last[account]}"
