@@ -102,9 +102,26 @@ def _stale_extensions() -> list[Path]:
     ]
 
 
+METADATA_COMMANDS = frozenset({"egg_info", "dist_info"})
+"""What pip runs before a build (PEP 517's get_requires and prepare_metadata
+hooks, each a run of this file): the package's metadata only, which the
+extension modules are no part of."""
+BUILD_COMMANDS = frozenset(
+    {"build", "build_ext", "bdist", "bdist_wheel", "editable_wheel", "install", "develop", "sdist"}
+)
+
+
+def _metadata_only(argv: list[str]) -> bool:
+    """Whether this run only writes metadata: mypyc's translation (a whole
+    type check, seconds each time) is then skipped, as it was done three
+    times for one ``pip install``."""
+    commands = [word for word in argv[1:] if not word.startswith("-")]
+    return bool(commands) and commands[0] in METADATA_COMMANDS and not BUILD_COMMANDS & set(argv)
+
+
 def _compiled_modules() -> list[Any]:
     """mypyc's extension modules, or none (pure build) when mypyc is unusable."""
-    if os.environ.get("STX_PURE_ENGINE"):
+    if os.environ.get("STX_PURE_ENGINE") or _metadata_only(sys.argv):
         return []
     try:
         from mypyc.build import mypycify  # noqa: PLC0415 (absent at run time)

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import grpc
@@ -172,6 +172,22 @@ def start_server(
         raise
     STARTED.append(process)
     return process
+
+
+@contextlib.contextmanager
+def kept_for_the_module(server: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    """``server`` (just started) shared by the tests of one module, for a
+    module-scoped fixture: out of ``STARTED``, which tests/e2e/conftest.py
+    empties after each test, and killed when the module is done (its data
+    is thrown away with it). A start costs several seconds; tests that each
+    work on accounts and symbols of their own need not pay it each."""
+    STARTED.remove(server)
+    try:
+        yield server
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(10)
 
 
 def _wait_until_serving(

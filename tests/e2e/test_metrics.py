@@ -1,17 +1,18 @@
 """Every process of ``stx serve`` serves ``/metrics``, scraped over HTTP
 directly and by a real Prometheus server, and the order path's series move
-under load."""
+under load. Both tests read one server (``exchange``): each compares the
+series before and after load of its own."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from clients.loadtest import LoadSpec, run_load
 from server.metrics.exposition import OFFSETS
-from tests.e2e.serve import admin_token, client_tls, free_port, free_port_block, start_server
+from tests.e2e.serve import (
+    admin_token,
+    client_tls,
+    free_port,
+    free_port_block,
+    kept_for_the_module,
+    start_server,
+)
 
 FAMILIES = {
     "core": {
@@ -90,39 +98,45 @@ def _caught_up(
     )
 
 
-def test_each_process_serves_its_families_and_the_order_series_move(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    """The module's server: its gRPC port and the base of its metrics ports."""
     port, base = free_port(), free_port_block()
-    server = start_server(tmp_path / "data", port, metrics_port=base)
-    try:
-        scraped = {role: _scrape(base + offset) for role, offset in OFFSETS.items()}
-        for role, names in FAMILIES.items():
-            assert names <= set(scraped[role]), (role, names - set(scraped[role]))
-        before_core = scraped["core"]
-        assert set(scraped) == set(FAMILIES)
-        analytics = base + OFFSETS["analytics"]
-        start = _value(scraped["analytics"], "stx_analytics_position")
-        _load(port)
-        core, gateway = _scrape(base + OFFSETS["core"]), _scrape(base + OFFSETS["gateway"])
-        commands = _total(core["stx_commands"], "stx_commands_total")
-        assert commands >= _total(before_core["stx_commands"], "stx_commands_total") + 500
-        projector = base + OFFSETS["projector"]
-        _eventually(
-            lambda: _total(_scrape(projector)["stx_events"], "stx_events_total") > commands,
-            "the projector did not count the load's events",
-        )
-        _eventually(
-            lambda: _caught_up(_scrape(analytics), start + 1),
-            "the analytics store did not take in the load's records",
-        )
-        assert _total(core["stx_journal_commit_seconds"], "stx_journal_commit_seconds_count") > 0
-        assert _total(core["stx_sequencer_queue_seconds"], "stx_sequencer_queue_seconds_count") > 0
-        feed = _scrape(base + OFFSETS["feed"])["stx_feed_messages"]
-        assert feed[("stx_feed_messages_total", (("channel", "l2"),))] > 0
-        acks = gateway["stx_order_ack_seconds"]
-        assert acks[("stx_order_ack_seconds_count", (("transport", "grpc_stream"),))] > 0
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
+    data = tmp_path_factory.mktemp("metrics") / "data"
+    with kept_for_the_module(start_server(data, port, metrics_port=base)):
+        yield port, base
+
+
+def test_each_process_serves_its_families_and_the_order_series_move(
+    exchange: tuple[int, int],
+) -> None:
+    port, base = exchange
+    scraped = {role: _scrape(base + offset) for role, offset in OFFSETS.items()}
+    for role, names in FAMILIES.items():
+        assert names <= set(scraped[role]), (role, names - set(scraped[role]))
+    before_core = scraped["core"]
+    assert set(scraped) == set(FAMILIES)
+    analytics = base + OFFSETS["analytics"]
+    start = _value(scraped["analytics"], "stx_analytics_position")
+    _load(port)
+    core, gateway = _scrape(base + OFFSETS["core"]), _scrape(base + OFFSETS["gateway"])
+    commands = _total(core["stx_commands"], "stx_commands_total")
+    assert commands >= _total(before_core["stx_commands"], "stx_commands_total") + 500
+    projector = base + OFFSETS["projector"]
+    _eventually(
+        lambda: _total(_scrape(projector)["stx_events"], "stx_events_total") > commands,
+        "the projector did not count the load's events",
+    )
+    _eventually(
+        lambda: _caught_up(_scrape(analytics), start + 1),
+        "the analytics store did not take in the load's records",
+    )
+    assert _total(core["stx_journal_commit_seconds"], "stx_journal_commit_seconds_count") > 0
+    assert _total(core["stx_sequencer_queue_seconds"], "stx_sequencer_queue_seconds_count") > 0
+    feed = _scrape(base + OFFSETS["feed"])["stx_feed_messages"]
+    assert feed[("stx_feed_messages_total", (("channel", "l2"),))] > 0
+    acks = gateway["stx_order_ack_seconds"]
+    assert acks[("stx_order_ack_seconds_count", (("transport", "grpc_stream"),))] > 0
 
 
 def _query(prometheus: int, expression: str) -> float:
@@ -146,12 +160,11 @@ def _eventually(check: object, what: str, seconds: float = 60) -> None:
     raise AssertionError(what)
 
 
-def test_a_real_prometheus_scrapes_every_process(tmp_path: Path) -> None:
+def test_a_real_prometheus_scrapes_every_process(tmp_path: Path, exchange: tuple[int, int]) -> None:
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip(f"no prometheus binary; install it with: {INSTALL}")
-    port, base, listen = free_port(), free_port_block(), free_port()
-    server = start_server(tmp_path / "data", port, metrics_port=base)
+    (port, base), listen = exchange, free_port()
     jobs = "".join(
         f"  - job_name: stx-{role}\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{base + offset}']\n"
@@ -187,5 +200,3 @@ def test_a_real_prometheus_scrapes_every_process(tmp_path: Path) -> None:
         prometheus.terminate()
         prometheus.wait(30)
         log.close()
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)

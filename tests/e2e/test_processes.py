@@ -65,15 +65,32 @@ def _order(client_order_id: str, number: int) -> orders_pb2.PlaceOrderRequest:
     )  # fmt: skip
 
 
-def _place_until_acknowledged(port: int, client_order_id: str, number: int) -> None:
+def _signed_in(port: int) -> str:
+    """The administrator's token, signing in again while a restarted gateway
+    is not back yet."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return admin_token(port)
+        except grpc.RpcError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _place_until_acknowledged(port: int, token: str, client_order_id: str, number: int) -> None:
     """Place one order, retrying (same client order id) while a restarted
-    process is not back yet: a retry is safe, a duplicate is refused."""
+    process is not back yet: a retry is safe, a duplicate is refused. Signed
+    in by the caller, not for each try: a sign-in (Argon2) took 0.4 s, an
+    order 0.01 s, and a sign-in for each of the core round's retries ran into
+    the gateway's limit on sign-in attempts (RESOURCE_EXHAUSTED, retried for
+    20 s and more)."""
     deadline = time.monotonic() + 60
     while True:
         try:
             with channel(port) as opened:
                 answer = orders_pb2_grpc.OrderServiceStub(opened).PlaceOrder(
-                    _order(client_order_id, number), metadata=_bearer(admin_token(port)),
+                    _order(client_order_id, number), metadata=_bearer(token),
                     timeout=10,
                 )  # fmt: skip
             assert answer.order.client_order_id == client_order_id
@@ -124,9 +141,10 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
         os.kill(before[role], signal.SIGKILL)
         _until(partial(_replaced, server.pid, role, before[role]), what=f"{role} restarted")
         assert f"{role} exited with code -9; restart 1 of 3" in log.read_text()
+        token = _signed_in(port)  # once for each restart
         for index in range(5):
             client_order_id = f"{role}-{index}"
-            _place_until_acknowledged(port, client_order_id, round_ * 5 + index)
+            _place_until_acknowledged(port, token, client_order_id, round_ * 5 + index)
             placed.append(client_order_id)
     assert server.poll() is None
     listed = listed_client_order_ids(port)
@@ -140,11 +158,17 @@ def test_every_process_killed_in_turn_is_restarted_and_orders_go_on(tmp_path: Pa
 
 
 def _stream_reports(
-    port: int, token: str, subscriptions: dict[str, int | None], orders: int, stop: threading.Event
+    port: int,
+    token: str,
+    subscriptions: dict[str, int | None],
+    orders: int,
+    stop: threading.Event,
+    until: frozenset[str] = frozenset(),
 ) -> tuple[set[str], dict[str, list[int]]]:
     """Stream ``orders`` orders (or none) with report subscriptions; the
     acknowledged client order ids and each account's report sequences seen,
-    until ``stop`` is set or the stream breaks."""
+    until ``stop`` is set, the stream breaks or (if given) every order of
+    ``until`` is acknowledged."""
     acknowledged: set[str] = set()
     sequences: dict[str, list[int]] = {account: [] for account in subscriptions}
 
@@ -180,6 +204,8 @@ def _stream_reports(
                 sequences[report.account_id].append(report.report_sequence)
                 if report.exec_type == orders_pb2.EXEC_TYPE_NEW:
                     acknowledged.add(report.client_order_id)
+            if until and until <= acknowledged:
+                stop.set()
     except grpc.RpcError:
         pass
     streaming.close()
@@ -211,13 +237,22 @@ def test_a_killed_core_loses_nothing_acknowledged_and_clients_resume_by_report_s
     _until(partial(_replaced, server.pid, "core", core), what="core restarted")
     assert "core exited with code -9; restart 1 of 3" in log.read_text()
     for number in range(len(ACCOUNTS)):  # one more report for each account
-        _place_until_acknowledged(port, f"after-restart-{number}", number)
+        _place_until_acknowledged(port, token, f"after-restart-{number}", number)
 
-    # Resume: every report after the last one seen, with no gap and no repeat.
+    # Resume: every report after the last one seen, with no gap and no repeat,
+    # up to those of the orders placed after the restart (the newest: the
+    # stream ends there rather than after a fixed 5 s; 60 s at most).
     last = {account: max(seen[account], default=0) for account in ACCOUNTS}
     again = threading.Event()
-    threading.Timer(5, again.set).start()
-    _, resumed = _stream_reports(port, admin_token(port), dict(last), 0, again)
+    bound = threading.Timer(60, again.set)
+    bound.daemon = True
+    bound.start()
+    after_restart = frozenset(f"after-restart-{number}" for number in range(len(ACCOUNTS)))
+    resent, resumed = _stream_reports(
+        port, admin_token(port), dict(last), 0, again, until=after_restart
+    )
+    bound.cancel()
+    assert after_restart <= resent
     for account in ACCOUNTS:
         numbers = resumed[account]
         assert numbers, f"no report of {account} after {last[account]}"
@@ -280,8 +315,9 @@ def test_each_role_runs_as_a_separate_command(tmp_path: Path) -> None:
     gateway = _serve_alone("gateway", data, port, log)
     _until(partial(_serving, port), what=f"the gateway serves: {log.read_text()}")
     others = {role: _serve_alone(role, data, port, log, ports) for role in CONSUMERS}
-    prepare_accounts(port, admin_token(port), *ACCOUNTS)
-    _place_until_acknowledged(port, "alone-1", 1)
+    token = admin_token(port)
+    prepare_accounts(port, token, *ACCOUNTS)
+    _place_until_acknowledged(port, token, "alone-1", 1)
     assert "alone-1" in listed_client_order_ids(port)
     _until(partial(_accepts, ports["rest_port"]), what=f"REST listens: {log.read_text()}")
     _until(partial(_accepts, ports["snapshot_port"]), what=f"the feed: {log.read_text()}")
