@@ -312,7 +312,8 @@ def test_service_monitors_only_with_the_operator_and_with_the_rules_job_names(
         (service,) = [s for s in services if selector.items() <= s["metadata"]["labels"].items()]
         assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
     assert jobs == {f"stx-{role}" for role in _roles(variant)}
-    assert _prometheus_jobs() == {f"stx-{role}" for role in {*OFFSETS, *OPTIONAL_OFFSETS}}
+    roles = {*OFFSETS, *OPTIONAL_OFFSETS, *STANDBY_OFFSETS}
+    assert _prometheus_jobs() == {f"stx-{role}" for role in roles}
 
 
 def test_each_optional_role_is_off_by_default_and_production_runs_the_fix_gateway_only() -> None:
