@@ -237,6 +237,10 @@ def _compile_reader(descriptor: Any) -> Callable[[Any], dict[str, Any]]:
         oneof = field.containing_oneof
         if oneof is not None and len(oneof.fields) > 1:
             converters[field.name] = _fail  # two members given: json_format's refusal
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            # A map is a JSON object: the exact path reads it, and refuses
+            # anything else (an empty list once passed here as an empty map).
+            converters[field.name] = _fail
         elif field.is_repeated:
             converters[field.name] = _list(_reader(field))
         else:

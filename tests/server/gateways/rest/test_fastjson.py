@@ -329,3 +329,13 @@ def test_leading_zeros_past_int_s_digit_limit_are_just_zeros() -> None:
     assert to_json(parsed)["price"] == "184.0000"
     with pytest.raises(JsonError, match="out of range"):
         parse({**request, "price": "0" * 5_000 + "1" * 40}, orders_pb2.PlaceOrderRequest)
+
+
+def test_a_map_given_as_a_list_is_refused_as_the_exact_path_refuses_it() -> None:
+    """Found by the property test above: ``{"details": []}`` for a map field
+    was read as an empty map; json_format refuses a list there."""
+    cls = message_factory.GetMessageClass(TYPES["stocktraderx.v1.AlertEvidence"])
+    body: dict[str, Any] = {"details": []}
+    compiled = _outcome(lambda: parse(copy.deepcopy(body), cls))
+    assert compiled == _outcome(lambda: exact_parse(copy.deepcopy(body), cls()))
+    assert compiled[0] == "refused"
